@@ -1,0 +1,86 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { GatewayError } from '../errors.js';
+import { readSecret, writeSecret } from '../config/secrets.js';
+
+/** ES256: asymmetric, so verifiers (and a future JWKS consumer) never hold the signing secret. */
+export const SIGNING_ALG = 'ES256';
+
+interface StoredKey {
+  kid: string;
+  alg: typeof SIGNING_ALG;
+  createdAt: string;
+  privateJwk: JWK;
+}
+
+interface StoredKeyFile {
+  version: 1;
+  /** Newest first; the first key signs, all verify (rotation keeps old keys until their tokens expire). */
+  keys: StoredKey[];
+}
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export interface KeySet {
+  /** The key new tokens are signed with. */
+  current: SigningKey;
+  byKid: ReadonlyMap<string, SigningKey>;
+  /** The public half, as published at /jwks.json. */
+  jwks: { keys: JWK[] };
+}
+
+export async function generateStoredKey(now: Date = new Date()): Promise<StoredKey> {
+  const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(privateJwk);
+  return { kid, alg: SIGNING_ALG, createdAt: now.toISOString(), privateJwk: { ...privateJwk, kid, alg: SIGNING_ALG, use: 'sig' } };
+}
+
+async function toSigningKey(stored: StoredKey): Promise<SigningKey> {
+  const { d: _d, ...publicJwk } = stored.privateJwk;
+  const privateKey = (await importJWK(stored.privateJwk, SIGNING_ALG)) as CryptoKey;
+  const publicKey = (await importJWK(publicJwk, SIGNING_ALG)) as CryptoKey;
+  return { kid: stored.kid, privateKey, publicKey, publicJwk };
+}
+
+export async function buildKeySet(keys: StoredKey[]): Promise<KeySet> {
+  const signing = await Promise.all(keys.map(toSigningKey));
+  const current = signing[0];
+  if (!current) throw new GatewayError('ERR_KEYS_INVALID', 'the signing key file holds no key', { hint: 'run `mcp-gateway init` again to generate one' });
+  return { current, byKid: new Map(signing.map((k) => [k.kid, k])), jwks: { keys: signing.map((k) => k.publicJwk) } };
+}
+
+/** A fresh in-memory key set (the demo, tests): tokens die with the process. */
+export async function ephemeralKeySet(): Promise<KeySet> {
+  return buildKeySet([await generateStoredKey()]);
+}
+
+export async function writeNewKeyFile(path: string): Promise<void> {
+  const file: StoredKeyFile = { version: 1, keys: [await generateStoredKey()] };
+  await writeSecret(path, JSON.stringify(file, null, 2) + '\n');
+}
+
+export async function loadKeySet(path: string): Promise<KeySet> {
+  const text = await readSecret(path);
+  if (text === undefined) {
+    throw new GatewayError('ERR_SECRET_MISSING', `the signing key file is missing (${path})`, {
+      hint: 'run `mcp-gateway init --dir <project>` to generate one',
+    });
+  }
+  let parsed: StoredKeyFile;
+  try {
+    parsed = JSON.parse(text) as StoredKeyFile;
+    if (parsed.version !== 1 || !Array.isArray(parsed.keys)) throw new Error('unexpected shape');
+    return await buildKeySet(parsed.keys);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${path} cannot be read: ${(err as Error).message}`, {
+      hint: 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)',
+      cause: err,
+    });
+  }
+}

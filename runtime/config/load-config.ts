@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { GatewayError } from '../errors.js';
+import { configSchema, type GatewayConfig } from './schema.js';
+import { projectPaths } from './project-paths.js';
+
+/** Hints for the fields people most often get wrong, keyed by the first segment of the dotted path. */
+const FIELD_HINTS: Record<string, string> = {
+  publicUrl: 'the URL clients connect to, e.g. https://mcp.example.com or http://127.0.0.1:8080',
+  provider: 'provider.type is github (with clientId) or local',
+  store: 'store.type is embedded (default) or redis (with url)',
+  servers: 'add servers with `mcp-gateway add-server NAME`',
+  allowedUsers: 'a list of GitHub logins, e.g. [alice, bob]',
+  tokens: 'durations such as 15m, 1h, 30d',
+  listen: 'HOST:PORT, e.g. 127.0.0.1:8080',
+};
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.') || '(root)';
+    return `${path}: ${issue.message}`;
+  });
+}
+
+/** Validates an already-parsed YAML value; every problem is reported with its dotted path. */
+export function parseConfig(raw: unknown, source: string): GatewayConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const lines = formatIssues(result.error.issues);
+  const firstKey = String(result.error.issues[0]?.path[0] ?? '');
+  throw new GatewayError('ERR_CONFIG_INVALID', `${source} is invalid:\n  ${lines.join('\n  ')}`, {
+    hint: FIELD_HINTS[firstKey] ? `${firstKey}: ${FIELD_HINTS[firstKey]}` : 'fix the fields above, or run `mcp-gateway init` to write a fresh config',
+  });
+}
+
+export function parseConfigText(text: string, source: string): GatewayConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new GatewayError('ERR_CONFIG_INVALID', `${source} is not valid YAML: ${first.message.split('\n')[0]}`, {
+      hint: 'fix the YAML syntax at the line shown, or run `mcp-gateway init` to write a fresh config',
+    });
+  }
+  return parseConfig(doc.toJS(), source);
+}
+
+/** Reads and validates `<dir>/mcp-gateway.yaml`, once; code past this point sees only the typed model. */
+export async function loadConfig(dir: string): Promise<GatewayConfig> {
+  const { configFile } = projectPaths(dir);
+  let text: string;
+  try {
+    text = await readFile(configFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new GatewayError('ERR_CONFIG_NOT_FOUND', `no gateway config at ${configFile}`, {
+        hint: `run \`mcp-gateway init --dir ${dir}\` first, or pass --dir pointing at an initialised project`,
+      });
+    }
+    throw err;
+  }
+  return parseConfigText(text, configFile);
+}

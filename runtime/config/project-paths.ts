@@ -1,0 +1,30 @@
+import { resolve, join } from 'node:path';
+
+export const CONFIG_FILE_NAME = 'mcp-gateway.yaml';
+
+/** Where everything of one gateway lives: the YAML, the secrets (0700 dir, 0600 files), the embedded state. */
+export interface ProjectPaths {
+  dir: string;
+  configFile: string;
+  secretsDir: string;
+  githubClientSecret: string;
+  signingKeys: string;
+  redisPassword: string;
+  stateDir: string;
+  gitignore: string;
+}
+
+export function projectPaths(dir: string): ProjectPaths {
+  const root = resolve(dir);
+  const secretsDir = join(root, '.secrets');
+  return {
+    dir: root,
+    configFile: join(root, CONFIG_FILE_NAME),
+    secretsDir,
+    githubClientSecret: join(secretsDir, 'github-client-secret'),
+    signingKeys: join(secretsDir, 'signing-keys.json'),
+    redisPassword: join(secretsDir, 'redis-password'),
+    stateDir: join(root, '.mcp-gateway'),
+    gitignore: join(root, '.gitignore'),
+  };
+}

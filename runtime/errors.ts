@@ -1,0 +1,37 @@
+/**
+ * One error class for everything the gateway reports to a person: a stable `code` that callers
+ * switch on (tests assert on it, never on message text) and a `hint` that says what to do.
+ * Programming mistakes by our own callers stay plain `TypeError`s (the jose convention).
+ */
+export type GatewayErrorCode =
+  | 'ERR_USAGE'
+  | 'ERR_CONFIG_NOT_FOUND'
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_CONFIG_EXISTS'
+  | 'ERR_SECRET_MISSING'
+  | 'ERR_SECRET_UNSAFE'
+  | 'ERR_SERVER_UNKNOWN'
+  | 'ERR_SERVER_EXISTS'
+  | 'ERR_USER_NOT_ALLOWED'
+  | 'ERR_PORT_IN_USE'
+  | 'ERR_LISTEN_FAILED'
+  | 'ERR_STORE_UNREACHABLE'
+  | 'ERR_STORE_CORRUPT'
+  | 'ERR_KEYS_INVALID'
+  | 'ERR_PROVIDER_UNREACHABLE';
+
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly code: GatewayErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: GatewayErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}

@@ -18,7 +18,11 @@ export type GatewayErrorCode =
   | 'ERR_STORE_UNREACHABLE'
   | 'ERR_STORE_CORRUPT'
   | 'ERR_KEYS_INVALID'
-  | 'ERR_PROVIDER_UNREACHABLE';
+  | 'ERR_UPSTREAM_DENIED'
+  | 'ERR_UPSTREAM_UNREACHABLE'
+  | 'ERR_UPSTREAM_BAD_RESPONSE'
+  | 'ERR_PROVIDER_UNREACHABLE'
+  | 'ERR_BRIDGE_SPAWN_FAILED';
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

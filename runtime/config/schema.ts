@@ -4,8 +4,8 @@ import { parseDuration, DURATION_HINT } from './duration.js';
 /** Server names become URL path segments (`/NAME/mcp`) and, in Docker deployments, subdomains and container names. */
 export const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 export const SERVER_NAME_HINT = 'use 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit';
-/** GitHub's own login rule: alphanumerics and single dashes, at most 39 characters. */
-export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+/** GitHub's login rule (alphanumerics, single dashes, at most 39) plus `_`, which Enterprise Managed Users and Enterprise Server logins contain. */
+export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, { message: `not a duration: ${DURATION_HINT}` });
 

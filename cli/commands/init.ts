@@ -1,0 +1,218 @@
+import { access, chmod, mkdir } from 'node:fs/promises';
+import { GatewayError } from '../../runtime/errors.js';
+import { parseConfig, formatIssues } from '../../runtime/config/load-config.js';
+import { projectPaths } from '../../runtime/config/project-paths.js';
+import { configSchema, type GatewayConfigInput } from '../../runtime/config/schema.js';
+import { SECRET_DIR_MODE, writeSecret } from '../../runtime/config/secrets.js';
+import { writeConfig } from '../../runtime/config/write-config.js';
+import { loadKeySet, writeNewKeyFile } from '../../runtime/auth/signing-keys.js';
+import { dirArg } from '../dir-arg.js';
+import { ensureGitignore, type GitignoreChange } from '../gitignore.js';
+import { processOutput, type CliOutput } from '../output.js';
+import { inquirerPrompter, isInteractiveTerminal, type Prompter } from '../prompter.js';
+
+export type ProviderType = 'github' | 'local';
+
+export interface InitOptions {
+  dir: string;
+  /** Never ask; a missing required value is a usage error. */
+  yes?: boolean;
+  /** Overwrite an existing mcp-gateway.yaml (the signing key file is kept). */
+  force?: boolean;
+  publicUrl?: string;
+  provider?: ProviderType;
+  githubClientId?: string;
+  githubClientSecret?: string;
+  githubUrl?: string;
+  allowedUsers?: string[];
+  listen?: string;
+}
+
+export interface InitDeps {
+  output: CliOutput;
+  /** Whether questions may be asked; ignored (false) when `yes` is set. */
+  interactive: boolean;
+  prompter: Prompter;
+}
+
+export const DEFAULT_GITHUB_URL = 'https://github.com';
+export const GITIGNORE_ENTRIES = ['.secrets/', '.mcp-gateway/'] as const;
+
+interface Answers {
+  publicUrl: string;
+  provider: ProviderType;
+  allowedUsers: string[];
+  githubClientId: string;
+  githubClientSecret: string;
+  githubUrl: string;
+  listen: string | undefined;
+}
+
+export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}): Promise<void> {
+  const output = deps.output ?? processOutput;
+  const prompter = options.yes ? undefined : (deps.interactive ?? isInteractiveTerminal()) ? (deps.prompter ?? inquirerPrompter) : undefined;
+  const paths = projectPaths(options.dir);
+
+  if ((await exists(paths.configFile)) && !options.force) {
+    throw new GatewayError('ERR_CONFIG_EXISTS', `${paths.configFile} already exists`, {
+      hint: 'edit it, or pass --force to overwrite it (the signing key is kept, so tokens already issued stay valid)',
+    });
+  }
+  // An existing key file is kept so issued tokens stay valid; refuse now, before anything is
+  // written, if it is unreadable or readable by others rather than carry it forward.
+  const keepKeys = await exists(paths.signingKeys);
+  if (keepKeys) await loadKeySet(paths.signingKeys);
+
+  const answers = await collectAnswers(options, prompter);
+  const config = parseConfig(toConfigInput(answers), 'the configuration to write');
+
+  // Secrets and keys first, the config last: the project counts as initialised only once
+  // mcp-gateway.yaml exists, so a failure part-way leaves something `init` can simply rerun.
+  await mkdir(paths.dir, { recursive: true });
+  const written: string[] = [];
+  if (answers.provider === 'github') {
+    await writeSecret(paths.githubClientSecret, `${answers.githubClientSecret}\n`);
+    written.push('wrote   .secrets/github-client-secret (mode 0600)');
+  }
+  if (keepKeys) {
+    written.push('kept    .secrets/signing-keys.json (tokens already issued stay valid)');
+  } else {
+    await writeNewKeyFile(paths.signingKeys);
+    written.push('wrote   .secrets/signing-keys.json (mode 0600, a new ES256 signing key)');
+  }
+  await chmod(paths.secretsDir, SECRET_DIR_MODE);
+  const gitignore = await ensureGitignore(paths.gitignore, GITIGNORE_ENTRIES);
+  written.push(describeGitignore(gitignore));
+  await writeConfig(paths.dir, config);
+  written.push(`wrote   mcp-gateway.yaml`);
+
+  const dir = dirArg(paths.dir);
+  const lines = [
+    `Initialised the gateway in ${paths.dir}`,
+    ...written.map((line) => `  ${line}`),
+    '',
+    `Public URL: ${config.publicUrl}`,
+    config.provider.type === 'github'
+      ? `Login: GitHub (${answers.githubUrl}), allowed users: ${config.allowedUsers.join(', ')}`
+      : `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`,
+    '',
+    'Next steps:',
+    `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
+    `  mcp-gateway serve${dir}              start the gateway`,
+  ];
+  output.stdout(`${lines.join('\n')}\n`);
+}
+
+async function collectAnswers(options: InitOptions, prompter: Prompter | undefined): Promise<Answers> {
+  const missing: string[] = [];
+  const ask = async (flag: string, question: (p: Prompter) => Promise<string>): Promise<string> => {
+    if (prompter) return question(prompter);
+    missing.push(flag);
+    return '';
+  };
+
+  const publicUrl =
+    nonEmpty(options.publicUrl) ??
+    (await ask('--public-url', (p) =>
+      p.input({ message: 'Public URL that clients connect to', default: 'http://127.0.0.1:8080', validate: (v) => checkField('publicUrl', v) }),
+    ));
+
+  const provider =
+    options.provider ??
+    (prompter
+      ? await prompter.select<ProviderType>({
+          message: 'How do users log in?',
+          choices: [
+            { value: 'github', name: 'GitHub', description: 'with a GitHub OAuth app; only the allowed GitHub logins get in' },
+            { value: 'local', name: 'One-time code', description: 'a code printed in the gateway terminal; no GitHub app needed' },
+          ],
+          default: 'github',
+        })
+      : 'github');
+
+  let githubClientId = '';
+  let githubClientSecret = '';
+  const githubUrl = nonEmpty(options.githubUrl) ?? DEFAULT_GITHUB_URL;
+  if (provider === 'github') {
+    githubClientId =
+      nonEmpty(options.githubClientId) ??
+      (await ask('--github-client-id', (p) => p.input({ message: 'GitHub OAuth app client ID', validate: (v) => (v.trim() ? true : 'required') })));
+    githubClientSecret =
+      nonEmpty(options.githubClientSecret) ??
+      (await ask('--github-client-secret (or env MCP_GATEWAY_GITHUB_CLIENT_SECRET)', (p) =>
+        p.password({ message: 'GitHub OAuth app client secret (stored in .secrets/, never in the YAML)', validate: (v) => (v.trim() ? true : 'required') }),
+      ));
+  }
+
+  const usersQuestion =
+    provider === 'github' ? 'GitHub logins allowed to use the gateway (comma-separated)' : 'Login name to sign in as (more can follow, comma-separated)';
+  const allowedUsers =
+    options.allowedUsers && options.allowedUsers.length > 0
+      ? options.allowedUsers
+      : splitLogins(await ask('--allowed-users', (p) => p.input({ message: usersQuestion, validate: (v) => checkField('allowedUsers', splitLogins(v)) })));
+
+  if (missing.length > 0) {
+    throw new GatewayError('ERR_USAGE', `init needs ${missing.join(', ')} when it cannot ask (--yes, or no interactive terminal)`, {
+      hint:
+        provider === 'github'
+          ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice --github-client-id Iv1.abc (secret in MCP_GATEWAY_GITHUB_CLIENT_SECRET); or --provider local to skip GitHub'
+          : 'e.g. mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
+    });
+  }
+  return { publicUrl, provider, allowedUsers, githubClientId, githubClientSecret, githubUrl, listen: nonEmpty(options.listen) };
+}
+
+function toConfigInput(answers: Answers): GatewayConfigInput {
+  return {
+    version: 1,
+    publicUrl: answers.publicUrl,
+    ...(answers.listen === undefined ? {} : { listen: answers.listen }),
+    provider:
+      answers.provider === 'github'
+        ? { type: 'github', clientId: answers.githubClientId, url: answers.githubUrl }
+        : // The one-time code signs in as one user; the first allowed login, so that login can get in.
+          { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
+    allowedUsers: answers.allowedUsers,
+    servers: {},
+  };
+}
+
+/** Commas separate logins; blanks and repeats are dropped. */
+export function splitLogins(text: string): string[] {
+  return [...new Set(text.split(',').map((login) => login.trim()).filter(Boolean))];
+}
+
+/** Asks the config schema itself about one field, so a prompt accepts exactly what the config will. */
+function checkField(field: 'publicUrl' | 'allowedUsers', value: unknown): true | string {
+  const sample: GatewayConfigInput = { publicUrl: 'http://127.0.0.1:8080', provider: { type: 'local' }, allowedUsers: ['someone'] };
+  const result = configSchema.safeParse({ ...sample, [field]: value });
+  if (result.success) return true;
+  const issues = result.error.issues.filter((issue) => issue.path[0] === field);
+  return issues.length === 0 ? true : formatIssues(issues).join('; ');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function describeGitignore(change: GitignoreChange): string {
+  const what = GITIGNORE_ENTRIES.join(' and ');
+  switch (change) {
+    case 'created':
+      return `created .gitignore (ignores ${what})`;
+    case 'updated':
+      return `updated .gitignore (now ignores ${what})`;
+    case 'unchanged':
+      return `kept    .gitignore (already ignores ${what})`;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,236 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { catalogSummaries } from './catalog.js';
+import { processOutput, type CliOutput } from './output.js';
+import { packageVersion } from './package-info.js';
+import { runCli } from './run-cli.js';
+
+/** Each command module is imported only when its command runs, so `--help` and `list` start fast. */
+
+interface DirFlag {
+  dir: string;
+}
+
+interface InitFlags extends DirFlag {
+  yes?: boolean;
+  force?: boolean;
+  publicUrl?: string;
+  provider?: 'github' | 'local';
+  githubClientId?: string;
+  githubClientSecret?: string;
+  githubUrl?: string;
+  allowedUsers?: string[];
+  listen?: string;
+}
+
+interface AddServerFlags extends DirFlag {
+  command?: string;
+  env: string[];
+  description?: string;
+  force?: boolean;
+}
+
+interface ServeFlags extends DirFlag {
+  listen?: string;
+  demo?: boolean;
+}
+
+interface TokenIssueFlags extends DirFlag {
+  user: string;
+  server: string;
+  ttl: string;
+}
+
+function dirOption(): Option {
+  return new Option('--dir <path>', 'project directory holding mcp-gateway.yaml').default('.', 'the current directory');
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+}
+
+export function buildProgram(output: CliOutput = processOutput): Command {
+  const program = new Command('mcp-gateway')
+    .description('Self-host MCP servers behind an OAuth 2.1 gateway: one login for remote MCP clients (Claude, ChatGPT, Cursor, VS Code, ...).')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    // Throw instead of process.exit so the one top-level catch decides the exit code (usage = 2).
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => output.stdout(text),
+      writeErr: (text) => output.stderr(text),
+    })
+    .addHelpText(
+      'after',
+      `
+Quick start:
+  mcp-gateway serve --demo          try it: a demo server, one-time-code login, no GitHub needed
+  mcp-gateway init                  create mcp-gateway.yaml and the secrets (asks for what it needs)
+  mcp-gateway add-server time       add an MCP server from the catalog
+  mcp-gateway serve                 run the gateway
+
+Exit codes: 0 success, 1 error, 2 usage error. MCP_GATEWAY_DEBUG=1 shows stack traces of unexpected errors.`,
+    );
+
+  program
+    .command('init')
+    .description('Create mcp-gateway.yaml, the GitHub client secret and a token signing key in a project directory')
+    .addOption(dirOption())
+    .option('-y, --yes', 'never ask: a missing required value is an error (for scripts and CI)')
+    .option('--force', 'overwrite an existing mcp-gateway.yaml (the signing key is kept, so issued tokens stay valid)')
+    .option('--public-url <url>', 'the URL clients connect to; https, or http on a loopback host (e.g. http://127.0.0.1:8080)')
+    .addOption(
+      new Option('--provider <type>', 'how users log in: github (a GitHub OAuth app; the default) or local (a one-time code printed by the gateway)').choices([
+        'github',
+        'local',
+      ]),
+    )
+    .option('--github-client-id <id>', 'client ID of your GitHub OAuth app')
+    .addOption(
+      new Option('--github-client-secret <secret>', 'client secret of your GitHub OAuth app; prefer the environment variable, which stays out of shell history').env(
+        'MCP_GATEWAY_GITHUB_CLIENT_SECRET',
+      ),
+    )
+    .option('--github-url <url>', 'GitHub base URL, for GitHub Enterprise Server (default: https://github.com)')
+    .option('--allowed-users <logins>', 'comma-separated logins that may sign in, e.g. alice,bob', commaList)
+    .option('--listen <host:port>', 'address the gateway listens on (default: derived from the public URL by serve)')
+    .addHelpText(
+      'after',
+      `
+Without --yes, init asks for missing values when run in a terminal. The client secret is written to
+.secrets/github-client-secret (mode 0600), never to mcp-gateway.yaml or the screen; a new signing key goes to
+.secrets/signing-keys.json. The project's .gitignore is made to ignore .secrets/ and .mcp-gateway/.
+${examples([
+  'mcp-gateway init',
+  'MCP_GATEWAY_GITHUB_CLIENT_SECRET=... mcp-gateway init --yes --dir ./gw \\',
+  '    --public-url https://mcp.example.com --github-client-id Iv1.0123abcd --allowed-users alice,bob',
+  'mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
+])}`,
+    )
+    .action(async (flags: InitFlags) => {
+      const { runInit } = await import('./commands/init.js');
+      await runInit({ ...flags, dir: resolve(flags.dir) }, { output });
+    });
+
+  program
+    .command('add-server')
+    .description('Add an MCP server (from the catalog, or any stdio command) behind the gateway')
+    .argument('<name>', 'a catalog name, or any name together with --command; it becomes the endpoint path /NAME/mcp')
+    .addOption(dirOption())
+    .option('--command <command line>', 'the command that starts the server over stdio, e.g. "npx -y @scope/server --flag"; run without a shell')
+    .option('--env <NAME=VALUE>', 'environment variable for the server (repeatable)', collect, [])
+    .option('--description <text>', 'one line saying what the server does')
+    .option('--force', 'replace a server of the same name')
+    .addHelpText(
+      'after',
+      () =>
+        `
+Catalog (the reference servers of modelcontextprotocol/servers):
+${catalogSummaries()
+  .map(({ name, summary }) => `  ${name.padEnd(21)} ${summary}`)
+  .join('\n')}
+${examples([
+  'mcp-gateway add-server time',
+  'mcp-gateway add-server filesystem --dir ./gw',
+  'mcp-gateway add-server github --command "npx -y @modelcontextprotocol/server-github" --env GITHUB_PERSONAL_ACCESS_TOKEN=ghp_...',
+])}`,
+    )
+    .action(async (name: string, flags: AddServerFlags) => {
+      const { runAddServer } = await import('./commands/add-server.js');
+      await runAddServer({ ...flags, name, dir: resolve(flags.dir) }, { output });
+    });
+
+  program
+    .command('remove-server')
+    .description('Remove an MCP server from the gateway config')
+    .argument('<name>', 'the configured server name')
+    .addOption(dirOption())
+    .addHelpText('after', examples(['mcp-gateway remove-server time', 'mcp-gateway remove-server fetch --dir ./gw']))
+    .action(async (name: string, flags: DirFlag) => {
+      const { runRemoveServer } = await import('./commands/remove-server.js');
+      await runRemoveServer({ name, dir: resolve(flags.dir) }, { output });
+    });
+
+  program
+    .command('list')
+    .description('List the configured servers with their endpoint URLs and commands')
+    .addOption(dirOption())
+    .option('--json', 'print one JSON document { publicUrl, servers: [{ name, endpoint, command, args, description }] } and nothing else')
+    .addHelpText('after', examples(['mcp-gateway list', 'mcp-gateway list --json | jq -r ".servers[].endpoint"']))
+    .action(async (flags: DirFlag & { json?: boolean }) => {
+      const { runList } = await import('./commands/list.js');
+      await runList({ dir: resolve(flags.dir), json: flags.json ?? false }, { output });
+    });
+
+  program
+    .command('serve')
+    .description('Run the gateway: router, OAuth authorization server and one bridge per MCP server, in one process')
+    .addOption(dirOption())
+    .option('--listen <host:port>', 'address to listen on (overrides listen in mcp-gateway.yaml)')
+    .option('--demo', 'zero-configuration demo: a built-in demo server, login by a one-time code, loopback only, no GitHub needed')
+    .addHelpText(
+      'after',
+      `
+serve needs no Docker and keeps its state in <dir>/.mcp-gateway/. Stop it with Ctrl+C.
+${examples(['mcp-gateway serve --demo', 'mcp-gateway serve --dir ./gw', 'mcp-gateway serve --listen 0.0.0.0:8080'])}`,
+    )
+    .action(async (flags: ServeFlags) => {
+      const { runServe } = await import('./commands/serve.js');
+      await runServe({
+        dir: resolve(flags.dir),
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        ...(flags.demo === undefined ? {} : { demo: flags.demo }),
+      });
+    });
+
+  const token = program.command('token').description('Issue bearer tokens without a browser login');
+  token
+    .command('issue')
+    .description("Print a bearer token that NAME's endpoint accepts, for CI smoke checks")
+    .addOption(dirOption())
+    .requiredOption('--user <login>', 'the login the token is issued to (must be an allowed user)')
+    .requiredOption('--server <name>', 'the server whose endpoint the token is for (its audience)')
+    .option('--ttl <duration>', 'lifetime, e.g. 90s, 15m, 1h', '15m')
+    .addHelpText(
+      'after',
+      `
+The token is printed alone on stdout, so it can be captured:
+${examples(['TOKEN=$(mcp-gateway token issue --user alice --server time --ttl 5m)', 'curl -H "Authorization: Bearer $TOKEN" ...'])}`,
+    )
+    .action(async (flags: TokenIssueFlags) => {
+      const { runTokenIssue } = await import('./commands/token-issue.js');
+      await runTokenIssue({ dir: resolve(flags.dir), user: flags.user, server: flags.server, ttl: flags.ttl });
+    });
+
+  addUsageHints(program, 'mcp-gateway');
+  return program;
+}
+
+/**
+ * After commander's one-line usage error ("error: unknown option '--x'"), point at the help of
+ * the command that failed. Set per command: each must name itself.
+ */
+function addUsageHints(command: Command, path: string): void {
+  command.showHelpAfterError(`hint: see ${path} --help`);
+  for (const sub of command.commands) addUsageHints(sub, `${path} ${sub.name()}`);
+}
+
+/** Entry point used by bin/mcp-gateway.js; sets process.exitCode rather than exiting, so output flushes. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  process.exitCode = await runCli(() => program.parseAsync(argv), {
+    stderr: (text) => processOutput.stderr(text),
+    debug: process.env['MCP_GATEWAY_DEBUG'] === '1',
+  });
+}

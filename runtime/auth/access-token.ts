@@ -1,0 +1,115 @@
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import { randomToken } from './crypto-helpers.js';
+import { SIGNING_ALG, type KeySet } from './signing-keys.js';
+
+/** RFC 9068 §2.1: access tokens are typed so no other JWT the issuer signs can be replayed as one. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+/** Skew allowed between the clock that signed and the one that verifies. */
+const CLOCK_TOLERANCE_S = 5;
+
+export interface AccessTokenClaims {
+  /** Subject: the user's login, lowercased (the bridge binds sessions to it). */
+  sub: string;
+  login: string;
+  /** Upstream numeric id when known (GitHub user id). */
+  uid?: number;
+  clientId: string;
+  /** The resource (MCP endpoint URL) the token is for: its audience. */
+  audience: string;
+  scope?: string;
+}
+
+export interface VerifiedAccessToken extends AccessTokenClaims {
+  jti: string;
+  expiresAt: number;
+}
+
+export async function signAccessToken(
+  claims: AccessTokenClaims,
+  { keys, issuer, ttlMs, now }: { keys: KeySet; issuer: string; ttlMs: number; now: number },
+): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const iat = Math.floor(now / 1000);
+  const expiresIn = Math.max(1, Math.floor(ttlMs / 1000));
+  const jti = randomToken(16);
+  const payload: JWTPayload = { login: claims.login, client_id: claims.clientId };
+  if (claims.uid !== undefined) payload['uid'] = claims.uid;
+  if (claims.scope) payload['scope'] = claims.scope;
+  const token = await new SignJWT(payload)
+    .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.current.kid })
+    .setIssuer(issuer)
+    .setSubject(claims.sub)
+    .setAudience(claims.audience)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(iat + expiresIn)
+    .setJti(jti)
+    .sign(keys.current.privateKey);
+  return { token, expiresIn, jti };
+}
+
+/** Why a presented token was refused; `invalid_token` in the challenge either way (RFC 6750 §3.1). */
+export type TokenRejection = 'malformed' | 'expired' | 'bad_signature' | 'wrong_audience' | 'wrong_issuer' | 'invalid_claims' | 'unknown_key';
+
+export class TokenRejectedError extends Error {
+  override readonly name = 'TokenRejectedError';
+  constructor(readonly reason: TokenRejection, message: string) {
+    super(message);
+  }
+}
+
+export async function verifyAccessToken(
+  token: string,
+  { keys, issuer, audience, now }: { keys: KeySet; issuer: string; audience: string; now: number },
+): Promise<VerifiedAccessToken> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const key = header.kid === undefined ? undefined : keys.byKid.get(header.kid);
+        if (!key) throw new TokenRejectedError('unknown_key', 'the token was signed by a key this gateway does not know');
+        return key.publicKey;
+      },
+      {
+        issuer,
+        audience,
+        algorithms: [SIGNING_ALG],
+        typ: ACCESS_TOKEN_TYP,
+        currentDate: new Date(now),
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'aud', 'iss'],
+      },
+    ));
+  } catch (err) {
+    throw toRejection(err);
+  }
+  const login = payload['login'];
+  const clientId = payload['client_id'];
+  const uid = payload['uid'];
+  const scope = payload['scope'];
+  if (typeof login !== 'string' || typeof clientId !== 'string' || (uid !== undefined && typeof uid !== 'number') || (scope !== undefined && typeof scope !== 'string')) {
+    throw new TokenRejectedError('invalid_claims', 'the token lacks the gateway claims');
+  }
+  return {
+    sub: payload.sub!,
+    login,
+    clientId,
+    audience,
+    jti: payload.jti!,
+    expiresAt: payload.exp! * 1000,
+    ...(uid === undefined ? {} : { uid }),
+    ...(scope === undefined ? {} : { scope }),
+  };
+}
+
+function toRejection(err: unknown): TokenRejectedError {
+  if (err instanceof TokenRejectedError) return err;
+  if (err instanceof joseErrors.JWTExpired) return new TokenRejectedError('expired', 'the token has expired');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenRejectedError('bad_signature', 'the token signature is invalid');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return new TokenRejectedError('wrong_audience', 'the token is for another resource');
+    if (err.claim === 'iss') return new TokenRejectedError('wrong_issuer', 'the token was issued by another authorization server');
+    return new TokenRejectedError('invalid_claims', `the token's ${err.claim} claim is invalid`);
+  }
+  return new TokenRejectedError('malformed', 'the token is not a valid access token');
+}

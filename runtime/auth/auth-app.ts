@@ -1,0 +1,93 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AuthContext } from './auth-context.js';
+import { authorizeEndpoint } from './authorize-endpoint.js';
+import { consentEndpoint } from './consent-endpoint.js';
+import { githubCallbackEndpoint, localLoginPage, localLoginSubmit } from './login-endpoints.js';
+import { metadataEndpoints } from './metadata-endpoints.js';
+import { OAuthError, sendOAuthError } from './oauth-error.js';
+import { registerEndpoint } from './register-endpoint.js';
+import { tokenEndpoint } from './token-endpoint.js';
+import type { GitHubLogin } from './upstream/github-login.js';
+import type { LocalLogin } from './upstream/local-login.js';
+import { createRequestVerifier } from './verify-request.js';
+
+/** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
+const BODY_LIMIT = '32kb';
+
+/** Public, credential-less CORS for discovery and the token/registration endpoints (browser-based MCP clients). */
+function publicCors(req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
+    'Access-Control-Max-Age': '600',
+  });
+  if (req.method === 'OPTIONS') {
+    res.status(204).end();
+    return;
+  }
+  next();
+}
+
+/**
+ * The authorization server as one express app: discovery, registration, authorize, upstream
+ * login, consent, token, JWKS, and the ForwardAuth `/verify` endpoint Traefik calls.
+ */
+export function createAuthApp(ctx: AuthContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 });
+  const json = express.json({ limit: BODY_LIMIT, strict: true });
+  const meta = metadataEndpoints(ctx);
+
+  app.use(['/.well-known', '/register', '/token', '/jwks.json'], publicCors);
+  app.get(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], meta.authorizationServer);
+  app.get('/.well-known/oauth-protected-resource', meta.protectedResourceRoot);
+  app.get(/^\/\.well-known\/oauth-protected-resource\/.+/, meta.protectedResourceForPath);
+  app.get('/jwks.json', meta.jwks);
+  app.post('/register', json, registerEndpoint(ctx));
+  app.get('/authorize', authorizeEndpoint(ctx));
+  app.post('/consent', form, consentEndpoint(ctx));
+  app.post('/token', form, tokenEndpoint(ctx));
+
+  const upstream = ctx.upstream as GitHubLogin | LocalLogin;
+  if (upstream.kind === 'github') {
+    app.get('/callback', githubCallbackEndpoint(ctx, upstream));
+  } else {
+    app.get('/login/local', localLoginPage(ctx, upstream));
+    app.post('/login/local', form, localLoginSubmit(ctx, upstream));
+  }
+
+  const verify = createRequestVerifier(ctx);
+  // ForwardAuth (Traefik): every method of the original request arrives here as the same method.
+  app.all('/verify', async (req, res) => {
+    const result = await verify({
+      method: req.get('x-forwarded-method') ?? req.method,
+      uri: req.get('x-forwarded-uri') ?? '/',
+      authorization: req.get('authorization'),
+    });
+    res.status(result.status).set(result.headers).set('Cache-Control', 'no-store');
+    if (result.body) res.json(result.body);
+    else res.end();
+  });
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not_found', error_description: `no such endpoint: ${req.method} ${req.path.slice(0, 100)}` });
+  });
+  // Body-parser failures are the client's mistake (RFC 6749 §5.2 invalid_request), anything else ours.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
+    if (status >= 400 && status < 500) {
+      const description = status === 413 ? 'the request body is too large' : status === 415 ? 'unsupported content type or charset' : 'the request body is malformed';
+      sendOAuthError(res, new OAuthError('invalid_request', description, status));
+      return;
+    }
+    ctx.logger.error({ event: 'auth_error', path: req.path, err }, 'unexpected error in the auth runtime');
+    if (!res.headersSent) res.status(500).set('Cache-Control', 'no-store').json({ error: 'server_error', error_description: 'internal error; see the gateway log' });
+  });
+  return app;
+}

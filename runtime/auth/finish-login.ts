@@ -1,0 +1,47 @@
+import type { Response } from 'express';
+import type { AuthContext } from './auth-context.js';
+import { redirectToClient } from './authorization-response.js';
+import { setConsentCookie } from './consent-cookie.js';
+import type { PendingAuthorization, UserIdentity } from './grants.js';
+import { consentPageBody } from './pages/consent-page.js';
+import { sendPage } from './pages/html.js';
+
+/**
+ * After the upstream login: enforce the allowlist, then either issue the code (consent already
+ * given by this user to this client) or show the consent page. The gateway logs in to GitHub
+ * with one static client for every MCP client, so GitHub's own consent cannot stand in for ours.
+ */
+export async function finishLogin(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity): Promise<void> {
+  if (!ctx.isAllowed(user.login)) {
+    ctx.logger.warn({ event: 'login_refused', login: user.login, clientId: pending.clientId, reason: 'not on the allowlist' });
+    return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: `${user.login} is not allowed to use this gateway` });
+  }
+  const client = await ctx.clients.get(pending.clientId);
+  if (!client) {
+    return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: 'the application was removed during login' });
+  }
+  if (await ctx.consents.isRemembered(user.sub, pending.clientId)) {
+    return issueCodeAndRedirect(ctx, res, pending, user);
+  }
+  const { id, cookie, csrf } = await ctx.consents.openPrompt(pending, user);
+  setConsentCookie(ctx, res, cookie);
+  const redirectOrigin = new URL(pending.redirectUri);
+  const formTarget = redirectOrigin.host !== '' ? redirectOrigin.origin : redirectOrigin.protocol;
+  const page = {
+    consentId: id,
+    csrf,
+    clientName: client.clientName ?? 'An unnamed application',
+    clientId: client.clientId,
+    redirectUri: pending.redirectUri,
+    resource: pending.resource,
+    login: user.login,
+    ...(pending.scope === undefined ? {} : { scope: pending.scope }),
+  };
+  sendPage(res, 200, 'Allow access?', consentPageBody(page), [formTarget]);
+}
+
+export async function issueCodeAndRedirect(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity): Promise<void> {
+  const code = await ctx.grants.issueCode({ ...pending, user });
+  ctx.logger.info({ event: 'code_issued', login: user.login, clientId: pending.clientId, resource: pending.resource });
+  redirectToClient(ctx, res, pending, { code });
+}

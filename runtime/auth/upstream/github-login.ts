@@ -1,0 +1,26 @@
+import type { UpstreamLogin } from './upstream-login.js';
+
+/** What the GitHub login needs of the GitHub client (runtime/auth/upstream/github-upstream.ts). */
+export interface GitHubClient {
+  authorizeUrl(p: { state: string; redirectUri: string; scope?: string }): string;
+  exchangeCode(p: { code: string; redirectUri: string }): Promise<string>;
+  fetchUser(accessToken: string): Promise<{ id: number; login: string; name: string | null }>;
+}
+
+export interface GitHubLogin extends UpstreamLogin {
+  readonly kind: 'github';
+  readonly github: GitHubClient;
+  readonly callbackUrl: string;
+}
+
+/** The pending authorization's id is GitHub's `state`: random, single-use, expires with the pending authorization. */
+export function createGitHubLogin(github: GitHubClient, callbackUrl: string): GitHubLogin {
+  return {
+    kind: 'github',
+    github,
+    callbackUrl,
+    async begin(pendingId) {
+      return github.authorizeUrl({ state: pendingId, redirectUri: callbackUrl });
+    },
+  };
+}

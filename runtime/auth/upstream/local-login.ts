@@ -1,0 +1,59 @@
+import type { Store } from '../../store/store.js';
+import { constantTimeEqual, sha256Base64url } from '../crypto-helpers.js';
+import { randomInt } from 'node:crypto';
+import type { UpstreamLogin } from './upstream-login.js';
+
+/** No 0/O/1/I/L: the code is read off a terminal and typed by hand. */
+const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+const MAX_ATTEMPTS = 5;
+const CODE_TTL_MS = 10 * 60_000;
+
+export interface LocalLoginAnnouncement {
+  code: string;
+  clientName: string;
+  user: string;
+}
+
+interface StoredAttempt {
+  codeHash: string;
+  attempts: number;
+}
+
+export type LocalCodeCheck = 'ok' | 'wrong' | 'expired';
+
+/**
+ * Login without an identity provider: each login attempt gets a fresh one-time code that only
+ * the operator sees (printed in the gateway's terminal). Single-use, 10 minutes, 5 tries.
+ */
+export function createLocalLogin({ store, user, loginUrl, announce }: { store: Store; user: string; loginUrl: string; announce: (a: LocalLoginAnnouncement) => void }) {
+  const upstream: UpstreamLogin & { readonly kind: 'local'; check(pendingId: string, code: string): Promise<LocalCodeCheck>; user: string } = {
+    kind: 'local',
+    user,
+    async begin(pendingId, { clientName }) {
+      const raw = Array.from({ length: 8 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+      const code = `${raw.slice(0, 4)}-${raw.slice(4)}`;
+      await store.set(`local-login:${pendingId}`, { codeHash: sha256Base64url(raw), attempts: 0 } satisfies StoredAttempt, { ttlMs: CODE_TTL_MS });
+      announce({ code, clientName, user });
+      return `${loginUrl}?txn=${encodeURIComponent(pendingId)}`;
+    },
+    async check(pendingId, code) {
+      const key = `local-login:${pendingId}`;
+      const stored = await store.get<StoredAttempt>(key);
+      if (!stored) return 'expired';
+      const typed = code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+      if (constantTimeEqual(sha256Base64url(typed), stored.codeHash)) {
+        await store.delete(key);
+        return 'ok';
+      }
+      if (stored.attempts + 1 >= MAX_ATTEMPTS) {
+        await store.delete(key);
+        return 'expired';
+      }
+      await store.set(key, { ...stored, attempts: stored.attempts + 1 }, { ttlMs: CODE_TTL_MS });
+      return 'wrong';
+    },
+  };
+  return upstream;
+}
+
+export type LocalLogin = ReturnType<typeof createLocalLogin>;

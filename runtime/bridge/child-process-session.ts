@@ -1,0 +1,262 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { LineSplitter } from './line-splitter.js';
+import { toEnvelope, type Envelope } from './json-rpc.js';
+
+export interface StdioLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ChildProcessSessionOptions {
+  launch: StdioLaunch;
+  /** Already bound to `{ server, session }`. */
+  logger: Logger;
+  /** One JSON-RPC message from stdout, with its line as received (relayed without re-serialising). */
+  onMessage(message: Envelope, line: string): void;
+  /** Called once, after the process has exited and its stdout has been read to the end. */
+  onClose(exit: ChildExit): void;
+  killGraceMs?: number;
+  maxLineBytes?: number;
+}
+
+const DEFAULT_KILL_GRACE_MS = 2_000;
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+const STDERR_MAX_LINE_BYTES = 4 * 1024;
+const STDERR_LINES_PER_SECOND = 100;
+const LOGGED_HEAD_CHARS = 200;
+
+/**
+ * Process groups of children still alive. If the gateway exits without `close()` (a crash, an
+ * uncaught error), detached children would outlive it; this last-resort hook kills them.
+ * One listener for the whole process, however many bridges and sessions exist.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+  });
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: nobody left in the group
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  return signalGroup(pgid, 0);
+}
+
+/**
+ * One stdio MCP server process. Spawned `detached` so it leads its own process group: `npx`
+ * and `uvx` start the real server as a grandchild, and killing only the direct child would
+ * leave that grandchild running. Termination therefore signals the whole group.
+ */
+export class ChildProcessSession {
+  readonly pid: number;
+  readonly closed: Promise<ChildExit>;
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #options: ChildProcessSessionOptions;
+  readonly #log: Logger;
+  readonly #graceMs: number;
+  #exit: ChildExit | undefined;
+  #killTimer: NodeJS.Timeout | undefined;
+
+  static async start(options: ChildProcessSessionOptions): Promise<ChildProcessSession> {
+    const { command, args, env, cwd } = options.launch;
+    const child = spawn(command, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    await new Promise<void>((resolve, reject) => {
+      const onSpawn = (): void => {
+        child.off('error', onError);
+        resolve();
+      };
+      const onError = (err: NodeJS.ErrnoException): void => {
+        child.off('spawn', onSpawn);
+        reject(spawnFailure(options.launch, err));
+      };
+      child.once('spawn', onSpawn);
+      child.once('error', onError);
+    });
+    return new ChildProcessSession(child, options);
+  }
+
+  private constructor(child: ChildProcessWithoutNullStreams, options: ChildProcessSessionOptions) {
+    if (child.pid === undefined) throw new TypeError('spawned child has no pid');
+    this.pid = child.pid;
+    this.#child = child;
+    this.#options = options;
+    this.#log = options.logger;
+    this.#graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    trackGroup(this.pid);
+
+    child.on('error', (err) => this.#log.warn({ err }, 'MCP server process error'));
+    // EPIPE after the child died: the exit handler reports it, a write error adds nothing.
+    child.stdin.on('error', (err) => this.#log.debug({ err }, 'MCP server stdin closed'));
+    this.#readStdout();
+    this.#readStderr();
+
+    this.closed = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        // The server is gone; anything it left in its group (a crashed npx's grandchild) goes too.
+        this.#killGroup();
+        // Its stdout may still hold the last lines; 'close' comes once they are read, unless a
+        // grandchild keeps the pipe open, so do not wait for that longer than the kill grace.
+        const pipeTimer = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, this.#graceMs + 500);
+        pipeTimer.unref();
+        child.once('close', () => {
+          clearTimeout(pipeTimer);
+          resolve({ code, signal });
+        });
+      });
+    });
+    this.closed
+      .then((exit) => options.onClose(exit))
+      .catch((err: unknown) => this.#log.error({ err }, 'MCP server close handler failed'));
+  }
+
+  get alive(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /** Writes one message; `line` must not contain a newline. */
+  send(line: string): void {
+    if (this.#exit !== undefined || this.#child.stdin.destroyed) return;
+    this.#child.stdin.write(line + '\n');
+  }
+
+  /** SIGTERM to the group, SIGKILL after the grace period; resolves once the process is reaped. */
+  terminate(): Promise<ChildExit> {
+    if (this.#exit === undefined) {
+      this.#child.stdin.end();
+      this.#killGroup();
+    }
+    return this.closed;
+  }
+
+  #killGroup(): void {
+    if (this.#killTimer !== undefined) return;
+    if (!signalGroup(this.pid, 'SIGTERM')) {
+      // The child may have moved itself to another group (setsid); signal it directly.
+      if (this.#exit === undefined) this.#child.kill('SIGTERM');
+    }
+    this.#killTimer = setTimeout(() => {
+      if (groupAlive(this.pid)) {
+        this.#log.warn({ pid: this.pid }, 'MCP server ignored SIGTERM; sending SIGKILL');
+        signalGroup(this.pid, 'SIGKILL');
+      }
+      if (this.#exit === undefined) this.#child.kill('SIGKILL');
+      liveGroups.delete(this.pid);
+    }, this.#graceMs);
+    // Do not hold the event loop open; the exit hook above covers a gateway that exits first.
+    this.#killTimer.unref();
+    void this.closed.then(() => {
+      if (groupAlive(this.pid)) return; // the timer above still has work to do
+      clearTimeout(this.#killTimer);
+      liveGroups.delete(this.pid);
+    });
+  }
+
+  #readStdout(): void {
+    const { onMessage } = this.#options;
+    const handleLine = (line: string): void => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON line from MCP server');
+        return;
+      }
+      // stdio in 2025-03-26 allowed batches; later revisions send one message per line.
+      for (const item of Array.isArray(value) ? value : [value]) {
+        const envelope = toEnvelope(item);
+        if (envelope === undefined) {
+          this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON-RPC message from MCP server');
+        } else {
+          onMessage(envelope, item === value ? line : JSON.stringify(item));
+        }
+      }
+    };
+    const splitter = new LineSplitter({
+      maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      onLine: handleLine,
+      onOverflow: (head) =>
+        this.#log.warn({ stream: 'stdout', head: head.toString('utf8', 0, LOGGED_HEAD_CHARS) }, 'skipping oversized line from MCP server'),
+    });
+    this.#child.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
+    this.#child.stdout.on('end', () => splitter.end());
+    this.#child.stdout.on('error', (err) => this.#log.debug({ err }, 'MCP server stdout error'));
+  }
+
+  /**
+   * stderr is for humans: lines are truncated to 4 KiB and at most 100 a second reach the
+   * logger, so a server that floods stderr cannot exhaust memory or drown the gateway's log.
+   */
+  #readStderr(): void {
+    let windowStart = 0;
+    let inWindow = 0;
+    let suppressed = 0;
+    const admit = (): boolean => {
+      const now = Date.now();
+      if (now - windowStart >= 1_000) {
+        if (suppressed > 0) this.#log.warn({ stream: 'stderr', suppressed }, 'MCP server stderr lines dropped (rate limit)');
+        windowStart = now;
+        inWindow = 0;
+        suppressed = 0;
+      }
+      if (inWindow < STDERR_LINES_PER_SECOND) {
+        inWindow++;
+        return true;
+      }
+      suppressed++;
+      return false;
+    };
+    const splitter = new LineSplitter({
+      maxLineBytes: STDERR_MAX_LINE_BYTES,
+      overflowHeadBytes: STDERR_MAX_LINE_BYTES,
+      onLine: (line) => {
+        if (admit()) this.#log.info({ stream: 'stderr' }, line);
+      },
+      onOverflow: (head) => {
+        if (admit()) this.#log.info({ stream: 'stderr', truncated: true }, head.toString('utf8'));
+      },
+    });
+    this.#child.stderr.on('data', (chunk: Buffer) => splitter.push(chunk));
+    this.#child.stderr.on('end', () => splitter.end());
+    this.#child.stderr.on('error', (err) => this.#log.debug({ err }, 'MCP server stderr error'));
+  }
+}
+
+function spawnFailure(launch: StdioLaunch, err: NodeJS.ErrnoException): GatewayError {
+  const { command, cwd } = launch;
+  const reason =
+    err.code === 'ENOENT'
+      ? cwd === undefined
+        ? `command "${command}" not found`
+        : `command "${command}" not found, or working directory "${cwd}" does not exist`
+      : `could not run command "${command}" (${err.code ?? err.message})`;
+  return new GatewayError('ERR_BRIDGE_SPAWN_FAILED', `Could not start the MCP server: ${reason}`, {
+    hint: 'Check the server\'s command, args and cwd in the config; the command must be on the PATH the gateway runs with.',
+    cause: err,
+  });
+}

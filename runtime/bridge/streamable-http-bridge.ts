@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BridgeSession, type ClientMessage } from './bridge-session.js';
+import type { StdioLaunch } from './child-process-session.js';
+import { buildChildEnv } from './child-env.js';
+import { SESSION_NOT_FOUND, toEnvelope, TRANSPORT_ERROR, type Envelope } from './json-rpc.js';
+import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
+import { acceptable, isJsonContentType } from './media-types.js';
+import { allowsBatch, isAcceptedProtocolHeader, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
+import { readBody } from './read-body.js';
+import { SessionRegistry } from './session-registry.js';
+
+export type { StdioLaunch } from './child-process-session.js';
+
+export interface BridgeOptions {
+  serverName: string;
+  launch: StdioLaunch;
+  logger: Logger;
+  /** Larger POST bodies get 413. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** How long a POST waits for the child's response. Default 5 minutes. */
+  requestTimeoutMs?: number;
+}
+
+export interface Bridge {
+  /** One HTTP request to the server's MCP endpoint (any method). Never rejects. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Ends every session and its child; resolves when all children have exited. */
+  close(): Promise<void>;
+  readonly sessionCount: number;
+}
+
+const ALLOW = 'GET, POST, DELETE';
+const CLOSE_BOUND_MS = 10_000;
+
+/**
+ * Streamable HTTP in front of a stdio MCP server, one child process per session.
+ *
+ * Hand-written rather than the SDK's StreamableHTTPServerTransport: that transport is built to
+ * sit in front of one in-process `Server`, converts every Node request into a Web
+ * Request/Response pair, and validates every message with zod. A relay to a child process needs
+ * none of it; per request this does a JSON.parse and a shape check, writes one line to stdin and
+ * relays the child's stdout lines as they are.
+ */
+export function createStdioBridge(options: BridgeOptions): Bridge {
+  const { serverName, launch, logger, maxBodyBytes = 4 * 1024 * 1024, requestTimeoutMs = 5 * 60_000 } = options;
+  if (launch.command.trim() === '') throw new TypeError(`bridge "${serverName}": launch.command is empty`);
+  if (!(maxBodyBytes > 0)) throw new TypeError(`bridge "${serverName}": maxBodyBytes must be positive`);
+  if (!(requestTimeoutMs > 0)) throw new TypeError(`bridge "${serverName}": requestTimeoutMs must be positive`);
+
+  const log = logger.child({ server: serverName });
+  const childLaunch: StdioLaunch = { ...launch, env: buildChildEnv(process.env, launch.env) };
+  const sessions = new SessionRegistry<BridgeSession>();
+  let closing = false;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const user = singleHeader(req, 'x-user-sub');
+      if (user === undefined || user === '') {
+        // Defence in depth: the router authenticates and sets this; reaching us without it
+        // means something bypassed the router.
+        replyJson(res, 401, { error: 'unauthorized', error_description: 'No authenticated user: requests must come through the gateway router.' });
+        return;
+      }
+      switch (req.method) {
+        case 'POST':
+          return await handlePost(req, res, user);
+        case 'GET':
+          return await handleGet(req, res, user);
+        case 'DELETE':
+          return await handleDelete(req, res, user);
+        default:
+          replyJsonRpcError(res, 405, TRANSPORT_ERROR, 'Method not allowed.', { headers: { Allow: ALLOW } });
+      }
+    } catch (err) {
+      log.error({ err }, 'bridge failed to handle a request');
+      if (!res.headersSent) replyJsonRpcError(res, 500, ErrorCode.InternalError, 'Internal error in the MCP gateway');
+      else res.destroy();
+    }
+  }
+
+  /**
+   * Session lookup shared by every method, after the MCP-Protocol-Version check. The header is
+   * checked first so that a client of a revision we do not speak (2026-07-28 sends no session id)
+   * learns which versions we do, rather than "missing session".
+   */
+  function sessionFor(req: IncomingMessage, res: ServerResponse, user: string): BridgeSession | undefined {
+    const id = singleHeader(req, 'mcp-session-id');
+    const session = id === undefined ? undefined : sessions.find(id, user);
+    const version = singleHeader(req, 'mcp-protocol-version');
+    if (version !== undefined && !isAcceptedProtocolHeader(version, session?.negotiatedVersion)) {
+      // -32000 and the SDK's wording, not 2026-07-28's UnsupportedProtocolVersion (-32022):
+      // that code tells a client the server speaks the new revision, and it would not fall back.
+      const supported = [...SUPPORTED_PROTOCOL_VERSIONS];
+      replyJsonRpcError(res, 400, TRANSPORT_ERROR, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported.join(', ')})`, {
+        data: { supported, requested: version },
+      });
+      return undefined;
+    }
+    if (id === undefined) {
+      replyJsonRpcError(res, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
+      return undefined;
+    }
+    // Unknown, ended, or another user's: all the same 404, which tells a client to re-initialize.
+    if (session === undefined) replyJsonRpcError(res, 404, SESSION_NOT_FOUND, 'Session not found');
+    return session;
+  }
+
+  async function handlePost(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
+    const accept = acceptable(req.headers.accept);
+    if (!accept.json && !accept.sse) {
+      replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
+      return;
+    }
+    if (!isJsonContentType(req.headers)) {
+      replyJsonRpcError(res, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+      return;
+    }
+    const body = await readBody(req, maxBodyBytes);
+    if (body.kind === 'aborted') return;
+    if (body.kind === 'too-large') {
+      replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      replyJsonRpcError(res, 400, ErrorCode.ParseError, 'Parse error: Invalid JSON');
+      return;
+    }
+    const batch = Array.isArray(parsed);
+    const items: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+    const envelopes: Envelope[] = [];
+    for (const item of items) {
+      const envelope = toEnvelope(item);
+      if (envelope === undefined) {
+        replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
+        return;
+      }
+      envelopes.push(envelope);
+    }
+    if (envelopes.length === 0) {
+      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
+      return;
+    }
+    // One line per message on stdin. A single message is relayed as received unless it spans
+    // lines; batch members, and anything pretty-printed, are re-serialised onto one line.
+    const messages: ClientMessage[] = envelopes.map((envelope, index) => ({
+      envelope,
+      line: !batch && !/[\r\n]/.test(body.text) ? body.text : JSON.stringify(items[index]),
+    }));
+
+    if (envelopes.some((e) => e.kind === 'request' && e.method === 'initialize')) {
+      await initialize(req, res, user, messages, batch, accept);
+      return;
+    }
+    const session = sessionFor(req, res, user);
+    if (session === undefined) return;
+    if (batch && !allowsBatch(session.negotiatedVersion)) {
+      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.negotiatedVersion}`);
+      return;
+    }
+    const seen = new Set<string | number>();
+    for (const { envelope } of messages) {
+      if (envelope.kind !== 'request') continue;
+      if (seen.has(envelope.id) || session.isInFlight(envelope.id)) {
+        replyJsonRpcError(res, 409, ErrorCode.InvalidRequest, `Conflict: request id ${JSON.stringify(envelope.id)} is already in flight in this session`);
+        return;
+      }
+      seen.add(envelope.id);
+    }
+    if (seen.size === 0) {
+      session.forward(messages);
+      replyEmpty(res, 202);
+      return;
+    }
+    await session.request(res, messages, { batch, accept }).done;
+  }
+
+  async function initialize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: string,
+    messages: ClientMessage[],
+    batch: boolean,
+    accept: ReturnType<typeof acceptable>,
+  ): Promise<void> {
+    if (batch) {
+      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a JSON-RPC batch');
+      return;
+    }
+    if (singleHeader(req, 'mcp-session-id') !== undefined) {
+      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize starts a new session and must be sent without Mcp-Session-Id');
+      return;
+    }
+    if (closing) {
+      replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
+      return;
+    }
+    let session: BridgeSession;
+    try {
+      session = await BridgeSession.start({
+        id: randomUUID(),
+        owner: user,
+        launch: childLaunch,
+        logger: log,
+        requestTimeoutMs,
+        onEnded: (ended) => sessions.remove(ended),
+      });
+    } catch (err) {
+      if (!isGatewayError(err)) throw err;
+      log.warn({ err, command: launch.command }, 'could not start MCP server');
+      replyJson(res, 502, { error: err.message, hint: err.hint });
+      return;
+    }
+    if (closing) {
+      // close() ran while the child was starting; it did not see this session.
+      await session.terminate();
+      replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
+      return;
+    }
+    sessions.add(session);
+    await session.request(res, messages, { batch: false, accept, headers: { 'Mcp-Session-Id': session.id } }).done;
+  }
+
+  async function handleGet(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
+    if (!acceptable(req.headers.accept).sse) {
+      replyJsonRpcError(res, 405, TRANSPORT_ERROR, 'Method Not Allowed: GET opens an SSE stream; send Accept: text/event-stream', {
+        headers: { Allow: ALLOW },
+      });
+      return;
+    }
+    const session = sessionFor(req, res, user);
+    if (session === undefined) return;
+    const stream = session.openStream(res);
+    if (stream === undefined) {
+      replyJsonRpcError(res, 409, TRANSPORT_ERROR, 'Conflict: Only one SSE stream is allowed per session');
+      return;
+    }
+    await stream;
+  }
+
+  async function handleDelete(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
+    const session = sessionFor(req, res, user);
+    if (session === undefined) return;
+    await session.terminate();
+    replyEmpty(res, 200);
+  }
+
+  async function close(): Promise<void> {
+    closing = true;
+    const all = sessions.all();
+    if (all.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), CLOSE_BOUND_MS);
+    });
+    const outcome = await Promise.race([Promise.allSettled(all.map((session) => session.terminate())), bounded]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') log.warn({ sessions: all.length }, 'some MCP server processes did not exit in time');
+  }
+
+  return {
+    handle,
+    close,
+    get sessionCount() {
+      return sessions.size;
+    },
+  };
+}
+
+function singleHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}

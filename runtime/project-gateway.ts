@@ -1,0 +1,86 @@
+import { createGitHubLogin } from './auth/upstream/github-login.js';
+import { createGitHubUpstream } from './auth/upstream/github-upstream.js';
+import { createLocalLogin, type LocalLoginAnnouncement } from './auth/upstream/local-login.js';
+import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
+import { gatewayUrls } from './auth/gateway-urls.js';
+import { loadKeySet, type KeySet } from './auth/signing-keys.js';
+import type { ProjectPaths } from './config/project-paths.js';
+import { isLoopbackHost, type GatewayConfig } from './config/schema.js';
+import { readSecret, requireSecret } from './config/secrets.js';
+import { GatewayError } from './errors.js';
+import { startGateway, type ListenAddress, type RunningGateway } from './gateway.js';
+import type { Logger } from './logger.js';
+import { createStore } from './store/create-store.js';
+import type { Store } from './store/store.js';
+
+export interface ProjectGatewayOptions {
+  config: GatewayConfig;
+  /** Project directory; undefined for the demo (nothing on disk, in-memory store and keys). */
+  paths?: ProjectPaths;
+  keys?: KeySet;
+  store?: Store;
+  listen: ListenAddress;
+  logger: Logger;
+  /** Where local-login one-time codes go (the operator's terminal). */
+  announceLoginCode: (announcement: LocalLoginAnnouncement) => void;
+  fetch?: typeof fetch;
+}
+
+/** `HOST:PORT` (IPv6 in brackets) → address; a usage error otherwise. */
+export function parseListen(text: string): ListenAddress {
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new GatewayError('ERR_USAGE', `--listen ${text} is not HOST:PORT`, { hint: 'e.g. --listen 127.0.0.1:8080 or --listen 0.0.0.0:8080' });
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** Where `serve` listens without --listen: `listen` from the config, else the public URL's own host and port. */
+export function defaultListen(config: GatewayConfig): ListenAddress {
+  if (config.listen !== undefined) return parseListen(config.listen);
+  const url = new URL(config.publicUrl);
+  if (url.protocol === 'https:') {
+    throw new GatewayError('ERR_USAGE', `publicUrl is https (${url.origin}) but serve speaks plain HTTP`, {
+      hint: 'terminate TLS in a proxy in front of the gateway and pass --listen 127.0.0.1:8080 (or set `listen:` in mcp-gateway.yaml)',
+    });
+  }
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 80 : Number(url.port) };
+}
+
+async function createUpstream(options: ProjectGatewayOptions, store: Store): Promise<UpstreamLogin> {
+  const { config, paths } = options;
+  const urls = gatewayUrls(config);
+  if (config.provider.type === 'local') {
+    return createLocalLogin({ store, user: config.provider.user, loginUrl: urls.localLogin, announce: options.announceLoginCode });
+  }
+  if (!paths) throw new TypeError('a GitHub provider needs a project directory for its client secret');
+  const clientSecret = await requireSecret(paths.githubClientSecret, 'the GitHub client secret', `write it with \`mcp-gateway init --dir ${paths.dir} --force --github-client-secret ...\` (or MCP_GATEWAY_GITHUB_CLIENT_SECRET)`);
+  const github = createGitHubUpstream({ baseUrl: config.provider.url, clientId: config.provider.clientId, clientSecret, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  return createGitHubLogin(github, urls.callback);
+}
+
+/**
+ * Assembles and starts the embedded gateway of one project: keys and secrets from `.secrets/`,
+ * the configured store, the upstream login, then router + auth + bridges on one listener.
+ */
+export async function startProjectGateway(options: ProjectGatewayOptions): Promise<RunningGateway> {
+  const { config, paths, logger } = options;
+  if (!isLoopbackHost(options.listen.host) && new URL(config.publicUrl).protocol === 'http:') {
+    logger.warn({ event: 'insecure_listen', listen: options.listen.host }, 'listening beyond loopback with an http publicUrl');
+  }
+  const keys = options.keys ?? (paths ? await loadKeySet(paths.signingKeys) : undefined);
+  if (!keys) throw new TypeError('keys are required without a project directory');
+  let store = options.store;
+  if (!store) {
+    if (!paths) throw new TypeError('a store is required without a project directory');
+    const redisPassword = config.store.type === 'redis' ? await readSecret(paths.redisPassword) : undefined;
+    store = await createStore(config.store, paths, { logger, ...(redisPassword ? { redisPassword } : {}) });
+  }
+  try {
+    const upstream = await createUpstream(options, store);
+    return await startGateway({ config, store, keys, upstream, logger, projectDir: paths?.dir ?? process.cwd() }, options.listen);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+

@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayUrls } from '../auth/gateway-urls.js';
+import { USER_HEADER_NAMES } from '../auth/user-headers.js';
+import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
+import type { Logger } from '../logger.js';
+
+/** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
+export interface McpService {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export interface BuiltinRouterOptions {
+  urls: GatewayUrls;
+  /** ForwardAuth: in-process call to the auth runtime's verifier, or an HTTP client to `/verify`. */
+  forwardAuth: (req: ForwardedRequest) => Promise<VerifyResult>;
+  services: ReadonlyMap<string, McpService>;
+  /** Everything that is not an MCP endpoint or /health: the auth runtime (OAuth, discovery, login, consent). */
+  auth: (req: IncomingMessage, res: ServerResponse) => void;
+  health: (req: IncomingMessage, res: ServerResponse) => void;
+  logger: Logger;
+}
+
+/** Headers the MCP server behind the gateway must never see: the client's credentials and forged identities. */
+const STRIPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization', ...USER_HEADER_NAMES];
+
+const MCP_CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID',
+  'Access-Control-Expose-Headers': 'Mcp-Session-Id, WWW-Authenticate, MCP-Protocol-Version',
+  'Access-Control-Max-Age': '600',
+};
+
+/**
+ * The built-in router: the same contract as Traefik with the ForwardAuth middleware. `/NAME/mcp`
+ * goes to NAME's service after ForwardAuth approves it, with the identity in `X-User-*` headers
+ * and without the client's Authorization header; everything else goes to the auth runtime.
+ */
+export function createBuiltinRouter({ urls, forwardAuth, services, auth, health, logger }: BuiltinRouterOptions) {
+  return function route(req: IncomingMessage, res: ServerResponse): void {
+    const uri = req.url ?? '/';
+    const path = uri.split('?', 1)[0]!;
+    if (path === '/health') return health(req, res);
+    const server = urls.serverForPath(path);
+    const service = server === undefined ? undefined : services.get(server);
+    if (!service) return auth(req, res);
+    for (const [name, value] of Object.entries(MCP_CORS)) res.setHeader(name, value);
+    // CORS preflights carry no credentials by design; they must not be challenged.
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    forwardAuth({ method: req.method ?? 'GET', uri, authorization: req.headers.authorization }).then(
+      (result) => {
+        if (result.status !== 200) {
+          res.writeHead(result.status, { ...result.headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+          res.end(JSON.stringify(result.body ?? { error: 'unauthorized' }));
+          // The body was not read; without draining, a keep-alive connection would stall on it.
+          req.resume();
+          return;
+        }
+        for (const name of STRIPPED_HEADERS) delete req.headers[name];
+        Object.assign(req.headers, result.headers);
+        return service.handle(req, res);
+      },
+    ).catch((err: unknown) => {
+      logger.error({ event: 'router_error', server, err }, 'request failed in the router');
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'server_error' }));
+      else res.destroy();
+    });
+  };
+}

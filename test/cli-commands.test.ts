@@ -1,0 +1,158 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { GatewayError } from '../runtime/errors.js';
+import { runAddServer } from '../cli/commands/add-server.js';
+import { runInit } from '../cli/commands/init.js';
+import { runRemoveServer } from '../cli/commands/remove-server.js';
+import { formatCommandLine, parseCommandLine } from '../cli/command-line.js';
+import type { CliOutput } from '../cli/output.js';
+import type { Prompter } from '../cli/prompter.js';
+import { reportError } from '../cli/run-cli.js';
+import { makeTempDir, removeTempDir } from './helpers/cli-run.js';
+
+// The command modules driven in-process through their deps, to assert on error codes and on
+// the interactive path, which a child process without a TTY cannot reach.
+
+function captureOutput(): CliOutput & { out: string; err: string } {
+  const captured = {
+    out: '',
+    err: '',
+    stdout: (text: string) => void (captured.out += text),
+    stderr: (text: string) => void (captured.err += text),
+  };
+  return captured;
+}
+
+/** Answers questions from a script keyed by a word of the question, and records what was asked. */
+function scriptedPrompter(answers: Record<string, string>): Prompter & { asked: string[] } {
+  const asked: string[] = [];
+  const answer = (message: string): string => {
+    asked.push(message);
+    const key = Object.keys(answers).find((k) => message.includes(k));
+    if (key === undefined) throw new Error(`unexpected question: ${message}`);
+    return answers[key]!;
+  };
+  return {
+    asked,
+    input: async ({ message, validate }) => {
+      const value = answer(message);
+      const verdict = validate?.(value) ?? true;
+      if (verdict !== true) throw new Error(`the prompt refused ${value}: ${verdict}`);
+      return value;
+    },
+    password: async ({ message }) => answer(message),
+    select: async <T extends string>({ message }: { message: string }) => answer(message) as T,
+  };
+}
+
+describe('runInit', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir();
+  });
+  afterEach(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('asks for each missing value in a terminal, and never prints the client secret', async () => {
+    const prompter = scriptedPrompter({ 'Public URL': 'https://mcp.example.com', 'log in': 'github', 'client ID': 'Iv1.abc', 'client secret': 's3cr3t-value', logins: 'alice,bob' });
+    const output = captureOutput();
+    await runInit({ dir }, { output, interactive: true, prompter });
+
+    expect(prompter.asked).toHaveLength(5);
+    const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ publicUrl: 'https://mcp.example.com', provider: { type: 'github', clientId: 'Iv1.abc' }, allowedUsers: ['alice', 'bob'] });
+    expect(output.out + output.err).not.toContain('s3cr3t-value');
+  });
+
+  it('asks nothing under --yes even in a terminal', async () => {
+    const prompter = scriptedPrompter({});
+    await expect(runInit({ dir, yes: true, provider: 'local', allowedUsers: ['alice'] }, { output: captureOutput(), interactive: true, prompter })).rejects.toMatchObject({
+      code: 'ERR_USAGE',
+    });
+    expect(prompter.asked).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('rejects an existing project with ERR_CONFIG_EXISTS before asking anything', async () => {
+    const options = { dir, yes: true, provider: 'local' as const, publicUrl: 'http://127.0.0.1:8080', allowedUsers: ['alice'] };
+    await runInit(options, { output: captureOutput() });
+    const prompter = scriptedPrompter({});
+    await expect(runInit({ ...options, yes: false }, { output: captureOutput(), interactive: true, prompter })).rejects.toMatchObject({ code: 'ERR_CONFIG_EXISTS' });
+    expect(prompter.asked).toEqual([]);
+  });
+});
+
+describe('runAddServer and runRemoveServer', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir();
+    await runInit({ dir, yes: true, provider: 'local', publicUrl: 'https://mcp.example.com', allowedUsers: ['alice'] }, { output: captureOutput() });
+  });
+  afterEach(async () => {
+    await removeTempDir(dir);
+  });
+
+  const quiet = () => ({ output: captureOutput(), commandExists: async () => true });
+
+  it('reports ERR_SERVER_UNKNOWN for a name outside the catalog without --command', async () => {
+    await expect(runAddServer({ dir, name: 'weather' }, quiet())).rejects.toMatchObject({ code: 'ERR_SERVER_UNKNOWN' });
+  });
+
+  it('reports ERR_SERVER_EXISTS for a duplicate name', async () => {
+    await runAddServer({ dir, name: 'memory' }, quiet());
+    await expect(runAddServer({ dir, name: 'memory' }, quiet())).rejects.toMatchObject({ code: 'ERR_SERVER_EXISTS' });
+  });
+
+  it('keeps the memory server data with the project instead of in the npx cache', async () => {
+    await runAddServer({ dir, name: 'memory' }, quiet());
+    const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as { servers: Record<string, { env: Record<string, string> }> };
+    expect(config.servers['memory']?.env['MEMORY_FILE_PATH']).toBe(join(dir, '.mcp-gateway', 'memory.jsonl'));
+  });
+
+  it('warns on stderr when the command is not on PATH, but still adds the server', async () => {
+    const output = captureOutput();
+    await runAddServer({ dir, name: 'time' }, { output, commandExists: async () => false });
+    expect(output.err).toMatch(/^warning: uvx is not on PATH/);
+  });
+
+  it('reports ERR_SERVER_UNKNOWN when removing a name that is not configured', async () => {
+    await expect(runRemoveServer({ dir, name: 'time' }, { output: captureOutput() })).rejects.toMatchObject({ code: 'ERR_SERVER_UNKNOWN' });
+  });
+});
+
+describe('parseCommandLine', () => {
+  it('splits quoted words and round-trips through formatCommandLine', () => {
+    const parsed = parseCommandLine(`npx -y @scope/server "/a b" 'it''s'`);
+    expect(parsed).toEqual({ command: 'npx', args: ['-y', '@scope/server', '/a b', 'its'] });
+    expect(parseCommandLine(formatCommandLine(parsed.command, parsed.args))).toEqual(parsed);
+    expect(formatCommandLine('node', ["it's here"])).toBe(`node 'it'\\''s here'`);
+  });
+
+  it.each(['a > out.txt', 'a && b', 'a *.json', 'a ${TOKEN}', 'a # note', '   '])('refuses %j with ERR_USAGE', (line) => {
+    expect(() => parseCommandLine(line)).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }));
+  });
+});
+
+describe('reportError', () => {
+  const report = (err: unknown, debug = false) => {
+    let stderr = '';
+    const code = reportError(err, { stderr: (t) => void (stderr += t), debug });
+    return { code, stderr };
+  };
+
+  it('maps ERR_USAGE to exit 2 and other GatewayErrors to exit 1, with message and hint', () => {
+    expect(report(new GatewayError('ERR_USAGE', 'bad flag', { hint: 'fix it' }))).toEqual({ code: 2, stderr: 'error: bad flag\nhint: fix it\n' });
+    expect(report(new GatewayError('ERR_SERVER_EXISTS', 'taken')).code).toBe(1);
+  });
+
+  it('prints an unexpected error without its stack unless MCP_GATEWAY_DEBUG is set', () => {
+    const plain = report(new Error('boom'));
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^error: unexpected: boom\n/);
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
+    expect(report(new Error('boom'), true).stderr).toMatch(/\n\s+at /);
+  });
+});

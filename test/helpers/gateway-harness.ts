@@ -1,0 +1,70 @@
+import { fileURLToPath } from 'node:url';
+import { createGitHubLogin } from '../../runtime/auth/upstream/github-login.js';
+import { createGitHubUpstream } from '../../runtime/auth/upstream/github-upstream.js';
+import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
+import { ephemeralKeySet, type KeySet } from '../../runtime/auth/signing-keys.js';
+import { parseConfig } from '../../runtime/config/load-config.js';
+import type { GatewayConfig } from '../../runtime/config/schema.js';
+import { startGateway, type RunningGateway } from '../../runtime/gateway.js';
+import { silentLogger } from '../../runtime/logger.js';
+import { createEmbeddedStore } from '../../runtime/store/embedded-store.js';
+import type { Store } from '../../runtime/store/store.js';
+import { startGitHubStandIn, type GitHubStandIn } from '../github-stand-in/github-stand-in.js';
+import { freePort } from './free-port.js';
+
+export const ECHO_FIXTURE = fileURLToPath(new URL('../fixtures/echo-mcp-server.mjs', import.meta.url));
+
+export interface GatewayHarness {
+  gateway: RunningGateway;
+  github: GitHubStandIn;
+  config: GatewayConfig;
+  urls: GatewayUrls;
+  keys: KeySet;
+  store: Store;
+  /** Moves the gateway's clock (codes, pending logins, token expiry). */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * An embedded gateway in this process with two echo servers (`echo`, `other`), a GitHub
+ * stand-in as the identity provider and alice on the allowlist.
+ */
+export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}): Promise<GatewayHarness> {
+  const github = await startGitHubStandIn();
+  const port = await freePort();
+  const config = parseConfig(
+    {
+      publicUrl: `http://127.0.0.1:${port}`,
+      provider: { type: 'github', clientId: 'test-client-id', url: github.url },
+      allowedUsers: ['alice'],
+      servers: {
+        echo: { command: process.execPath, args: [ECHO_FIXTURE] },
+        other: { command: process.execPath, args: [ECHO_FIXTURE] },
+      },
+      ...overrides,
+    },
+    'test config',
+  );
+  let offset = 0;
+  const now = (): number => Date.now() + offset;
+  const keys = await ephemeralKeySet();
+  const store = await createEmbeddedStore({ now });
+  const upstream = createGitHubLogin(createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret' }), gatewayUrls(config).callback);
+  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now }, { host: '127.0.0.1', port });
+  return {
+    gateway,
+    github,
+    config,
+    urls: gatewayUrls(config),
+    keys,
+    store,
+    advance(ms) {
+      offset += ms;
+    },
+    async close() {
+      await gateway.close();
+      await github.close();
+    },
+  };
+}

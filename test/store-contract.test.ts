@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { projectPaths } from '../runtime/config/project-paths.js';
+import { silentLogger } from '../runtime/logger.js';
+import { createStore } from '../runtime/store/create-store.js';
+import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
+import { createRedisStore } from '../runtime/store/redis-store.js';
+import type { Store } from '../runtime/store/store.js';
+import { startRedis } from './helpers/redis-server.js';
+
+interface Harness {
+  store: Store;
+  /** A TTL the test can wait out. */
+  ttlMs: number;
+  /** Lets `ms` pass for the store: moves the injected clock (embedded) or really waits (Redis). */
+  elapse(ms: number): Promise<void>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mcpgw-store-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const redis = await startRedis();
+if ('skip' in redis) console.warn(`skipping the Redis store tests: ${redis.skip}`);
+afterAll(async () => {
+  if ('stop' in redis) await redis.stop();
+});
+
+function fakeClock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
+  let time = start;
+  return { now: () => time, advance: (ms) => void (time += ms) };
+}
+
+async function openEmbedded(options: { path?: string; now: () => number }): Promise<Store> {
+  const store = await createEmbeddedStore(options);
+  cleanups.push(() => store.close());
+  return store;
+}
+
+async function embeddedHarness(path?: string): Promise<Harness> {
+  const clock = fakeClock();
+  const store = await openEmbedded({ ...(path === undefined ? {} : { path }), now: clock.now });
+  return { store, ttlMs: 1_000, elapse: async (ms) => clock.advance(ms) };
+}
+
+async function openRedis(url: string, keyPrefix: string): Promise<Store> {
+  const store = await createRedisStore({ url, keyPrefix, connectTimeoutMs: 2_000 });
+  cleanups.push(async () => {
+    // A shared REDIS_URL outlives the suite: leave nothing behind under this prefix.
+    const sweeper = await createRedisStore({ url, keyPrefix, connectTimeoutMs: 2_000 });
+    for (const key of await sweeper.keys('')) await sweeper.delete(key);
+    await sweeper.close();
+    await store.close();
+  });
+  return store;
+}
+
+function uniquePrefix(): string {
+  return `mcpgw-test:${randomUUID()}:`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function describeStoreContract(name: string, factory: () => Promise<Harness>, options: { skip?: boolean } = {}): void {
+  (options.skip ? describe.skip : describe)(`${name} (Store contract)`, () => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await factory();
+    });
+
+    it('round-trips nested JSON through set and get', async () => {
+      const value = { sub: 'alice', scopes: ['mcp', 'profile'], meta: { n: 1, ok: true, none: null, text: 'ünïcode ✓' } };
+      await h.store.set('client:1', value);
+      await h.store.set('nothing', null);
+      expect(await h.store.get('client:1')).toEqual(value);
+      expect(await h.store.get('nothing')).toBeNull();
+    });
+
+    it('returns a copy, so later changes to the original or the result do not leak into the store', async () => {
+      const value = { list: [1] };
+      await h.store.set('k', value);
+      value.list.push(2);
+      const read = await h.store.get<{ list: number[] }>('k');
+      read?.list.push(3);
+      expect(await h.store.get('k')).toEqual({ list: [1] });
+    });
+
+    it('returns undefined for a key that was never set', async () => {
+      expect(await h.store.get('missing')).toBeUndefined();
+      expect(await h.store.take('missing')).toBeUndefined();
+    });
+
+    it('deletes a key and reports whether anything was deleted', async () => {
+      await h.store.set('k', 'v');
+      expect(await h.store.delete('k')).toBe(true);
+      expect(await h.store.get('k')).toBeUndefined();
+      expect(await h.store.delete('k')).toBe(false);
+    });
+
+    it('rejects values that are not JSON and TTLs that are not positive', async () => {
+      await expect(h.store.set('k', undefined)).rejects.toBeInstanceOf(TypeError);
+      await expect(h.store.set('k', 'v', { ttlMs: 0 })).rejects.toBeInstanceOf(TypeError);
+      await expect(h.store.setIfAbsent('k', 'v', { ttlMs: -5 })).rejects.toBeInstanceOf(TypeError);
+      expect(await h.store.get('k')).toBeUndefined();
+    });
+
+    it('forgets an entry once its TTL has passed', async () => {
+      await h.store.set('pending:1', { state: 'x' }, { ttlMs: h.ttlMs });
+      expect(await h.store.get('pending:1')).toEqual({ state: 'x' });
+      await h.elapse(h.ttlMs * 2);
+      expect(await h.store.get('pending:1')).toBeUndefined();
+      expect(await h.store.take('pending:1')).toBeUndefined();
+      expect(await h.store.keys('pending:')).toEqual([]);
+      expect(await h.store.delete('pending:1')).toBe(false);
+    });
+
+    it('drops the old TTL when a key is set again without one', async () => {
+      await h.store.set('k', 1, { ttlMs: h.ttlMs });
+      await h.store.set('k', 2);
+      await h.elapse(h.ttlMs * 2);
+      expect(await h.store.get('k')).toBe(2);
+    });
+
+    it('setIfAbsent sets once, refuses while the key exists and sets again after it expired', async () => {
+      expect(await h.store.setIfAbsent('lock', 'first', { ttlMs: h.ttlMs })).toBe(true);
+      expect(await h.store.setIfAbsent('lock', 'second', { ttlMs: h.ttlMs })).toBe(false);
+      expect(await h.store.get('lock')).toBe('first');
+      await h.elapse(h.ttlMs * 2);
+      expect(await h.store.setIfAbsent('lock', 'third')).toBe(true);
+      expect(await h.store.get('lock')).toBe('third');
+    });
+
+    it('setIfAbsent lets exactly one of 50 concurrent callers win', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => h.store.setIfAbsent('marker', i)));
+      const winners = results.flatMap((won, i) => (won ? [i] : []));
+      expect(winners).toHaveLength(1);
+      expect(await h.store.get('marker')).toBe(winners[0]);
+    });
+
+    it('take hands the value to exactly one of 50 concurrent callers and deletes it', async () => {
+      await h.store.set('code:abc', { sub: 'alice', client: 'c1' });
+      const results = await Promise.all(Array.from({ length: 50 }, () => h.store.take('code:abc')));
+      expect(results.filter((r) => r !== undefined)).toEqual([{ sub: 'alice', client: 'c1' }]);
+      expect(await h.store.get('code:abc')).toBeUndefined();
+    });
+
+    it('lists exactly the keys that start with a prefix, glob characters taken literally', async () => {
+      const all = ['client:a', 'client:b', 'client:*x', 'client?y', 'client[z]', 'clientele', 'code:a', 'c*:1', 'c\\d'];
+      for (const key of all) await h.store.set(key, key);
+      await h.store.addToSet('client:set', 'member');
+      const sorted = async (prefix: string): Promise<string[]> => (await h.store.keys(prefix)).sort();
+      expect(await sorted('client:')).toEqual(['client:*x', 'client:a', 'client:b', 'client:set']);
+      expect(await sorted('c*')).toEqual(['c*:1']);
+      expect(await sorted('client?')).toEqual(['client?y']);
+      expect(await sorted('client[')).toEqual(['client[z]']);
+      expect(await sorted('c\\')).toEqual(['c\\d']);
+      expect(await sorted('nope')).toEqual([]);
+      expect(await sorted('')).toEqual([...all, 'client:set'].sort());
+    });
+
+    it('keeps set members unique, removes them, and drops the set with its last member', async () => {
+      expect(await h.store.setMembers('tokens:alice')).toEqual([]);
+      await h.store.addToSet('tokens:alice', 't1');
+      await h.store.addToSet('tokens:alice', 't2');
+      await h.store.addToSet('tokens:alice', 't1');
+      expect((await h.store.setMembers('tokens:alice')).sort()).toEqual(['t1', 't2']);
+      await h.store.removeFromSet('tokens:alice', 't1');
+      await h.store.removeFromSet('tokens:alice', 'never-added');
+      await h.store.removeFromSet('tokens:nobody', 't1');
+      expect(await h.store.setMembers('tokens:alice')).toEqual(['t2']);
+      await h.store.removeFromSet('tokens:alice', 't2');
+      expect(await h.store.setMembers('tokens:alice')).toEqual([]);
+      expect(await h.store.keys('tokens:')).toEqual([]);
+    });
+
+    it('expires a whole set when its TTL has passed', async () => {
+      await h.store.addToSet('index', 'a', { ttlMs: h.ttlMs });
+      await h.store.addToSet('index', 'b');
+      expect((await h.store.setMembers('index')).sort()).toEqual(['a', 'b']);
+      await h.elapse(h.ttlMs * 2);
+      expect(await h.store.setMembers('index')).toEqual([]);
+      await h.store.addToSet('index', 'c');
+      expect(await h.store.setMembers('index')).toEqual(['c']);
+    });
+
+    it('answers ping while open, closes idempotently and is unreachable afterwards', async () => {
+      await h.store.ping();
+      await Promise.all([h.store.close(), h.store.close()]);
+      await h.store.close();
+      await expect(h.store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNREACHABLE' });
+      await expect(h.store.get('k')).rejects.toMatchObject({ code: 'ERR_STORE_UNREACHABLE' });
+    });
+  });
+}
+
+describeStoreContract('embedded store in memory', () => embeddedHarness());
+describeStoreContract('embedded store with a file', () => embeddedHarness(join(tmp, `${randomUUID()}.json`)));
+describeStoreContract(
+  'redis store',
+  async () => {
+    if (!('url' in redis)) throw new Error('unreachable: the Redis suite is skipped');
+    const store = await openRedis(redis.url, uniquePrefix());
+    return { store, ttlMs: 150, elapse: sleep };
+  },
+  { skip: 'skip' in redis },
+);
+
+describe('embedded store file', () => {
+  const statePath = (): string => join(tmp, randomUUID(), 'state', 'state.json');
+
+  it('keeps values, sets and TTLs across close and reopen of the same file', async () => {
+    const path = statePath();
+    const clock = fakeClock();
+    const first = await openEmbedded({ path, now: clock.now });
+    await first.set('client:1', { name: 'Claude', redirectUris: ['https://claude.ai/api/mcp/auth_callback'] });
+    await first.set('code:1', 'short-lived', { ttlMs: 1_000 });
+    await first.addToSet('tokens:alice', 'rt1', { ttlMs: 5_000 });
+    await first.close();
+
+    const second = await openEmbedded({ path, now: clock.now });
+    expect(await second.get('client:1')).toEqual({ name: 'Claude', redirectUris: ['https://claude.ai/api/mcp/auth_callback'] });
+    expect(await second.get('code:1')).toBe('short-lived');
+    expect(await second.setMembers('tokens:alice')).toEqual(['rt1']);
+    clock.advance(1_000);
+    expect(await second.get('code:1')).toBeUndefined();
+    expect(await second.setMembers('tokens:alice')).toEqual(['rt1']);
+    clock.advance(4_000);
+    expect(await second.setMembers('tokens:alice')).toEqual([]);
+  });
+
+  it('expires an entry exactly when its TTL has passed on the injected clock', async () => {
+    const clock = fakeClock();
+    const store = await openEmbedded({ now: clock.now });
+    await store.set('k', 'v', { ttlMs: 1_000 });
+    clock.advance(999);
+    expect(await store.get('k')).toBe('v');
+    clock.advance(1);
+    expect(await store.get('k')).toBeUndefined();
+  });
+
+  it('writes the file with mode 0600 in a directory it creates with mode 0700', async () => {
+    const path = statePath();
+    const store = await openEmbedded({ path, now: Date.now });
+    await store.set('secret', 'refresh-token-hash');
+    await store.close();
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(dirname(path))).mode & 0o777).toBe(0o700);
+  });
+
+  it('does not resurrect entries that expired while the store was closed', async () => {
+    const path = statePath();
+    const clock = fakeClock();
+    const first = await openEmbedded({ path, now: clock.now });
+    await first.set('code:1', 'once', { ttlMs: 1_000 });
+    await first.set('client:1', 'kept');
+    await first.close();
+
+    clock.advance(1_000);
+    const second = await openEmbedded({ path, now: clock.now });
+    expect(await second.get('code:1')).toBeUndefined();
+    expect(await second.keys('')).toEqual(['client:1']);
+    await second.set('client:2', 'new');
+    await second.close();
+    expect(await readFile(path, 'utf8')).not.toContain('code:1');
+  });
+
+  it('has a burst of 1,000 sets complete on disk once close resolves', async () => {
+    const path = statePath();
+    const store = await openEmbedded({ path, now: Date.now });
+    await Promise.all(Array.from({ length: 1_000 }, (_, i) => store.set(`client:${i}`, { i, name: `client ${i}` })));
+    await store.close();
+
+    const file = JSON.parse(await readFile(path, 'utf8')) as { version: number; entries: Record<string, { value: unknown }> };
+    expect(file.version).toBe(1);
+    expect(Object.keys(file.entries)).toHaveLength(1_000);
+    expect(file.entries['client:999']?.value).toEqual({ i: 999, name: 'client 999' });
+    const reopened = await openEmbedded({ path, now: Date.now });
+    expect(await reopened.get('client:0')).toEqual({ i: 0, name: 'client 0' });
+  });
+
+  it('starts empty when the file does not exist yet', async () => {
+    const store = await openEmbedded({ path: statePath(), now: Date.now });
+    expect(await store.keys('')).toEqual([]);
+  });
+
+  it('puts the configured relative path under the project directory', async () => {
+    const paths = projectPaths(join(tmp, randomUUID()));
+    const store = await createStore({ type: 'embedded', path: '.mcp-gateway/state.json' }, paths, { logger: silentLogger() });
+    await store.set('k', 'v');
+    await store.close();
+    expect(JSON.parse(await readFile(join(paths.stateDir, 'state.json'), 'utf8'))).toMatchObject({ entries: { k: { value: 'v' } } });
+  });
+
+  it.each([
+    ['is not JSON', '{"version":1,"entries":{'],
+    ['has another format version', '{"version":99,"entries":{}}'],
+    ['holds a malformed entry', '{"version":1,"entries":{"k":{"type":"set","members":[1]}}}'],
+  ])('refuses a state file that %s with ERR_STORE_CORRUPT', async (_, content) => {
+    const path = join(tmp, `${randomUUID()}.json`);
+    await writeFile(path, content, { mode: 0o600 });
+    await expect(createEmbeddedStore({ path })).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
+  });
+});
+
+(('skip' in redis) ? describe.skip : describe)('redis store', () => {
+  const url = 'url' in redis ? redis.url : '';
+
+  it('rejects with ERR_STORE_UNREACHABLE within the timeout when nothing listens, without revealing the password', async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const error = await createRedisStore({
+      url: `redis://:url-secret-123@127.0.0.1:${port}/0`,
+      password: 'option-secret-456',
+      keyPrefix: uniquePrefix(),
+      connectTimeoutMs: 300,
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error).toMatchObject({ code: 'ERR_STORE_UNREACHABLE' });
+    const text = JSON.stringify({ message: (error as Error).message, hint: (error as { hint?: string }).hint });
+    expect(text).not.toContain('url-secret-123');
+    expect(text).not.toContain('option-secret-456');
+    expect(text).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('keeps stores with different key prefixes apart', async () => {
+    const a = await openRedis(url, uniquePrefix());
+    const b = await openRedis(url, uniquePrefix());
+    await a.set('client:1', 'a');
+    expect(await b.get('client:1')).toBeUndefined();
+    expect(await b.keys('')).toEqual([]);
+    expect(await a.keys('')).toEqual(['client:1']);
+  });
+
+  // Needs a server of its own to stop: a shared REDIS_URL must stay up for the other tests.
+  it.skipIf(process.env['REDIS_URL'])('reports ERR_STORE_UNREACHABLE from ping and commands once Redis goes away', async () => {
+    const own = await startRedis();
+    if (!('url' in own)) throw new Error('unreachable: startRedis found redis-server a moment ago');
+    cleanups.push(() => own.stop());
+    const store = await createRedisStore({ url: own.url, keyPrefix: uniquePrefix(), connectTimeoutMs: 1_000 });
+    cleanups.push(() => store.close());
+    await store.ping();
+    await own.stop();
+    await vi.waitFor(() => expect(store.ping()).rejects.toMatchObject({ code: 'ERR_STORE_UNREACHABLE' }), { timeout: 2_000 });
+    await expect(store.get('k')).rejects.toMatchObject({ code: 'ERR_STORE_UNREACHABLE' });
+  });
+});
+
+/** A port nothing listens on: bound once to learn a free number, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (typeof address !== 'object' || address === null) return reject(new Error('no port'));
+      server.close(() => resolve(address.port));
+    });
+  });
+}

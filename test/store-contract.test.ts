@@ -348,9 +348,9 @@ describe('embedded store file', () => {
   });
 
   // Needs a server of its own to stop: a shared REDIS_URL must stay up for the other tests.
-  it.skipIf(process.env['REDIS_URL'])('reports ERR_STORE_UNREACHABLE from ping and commands once Redis goes away', async () => {
-    const own = await startRedis();
-    if (!('url' in own)) throw new Error('unreachable: startRedis found redis-server a moment ago');
+  it('reports ERR_STORE_UNREACHABLE from ping and commands once Redis goes away', async () => {
+    const own = await startRedis({ private: true });
+    if ('skip' in own) return void console.warn(`skipping: ${own.skip}`);
     cleanups.push(() => own.stop());
     const store = await createRedisStore({ url: own.url, keyPrefix: uniquePrefix(), connectTimeoutMs: 1_000 });
     cleanups.push(() => store.close());

@@ -242,7 +242,10 @@ export class ChildProcessSession {
       },
     });
     this.#child.stderr.on('data', (chunk: Buffer) => splitter.push(chunk));
-    this.#child.stderr.on('end', () => splitter.end());
+    this.#child.stderr.on('end', () => {
+      splitter.end();
+      if (suppressed > 0) this.#log.warn({ stream: 'stderr', suppressed }, 'MCP server stderr lines dropped (rate limit)');
+    });
     this.#child.stderr.on('error', (err) => this.#log.debug({ err }, 'MCP server stderr error'));
   }
 }

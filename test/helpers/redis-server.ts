@@ -11,12 +11,13 @@ const REDIS_SKIP_MESSAGE = 'redis-server not found: install it (apt-get install 
 
 /**
  * A Redis for integration tests: `REDIS_URL` when set (left running), otherwise a private
- * redis-server on a free loopback port (no persistence, temp dir, stopped by PID). Without
+ * redis-server on a free loopback port (no persistence, temp dir, stopped by PID); `private`
+ * always starts one of its own (a test that stops its server). Without
  * redis-server the tests skip locally but fail in CI, where a skip would hide a regression.
  */
-export async function startRedis(): Promise<{ url: string; stop(): Promise<void> } | { skip: string }> {
+export async function startRedis(options: { private?: boolean } = {}): Promise<{ url: string; stop(): Promise<void> } | { skip: string }> {
   const external = process.env['REDIS_URL'];
-  if (external) return { url: external, stop: async () => {} };
+  if (external && !options.private) return { url: external, stop: async () => {} };
   const binary = findOnPath('redis-server');
   if (binary === undefined) {
     if (process.env['CI']) throw new Error(`Redis is required in CI: ${REDIS_SKIP_MESSAGE}, or set REDIS_URL`);

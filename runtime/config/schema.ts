@@ -89,6 +89,10 @@ export const configSchema = z
     for (const name of Object.keys(config.servers)) {
       if (!SERVER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['servers', name], message: `invalid server name: ${SERVER_NAME_HINT}` });
     }
+    const provider = config.provider;
+    if (provider.type === 'local' && !config.allowedUsers.some((u) => u.toLowerCase() === provider.user.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', path: ['provider', 'user'], message: `${provider.user} logs in with the one-time code but is not in allowedUsers; add it there` });
+    }
     if (config.allowedUsers.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['allowedUsers'], message: 'is empty, so nobody could log in: add at least one login (mcp-gateway init --allowed-users alice,bob)' });
     }

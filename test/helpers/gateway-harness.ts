@@ -30,7 +30,7 @@ export interface GatewayHarness {
  * An embedded gateway in this process with two echo servers (`echo`, `other`), a GitHub
  * stand-in as the identity provider and alice on the allowlist.
  */
-export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store> } = {}): Promise<GatewayHarness> {
   const github = await startGitHubStandIn();
   const port = await freePort();
   const config = parseConfig(
@@ -49,7 +49,7 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
   let offset = 0;
   const now = (): number => Date.now() + offset;
   const keys = await ephemeralKeySet();
-  const store = await createEmbeddedStore({ now });
+  const store = options.store ? await options.store(now) : await createEmbeddedStore({ now });
   const upstream = createGitHubLogin(createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret' }), gatewayUrls(config).callback);
   const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now }, { host: '127.0.0.1', port });
   return {

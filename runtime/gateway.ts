@@ -57,7 +57,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   const bridges = new Map<string, Bridge>(
     Object.entries(config.servers).map(([name, server]) => [
       name,
-      createStdioBridge({ serverName: name, launch: launchFor(server, deps.projectDir), logger: logger.child({ server: name }) }),
+      createStdioBridge({ serverName: name, launch: launchFor(server, deps.projectDir), logger }),
     ]),
   );
 

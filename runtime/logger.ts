@@ -28,7 +28,6 @@ export function createLogger({ level = process.env['LOG_LEVEL'] ?? 'info', desti
         'access_token',
         'refresh_token',
         'client_secret',
-        'code',
         'code_verifier',
         '*.client_secret',
       ],

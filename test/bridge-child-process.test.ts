@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -14,14 +15,23 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/echo-mcp-server.mjs', import.m
 const FAMILY_SERVER = String.raw`
 const { spawn } = require('node:child_process');
 const stubborn = process.env.STUBBORN === '1';
-if (stubborn) process.on('SIGTERM', () => {});
-const grandchild = spawn(process.execPath, ['-e', (stubborn ? "process.on('SIGTERM', () => {});" : '') + 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+if (stubborn) {
+  process.on('SIGTERM', () => {});
+  setInterval(() => {}, 1000); // do not exit when stdin closes either
+}
+const grandchild = spawn(
+  process.execPath,
+  ['-e', (stubborn ? "process.on('SIGTERM', () => {});" : '') + "process.stdout.write('ready'); setInterval(() => {}, 1000)"],
+  { stdio: ['ignore', 'pipe', 'ignore'] },
+);
+const ready = new Promise((resolve) => grandchild.stdout.once('data', resolve));
 const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
-require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+require('node:readline').createInterface({ input: process.stdin }).on('line', async (line) => {
   const msg = JSON.parse(line);
   if (msg.method === 'initialize') {
     send({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'family', version: '1' } } });
   } else if (msg.method === 'tools/call' && msg.params.name === 'family') {
+    await ready; // the grandchild has its SIGTERM handler by now
     send({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: JSON.stringify({ pid: process.pid, grandchild: grandchild.pid }) }] } });
   } else if (msg.method === 'tools/call' && msg.params.name === 'last-words') {
     send({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: 'goodbye' }] } });
@@ -99,6 +109,20 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * For grandchildren: once our child is gone they are reparented to PID 1, and a killed one stays
+ * a zombie until PID 1 reaps it (which this machine's init does only every second or so).
+ */
+function isRunning(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 describe('bridge child processes', () => {
   const parentOnly = 'BRIDGE_TEST_PARENT_ONLY';
   beforeAll(() => {
@@ -143,11 +167,11 @@ describe('bridge child processes', () => {
     const h = await startBridge({ command: process.execPath, args: ['-e', FAMILY_SERVER], env: {} });
     const session = await openSession(h.url);
     const { pid, grandchild } = JSON.parse(await toolText(h.url, session, 'family')) as { pid: number; grandchild: number };
-    expect(isAlive(grandchild)).toBe(true);
+    expect(isRunning(grandchild)).toBe(true);
     const res = await fetch(h.url, { method: 'DELETE', headers: { 'x-user-sub': 'alice', 'mcp-session-id': session } });
     expect(res.status).toBe(200);
     expect(isAlive(pid)).toBe(false);
-    await expect.poll(() => isAlive(grandchild), { timeout: 3_000 }).toBe(false);
+    await expect.poll(() => isRunning(grandchild), { timeout: 3_000 }).toBe(false);
   });
 
   it('SIGKILLs a process group that ignores SIGTERM', async () => {
@@ -158,7 +182,23 @@ describe('bridge child processes', () => {
     await h.bridge.close();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     expect(isAlive(pid)).toBe(false);
-    await expect.poll(() => isAlive(grandchild), { timeout: 3_000 }).toBe(false);
+    await expect.poll(() => isRunning(grandchild), { timeout: 3_000 }).toBe(false);
+  });
+
+  it('ends the session of a client that leaves before initialize is answered', async () => {
+    // A server that never answers, so the client is sure to leave first.
+    const h = await startBridge({ command: process.execPath, args: ['-e', 'process.stdin.resume()'], env: {} });
+    const controller = new AbortController();
+    const leaving = fetch(h.url, {
+      method: 'POST',
+      headers: HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await expect.poll(() => h.bridge.sessionCount).toBe(1);
+    controller.abort();
+    await leaving;
+    await expect.poll(() => h.bridge.sessionCount).toBe(0);
   });
 
   it('delivers the answer a child writes just before exiting', async () => {

@@ -304,6 +304,17 @@ describe('stdio bridge over Streamable HTTP', () => {
     await stream.body?.cancel().catch(() => {});
   });
 
+  it('ends a pending POST with 202 when the client cancels its request', async () => {
+    const session = await openSession(h.url);
+    const pending = post(h.url, toolCall(41, 'slow', { steps: 1, delayMs: 2000 }), { session });
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the request is with the child
+    const cancel = await post(h.url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41, reason: 'test' } }, { session });
+    expect(cancel.status).toBe(202);
+    const res = await pending;
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('');
+  });
+
   it('survives a client that disconnects mid-SSE, and the session keeps working', async () => {
     const session = await openSession(h.url);
     const controller = new AbortController();

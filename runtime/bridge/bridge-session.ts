@@ -2,10 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { ChildProcessSession, type ChildExit, type StdioLaunch } from './child-process-session.js';
 import {
+  isJsonObject,
   negotiatedVersionOf,
   progressTokenOfNotification,
   progressTokenOfRequest,
   type Envelope,
+  type JsonObject,
   type RequestId,
 } from './json-rpc.js';
 import type { Acceptable } from './media-types.js';
@@ -48,8 +50,9 @@ function isSessionWide(method: string): boolean {
  * to the right HTTP response. stdio carries no link between a notification and the request it
  * is about, so: progress goes to the POST that asked for it (by progressToken); other messages
  * go to the only pending POST if there is exactly one, else to the GET stream, else to the
- * newest POST that can stream; with none of those they are dropped (a later issue adds an event
- * store for replay).
+ * newest POST that can stream; list_changed and resources/updated skip the first step, being
+ * about no request. With none of those open they are dropped (a later issue adds an event store
+ * for replay).
  */
 export class BridgeSession {
   readonly id: string;
@@ -89,15 +92,12 @@ export class BridgeSession {
     return !this.#ended;
   }
 
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  /** Whether initialize succeeded; the version the child agreed to, else 2025-03-26. */
+  /** Whether the child has answered initialize with a result. */
   get initialized(): boolean {
     return this.#negotiatedVersion !== undefined;
   }
 
+  /** The version the child agreed to in its initialize result, else 2025-03-26. */
   get negotiatedVersion(): string {
     return this.#negotiatedVersion ?? DEFAULT_PROTOCOL_VERSION;
   }
@@ -106,9 +106,12 @@ export class BridgeSession {
     return this.#byRequestId.has(id);
   }
 
-  /** Notifications and responses only: written to the child, nothing to wait for. */
+  /** Writes the client's messages to the child, in order. */
   forward(messages: readonly ClientMessage[]): void {
-    for (const { line } of messages) this.#child.send(line);
+    for (const { envelope, line } of messages) {
+      this.#child.send(line);
+      if (envelope.kind === 'notification' && envelope.method === 'notifications/cancelled') this.#clientCancelled(envelope.value);
+    }
   }
 
   /** A body with at least one request: the returned POST answers `res` when the child has. */
@@ -130,19 +133,21 @@ export class BridgeSession {
       accept: options.accept,
       headers: options.headers ?? {},
       timeoutMs: this.#options.requestTimeoutMs,
-      onTimeout: (ids) => this.#cancel(ids),
+      onTimeout: (ids) => this.#cancelInChild(ids),
       onSettled: (settled, outcome) => this.#postSettled(settled, outcome),
     });
     this.#posts.add(post);
     for (const id of requestIds) this.#byRequestId.set(id, post);
     for (const token of progressTokens) this.#byProgressToken.set(token, post);
     this.forward(messages);
+    if (this.#ended) queueMicrotask(() => post.childGone('MCP session ended')); // nothing will answer
     return post;
   }
 
   /** The GET stream for server-initiated messages; undefined when one is already open. */
   openStream(res: ServerResponse): Promise<void> | undefined {
     if (this.#getStream !== undefined && !this.#getStream.closed) return undefined;
+    if (res.destroyed) return Promise.resolve(); // the client is already gone
     const stream = new SseStream(res, 200);
     this.#getStream = stream;
     const keepAlive = setInterval(() => stream.comment('keepalive'), GET_STREAM_KEEPALIVE_MS);
@@ -210,8 +215,19 @@ export class BridgeSession {
     else this.#log.debug({ method }, 'dropping server message: no open stream to carry it');
   }
 
+  /** The client gave up on a request: the child will not answer it, so stop waiting. */
+  #clientCancelled(value: JsonObject): void {
+    const params = value['params'];
+    const id = isJsonObject(params) ? params['requestId'] : undefined;
+    if (typeof id !== 'string' && typeof id !== 'number') return;
+    const post = this.#byRequestId.get(id);
+    if (post === undefined) return;
+    this.#byRequestId.delete(id);
+    post.cancel(id);
+  }
+
   /** Requests the child did not answer in time: tell it to stop (MCP cancellation). */
-  #cancel(ids: readonly RequestId[]): void {
+  #cancelInChild(ids: readonly RequestId[]): void {
     for (const requestId of ids) {
       this.#byRequestId.delete(requestId);
       const reason = 'The gateway stopped waiting for a response';
@@ -238,7 +254,7 @@ export class BridgeSession {
     const message = expected
       ? 'MCP session terminated'
       : `MCP server process exited (${exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`})`;
-    this.#log[expected ? 'info' : 'warn']({ code: exit.code, signal: exit.signal }, 'MCP server exited');
+    this.#log[expected ? 'info' : 'warn']({ exitCode: exit.code, signal: exit.signal }, 'MCP server exited');
     for (const post of [...this.#posts]) post.childGone(message);
     this.#getStream?.end();
     this.#getStream = undefined;

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { jsonRpcErrorLine, type RequestId } from './json-rpc.js';
-import { replyRaw } from './json-replies.js';
+import { replyEmpty, replyRaw } from './json-replies.js';
 import type { Acceptable } from './media-types.js';
 import { SseStream } from './sse-stream.js';
 
@@ -51,6 +51,9 @@ export class PendingPost {
     // Per the transport spec a disconnect is not a cancellation: the child finishes the work and
     // its late answer is dropped by the session. We only stop tracking this POST.
     options.res.once('close', () => this.#settle('abandoned'));
+    // The client may have left while we were spawning the child: 'close' has fired already.
+    // Settle after the caller has registered this POST, so its cleanup finds the entries.
+    if (options.res.destroyed) queueMicrotask(() => this.#settle('abandoned'));
   }
 
   get settled(): boolean {
@@ -64,6 +67,22 @@ export class PendingPost {
     if (this.#sse !== undefined) this.#sse.send(line);
     else this.#answers.set(id, line);
     if (this.#outstanding.size === 0) this.#finish();
+  }
+
+  /**
+   * The client cancelled one of this POST's requests; the server will not answer it (MCP
+   * cancellation). Without this the POST would hang until the request timeout, and the SDK
+   * client keeps waiting on it. Nothing sent yet and nothing else to send: 202, which the
+   * SDK client takes quietly.
+   */
+  cancel(id: RequestId): void {
+    if (this.#settled || !this.#outstanding.delete(id) || this.#outstanding.size > 0) return;
+    if (this.#sse === undefined && this.#answers.size === 0) {
+      replyEmpty(this.#options.res, 202, this.#options.headers);
+      this.#settle('answered');
+      return;
+    }
+    this.#finish();
   }
 
   /**

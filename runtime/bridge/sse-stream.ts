@@ -15,7 +15,6 @@ export class SseStream {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache, no-transform',
       'X-Accel-Buffering': 'no',
-      Connection: 'keep-alive',
     });
     res.flushHeaders();
   }

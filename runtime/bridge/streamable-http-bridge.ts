@@ -52,6 +52,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   if (!(requestTimeoutMs > 0)) throw new TypeError(`bridge "${serverName}": requestTimeoutMs must be positive`);
 
   const log = logger.child({ server: serverName });
+  // Built once: spawning a session then does no env work.
   const childLaunch: StdioLaunch = { ...launch, env: buildChildEnv(process.env, launch.env) };
   const sessions = new SessionRegistry<BridgeSession>();
   let closing = false;

@@ -25,7 +25,7 @@ interface InitFlags extends DirFlag {
 
 interface AddServerFlags extends DirFlag {
   command?: string;
-  env: string[];
+  env?: string[];
   description?: string;
   force?: boolean;
 }
@@ -45,7 +45,7 @@ function dirOption(): Option {
   return new Option('--dir <path>', 'project directory holding mcp-gateway.yaml').default('.', 'the current directory');
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -129,7 +129,8 @@ ${examples([
     .argument('<name>', 'a catalog name, or any name together with --command; it becomes the endpoint path /NAME/mcp')
     .addOption(dirOption())
     .option('--command <command line>', 'the command that starts the server over stdio, e.g. "npx -y @scope/server --flag"; run without a shell')
-    .option('--env <NAME=VALUE>', 'environment variable for the server (repeatable)', collect, [])
+    // No default ([]) so the help does not print "(default: [])"; the command treats absent as none.
+    .option('--env <NAME=VALUE>', 'environment variable for the server (repeatable)', collect)
     .option('--description <text>', 'one line saying what the server does')
     .option('--force', 'replace a server of the same name')
     .addHelpText(
@@ -187,11 +188,14 @@ ${examples(['mcp-gateway serve --demo', 'mcp-gateway serve --dir ./gw', 'mcp-gat
     )
     .action(async (flags: ServeFlags) => {
       const { runServe } = await import('./commands/serve.js');
-      await runServe({
-        dir: resolve(flags.dir),
-        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
-        ...(flags.demo === undefined ? {} : { demo: flags.demo }),
-      });
+      await runServe(
+        {
+          dir: resolve(flags.dir),
+          ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+          ...(flags.demo === undefined ? {} : { demo: flags.demo }),
+        },
+        output,
+      );
     });
 
   const token = program.command('token').description('Issue bearer tokens without a browser login');
@@ -205,12 +209,12 @@ ${examples(['mcp-gateway serve --demo', 'mcp-gateway serve --dir ./gw', 'mcp-gat
     .addHelpText(
       'after',
       `
-The token is printed alone on stdout, so it can be captured:
+Only the token goes to stdout (what it is for goes to stderr), so a script can capture it.
 ${examples(['TOKEN=$(mcp-gateway token issue --user alice --server time --ttl 5m)', 'curl -H "Authorization: Bearer $TOKEN" ...'])}`,
     )
     .action(async (flags: TokenIssueFlags) => {
       const { runTokenIssue } = await import('./commands/token-issue.js');
-      await runTokenIssue({ dir: resolve(flags.dir), user: flags.user, server: flags.server, ttl: flags.ttl });
+      await runTokenIssue({ dir: resolve(flags.dir), user: flags.user, server: flags.server, ttl: flags.ttl }, output);
     });
 
   addUsageHints(program, 'mcp-gateway');

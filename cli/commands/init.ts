@@ -50,7 +50,8 @@ interface Answers {
 
 export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}): Promise<void> {
   const output = deps.output ?? processOutput;
-  const prompter = options.yes ? undefined : (deps.interactive ?? isInteractiveTerminal()) ? (deps.prompter ?? inquirerPrompter) : undefined;
+  const canAsk = !options.yes && (deps.interactive ?? isInteractiveTerminal());
+  const prompter = canAsk ? (deps.prompter ?? inquirerPrompter) : undefined;
   const paths = projectPaths(options.dir);
 
   if ((await exists(paths.configFile)) && !options.force) {

@@ -1,3 +1,4 @@
+import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { access, chmod, mkdir } from 'node:fs/promises';
 import { GatewayError } from '../../runtime/errors.js';
 import { parseConfig, formatIssues } from '../../runtime/config/load-config.js';
@@ -94,7 +95,8 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     '',
     `Public URL: ${config.publicUrl}`,
     config.provider.type === 'github'
-      ? `Login: GitHub (${answers.githubUrl}), allowed users: ${config.allowedUsers.join(', ')}`
+      ? `Login: GitHub (${answers.githubUrl}), allowed users: ${config.allowedUsers.join(', ')}\n` +
+        `The GitHub OAuth app's "Authorization callback URL" must be ${gatewayUrls(config).callback}`
       : `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`,
     '',
     'Next steps:',

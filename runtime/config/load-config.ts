@@ -10,7 +10,7 @@ const FIELD_HINTS: Record<string, string> = {
   publicUrl: 'the URL clients connect to, e.g. https://mcp.example.com or http://127.0.0.1:8080',
   provider: 'provider.type is github (with clientId) or local',
   store: 'store.type is embedded (default) or redis (with url)',
-  servers: 'add servers with `mcp-gateway add-server NAME`',
+  servers: 'each server needs a command (and optional args, env, cwd); `mcp-gateway add-server NAME --force` rewrites one',
   allowedUsers: 'a list of GitHub logins, e.g. [alice, bob]',
   tokens: 'durations such as 15m, 1h, 30d',
   listen: 'HOST:PORT, e.g. 127.0.0.1:8080',
@@ -38,8 +38,11 @@ export function parseConfigText(text: string, source: string): GatewayConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    throw new GatewayError('ERR_CONFIG_INVALID', `${source} is not valid YAML: ${first.message.split('\n')[0]}`, {
-      hint: 'fix the YAML syntax at the line shown, or run `mcp-gateway init` to write a fresh config',
+    const where = first.linePos?.[0];
+    const at = where ? ` at line ${where.line}, column ${where.col}` : '';
+    const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new GatewayError('ERR_CONFIG_INVALID', `${source} is not valid YAML${at}: ${reason}`, {
+      hint: `fix the YAML syntax${at}, or run \`mcp-gateway init --force\` to write a fresh config`,
     });
   }
   return parseConfig(doc.toJS(), source);

@@ -22,7 +22,10 @@ export type GatewayErrorCode =
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_UPSTREAM_BAD_RESPONSE'
   | 'ERR_PROVIDER_UNREACHABLE'
-  | 'ERR_BRIDGE_SPAWN_FAILED';
+  | 'ERR_BRIDGE_SPAWN_FAILED'
+  | 'ERR_CIMD_INVALID'
+  | 'ERR_CIMD_FETCH_FAILED'
+  | 'ERR_CIMD_FORBIDDEN_TARGET';
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

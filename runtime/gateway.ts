@@ -8,7 +8,7 @@ import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
 import { createRequestVerifier } from './auth/verify-request.js';
 import { createStdioBridge, type Bridge } from './bridge/streamable-http-bridge.js';
 import type { StdioLaunch } from './bridge/child-process-session.js';
-import type { GatewayConfig, ServerConfig } from './config/schema.js';
+import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createBuiltinRouter } from './router/builtin-router.js';
@@ -40,7 +40,7 @@ export interface RunningGateway {
 const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-mcp-server.js', import.meta.url));
 
 /** How to start a configured server: a command line, or a server shipped with this package. */
-export function launchFor(server: ServerConfig, projectDir: string): StdioLaunch {
+export function launchFor(server: Exclude<ServerConfig, RemoteServerConfig>, projectDir: string): StdioLaunch {
   if ('builtin' in server) return { command: process.execPath, args: [DEMO_SERVER_SCRIPT], env: {}, cwd: projectDir };
   return { command: server.command, args: server.args, env: server.env, cwd: server.cwd ?? projectDir };
 }
@@ -55,10 +55,9 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}) });
   const authApp = createAuthApp(ctx);
   const bridges = new Map<string, Bridge>(
-    Object.entries(config.servers).map(([name, server]) => [
-      name,
-      createStdioBridge({ serverName: name, launch: launchFor(server, deps.projectDir), logger }),
-    ]),
+    Object.entries(config.servers).flatMap(([name, server]): Array<[string, Bridge]> =>
+      'url' in server ? [] : [[name, createStdioBridge({ serverName: name, launch: launchFor(server, deps.projectDir), logger })]],
+    ),
   );
 
   const health = (_req: IncomingMessage, res: ServerResponse): void => {

@@ -22,11 +22,13 @@ export interface ServerListing {
   servers: Array<{
     name: string;
     endpoint: string;
-    /** null for a server shipped inside the gateway (`builtin`). */
+    /** null for a server shipped inside the gateway (`builtin`) and for a remote one (`url`). */
     command: string | null;
     args: string[];
     description: string | null;
     builtin?: string;
+    /** The upstream Streamable HTTP endpoint of a remote server. */
+    url?: string;
   }>;
 }
 
@@ -52,12 +54,14 @@ export async function runList(options: ListOptions, deps: Partial<ListDeps> = {}
   for (const server of listing.servers) {
     lines.push(`${server.name}  ${server.endpoint}`);
     if (server.description) lines.push(`  ${server.description}`);
-    lines.push(server.command === null ? `  built into mcp-gateway (${server.builtin})` : `  $ ${formatCommandLine(server.command, server.args)}`);
+    if (server.url !== undefined) lines.push(`  -> ${server.url}`);
+    else lines.push(server.command === null ? `  built into mcp-gateway (${server.builtin})` : `  $ ${formatCommandLine(server.command, server.args)}`);
   }
   output.stdout(`${lines.join('\n')}\n`);
 }
 
-function describe(server: ServerConfig): Pick<ServerListing['servers'][number], 'command' | 'args' | 'description' | 'builtin'> {
+function describe(server: ServerConfig): Pick<ServerListing['servers'][number], 'command' | 'args' | 'description' | 'builtin' | 'url'> {
   if ('builtin' in server) return { command: null, args: [], description: server.description ?? null, builtin: server.builtin };
+  if ('url' in server) return { command: null, args: [], description: server.description ?? null, url: server.url };
   return { command: server.command, args: server.args, description: server.description ?? null };
 }

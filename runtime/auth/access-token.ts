@@ -17,11 +17,14 @@ export interface AccessTokenClaims {
   /** The resource (MCP endpoint URL) the token is for: its audience. */
   audience: string;
   scope?: string;
+  /** The grant family (absent on tokens minted by `mcp-gateway token issue`). */
+  familyId?: string;
 }
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
   jti: string;
   expiresAt: number;
+  issuedAt: number;
 }
 
 export async function signAccessToken(
@@ -34,6 +37,7 @@ export async function signAccessToken(
   const payload: JWTPayload = { login: claims.login, client_id: claims.clientId };
   if (claims.uid !== undefined) payload['uid'] = claims.uid;
   if (claims.scope) payload['scope'] = claims.scope;
+  if (claims.familyId !== undefined) payload['fid'] = claims.familyId;
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.current.kid })
     .setIssuer(issuer)
@@ -59,7 +63,7 @@ export class TokenRejectedError extends Error {
 
 export async function verifyAccessToken(
   token: string,
-  { keys, issuer, audience, now }: { keys: KeySet; issuer: string; audience: string; now: number },
+  { keys, issuer, audience, now }: { keys: KeySet; issuer: string; audience: string | string[]; now: number },
 ): Promise<VerifiedAccessToken> {
   let payload: JWTPayload;
   try {
@@ -87,18 +91,27 @@ export async function verifyAccessToken(
   const clientId = payload['client_id'];
   const uid = payload['uid'];
   const scope = payload['scope'];
-  if (typeof login !== 'string' || typeof clientId !== 'string' || (uid !== undefined && typeof uid !== 'number') || (scope !== undefined && typeof scope !== 'string')) {
+  const familyId = payload['fid'];
+  if (
+    typeof login !== 'string' ||
+    typeof clientId !== 'string' ||
+    (uid !== undefined && typeof uid !== 'number') ||
+    (scope !== undefined && typeof scope !== 'string') ||
+    (familyId !== undefined && typeof familyId !== 'string')
+  ) {
     throw new TokenRejectedError('invalid_claims', 'the token lacks the gateway claims');
   }
   return {
     sub: payload.sub!,
     login,
     clientId,
-    audience,
+    audience: typeof payload.aud === 'string' ? payload.aud : (payload.aud?.[0] ?? ''),
     jti: payload.jti!,
     expiresAt: payload.exp! * 1000,
+    issuedAt: payload.iat! * 1000,
     ...(uid === undefined ? {} : { uid }),
     ...(scope === undefined ? {} : { scope }),
+    ...(familyId === undefined ? {} : { familyId }),
   };
 }
 

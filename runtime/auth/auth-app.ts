@@ -1,4 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { clientManagementEndpoint } from './client-management-endpoint.js';
+import { introspectionEndpoint, revocationEndpoint } from './revocation-endpoints.js';
 import type { AuthContext } from './auth-context.js';
 import { authorizeEndpoint } from './authorize-endpoint.js';
 import { consentEndpoint } from './consent-endpoint.js';
@@ -29,6 +32,31 @@ function publicCors(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/** Claude re-registers on every fresh connection, so the limit is per address and generous; a flood is 429. */
+function registrationLimit(ctx: AuthContext) {
+  return rateLimit({
+    windowMs: 10 * 60_000,
+    limit: ctx.config.clients.registrationsPer10Min,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (req, res) => {
+      ctx.audit('access_denied', { reason: 'registration rate limit', ip: req.ip });
+      sendOAuthError(res, new OAuthError('invalid_request', 'too many registrations from this address; try again later', 429));
+    },
+  });
+}
+
+/** Code guessing and refresh storms: 300 token requests per minute per address is far above any real client. */
+function tokenLimit() {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: 300,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'too many token requests from this address; try again later', 429)),
+  });
+}
+
 /**
  * The authorization server as one express app: discovery, registration, authorize, upstream
  * login, consent, token, JWKS, and the ForwardAuth `/verify` endpoint Traefik calls.
@@ -41,15 +69,21 @@ export function createAuthApp(ctx: AuthContext): express.Express {
   const json = express.json({ limit: BODY_LIMIT, strict: true });
   const meta = metadataEndpoints(ctx);
 
-  app.use(['/.well-known', '/register', '/token', '/jwks.json'], publicCors);
+  app.use(['/.well-known', '/register', '/token', '/revoke', '/introspect', '/jwks.json'], publicCors);
   app.get(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], meta.authorizationServer);
   app.get('/.well-known/oauth-protected-resource', meta.protectedResourceRoot);
   app.get(/^\/\.well-known\/oauth-protected-resource\/.+/, meta.protectedResourceForPath);
   app.get('/jwks.json', meta.jwks);
-  app.post('/register', json, registerEndpoint(ctx));
+  const manage = clientManagementEndpoint(ctx);
+  app.post('/register', registrationLimit(ctx), json, registerEndpoint(ctx));
+  app.get('/register/:clientId', manage.read);
+  app.put('/register/:clientId', json, manage.update);
+  app.delete('/register/:clientId', manage.remove);
+  app.post('/revoke', form, revocationEndpoint(ctx));
+  app.post('/introspect', form, introspectionEndpoint(ctx));
   app.get('/authorize', authorizeEndpoint(ctx));
   app.post('/consent', form, consentEndpoint(ctx));
-  app.post('/token', form, tokenEndpoint(ctx));
+  app.post('/token', tokenLimit(), form, tokenEndpoint(ctx));
 
   const upstream = ctx.upstream as GitHubLogin | LocalLogin;
   if (upstream.kind === 'github') {

@@ -6,6 +6,7 @@ import { OAuthError } from './oauth-error.js';
 import { sendErrorPage } from './pages/html.js';
 import { isValidS256Challenge } from './pkce.js';
 import { param } from './request-params.js';
+import { grantedScope } from './server-scopes.js';
 
 /**
  * GET /authorize (RFC 6749 §4.1.1 with OAuth 2.1's mandatory PKCE). Until client and redirect
@@ -48,7 +49,7 @@ export function authorizeEndpoint(ctx: AuthContext) {
       res.set('Cache-Control', 'no-store').redirect(302, loginUrl);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      ctx.logger.info({ event: 'authorize_refused', clientId, error: err.error, reason: err.description });
+      ctx.audit('access_denied', { clientId, error: err.error, reason: err.description });
       redirectToClient(ctx, res, back, { error: err.error, error_description: err.description });
     }
   };
@@ -65,9 +66,9 @@ function readAuthorizationRequest(ctx: AuthContext, query: unknown, clientId: st
   if (!isValidS256Challenge(challenge)) throw new OAuthError('invalid_request', 'code_challenge is not a base64url SHA-256 value');
 
   const resource = resolveResource(ctx, param(query, 'resource'));
-  const scope = param(query, 'scope');
+  const scope = grantedScope(ctx, resource, param(query, 'scope')?.slice(0, 1000));
   const pending: PendingAuthorization = { clientId, ...back, codeChallenge: challenge, resource };
-  if (scope !== undefined) pending.scope = scope.slice(0, 1000);
+  if (scope !== undefined) pending.scope = scope;
   return pending;
 }
 

@@ -3,10 +3,12 @@ import { constantTimeEqual, randomToken, sha256Base64url } from './crypto-helper
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 
-/** A registered client as stored: the secret only as a hash. */
+/** A registered client as stored: its secret and registration access token only as hashes. */
 export interface ClientRecord {
   clientId: string;
   clientSecretHash?: string;
+  /** RFC 7592 §3: the bearer credential for GET/PUT/DELETE at the client's configuration URI. */
+  registrationAccessTokenHash?: string;
   clientName?: string;
   clientUri?: string;
   logoUri?: string;
@@ -17,32 +19,71 @@ export interface ClientRecord {
   scope?: string;
   /** Seconds since the epoch (RFC 7591 §3.2.1). */
   issuedAt: number;
+  /** Milliseconds; set once the client has obtained a token. */
+  lastUsedAt?: number;
+  /** A client identified by a metadata document URL (CIMD) rather than registered here. */
+  metadataDocument?: boolean;
 }
 
-export type NewClient = Omit<ClientRecord, 'clientId' | 'clientSecretHash' | 'issuedAt'>;
+export type ClientMetadata = Omit<ClientRecord, 'clientId' | 'clientSecretHash' | 'registrationAccessTokenHash' | 'issuedAt' | 'lastUsedAt' | 'metadataDocument'>;
+
+export interface ClientLifetimes {
+  /** Registered but never used: forgotten after this. */
+  unusedTtlMs: number;
+  /** Used: forgotten after this long without using the token endpoint. */
+  idleTtlMs: number;
+}
 
 const key = (clientId: string): string => `client:${clientId}`;
 
-export function createClientRegistry(store: Store, now: () => number) {
+/**
+ * Registered clients. Reaping is the store's own expiry: a new client lives `unusedTtl`, each
+ * use of the token endpoint extends it to `idleTtl`. No sweep job, no cross-client effects:
+ * forgetting one client touches nothing of any other.
+ */
+export function createClientRegistry(store: Store, now: () => number, lifetimes: ClientLifetimes) {
   return {
-    async register(client: NewClient): Promise<{ record: ClientRecord; clientSecret?: string }> {
+    async register(metadata: ClientMetadata): Promise<{ record: ClientRecord; clientSecret?: string; registrationAccessToken: string }> {
       const clientId = randomToken(18);
-      const clientSecret = client.tokenEndpointAuthMethod === 'none' ? undefined : randomToken(32);
+      const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomToken(32);
+      const registrationAccessToken = randomToken(32);
       const record: ClientRecord = {
-        ...client,
+        ...metadata,
         clientId,
         issuedAt: Math.floor(now() / 1000),
+        registrationAccessTokenHash: sha256Base64url(registrationAccessToken),
         ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }),
       };
-      await store.set(key(clientId), record);
-      return clientSecret === undefined ? { record } : { record, clientSecret };
+      await store.set(key(clientId), record, { ttlMs: lifetimes.unusedTtlMs });
+      return clientSecret === undefined ? { record, registrationAccessToken } : { record, clientSecret, registrationAccessToken };
     },
     async get(clientId: string): Promise<ClientRecord | undefined> {
       if (clientId.length === 0 || clientId.length > 200) return undefined;
       return store.get<ClientRecord>(key(clientId));
     },
+    /** RFC 7592 PUT: new metadata, same id, secret and registration access token. A new secret is issued when a public client becomes confidential. */
+    async update(current: ClientRecord, metadata: ClientMetadata): Promise<{ record: ClientRecord; clientSecret?: string }> {
+      const needsSecret = metadata.tokenEndpointAuthMethod !== 'none' && current.clientSecretHash === undefined;
+      const clientSecret = needsSecret ? randomToken(32) : undefined;
+      const { clientName: _n, clientUri: _u, logoUri: _l, scope: _s, ...kept } = current;
+      const record: ClientRecord = { ...kept, ...metadata, ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }) };
+      if (metadata.tokenEndpointAuthMethod === 'none') delete record.clientSecretHash;
+      await store.set(key(current.clientId), record, { ttlMs: record.lastUsedAt === undefined ? lifetimes.unusedTtlMs : lifetimes.idleTtlMs });
+      return clientSecret === undefined ? { record } : { record, clientSecret };
+    },
+    async remove(clientId: string): Promise<boolean> {
+      return store.delete(key(clientId));
+    },
+    /** Called when the client obtains tokens: keeps it alive for another idle period. */
+    async touch(record: ClientRecord): Promise<void> {
+      if (record.metadataDocument) return;
+      await store.set(key(record.clientId), { ...record, lastUsedAt: now() }, { ttlMs: lifetimes.idleTtlMs });
+    },
     secretMatches(record: ClientRecord, secret: string): boolean {
       return record.clientSecretHash !== undefined && constantTimeEqual(sha256Base64url(secret), record.clientSecretHash);
+    },
+    registrationTokenMatches(record: ClientRecord, token: string): boolean {
+      return record.registrationAccessTokenHash !== undefined && constantTimeEqual(sha256Base64url(token), record.registrationAccessTokenHash);
     },
   };
 }

@@ -25,15 +25,16 @@ export function consentEndpoint(ctx: AuthContext) {
     const prompt = await ctx.consents.answerPrompt(id, cookie, csrf);
     if (prompt === 'unknown') return sendErrorPage(res, 400, 'Consent expired', 'This consent request expired or was already answered.');
     if (prompt === 'forged') {
-      ctx.logger.warn({ event: 'consent_forged', reason: 'cookie or CSRF token mismatch' });
+      ctx.audit('access_denied', { reason: 'consent form with a wrong cookie or CSRF token', ip: req.ip });
       return sendErrorPage(res, 403, 'Consent refused', 'This consent form does not belong to this browser session.');
     }
     clearConsentCookie(ctx, res);
     if (decision === 'deny') {
-      ctx.logger.info({ event: 'consent_denied', login: prompt.user.login, clientId: prompt.pending.clientId });
+      ctx.audit('consent_denied', { login: prompt.user.login, clientId: prompt.pending.clientId });
       return redirectToClient(ctx, res, prompt.pending, { error: 'access_denied', error_description: 'the user denied access' });
     }
     await ctx.consents.remember(prompt.user.sub, prompt.pending.clientId, ctx.now());
+    ctx.audit('consent_granted', { login: prompt.user.login, clientId: prompt.pending.clientId, resource: prompt.pending.resource });
     await issueCodeAndRedirect(ctx, res, prompt.pending, prompt.user);
   };
 }

@@ -13,13 +13,14 @@ import { sendPage } from './pages/html.js';
  */
 export async function finishLogin(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity): Promise<void> {
   if (!ctx.isAllowed(user.login)) {
-    ctx.logger.warn({ event: 'login_refused', login: user.login, clientId: pending.clientId, reason: 'not on the allowlist' });
+    ctx.audit('login_denied', { login: user.login, clientId: pending.clientId, reason: 'not on the allowlist' });
     return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: `${user.login} is not allowed to use this gateway` });
   }
   const client = await ctx.clients.get(pending.clientId);
   if (!client) {
     return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: 'the application was removed during login' });
   }
+  ctx.audit('login_succeeded', { login: user.login, clientId: pending.clientId, resource: pending.resource });
   if (await ctx.consents.isRemembered(user.sub, pending.clientId)) {
     return issueCodeAndRedirect(ctx, res, pending, user);
   }
@@ -42,6 +43,6 @@ export async function finishLogin(ctx: AuthContext, res: Response, pending: Pend
 
 export async function issueCodeAndRedirect(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity): Promise<void> {
   const code = await ctx.grants.issueCode({ ...pending, user });
-  ctx.logger.info({ event: 'code_issued', login: user.login, clientId: pending.clientId, resource: pending.resource });
+  ctx.audit('code_issued', { login: user.login, clientId: pending.clientId, resource: pending.resource });
   redirectToClient(ctx, res, pending, { code });
 }

@@ -10,6 +10,8 @@ export interface GatewayUrls {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   registrationEndpoint: string;
+  revocationEndpoint: string;
+  introspectionEndpoint: string;
   jwksUri: string;
   callback: string;
   consent: string;
@@ -32,6 +34,8 @@ export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'>
     authorizationEndpoint: `${issuer}/authorize`,
     tokenEndpoint: `${issuer}/token`,
     registrationEndpoint: `${issuer}/register`,
+    revocationEndpoint: `${issuer}/revoke`,
+    introspectionEndpoint: `${issuer}/introspect`,
     jwksUri: `${issuer}/jwks.json`,
     callback: `${issuer}/callback`,
     consent: `${issuer}/consent`,

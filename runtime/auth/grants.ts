@@ -24,23 +24,16 @@ export interface CodeGrant extends PendingAuthorization {
   user: UserIdentity;
 }
 
-export interface RefreshGrant {
-  clientId: string;
-  resource: string;
-  scope?: string;
-  user: UserIdentity;
-  /** Every token rotated from one authorization shares a family (reuse detection revokes it). */
-  familyId: string;
-}
-
 /** Pending logins may take a while (typing a password, 2FA); codes must not (RFC 6749 §4.1.2 recommends <= 10 min, we use 60 s). */
 export const PENDING_AUTHORIZATION_TTL_MS = 10 * 60_000;
 export const CODE_TTL_MS = 60_000;
+/** How long a redeemed code is remembered so that a replay can be recognised and its tokens revoked. */
+const USED_CODE_MEMORY_MS = 10 * 60_000;
 
 /**
- * The short-lived state of the authorization code flow. Codes and refresh tokens are stored under
- * their SHA-256 only; redemption uses the store's atomic `take`, so a code is single-use even
- * when two requests race (RFC 6749 §4.1.2).
+ * The short-lived state of the authorization code flow. Codes are stored under their SHA-256
+ * only; redemption uses the store's atomic `take`, so a code is single-use even when two
+ * requests race (RFC 6749 §4.1.2). Refresh tokens live in token-families.ts.
  */
 export function createGrantStore(store: Store) {
   return {
@@ -60,17 +53,21 @@ export function createGrantStore(store: Store) {
       await store.set(`code:${sha256Base64url(code)}`, grant, { ttlMs: CODE_TTL_MS });
       return code;
     },
-    async redeemCode(code: string): Promise<CodeGrant | undefined> {
-      return code.length > 0 && code.length <= 200 ? store.take<CodeGrant>(`code:${sha256Base64url(code)}`) : undefined;
+    /**
+     * Single use: the code is taken atomically. A code seen before answers `replayed` with the
+     * family it started, which the caller revokes (RFC 6749 §4.1.2: "SHOULD revoke all tokens
+     * previously issued based on that authorization code").
+     */
+    async redeemCode(code: string): Promise<{ status: 'ok'; grant: CodeGrant; hash: string } | { status: 'replayed'; familyId: string } | { status: 'unknown' }> {
+      if (code.length === 0 || code.length > 200) return { status: 'unknown' };
+      const hash = sha256Base64url(code);
+      const grant = await store.take<CodeGrant>(`code:${hash}`);
+      if (grant) return { status: 'ok', grant, hash };
+      const used = await store.get<{ familyId: string }>(`code-used:${hash}`);
+      return used ? { status: 'replayed', familyId: used.familyId } : { status: 'unknown' };
     },
-    async issueRefreshToken(grant: RefreshGrant, ttlMs: number): Promise<string> {
-      const token = randomToken(32);
-      await store.set(`refresh:${sha256Base64url(token)}`, grant, { ttlMs });
-      return token;
-    },
-    /** Takes the token out of the store: rotation means the old token never works again. */
-    async redeemRefreshToken(token: string): Promise<RefreshGrant | undefined> {
-      return token.length > 0 && token.length <= 200 ? store.take<RefreshGrant>(`refresh:${sha256Base64url(token)}`) : undefined;
+    async markCodeUsed(hash: string, familyId: string): Promise<void> {
+      await store.set(`code-used:${hash}`, { familyId }, { ttlMs: USED_CODE_MEMORY_MS });
     },
   };
 }

@@ -1,30 +1,42 @@
 import type { Request, Response } from 'express';
 import type { AuthContext } from './auth-context.js';
+import { scopesForResource } from './server-scopes.js';
+
+const CLIENT_AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'];
 
 /** RFC 8414 §2. Served at /.well-known/oauth-authorization-server and /.well-known/openid-configuration. */
 export function authorizationServerMetadata(ctx: AuthContext): Record<string, unknown> {
   const { urls } = ctx;
+  const scopes = [...new Set(urls.serverNames.flatMap((name) => scopesForResource(ctx, urls.resourceFor(name))))];
   return {
     issuer: urls.issuer,
     authorization_endpoint: urls.authorizationEndpoint,
     token_endpoint: urls.tokenEndpoint,
     registration_endpoint: urls.registrationEndpoint,
+    revocation_endpoint: urls.revocationEndpoint,
+    introspection_endpoint: urls.introspectionEndpoint,
     jwks_uri: urls.jwksUri,
+    ...(scopes.length === 0 ? {} : { scopes_supported: scopes }),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     authorization_response_iss_parameter_supported: true,
+    client_id_metadata_document_supported: true,
     service_documentation: 'https://www.npmjs.com/package/mcp-gateway',
   };
 }
 
 /** RFC 9728 §2 for one MCP endpoint: `resource` is exactly the endpoint URL. */
 export function protectedResourceMetadata(ctx: AuthContext, server: string): Record<string, unknown> {
+  const scopes = scopesForResource(ctx, ctx.urls.resourceFor(server));
   return {
     resource: ctx.urls.resourceFor(server),
     authorization_servers: [ctx.urls.issuer],
+    ...(scopes.length === 0 ? {} : { scopes_supported: scopes }),
     bearer_methods_supported: ['header'],
     resource_name: `${server} (mcp-gateway)`,
   };

@@ -4,11 +4,10 @@ import type { AuthContext } from './auth-context.js';
 import { resolveResource } from './authorize-endpoint.js';
 import { authenticateClient } from './client-authentication.js';
 import type { ClientRecord } from './client-registry.js';
-import { randomToken } from './crypto-helpers.js';
-import type { RefreshGrant, UserIdentity } from './grants.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { verifierMatchesChallenge } from './pkce.js';
 import { param, requiredParam } from './request-params.js';
+import type { RefreshGrant } from './token-families.js';
 
 interface TokenResponse {
   access_token: string;
@@ -18,7 +17,7 @@ interface TokenResponse {
   scope?: string;
 }
 
-/** POST /token (RFC 6749 §3.2): authorization_code with PKCE, and refresh_token with rotation. */
+/** POST /token (RFC 6749 §3.2): authorization_code with PKCE, and refresh_token with rotation and reuse detection. */
 export function tokenEndpoint(ctx: AuthContext) {
   return async function token(req: Request, res: Response): Promise<void> {
     try {
@@ -32,10 +31,11 @@ export function tokenEndpoint(ctx: AuthContext) {
       const client = await authenticateClient(ctx, req);
       if (!client.grantTypes.includes(grantType)) throw new OAuthError('unauthorized_client', `this client did not register the ${grantType} grant`);
       const body = grantType === 'authorization_code' ? await redeemCode(ctx, req, client) : await redeemRefreshToken(ctx, req, client);
+      await ctx.clients.touch(client);
       res.status(200).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(body);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      ctx.logger.info({ event: 'token_refused', error: err.error, reason: err.description });
+      ctx.audit('token_refused', { error: err.error, reason: err.description, clientId: param(req.body, 'client_id') });
       if (err.error === 'invalid_client' && /^basic /i.test(req.headers.authorization ?? '')) res.set('WWW-Authenticate', 'Basic realm="mcp-gateway"');
       sendOAuthError(res, err);
     }
@@ -47,8 +47,14 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   const verifier = requiredParam(req.body, 'code_verifier');
   const redirectUri = param(req.body, 'redirect_uri');
   const resource = param(req.body, 'resource');
-  const grant = await ctx.grants.redeemCode(code);
-  if (!grant) throw new OAuthError('invalid_grant', 'the authorization code is invalid, expired or already used');
+  const redemption = await ctx.grants.redeemCode(code);
+  if (redemption.status === 'replayed') {
+    await ctx.families.revoke(redemption.familyId, 'authorization code replayed');
+    ctx.audit('family_revoked', { reason: 'authorization code replayed', clientId: client.clientId, familyId: redemption.familyId });
+    throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued for it are revoked');
+  }
+  if (redemption.status === 'unknown') throw new OAuthError('invalid_grant', 'the authorization code is invalid or expired');
+  const { grant, hash } = redemption;
   if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
   // RFC 6749 §4.1.3: required and identical when it was part of the authorization request.
   if (redirectUri !== grant.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
@@ -56,37 +62,81 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   if (resource !== undefined && resolveResource(ctx, resource) !== grant.resource) {
     throw new OAuthError('invalid_target', 'resource differs from the one authorized');
   }
-  return issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId: randomToken(16), ...scopeOf(grant.scope) });
+  const familyId = await ctx.families.start(client.clientId, grant.user.sub);
+  // Marked before tokens exist, so a replay racing this request still finds the family to revoke.
+  await ctx.grants.markCodeUsed(hash, familyId);
+  const body = await issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId, ...scopeOf(grant.scope) });
+  ctx.audit('tokens_issued', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId });
+  return body;
 }
 
 async function redeemRefreshToken(ctx: AuthContext, req: Request, client: ClientRecord): Promise<TokenResponse> {
   const presented = requiredParam(req.body, 'refresh_token');
   const resource = param(req.body, 'resource');
-  const grant = await ctx.grants.redeemRefreshToken(presented);
-  if (!grant) throw new OAuthError('invalid_grant', 'the refresh token is invalid, expired or already used');
-  if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+  const redemption = await ctx.families.redeemRefreshToken(presented);
+  let grant: RefreshGrant;
+  let supersededHash: string;
+  let graceable = true;
+  if (redemption.status === 'unknown') throw new OAuthError('invalid_grant', 'the refresh token is invalid or expired');
+  if (redemption.status === 'superseded') {
+    if (redemption.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+    const lostResponse = redemption.graceable && ctx.now() - redemption.usedAt <= ctx.refreshReuseGraceMs;
+    // Within the grace window the client most likely never received our answer: retire the
+    // successor it never saw and answer again. A successor already used means two parties hold this family.
+    const successor = lostResponse ? await ctx.families.takeSuccessor(redemption.successor) : undefined;
+    if (!successor) {
+      await ctx.families.revoke(redemption.familyId, 'refresh token reused');
+      ctx.audit('family_revoked', { reason: 'refresh token reused', clientId: client.clientId, familyId: redemption.familyId });
+      throw new OAuthError('invalid_grant', 'the refresh token was already used; this grant is revoked, log in again');
+    }
+    grant = successor;
+    supersededHash = redemption.successor;
+    graceable = false;
+  } else {
+    grant = redemption.grant;
+    supersededHash = redemption.hash;
+  }
+  if (grant.clientId !== client.clientId) {
+    await ctx.families.revoke(grant.familyId, 'refresh token presented by another client');
+    throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+  }
+  if (await ctx.families.isRevoked(grant.familyId)) throw new OAuthError('invalid_grant', 'this grant was revoked; log in again');
   if (resource !== undefined && resolveResource(ctx, resource) !== grant.resource) {
     throw new OAuthError('invalid_target', 'resource differs from the one authorized');
   }
   // The allowlist may have changed since login: a removed user gets no new tokens.
-  if (!ctx.isAllowed(grant.user.login)) throw new OAuthError('invalid_grant', `${grant.user.login} is no longer allowed to use this gateway`);
-  return issueTokens(ctx, client, grant);
+  if (!ctx.isAllowed(grant.user.login)) {
+    await ctx.families.revoke(grant.familyId, 'user no longer allowed');
+    throw new OAuthError('invalid_grant', `${grant.user.login} is no longer allowed to use this gateway`);
+  }
+  const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
+  ctx.audit('tokens_refreshed', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId: grant.familyId });
+  return body;
 }
 
 function scopeOf(scope: string | undefined): { scope?: string } {
   return scope === undefined ? {} : { scope };
 }
 
-async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: RefreshGrant): Promise<TokenResponse> {
-  const user: UserIdentity = grant.user;
+async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: RefreshGrant, supersedes?: { hash: string; graceable: boolean }): Promise<TokenResponse> {
+  const { user } = grant;
   const { token, expiresIn } = await signAccessToken(
-    { sub: user.sub, login: user.login, clientId: client.clientId, audience: grant.resource, ...(user.uid === undefined ? {} : { uid: user.uid }), ...scopeOf(grant.scope) },
+    {
+      sub: user.sub,
+      login: user.login,
+      clientId: client.clientId,
+      audience: grant.resource,
+      familyId: grant.familyId,
+      ...(user.uid === undefined ? {} : { uid: user.uid }),
+      ...scopeOf(grant.scope),
+    },
     { keys: ctx.keys, issuer: ctx.urls.issuer, ttlMs: ctx.accessTokenTtlMs, now: ctx.now() },
   );
   const body: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, ...scopeOf(grant.scope) };
   if (client.grantTypes.includes('refresh_token')) {
-    body.refresh_token = await ctx.grants.issueRefreshToken(grant, ctx.refreshTokenTtlMs);
+    const refresh = await ctx.families.issueRefreshToken(grant);
+    if (supersedes !== undefined) await ctx.families.markSuperseded(supersedes.hash, grant, refresh.hash, supersedes.graceable);
+    body.refresh_token = refresh.token;
   }
-  ctx.logger.info({ event: 'tokens_issued', login: user.login, clientId: client.clientId, resource: grant.resource });
   return body;
 }

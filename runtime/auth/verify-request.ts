@@ -1,5 +1,6 @@
 import { TokenRejectedError, verifyAccessToken } from './access-token.js';
 import type { AuthContext } from './auth-context.js';
+import { scopesForResource } from './server-scopes.js';
 import { USER_HEADERS } from './user-headers.js';
 
 /** What ForwardAuth tells us about the original request (Traefik's X-Forwarded-* headers). */
@@ -24,45 +25,57 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * names), never from the token, so a token for server A is refused by server B (RFC 8707).
  */
 export function createRequestVerifier(ctx: AuthContext) {
+  const requiredScopes = new Map(ctx.urls.serverNames.map((name) => [name, scopesForResource(ctx, ctx.urls.resourceFor(name))]));
   return async function verifyRequest(req: ForwardedRequest): Promise<VerifyResult> {
     const server = ctx.urls.serverForPath(req.uri);
     if (server === undefined) {
       return { status: 404, headers: {}, body: { error: 'not_found', error_description: 'no MCP server at this path' } };
     }
-    const resourceMetadata = ctx.urls.protectedResourceMetadataFor(server);
+    const resource = ctx.urls.resourceFor(server);
+    const required = requiredScopes.get(server) ?? [];
+    const challengeFor = (error: ChallengeError | undefined, description: string): VerifyResult =>
+      challenge(ctx.urls.protectedResourceMetadataFor(server), required, error, description);
     // RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
-    if (req.authorization === undefined || req.authorization === '') {
-      return challenge(resourceMetadata, undefined, 'a bearer token is required');
-    }
+    if (req.authorization === undefined || req.authorization === '') return challengeFor(undefined, 'a bearer token is required');
     const match = BEARER.exec(req.authorization);
-    if (!match) return challenge(resourceMetadata, 'invalid_request', 'the Authorization header must be "Bearer <token>"');
+    if (!match) return challengeFor('invalid_request', 'the Authorization header must be "Bearer <token>"');
+    let token;
     try {
-      const token = await verifyAccessToken(match[1]!, { keys: ctx.keys, issuer: ctx.urls.issuer, audience: ctx.urls.resourceFor(server), now: ctx.now() });
-      // Removing a user from the allowlist takes effect on their next request, not when the token expires.
-      if (!ctx.isAllowed(token.login)) return challenge(resourceMetadata, 'invalid_token', `${token.login} is no longer allowed to use this gateway`);
-      const headers: Record<string, string> = {
-        [USER_HEADERS.sub]: token.sub,
-        [USER_HEADERS.login]: token.login,
-        [USER_HEADERS.clientId]: token.clientId,
-      };
-      if (token.uid !== undefined) headers[USER_HEADERS.id] = String(token.uid);
-      if (token.scope !== undefined) headers[USER_HEADERS.scope] = token.scope;
-      return { status: 200, headers };
+      token = await verifyAccessToken(match[1]!, { keys: ctx.keys, issuer: ctx.urls.issuer, audience: resource, now: ctx.now() });
     } catch (err) {
       if (!(err instanceof TokenRejectedError)) throw err;
       ctx.logger.info({ event: 'token_rejected', server, reason: err.reason });
-      return challenge(resourceMetadata, 'invalid_token', err.message);
+      return challengeFor('invalid_token', err.message);
     }
+    // Removing a user from the allowlist takes effect on their next request, not when the token expires.
+    if (!ctx.isAllowed(token.login)) return challengeFor('invalid_token', `${token.login} is no longer allowed to use this gateway`);
+    if (await ctx.families.isAccessTokenRevoked(token.jti, token.familyId)) return challengeFor('invalid_token', 'the token was revoked');
+    if (required.length > 0) {
+      const granted = new Set((token.scope ?? '').split(' '));
+      if (!required.every((s) => granted.has(s))) return challengeFor('insufficient_scope', `this server needs the scopes: ${required.join(' ')}`);
+    }
+    const headers: Record<string, string> = {
+      [USER_HEADERS.sub]: token.sub,
+      [USER_HEADERS.login]: token.login,
+      [USER_HEADERS.clientId]: token.clientId,
+    };
+    if (token.uid !== undefined) headers[USER_HEADERS.id] = String(token.uid);
+    if (token.scope !== undefined) headers[USER_HEADERS.scope] = token.scope;
+    return { status: 200, headers };
   };
 }
 
 export type RequestVerifier = ReturnType<typeof createRequestVerifier>;
 
-function challenge(resourceMetadata: string, error: 'invalid_token' | 'invalid_request' | undefined, description: string): VerifyResult {
+type ChallengeError = 'invalid_token' | 'invalid_request' | 'insufficient_scope';
+
+/** RFC 6750 §3 + RFC 9728 §5.1: where the metadata is, which scopes the server wants, and what went wrong. */
+function challenge(resourceMetadata: string, scopes: string[], error: ChallengeError | undefined, description: string): VerifyResult {
   const params = [`resource_metadata="${resourceMetadata}"`];
+  if (scopes.length > 0) params.push(`scope="${scopes.join(' ')}"`);
   if (error !== undefined) params.unshift(`error="${error}"`, `error_description="${description.replace(/["\\]/g, '')}"`);
-  // RFC 6750 §3.1: a malformed request is 400, a missing or bad token 401.
-  const status = error === 'invalid_request' ? 400 : 401;
+  // RFC 6750 §3.1: malformed request 400, missing or bad token 401, missing scope 403.
+  const status = error === 'invalid_request' ? 400 : error === 'insufficient_scope' ? 403 : 401;
   return {
     status,
     headers: { 'WWW-Authenticate': `Bearer ${params.join(', ')}` },

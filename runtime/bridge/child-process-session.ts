@@ -16,14 +16,18 @@ export interface ChildExit {
   signal: NodeJS.Signals | null;
 }
 
-export interface ChildProcessSessionOptions {
-  launch: StdioLaunch;
-  /** Already bound to `{ server, session }`. */
+/** Where a child's output goes; replaced when a warm-pool child is handed to a session. */
+export interface ChildHandlers {
+  /** Already bound to `{ server, session }` (or `{ server, pool }` while the child waits in the pool). */
   logger: Logger;
   /** One JSON-RPC message from stdout, with its line as received (relayed without re-serialising). */
   onMessage(message: Envelope, line: string): void;
   /** Called once, after the process has exited and its stdout has been read to the end. */
   onClose(exit: ChildExit): void;
+}
+
+export interface ChildProcessSessionOptions extends ChildHandlers {
+  launch: StdioLaunch;
   killGraceMs?: number;
   maxLineBytes?: number;
 }
@@ -31,8 +35,44 @@ export interface ChildProcessSessionOptions {
 const DEFAULT_KILL_GRACE_MS = 2_000;
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 const STDERR_MAX_LINE_BYTES = 4 * 1024;
-const STDERR_LINES_PER_SECOND = 100;
+const LOGGED_LINES_PER_SECOND = 100;
 const LOGGED_HEAD_CHARS = 200;
+
+/**
+ * At most 100 log lines a second per stream of one child, so a server that floods stderr (or
+ * stdout with junk) cannot exhaust memory or drown the gateway's log; what is dropped is counted.
+ */
+class LogRateLimit {
+  #windowStart = 0;
+  #inWindow = 0;
+  #suppressed = 0;
+  readonly #report: (suppressed: number) => void;
+
+  constructor(report: (suppressed: number) => void) {
+    this.#report = report;
+  }
+
+  admit(): boolean {
+    const now = Date.now();
+    if (now - this.#windowStart >= 1_000) {
+      this.flush();
+      this.#windowStart = now;
+      this.#inWindow = 0;
+    }
+    if (this.#inWindow < LOGGED_LINES_PER_SECOND) {
+      this.#inWindow++;
+      return true;
+    }
+    this.#suppressed++;
+    return false;
+  }
+
+  flush(): void {
+    if (this.#suppressed === 0) return;
+    this.#report(this.#suppressed);
+    this.#suppressed = 0;
+  }
+}
 
 /**
  * Process groups of children still alive. If the gateway exits without `close()` (a crash, an
@@ -74,7 +114,8 @@ export class ChildProcessSession {
   readonly closed: Promise<ChildExit>;
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #options: ChildProcessSessionOptions;
-  readonly #log: Logger;
+  #handlers: ChildHandlers;
+  #log: Logger;
   readonly #graceMs: number;
   #exit: ChildExit | undefined;
   #killTimer: NodeJS.Timeout | undefined;
@@ -102,6 +143,7 @@ export class ChildProcessSession {
     this.pid = child.pid;
     this.#child = child;
     this.#options = options;
+    this.#handlers = { logger: options.logger, onMessage: options.onMessage, onClose: options.onClose };
     this.#log = options.logger;
     this.#graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     trackGroup(this.pid);
@@ -131,12 +173,27 @@ export class ChildProcessSession {
       });
     });
     this.closed
-      .then((exit) => options.onClose(exit))
+      .then((exit) => this.#handlers.onClose(exit))
       .catch((err: unknown) => this.#log.error({ err }, 'MCP server close handler failed'));
   }
 
   get alive(): boolean {
     return this.#exit === undefined;
+  }
+
+  /**
+   * Bytes written to stdin that the child has not read yet. The pipe holds 64 KiB; past that Node
+   * queues in memory, so the bridge checks this before writing and refuses work for a child that
+   * stopped reading rather than growing without bound.
+   */
+  get queuedBytes(): number {
+    return this.#child.stdin.writableLength;
+  }
+
+  /** Sends the child's output elsewhere from now on (a warm-pool child joining a session). */
+  rebind(handlers: ChildHandlers): void {
+    this.#handlers = handlers;
+    this.#log = handlers.logger;
   }
 
   /** Writes one message; `line` must not contain a newline. */
@@ -178,23 +235,26 @@ export class ChildProcessSession {
   }
 
   #readStdout(): void {
-    const { onMessage } = this.#options;
+    const junk = new LogRateLimit((suppressed) => this.#log.warn({ stream: 'stdout', suppressed }, 'MCP server stdout junk lines not logged (rate limit)'));
     const handleLine = (line: string): void => {
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
-        this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON line from MCP server');
+        if (junk.admit()) this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON line from MCP server');
         return;
       }
       // stdio in 2025-03-26 allowed batches; later revisions send one message per line.
-      for (const item of Array.isArray(value) ? value : [value]) {
+      if (!Array.isArray(value)) {
+        const envelope = toEnvelope(value);
+        if (envelope !== undefined) this.#handlers.onMessage(envelope, line);
+        else if (junk.admit()) this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON-RPC message from MCP server');
+        return;
+      }
+      for (const item of value) {
         const envelope = toEnvelope(item);
-        if (envelope === undefined) {
-          this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON-RPC message from MCP server');
-        } else {
-          onMessage(envelope, item === value ? line : JSON.stringify(item));
-        }
+        if (envelope !== undefined) this.#handlers.onMessage(envelope, JSON.stringify(item));
+        else if (junk.admit()) this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON-RPC message from MCP server');
       }
     };
     const splitter = new LineSplitter({
@@ -204,47 +264,30 @@ export class ChildProcessSession {
         this.#log.warn({ stream: 'stdout', head: head.toString('utf8', 0, LOGGED_HEAD_CHARS) }, 'skipping oversized line from MCP server'),
     });
     this.#child.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
-    this.#child.stdout.on('end', () => splitter.end());
+    this.#child.stdout.on('end', () => {
+      splitter.end();
+      junk.flush();
+    });
     this.#child.stdout.on('error', (err) => this.#log.debug({ err }, 'MCP server stdout error'));
   }
 
-  /**
-   * stderr is for humans: lines are truncated to 4 KiB and at most 100 a second reach the
-   * logger, so a server that floods stderr cannot exhaust memory or drown the gateway's log.
-   */
+  /** stderr is for humans: lines are truncated to 4 KiB and rate-limited (LogRateLimit). */
   #readStderr(): void {
-    let windowStart = 0;
-    let inWindow = 0;
-    let suppressed = 0;
-    const admit = (): boolean => {
-      const now = Date.now();
-      if (now - windowStart >= 1_000) {
-        if (suppressed > 0) this.#log.warn({ stream: 'stderr', suppressed }, 'MCP server stderr lines dropped (rate limit)');
-        windowStart = now;
-        inWindow = 0;
-        suppressed = 0;
-      }
-      if (inWindow < STDERR_LINES_PER_SECOND) {
-        inWindow++;
-        return true;
-      }
-      suppressed++;
-      return false;
-    };
+    const limit = new LogRateLimit((suppressed) => this.#log.warn({ stream: 'stderr', suppressed }, 'MCP server stderr lines dropped (rate limit)'));
     const splitter = new LineSplitter({
       maxLineBytes: STDERR_MAX_LINE_BYTES,
       overflowHeadBytes: STDERR_MAX_LINE_BYTES,
       onLine: (line) => {
-        if (admit()) this.#log.info({ stream: 'stderr' }, line);
+        if (limit.admit()) this.#log.info({ stream: 'stderr' }, line);
       },
       onOverflow: (head) => {
-        if (admit()) this.#log.info({ stream: 'stderr', truncated: true }, head.toString('utf8'));
+        if (limit.admit()) this.#log.info({ stream: 'stderr', truncated: true }, head.toString('utf8'));
       },
     });
     this.#child.stderr.on('data', (chunk: Buffer) => splitter.push(chunk));
     this.#child.stderr.on('end', () => {
       splitter.end();
-      if (suppressed > 0) this.#log.warn({ stream: 'stderr', suppressed }, 'MCP server stderr lines dropped (rate limit)');
+      limit.flush();
     });
     this.#child.stderr.on('error', (err) => this.#log.debug({ err }, 'MCP server stderr error'));
   }

@@ -17,6 +17,12 @@ export interface PendingPostOptions {
   accept: Acceptable;
   headers: Readonly<Record<string, string>>;
   timeoutMs: number;
+  /**
+   * With this set, a timeout before anything was sent fails the whole POST with this HTTP status
+   * (initialize: 504, and the session is ended) instead of answering each request with a
+   * JSON-RPC timeout error on a 200.
+   */
+  timeoutStatus?: number;
   /** The child did not answer in time: the session tells it to stop working on these. */
   onTimeout(ids: readonly RequestId[]): void;
   onSettled(post: PendingPost, outcome: PostOutcome): void;
@@ -103,19 +109,29 @@ export class PendingPost {
   childGone(message: string): void {
     if (this.#settled) return;
     if (this.#sse === undefined) {
-      const only = this.#options.batch ? undefined : this.requestIds[0];
-      replyRaw(this.#options.res, 502, jsonRpcErrorLine(only ?? null, ErrorCode.ConnectionClosed, message), this.#options.headers);
-      this.#settle('answered');
+      this.#fail(502, ErrorCode.ConnectionClosed, message);
       return;
     }
     for (const id of [...this.#outstanding]) this.answer(id, jsonRpcErrorLine(id, ErrorCode.ConnectionClosed, message));
   }
 
   #timeOut(): void {
+    const message = `MCP server did not answer within ${this.#options.timeoutMs} ms`;
+    const { timeoutStatus } = this.#options;
+    if (timeoutStatus !== undefined && this.#sse === undefined && this.#answers.size === 0) {
+      this.#fail(timeoutStatus, ErrorCode.RequestTimeout, message);
+      return;
+    }
     const ids = [...this.#outstanding];
     this.#options.onTimeout(ids);
-    const message = `MCP server did not answer within ${this.#options.timeoutMs} ms`;
     for (const id of ids) this.answer(id, jsonRpcErrorLine(id, ErrorCode.RequestTimeout, message));
+  }
+
+  /** The POST as a whole failed before anything was sent; no session header on a failure. */
+  #fail(status: number, code: number, message: string): void {
+    const only = this.#options.batch ? undefined : this.requestIds[0];
+    replyRaw(this.#options.res, status, jsonRpcErrorLine(only ?? null, code, message));
+    this.#settle('answered');
   }
 
   #openSse(): void {

@@ -11,6 +11,35 @@ const duration = z.string().refine((text) => parseDuration(text) !== undefined, 
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Scopes a token needs for this server (RFC 6749 §3.3 scope-tokens). Advertised in its RFC 9728
+ * metadata and challenge; a token without them gets 403 insufficient_scope (step-up).
+ */
+const serverScopes = z
+  .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/, 'a scope is 1-64 printable characters without spaces, quotes or backslashes'))
+  .max(20)
+  .optional();
+
+/**
+ * Per-server bridge limits. Optional with no zod defaults, so a written config stays as short as
+ * the user left it; the bridge applies the defaults (listed in the README).
+ */
+const bridgeLimits = z.strictObject({
+  /** Live sessions (each one child process) this server may have at once. */
+  maxSessions: z.number().int().min(1).max(100_000).optional(),
+  /** Live sessions one user (token subject) may hold on this server. */
+  maxSessionsPerUser: z.number().int().min(1).max(100_000).optional(),
+  /** A session with no request and no open stream for this long is ended and its child stopped. */
+  idleTimeout: duration.optional(),
+  /** How long a request waits for the server's answer. */
+  requestTimeout: duration.optional(),
+  /** Largest POST body accepted from a client (413 past it). */
+  maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+});
+
+/** Pre-started, pre-initialized children kept ready per server; 0 (the default) turns the pool off. */
+const pool = z.number().int().min(0).max(64).optional();
+
 const stdioServer = z.strictObject({
   command: z.string().min(1, 'must not be empty'),
   args: z.array(z.string()).default([]),
@@ -20,15 +49,35 @@ const stdioServer = z.strictObject({
     .refine((env) => Object.keys(env).every((k) => envName.test(k)), { message: 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*' }),
   cwd: z.string().min(1).optional(),
   description: z.string().max(200).optional(),
+  scopes: serverScopes,
+  pool,
+  limits: bridgeLimits.optional(),
 });
 
 /** A server shipped inside this package (the zero-configuration demo); resolved to a command at start. */
 const builtinServer = z.strictObject({
   builtin: z.enum(['demo']),
   description: z.string().max(200).optional(),
+  scopes: serverScopes,
+  pool,
+  limits: bridgeLimits.optional(),
 });
 
-export const serverSchema = z.union([stdioServer, builtinServer]);
+/** An HTTP header name (RFC 9110 token); the value is a secret in .secrets/servers/NAME.headers.json. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * A remote Streamable HTTP MCP server, proxied behind the gateway's auth. The YAML names the
+ * static headers sent upstream; their values are secrets and live in `.secrets/`.
+ */
+const remoteServer = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  headers: z.array(z.string().regex(HEADER_NAME, 'must be an HTTP header name')).optional(),
+  description: z.string().max(200).optional(),
+  scopes: serverScopes,
+});
+
+export const serverSchema = z.union([stdioServer, builtinServer, remoteServer]);
 
 const githubProvider = z.strictObject({
   type: z.literal('github'),
@@ -66,13 +115,36 @@ export const configSchema = z
     provider: z.discriminatedUnion('type', [githubProvider, localProvider]),
     allowedUsers: z.array(z.string().regex(GITHUB_LOGIN, 'must be a GitHub login (letters, digits, single dashes)')).default([]),
     store: z.discriminatedUnion('type', [embeddedStore, redisStore]).default({ type: 'embedded', path: '.mcp-gateway/state.json' }),
+    /*
+     * Access tokens last a working day by default: Claude.ai and ChatGPT connectors have refreshed
+     * unreliably, and every request is still checked against revocation and the allowlist, so a
+     * long-lived access token does not outlive a revoked grant or a removed user.
+     */
     tokens: z
       .strictObject({
-        accessTokenTtl: duration.default('1h'),
+        accessTokenTtl: duration.default('8h'),
         refreshTokenTtl: duration.default('30d'),
+        /** A rotated refresh token presented again within this window is a lost response, not theft. */
+        refreshReuseGrace: duration.default('30s'),
       })
-      .default({ accessTokenTtl: '1h', refreshTokenTtl: '30d' }),
+      .default({ accessTokenTtl: '8h', refreshTokenTtl: '30d', refreshReuseGrace: '30s' }),
+    /** Dynamic registration: Claude re-registers on every fresh connection, so unused clients are forgotten. */
+    clients: z
+      .strictObject({
+        /** A client registered but never used to obtain a token is removed after this. */
+        unusedTtl: duration.default('24h'),
+        /** A client that obtained tokens is removed after this long without using the token endpoint. */
+        idleTtl: duration.default('90d'),
+        /** Registrations allowed per source address per 10 minutes. */
+        registrationsPer10Min: z.number().int().min(1).max(10_000).default(30),
+      })
+      .default({ unusedTtl: '24h', idleTtl: '90d', registrationsPer10Min: 30 }),
     servers: z.record(z.string(), serverSchema).default({}),
+    /**
+     * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP
+     * endpoints accept; any other Origin header gets 403 (DNS-rebinding protection).
+     */
+    allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).optional(),
   })
   .superRefine((config, ctx) => {
     const url = new URL(config.publicUrl);
@@ -86,8 +158,18 @@ export const configSchema = z
         message: 'must use https unless the host is loopback (OAuth 2.1 requires TLS for remote clients); terminate TLS in front of the gateway and set publicUrl to the https URL',
       });
     }
-    for (const name of Object.keys(config.servers)) {
+    for (const [name, server] of Object.entries(config.servers)) {
       if (!SERVER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['servers', name], message: `invalid server name: ${SERVER_NAME_HINT}` });
+      // The static headers (an API key, usually) would cross the network in clear text.
+      if ('url' in server && new URL(server.url).protocol === 'http:' && !isLoopbackHost(new URL(server.url).hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['servers', name, 'url'], message: 'must use https unless the host is loopback' });
+      }
+    }
+    for (const [index, origin] of (config.allowedOrigins ?? []).entries()) {
+      const url = new URL(origin);
+      if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+        ctx.addIssue({ code: 'custom', path: ['allowedOrigins', index], message: 'must be an origin without path, query or fragment (e.g. https://app.example.com)' });
+      }
     }
     const provider = config.provider;
     if (provider.type === 'local' && !config.allowedUsers.some((u) => u.toLowerCase() === provider.user.toLowerCase())) {
@@ -102,6 +184,8 @@ export type GatewayConfigInput = z.input<typeof configSchema>;
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServer>;
+export type RemoteServerConfig = z.output<typeof remoteServer>;
+export type BridgeLimitsConfig = z.output<typeof bridgeLimits>;
 export type ProviderConfig = GatewayConfig['provider'];
 export type StoreConfig = GatewayConfig['store'];
 

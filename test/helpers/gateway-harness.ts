@@ -8,6 +8,9 @@ import type { GatewayConfig } from '../../runtime/config/schema.js';
 import { startGateway, type RunningGateway } from '../../runtime/gateway.js';
 import { silentLogger } from '../../runtime/logger.js';
 import { createEmbeddedStore } from '../../runtime/store/embedded-store.js';
+import { createRedisStore } from '../../runtime/store/redis-store.js';
+import { randomBytes } from 'node:crypto';
+import { startRedis } from './redis-server.js';
 import type { Store } from '../../runtime/store/store.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../github-stand-in/github-stand-in.js';
 import { freePort } from './free-port.js';
@@ -15,13 +18,15 @@ import { freePort } from './free-port.js';
 export const ECHO_FIXTURE = fileURLToPath(new URL('../fixtures/echo-mcp-server.mjs', import.meta.url));
 
 export interface GatewayHarness {
+  /** Which store backs this gateway (MCPGW_TEST_STORE=redis runs the suites on Redis). */
+  storeKind: 'embedded' | 'redis';
   gateway: RunningGateway;
   github: GitHubStandIn;
   config: GatewayConfig;
   urls: GatewayUrls;
   keys: KeySet;
   store: Store;
-  /** Moves the gateway's clock (codes, pending logins, token expiry). */
+  /** Moves the gateway's clock (token expiry, grace windows; store expiry only on the embedded store, Redis keeps real time). */
   advance(ms: number): void;
   close(): Promise<void>;
 }
@@ -49,10 +54,18 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
   let offset = 0;
   const now = (): number => Date.now() + offset;
   const keys = await ephemeralKeySet();
-  const store = options.store ? await options.store(now) : await createEmbeddedStore({ now });
+  const redis = !options.store && process.env['MCPGW_TEST_STORE'] === 'redis' ? await startRedis() : undefined;
+  if (redis && 'skip' in redis) console.warn(`running on the embedded store instead of Redis: ${redis.skip}`);
+  const storeKind = redis && 'url' in redis ? 'redis' : 'embedded';
+  const store = options.store
+    ? await options.store(now)
+    : redis && 'url' in redis
+      ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-test-${randomBytes(6).toString('hex')}:` })
+      : await createEmbeddedStore({ now });
   const upstream = createGitHubLogin(createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret' }), gatewayUrls(config).callback);
   const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now }, { host: '127.0.0.1', port });
   return {
+    storeKind,
     gateway,
     github,
     config,
@@ -65,6 +78,7 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
     async close() {
       await gateway.close();
       await github.close();
+      if (redis && 'url' in redis) await redis.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
+import { parseJson, requestUpstream, untrusted, type UpstreamReply } from './upstream-http.js';
 
 /**
  * The gateway's client for logging users in with GitHub (an OAuth app's web flow, "Authorizing
@@ -16,6 +17,11 @@ export interface GitHubUpstreamOptions {
   /** Per request, including reading the body. */
   timeoutMs?: number;
   userAgent?: string;
+  /**
+   * What `authorizeUrl` asks for unless a call names its own scope: `DEFAULT_GITHUB_SCOPE`, or
+   * `GITHUB_SCOPE_WITH_ORGS` when org or team rules are configured (`fetchOrgs`/`fetchTeams` need it).
+   */
+  scope?: string;
 }
 
 export interface GitHubUser {
@@ -24,11 +30,21 @@ export interface GitHubUser {
   name: string | null;
 }
 
+/** A team the user belongs to; both parts lowercase (GitHub compares them case-insensitively). */
+export interface GitHubTeam {
+  org: string;
+  slug: string;
+}
+
 export interface GitHubUpstream {
   authorizeUrl(params: { state: string; redirectUri: string; scope?: string }): string;
   /** Resolves to GitHub's access token for the user. */
   exchangeCode(params: { code: string; redirectUri: string }): Promise<string>;
   fetchUser(accessToken: string): Promise<GitHubUser>;
+  /** Logins (lowercase) of the user's organizations, every page; needs `read:org`. */
+  fetchOrgs(accessToken: string): Promise<string[]>;
+  /** The user's teams across all organizations, every page; needs `read:org`. */
+  fetchTeams(accessToken: string): Promise<GitHubTeam[]>;
   apiBaseUrl: string;
 }
 
@@ -38,11 +54,18 @@ export interface GitHubUpstream {
  * Org/team rules need `read:org`; the caller asks for it only when such rules are configured.
  */
 export const DEFAULT_GITHUB_SCOPE = 'read:user';
+/** `GET /user/orgs` and `GET /user/teams` answer an OAuth app token only with `read:org` (or broader). */
+export const GITHUB_SCOPE_WITH_ORGS = 'read:user read:org';
 /** The REST API version we code against; GitHub supports a version for 24 months after its successor. */
 export const GITHUB_API_VERSION = '2022-11-28';
 const DEFAULT_TIMEOUT_MS = 10_000;
-/** A token response or a user is a few hundred bytes; anything near this is not GitHub. */
-const MAX_BODY_BYTES = 1024 * 1024;
+/** GitHub's largest page. */
+const PER_PAGE = 100;
+/**
+ * 10 pages = 1,000 orgs or teams. A longer list is no real account; it is a pagination loop,
+ * and reading on would send the user's token again and again.
+ */
+const MAX_PAGES = 10;
 
 /**
  * github.com serves the API from its own host; Enterprise Server serves it under `/api/v3` of
@@ -85,6 +108,10 @@ const userBody = z.object({
   name: z.string().nullable().optional(),
 });
 const apiErrorBody = z.object({ message: z.string() });
+const orgsPage = z.array(z.object({ login: z.string().min(1).max(100) })).max(PER_PAGE);
+const teamsPage = z
+  .array(z.object({ slug: z.string().min(1).max(255), organization: z.object({ login: z.string().min(1).max(100) }) }))
+  .max(PER_PAGE);
 
 /** GitHub-side fixes for the token endpoint's documented error codes. */
 const TOKEN_ERROR_HINTS = new Map<string, string>([
@@ -104,11 +131,13 @@ export function createGitHubUpstream({
   fetch: fetchImpl = globalThis.fetch,
   timeoutMs = DEFAULT_TIMEOUT_MS,
   userAgent = 'mcp-gateway',
+  scope: defaultScope = DEFAULT_GITHUB_SCOPE,
 }: GitHubUpstreamOptions): GitHubUpstream {
   const { webBaseUrl, apiBaseUrl } = resolveGitHubUrls(baseUrl);
   if (!clientId) throw new TypeError('GitHub client id is empty');
   if (!clientSecret) throw new TypeError('GitHub client secret is empty');
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError('timeoutMs must be a positive number');
+  if (!defaultScope.trim()) throw new TypeError('scope must name at least one GitHub scope');
 
   const authorizeEndpoint = `${webBaseUrl}/login/oauth/authorize`;
   const tokenEndpoint = `${webBaseUrl}/login/oauth/access_token`;
@@ -117,20 +146,13 @@ export function createGitHubUpstream({
     `check --github-url (now ${webBaseUrl}) and that this host can reach ${new URL(url).origin} (DNS, proxy, firewall)`;
 
   /** One HTTP exchange with GitHub; every way of not getting an answer becomes ERR_UPSTREAM_UNREACHABLE. */
-  async function send(url: string, init: RequestInit): Promise<{ status: number; headers: Headers; text: string }> {
-    try {
-      // Manual redirects: a moved instance should be reported, not followed (a 30x turns the token POST into a GET).
-      const res = await fetchImpl(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-      return { status: res.status, headers: res.headers, text: await readCapped(res, url) };
-    } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      throw new GatewayError(
-        'ERR_UPSTREAM_UNREACHABLE',
-        timedOut ? `GitHub did not answer within ${timeoutMs} ms (${url})` : `could not reach GitHub at ${url}`,
-        { hint: connectivityHint(url), cause: err },
-      );
-    }
+  function send(url: string, init: RequestInit): Promise<UpstreamReply> {
+    return requestUpstream(fetchImpl, url, init, {
+      system: 'GitHub',
+      timeoutMs,
+      hint: connectivityHint(url),
+      badResponseHint: `check that --github-url (now ${webBaseUrl}) is the GitHub or GitHub Enterprise Server web address`,
+    });
   }
 
   function unexpected(url: string, status: number, headers: Headers, what: string): GatewayError {
@@ -147,7 +169,7 @@ export function createGitHubUpstream({
   return {
     apiBaseUrl,
 
-    authorizeUrl({ state, redirectUri, scope = DEFAULT_GITHUB_SCOPE }) {
+    authorizeUrl({ state, redirectUri, scope = defaultScope }) {
       if (!state) throw new TypeError('state is required (CSRF protection for the GitHub callback)');
       if (!URL.canParse(redirectUri)) throw new TypeError(`redirectUri is not a URL: ${redirectUri}`);
       const query = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, scope, state });
@@ -187,79 +209,106 @@ export function createGitHubUpstream({
     },
 
     async fetchUser(accessToken) {
-      if (!/^[\x21-\x7e]+$/.test(accessToken)) throw new TypeError('accessToken must be a non-empty header-safe string');
-      const { status, headers, text } = await send(userEndpoint, {
-        headers: {
-          accept: 'application/vnd.github+json',
-          authorization: `Bearer ${accessToken}`,
-          'x-github-api-version': GITHUB_API_VERSION,
-          'user-agent': userAgent,
-        },
-      });
-      const json = parseJson(text);
-      if (status === 200) {
-        const user = userBody.safeParse(json);
-        if (!user.success) throw unexpected(userEndpoint, status, headers, 'not a GitHub user');
-        return { id: user.data.id, login: user.data.login, name: user.data.name ?? null };
+      const { json, headers } = await apiGet(userEndpoint, accessToken, REVOKED_HINT);
+      const user = userBody.safeParse(json);
+      if (!user.success) throw unexpected(userEndpoint, 200, headers, 'not a GitHub user');
+      return { id: user.data.id, login: user.data.login, name: user.data.name ?? null };
+    },
+
+    async fetchOrgs(accessToken) {
+      const orgs = await paginate(`${apiBaseUrl}/user/orgs`, accessToken, orgsPage, 'not a list of organizations');
+      return [...new Set(orgs.map((o) => o.login.toLowerCase()))];
+    },
+
+    async fetchTeams(accessToken) {
+      const teams = await paginate(`${apiBaseUrl}/user/teams`, accessToken, teamsPage, 'not a list of teams');
+      const seen = new Map<string, GitHubTeam>();
+      for (const t of teams) {
+        const team = { org: t.organization.login.toLowerCase(), slug: t.slug.toLowerCase() };
+        seen.set(`${team.org}/${team.slug}`, team);
       }
-      const message = apiErrorBody.safeParse(json);
-      const said = (words: string): string => untrusted(words, [accessToken]);
-      const detail = message.success ? `: ${said(message.data.message)}` : '';
-      const rateLimited = status === 429 || (status === 403 && headers.get('x-ratelimit-remaining') === '0');
-      if (status >= 500 || rateLimited) {
-        throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `GitHub failed at ${userEndpoint} (HTTP ${status})${detail}`, {
-          hint: rateLimited ? 'GitHub rate-limited this host: retry after a few minutes' : connectivityHint(userEndpoint),
-        });
-      }
-      if (status === 401 || status === 403) {
-        throw new GatewayError('ERR_UPSTREAM_DENIED', `GitHub refused the user's token (HTTP ${status})${detail}`, {
-          hint: 'the GitHub authorization was revoked or has expired: log in again',
-        });
-      }
-      throw unexpected(userEndpoint, status, headers, message.success ? said(message.data.message) : 'not a GitHub API reply');
+      return [...seen.values()];
     },
   };
-}
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * GitHub's own words go into our messages, but cut short, without control characters (log
- * injection) and without anything we sent it (a proxy that echoes the request must not leak it).
- */
-function untrusted(text: string, secrets: readonly string[] = []): string {
-  let clean = text.replace(/[\x00-\x1f\x7f]+/g, ' ');
-  // Below 8 characters a "secret" is no credential and redacting it would garble ordinary words.
-  for (const secret of secrets.filter((s) => s.length >= 8)) {
-    for (const form of new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
-      clean = clean.split(form).join('[redacted]');
-    }
-  }
-  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
-}
-
-async function readCapped(res: Response, url: string): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `GitHub's reply at ${url} is larger than ${MAX_BODY_BYTES} bytes`, {
-        hint: 'check that --github-url is the GitHub or GitHub Enterprise Server web address',
+  /** One authenticated REST call; anything but 200 becomes the matching GatewayError. */
+  async function apiGet(url: string, accessToken: string, deniedHint: string): Promise<{ json: unknown; headers: Headers }> {
+    if (!/^[\x21-\x7e]+$/.test(accessToken)) throw new TypeError('accessToken must be a non-empty header-safe string');
+    const { status, headers, text } = await send(url, {
+      headers: {
+        accept: 'application/vnd.github+json',
+        authorization: `Bearer ${accessToken}`,
+        'x-github-api-version': GITHUB_API_VERSION,
+        'user-agent': userAgent,
+      },
+    });
+    const json = parseJson(text);
+    if (status === 200) return { json, headers };
+    const message = apiErrorBody.safeParse(json);
+    const said = (words: string): string => untrusted(words, [accessToken]);
+    const detail = message.success ? `: ${said(message.data.message)}` : '';
+    const rateLimited = status === 429 || (status === 403 && headers.get('x-ratelimit-remaining') === '0');
+    if (status >= 500 || rateLimited) {
+      throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `GitHub failed at ${url} (HTTP ${status})${detail}`, {
+        hint: rateLimited ? 'GitHub rate-limited this host: retry after a few minutes' : connectivityHint(url),
       });
     }
-    chunks.push(value);
+    if (status === 401 || status === 403) {
+      throw new GatewayError('ERR_UPSTREAM_DENIED', `GitHub refused the user's token at ${url} (HTTP ${status})${detail}`, {
+        hint: status === 401 ? REVOKED_HINT : deniedHint,
+      });
+    }
+    throw unexpected(url, status, headers, message.success ? said(message.data.message) : 'not a GitHub API reply');
   }
-  return Buffer.concat(chunks).toString('utf8');
+
+  /**
+   * Every page of a list endpoint ("Using pagination in the REST API": follow `Link: rel="next"`).
+   * The next URL comes from the reply, so it must stay under our API base: the user's token is
+   * sent with it.
+   */
+  async function paginate<T>(firstUrl: string, accessToken: string, schema: z.ZodType<T[]>, what: string): Promise<T[]> {
+    const items: T[] = [];
+    let url: string | undefined = `${firstUrl}?per_page=${PER_PAGE}`;
+    for (let pages = 0; url !== undefined; pages++) {
+      if (pages === MAX_PAGES) {
+        throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `GitHub kept paginating ${new URL(firstUrl).pathname} past ${MAX_PAGES} pages`, {
+          hint: `a GitHub account with more than ${MAX_PAGES * PER_PAGE} entries here is not supported; check --github-url (now ${webBaseUrl})`,
+        });
+      }
+      const { json, headers } = await apiGet(url, accessToken, MISSING_ORG_SCOPE_HINT);
+      const page = schema.safeParse(json);
+      if (!page.success) throw unexpected(url, 200, headers, what);
+      items.push(...page.data);
+      url = nextPageUrl(headers.get('link'), url);
+      if (url !== undefined && !isUnder(url, apiBaseUrl)) {
+        throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `GitHub's next-page link for ${new URL(firstUrl).pathname} leaves ${apiBaseUrl}`, {
+          hint: `check that --github-url (now ${webBaseUrl}) is the GitHub or GitHub Enterprise Server web address and that no proxy rewrites Link headers`,
+        });
+      }
+    }
+    return items;
+  }
+}
+
+const REVOKED_HINT = 'the GitHub authorization was revoked or has expired: log in again';
+const MISSING_ORG_SCOPE_HINT =
+  "the GitHub token lacks read:org (the gateway asks for it only when org or team rules are configured: log in again), or the organization restricts OAuth app access and must approve this app in its settings";
+
+/** RFC 8288 `Link` header: the target of `rel="next"`, resolved against the page it came with. */
+export function nextPageUrl(link: string | null, base: string): string | undefined {
+  if (!link) return undefined;
+  for (const match of link.matchAll(/<([^>]*)>([^,<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*"?([^";]*)"?/i.exec(match[2] ?? '')?.[1];
+    if (rel?.toLowerCase().split(/\s+/).includes('next') && match[1] !== undefined && URL.canParse(match[1], base)) {
+      return new URL(match[1], base).toString();
+    }
+  }
+  return undefined;
+}
+
+function isUnder(url: string, base: string): boolean {
+  const target = new URL(url);
+  const root = new URL(base);
+  const path = root.pathname.replace(/\/+$/, '');
+  return target.origin === root.origin && target.pathname.startsWith(`${path}/`) && !target.username && !target.password;
 }

@@ -1,0 +1,30 @@
+import type { Logger } from '../logger.js';
+
+/** The events operators reconstruct a login or a denial from. */
+export type AuditEvent =
+  | 'client_registered'
+  | 'client_updated'
+  | 'client_deleted'
+  | 'login_succeeded'
+  | 'login_denied'
+  | 'consent_granted'
+  | 'consent_denied'
+  | 'code_issued'
+  | 'tokens_issued'
+  | 'tokens_refreshed'
+  | 'token_refused'
+  | 'token_revoked'
+  | 'family_revoked'
+  | 'access_denied';
+
+export type AuditLog = (event: AuditEvent, fields?: Record<string, string | number | boolean | undefined>) => void;
+
+/**
+ * One JSON line per security-relevant event, marked `audit: true` so it can be filtered out of
+ * the rest of the log. Callers pass identifiers (client id, login, resource), never secrets:
+ * the logger's redaction is the second line of defence, not the first.
+ */
+export function createAuditLog(logger: Logger): AuditLog {
+  const audit = logger.child({ audit: true });
+  return (event, fields = {}) => audit.info({ event, ...fields });
+}

@@ -1,0 +1,129 @@
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+
+/**
+ * One GET over a connection to addresses the caller has already checked, never to whatever DNS
+ * answers at connect time.
+ *
+ * Why hand-written: a guard that resolves a name, checks the address and then lets `fetch` resolve
+ * the name again is open to DNS rebinding (the second answer is 127.0.0.1). The connection must
+ * go to the checked address while the hostname still drives SNI, the certificate check and Host.
+ * On Node 20 the global `fetch` has no `lookup` hook; it would need undici's `Agent({ connect })`,
+ * and undici is not a dependency. The maintained npm option, request-filtering-agent (an
+ * http.Agent that checks the address when the socket connects), would replace only the
+ * address check: the CIMD rules around it (one deadline for DNS + connect + read, a byte cap
+ * enforced while streaming, redirects refused, 200 only) are written on node:http either way.
+ * So the check (ssrf-guard.ts) and this pinned request stay here, small and tested, rather than
+ * adding a dependency for some thirty lines.
+ */
+
+export interface PinnedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export interface FetchedResponse {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Why a fetch failed, in words fit for the client's developer; the caller wraps it in a GatewayError. */
+export class FetchProblem extends Error {
+  override readonly name = 'FetchProblem';
+}
+
+export interface PinnedFetchOptions {
+  addresses: PinnedAddress[];
+  accept: string;
+  userAgent: string;
+  maxBytes: number;
+  signal: AbortSignal;
+}
+
+export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, signal }: PinnedFetchOptions): Promise<FetchedResponse> {
+  const first = addresses[0];
+  if (first === undefined) return Promise.reject(new TypeError('pinnedGet needs at least one address'));
+  const lookup: LookupFunction = (_hostname, options, callback) => {
+    const wanted = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+    const usable = wanted === 4 || wanted === 6 ? addresses.filter((a) => a.family === wanted) : addresses;
+    if (usable.length === 0) {
+      callback(Object.assign(new Error(`no IPv${String(wanted)} address was checked`), { code: 'ENOTFOUND' }), '', 0);
+    } else if (options.all === true) {
+      callback(null, usable.map(({ address, family }) => ({ address, family })));
+    } else {
+      callback(null, usable[0]!.address, usable[0]!.family);
+    }
+  };
+  const options: RequestOptions = {
+    method: 'GET',
+    // The hostname, not the address: Node derives Host, SNI and the certificate check from it.
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    ...(url.port === '' ? {} : { port: Number(url.port) }),
+    path: `${url.pathname}${url.search}`,
+    headers: { accept, 'user-agent': userAgent, 'accept-encoding': 'identity' },
+    lookup,
+    // No pooled sockets: each fetch connects through the lookup above.
+    agent: false,
+    signal,
+  };
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+
+  return new Promise<FetchedResponse>((resolve, reject) => {
+    let settled = false;
+    const fail = (problem: Error): void => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      reject(problem);
+    };
+    const req = send(options, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400) {
+        const location = res.headers.location;
+        fail(new FetchProblem(`the server answered ${status} redirecting to ${location === undefined ? '(no Location)' : location.slice(0, 300)}; redirects are not followed (CIMD §5)`));
+        return;
+      }
+      if (status !== 200) {
+        fail(new FetchProblem(`the server answered ${status}; a client metadata document must be served with 200 (CIMD §5)`));
+        return;
+      }
+      const encoding = res.headers['content-encoding'];
+      if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+        fail(new FetchProblem(`the response is ${encoding}-encoded; serve the document uncompressed`));
+        return;
+      }
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > maxBytes) {
+        fail(tooLarge(maxBytes));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) fail(tooLarge(maxBytes));
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve({ headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      res.on('error', (err) => fail(describe(err, signal)));
+      res.on('aborted', () => fail(new FetchProblem('the server closed the connection before the document was complete')));
+    });
+    req.on('error', (err) => fail(describe(err, signal)));
+    req.end();
+  });
+}
+
+function tooLarge(maxBytes: number): FetchProblem {
+  return new FetchProblem(`the document is larger than ${maxBytes} bytes (CIMD §8.7)`);
+}
+
+function describe(err: Error, signal: AbortSignal): Error {
+  if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new FetchProblem('the request was aborted');
+  const code = (err as NodeJS.ErrnoException).code;
+  return new FetchProblem(code === undefined ? err.message : `${err.message} (${code})`);
+}

@@ -1,0 +1,108 @@
+import type { Store } from '../store/store.js';
+import { randomToken, sha256Base64url } from './crypto-helpers.js';
+import type { UserIdentity } from './grants.js';
+
+/** What a refresh token stands for. Every token rotated from one authorization shares a family. */
+export interface RefreshGrant {
+  clientId: string;
+  resource: string;
+  scope?: string;
+  user: UserIdentity;
+  familyId: string;
+}
+
+/** Left behind when a refresh token is rotated, so a second use can be recognised (reuse detection). */
+interface SupersededRefresh {
+  clientId: string;
+  familyId: string;
+  usedAt: number;
+  /** Hash of the token issued in its place. */
+  successor: string;
+  /** False for a successor retired after a lost response: its holder is not the legitimate client. */
+  graceable: boolean;
+}
+
+export type RefreshRedemption =
+  | { status: 'ok'; grant: RefreshGrant; hash: string }
+  | { status: 'superseded'; clientId: string; familyId: string; usedAt: number; successor: string; graceable: boolean }
+  | { status: 'unknown' };
+
+/**
+ * Grant families and revocation. A family is everything issued from one authorization code:
+ * its refresh tokens (rotated on each use) and the access tokens (which carry the family id as
+ * `fid`). Revoking a family is one marker that /verify and the token endpoint check, so a
+ * replayed code, a reused refresh token, a revoked token or a deleted client ends all of it.
+ * Indexes by client and user let RFC 7592 DELETE and operators revoke in bulk.
+ */
+export function createTokenFamilies(store: Store, { now, refreshTtlMs }: { now: () => number; refreshTtlMs: number }) {
+  const ttl = { ttlMs: refreshTtlMs };
+  return {
+    async start(clientId: string, sub: string): Promise<string> {
+      const familyId = randomToken(16);
+      await Promise.all([store.addToSet(`client-families:${clientId}`, familyId, ttl), store.addToSet(`user-families:${sub}`, familyId, ttl)]);
+      return familyId;
+    },
+    async isRevoked(familyId: string): Promise<boolean> {
+      return (await store.get(`revoked-family:${familyId}`)) !== undefined;
+    },
+    async revoke(familyId: string, reason: string): Promise<void> {
+      await store.set(`revoked-family:${familyId}`, { reason, at: now() }, ttl);
+    },
+    /** Every family ever started for this client (within the refresh lifetime); returns how many. */
+    async revokeClient(clientId: string, reason: string): Promise<number> {
+      const families = await store.setMembers(`client-families:${clientId}`);
+      await Promise.all(families.map((f) => this.revoke(f, reason)));
+      await store.delete(`client-families:${clientId}`);
+      return families.length;
+    },
+    async revokeUser(sub: string, reason: string): Promise<number> {
+      const families = await store.setMembers(`user-families:${sub}`);
+      await Promise.all(families.map((f) => this.revoke(f, reason)));
+      return families.length;
+    },
+    /** An access token revoked on its own (RFC 7009): remembered until it would have expired anyway. */
+    async revokeAccessToken(jti: string, expiresAt: number): Promise<void> {
+      const remaining = expiresAt - now();
+      if (remaining > 0) await store.set(`revoked-jti:${jti}`, 1, { ttlMs: remaining });
+    },
+    async isAccessTokenRevoked(jti: string, familyId: string | undefined): Promise<boolean> {
+      const [byJti, byFamily] = await Promise.all([store.get(`revoked-jti:${jti}`), familyId === undefined ? undefined : store.get(`revoked-family:${familyId}`)]);
+      return byJti !== undefined || byFamily !== undefined;
+    },
+
+    async issueRefreshToken(grant: RefreshGrant): Promise<{ token: string; hash: string }> {
+      const token = randomToken(32);
+      const hash = sha256Base64url(token);
+      await store.set(`refresh:${hash}`, grant, ttl);
+      return { token, hash };
+    },
+    /** Takes the token out of the store (rotation: it never works twice) or says what it was. */
+    async redeemRefreshToken(token: string): Promise<RefreshRedemption> {
+      if (token.length === 0 || token.length > 200) return { status: 'unknown' };
+      const hash = sha256Base64url(token);
+      const grant = await store.take<RefreshGrant>(`refresh:${hash}`);
+      if (grant) return { status: 'ok', grant, hash };
+      const superseded = await store.get<SupersededRefresh>(`refresh-used:${hash}`);
+      return superseded ? { status: 'superseded', ...superseded } : { status: 'unknown' };
+    },
+    async markSuperseded(hash: string, grant: RefreshGrant, successor: string, graceable: boolean): Promise<void> {
+      const marker: SupersededRefresh = { clientId: grant.clientId, familyId: grant.familyId, usedAt: now(), successor, graceable };
+      await store.set(`refresh-used:${hash}`, marker, ttl);
+    },
+    /** Retires a successor the client never received (its response was lost); returns its grant if it was still unused. */
+    async takeSuccessor(successor: string): Promise<RefreshGrant | undefined> {
+      return store.take<RefreshGrant>(`refresh:${successor}`);
+    },
+    /** Deletes one refresh token by its plain value (RFC 7009) and says which family it belonged to. */
+    async findRefreshToken(token: string): Promise<{ clientId: string; familyId: string; grant?: RefreshGrant } | undefined> {
+      if (token.length === 0 || token.length > 200) return undefined;
+      const hash = sha256Base64url(token);
+      const grant = await store.get<RefreshGrant>(`refresh:${hash}`);
+      if (grant) return { clientId: grant.clientId, familyId: grant.familyId, grant };
+      const superseded = await store.get<SupersededRefresh>(`refresh-used:${hash}`);
+      return superseded ? { clientId: superseded.clientId, familyId: superseded.familyId } : undefined;
+    },
+  };
+}
+
+export type TokenFamilies = ReturnType<typeof createTokenFamilies>;

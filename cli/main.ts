@@ -25,6 +25,8 @@ interface InitFlags extends DirFlag {
 
 interface AddServerFlags extends DirFlag {
   command?: string;
+  url?: string;
+  header?: string[];
   env?: string[];
   description?: string;
   force?: boolean;
@@ -125,12 +127,14 @@ ${examples([
 
   program
     .command('add-server')
-    .description('Add an MCP server (from the catalog, or any stdio command) behind the gateway')
-    .argument('<name>', 'a catalog name, or any name together with --command; it becomes the endpoint path /NAME/mcp')
+    .description('Add an MCP server (from the catalog, any stdio command, or a remote Streamable HTTP URL) behind the gateway')
+    .argument('<name>', 'a catalog name, or any name together with --command or --url; it becomes the endpoint path /NAME/mcp')
     .addOption(dirOption())
     .option('--command <command line>', 'the command that starts the server over stdio, e.g. "npx -y @scope/server --flag"; run without a shell')
     // No default ([]) so the help does not print "(default: [])"; the command treats absent as none.
     .option('--env <NAME=VALUE>', 'environment variable for the server (repeatable)', collect)
+    .option('--url <url>', 'proxy a remote Streamable HTTP MCP server at this URL instead of running a command (https, or http on loopback)')
+    .option('--header <NAME=VALUE>', 'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)', collect)
     .option('--description <text>', 'one line saying what the server does')
     .option('--force', 'replace a server of the same name')
     .addHelpText(
@@ -145,6 +149,7 @@ ${examples([
   'mcp-gateway add-server time',
   'mcp-gateway add-server filesystem --dir ./gw',
   'mcp-gateway add-server github --command "npx -y @modelcontextprotocol/server-github" --env GITHUB_PERSONAL_ACCESS_TOKEN=ghp_...',
+  'mcp-gateway add-server docs --url https://mcp.example.com/mcp --header "Authorization=Bearer sk-..."',
 ])}`,
     )
     .action(async (name: string, flags: AddServerFlags) => {
@@ -215,6 +220,24 @@ ${examples(['TOKEN=$(mcp-gateway token issue --user alice --server time --ttl 5m
     .action(async (flags: TokenIssueFlags) => {
       const { runTokenIssue } = await import('./commands/token-issue.js');
       await runTokenIssue({ dir: resolve(flags.dir), user: flags.user, server: flags.server, ttl: flags.ttl }, output);
+    });
+
+  const keys = program.command('keys').description('Manage the keys that sign access tokens');
+  keys
+    .command('rotate')
+    .description('Add a new signing key; the old ones keep verifying until their tokens expire')
+    .addOption(dirOption())
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+The new key signs from now on (a running serve picks it up on SIGHUP, on restart, or when it first
+sees a token signed by it). Keys retired longer ago than the access-token lifetime are removed.
+${examples(['mcp-gateway keys rotate --dir ./gw', 'kill -HUP $(pidof mcp-gateway)'])}`,
+    )
+    .action(async (flags: { dir: string; json?: boolean }) => {
+      const { runKeysRotate } = await import('./commands/keys-rotate.js');
+      await runKeysRotate({ dir: resolve(flags.dir), ...(flags.json ? { json: true } : {}) }, output);
     });
 
   addUsageHints(program, 'mcp-gateway');

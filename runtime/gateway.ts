@@ -1,16 +1,16 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createAuthApp } from './auth/auth-app.js';
 import { createAuthContext } from './auth/auth-context.js';
 import type { KeySet } from './auth/signing-keys.js';
+import type { CimdResolverOptions } from './auth/cimd/cimd-resolver.js';
 import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
 import { createRequestVerifier } from './auth/verify-request.js';
-import { createStdioBridge, type Bridge } from './bridge/streamable-http-bridge.js';
-import type { StdioLaunch } from './bridge/child-process-session.js';
-import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/schema.js';
+import type { Bridge } from './bridge/streamable-http-bridge.js';
+import type { GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
+import { createHealthHandler, createMcpServices } from './mcp-services.js';
 import { createBuiltinRouter } from './router/builtin-router.js';
 import type { Store } from './store/store.js';
 
@@ -22,7 +22,13 @@ export interface GatewayDeps {
   logger: Logger;
   /** Working directory for stdio servers that configure none (the project directory). */
   projectDir: string;
+  /** Static upstream header values of remote servers, by server name (from `.secrets/servers/`). */
+  upstreamHeaders?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   now?: () => number;
+  /** Re-reads the signing keys (after `keys rotate`): on SIGHUP and when a token names an unknown `kid`. */
+  loadKeys?: () => Promise<KeySet>;
+  /** Overrides for the metadata-document resolver (tests: DNS, CA). */
+  cimd?: Partial<CimdResolverOptions>;
 }
 
 export interface ListenAddress {
@@ -34,16 +40,12 @@ export interface RunningGateway {
   /** Where the HTTP server actually listens (port resolved when 0 was asked for). */
   address: ListenAddress;
   bridges: ReadonlyMap<string, Bridge>;
+  /** Picks up rotated signing keys now (SIGHUP); resolves true when they changed. */
+  reloadKeys(): Promise<boolean>;
   close(): Promise<void>;
 }
 
-const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-mcp-server.js', import.meta.url));
-
-/** How to start a configured server: a command line, or a server shipped with this package. */
-export function launchFor(server: Exclude<ServerConfig, RemoteServerConfig>, projectDir: string): StdioLaunch {
-  if ('builtin' in server) return { command: process.execPath, args: [DEMO_SERVER_SCRIPT], env: {}, cwd: projectDir };
-  return { command: server.command, args: server.args, env: server.env, cwd: server.cwd ?? projectDir };
-}
+export { launchFor } from './mcp-services.js';
 
 /**
  * The embedded gateway: built-in router + auth runtime + one bridge per server in this process,
@@ -52,26 +54,10 @@ export function launchFor(server: Exclude<ServerConfig, RemoteServerConfig>, pro
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, store, keys, upstream, logger } = deps;
-  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}) });
+  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}) });
   const authApp = createAuthApp(ctx);
-  const bridges = new Map<string, Bridge>(
-    Object.entries(config.servers).flatMap(([name, server]): Array<[string, Bridge]> =>
-      'url' in server ? [] : [[name, createStdioBridge({ serverName: name, launch: launchFor(server, deps.projectDir), logger })]],
-    ),
-  );
-
-  const health = (_req: IncomingMessage, res: ServerResponse): void => {
-    store.ping().then(
-      () => {
-        const servers = Object.fromEntries([...bridges].map(([name, bridge]) => [name, { sessions: bridge.sessionCount }]));
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ status: 'ok', servers }));
-      },
-      (err: unknown) => {
-        logger.warn({ event: 'health_failed', err: (err as Error).message });
-        res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ status: 'unavailable', reason: 'store unreachable' }));
-      },
-    );
-  };
+  const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
+  const health = createHealthHandler(store, bridges, logger);
 
   const router = createBuiltinRouter({
     urls: ctx.urls,
@@ -90,6 +76,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   return {
     address: { host: listen.host, port },
     bridges,
+    reloadKeys: () => ctx.reloadKeys({ force: true }),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,6 +7,7 @@ import { loadKeySet, type KeySet } from './auth/signing-keys.js';
 import type { ProjectPaths } from './config/project-paths.js';
 import { isLoopbackHost, type GatewayConfig } from './config/schema.js';
 import { readSecret, requireSecret } from './config/secrets.js';
+import { readServerHeaders } from './config/server-headers.js';
 import { GatewayError } from './errors.js';
 import { startGateway, type ListenAddress, type RunningGateway } from './gateway.js';
 import type { Logger } from './logger.js';
@@ -46,6 +47,15 @@ export function defaultListen(config: GatewayConfig): ListenAddress {
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 80 : Number(url.port) };
 }
 
+/** The static header values of every remote server, from `.secrets/servers/NAME.headers.json`. */
+async function readUpstreamHeaders(config: GatewayConfig, paths: ProjectPaths): Promise<Record<string, Record<string, string>>> {
+  const headers: Record<string, Record<string, string>> = {};
+  for (const [name, server] of Object.entries(config.servers)) {
+    if ('url' in server) headers[name] = await readServerHeaders(paths, name, server.headers ?? []);
+  }
+  return headers;
+}
+
 async function createUpstream(options: ProjectGatewayOptions, store: Store): Promise<UpstreamLogin> {
   const { config, paths } = options;
   const urls = gatewayUrls(config);
@@ -77,7 +87,9 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
   }
   try {
     const upstream = await createUpstream(options, store);
-    return await startGateway({ config, store, keys, upstream, logger, projectDir: paths?.dir ?? process.cwd() }, options.listen);
+    const loadKeys = paths ? () => loadKeySet(paths.signingKeys) : undefined;
+    const upstreamHeaders = paths ? await readUpstreamHeaders(config, paths) : undefined;
+    return await startGateway({ config, store, keys, upstream, logger, projectDir: paths?.dir ?? process.cwd(), ...(loadKeys ? { loadKeys } : {}), ...(upstreamHeaders ? { upstreamHeaders } : {}) }, options.listen);
   } catch (err) {
     await store.close();
     throw err;

@@ -212,6 +212,16 @@ describe('fetch limits', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('fails at once when the server drops the connection in the middle of the document', async () => {
+    docs.routes.set('/cut', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+      res.write('{"client_id": ', () => res.destroy());
+    });
+    const started = Date.now();
+    expect(await codeOf(local({ timeoutMs: 5_000 }).resolve(`${docs.base}/cut`))).toBe('ERR_CIMD_FETCH_FAILED');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('does not follow a 302 and names where it pointed', async () => {
     const target = `${docs.base}/real`;
     docs.routes.set('/moved', (_req, res) => res.writeHead(302, { location: target }).end());

@@ -2,7 +2,14 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../runtime/errors.js';
-import { createGitHubUpstream, resolveGitHubUrls, type GitHubUpstream } from '../runtime/auth/upstream/github-upstream.js';
+import {
+  DEFAULT_GITHUB_SCOPE,
+  GITHUB_SCOPE_WITH_ORGS,
+  createGitHubUpstream,
+  nextPageUrl,
+  resolveGitHubUrls,
+  type GitHubUpstream,
+} from '../runtime/auth/upstream/github-upstream.js';
 import { redirectUriMatchesCallback, startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
 
 const CALLBACK = 'http://127.0.0.1:9/github/callback';
@@ -233,6 +240,146 @@ describe('GitHub upstream when GitHub misbehaves', () => {
     } finally {
       await broken.close();
     }
+  });
+});
+
+describe('GitHub org and team membership', () => {
+  let github: GitHubStandIn;
+  const ORGS = Array.from({ length: 250 }, (_, i) => `org-${String(i).padStart(3, '0')}`);
+  const TEAMS = Array.from({ length: 150 }, (_, i) => ({ org: i % 2 === 0 ? 'Acme' : 'Globex', slug: `team-${i}` }));
+
+  beforeAll(async () => {
+    github = await startGitHubStandIn({
+      users: [
+        { id: 2001, login: 'busy', orgs: ['Acme-Corp', ...ORGS], teams: TEAMS },
+        { id: 2002, login: 'loner' },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await github.close();
+  });
+  afterEach(() => {
+    github.setCurrentUser('busy');
+  });
+
+  const make = (scope?: string): GitHubUpstream =>
+    createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret', ...(scope === undefined ? {} : { scope }) });
+  const tokenFor = async (upstream: GitHubUpstream): Promise<string> =>
+    upstream.exchangeCode({ code: await loginCode(upstream), redirectUri: CALLBACK });
+
+  it('asks GitHub for read:org only when configured to', () => {
+    const scopeOf = (upstream: GitHubUpstream): string | null =>
+      new URL(upstream.authorizeUrl({ state: 's', redirectUri: CALLBACK })).searchParams.get('scope');
+    expect(scopeOf(make())).toBe(DEFAULT_GITHUB_SCOPE);
+    expect(scopeOf(make(GITHUB_SCOPE_WITH_ORGS))).toBe('read:user read:org');
+  });
+
+  it('lists every organization across pages of 100, as lowercase logins', async () => {
+    const upstream = make(GITHUB_SCOPE_WITH_ORGS);
+    const token = await tokenFor(upstream);
+    const before = github.requests.length;
+    const orgs = await upstream.fetchOrgs(token);
+    // 251 direct memberships plus the orgs of the user's teams, each once.
+    expect(orgs).toHaveLength(253);
+    expect(orgs).toEqual(expect.arrayContaining(['acme-corp', 'acme', 'globex']));
+    expect(orgs).toContain('org-249');
+    const pages = github.requests.slice(before).filter((r) => r.path === '/api/v3/user/orgs');
+    expect(pages).toHaveLength(3);
+    expect(pages.every((r) => new URL(r.url, github.url).searchParams.get('per_page') === '100')).toBe(true);
+    expect(pages.every((r) => r.headers['authorization'] === `Bearer ${token}`)).toBe(true);
+  });
+
+  it('lists every team across pages as lowercase org and slug', async () => {
+    const upstream = make(GITHUB_SCOPE_WITH_ORGS);
+    const teams = await upstream.fetchTeams(await tokenFor(upstream));
+    expect(teams).toHaveLength(150);
+    expect(teams).toContainEqual({ org: 'acme', slug: 'team-0' });
+    expect(teams).toContainEqual({ org: 'globex', slug: 'team-149' });
+  });
+
+  it('answers empty lists for a user in no organization', async () => {
+    github.setCurrentUser('loner');
+    const upstream = make(GITHUB_SCOPE_WITH_ORGS);
+    const token = await tokenFor(upstream);
+    await expect(upstream.fetchOrgs(token)).resolves.toEqual([]);
+    await expect(upstream.fetchTeams(token)).resolves.toEqual([]);
+  });
+
+  it('reports a token without read:org as ERR_UPSTREAM_DENIED with a hint naming the scope', async () => {
+    const upstream = make();
+    const token = await tokenFor(upstream);
+    for (const call of [upstream.fetchOrgs(token), upstream.fetchTeams(token)]) {
+      const err = await rejection(call);
+      expect(err.code).toBe('ERR_UPSTREAM_DENIED');
+      expect(err.hint).toContain('read:org');
+      expect(`${err.message} ${err.hint}`).not.toContain(token);
+    }
+  });
+
+  it('reports a revoked token as ERR_UPSTREAM_DENIED', async () => {
+    expect((await rejection(make(GITHUB_SCOPE_WITH_ORGS).fetchOrgs('gho_revokedrevokedrevoked'))).code).toBe('ERR_UPSTREAM_DENIED');
+  });
+});
+
+describe('GitHub pagination when GitHub misbehaves', () => {
+  const orgsPage = (n: number): string => JSON.stringify([{ login: `org-${n}` }]);
+
+  it('never sends the token to a next-page link outside the API', async () => {
+    let evilCalls = 0;
+    const evil = await startTinyServer((_req, res) => {
+      evilCalls++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    const api = await startTinyServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', link: `<${evil.url}/api/v3/user/orgs?page=2>; rel="next"` }).end(orgsPage(1));
+    });
+    try {
+      const upstream = createGitHubUpstream({ baseUrl: api.url, clientId: 'id', clientSecret: 'secret' });
+      expect((await rejection(upstream.fetchOrgs('gho_token_for_api_only'))).code).toBe('ERR_UPSTREAM_BAD_RESPONSE');
+      expect(evilCalls).toBe(0);
+    } finally {
+      await Promise.all([evil.close(), api.close()]);
+    }
+  });
+
+  it('stops a pagination loop after 10 pages', async () => {
+    let calls = 0;
+    const looping = await startTinyServer((req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'application/json', link: `<${req.url ?? '/'}>; rel="next"` }).end(orgsPage(calls));
+    });
+    try {
+      const upstream = createGitHubUpstream({ baseUrl: looping.url, clientId: 'id', clientSecret: 'secret' });
+      expect((await rejection(upstream.fetchOrgs('gho_x'))).code).toBe('ERR_UPSTREAM_BAD_RESPONSE');
+      expect(calls).toBe(10);
+    } finally {
+      await looping.close();
+    }
+  });
+
+  it('reports an exhausted rate limit as ERR_UPSTREAM_UNREACHABLE', async () => {
+    const limited = await startTinyServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json', 'x-ratelimit-remaining': '0' }).end(JSON.stringify({ message: 'API rate limit exceeded' }));
+    });
+    try {
+      const upstream = createGitHubUpstream({ baseUrl: limited.url, clientId: 'id', clientSecret: 'secret' });
+      const err = await rejection(upstream.fetchOrgs('gho_x'));
+      expect(err.code).toBe('ERR_UPSTREAM_UNREACHABLE');
+      expect(err.hint).toContain('rate-limited');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it.each([
+    ['<https://api.github.com/user/orgs?page=2>; rel="next", <https://api.github.com/user/orgs?page=5>; rel="last"', 'https://api.github.com/user/orgs?page=2'],
+    ['<https://api.github.com/user/orgs?page=1>; rel="prev", <https://api.github.com/user/orgs?page=3>; rel="next"', 'https://api.github.com/user/orgs?page=3'],
+    ['<https://api.github.com/user/orgs?page=1>; rel="first"', undefined],
+    ['</api/v3/user/teams?page=2>; rel=next', 'https://ghe.example/api/v3/user/teams?page=2'],
+    ['', undefined],
+  ])('reads the next page from Link %j', (link, next) => {
+    expect(nextPageUrl(link, 'https://ghe.example/api/v3/user/teams')).toBe(next);
   });
 });
 

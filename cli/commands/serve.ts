@@ -53,7 +53,13 @@ export async function runServe(options: ServeOptions, out: CliOutput = processOu
   }
 
   printEndpoints(out, config, gateway, options.demo === true);
+  // SIGHUP: pick up keys rotated with `mcp-gateway keys rotate` without dropping sessions.
+  const onHangup = (): void => {
+    void gateway.reloadKeys().then((changed) => out.stdout(changed ? 'SIGHUP: signing keys reloaded\n' : 'SIGHUP: signing keys unchanged\n'));
+  };
+  process.on('SIGHUP', onHangup);
   await untilSignal(out);
+  process.off('SIGHUP', onHangup);
   await gateway.close();
   out.stdout('mcp-gateway stopped\n');
 }

@@ -3,6 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { createAllowlist } from './allowlist.js';
+import { createCimdResolver, type CimdResolverOptions } from './cimd/cimd-resolver.js';
 import { createClientRegistry, type ClientRegistry } from './client-registry.js';
 import { createConsentStore, type ConsentStore } from './consents.js';
 import { gatewayUrls, type GatewayUrls } from './gateway-urls.js';
@@ -30,6 +31,11 @@ export interface AuthContext {
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   refreshReuseGraceMs: number;
+  /**
+   * Re-reads the key file (after `mcp-gateway keys rotate`); resolves true when the key set
+   * changed. Rate-limited, so a flood of tokens with unknown `kid`s cannot turn into disk reads.
+   */
+  reloadKeys(options?: { force?: boolean }): Promise<boolean>;
   /** Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https. */
   secureCookies: boolean;
 }
@@ -41,16 +47,28 @@ export interface AuthDeps {
   upstream: UpstreamLogin;
   logger: Logger;
   now?: () => number;
+  /** Where keys come from on reload; absent for in-memory keys (the demo, tests). */
+  loadKeys?: () => Promise<KeySet>;
+  /** Overrides for the metadata-document resolver (tests: DNS, CA). */
+  cimd?: Partial<CimdResolverOptions>;
 }
 
-export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now }: AuthDeps): AuthContext {
+const KEY_RELOAD_INTERVAL_MS = 10_000;
+
+export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd }: AuthDeps): AuthContext {
   const refreshTokenTtlMs = parseDuration(config.tokens.refreshTokenTtl)!;
-  return {
+  let lastReload = 0;
+  const ctx: AuthContext = {
     config,
     urls: gatewayUrls(config),
     store,
     keys,
-    clients: createClientRegistry(store, now, { unusedTtlMs: parseDuration(config.clients.unusedTtl)!, idleTtlMs: parseDuration(config.clients.idleTtl)! }),
+    clients: createClientRegistry(
+      store,
+      now,
+      { unusedTtlMs: parseDuration(config.clients.unusedTtl)!, idleTtlMs: parseDuration(config.clients.idleTtl)! },
+      config.clients.metadataDocuments ? { resolver: createCimdResolver({ now, logger, allowPrivateNetworks: config.clients.allowPrivateMetadataHosts, ...cimd }), logger } : undefined,
+    ),
     grants: createGrantStore(store),
     consents: createConsentStore(store),
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
@@ -63,5 +81,20 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     refreshTokenTtlMs,
     refreshReuseGraceMs: parseDuration(config.tokens.refreshReuseGrace)!,
     secureCookies: config.publicUrl.startsWith('https:'),
+    async reloadKeys({ force = false } = {}) {
+      if (!loadKeys || (!force && now() - lastReload < KEY_RELOAD_INTERVAL_MS)) return false;
+      lastReload = now();
+      try {
+        const fresh = await loadKeys();
+        const changed = fresh.current.kid !== ctx.keys.current.kid || fresh.byKid.size !== ctx.keys.byKid.size;
+        ctx.keys = fresh;
+        if (changed) logger.info({ event: 'keys_reloaded', kid: fresh.current.kid, keys: fresh.byKid.size });
+        return changed;
+      } catch (err) {
+        logger.error({ event: 'keys_reload_failed', err: (err as Error).message }, 'could not reload the signing keys; keeping the current ones');
+        return false;
+      }
+    },
   };
+  return ctx;
 }

@@ -27,8 +27,12 @@ export function authorizeEndpoint(ctx: AuthContext) {
       return sendErrorPage(res, 400, 'Invalid authorization request', (err as OAuthError).description);
     }
     if (clientId === undefined) return sendErrorPage(res, 400, 'Invalid authorization request', 'client_id is required.');
-    const client = await ctx.clients.get(clientId);
-    if (!client) return sendErrorPage(res, 400, 'Unknown application', 'This application is not registered with this gateway (unknown client_id). It may have been removed; reconnecting from the client registers it again.');
+    const found = await ctx.clients.lookup(clientId);
+    if (!('client' in found)) {
+      const reason = found.problem === 'unknown client_id' ? 'This application is not registered with this gateway (unknown client_id). It may have been removed; reconnecting from the client registers it again.' : `The application's metadata document cannot be used: ${found.problem}`;
+      return sendErrorPage(res, 400, 'Unknown application', reason);
+    }
+    const client = found.client;
 
     let redirectUri: string;
     if (requestedRedirect === undefined) {

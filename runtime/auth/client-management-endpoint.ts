@@ -17,7 +17,7 @@ export function clientManagementEndpoint(ctx: AuthContext) {
   async function authorise(req: Request, res: Response): Promise<ClientRecord | undefined> {
     const clientId = String(req.params['clientId'] ?? '');
     const match = BEARER.exec(req.get('authorization') ?? '');
-    const client = match ? await ctx.clients.get(clientId) : undefined;
+    const client = match ? await ctx.clients.getRegistered(clientId) : undefined;
     if (!match || !client || !ctx.clients.registrationTokenMatches(client, match[1]!)) {
       res
         .status(401)

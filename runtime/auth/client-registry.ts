@@ -1,4 +1,7 @@
+import { isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
+import type { CimdResolver } from './cimd/cimd-resolver.js';
 import { constantTimeEqual, randomToken, sha256Base64url } from './crypto-helpers.js';
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -41,8 +44,44 @@ const key = (clientId: string): string => `client:${clientId}`;
  * use of the token endpoint extends it to `idleTtl`. No sweep job, no cross-client effects:
  * forgetting one client touches nothing of any other.
  */
-export function createClientRegistry(store: Store, now: () => number, lifetimes: ClientLifetimes) {
+export function createClientRegistry(store: Store, now: () => number, lifetimes: ClientLifetimes, metadataDocuments?: { resolver: CimdResolver; logger: Logger }) {
+  /**
+   * A client_id that is an https URL names a Client ID Metadata Document (MCP 2025-11-25): the
+   * client is whatever that document says, fetched through the SSRF-guarded resolver and cached
+   * by HTTP cache headers; nothing is stored. Returns the reason when the document is unusable.
+   */
+  async function lookup(clientId: string): Promise<{ client: ClientRecord } | { problem: string }> {
+    if (clientId.length === 0 || clientId.length > 2000) return { problem: 'unknown client_id' };
+    if (metadataDocuments && metadataDocuments.resolver.isCimdClientId(clientId)) {
+      try {
+        const doc = await metadataDocuments.resolver.resolve(clientId);
+        return {
+          client: {
+            clientId: doc.clientId,
+            redirectUris: doc.redirectUris,
+            grantTypes: doc.grantTypes,
+            responseTypes: doc.responseTypes,
+            tokenEndpointAuthMethod: 'none',
+            issuedAt: 0,
+            metadataDocument: true,
+            ...(doc.clientName === undefined ? {} : { clientName: doc.clientName }),
+            ...(doc.clientUri === undefined ? {} : { clientUri: doc.clientUri }),
+            ...(doc.logoUri === undefined ? {} : { logoUri: doc.logoUri }),
+            ...(doc.scope === undefined ? {} : { scope: doc.scope }),
+          },
+        };
+      } catch (err) {
+        if (!isGatewayError(err)) throw err;
+        metadataDocuments.logger.info({ event: 'client_metadata_document_refused', clientId, code: err.code, reason: err.message });
+        return { problem: err.message };
+      }
+    }
+    const client = await store.get<ClientRecord>(key(clientId));
+    return client ? { client } : { problem: 'unknown client_id' };
+  }
+
   return {
+    lookup,
     async register(metadata: ClientMetadata): Promise<{ record: ClientRecord; clientSecret?: string; registrationAccessToken: string }> {
       const clientId = randomToken(18);
       const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomToken(32);
@@ -58,6 +97,11 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
       return clientSecret === undefined ? { record, registrationAccessToken } : { record, clientSecret, registrationAccessToken };
     },
     async get(clientId: string): Promise<ClientRecord | undefined> {
+      const found = await lookup(clientId);
+      return 'client' in found ? found.client : undefined;
+    },
+    /** Clients registered here (RFC 7591), never metadata-document clients: for RFC 7592 management. */
+    async getRegistered(clientId: string): Promise<ClientRecord | undefined> {
       if (clientId.length === 0 || clientId.length > 200) return undefined;
       return store.get<ClientRecord>(key(clientId));
     },

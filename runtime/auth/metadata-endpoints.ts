@@ -25,7 +25,7 @@ export function authorizationServerMetadata(ctx: AuthContext): Record<string, un
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     authorization_response_iss_parameter_supported: true,
-    client_id_metadata_document_supported: true,
+    client_id_metadata_document_supported: ctx.config.clients.metadataDocuments,
     service_documentation: 'https://www.npmjs.com/package/mcp-gateway',
   };
 }

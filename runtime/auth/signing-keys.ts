@@ -9,6 +9,8 @@ interface StoredKey {
   kid: string;
   alg: typeof SIGNING_ALG;
   createdAt: string;
+  /** When a newer key took over signing; the key only verifies from then on. */
+  retiredAt?: string;
   privateJwk: JWK;
 }
 
@@ -64,21 +66,59 @@ export async function writeNewKeyFile(path: string): Promise<void> {
   await writeSecret(path, JSON.stringify(file, null, 2) + '\n');
 }
 
-export async function loadKeySet(path: string): Promise<KeySet> {
+async function readKeyFile(path: string): Promise<StoredKeyFile> {
   const text = await readSecret(path);
   if (text === undefined) {
     throw new GatewayError('ERR_SECRET_MISSING', `the signing key file is missing (${path})`, {
       hint: 'run `mcp-gateway init --dir <project>` to generate one',
     });
   }
-  let parsed: StoredKeyFile;
   try {
-    parsed = JSON.parse(text) as StoredKeyFile;
-    if (parsed.version !== 1 || !Array.isArray(parsed.keys)) throw new Error('unexpected shape');
-    return await buildKeySet(parsed.keys);
+    const parsed = JSON.parse(text) as StoredKeyFile;
+    if (parsed.version !== 1 || !Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('unexpected shape');
+    return parsed;
+  } catch (err) {
+    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${path} cannot be read: ${(err as Error).message}`, {
+      hint: 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)',
+      cause: err,
+    });
+  }
+}
+
+export interface RotationResult {
+  newKid: string;
+  /** Older keys still published: they verify tokens signed before the rotation until those expire. */
+  verifying: Array<{ kid: string; retiredAt: string }>;
+  /** Keys removed because every token they signed has expired. */
+  removed: string[];
+}
+
+/**
+ * `mcp-gateway keys rotate`: a new key signs from now on; the previous ones stay in the file and
+ * in the JWKS until `retireAfterMs` (the access-token lifetime plus skew) after they were
+ * superseded, then they are dropped. Written atomically, 0600.
+ */
+export async function rotateKeyFile(path: string, { now = new Date(), retireAfterMs }: { now?: Date; retireAfterMs: number }): Promise<RotationResult> {
+  const file = await readKeyFile(path);
+  const fresh = await generateStoredKey(now);
+  const removed: string[] = [];
+  const kept: StoredKey[] = [];
+  for (const key of file.keys) {
+    const retiredAt = key.retiredAt ?? now.toISOString();
+    if (now.getTime() - Date.parse(retiredAt) > retireAfterMs) removed.push(key.kid);
+    else kept.push({ ...key, retiredAt });
+  }
+  await writeSecret(path, JSON.stringify({ version: 1, keys: [fresh, ...kept] } satisfies StoredKeyFile, null, 2) + '\n');
+  return { newKid: fresh.kid, verifying: kept.map((k) => ({ kid: k.kid, retiredAt: k.retiredAt! })), removed };
+}
+
+export async function loadKeySet(path: string): Promise<KeySet> {
+  const file = await readKeyFile(path);
+  try {
+    return await buildKeySet(file.keys);
   } catch (err) {
     if (err instanceof GatewayError) throw err;
-    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${path} cannot be read: ${(err as Error).message}`, {
+    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${path} holds an unusable key: ${(err as Error).message}`, {
       hint: 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)',
       cause: err,
     });

@@ -41,7 +41,7 @@ export function createRequestVerifier(ctx: AuthContext) {
     if (!match) return challengeFor('invalid_request', 'the Authorization header must be "Bearer <token>"');
     let token;
     try {
-      token = await verifyAccessToken(match[1]!, { keys: ctx.keys, issuer: ctx.urls.issuer, audience: resource, now: ctx.now() });
+      token = await verifyWithReload(ctx, match[1]!, resource);
     } catch (err) {
       if (!(err instanceof TokenRejectedError)) throw err;
       ctx.logger.info({ event: 'token_rejected', server, reason: err.reason });
@@ -63,6 +63,18 @@ export function createRequestVerifier(ctx: AuthContext) {
     if (token.scope !== undefined) headers[USER_HEADERS.scope] = token.scope;
     return { status: 200, headers };
   };
+}
+
+/** A token from a key rotated in after start (`keys rotate`, `token issue`) triggers one reload of the key file. */
+async function verifyWithReload(ctx: AuthContext, token: string, audience: string) {
+  try {
+    return await verifyAccessToken(token, { keys: ctx.keys, issuer: ctx.urls.issuer, audience, now: ctx.now() });
+  } catch (err) {
+    if (err instanceof TokenRejectedError && err.reason === 'unknown_key' && (await ctx.reloadKeys())) {
+      return verifyAccessToken(token, { keys: ctx.keys, issuer: ctx.urls.issuer, audience, now: ctx.now() });
+    }
+    throw err;
+  }
 }
 
 export type RequestVerifier = ReturnType<typeof createRequestVerifier>;

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { ChildProcessSession, type ChildExit, type StdioLaunch } from './child-process-session.js';
+import { EventLog, type EventLogLimits } from './event-log.js';
+import type { InitializedChild } from './initialized-child.js';
 import {
   isJsonObject,
   negotiatedVersionOf,
@@ -10,6 +12,7 @@ import {
   type JsonObject,
   type RequestId,
 } from './json-rpc.js';
+import { replyRaw } from './json-replies.js';
 import type { Acceptable } from './media-types.js';
 import { PendingPost, type PostOutcome } from './pending-post.js';
 import { DEFAULT_PROTOCOL_VERSION } from './protocol-versions.js';
@@ -18,11 +21,15 @@ import { SseStream } from './sse-stream.js';
 export interface BridgeSessionOptions {
   id: string;
   owner: string;
-  launch: StdioLaunch;
   /** Bound to `{ server }`; the session adds `{ session }`. */
   logger: Logger;
   requestTimeoutMs: number;
-  /** Called once when the session stops accepting requests (DELETE, child exit, shutdown). */
+  /** How long the child may take to answer `initialize` before the session is given up. */
+  initializeTimeoutMs: number;
+  /** Bytes the child may leave unread on stdin before new messages are refused. */
+  stdinQueueBytes: number;
+  eventLog: EventLogLimits;
+  /** Called once when the session stops accepting requests (DELETE, child exit, idle, shutdown). */
   onEnded(session: BridgeSession): void;
 }
 
@@ -38,6 +45,9 @@ export interface RequestOptions {
   headers?: Readonly<Record<string, string>>;
 }
 
+/** Why a GET stream was not opened. */
+export type StreamRefusal = 'conflict' | 'unknown-event-id';
+
 const GET_STREAM_KEEPALIVE_MS = 30_000;
 
 /** Notifications about the session as a whole, not about any one request. */
@@ -51,12 +61,14 @@ function isSessionWide(method: string): boolean {
  * is about, so: progress goes to the POST that asked for it (by progressToken); other messages
  * go to the only pending POST if there is exactly one, else to the GET stream, else to the
  * newest POST that can stream; list_changed and resources/updated skip the first step, being
- * about no request. With none of those open they are dropped (a later issue adds an event store
- * for replay).
+ * about no request. What goes to the GET stream passes through the session's event log, which
+ * holds it for a GET stream that is not open yet and for a client resuming with Last-Event-ID.
  */
 export class BridgeSession {
   readonly id: string;
   readonly owner: string;
+  /** `Date.now()` when the session was last used; the bridge's idle sweep reads it. */
+  lastActive = Date.now();
   readonly #options: BridgeSessionOptions;
   readonly #log: Logger;
   readonly #byRequestId = new Map<RequestId, PendingPost>();
@@ -66,18 +78,30 @@ export class BridgeSession {
   #negotiatedVersion: string | undefined;
   #initializeId: RequestId | undefined;
   #getStream: SseStream | undefined;
+  /** Created with the first message for the GET stream: most sessions never need one. */
+  #events: EventLog | undefined;
+  /** A warm-pool child was sent notifications/initialized already; the client's is dropped. */
+  #swallowInitialized = false;
   #ended = false;
   #terminating = false;
 
-  static async start(options: BridgeSessionOptions): Promise<BridgeSession> {
+  /** A session with a child of its own, started now. */
+  static async start(options: BridgeSessionOptions, launch: StdioLaunch): Promise<BridgeSession> {
     const session = new BridgeSession(options);
-    session.#child = await ChildProcessSession.start({
-      launch: options.launch,
-      logger: session.#log,
-      onMessage: (envelope, line) => session.#fromChild(envelope, line),
-      onClose: (exit) => session.#childClosed(exit),
-    });
+    session.#child = await ChildProcessSession.start({ launch, ...session.#handlers() });
     session.#log.info({ pid: session.#child.pid, user: options.owner }, 'MCP server started');
+    return session;
+  }
+
+  /** A session with an initialized child from the warm pool. */
+  static adopt(options: BridgeSessionOptions, warm: InitializedChild): BridgeSession {
+    const session = new BridgeSession(options);
+    session.#child = warm.child;
+    session.#negotiatedVersion = warm.negotiatedVersion;
+    session.#swallowInitialized = true;
+    warm.child.rebind(session.#handlers());
+    session.#log.info({ pid: warm.child.pid, user: options.owner, warm: true }, 'MCP server taken from the warm pool');
+    for (const { envelope, line } of warm.early) session.#fromChild(envelope, line);
     return session;
   }
 
@@ -86,6 +110,14 @@ export class BridgeSession {
     this.owner = options.owner;
     this.#options = options;
     this.#log = options.logger.child({ session: options.id });
+  }
+
+  #handlers() {
+    return {
+      logger: this.#log,
+      onMessage: (envelope: Envelope, line: string) => this.#fromChild(envelope, line),
+      onClose: (exit: ChildExit) => this.#childClosed(exit),
+    };
   }
 
   get alive(): boolean {
@@ -102,28 +134,63 @@ export class BridgeSession {
     return this.#negotiatedVersion ?? DEFAULT_PROTOCOL_VERSION;
   }
 
+  /** A request is pending or the GET stream is open: not idle, whatever the clock says. */
+  get busy(): boolean {
+    return this.#posts.size > 0 || (this.#getStream !== undefined && !this.#getStream.closed);
+  }
+
   isInFlight(id: RequestId): boolean {
     return this.#byRequestId.has(id);
   }
 
+  /**
+   * Whether the child can take `bytes` more on stdin. One message always fits an empty queue;
+   * beyond that the queue is bounded, so a child that stopped reading costs bounded memory.
+   */
+  canWrite(bytes: number): boolean {
+    const queued = this.#child.queuedBytes;
+    return queued === 0 || queued + bytes <= this.#options.stdinQueueBytes;
+  }
+
   /** Writes the client's messages to the child, in order. */
   forward(messages: readonly ClientMessage[]): void {
+    this.lastActive = Date.now();
     for (const { envelope, line } of messages) {
+      if (envelope.kind === 'notification') {
+        if (this.#swallowInitialized && envelope.method === 'notifications/initialized') {
+          this.#swallowInitialized = false;
+          continue;
+        }
+        if (envelope.method === 'notifications/cancelled') this.#clientCancelled(envelope.value);
+      }
       this.#child.send(line);
-      if (envelope.kind === 'notification' && envelope.method === 'notifications/cancelled') this.#clientCancelled(envelope.value);
     }
+  }
+
+  /** Answers the client's initialize from the warm child's cached result (see WarmPool). */
+  answerInitialize(res: ServerResponse, id: RequestId, resultJson: string, accept: Acceptable): void {
+    const line = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`;
+    const headers = { 'Mcp-Session-Id': this.id };
+    if (accept.json) return replyRaw(res, 200, line, headers);
+    const sse = new SseStream(res, 200, headers);
+    sse.send(line);
+    sse.end();
   }
 
   /** A body with at least one request: the returned POST answers `res` when the child has. */
   request(res: ServerResponse, messages: readonly ClientMessage[], options: RequestOptions): PendingPost {
     const requestIds: RequestId[] = [];
     const progressTokens: RequestId[] = [];
+    let initialize = false;
     for (const { envelope } of messages) {
       if (envelope.kind !== 'request') continue;
       requestIds.push(envelope.id);
       const token = progressTokenOfRequest(envelope.value);
       if (token !== undefined) progressTokens.push(token);
-      if (envelope.method === 'initialize') this.#initializeId = envelope.id;
+      if (envelope.method === 'initialize') {
+        this.#initializeId = envelope.id;
+        initialize = true;
+      }
     }
     const post = new PendingPost({
       res,
@@ -132,7 +199,8 @@ export class BridgeSession {
       batch: options.batch,
       accept: options.accept,
       headers: options.headers ?? {},
-      timeoutMs: this.#options.requestTimeoutMs,
+      timeoutMs: initialize ? this.#options.initializeTimeoutMs : this.#options.requestTimeoutMs,
+      ...(initialize ? { timeoutStatus: 504 } : {}),
       onTimeout: (ids) => this.#cancelInChild(ids),
       onSettled: (settled, outcome) => this.#postSettled(settled, outcome),
     });
@@ -144,18 +212,41 @@ export class BridgeSession {
     return post;
   }
 
-  /** The GET stream for server-initiated messages; undefined when one is already open. */
-  openStream(res: ServerResponse): Promise<void> | undefined {
-    if (this.#getStream !== undefined && !this.#getStream.closed) return undefined;
+  /**
+   * The GET stream for server-initiated messages. Without `lastEventId` it starts with what
+   * waited in the event log and is refused while another is open. With it, it replays what
+   * followed that event; per 2025-03-26 a client sends Last-Event-ID only for a stream it lost,
+   * so an open one is taken to be dead and replaced.
+   */
+  openStream(res: ServerResponse, lastEventId: string | undefined): Promise<void> | StreamRefusal {
+    const open = this.#getStream !== undefined && !this.#getStream.closed;
+    if (lastEventId === undefined && open) return 'conflict';
+    const log = (this.#events ??= new EventLog(this.#options.eventLog));
+    let replay;
+    if (lastEventId === undefined) {
+      replay = log.undelivered();
+    } else {
+      const after = log.parseEventId(lastEventId);
+      if (after === undefined) return 'unknown-event-id';
+      replay = log.after(after);
+      if (replay.gap) this.#log.warn({ lastEventId }, 'resumed GET stream: older events were already dropped from the event log');
+      this.#getStream?.end();
+    }
     if (res.destroyed) return Promise.resolve(); // the client is already gone
     const stream = new SseStream(res, 200);
     this.#getStream = stream;
+    if (replay.length === 0 && this.negotiatedVersion >= '2025-11-25') stream.prime(log.lastId);
+    for (const event of replay) {
+      stream.send(event.line, event.id);
+      log.markDelivered(event.id);
+    }
     const keepAlive = setInterval(() => stream.comment('keepalive'), GET_STREAM_KEEPALIVE_MS);
     keepAlive.unref();
     return new Promise((resolve) => {
       res.once('close', () => {
         clearInterval(keepAlive);
         if (this.#getStream === stream) this.#getStream = undefined;
+        this.lastActive = Date.now();
         resolve();
       });
     });
@@ -194,25 +285,28 @@ export class BridgeSession {
       const token = progressTokenOfNotification(envelope.value);
       const post = token === undefined ? undefined : this.#byProgressToken.get(token);
       // Never onto another request's stream: the client would not know the token.
-      if (!post?.relay(line)) this.#toGetStream(line, envelope.method);
+      if (!post?.relay(line)) this.#toGetStream(line);
       return;
     }
     if (!isSessionWide(envelope.method) && this.#posts.size === 1) {
       const [only] = this.#posts;
       if (only?.relay(line)) return;
     }
-    if (this.#getStream !== undefined && !this.#getStream.closed) {
-      this.#getStream.send(line);
-      return;
+    if (this.#getStream === undefined || this.#getStream.closed) {
+      const newestFirst = [...this.#posts].reverse();
+      if (newestFirst.some((post) => post.relay(line))) return;
     }
-    const newestFirst = [...this.#posts].reverse();
-    if (newestFirst.some((post) => post.relay(line))) return;
-    this.#log.debug({ method: envelope.method }, 'dropping server message: no open stream to carry it');
+    this.#toGetStream(line);
   }
 
-  #toGetStream(line: string, method: string): void {
-    if (this.#getStream !== undefined && !this.#getStream.closed) this.#getStream.send(line);
-    else this.#log.debug({ method }, 'dropping server message: no open stream to carry it');
+  /** Into the event log, and onto the GET stream when one is open. */
+  #toGetStream(line: string): void {
+    const log = (this.#events ??= new EventLog(this.#options.eventLog));
+    const event = log.append(line);
+    const stream = this.#getStream;
+    if (stream === undefined || stream.closed) return;
+    stream.send(line, event.id);
+    log.markDelivered(event.id);
   }
 
   /** The client gave up on a request: the child will not answer it, so stop waiting. */
@@ -237,6 +331,7 @@ export class BridgeSession {
 
   #postSettled(post: PendingPost, outcome: PostOutcome): void {
     this.#posts.delete(post);
+    this.lastActive = Date.now();
     for (const id of post.requestIds) if (this.#byRequestId.get(id) === post) this.#byRequestId.delete(id);
     for (const token of post.progressTokens) if (this.#byProgressToken.get(token) === post) this.#byProgressToken.delete(token);
     // A session whose initialize failed or whose client left before the answer has no client

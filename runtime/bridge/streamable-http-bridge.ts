@@ -3,38 +3,76 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { BridgeSession, type ClientMessage } from './bridge-session.js';
+import { BridgeSession, type BridgeSessionOptions, type ClientMessage } from './bridge-session.js';
+import { cachedHealth, type ServerHealth } from './cached-health.js';
 import type { StdioLaunch } from './child-process-session.js';
 import { buildChildEnv } from './child-env.js';
+import { DEFAULT_EVENT_LOG_LIMITS, type EventLogLimits } from './event-log.js';
+import { DEFAULT_TEMPLATE, startInitializedChild } from './initialized-child.js';
 import { SESSION_NOT_FOUND, toEnvelope, TRANSPORT_ERROR, type Envelope } from './json-rpc.js';
 import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
-import { acceptable, isJsonContentType } from './media-types.js';
+import { acceptable, isJsonContentType, type Acceptable } from './media-types.js';
+import { createOriginPolicy } from './origin-policy.js';
 import { allowsBatch, isAcceptedProtocolHeader, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 import { readBody } from './read-body.js';
 import { SessionRegistry } from './session-registry.js';
+import { WarmPool } from './warm-pool.js';
 
 export type { StdioLaunch } from './child-process-session.js';
+export type { ServerHealth } from './cached-health.js';
 
 export interface BridgeOptions {
   serverName: string;
   launch: StdioLaunch;
   logger: Logger;
-  /** Larger POST bodies get 413. Default 4 MiB. */
+  /** Origins whose browser requests are served; any other Origin header gets 403. */
+  allowedOrigins?: readonly string[];
+  /** Larger POST bodies get 413. */
   maxBodyBytes?: number;
-  /** How long a POST waits for the child's response. Default 5 minutes. */
+  /** How long a POST waits for the child's response. */
   requestTimeoutMs?: number;
+  /** How long a new child may take to answer initialize (504 and no session after that). */
+  initializeTimeoutMs?: number;
+  /** Live sessions of this server; past it initialize gets 503 with Retry-After. */
+  maxSessions?: number;
+  maxSessionsPerUser?: number;
+  /** A session unused (no request, no open stream) this long is ended and its child stopped. */
+  idleTimeoutMs?: number;
+  /** Bytes a child may leave unread on stdin before its session's POSTs get 503. */
+  stdinQueueBytes?: number;
+  eventLog?: EventLogLimits;
+  /** Children kept started and initialized for new sessions; 0 turns the pool off. */
+  pool?: number;
+  /** How long a good health probe result is reused. */
+  healthTtlMs?: number;
 }
 
+/** What the router calls for an MCP endpoint: the stdio bridge, or the remote proxy. */
 export interface Bridge {
   /** One HTTP request to the server's MCP endpoint (any method). Never rejects. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Ends every session and its child; resolves when all children have exited. */
   close(): Promise<void>;
+  /** Whether the server answers initialize; cached, so cheap to call often. */
+  health(): Promise<ServerHealth>;
   readonly sessionCount: number;
 }
 
+export const BRIDGE_DEFAULTS = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  requestTimeoutMs: 5 * 60_000,
+  initializeTimeoutMs: 60_000,
+  maxSessions: 100,
+  maxSessionsPerUser: 20,
+  idleTimeoutMs: 30 * 60_000,
+  stdinQueueBytes: 1024 * 1024,
+  healthTtlMs: 60_000,
+} as const;
+
 const ALLOW = 'GET, POST, DELETE';
 const CLOSE_BOUND_MS = 10_000;
+const LIMIT_RETRY_AFTER_S = '30';
+const BUSY_RETRY_AFTER_S = '1';
 
 /**
  * Streamable HTTP in front of a stdio MCP server, one child process per session.
@@ -46,16 +84,52 @@ const CLOSE_BOUND_MS = 10_000;
  * relays the child's stdout lines as they are.
  */
 export function createStdioBridge(options: BridgeOptions): Bridge {
-  const { serverName, launch, logger, maxBodyBytes = 4 * 1024 * 1024, requestTimeoutMs = 5 * 60_000 } = options;
+  const { serverName, launch, logger, allowedOrigins = [], eventLog = DEFAULT_EVENT_LOG_LIMITS, pool: poolSize = 0 } = options;
+  const settings = { ...BRIDGE_DEFAULTS, ...definedOnly(options) };
+  const { maxBodyBytes, requestTimeoutMs, initializeTimeoutMs, idleTimeoutMs } = settings;
   if (launch.command.trim() === '') throw new TypeError(`bridge "${serverName}": launch.command is empty`);
-  if (!(maxBodyBytes > 0)) throw new TypeError(`bridge "${serverName}": maxBodyBytes must be positive`);
-  if (!(requestTimeoutMs > 0)) throw new TypeError(`bridge "${serverName}": requestTimeoutMs must be positive`);
+  for (const [name, value] of Object.entries(settings)) {
+    if (typeof value === 'number' && !(value > 0)) throw new TypeError(`bridge "${serverName}": ${name} must be positive`);
+  }
+  if (!Number.isInteger(poolSize) || poolSize < 0) throw new TypeError(`bridge "${serverName}": pool must be a whole number`);
 
   const log = logger.child({ server: serverName });
+  const originAllowed = createOriginPolicy(allowedOrigins);
   // Built once: spawning a session then does no env work.
   const childLaunch: StdioLaunch = { ...launch, env: buildChildEnv(process.env, launch.env) };
-  const sessions = new SessionRegistry<BridgeSession>();
+  const sessions = new SessionRegistry<BridgeSession>(settings);
+  const pool = poolSize > 0 ? new WarmPool({ size: poolSize, launch: childLaunch, logger: log, initializeTimeoutMs }) : undefined;
+  const sessionOptions = (owner: string): BridgeSessionOptions => ({
+    id: randomUUID(),
+    owner,
+    logger: log,
+    requestTimeoutMs,
+    initializeTimeoutMs,
+    stdinQueueBytes: settings.stdinQueueBytes,
+    eventLog,
+    onEnded: (ended) => sessions.remove(ended),
+  });
   let closing = false;
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const session of sessions.all()) {
+      if (session.busy || now - session.lastActive < idleTimeoutMs) continue;
+      log.info({ session: session.id }, 'MCP session idle; ending it');
+      void session.terminate();
+    }
+  }, Math.max(50, Math.min(idleTimeoutMs / 2, 30_000)));
+  sweeper.unref();
+
+  const probe = cachedHealth(
+    async () => {
+      const outcome = await startInitializedChild({ launch: childLaunch, logger: log.child({ probe: true }), template: DEFAULT_TEMPLATE, timeoutMs: initializeTimeoutMs });
+      if (!outcome.ok) return { ok: false, detail: outcome.detail };
+      await outcome.value.child.terminate();
+      return { ok: true, detail: `answered initialize (${outcome.value.serverName})` };
+    },
+    { okTtlMs: settings.healthTtlMs },
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -64,6 +138,10 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
         // Defence in depth: the router authenticates and sets this; reaching us without it
         // means something bypassed the router.
         replyJson(res, 401, { error: 'unauthorized', error_description: 'No authenticated user: requests must come through the gateway router.' });
+        return;
+      }
+      if (!originAllowed(singleHeader(req, 'origin'))) {
+        replyJsonRpcError(res, 403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
         return;
       }
       switch (req.method) {
@@ -91,16 +169,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   function sessionFor(req: IncomingMessage, res: ServerResponse, user: string): BridgeSession | undefined {
     const id = singleHeader(req, 'mcp-session-id');
     const session = id === undefined ? undefined : sessions.find(id, user);
-    const version = singleHeader(req, 'mcp-protocol-version');
-    if (version !== undefined && !isAcceptedProtocolHeader(version, session?.negotiatedVersion)) {
-      // -32000 and the SDK's wording, not 2026-07-28's UnsupportedProtocolVersion (-32022):
-      // that code tells a client the server speaks the new revision, and it would not fall back.
-      const supported = [...SUPPORTED_PROTOCOL_VERSIONS];
-      replyJsonRpcError(res, 400, TRANSPORT_ERROR, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported.join(', ')})`, {
-        data: { supported, requested: version },
-      });
-      return undefined;
-    }
+    if (refusedVersion(req, res, session?.negotiatedVersion)) return undefined;
     if (id === undefined) {
       replyJsonRpcError(res, 400, TRANSPORT_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
@@ -165,6 +234,11 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.negotiatedVersion}`);
       return;
     }
+    if (!session.canWrite(body.text.length)) {
+      log.warn({ session: session.id }, 'MCP server is not reading its input; refusing messages');
+      replyJsonRpcError(res, 503, TRANSPORT_ERROR, 'Service Unavailable: the MCP server is not reading its input', { headers: { 'Retry-After': BUSY_RETRY_AFTER_S } });
+      return;
+    }
     const seen = new Set<string | number>();
     for (const { envelope } of messages) {
       if (envelope.kind !== 'request') continue;
@@ -182,14 +256,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     await session.request(res, messages, { batch, accept }).done;
   }
 
-  async function initialize(
-    req: IncomingMessage,
-    res: ServerResponse,
-    user: string,
-    messages: ClientMessage[],
-    batch: boolean,
-    accept: ReturnType<typeof acceptable>,
-  ): Promise<void> {
+  async function initialize(req: IncomingMessage, res: ServerResponse, user: string, messages: ClientMessage[], batch: boolean, accept: Acceptable): Promise<void> {
     if (batch) {
       replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a JSON-RPC batch');
       return;
@@ -198,33 +265,44 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize starts a new session and must be sent without Mcp-Session-Id');
       return;
     }
+    if (refusedVersion(req, res, undefined)) return;
     if (closing) {
       replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
       return;
     }
+    const [first] = messages;
+    if (first?.envelope.kind !== 'request') throw new TypeError('initialize without a request');
+    const limit = sessions.reserve(user);
+    if (limit !== undefined) {
+      log.warn({ user, limit }, 'session limit reached');
+      const message = limit === 'user' ? 'you have too many open sessions with this server; end one (DELETE) or retry later' : 'this server has too many open sessions; retry later';
+      replyJsonRpcError(res, 503, TRANSPORT_ERROR, `Service Unavailable: ${message}`, { id: first.envelope.id, headers: { 'Retry-After': LIMIT_RETRY_AFTER_S } });
+      return;
+    }
+    const warm = pool?.take(first.envelope.value['params']);
+    if (warm !== undefined) {
+      const session = BridgeSession.adopt(sessionOptions(user), warm);
+      sessions.add(session);
+      session.answerInitialize(res, first.envelope.id, warm.resultJson, accept);
+      return;
+    }
     let session: BridgeSession;
     try {
-      session = await BridgeSession.start({
-        id: randomUUID(),
-        owner: user,
-        launch: childLaunch,
-        logger: log,
-        requestTimeoutMs,
-        onEnded: (ended) => sessions.remove(ended),
-      });
+      session = await BridgeSession.start(sessionOptions(user), childLaunch);
     } catch (err) {
+      sessions.release(user);
       if (!isGatewayError(err)) throw err;
       log.warn({ err, command: launch.command }, 'could not start MCP server');
       replyJson(res, 502, { error: err.message, hint: err.hint });
       return;
     }
+    sessions.add(session);
     if (closing) {
       // close() ran while the child was starting; it did not see this session.
       await session.terminate();
       replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
       return;
     }
-    sessions.add(session);
     await session.request(res, messages, { batch: false, accept, headers: { 'Mcp-Session-Id': session.id } }).done;
   }
 
@@ -237,12 +315,15 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     }
     const session = sessionFor(req, res, user);
     if (session === undefined) return;
-    const stream = session.openStream(res);
-    if (stream === undefined) {
+    const stream = session.openStream(res, singleHeader(req, 'last-event-id'));
+    if (stream === 'conflict') {
       replyJsonRpcError(res, 409, TRANSPORT_ERROR, 'Conflict: Only one SSE stream is allowed per session');
-      return;
+    } else if (stream === 'unknown-event-id') {
+      // Not an id this session's GET stream issued: a client bug, or a stream of another server.
+      replyJsonRpcError(res, 400, TRANSPORT_ERROR, 'Bad Request: Last-Event-ID does not name an event of this session');
+    } else {
+      await stream;
     }
-    await stream;
   }
 
   async function handleDelete(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
@@ -254,27 +335,63 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
 
   async function close(): Promise<void> {
     closing = true;
+    clearInterval(sweeper);
     const all = sessions.all();
-    if (all.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const bounded = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), CLOSE_BOUND_MS);
     });
-    const outcome = await Promise.race([Promise.allSettled(all.map((session) => session.terminate())), bounded]);
+    const stopping = Promise.allSettled([...all.map((session) => session.terminate()), pool?.close()]);
+    const outcome = await Promise.race([stopping, bounded]);
     clearTimeout(timer);
     if (outcome === 'timeout') log.warn({ sessions: all.length }, 'some MCP server processes did not exit in time');
+  }
+
+  function health(): Promise<ServerHealth> {
+    if (closing) return Promise.resolve({ ok: false, detail: 'shutting down' });
+    const ready = pool?.readyCount ?? 0;
+    if (ready > 0) return Promise.resolve({ ok: true, detail: `${ready} warm server process(es) ready` });
+    return probe();
   }
 
   return {
     handle,
     close,
+    health,
     get sessionCount() {
       return sessions.size;
     },
   };
 }
 
+/**
+ * MCP-Protocol-Version: a version we do not speak gets 400 naming the ones we do. -32000 and the
+ * SDK's wording, not 2026-07-28's UnsupportedProtocolVersion (-32022): that code tells a client
+ * the server speaks the new revision, and it would not fall back to initialize.
+ */
+function refusedVersion(req: IncomingMessage, res: ServerResponse, negotiated: string | undefined): boolean {
+  const version = singleHeader(req, 'mcp-protocol-version');
+  if (version === undefined || isAcceptedProtocolHeader(version, negotiated)) return false;
+  const supported = [...SUPPORTED_PROTOCOL_VERSIONS];
+  replyJsonRpcError(res, 400, TRANSPORT_ERROR, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported.join(', ')})`, {
+    data: { supported, requested: version },
+  });
+  return true;
+}
+
 function singleHeader(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+type NumericSettings = { -readonly [K in keyof typeof BRIDGE_DEFAULTS]: number };
+
+/** The numeric options the caller set, so `undefined` never overrides a default. */
+function definedOnly(options: BridgeOptions): Partial<NumericSettings> {
+  const picked: Partial<NumericSettings> = {};
+  for (const key of Object.keys(BRIDGE_DEFAULTS) as Array<keyof NumericSettings>) {
+    const value = options[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  return picked;
 }

@@ -65,6 +65,15 @@ const builtinServer = z.strictObject({
 
 /** An HTTP header name (RFC 9110 token); the value is a secret in .secrets/servers/NAME.headers.json. */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers the proxy sets itself (framing, the MCP transport's own): a static value would break them. */
+export const RESERVED_UPSTREAM_HEADERS = new Set([
+  'host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'content-type',
+  'accept', 'accept-encoding', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'proxy-authorization', 'proxy-connection',
+]);
+const upstreamHeaderName = z
+  .string()
+  .regex(HEADER_NAME, 'must be an HTTP header name')
+  .refine((name) => !RESERVED_UPSTREAM_HEADERS.has(name.toLowerCase()), { message: 'is set by the gateway itself and cannot be configured' });
 
 /**
  * A remote Streamable HTTP MCP server, proxied behind the gateway's auth. The YAML names the
@@ -72,7 +81,7 @@ export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 const remoteServer = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
-  headers: z.array(z.string().regex(HEADER_NAME, 'must be an HTTP header name')).optional(),
+  headers: z.array(upstreamHeaderName).optional(),
   description: z.string().max(200).optional(),
   scopes: serverScopes,
 });
@@ -137,8 +146,12 @@ export const configSchema = z
         idleTtl: duration.default('90d'),
         /** Registrations allowed per source address per 10 minutes. */
         registrationsPer10Min: z.number().int().min(1).max(10_000).default(30),
+        /** Accept https client_ids that name a Client ID Metadata Document (CIMD). */
+        metadataDocuments: z.boolean().default(true),
+        /** Let metadata documents live on loopback/private addresses (tests, private networks); off by default against SSRF. */
+        allowPrivateMetadataHosts: z.boolean().default(false),
       })
-      .default({ unusedTtl: '24h', idleTtl: '90d', registrationsPer10Min: 30 }),
+      .default({ unusedTtl: '24h', idleTtl: '90d', registrationsPer10Min: 30, metadataDocuments: true, allowPrivateMetadataHosts: false }),
     servers: z.record(z.string(), serverSchema).default({}),
     /**
      * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP

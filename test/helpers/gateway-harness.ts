@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createGitHubLogin } from '../../runtime/auth/upstream/github-login.js';
 import { createGitHubUpstream } from '../../runtime/auth/upstream/github-upstream.js';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
+import type { CimdResolverOptions } from '../../runtime/auth/cimd/cimd-resolver.js';
 import { ephemeralKeySet, type KeySet } from '../../runtime/auth/signing-keys.js';
 import { parseConfig } from '../../runtime/config/load-config.js';
 import type { GatewayConfig } from '../../runtime/config/schema.js';
@@ -35,7 +36,7 @@ export interface GatewayHarness {
  * An embedded gateway in this process with two echo servers (`echo`, `other`), a GitHub
  * stand-in as the identity provider and alice on the allowlist.
  */
-export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store> } = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store>; cimd?: Partial<CimdResolverOptions> } = {}): Promise<GatewayHarness> {
   const github = await startGitHubStandIn();
   const port = await freePort();
   const config = parseConfig(
@@ -63,7 +64,7 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
       ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-test-${randomBytes(6).toString('hex')}:` })
       : await createEmbeddedStore({ now });
   const upstream = createGitHubLogin(createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret' }), gatewayUrls(config).callback);
-  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now }, { host: '127.0.0.1', port });
+  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now, ...(options.cimd ? { cimd: options.cimd } : {}) }, { host: '127.0.0.1', port });
   return {
     storeKind,
     gateway,

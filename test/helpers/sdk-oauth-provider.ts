@@ -13,6 +13,8 @@ export class TestOAuthProvider implements OAuthClientProvider {
   savedTokens: OAuthTokens | undefined;
   private verifier = '';
   lastLogin: BrowserResult | undefined;
+  /** Set to use a Client ID Metadata Document instead of dynamic registration. */
+  clientMetadataUrl?: string;
 
   constructor(
     readonly redirectUri: string,

@@ -26,7 +26,11 @@ export interface CimdResolverOptions {
   allowPrivateNetworks?: boolean;
   /** Resolves a hostname to every address it has; defaults to the system resolver. */
   lookup?: HostLookup;
-  /** Bounds on how long a document is reused, whatever its cache headers say (CIMD §5.2). */
+  /**
+   * Bounds on how long a document is reused (CIMD §5.2 lets the server set its own). A lifetime
+   * from `max-age` or `Expires`, even 0, is clamped into them; `no-store` and `no-cache` are
+   * honoured as "fetch again next time" whatever the bounds.
+   */
   minCacheMs?: number;
   maxCacheMs?: number;
   /** Reuse time for a document whose response has no freshness information. */
@@ -35,6 +39,8 @@ export interface CimdResolverOptions {
   failureCacheMs?: number;
   /** Entries kept at most; the oldest go first, so distinct client_ids cannot exhaust memory. */
   maxCacheEntries?: number;
+  /** Trusted CA certificates instead of Node's bundle (tests with a self-signed document host). */
+  ca?: string | Buffer;
   logger?: Logger;
 }
 
@@ -71,6 +77,9 @@ const systemLookup: HostLookup = async (hostname) => {
  * documents MUST NOT be cached; we read that as "never treated as the client's metadata", which this
  * does not do, and keep the window short so a fixed document is seen within seconds. Set
  * `failureCacheMs: 0` for the letter of §5.2.
+ *
+ * There is deliberately no `fetch` option: an injected fetch resolves the name itself and so would
+ * bypass the pinned connection the SSRF guard depends on. Tests use `lookup`, `now` and real HTTP.
  */
 export function createCimdResolver({
   now = Date.now,
@@ -83,6 +92,7 @@ export function createCimdResolver({
   defaultCacheMs = 5 * 60_000,
   failureCacheMs = 10_000,
   maxCacheEntries = 1_000,
+  ca,
   logger = silentLogger(),
 }: CimdResolverOptions = {}): CimdResolver {
   for (const [name, value] of Object.entries({ timeoutMs, maxBytes, minCacheMs, maxCacheMs, defaultCacheMs, failureCacheMs, maxCacheEntries })) {
@@ -117,7 +127,7 @@ export function createCimdResolver({
     const timer = setTimeout(() => controller.abort(fail('ERR_CIMD_FETCH_FAILED', clientId, `no complete answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       const addresses = await abortable(resolveHost(url, clientId), controller.signal);
-      const response = await pinnedGet(url, { addresses, accept: ACCEPT, userAgent: USER_AGENT, maxBytes, signal: controller.signal });
+      const response = await pinnedGet(url, { addresses, accept: ACCEPT, userAgent: USER_AGENT, maxBytes, signal: controller.signal, ...(ca === undefined ? {} : { ca }) });
       const fetchedAt = now();
       const client = parseResponse(clientId, response.headers['content-type'], response.body);
       const lifetime = cacheLifetimeMs(response.headers, fetchedAt);

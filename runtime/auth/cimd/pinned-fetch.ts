@@ -39,20 +39,23 @@ export interface PinnedFetchOptions {
   userAgent: string;
   maxBytes: number;
   signal: AbortSignal;
+  /** Trusted CA certificates instead of Node's bundle (tests with a self-signed document host). */
+  ca?: string | Buffer;
 }
 
-export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, signal }: PinnedFetchOptions): Promise<FetchedResponse> {
-  const first = addresses[0];
-  if (first === undefined) return Promise.reject(new TypeError('pinnedGet needs at least one address'));
+export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, signal, ca }: PinnedFetchOptions): Promise<FetchedResponse> {
+  if (addresses.length === 0) return Promise.reject(new TypeError('pinnedGet needs at least one address'));
+  // Node asks for one address, or for all of them when it races IPv4 and IPv6 (autoSelectFamily).
   const lookup: LookupFunction = (_hostname, options, callback) => {
     const wanted = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
     const usable = wanted === 4 || wanted === 6 ? addresses.filter((a) => a.family === wanted) : addresses;
-    if (usable.length === 0) {
-      callback(Object.assign(new Error(`no IPv${String(wanted)} address was checked`), { code: 'ENOTFOUND' }), '', 0);
+    const [head] = usable;
+    if (head === undefined) {
+      callback(Object.assign(new Error(`no checked IPv${String(wanted)} address`), { code: 'ENOTFOUND' }), '', 0);
     } else if (options.all === true) {
       callback(null, usable.map(({ address, family }) => ({ address, family })));
     } else {
-      callback(null, usable[0]!.address, usable[0]!.family);
+      callback(null, head.address, head.family);
     }
   };
   const options: RequestOptions = {
@@ -66,6 +69,7 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
     // No pooled sockets: each fetch connects through the lookup above.
     agent: false,
     signal,
+    ...(ca === undefined ? {} : { ca }),
   };
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
 
@@ -111,7 +115,9 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
         resolve({ headers: res.headers, body: Buffer.concat(chunks) });
       });
       res.on('error', (err) => fail(describe(err, signal)));
-      res.on('aborted', () => fail(new FetchProblem('the server closed the connection before the document was complete')));
+      res.on('close', () => {
+        if (!res.complete) fail(signal.aborted ? describe(new Error('aborted'), signal) : new FetchProblem('the server closed the connection before the document was complete'));
+      });
     });
     req.on('error', (err) => fail(describe(err, signal)));
     req.end();

@@ -41,9 +41,13 @@ export interface GitHubUpstream {
   /** Resolves to GitHub's access token for the user. */
   exchangeCode(params: { code: string; redirectUri: string }): Promise<string>;
   fetchUser(accessToken: string): Promise<GitHubUser>;
-  /** Logins (lowercase) of the user's organizations, every page; needs `read:org`. */
+  /**
+   * Logins (lowercase) of the user's organizations, every page; needs `read:org`. An org that
+   * restricts OAuth app access is left out until it approves this app: the user looks like a
+   * non-member, which fails closed.
+   */
   fetchOrgs(accessToken: string): Promise<string[]>;
-  /** The user's teams across all organizations, every page; needs `read:org`. */
+  /** The user's teams across all organizations, every page; needs `read:org` (same org restriction caveat). */
   fetchTeams(accessToken: string): Promise<GitHubTeam[]>;
   apiBaseUrl: string;
 }
@@ -292,7 +296,7 @@ export function createGitHubUpstream({
 
 const REVOKED_HINT = 'the GitHub authorization was revoked or has expired: log in again';
 const MISSING_ORG_SCOPE_HINT =
-  "the GitHub token lacks read:org (the gateway asks for it only when org or team rules are configured: log in again), or the organization restricts OAuth app access and must approve this app in its settings";
+  'the GitHub token lacks read:org: the gateway asks for it only when org or team rules are configured; log in again (and let the login grant it)';
 
 /** RFC 8288 `Link` header: the target of `rel="next"`, resolved against the page it came with. */
 export function nextPageUrl(link: string | null, base: string): string | undefined {

@@ -100,7 +100,11 @@ export async function fetchOidcMetadata({
     throw new GatewayError(
       'ERR_UPSTREAM_BAD_RESPONSE',
       `the OpenID provider at ${url} names its issuer "${untrusted(doc.issuer)}", not the configured "${issuer}"`,
-      { hint: `if that is the provider you mean, set the issuer to exactly "${untrusted(doc.issuer)}" (OpenID Connect Discovery §4.3: the match is exact, trailing slash included)` },
+      {
+        hint:
+          `if that is the provider you mean, set the issuer to exactly "${untrusted(doc.issuer)}"` +
+          ' (OpenID Connect Discovery §4.3: the match is exact, trailing slash included)',
+      },
     );
   }
   // RFC 6749 §3.1/§3.2: endpoints may carry a query (Azure AD B2C's `?p=policy`), never a fragment.
@@ -137,7 +141,10 @@ export async function fetchOidcMetadata({
   }
   // `none` is not checked against the list: providers often leave it out even where public clients are accepted.
   if (tokenEndpointAuth !== 'none' && !methods.includes(tokenEndpointAuth)) {
-    throw bad(`the token endpoint does not accept ${tokenEndpointAuth} (only ${untrusted(methods.join(', '))})`, 'choose a client authentication method the provider offers');
+    throw bad(
+      `the token endpoint does not accept ${tokenEndpointAuth} (only ${untrusted(methods.join(', '))})`,
+      'choose a client authentication method the provider offers',
+    );
   }
 
   return {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { isValidS256Challenge } from '../pkce.js';
 import { fetchOidcMetadata, parseIssuer, type OidcProviderMetadata } from './oidc-discovery.js';
+import { fetchUserinfo, profileClaims, withUserinfo } from './oidc-userinfo.js';
 import { parseJson, requestUpstream, untrusted, type UpstreamReply } from './upstream-http.js';
 
 /**
@@ -118,7 +119,8 @@ export function createOidcUpstream({
 
   let discovered: Promise<{ metadata: OidcProviderMetadata; jwks: ReturnType<typeof createRemoteJWKSet> }> | undefined;
   function discover() {
-    discovered ??= fetchOidcMetadata({ issuer, clientAuth: clientSecret === undefined ? 'none' : (tokenEndpointAuthMethod ?? 'auto'), fetch: fetchImpl, timeoutMs, userAgent }).then(
+    const clientAuth = clientSecret === undefined ? 'none' : (tokenEndpointAuthMethod ?? 'auto');
+    discovered ??= fetchOidcMetadata({ issuer, clientAuth, fetch: fetchImpl, timeoutMs, userAgent }).then(
       (metadata) => ({
         metadata,
         jwks: createRemoteJWKSet(new URL(metadata.jwksUri), {
@@ -174,29 +176,6 @@ export function createOidcUpstream({
     });
   }
 
-  /** OIDC Core §5.3; only when the id_token left out claims the scopes asked for (providers that "conform" id_token claims). */
-  async function fetchUserinfo(endpoint: string, accessToken: string, sub: string): Promise<Record<string, unknown>> {
-    const { status, headers, text } = await send(endpoint, {
-      headers: { accept: 'application/json', authorization: `Bearer ${accessToken}`, 'user-agent': userAgent },
-    });
-    const where = `the OpenID provider's userinfo endpoint ${endpoint}`;
-    if (status >= 500 || status === 429) {
-      throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `${where} failed (HTTP ${status})`, { hint: 'the provider is down or overloaded: retry later' });
-    }
-    if (status === 401 || status === 403) {
-      throw new GatewayError('ERR_UPSTREAM_DENIED', `${where} refused the user's access token (HTTP ${status})`, { hint: 'start the login again' });
-    }
-    // A signed (application/jwt) reply is only sent to clients that registered for it; we did not.
-    const json = (headers.get('content-type') ?? '').includes('json') ? parseJson(text) : undefined;
-    if (status !== 200 || typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `${where} answered HTTP ${status}, not a JSON object`, { hint: reachHint });
-    }
-    const claims = json as Record<string, unknown>;
-    // §5.3.2: otherwise a token for another user could be substituted.
-    if (claims['sub'] !== sub) throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `${where} describes another user than the id_token`, { hint: reachHint });
-    return claims;
-  }
-
   return {
     issuer,
 
@@ -240,7 +219,12 @@ export function createOidcUpstream({
         throw new GatewayError(
           'ERR_UPSTREAM_DENIED',
           `the OpenID provider refused the login (${untrusted(error)})${description ? `: ${untrusted(description)}` : ''}`,
-          { hint: error === 'access_denied' ? 'the user declined at the provider: start the login again to retry' : 'check the client settings at the provider (redirect URI, allowed scopes, grant types)' },
+          {
+            hint:
+              error === 'access_denied'
+                ? 'the user declined at the provider: start the login again to retry'
+                : 'check the client settings at the provider (redirect URI, allowed scopes, grant types)',
+          },
         );
       }
       const code = query.get('code');
@@ -280,7 +264,9 @@ export function createOidcUpstream({
       const json = parseJson(text);
       const failure = tokenErrorBody.safeParse(json);
       if (status >= 500 || status === 429) {
-        throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `the OpenID provider failed at ${endpoint} (HTTP ${status})`, { hint: 'the provider is down or overloaded: retry later' });
+        throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `the OpenID provider failed at ${endpoint} (HTTP ${status})`, {
+          hint: 'the provider is down or overloaded: retry later',
+        });
       }
       if (status >= 400 && failure.success) {
         const { error, error_description: description } = failure.data;
@@ -291,7 +277,10 @@ export function createOidcUpstream({
       }
       const success = tokenSuccessBody.safeParse(json);
       if (status !== 200 || !success.success) {
-        const where = status >= 300 && status < 400 ? `redirected to ${untrusted(replyHeaders.get('location') ?? '?', secrets)}` : 'not a token response with an id_token';
+        const where =
+          status >= 300 && status < 400
+            ? `redirected to ${untrusted(replyHeaders.get('location') ?? '?', secrets)}`
+            : 'not a token response with an id_token';
         throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `unexpected reply from the OpenID provider at ${endpoint} (HTTP ${status}): ${where}`, {
           hint: `check the OpenID issuer (now ${issuer}) and that the client at the provider may use the openid scope`,
         });
@@ -301,39 +290,16 @@ export function createOidcUpstream({
       const payload = await verifyIdToken(idToken, nonce);
       const sub = payload.sub as string;
       let claims: OidcUserClaims = { sub, ...profileClaims(payload) };
-      const missing = (scopes.includes('email') && claims.email === undefined) || (scopes.includes('profile') && claims.preferred_username === undefined && claims.name === undefined);
+      const missing =
+        (scopes.includes('email') && claims.email === undefined) ||
+        (scopes.includes('profile') && claims.preferred_username === undefined && claims.name === undefined);
       if (missing && metadata.userinfoEndpoint !== undefined) {
-        const { email, email_verified: emailVerified, ...extra } = profileClaims(await fetchUserinfo(metadata.userinfoEndpoint, accessToken, sub));
-        // The verified id_token wins where both speak; email and email_verified travel as a pair,
-        // or one address could borrow the other's verification.
-        claims = { ...extra, ...claims };
-        if (claims.email === undefined) {
-          delete claims.email_verified;
-          if (email !== undefined) claims.email = email;
-          if (email !== undefined && emailVerified !== undefined) claims.email_verified = emailVerified;
-        }
+        const userinfo = await fetchUserinfo({ send, endpoint: metadata.userinfoEndpoint, accessToken, sub, userAgent, hint: reachHint });
+        claims = withUserinfo(claims, userinfo);
       }
       return { claims, idToken, accessToken, ...(refreshToken === undefined ? {} : { refreshToken }) };
     },
   };
-}
-
-/** The standard claims we pass on, each only when it has the type OIDC Core §5.1 gives it. */
-function profileClaims(source: Record<string, unknown>): Omit<OidcUserClaims, 'sub'> {
-  const claims: Omit<OidcUserClaims, 'sub'> = {};
-  const text = (key: string): string | undefined => {
-    const value = source[key];
-    return typeof value === 'string' && value.length > 0 && value.length <= 512 ? value : undefined;
-  };
-  const email = text('email');
-  if (email !== undefined) claims.email = email;
-  // A string "true" is not the boolean the spec defines; treated as unverified.
-  if (typeof source['email_verified'] === 'boolean') claims.email_verified = source['email_verified'];
-  const preferredUsername = text('preferred_username');
-  if (preferredUsername !== undefined) claims.preferred_username = preferredUsername;
-  const name = text('name');
-  if (name !== undefined) claims.name = name;
-  return claims;
 }
 
 function formEncode(value: string): string {

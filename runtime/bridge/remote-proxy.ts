@@ -1,0 +1,229 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Logger } from '../logger.js';
+import { cachedHealth, type ServerHealth } from './cached-health.js';
+import { DEFAULT_TEMPLATE } from './initialized-child.js';
+import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
+import { replyJson, replyJsonRpcError } from './json-replies.js';
+import { createOriginPolicy } from './origin-policy.js';
+import type { Bridge } from './streamable-http-bridge.js';
+
+export interface RemoteProxyOptions {
+  serverName: string;
+  /** The upstream Streamable HTTP endpoint. */
+  url: string;
+  /** Static headers for every upstream request (values from `.secrets/`). */
+  headers?: Readonly<Record<string, string>>;
+  logger: Logger;
+  allowedOrigins?: readonly string[];
+  /** Larger POST bodies get 413 (checked as they stream). Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** A session binding unused this long is forgotten (and the upstream session deleted). Default 30 min. */
+  idleTimeoutMs?: number;
+  healthTtlMs?: number;
+}
+
+/** What the client may tell the upstream server; everything else (credentials, cookies, X-User-*, hop-by-hop) stays here. */
+const FORWARDED_REQUEST_HEADERS = ['content-type', 'content-length', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name', 'user-agent'];
+/** Never passed back: hop-by-hop (RFC 9110 §7.6.1), cookies for a domain that is not ours, and headers the router sets. */
+const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'set-cookie', 'www-authenticate']);
+
+interface Binding {
+  owner: string;
+  lastSeen: number;
+}
+
+/**
+ * A remote Streamable HTTP MCP server behind the gateway's auth. Bodies stream both ways as
+ * they come (SSE included): nothing is buffered or parsed. The client's token never leaves
+ * (the router strips Authorization and cookies; only the allowlisted headers above are sent),
+ * and the upstream gets the static headers from the secrets instead.
+ *
+ * The upstream sees every user as the same client (the static credentials), so session ids are
+ * bound here to the user whose initialize created them: another user presenting one, or an id
+ * this gateway did not see created, gets 404 and re-initializes, as with the stdio bridge.
+ */
+export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
+  const { serverName, logger, allowedOrigins = [], maxBodyBytes = 4 * 1024 * 1024, idleTimeoutMs = 30 * 60_000 } = options;
+  // Lowercased, so a configured name replaces a forwarded one instead of being sent twice.
+  const staticHeaders = Object.fromEntries(Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+  const upstream = new URL(options.url);
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new TypeError(`remote server "${serverName}": url must be http(s)`);
+  const log = logger.child({ server: serverName, upstream: upstream.origin });
+  const originAllowed = createOriginPolicy(allowedOrigins);
+  const secure = upstream.protocol === 'https:';
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const send = secure ? httpsRequest : httpRequest;
+  const bindings = new Map<string, Binding>();
+  const inFlight = new Set<ClientRequest>();
+  let closing = false;
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, binding] of bindings) {
+      if (now - binding.lastSeen < idleTimeoutMs) continue;
+      bindings.delete(id);
+      deleteUpstream(id);
+    }
+  }, Math.max(50, Math.min(idleTimeoutMs / 2, 30_000)));
+  sweeper.unref();
+
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const user = req.headers['x-user-sub'];
+    if (typeof user !== 'string' || user === '') {
+      replyJson(res, 401, { error: 'unauthorized', error_description: 'No authenticated user: requests must come through the gateway router.' });
+      return Promise.resolve();
+    }
+    const origin = req.headers.origin;
+    if (!originAllowed(typeof origin === 'string' ? origin : undefined)) {
+      replyJsonRpcError(res, 403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
+      return Promise.resolve();
+    }
+    if (closing) {
+      replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
+      return Promise.resolve();
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const binding = bindings.get(sessionId);
+      if (binding === undefined || binding.owner !== user) {
+        replyJsonRpcError(res, 404, SESSION_NOT_FOUND, 'Session not found');
+        return Promise.resolve();
+      }
+      binding.lastSeen = Date.now();
+    }
+    if (Number(req.headers['content-length']) > maxBodyBytes) {
+      replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => forward(req, res, user, typeof sessionId === 'string' ? sessionId : undefined, resolve));
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void): void {
+    const outgoing = send(upstream, { method: req.method, headers: upstreamHeaders(req.headers), agent });
+    inFlight.add(outgoing);
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      inFlight.delete(outgoing);
+      done();
+    };
+    // The client left (or the stream was cut): stop the upstream request too, SSE included.
+    res.once('close', () => {
+      if (!res.writableFinished) outgoing.destroy();
+      finish();
+    });
+    outgoing.on('error', (err) => {
+      if (res.headersSent) {
+        res.destroy();
+      } else if (!res.destroyed) {
+        log.warn({ err: err.message }, 'remote MCP server unreachable');
+        replyJsonRpcError(res, 502, TRANSPORT_ERROR, `Bad Gateway: the remote MCP server did not answer (${err.message})`);
+      }
+      finish();
+    });
+    outgoing.on('response', (answer) => {
+      const status = answer.statusCode ?? 502;
+      if (status === 401 || status === 403) {
+        // The upstream refused *our* static credentials; its challenge would send the client
+        // off to log in at the upstream's authorization server, which cannot help.
+        answer.resume();
+        log.warn({ status }, 'remote MCP server refused the gateway credentials');
+        replyJsonRpcError(res, 502, TRANSPORT_ERROR, `Bad Gateway: the remote MCP server refused the gateway's credentials (HTTP ${status})`);
+        return;
+      }
+      track(req.method, sessionId, status, answer.headers['mcp-session-id'], user);
+      const headers = responseHeaders(answer.headers);
+      const streaming = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
+      if (streaming) headers['x-accel-buffering'] = 'no';
+      res.writeHead(status, headers);
+      if (streaming) res.flushHeaders();
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    // Stream the body up as it arrives, counting: a chunked body has no Content-Length to check.
+    let sent = 0;
+    req.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      if (sent <= maxBodyBytes) return;
+      req.unpipe(outgoing);
+      outgoing.destroy();
+      if (!res.headersSent) replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+      req.destroy();
+    });
+    req.pipe(outgoing);
+  }
+
+  /** Binds a session the upstream just created to its user; forgets ended ones. */
+  function track(method: string | undefined, sent: string | undefined, status: number, returned: string | string[] | undefined, user: string): void {
+    if (sent === undefined) {
+      if (typeof returned === 'string' && status < 300 && !bindings.has(returned)) bindings.set(returned, { owner: user, lastSeen: Date.now() });
+      return;
+    }
+    if (status === 404 || (method === 'DELETE' && status < 300)) bindings.delete(sent);
+  }
+
+  function upstreamHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {};
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = incoming[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    return Object.assign(headers, staticHeaders);
+  }
+
+  function deleteUpstream(id: string): void {
+    const outgoing = send(upstream, { method: 'DELETE', headers: { ...staticHeaders, 'mcp-session-id': id }, agent, timeout: 5_000 });
+    outgoing.on('response', (answer) => answer.resume());
+    outgoing.on('timeout', () => outgoing.destroy());
+    outgoing.on('error', () => {});
+    outgoing.end();
+  }
+
+  const health = cachedHealth(() => probeUpstream(upstream, staticHeaders), { okTtlMs: options.healthTtlMs ?? 60_000 });
+
+  return {
+    handle,
+    health: () => (closing ? Promise.resolve({ ok: false, detail: 'shutting down' }) : health()),
+    async close() {
+      closing = true;
+      clearInterval(sweeper);
+      for (const outgoing of inFlight) outgoing.destroy();
+      agent.destroy();
+    },
+    get sessionCount() {
+      return bindings.size;
+    },
+  };
+}
+
+function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    // CORS is the router's business (it set its own headers already).
+    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name) && !name.startsWith('access-control-')) headers[name] = value;
+  }
+  return headers;
+}
+
+/** Healthy when the upstream answers initialize; the probe's session is deleted right after. */
+async function probeUpstream(upstream: URL, staticHeaders: Readonly<Record<string, string>>): Promise<ServerHealth> {
+  const headers = { ...staticHeaders, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 'mcp-gateway-health', method: 'initialize', params: DEFAULT_TEMPLATE });
+  const res = await fetch(upstream, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+  const text = (await res.text()).slice(0, 1024 * 1024);
+  const session = res.headers.get('mcp-session-id');
+  if (session !== null) {
+    void fetch(upstream, { method: 'DELETE', headers: { ...staticHeaders, 'mcp-session-id': session }, signal: AbortSignal.timeout(5_000) }).catch(() => {});
+  }
+  if (!res.ok) return { ok: false, detail: `the remote server answered initialize with HTTP ${res.status}` };
+  const json = text.trimStart().startsWith('{') ? text : (/^data: ?(.*)$/m.exec(text)?.[1] ?? '');
+  try {
+    const message = JSON.parse(json) as { result?: { serverInfo?: { name?: string } }; error?: { message?: string } };
+    if (message.result !== undefined) return { ok: true, detail: `answered initialize (${message.result.serverInfo?.name ?? 'unnamed server'})` };
+    return { ok: false, detail: `initialize failed: ${message.error?.message ?? 'no result'}` };
+  } catch {
+    return { ok: false, detail: 'the remote server did not answer initialize with JSON-RPC' };
+  }
+}

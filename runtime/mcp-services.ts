@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { StdioLaunch } from './bridge/child-process-session.js';
+import { createRemoteProxy } from './bridge/remote-proxy.js';
+import { createStdioBridge, type Bridge } from './bridge/streamable-http-bridge.js';
+import { parseDuration } from './config/duration.js';
+import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/schema.js';
+import { GatewayError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store/store.js';
+
+const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-mcp-server.js', import.meta.url));
+
+/** How to start a configured stdio server: a command line, or a server shipped with this package. */
+export function launchFor(server: Exclude<ServerConfig, RemoteServerConfig>, projectDir: string): StdioLaunch {
+  if ('builtin' in server) return { command: process.execPath, args: [DEMO_SERVER_SCRIPT], env: {}, cwd: projectDir };
+  return { command: server.command, args: server.args, env: server.env, cwd: server.cwd ?? projectDir };
+}
+
+export interface McpServicesDeps {
+  /** Working directory for stdio servers that configure none (the project directory). */
+  projectDir: string;
+  logger: Logger;
+  /** Static upstream header values of remote servers, by server name (from `.secrets/servers/`). */
+  upstreamHeaders?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/**
+ * One service per configured server: a stdio bridge (a child process per session) or a proxy to
+ * a remote Streamable HTTP server. Browser requests are accepted from the public URL's origin
+ * and the configured `allowedOrigins`.
+ */
+export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps): Map<string, Bridge> {
+  const allowedOrigins = [new URL(config.publicUrl).origin, ...(config.allowedOrigins ?? [])];
+  const services = new Map<string, Bridge>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    if ('url' in server) {
+      const names = server.headers ?? [];
+      const values = deps.upstreamHeaders?.[name] ?? {};
+      const missing = names.find((header) => values[header] === undefined);
+      if (missing !== undefined) {
+        throw new GatewayError('ERR_SECRET_MISSING', `the value of header ${missing} for server ${name} is missing`, {
+          hint: `write it: mcp-gateway add-server ${name} --url ${server.url} --header ${missing}=VALUE --force`,
+        });
+      }
+      const headers = Object.fromEntries(names.map((header) => [header, values[header]!]));
+      services.set(name, createRemoteProxy({ serverName: name, url: server.url, headers, logger: deps.logger, allowedOrigins }));
+      continue;
+    }
+    const limits = server.limits ?? {};
+    services.set(
+      name,
+      createStdioBridge({
+        serverName: name,
+        launch: launchFor(server, deps.projectDir),
+        logger: deps.logger,
+        allowedOrigins,
+        ...(server.pool === undefined ? {} : { pool: server.pool }),
+        ...(limits.maxSessions === undefined ? {} : { maxSessions: limits.maxSessions }),
+        ...(limits.maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser: limits.maxSessionsPerUser }),
+        ...(limits.maxMessageBytes === undefined ? {} : { maxBodyBytes: limits.maxMessageBytes }),
+        ...(limits.idleTimeout === undefined ? {} : { idleTimeoutMs: parseDuration(limits.idleTimeout)! }),
+        ...(limits.requestTimeout === undefined ? {} : { requestTimeoutMs: parseDuration(limits.requestTimeout)! }),
+      }),
+    );
+  }
+  return services;
+}
+
+const JSON_NO_STORE = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+
+/**
+ * `/health`: 200 `{"status":"ok"}` when the store answers and every server answers initialize
+ * (each server's probe is cached, see the bridge); 503 with per-server detail otherwise.
+ */
+export function createHealthHandler(store: Store, services: ReadonlyMap<string, Bridge>, logger: Logger) {
+  return function health(_req: IncomingMessage, res: ServerResponse): void {
+    const checks = [...services].map(async ([name, service]) => [name, { sessions: service.sessionCount, ...(await service.health()) }] as const);
+    Promise.all([store.ping(), Promise.all(checks)]).then(
+      ([, results]) => {
+        const servers = Object.fromEntries(results.map(([name, { ok, detail, sessions }]) => [name, ok ? { sessions, healthy: true } : { sessions, healthy: false, detail }]));
+        const unhealthy = results.filter(([, result]) => !result.ok).map(([name]) => name);
+        if (unhealthy.length === 0) {
+          res.writeHead(200, JSON_NO_STORE).end(JSON.stringify({ status: 'ok', servers }));
+          return;
+        }
+        logger.warn({ event: 'health_failed', servers: unhealthy });
+        res.writeHead(503, JSON_NO_STORE).end(JSON.stringify({ status: 'unavailable', reason: `unhealthy: ${unhealthy.join(', ')}`, servers }));
+      },
+      (err: unknown) => {
+        logger.warn({ event: 'health_failed', err: (err as Error).message });
+        res.writeHead(503, JSON_NO_STORE).end(JSON.stringify({ status: 'unavailable', reason: 'store unreachable' }));
+      },
+    );
+  };
+}

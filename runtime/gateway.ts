@@ -29,6 +29,8 @@ export interface GatewayDeps {
   loadKeys?: () => Promise<KeySet>;
   /** Overrides for the metadata-document resolver (tests: DNS, CA). */
   cimd?: Partial<CimdResolverOptions>;
+  /** Seals upstream credentials in the store (.secrets/state-key); random per process when absent. */
+  stateKey?: Uint8Array;
 }
 
 export interface ListenAddress {
@@ -54,7 +56,7 @@ export { launchFor } from './mcp-services.js';
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, store, keys, upstream, logger } = deps;
-  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}) });
+  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}), ...(deps.stateKey ? { stateKey: deps.stateKey } : {}) });
   const authApp = createAuthApp(ctx);
   const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
   const health = createHealthHandler(store, bridges, logger);

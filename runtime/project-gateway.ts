@@ -1,5 +1,8 @@
 import { createGitHubLogin } from './auth/upstream/github-login.js';
-import { createGitHubUpstream } from './auth/upstream/github-upstream.js';
+import { DEFAULT_GITHUB_SCOPE, GITHUB_SCOPE_WITH_ORGS, createGitHubUpstream } from './auth/upstream/github-upstream.js';
+import { createOidcLogin } from './auth/upstream/oidc-login.js';
+import { createOidcUpstream } from './auth/upstream/oidc-upstream.js';
+import { loadOrCreateStateKey } from './config/state-key.js';
 import { createLocalLogin, type LocalLoginAnnouncement } from './auth/upstream/local-login.js';
 import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
 import { gatewayUrls } from './auth/gateway-urls.js';
@@ -59,13 +62,36 @@ async function readUpstreamHeaders(config: GatewayConfig, paths: ProjectPaths): 
 async function createUpstream(options: ProjectGatewayOptions, store: Store): Promise<UpstreamLogin> {
   const { config, paths } = options;
   const urls = gatewayUrls(config);
-  if (config.provider.type === 'local') {
-    return createLocalLogin({ store, user: config.provider.user, loginUrl: urls.localLogin, announce: options.announceLoginCode });
+  const provider = config.provider;
+  if (provider.type === 'local') {
+    return createLocalLogin({ store, user: provider.user, loginUrl: urls.localLogin, announce: options.announceLoginCode });
   }
-  if (!paths) throw new TypeError('a GitHub provider needs a project directory for its client secret');
+  if (!paths) throw new TypeError('an upstream identity provider needs a project directory for its client secret');
+  const fetchOption = options.fetch ? { fetch: options.fetch } : {};
+  if (provider.type === 'oidc') {
+    const clientSecret = await readSecret(paths.oidcClientSecret);
+    const oidc = createOidcUpstream({
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      scopes: provider.scopes,
+      ...(clientSecret ? { clientSecret } : {}),
+      ...(provider.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: provider.tokenEndpointAuthMethod } : {}),
+      ...fetchOption,
+    });
+    // A wrong issuer should stop `serve` now, not fail the first login.
+    await oidc.discover();
+    return createOidcLogin({ store, oidc, callbackUrl: urls.callback });
+  }
   const clientSecret = await requireSecret(paths.githubClientSecret, 'the GitHub client secret', `write it with \`mcp-gateway init --dir ${paths.dir} --force --github-client-secret ...\` (or MCP_GATEWAY_GITHUB_CLIENT_SECRET)`);
-  const github = createGitHubUpstream({ baseUrl: config.provider.url, clientId: config.provider.clientId, clientSecret, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  return createGitHubLogin(github, urls.callback);
+  const needsMembership = provider.orgs.length + provider.teams.length > 0;
+  const github = createGitHubUpstream({
+    baseUrl: provider.url,
+    clientId: provider.clientId,
+    clientSecret,
+    scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE,
+    ...fetchOption,
+  });
+  return createGitHubLogin(github, urls.callback, needsMembership);
 }
 
 /**
@@ -89,7 +115,21 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
     const upstream = await createUpstream(options, store);
     const loadKeys = paths ? () => loadKeySet(paths.signingKeys) : undefined;
     const upstreamHeaders = paths ? await readUpstreamHeaders(config, paths) : undefined;
-    return await startGateway({ config, store, keys, upstream, logger, projectDir: paths?.dir ?? process.cwd(), ...(loadKeys ? { loadKeys } : {}), ...(upstreamHeaders ? { upstreamHeaders } : {}) }, options.listen);
+    const stateKey = paths ? await loadOrCreateStateKey(paths.stateKey) : undefined;
+    return await startGateway(
+      {
+        config,
+        store,
+        keys,
+        upstream,
+        logger,
+        projectDir: paths?.dir ?? process.cwd(),
+        ...(loadKeys ? { loadKeys } : {}),
+        ...(upstreamHeaders ? { upstreamHeaders } : {}),
+        ...(stateKey ? { stateKey } : {}),
+      },
+      options.listen,
+    );
   } catch (err) {
     await store.close();
     throw err;

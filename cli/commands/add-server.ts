@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { GatewayError } from '../../runtime/errors.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
-import { SERVER_NAME, SERVER_NAME_HINT, type ServerConfig } from '../../runtime/config/schema.js';
+import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type ServerConfig } from '../../runtime/config/schema.js';
+import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
 import { catalogNames, resolveCatalogServer } from '../catalog.js';
 import { formatCommandLine, parseCommandLine } from '../command-line.js';
@@ -19,6 +20,10 @@ export interface AddServerOptions {
   command?: string;
   /** `K=V` pairs; added to (and overriding) a catalog server's own environment. */
   env?: string[];
+  /** A remote Streamable HTTP MCP server to proxy, instead of a command. */
+  url?: string;
+  /** `K=V` static headers for the remote server; the values go to `.secrets/`. */
+  header?: string[];
   description?: string;
   /** Replace a server of the same name. */
   force?: boolean;
@@ -38,6 +43,10 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   // Usage problems first, before the config is even read.
   if (!SERVER_NAME.test(name)) {
     throw new GatewayError('ERR_USAGE', `invalid server name "${name}"`, { hint: `${SERVER_NAME_HINT} (the name becomes the endpoint path /NAME/mcp)` });
+  }
+  if (options.url !== undefined) return addRemoteServer(options, output);
+  if (options.header !== undefined && options.header.length > 0) {
+    throw new GatewayError('ERR_USAGE', '--header is for remote servers', { hint: 'use it with --url; a stdio server gets settings with --env NAME=VALUE' });
   }
   const extraEnv = parseEnvPairs(options.env ?? []);
   const custom = options.command === undefined ? undefined : parseCommandLine(options.command);
@@ -79,4 +88,66 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   if (!(await commandExists(command))) {
     output.stderr(`warning: ${command} is not on PATH here; the gateway will fail to start ${name} until it is installed\n`);
   }
+}
+
+/** `add-server NAME --url URL [--header K=V]...`: the YAML names the headers, `.secrets/` holds their values. */
+async function addRemoteServer(options: AddServerOptions, output: CliOutput): Promise<void> {
+  const { name } = options;
+  if (options.command !== undefined || (options.env ?? []).length > 0) {
+    throw new GatewayError('ERR_USAGE', '--url cannot be combined with --command or --env', { hint: 'a remote server is reached over HTTP; static settings go in --header NAME=VALUE' });
+  }
+  const url = parseRemoteUrl(options.url ?? '');
+  const headers = Object.fromEntries((options.header ?? []).map(parseHeaderPair));
+  const description = options.description?.trim() || undefined;
+  const paths = projectPaths(options.dir);
+  const config = await loadConfig(paths.dir);
+  if (Object.hasOwn(config.servers, name) && !options.force) {
+    throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
+      hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
+    });
+  }
+  const names = Object.keys(headers);
+  const entry: ServerConfig = { url, ...(names.length > 0 ? { headers: names } : {}), ...(description === undefined ? {} : { description }) };
+  // Secret first: a config naming headers whose values are missing would not start.
+  if (names.length > 0) await writeServerHeaders(paths, name, headers);
+  else await removeServerHeaders(paths, name);
+  await writeConfig(paths.dir, { ...config, servers: { ...config.servers, [name]: entry } });
+  const replaced = Object.hasOwn(config.servers, name);
+  const lines = [
+    `${replaced ? 'Replaced' : 'Added'} remote server ${name}: ${url}`,
+    ...names.map((header) => `  header ${header} is set (value in .secrets/servers/${name}.headers.json)`),
+    `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
+    `(Re)start the gateway to serve it: mcp-gateway serve${dirArg(paths.dir)}`,
+  ];
+  output.stdout(`${lines.join('\n')}\n`);
+}
+
+function parseRemoteUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new GatewayError('ERR_USAGE', `--url ${text} is not a URL`, { hint: 'e.g. --url https://mcp.example.com/mcp' });
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new GatewayError('ERR_USAGE', `--url ${text} must use https (http only on a loopback host)`, { hint: 'the static headers (API keys) would otherwise cross the network unencrypted' });
+  }
+  return url.href;
+}
+
+/** `--header K=V`: an HTTP header name and a one-line value. */
+function parseHeaderPair(pair: string): [string, string] {
+  const eq = pair.indexOf('=');
+  const name = eq === -1 ? '' : pair.slice(0, eq).trim();
+  if (!HEADER_NAME.test(name)) {
+    throw new GatewayError('ERR_USAGE', `--header ${eq === -1 ? pair : name || '(empty name)'}: expected NAME=VALUE with an HTTP header name`, {
+      hint: 'e.g. --header "Authorization=Bearer sk-..." or --header X-Api-Key=...',
+    });
+  }
+  if (RESERVED_UPSTREAM_HEADERS.has(name.toLowerCase())) {
+    throw new GatewayError('ERR_USAGE', `--header ${name}: the gateway sets this header itself`, { hint: 'static headers are for credentials and similar, e.g. Authorization or X-Api-Key' });
+  }
+  const value = pair.slice(eq + 1).trim();
+  if (/[\r\n\0]/.test(value)) throw new GatewayError('ERR_USAGE', `--header ${name}: the value must not contain line breaks`, { hint: 'pass the value on one line' });
+  return [name, value];
 }

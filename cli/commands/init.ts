@@ -97,7 +97,9 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     config.provider.type === 'github'
       ? `Login: GitHub (${answers.githubUrl}), allowed users: ${config.allowedUsers.join(', ')}\n` +
         `The GitHub OAuth app's "Authorization callback URL" must be ${gatewayUrls(config).callback}`
-      : `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`,
+      : config.provider.type === 'local'
+        ? `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`
+        : `Login: OpenID Connect (${config.provider.issuer}); register ${gatewayUrls(config).callback} as its redirect URI`,
     '',
     'Next steps:',
     `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,

@@ -2,6 +2,7 @@ import { GatewayError } from '../../runtime/errors.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
+import { removeServerHeaders } from '../../runtime/config/server-headers.js';
 import { dirArg } from '../dir-arg.js';
 import { endpointUrl } from '../endpoint-url.js';
 import { processOutput, type CliOutput } from '../output.js';
@@ -27,6 +28,8 @@ export async function runRemoveServer(options: RemoveServerOptions, deps: Partia
   }
   const servers = Object.fromEntries(Object.entries(config.servers).filter(([name]) => name !== options.name));
   await writeConfig(paths.dir, { ...config, servers });
+  // A remote server's header values are a secret: do not leave them behind.
+  await removeServerHeaders(paths, options.name);
   output.stdout(
     [
       `Removed server ${options.name}; ${endpointUrl(config.publicUrl, options.name)} stops answering once the gateway restarts.`,

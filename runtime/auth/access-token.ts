@@ -19,6 +19,8 @@ export interface AccessTokenClaims {
   scope?: string;
   /** The grant family (absent on tokens minted by `mcp-gateway token issue`). */
   familyId?: string;
+  /** The allowlist rule that admitted the user; /verify checks it is still configured. */
+  allowedBy?: string;
 }
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
@@ -38,6 +40,7 @@ export async function signAccessToken(
   if (claims.uid !== undefined) payload['uid'] = claims.uid;
   if (claims.scope) payload['scope'] = claims.scope;
   if (claims.familyId !== undefined) payload['fid'] = claims.familyId;
+  if (claims.allowedBy !== undefined) payload['ab'] = claims.allowedBy;
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.current.kid })
     .setIssuer(issuer)
@@ -92,12 +95,14 @@ export async function verifyAccessToken(
   const uid = payload['uid'];
   const scope = payload['scope'];
   const familyId = payload['fid'];
+  const allowedBy = payload['ab'];
   if (
     typeof login !== 'string' ||
     typeof clientId !== 'string' ||
     (uid !== undefined && typeof uid !== 'number') ||
     (scope !== undefined && typeof scope !== 'string') ||
-    (familyId !== undefined && typeof familyId !== 'string')
+    (familyId !== undefined && typeof familyId !== 'string') ||
+    (allowedBy !== undefined && typeof allowedBy !== 'string')
   ) {
     throw new TokenRejectedError('invalid_claims', 'the token lacks the gateway claims');
   }
@@ -112,6 +117,7 @@ export async function verifyAccessToken(
     ...(uid === undefined ? {} : { uid }),
     ...(scope === undefined ? {} : { scope }),
     ...(familyId === undefined ? {} : { familyId }),
+    ...(allowedBy === undefined ? {} : { allowedBy }),
   };
 }
 

@@ -5,7 +5,8 @@ import { introspectionEndpoint, revocationEndpoint } from './revocation-endpoint
 import type { AuthContext } from './auth-context.js';
 import { authorizeEndpoint } from './authorize-endpoint.js';
 import { consentEndpoint } from './consent-endpoint.js';
-import { githubCallbackEndpoint, localLoginPage, localLoginSubmit } from './login-endpoints.js';
+import { githubCallbackEndpoint, localLoginPage, localLoginSubmit, oidcCallbackEndpoint } from './login-endpoints.js';
+import type { OidcLogin } from './upstream/oidc-login.js';
 import { metadataEndpoints } from './metadata-endpoints.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { registerEndpoint } from './register-endpoint.js';
@@ -85,9 +86,11 @@ export function createAuthApp(ctx: AuthContext): express.Express {
   app.post('/consent', form, consentEndpoint(ctx));
   app.post('/token', tokenLimit(), form, tokenEndpoint(ctx));
 
-  const upstream = ctx.upstream as GitHubLogin | LocalLogin;
+  const upstream = ctx.upstream as GitHubLogin | LocalLogin | OidcLogin;
   if (upstream.kind === 'github') {
     app.get('/callback', githubCallbackEndpoint(ctx, upstream));
+  } else if (upstream.kind === 'oidc') {
+    app.get('/callback', oidcCallbackEndpoint(ctx, upstream));
   } else {
     app.get('/login/local', localLoginPage(ctx, upstream));
     app.post('/login/local', form, localLoginSubmit(ctx, upstream));

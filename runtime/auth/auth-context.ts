@@ -2,7 +2,9 @@ import type { GatewayConfig } from '../config/schema.js';
 import { parseDuration } from '../config/duration.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { createAllowlist } from './allowlist.js';
+import { randomBytes } from 'node:crypto';
+import { createSealedBox, type SealedBox } from './sealed-box.js';
+import { createUserPolicy, type UserPolicy } from './upstream/user-policy.js';
 import { createCimdResolver, type CimdResolverOptions } from './cimd/cimd-resolver.js';
 import { createClientRegistry, type ClientRegistry } from './client-registry.js';
 import { createConsentStore, type ConsentStore } from './consents.js';
@@ -24,7 +26,12 @@ export interface AuthContext {
   consents: ConsentStore;
   families: TokenFamilies;
   audit: AuditLog;
-  isAllowed(login: string): boolean;
+  /** Who may log in: allowed users, GitHub orgs and teams, email domains. */
+  policy: UserPolicy;
+  /** Is the rule that admitted this user (token claim `ab`, default `user:<login>`) still configured? */
+  stillAllowed(user: { login: string; allowedBy?: string | undefined }): boolean;
+  /** Seals upstream credentials kept in the store (key in .secrets/state-key). */
+  sealedBox: SealedBox;
   upstream: UpstreamLogin;
   logger: Logger;
   now(): number;
@@ -51,12 +58,25 @@ export interface AuthDeps {
   loadKeys?: () => Promise<KeySet>;
   /** Overrides for the metadata-document resolver (tests: DNS, CA). */
   cimd?: Partial<CimdResolverOptions>;
+  /** 32 bytes sealing upstream credentials in the store; random (per process) when absent. */
+  stateKey?: Uint8Array;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
 
-export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd }: AuthDeps): AuthContext {
+/** The allowlist of the config as one policy (runtime/auth/upstream/user-policy.ts). */
+export function policyFor(config: GatewayConfig): UserPolicy {
+  const { provider } = config;
+  return createUserPolicy({
+    users: config.allowedUsers,
+    ...(provider.type === 'github' ? { githubOrgs: provider.orgs, githubTeams: provider.teams } : {}),
+    ...(provider.type === 'oidc' ? { emailDomains: provider.emailDomains } : {}),
+  });
+}
+
+export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd, stateKey }: AuthDeps): AuthContext {
   const refreshTokenTtlMs = parseDuration(config.tokens.refreshTokenTtl)!;
+  const policy = policyFor(config);
   let lastReload = 0;
   const ctx: AuthContext = {
     config,
@@ -73,7 +93,9 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     consents: createConsentStore(store),
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
     audit: createAuditLog(logger),
-    isAllowed: createAllowlist(config.allowedUsers),
+    policy,
+    stillAllowed: (user) => policy.hasRule(user.allowedBy ?? `user:${user.login.toLowerCase()}`),
+    sealedBox: createSealedBox(stateKey ?? randomBytes(32)),
     upstream,
     logger,
     now,

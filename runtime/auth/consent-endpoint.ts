@@ -35,6 +35,6 @@ export function consentEndpoint(ctx: AuthContext) {
     }
     await ctx.consents.remember(prompt.user.sub, prompt.pending.clientId, ctx.now());
     ctx.audit('consent_granted', { login: prompt.user.login, clientId: prompt.pending.clientId, resource: prompt.pending.resource });
-    await issueCodeAndRedirect(ctx, res, prompt.pending, prompt.user);
+    await issueCodeAndRedirect(ctx, res, prompt.pending, prompt.user, prompt.upstream);
   };
 }

@@ -1,11 +1,12 @@
 import type { Store } from '../store/store.js';
 import { constantTimeEqual, randomToken, sha256Base64url } from './crypto-helpers.js';
-import type { PendingAuthorization, UserIdentity } from './grants.js';
+import type { PendingAuthorization, UpstreamCredential, UserIdentity } from './grants.js';
 
 /** A consent page on screen: bound to the browser by a cookie and to the form by a CSRF token. */
 export interface ConsentPrompt {
   pending: PendingAuthorization;
   user: UserIdentity;
+  upstream?: UpstreamCredential;
   cookieHash: string;
   csrfHash: string;
 }
@@ -17,11 +18,11 @@ const REMEMBER_MS = 90 * 86_400_000;
 export function createConsentStore(store: Store) {
   const rememberedKey = (sub: string, clientId: string): string => `consent-granted:${sub}:${clientId}`;
   return {
-    async openPrompt(pending: PendingAuthorization, user: UserIdentity): Promise<{ id: string; cookie: string; csrf: string }> {
+    async openPrompt(pending: PendingAuthorization, user: UserIdentity, upstream?: UpstreamCredential): Promise<{ id: string; cookie: string; csrf: string }> {
       const id = randomToken(24);
       const cookie = randomToken(24);
       const csrf = randomToken(24);
-      const prompt: ConsentPrompt = { pending, user, cookieHash: sha256Base64url(cookie), csrfHash: sha256Base64url(csrf) };
+      const prompt: ConsentPrompt = { pending, user, cookieHash: sha256Base64url(cookie), csrfHash: sha256Base64url(csrf), ...(upstream ? { upstream } : {}) };
       await store.set(`consent:${id}`, prompt, { ttlMs: PROMPT_TTL_MS });
       return { id, cookie, csrf };
     },

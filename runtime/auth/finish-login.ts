@@ -2,7 +2,8 @@ import type { Response } from 'express';
 import type { AuthContext } from './auth-context.js';
 import { redirectToClient } from './authorization-response.js';
 import { setConsentCookie } from './consent-cookie.js';
-import type { PendingAuthorization, UserIdentity } from './grants.js';
+import type { PendingAuthorization, UpstreamCredential, UserIdentity } from './grants.js';
+import type { UserFacts } from './upstream/user-policy.js';
 import { consentPageBody } from './pages/consent-page.js';
 import { sendPage } from './pages/html.js';
 
@@ -11,20 +12,32 @@ import { sendPage } from './pages/html.js';
  * given by this user to this client) or show the consent page. The gateway logs in to GitHub
  * with one static client for every MCP client, so GitHub's own consent cannot stand in for ours.
  */
-export async function finishLogin(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity): Promise<void> {
-  if (!ctx.isAllowed(user.login)) {
-    ctx.audit('login_denied', { login: user.login, clientId: pending.clientId, reason: 'not on the allowlist' });
-    return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: `${user.login} is not allowed to use this gateway` });
+export async function finishLogin(
+  ctx: AuthContext,
+  res: Response,
+  pending: PendingAuthorization,
+  identity: UserIdentity,
+  facts: UserFacts,
+  upstream?: UpstreamCredential,
+): Promise<void> {
+  const allowedBy = ctx.policy.match(facts);
+  if (allowedBy === undefined) {
+    const why = ctx.policy.needsMembership
+      ? 'not on the allowlist and not a member of an allowed organization or team (an organization that restricts OAuth apps hides its membership until it approves this app)'
+      : 'not on the allowlist';
+    ctx.audit('login_denied', { login: identity.login, clientId: pending.clientId, reason: why });
+    return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: `${identity.login} is not allowed to use this gateway` });
   }
+  const user: UserIdentity = { ...identity, allowedBy };
   const client = await ctx.clients.get(pending.clientId);
   if (!client) {
     return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: 'the application was removed during login' });
   }
-  ctx.audit('login_succeeded', { login: user.login, clientId: pending.clientId, resource: pending.resource });
+  ctx.audit('login_succeeded', { login: user.login, clientId: pending.clientId, resource: pending.resource, allowedBy });
   if (await ctx.consents.isRemembered(user.sub, pending.clientId)) {
-    return issueCodeAndRedirect(ctx, res, pending, user);
+    return issueCodeAndRedirect(ctx, res, pending, user, upstream);
   }
-  const { id, cookie, csrf } = await ctx.consents.openPrompt(pending, user);
+  const { id, cookie, csrf } = await ctx.consents.openPrompt(pending, user, upstream);
   setConsentCookie(ctx, res, cookie);
   const redirectOrigin = new URL(pending.redirectUri);
   const formTarget = redirectOrigin.host !== '' ? redirectOrigin.origin : redirectOrigin.protocol;
@@ -41,8 +54,8 @@ export async function finishLogin(ctx: AuthContext, res: Response, pending: Pend
   sendPage(res, 200, 'Allow access?', consentPageBody(page), [formTarget]);
 }
 
-export async function issueCodeAndRedirect(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity): Promise<void> {
-  const code = await ctx.grants.issueCode({ ...pending, user });
+export async function issueCodeAndRedirect(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity, upstream?: UpstreamCredential): Promise<void> {
+  const code = await ctx.grants.issueCode({ ...pending, user, ...(upstream ? { upstream } : {}) });
   ctx.audit('code_issued', { login: user.login, clientId: pending.clientId, resource: pending.resource });
   redirectToClient(ctx, res, pending, { code });
 }

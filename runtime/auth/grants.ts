@@ -3,10 +3,21 @@ import { randomToken, sha256Base64url } from './crypto-helpers.js';
 
 /** Who logged in, as the upstream identity provider reported it. */
 export interface UserIdentity {
-  /** Token subject: the login lowercased. */
+  /** Token subject: the login lowercased (GitHub, local) or `oidc:<sub>` (OpenID Connect). */
   sub: string;
+  /** What people read: the GitHub login, or the OpenID Connect email / username. */
   login: string;
   uid?: number;
+  email?: string;
+  emailVerified?: boolean;
+  /** The allowlist rule that admitted this user (`user:alice`, `org:acme`...); see user-policy.ts. */
+  allowedBy?: string;
+}
+
+/** An upstream credential kept (sealed) with a grant, to re-check org/team membership on refresh. */
+export interface UpstreamCredential {
+  sealed: string;
+  checkedAt: number;
 }
 
 /** An /authorize request waiting for the upstream login; its id is the `state` sent upstream. */
@@ -22,6 +33,7 @@ export interface PendingAuthorization {
 /** What an authorization code stands for (RFC 6749 §4.1.2): bound to client, redirect, PKCE challenge and resource. */
 export interface CodeGrant extends PendingAuthorization {
   user: UserIdentity;
+  upstream?: UpstreamCredential;
 }
 
 /** Pending logins may take a while (typing a password, 2FA); codes must not (RFC 6749 §4.1.2 recommends <= 10 min, we use 60 s). */

@@ -7,6 +7,9 @@ import { escapeHtml, sendErrorPage, sendPage } from './pages/html.js';
 import { param } from './request-params.js';
 import type { GitHubLogin } from './upstream/github-login.js';
 import type { LocalLogin } from './upstream/local-login.js';
+import type { OidcLogin } from './upstream/oidc-login.js';
+import type { UserFacts } from './upstream/user-policy.js';
+import type { PendingAuthorization, UpstreamCredential, UserIdentity } from './grants.js';
 import { identityFromLogin } from './upstream/upstream-login.js';
 
 function safeParam(source: unknown, name: string): string | undefined {
@@ -29,24 +32,66 @@ export function githubCallbackEndpoint(ctx: AuthContext, login: GitHubLogin) {
     const upstreamError = safeParam(req.query, 'error');
     const code = safeParam(req.query, 'code');
     if (upstreamError !== undefined || code === undefined) {
-      ctx.logger.info({ event: 'upstream_login_failed', provider: 'github', error: upstreamError ?? 'no code' });
+      ctx.audit('login_denied', { provider: 'github', clientId: pending.clientId, reason: upstreamError ?? 'no code' });
       return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: 'the GitHub login was cancelled or refused' });
     }
-    let user;
+    let identity: UserIdentity;
+    let facts: UserFacts;
+    let upstream: UpstreamCredential | undefined;
     try {
       const githubToken = await login.github.exchangeCode({ code, redirectUri: login.callbackUrl });
-      user = await login.github.fetchUser(githubToken);
+      const user = await login.github.fetchUser(githubToken);
+      identity = identityFromLogin(user.login, user.id);
+      facts = { login: user.login };
+      if (login.needsMembership) {
+        const [orgs, teams] = await Promise.all([login.github.fetchOrgs(githubToken), login.github.fetchTeams(githubToken)]);
+        facts = { login: user.login, orgs, teams };
+        // Kept sealed (key outside the store) so a refresh can ask GitHub whether the user is still a member.
+        upstream = { sealed: ctx.sealedBox.seal(githubToken, pending.clientId), checkedAt: ctx.now() };
+      }
     } catch (err) {
-      if (!isGatewayError(err)) throw err;
-      ctx.logger.warn({ event: 'upstream_login_failed', provider: 'github', code: err.code, reason: err.message, hint: err.hint });
-      const unreachable = err.code === 'ERR_UPSTREAM_UNREACHABLE';
-      return redirectToClient(ctx, res, pending, {
-        error: unreachable ? 'temporarily_unavailable' : 'access_denied',
-        error_description: unreachable ? 'GitHub could not be reached; try again' : 'the GitHub login could not be completed',
-      });
+      return upstreamFailed(ctx, res, pending, 'github', err);
     }
-    await finishLogin(ctx, res, pending, identityFromLogin(user.login, user.id));
+    await finishLogin(ctx, res, pending, identity, facts, upstream);
   };
+}
+
+/** GET /callback for an OpenID Connect provider: RFC 9207 `iss` and `error` checked, code exchanged with our PKCE verifier, id_token validated. */
+export function oidcCallbackEndpoint(ctx: AuthContext, login: OidcLogin) {
+  return async function oidcCallback(req: Request, res: Response): Promise<void> {
+    const state = safeParam(req.query, 'state');
+    if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'The identity provider did not return a state parameter.');
+    const pending = await ctx.grants.takePending(state);
+    const secrets = pending ? await login.takeState(state) : undefined;
+    if (!pending || !secrets) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    try {
+      const code = await login.oidc.readCallback(new URLSearchParams(req.url.split('?')[1] ?? ''));
+      const { claims } = await login.oidc.exchangeCode({ code, redirectUri: login.callbackUrl, codeVerifier: secrets.codeVerifier, nonce: secrets.nonce });
+      // OIDC Core §5.7: only iss + sub identify a user; email and preferred_username can change hands.
+      const display = claims.email ?? claims.preferred_username ?? claims.sub;
+      const identity: UserIdentity = {
+        sub: `oidc:${claims.sub}`,
+        login: display,
+        ...(claims.email === undefined ? {} : { email: claims.email }),
+        ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
+      };
+      const facts: UserFacts = { login: claims.sub, ...(claims.email === undefined ? {} : { email: claims.email }), ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }) };
+      await finishLogin(ctx, res, pending, identity, facts);
+    } catch (err) {
+      return upstreamFailed(ctx, res, pending, 'oidc', err);
+    }
+  };
+}
+
+function upstreamFailed(ctx: AuthContext, res: Response, pending: PendingAuthorization, provider: string, err: unknown): void {
+  if (!isGatewayError(err)) throw err;
+  ctx.logger.warn({ event: 'upstream_login_failed', provider, code: err.code, reason: err.message, hint: err.hint });
+  ctx.audit('login_denied', { provider, clientId: pending.clientId, reason: err.code });
+  const unreachable = err.code === 'ERR_UPSTREAM_UNREACHABLE';
+  redirectToClient(ctx, res, pending, {
+    error: unreachable ? 'temporarily_unavailable' : 'access_denied',
+    error_description: unreachable ? 'the identity provider could not be reached; try again' : 'the login could not be completed',
+  });
 }
 
 /** GET /login/local: the one-time-code form. The pending authorization stays until the right code is typed. */
@@ -73,7 +118,7 @@ export function localLoginSubmit(ctx: AuthContext, login: LocalLogin) {
       if (result === 'expired') await ctx.grants.takePending(txn);
       return sendErrorPage(res, 400, 'Login expired', EXPIRED);
     }
-    await finishLogin(ctx, res, pending, identityFromLogin(login.user));
+    await finishLogin(ctx, res, pending, identityFromLogin(login.user), { login: login.user });
   };
 }
 

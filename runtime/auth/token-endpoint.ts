@@ -6,6 +6,7 @@ import { authenticateClient } from './client-authentication.js';
 import type { ClientRecord } from './client-registry.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { verifierMatchesChallenge } from './pkce.js';
+import { recheckOnRefresh } from './refresh-recheck.js';
 import { param, requiredParam } from './request-params.js';
 import type { RefreshGrant } from './token-families.js';
 
@@ -65,7 +66,7 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   const familyId = await ctx.families.start(client.clientId, grant.user.sub);
   // Marked before tokens exist, so a replay racing this request still finds the family to revoke.
   await ctx.grants.markCodeUsed(hash, familyId);
-  const body = await issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId, ...scopeOf(grant.scope) });
+  const body = await issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId, ...scopeOf(grant.scope), ...(grant.upstream ? { upstream: grant.upstream } : {}) });
   ctx.audit('tokens_issued', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId });
   return body;
 }
@@ -105,9 +106,14 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
     throw new OAuthError('invalid_target', 'resource differs from the one authorized');
   }
   // The allowlist may have changed since login: a removed user gets no new tokens.
-  if (!ctx.isAllowed(grant.user.login)) {
-    await ctx.families.revoke(grant.familyId, 'user no longer allowed');
-    throw new OAuthError('invalid_grant', `${grant.user.login} is no longer allowed to use this gateway`);
+  try {
+    grant = await recheckOnRefresh(ctx, grant);
+  } catch (err) {
+    if (err instanceof OAuthError && err.error === 'invalid_grant') {
+      await ctx.families.revoke(grant.familyId, 'user no longer allowed');
+      ctx.audit('family_revoked', { reason: 'user no longer allowed', login: grant.user.login, familyId: grant.familyId });
+    }
+    throw err;
   }
   const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
   ctx.audit('tokens_refreshed', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId: grant.familyId });
@@ -127,6 +133,7 @@ async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: Refres
       clientId: client.clientId,
       audience: grant.resource,
       familyId: grant.familyId,
+      ...(user.allowedBy === undefined ? {} : { allowedBy: user.allowedBy }),
       ...(user.uid === undefined ? {} : { uid: user.uid }),
       ...scopeOf(grant.scope),
     },

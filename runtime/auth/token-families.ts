@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import { randomToken, sha256Base64url } from './crypto-helpers.js';
-import type { UserIdentity } from './grants.js';
+import type { UpstreamCredential, UserIdentity } from './grants.js';
 
 /** What a refresh token stands for. Every token rotated from one authorization shares a family. */
 export interface RefreshGrant {
@@ -9,6 +9,7 @@ export interface RefreshGrant {
   scope?: string;
   user: UserIdentity;
   familyId: string;
+  upstream?: UpstreamCredential;
 }
 
 /** Left behind when a refresh token is rotated, so a second use can be recognised (reuse detection). */

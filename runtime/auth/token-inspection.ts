@@ -22,7 +22,7 @@ export async function inspectToken(ctx: AuthContext, token: string): Promise<Ins
     if (audiences.length === 0) return { kind: 'unknown' };
     try {
       const verified = await verifyAccessToken(token, { keys: ctx.keys, issuer: ctx.urls.issuer, audience: audiences, now: ctx.now() });
-      const active = ctx.isAllowed(verified.login) && !(await ctx.families.isAccessTokenRevoked(verified.jti, verified.familyId));
+      const active = ctx.stillAllowed(verified) && !(await ctx.families.isAccessTokenRevoked(verified.jti, verified.familyId));
       return { kind: 'access', token: verified, active };
     } catch (err) {
       if (err instanceof TokenRejectedError) return { kind: 'unknown' };
@@ -31,6 +31,6 @@ export async function inspectToken(ctx: AuthContext, token: string): Promise<Ins
   }
   const refresh = await ctx.families.findRefreshToken(token);
   if (!refresh) return { kind: 'unknown' };
-  const active = refresh.grant !== undefined && ctx.isAllowed(refresh.grant.user.login) && !(await ctx.families.isRevoked(refresh.familyId));
+  const active = refresh.grant !== undefined && ctx.stillAllowed(refresh.grant.user) && !(await ctx.families.isRevoked(refresh.familyId));
   return { kind: 'refresh', ...refresh, active };
 }

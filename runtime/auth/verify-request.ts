@@ -48,7 +48,7 @@ export function createRequestVerifier(ctx: AuthContext) {
       return challengeFor('invalid_token', err.message);
     }
     // Removing a user from the allowlist takes effect on their next request, not when the token expires.
-    if (!ctx.isAllowed(token.login)) return challengeFor('invalid_token', `${token.login} is no longer allowed to use this gateway`);
+    if (!ctx.stillAllowed(token)) return challengeFor('invalid_token', `${token.login} is no longer allowed to use this gateway`);
     if (await ctx.families.isAccessTokenRevoked(token.jti, token.familyId)) return challengeFor('invalid_token', 'the token was revoked');
     if (required.length > 0) {
       const granted = new Set((token.scope ?? '').split(' '));

@@ -5,7 +5,8 @@ export type BodyResult = { kind: 'ok'; text: string } | { kind: 'too-large' } | 
 /**
  * Reads the body up to `maxBytes`. Past the limit the rest is read and thrown away rather than
  * left unread, so the client finishes its upload and sees the 413 instead of a reset
- * connection; a client that keeps sending past a few times the limit is cut off.
+ * connection; past a few times the limit reading stops and the caller answers 413 on a
+ * connection that then closes (`Connection: close`), taking the unread rest with it.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length']);
@@ -26,8 +27,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
         tooLarge = true;
         chunks.length = 0;
         if (size > drainLimit) {
+          req.pause();
+          req.removeAllListeners('data');
           settle({ kind: 'too-large' });
-          req.destroy();
         }
         return;
       }

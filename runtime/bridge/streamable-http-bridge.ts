@@ -192,7 +192,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     const body = await readBody(req, maxBodyBytes);
     if (body.kind === 'aborted') return;
     if (body.kind === 'too-large') {
-      replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+      replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, { headers: { Connection: 'close' } });
       return;
     }
     let parsed: unknown;

@@ -10,6 +10,8 @@ export interface ProjectPaths {
   githubClientSecret: string;
   signingKeys: string;
   redisPassword: string;
+  oidcClientSecret: string;
+  stateKey: string;
   stateDir: string;
   gitignore: string;
 }
@@ -24,6 +26,8 @@ export function projectPaths(dir: string): ProjectPaths {
     githubClientSecret: join(secretsDir, 'github-client-secret'),
     signingKeys: join(secretsDir, 'signing-keys.json'),
     redisPassword: join(secretsDir, 'redis-password'),
+    oidcClientSecret: join(secretsDir, 'oidc-client-secret'),
+    stateKey: join(secretsDir, 'state-key'),
     stateDir: join(root, '.mcp-gateway'),
     gitignore: join(root, '.gitignore'),
   };

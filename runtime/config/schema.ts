@@ -5,6 +5,11 @@ import { parseDuration, DURATION_HINT } from './duration.js';
 export const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 export const SERVER_NAME_HINT = 'use 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit';
 /** GitHub's login rule (alphanumerics, single dashes, at most 39) plus `_`, which Enterprise Managed Users and Enterprise Server logins contain. */
+export const GITHUB_ORG = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+export const GITHUB_TEAM = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$/;
+/** An allowlist entry: a login (GitHub, local) or, for OpenID Connect, a verified email address or a `sub`. */
+const ALLOWED_USER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@[A-Za-z0-9.-]{1,253}|[\x21-\x7E]{1,255})$/;
 export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, { message: `not a duration: ${DURATION_HINT}` });
@@ -93,6 +98,25 @@ const githubProvider = z.strictObject({
   clientId: z.string().min(1, 'must not be empty'),
   /** github.com or a GitHub Enterprise Server base URL: web flow at URL/login/oauth/..., REST API at URL/api/v3. */
   url: z.url({ protocol: /^https?$/ }).default('https://github.com'),
+  /** Members of these organizations may log in (needs the `read:org` scope, asked for automatically). */
+  orgs: z.array(z.string().regex(GITHUB_ORG, 'must be a GitHub organization login')).default([]),
+  /** Members of these teams (`org/team-slug`) may log in. */
+  teams: z.array(z.string().regex(GITHUB_TEAM, 'must be org/team-slug, e.g. acme/platform')).default([]),
+});
+
+/** Any OpenID Connect provider (Google, GitLab, Keycloak, Auth0...): discovery, PKCE, id_token checked. Secret in .secrets/oidc-client-secret. */
+const oidcProvider = z.strictObject({
+  type: z.literal('oidc'),
+  issuer: z.url({ protocol: /^https?$/ }),
+  clientId: z.string().min(1, 'must not be empty'),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/))
+    .refine((scopes) => scopes.includes('openid'), { message: 'must include openid' })
+    .default(['openid', 'profile', 'email']),
+  /** How the client secret is sent, for providers that accept one method only; no secret file = a public client. */
+  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+  /** People with a verified address in these domains may log in. */
+  emailDomains: z.array(z.string().regex(DOMAIN_NAME, 'must be a domain name such as example.com')).default([]),
 });
 
 /** Login with a one-time code printed in the gateway's terminal: for the demo and hosts without a GitHub app. */
@@ -121,8 +145,8 @@ export const configSchema = z
     version: z.literal(1).default(1),
     publicUrl: z.url({ protocol: /^https?$/ }),
     listen: z.string().regex(hostPort, 'must be HOST:PORT, e.g. 127.0.0.1:8080').optional(),
-    provider: z.discriminatedUnion('type', [githubProvider, localProvider]),
-    allowedUsers: z.array(z.string().regex(GITHUB_LOGIN, 'must be a GitHub login (letters, digits, single dashes)')).default([]),
+    provider: z.discriminatedUnion('type', [githubProvider, localProvider, oidcProvider]),
+    allowedUsers: z.array(z.string().regex(ALLOWED_USER, 'must be a login, or for OpenID Connect an email address or subject')).default([]),
     store: z.discriminatedUnion('type', [embeddedStore, redisStore]).default({ type: 'embedded', path: '.mcp-gateway/state.json' }),
     /*
      * Access tokens last a working day by default: Claude.ai and ChatGPT connectors have refreshed
@@ -188,8 +212,15 @@ export const configSchema = z
     if (provider.type === 'local' && !config.allowedUsers.some((u) => u.toLowerCase() === provider.user.toLowerCase())) {
       ctx.addIssue({ code: 'custom', path: ['provider', 'user'], message: `${provider.user} logs in with the one-time code but is not in allowedUsers; add it there` });
     }
-    if (config.allowedUsers.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['allowedUsers'], message: 'is empty, so nobody could log in: add at least one login (mcp-gateway init --allowed-users alice,bob)' });
+    if (provider.type === 'oidc') {
+      const issuer = new URL(provider.issuer);
+      if (issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['provider', 'issuer'], message: 'must use https (http only for a provider on loopback)' });
+      }
+    }
+    const groupRules = provider.type === 'github' ? provider.orgs.length + provider.teams.length : provider.type === 'oidc' ? provider.emailDomains.length : 0;
+    if (config.allowedUsers.length === 0 && groupRules === 0) {
+      ctx.addIssue({ code: 'custom', path: ['allowedUsers'], message: 'is empty, so nobody could log in: add at least one login (mcp-gateway init --allowed-users alice,bob), or provider.orgs/teams/emailDomains' });
     }
   });
 

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { createGitHubLogin } from '../../runtime/auth/upstream/github-login.js';
-import { createGitHubUpstream } from '../../runtime/auth/upstream/github-upstream.js';
+import { DEFAULT_GITHUB_SCOPE, GITHUB_SCOPE_WITH_ORGS, createGitHubUpstream } from '../../runtime/auth/upstream/github-upstream.js';
+import type { UpstreamLogin } from '../../runtime/auth/upstream/upstream-login.js';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import type { CimdResolverOptions } from '../../runtime/auth/cimd/cimd-resolver.js';
 import { ephemeralKeySet, type KeySet } from '../../runtime/auth/signing-keys.js';
@@ -13,7 +14,7 @@ import { createRedisStore } from '../../runtime/store/redis-store.js';
 import { randomBytes } from 'node:crypto';
 import { startRedis } from './redis-server.js';
 import type { Store } from '../../runtime/store/store.js';
-import { startGitHubStandIn, type GitHubStandIn } from '../github-stand-in/github-stand-in.js';
+import { startGitHubStandIn, type GitHubStandIn, type StandInUser } from '../github-stand-in/github-stand-in.js';
 import { freePort } from './free-port.js';
 
 export const ECHO_FIXTURE = fileURLToPath(new URL('../fixtures/echo-mcp-server.mjs', import.meta.url));
@@ -36,9 +37,9 @@ export interface GatewayHarness {
  * An embedded gateway in this process with two echo servers (`echo`, `other`), a GitHub
  * stand-in as the identity provider and alice on the allowlist.
  */
-export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store>; cimd?: Partial<CimdResolverOptions> } = {}): Promise<GatewayHarness> {
-  const github = await startGitHubStandIn();
-  const port = await freePort();
+export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store>; cimd?: Partial<CimdResolverOptions>; githubUsers?: StandInUser[]; port?: number; upstream?: (config: GatewayConfig, store: Store) => Promise<UpstreamLogin> } = {}): Promise<GatewayHarness> {
+  const github = await startGitHubStandIn(options.githubUsers ? { users: options.githubUsers } : {});
+  const port = options.port ?? (await freePort());
   const config = parseConfig(
     {
       publicUrl: `http://127.0.0.1:${port}`,
@@ -63,7 +64,15 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
     : redis && 'url' in redis
       ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-test-${randomBytes(6).toString('hex')}:` })
       : await createEmbeddedStore({ now });
-  const upstream = createGitHubLogin(createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret' }), gatewayUrls(config).callback);
+  const provider = config.provider;
+  const needsMembership = provider.type === 'github' && provider.orgs.length + provider.teams.length > 0;
+  const upstream = options.upstream
+    ? await options.upstream(config, store)
+    : createGitHubLogin(
+        createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret', scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE }),
+        gatewayUrls(config).callback,
+        needsMembership,
+      );
   const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now, ...(options.cimd ? { cimd: options.cimd } : {}) }, { host: '127.0.0.1', port });
   return {
     storeKind,

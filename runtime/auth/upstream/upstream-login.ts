@@ -6,7 +6,7 @@ import type { UserIdentity } from '../grants.js';
  * local login form's hidden field) and is redeemed exactly once.
  */
 export interface UpstreamLogin {
-  readonly kind: 'github' | 'local';
+  readonly kind: 'github' | 'local' | 'oidc';
   begin(pendingId: string, context: { clientName: string }): Promise<string>;
 }
 

@@ -30,6 +30,13 @@ export interface UserPolicy {
   /** True when org or team rules exist: the login must fetch memberships (GitHub scope `read:org`). */
   readonly needsMembership: boolean;
   isAllowed(user: UserFacts): boolean;
+  /**
+   * The rule that lets this user in (`user:alice`, `email:a@b.c`, `org:acme`, `team:acme/platform`,
+   * `domain:example.com`), or undefined. Tokens carry it, so /verify can tell on every request
+   * whether the rule that admitted the user is still configured.
+   */
+  match(user: UserFacts): string | undefined;
+  hasRule(rule: string): boolean;
 }
 
 /** GitHub: alphanumerics and single hyphens, at most 39 characters (org logins follow the same rule). */
@@ -75,21 +82,34 @@ export function createUserPolicy({ users, githubOrgs = [], githubTeams = [], ema
     }),
   );
 
+  const match = ({ login, orgs: userOrgs = [], teams: userTeams = [], email, emailVerified }: UserFacts): string | undefined => {
+    if (login && logins.has(login.toLowerCase())) return `user:${login.toLowerCase()}`;
+    // `=== true`: without the provider's word that the address was verified, anyone could have typed it in.
+    if (emailVerified === true && email !== undefined) {
+      const address = email.trim().toLowerCase();
+      if (emails.has(address)) return `email:${address}`;
+      const domain = emailDomainOf(address);
+      if (domain !== undefined && domains.has(domain)) return `domain:${domain}`;
+    }
+    const org = userOrgs.map((o) => o.toLowerCase()).find((o) => orgs.has(o));
+    if (org !== undefined) return `org:${org}`;
+    const team = userTeams.map((t) => `${t.org.toLowerCase()}/${t.slug.toLowerCase()}`).find((t) => teams.has(t));
+    if (team !== undefined) return `team:${team}`;
+    return undefined;
+  };
+  const rules = new Set([
+    ...[...logins].map((l) => `user:${l}`),
+    ...[...emails].map((e) => `email:${e}`),
+    ...[...orgs].map((o) => `org:${o}`),
+    ...[...teams].map((t) => `team:${t}`),
+    ...[...domains].map((d) => `domain:${d}`),
+  ]);
+
   return {
     needsMembership: orgs.size > 0 || teams.size > 0,
-    isAllowed({ login, orgs: userOrgs = [], teams: userTeams = [], email, emailVerified }) {
-      if (login && logins.has(login.toLowerCase())) return true;
-      if (userOrgs.some((org) => orgs.has(org.toLowerCase()))) return true;
-      if (userTeams.some((t) => teams.has(`${t.org.toLowerCase()}/${t.slug.toLowerCase()}`))) return true;
-      // `=== true`: without the provider's word that the address was verified, anyone could have typed it in.
-      if (emailVerified === true && email !== undefined) {
-        const address = email.trim().toLowerCase();
-        if (emails.has(address)) return true;
-        const domain = emailDomainOf(address);
-        if (domain !== undefined && domains.has(domain)) return true;
-      }
-      return false;
-    },
+    isAllowed: (user) => match(user) !== undefined,
+    match,
+    hasRule: (rule) => rules.has(rule),
   };
 }
 

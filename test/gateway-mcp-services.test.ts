@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../runtime/config/load-config.js';
+import { writeConfig } from '../runtime/config/write-config.js';
+import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { ECHO_SERVER, childProcesses, isAlive } from './helpers/bridge-harness.js';
+import { freePort } from './helpers/free-port.js';
+import { startLocalGateway, type LocalGateway } from './helpers/local-gateway.js';
+import { ServeProcess } from './helpers/serve-process.js';
+
+const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+
+function initialize(url: string, token: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: INITIALIZE });
+}
+
+describe('stdio servers in the gateway: Origin, limits and pool from the config, /health', () => {
+  let gw: LocalGateway;
+  beforeAll(async () => {
+    gw = await startLocalGateway({
+      allowedOrigins: ['https://inspector.example.com'],
+      servers: {
+        echo: { command: process.execPath, args: [ECHO_SERVER], limits: { maxSessionsPerUser: 1, idleTimeout: '10m' } },
+        warm: { command: process.execPath, args: [ECHO_SERVER], pool: 1 },
+      },
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it("serves browser requests from the public URL's origin and allowedOrigins, and refuses others with 403", async () => {
+    const url = gw.urls.resourceFor('warm');
+    const token = await gw.token('warm');
+    const evil = await initialize(url, token, { origin: 'http://evil.example:8080' });
+    expect(evil.status).toBe(403);
+    for (const origin of [gw.urls.issuer, 'https://inspector.example.com']) {
+      const res = await initialize(url, token, { origin });
+      expect(res.status, origin).toBe(200);
+      await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'mcp-session-id': res.headers.get('mcp-session-id')! } });
+    }
+  });
+
+  it('applies servers.NAME.limits: a second session of the same user gets 503 with Retry-After', async () => {
+    const url = gw.urls.resourceFor('echo');
+    const token = await gw.token('echo');
+    const first = await initialize(url, token);
+    expect(first.status).toBe(200);
+    const second = await initialize(url, token);
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('30');
+    expect((await initialize(url, await gw.token('echo', 'bob'))).status).toBe(200);
+  });
+
+  it('keeps servers.NAME.pool children ready, and /health says every server is healthy', async () => {
+    await expect.poll(async () => (await gw.gateway.bridges.get('warm')!.health()).detail, { timeout: 5_000 }).toMatch(/^1 warm/);
+    const res = await fetch(`${gw.urls.issuer}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', servers: { echo: { healthy: true }, warm: { healthy: true } } });
+  });
+});
+
+describe('/health with a server that cannot start', () => {
+  it('answers 503 naming the server and why', async () => {
+    const gw = await startLocalGateway({ servers: { ok: { command: process.execPath, args: [ECHO_SERVER] }, broken: { command: 'mcp-gateway-no-such-command' } } });
+    try {
+      const res = await fetch(`${gw.urls.issuer}/health`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({
+        status: 'unavailable',
+        servers: { ok: { healthy: true }, broken: { healthy: false, detail: expect.stringContaining('"mcp-gateway-no-such-command" not found') } },
+      });
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('mcp-gateway serve and SIGTERM', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeTempDir('mcpgw-sigterm-');
+  });
+  afterAll(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('stops every MCP server process (sessions and warm pool) when the gateway gets SIGTERM', async () => {
+    const publicUrl = `http://127.0.0.1:${await freePort()}`;
+    expect((await runCli(localInitArgs(dir, publicUrl))).code).toBe(0);
+    expect((await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_SERVER}"`])).code).toBe(0);
+    const config = await loadConfig(dir);
+    await writeConfig(dir, { ...config, servers: { echo: { ...config.servers['echo']!, pool: 1 } } });
+    const token = (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
+    const serve = new ServeProcess(['--dir', dir]);
+    try {
+      await serve.waitFor(/mcp-gateway is ready/);
+      const url = `${publicUrl}/echo/mcp`;
+      const pids: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const init = await initialize(url, token);
+        expect(init.status).toBe(200);
+        const session = init.headers.get('mcp-session-id')!;
+        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json', 'mcp-session-id': session };
+        await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+        const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pid', arguments: {} } }) });
+        pids.push(Number(((await res.json()) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text));
+      }
+      expect(pids.every(isAlive)).toBe(true);
+      await expect.poll(() => childProcesses(serve.child.pid!).length).toBe(4); // three sessions, one warm
+      const all = childProcesses(serve.child.pid!).map(({ pid }) => pid);
+      expect((await serve.stop('SIGTERM')).code).toBe(0);
+      for (const pid of all) expect(isAlive(pid)).toBe(false);
+    } finally {
+      await serve.stop('SIGKILL');
+    }
+  });
+});

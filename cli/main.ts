@@ -15,11 +15,17 @@ interface InitFlags extends DirFlag {
   yes?: boolean;
   force?: boolean;
   publicUrl?: string;
-  provider?: 'github' | 'local';
+  provider?: 'github' | 'local' | 'oidc';
   githubClientId?: string;
   githubClientSecret?: string;
   githubUrl?: string;
   allowedUsers?: string[];
+  githubOrgs?: string[];
+  githubTeams?: string[];
+  oidcIssuer?: string;
+  oidcClientId?: string;
+  oidcClientSecret?: string;
+  emailDomains?: string[];
   listen?: string;
 }
 
@@ -93,8 +99,9 @@ Exit codes: 0 success, 1 error, 2 usage error. MCP_GATEWAY_DEBUG=1 shows stack t
     .option('--force', 'overwrite an existing mcp-gateway.yaml (the signing key is kept, so issued tokens stay valid)')
     .option('--public-url <url>', 'the URL clients connect to; https, or http on a loopback host (e.g. http://127.0.0.1:8080)')
     .addOption(
-      new Option('--provider <type>', 'how users log in: github (a GitHub OAuth app; the default) or local (a one-time code printed by the gateway)').choices([
+      new Option('--provider <type>', 'how users log in: github (a GitHub OAuth app; the default), oidc (any OpenID Connect provider) or local (a one-time code printed by the gateway)').choices([
         'github',
+        'oidc',
         'local',
       ]),
     )
@@ -105,7 +112,13 @@ Exit codes: 0 success, 1 error, 2 usage error. MCP_GATEWAY_DEBUG=1 shows stack t
       ),
     )
     .option('--github-url <url>', 'GitHub base URL, for GitHub Enterprise Server (default: https://github.com)')
-    .option('--allowed-users <logins>', 'comma-separated logins that may sign in, e.g. alice,bob', commaList)
+    .option('--allowed-users <logins>', 'comma-separated logins that may sign in, e.g. alice,bob (OpenID Connect: verified email addresses or subjects)', commaList)
+    .option('--github-orgs <orgs>', 'comma-separated GitHub organizations whose members may sign in (asks GitHub for read:org)', commaList)
+    .option('--github-teams <teams>', 'comma-separated GitHub teams as org/team-slug whose members may sign in', commaList)
+    .option('--oidc-issuer <url>', 'OpenID Connect issuer URL, with --provider oidc (e.g. https://accounts.google.com)')
+    .option('--oidc-client-id <id>', 'client ID registered at the OpenID provider')
+    .addOption(new Option('--oidc-client-secret <secret>', 'client secret at the OpenID provider; omit for a public client').env('MCP_GATEWAY_OIDC_CLIENT_SECRET'))
+    .option('--email-domains <domains>', 'comma-separated domains whose verified addresses may sign in (OpenID Connect)', commaList)
     .option('--listen <host:port>', 'address the gateway listens on (default: derived from the public URL by serve)')
     .addHelpText(
       'after',

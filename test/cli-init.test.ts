@@ -137,3 +137,48 @@ describe('mcp-gateway init', () => {
     expect(lines).not.toContain('.secrets/');
   });
 });
+
+describe('init with group allowlists and OpenID Connect', () => {
+  it('writes GitHub org and team rules without requiring --allowed-users', async () => {
+    const dir = await makeTempDir();
+    try {
+      const result = await runCli(['init', '--dir', dir, '--yes', '--public-url', 'https://mcp.example.com', '--github-client-id', 'X', '--github-client-secret', 'Y', '--github-orgs', 'acme', '--github-teams', 'acme/platform']);
+      expect(result.code, result.stderr).toBe(0);
+      const yaml = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
+      expect(yaml).toMatch(/orgs:\n\s+- acme/);
+      expect(yaml).toMatch(/teams:\n\s+- acme\/platform/);
+      expect(result.stdout).toContain('members of acme');
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  it('configures an OpenID Connect provider, its secret in .secrets/ only', async () => {
+    const dir = await makeTempDir();
+    try {
+      const result = await runCli(['init', '--dir', dir, '--yes', '--provider', 'oidc', '--public-url', 'https://mcp.example.com', '--oidc-issuer', 'https://accounts.google.com', '--oidc-client-id', 'abc', '--email-domains', 'example.com'], {
+        env: { MCP_GATEWAY_OIDC_CLIENT_SECRET: 'oidc-secret-value' },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      const yaml = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
+      expect(yaml).toContain('type: oidc');
+      expect(yaml).not.toContain('oidc-secret-value');
+      expect(result.stdout).not.toContain('oidc-secret-value');
+      expect((await stat(join(dir, '.secrets', 'oidc-client-secret'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  it('names the missing OpenID Connect flags under --yes', async () => {
+    const dir = await makeTempDir();
+    try {
+      const result = await runCli(['init', '--dir', dir, '--yes', '--provider', 'oidc', '--public-url', 'https://mcp.example.com', '--allowed-users', 'a@example.com']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--oidc-issuer');
+      expect(result.stderr).toContain('--oidc-client-id');
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+});

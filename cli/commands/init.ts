@@ -12,7 +12,7 @@ import { ensureGitignore, type GitignoreChange } from '../gitignore.js';
 import { processOutput, type CliOutput } from '../output.js';
 import { inquirerPrompter, isInteractiveTerminal, type Prompter } from '../prompter.js';
 
-export type ProviderType = 'github' | 'local';
+export type ProviderType = 'github' | 'local' | 'oidc';
 
 export interface InitOptions {
   dir: string;
@@ -26,6 +26,15 @@ export interface InitOptions {
   githubClientSecret?: string;
   githubUrl?: string;
   allowedUsers?: string[];
+  /** GitHub organizations / `org/team` teams whose members may log in. */
+  githubOrgs?: string[];
+  githubTeams?: string[];
+  oidcIssuer?: string;
+  oidcClientId?: string;
+  /** Absent: a public client (PKCE only). */
+  oidcClientSecret?: string;
+  /** OpenID Connect: verified addresses in these domains may log in. */
+  emailDomains?: string[];
   listen?: string;
 }
 
@@ -46,6 +55,12 @@ interface Answers {
   githubClientId: string;
   githubClientSecret: string;
   githubUrl: string;
+  githubOrgs: string[];
+  githubTeams: string[];
+  oidcIssuer: string;
+  oidcClientId: string;
+  oidcClientSecret: string | undefined;
+  emailDomains: string[];
   listen: string | undefined;
 }
 
@@ -76,6 +91,10 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     await writeSecret(paths.githubClientSecret, `${answers.githubClientSecret}\n`);
     written.push('wrote   .secrets/github-client-secret (mode 0600)');
   }
+  if (answers.provider === 'oidc' && answers.oidcClientSecret !== undefined) {
+    await writeSecret(paths.oidcClientSecret, `${answers.oidcClientSecret}\n`);
+    written.push('wrote   .secrets/oidc-client-secret (mode 0600)');
+  }
   if (keepKeys) {
     written.push('kept    .secrets/signing-keys.json (tokens already issued stay valid)');
   } else {
@@ -95,7 +114,7 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     '',
     `Public URL: ${config.publicUrl}`,
     config.provider.type === 'github'
-      ? `Login: GitHub (${answers.githubUrl}), allowed users: ${config.allowedUsers.join(', ')}\n` +
+      ? `Login: GitHub (${answers.githubUrl}), allowed: ${describeAllowed(config.allowedUsers, answers.githubOrgs, answers.githubTeams)}\n` +
         `The GitHub OAuth app's "Authorization callback URL" must be ${gatewayUrls(config).callback}`
       : config.provider.type === 'local'
         ? `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`
@@ -129,6 +148,7 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
           message: 'How do users log in?',
           choices: [
             { value: 'github', name: 'GitHub', description: 'with a GitHub OAuth app; only the allowed GitHub logins get in' },
+            { value: 'oidc', name: 'OpenID Connect', description: 'Google, GitLab, Keycloak, Auth0 or any OpenID provider' },
             { value: 'local', name: 'One-time code', description: 'a code printed in the gateway terminal; no GitHub app needed' },
           ],
           default: 'github',
@@ -149,22 +169,57 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
       ));
   }
 
+  let oidcIssuer = '';
+  let oidcClientId = '';
+  let oidcClientSecret: string | undefined;
+  if (provider === 'oidc') {
+    oidcIssuer = nonEmpty(options.oidcIssuer) ?? (await ask('--oidc-issuer', (p) => p.input({ message: 'OpenID provider issuer URL (e.g. https://accounts.google.com)', validate: (v) => (v.trim() ? true : 'required') })));
+    oidcClientId = nonEmpty(options.oidcClientId) ?? (await ask('--oidc-client-id', (p) => p.input({ message: 'Client ID registered at the provider', validate: (v) => (v.trim() ? true : 'required') })));
+    oidcClientSecret =
+      nonEmpty(options.oidcClientSecret) ??
+      (prompter ? nonEmpty(await prompter.password({ message: 'Client secret (leave empty for a public client; stored in .secrets/)', validate: () => true })) : undefined);
+  }
+  const githubOrgs = provider === 'github' ? (options.githubOrgs ?? []) : [];
+  const githubTeams = provider === 'github' ? (options.githubTeams ?? []) : [];
+  const emailDomains = provider === 'oidc' ? (options.emailDomains ?? []) : [];
+  const groupRules = githubOrgs.length + githubTeams.length + emailDomains.length > 0;
+
   const usersQuestion =
-    provider === 'github' ? 'GitHub logins allowed to use the gateway (comma-separated)' : 'Login name to sign in as (more can follow, comma-separated)';
+    provider === 'github'
+      ? 'GitHub logins allowed to use the gateway (comma-separated)'
+      : provider === 'oidc'
+        ? 'Email addresses (verified) or subjects allowed to use the gateway (comma-separated)'
+        : 'Login name to sign in as (more can follow, comma-separated)';
   const allowedUsers =
-    options.allowedUsers && options.allowedUsers.length > 0
-      ? options.allowedUsers
-      : splitLogins(await ask('--allowed-users', (p) => p.input({ message: usersQuestion, validate: (v) => checkField('allowedUsers', splitLogins(v)) })));
+    (options.allowedUsers && options.allowedUsers.length > 0) || (groupRules && !prompter)
+      ? (options.allowedUsers ?? [])
+      : splitLogins(await ask('--allowed-users', (p) => p.input({ message: usersQuestion, validate: (v) => (groupRules && v.trim() === '' ? true : checkField('allowedUsers', splitLogins(v))) })));
 
   if (missing.length > 0) {
     throw new GatewayError('ERR_USAGE', `init needs ${missing.join(', ')} when it cannot ask (--yes, or no interactive terminal)`, {
       hint:
-        provider === 'github'
+        provider === 'oidc'
+          ? 'e.g. mcp-gateway init --yes --provider oidc --public-url https://mcp.example.com --oidc-issuer https://accounts.google.com --oidc-client-id ID --email-domains example.com (secret in MCP_GATEWAY_OIDC_CLIENT_SECRET)'
+          : provider === 'github'
           ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice --github-client-id Iv1.abc (secret in MCP_GATEWAY_GITHUB_CLIENT_SECRET); or --provider local to skip GitHub'
           : 'e.g. mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
     });
   }
-  return { publicUrl, provider, allowedUsers, githubClientId, githubClientSecret, githubUrl, listen: nonEmpty(options.listen) };
+  return {
+    publicUrl,
+    provider,
+    allowedUsers,
+    githubClientId,
+    githubClientSecret,
+    githubUrl,
+    githubOrgs,
+    githubTeams,
+    oidcIssuer,
+    oidcClientId,
+    oidcClientSecret,
+    emailDomains,
+    listen: nonEmpty(options.listen),
+  };
 }
 
 function toConfigInput(answers: Answers): GatewayConfigInput {
@@ -174,12 +229,25 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
     ...(answers.listen === undefined ? {} : { listen: answers.listen }),
     provider:
       answers.provider === 'github'
-        ? { type: 'github', clientId: answers.githubClientId, url: answers.githubUrl }
-        : // The one-time code signs in as one user; the first allowed login, so that login can get in.
-          { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
+        ? {
+            type: 'github',
+            clientId: answers.githubClientId,
+            url: answers.githubUrl,
+            ...(answers.githubOrgs.length > 0 ? { orgs: answers.githubOrgs } : {}),
+            ...(answers.githubTeams.length > 0 ? { teams: answers.githubTeams } : {}),
+          }
+        : answers.provider === 'oidc'
+          ? { type: 'oidc', issuer: answers.oidcIssuer, clientId: answers.oidcClientId, ...(answers.emailDomains.length > 0 ? { emailDomains: answers.emailDomains } : {}) }
+          : // The one-time code signs in as one user; the first allowed login, so that login can get in.
+            { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
     allowedUsers: answers.allowedUsers,
     servers: {},
   };
+}
+
+function describeAllowed(users: string[], orgs: string[], teams: string[]): string {
+  const parts = [users.length > 0 ? `users ${users.join(', ')}` : '', orgs.length > 0 ? `members of ${orgs.join(', ')}` : '', teams.length > 0 ? `teams ${teams.join(', ')}` : ''];
+  return parts.filter(Boolean).join('; ');
 }
 
 /** Commas separate logins; blanks and repeats are dropped. */

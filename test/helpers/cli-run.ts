@@ -20,6 +20,7 @@ export interface CliResult {
 export function runCli(args: string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
   const env = { ...process.env };
   delete env['MCP_GATEWAY_GITHUB_CLIENT_SECRET'];
+  delete env['MCP_GATEWAY_OIDC_CLIENT_SECRET'];
   delete env['MCP_GATEWAY_DEBUG'];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/mcp-gateway.js', ...args], {

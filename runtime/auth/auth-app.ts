@@ -102,6 +102,7 @@ export function createAuthApp(ctx: AuthContext): express.Express {
     const result = await verify({
       method: req.get('x-forwarded-method') ?? req.method,
       uri: req.get('x-forwarded-uri') ?? '/',
+      host: req.get('x-forwarded-host') ?? req.get('host'),
       authorization: req.get('authorization'),
     });
     res.status(result.status).set(result.headers).set('Cache-Control', 'no-store');

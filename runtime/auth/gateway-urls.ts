@@ -21,16 +21,36 @@ export interface GatewayUrls {
   protectedResourceMetadataFor(name: string): string;
   /** The server whose resource URL this is, or undefined. Compares the parsed, normalised URL. */
   serverForResource(resource: string): string | undefined;
-  /** The server addressed by a request path such as `/NAME/mcp` (query ignored), or undefined. */
-  serverForPath(path: string): string | undefined;
+  /**
+   * The server a request addresses: by path (`/NAME/mcp`, query ignored) in the path style, by
+   * host (`NAME.<domain>`) and path `/mcp` in the subdomain style; undefined when none.
+   */
+  serverForRequest(host: string | undefined, path: string): string | undefined;
+  /** The server whose subdomain this host is (subdomain style), for the metadata served on every subdomain. */
+  serverForHost(host: string | undefined): string | undefined;
+  routing: 'path' | 'subdomain';
 }
 
-export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'>): GatewayUrls {
-  const issuer = new URL(config.publicUrl).origin;
+export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'> & { deploy?: Pick<GatewayConfig['deploy'], 'routing' | 'domain'> }): GatewayUrls {
+  const publicUrl = new URL(config.publicUrl);
+  const issuer = publicUrl.origin;
+  const routing = config.deploy?.routing ?? 'path';
+  const domain = (config.deploy?.domain ?? publicUrl.hostname).toLowerCase();
+  const port = publicUrl.port === '' ? '' : `:${publicUrl.port}`;
   const serverNames = Object.keys(config.servers);
-  const resources = new Map(serverNames.map((name) => [`${issuer}/${name}/mcp`, name]));
+  const has = (name: string | undefined): name is string => name !== undefined && Object.hasOwn(config.servers, name);
+  const resourceFor = (name: string): string => (routing === 'subdomain' ? `${publicUrl.protocol}//${name}.${domain}${port}/mcp` : `${issuer}/${name}/mcp`);
+  const resources = new Map(serverNames.map((name) => [resourceFor(name), name]));
+  const serverForHost = (host: string | undefined): string | undefined => {
+    if (routing !== 'subdomain' || host === undefined) return undefined;
+    const hostname = host.toLowerCase().replace(/:\d+$/, '');
+    if (!hostname.endsWith(`.${domain}`)) return undefined;
+    const label = hostname.slice(0, -(domain.length + 1));
+    return has(label) ? label : undefined;
+  };
   return {
     issuer,
+    routing,
     authorizationEndpoint: `${issuer}/authorize`,
     tokenEndpoint: `${issuer}/token`,
     registrationEndpoint: `${issuer}/register`,
@@ -41,8 +61,9 @@ export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'>
     consent: `${issuer}/consent`,
     localLogin: `${issuer}/login/local`,
     serverNames,
-    resourceFor: (name) => `${issuer}/${name}/mcp`,
-    protectedResourceMetadataFor: (name) => `${issuer}/.well-known/oauth-protected-resource/${name}/mcp`,
+    resourceFor,
+    protectedResourceMetadataFor: (name) =>
+      routing === 'subdomain' ? `${publicUrl.protocol}//${name}.${domain}${port}/.well-known/oauth-protected-resource/mcp` : `${issuer}/.well-known/oauth-protected-resource/${name}/mcp`,
     serverForResource(resource) {
       let url: URL;
       try {
@@ -54,11 +75,12 @@ export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'>
       // URL parsing lowercases scheme and host and drops default ports: the canonical form.
       return resources.get(`${url.origin}${url.pathname.replace(/\/$/, '')}`);
     },
-    serverForPath(path) {
+    serverForRequest(host, path) {
       const pathname = path.split('?', 1)[0] ?? '';
-      const match = /^\/([^/]+)\/mcp\/?$/.exec(pathname);
-      const name = match?.[1];
-      return name !== undefined && Object.hasOwn(config.servers, name) ? name : undefined;
+      if (routing === 'subdomain') return /^\/mcp\/?$/.test(pathname) ? serverForHost(host) : undefined;
+      const name = /^\/([^/]+)\/mcp\/?$/.exec(pathname)?.[1];
+      return has(name) ? name : undefined;
     },
+    serverForHost,
   };
 }

@@ -57,7 +57,7 @@ export function metadataEndpoints(ctx: AuthContext) {
     /** Path-suffixed form (RFC 9728 §3.1): /.well-known/oauth-protected-resource/NAME/mcp. */
     protectedResourceForPath(req: Request, res: Response): void {
       const suffix = req.path.slice('/.well-known/oauth-protected-resource'.length);
-      const server = ctx.urls.serverForPath(suffix);
+      const server = ctx.urls.serverForRequest(req.get('host'), suffix);
       if (server === undefined) {
         res.status(404).json({ error: 'not_found', error_description: `no MCP server at ${suffix.slice(0, 100)}; servers: ${ctx.urls.serverNames.map((n) => `/${n}/mcp`).join(', ')}` });
         return;
@@ -69,8 +69,9 @@ export function metadataEndpoints(ctx: AuthContext) {
      * a resource when there is exactly one server; clients follow the path-suffixed URL that the
      * 401 challenge names (MCP authorization spec), so this is only their last fallback.
      */
-    protectedResourceRoot(_req: Request, res: Response): void {
-      const only = ctx.urls.serverNames.length === 1 ? ctx.urls.serverNames[0] : undefined;
+    protectedResourceRoot(req: Request, res: Response): void {
+      // Subdomain style: each server's host serves its own root document (RFC 9728 §3).
+      const only = ctx.urls.serverForHost(req.get('host')) ?? (ctx.urls.serverNames.length === 1 ? ctx.urls.serverNames[0] : undefined);
       if (only === undefined) {
         res.status(404).json({
           error: 'not_found',

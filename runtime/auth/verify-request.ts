@@ -8,6 +8,8 @@ export interface ForwardedRequest {
   method: string;
   /** Path and query of the original request (X-Forwarded-Uri). */
   uri: string;
+  /** Host of the original request (X-Forwarded-Host): names the server in the subdomain style. */
+  host?: string | undefined;
   authorization: string | undefined;
 }
 
@@ -27,7 +29,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 export function createRequestVerifier(ctx: AuthContext) {
   const requiredScopes = new Map(ctx.urls.serverNames.map((name) => [name, scopesForResource(ctx, ctx.urls.resourceFor(name))]));
   return async function verifyRequest(req: ForwardedRequest): Promise<VerifyResult> {
-    const server = ctx.urls.serverForPath(req.uri);
+    const server = ctx.urls.serverForRequest(req.host, req.uri);
     if (server === undefined) {
       return { status: 404, headers: {}, body: { error: 'not_found', error_description: 'no MCP server at this path' } };
     }

@@ -176,6 +176,31 @@ export const configSchema = z
         allowPrivateMetadataHosts: z.boolean().default(false),
       })
       .default({ unusedTtl: '24h', idleTtl: '90d', registrationsPer10Min: 30, metadataDocuments: true, allowPrivateMetadataHosts: false }),
+    /** How requests find servers and, for `mcp-gateway up`, what the Docker deployment looks like. */
+    deploy: z
+      .strictObject({
+        /** `path`: <publicUrl>/NAME/mcp. `subdomain`: https://NAME.<domain>/mcp, metadata served on every subdomain. */
+        routing: z.enum(['path', 'subdomain']).default('path'),
+        /** Base domain of the subdomain style (servers at NAME.<domain>); defaults to the public URL's host. */
+        domain: z.string().regex(/^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9-]{1,63}$/, 'must be a domain name').optional(),
+        /** Let's Encrypt account e-mail (Traefik's HTTP-01 resolver). */
+        email: z.email().optional(),
+        /** `traefik` (HTTPS with Let's Encrypt) or `builtin` (our router; plain HTTP, for hosts behind another TLS proxy or without Traefik). */
+        router: z.enum(['traefik', 'builtin']).default('traefik'),
+        /** Docker project name: prefixes containers, network and volumes, and labels them. */
+        project: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _').optional(),
+        /** Base images of the runtime images (hosts without a registry build their own). */
+        nodeImage: z.string().min(1).default('node:20-bookworm-slim'),
+        pythonImage: z.string().min(1).default('python:3.12-slim'),
+        /** Host ports of the router: 80/443 for Traefik; the builtin router publishes `http` only. */
+        httpPort: z.number().int().min(1).max(65535).default(80),
+        httpsPort: z.number().int().min(1).max(65535).default(443),
+        /** Host address the router's ports are published on. */
+        bind: z.string().min(1).default('0.0.0.0'),
+        /** Traefik dashboard and insecure API: off unless asked for. */
+        dashboard: z.boolean().default(false),
+      })
+      .default({ routing: 'path', router: 'traefik', nodeImage: 'node:20-bookworm-slim', pythonImage: 'python:3.12-slim', httpPort: 80, httpsPort: 443, bind: '0.0.0.0', dashboard: false }),
     servers: z.record(z.string(), serverSchema).default({}),
     /**
      * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP

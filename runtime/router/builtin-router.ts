@@ -41,7 +41,7 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
     const uri = req.url ?? '/';
     const path = uri.split('?', 1)[0]!;
     if (path === '/health') return health(req, res);
-    const server = urls.serverForPath(path);
+    const server = urls.serverForRequest(req.headers.host, path);
     const service = server === undefined ? undefined : services.get(server);
     if (!service) return auth(req, res);
     for (const [name, value] of Object.entries(MCP_CORS)) res.setHeader(name, value);
@@ -50,7 +50,7 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       res.writeHead(204).end();
       return;
     }
-    forwardAuth({ method: req.method ?? 'GET', uri, authorization: req.headers.authorization }).then(
+    forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization }).then(
       (result) => {
         if (result.status !== 200) {
           res.writeHead(result.status, { ...result.headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

@@ -192,6 +192,8 @@ export const configSchema = z
         /** Base images of the runtime images (hosts without a registry build their own). */
         nodeImage: z.string().min(1).default('node:20-bookworm-slim'),
         pythonImage: z.string().min(1).default('python:3.12-slim'),
+        redisImage: z.string().min(1).default('redis:7-alpine'),
+        traefikImage: z.string().min(1).default('traefik:v3.3'),
         /** Host ports of the router: 80/443 for Traefik; the builtin router publishes `http` only. */
         httpPort: z.number().int().min(1).max(65535).default(80),
         httpsPort: z.number().int().min(1).max(65535).default(443),
@@ -200,7 +202,18 @@ export const configSchema = z
         /** Traefik dashboard and insecure API: off unless asked for. */
         dashboard: z.boolean().default(false),
       })
-      .default({ routing: 'path', router: 'traefik', nodeImage: 'node:20-bookworm-slim', pythonImage: 'python:3.12-slim', httpPort: 80, httpsPort: 443, bind: '0.0.0.0', dashboard: false }),
+      .default({
+        routing: 'path',
+        router: 'traefik',
+        nodeImage: 'node:20-bookworm-slim',
+        pythonImage: 'python:3.12-slim',
+        redisImage: 'redis:7-alpine',
+        traefikImage: 'traefik:v3.3',
+        httpPort: 80,
+        httpsPort: 443,
+        bind: '0.0.0.0',
+        dashboard: false,
+      }),
     servers: z.record(z.string(), serverSchema).default({}),
     /**
      * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP

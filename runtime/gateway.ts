@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAuthApp } from './auth/auth-app.js';
+import { createAuthHandler } from './auth/auth-app.js';
 import { createAuthContext } from './auth/auth-context.js';
 import type { KeySet } from './auth/signing-keys.js';
 import type { CimdResolverOptions } from './auth/cimd/cimd-resolver.js';
@@ -57,7 +57,7 @@ export { launchFor } from './mcp-services.js';
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, store, keys, upstream, logger } = deps;
   const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}), ...(deps.stateKey ? { stateKey: deps.stateKey } : {}) });
-  const authApp = createAuthApp(ctx);
+  const authApp = createAuthHandler(ctx);
   const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
   const health = createHealthHandler(store, bridges, logger);
 
@@ -70,7 +70,13 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     logger,
   });
   const server = createServer(router);
-  await listenOn(server, listen);
+  try {
+    await listenOn(server, listen);
+  } catch (err) {
+    // Warm pools have started children already; a gateway that never listened must not leave them.
+    await Promise.all([...bridges.values()].map((b) => b.close()));
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   logger.info({ event: 'gateway_listening', host: listen.host, port, publicUrl: config.publicUrl, servers: [...bridges.keys()] });
 
@@ -94,7 +100,8 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   };
 }
 
-function listenOn(server: Server, { host, port }: ListenAddress): Promise<void> {
+/** Listens, turning the usual bind failures into GatewayErrors with a hint (shared with the container runtimes). */
+export function listenOn(server: Server, { host, port }: ListenAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'EADDRINUSE') {

@@ -10,24 +10,36 @@ import { send, type RawRequest } from './helpers/raw-http.js';
  * string and form body must not authenticate. Hostile Origin headers on the MCP endpoint and
  * hostile X-Forwarded-* headers at /verify (ForwardAuth) never produce a 5xx.
  */
+const PING = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
 let h: GatewayHarness;
 let echo: string;
 let token: string;
+/** One MCP session, opened once: each probe below is a ping in it, so no probe starts a child process. */
+let session: string;
 
 beforeAll(async () => {
   h = await startHostileHarness();
   echo = h.urls.resourceFor('echo');
   token = await genuineToken(h, echo);
+  const opened = await mcpInitialize(echo, token);
+  await opened.arrayBuffer();
+  session = opened.headers.get('mcp-session-id') ?? '';
+  const initialized = await fetch(echo, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  expect(initialized.status).toBe(202);
 });
 afterAll(async () => {
   await h?.close();
 });
 
-const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
+/** A ping in the open session: 200 when the request got past authentication. */
 function mcp(request: Partial<RawRequest> & { headers?: RawRequest['headers'] }) {
-  return send(h.urls.issuer, { method: 'POST', path: '/echo/mcp', body: INITIALIZE, ...request, headers: { ...MCP_HEADERS, ...request.headers } });
+  return send(h.urls.issuer, { method: 'POST', path: '/echo/mcp', body: PING, ...request, headers: { ...MCP_HEADERS, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', ...request.headers } });
 }
 
 function verify(headers: Record<string, string | string[]>) {
@@ -104,15 +116,17 @@ describe('hostile Origin on the MCP endpoint', () => {
   // anything else) while the bridge's Origin validation lands; a refusal must be a 403.
   it('answers a valid token from a foreign origin with 200 or 403, never 5xx', async () => {
     for (const origin of ['http://evil.example', 'null', 'http://127.0.0.1.evil.example', `${h.urls.issuer}.evil.example`, 'not a url', `http://${'a'.repeat(4000)}.example`, 'file://']) {
-      const res = await mcpInitialize(echo, token, { origin });
-      await res.arrayBuffer();
+      const res = await mcp({ headers: { authorization: `Bearer ${token}`, origin } });
       expect([200, 403], `Origin: ${origin.slice(0, 60)}`).toContain(res.status);
     }
+    // A new session from a foreign origin, too.
+    const opened = await mcpInitialize(echo, token, { origin: 'http://evil.example' });
+    await opened.arrayBuffer();
+    expect([200, 403]).toContain(opened.status);
   });
 
   it("accepts the gateway's own origin", async () => {
-    const res = await mcpInitialize(echo, token, { origin: h.urls.issuer });
-    expect(res.status).toBe(200);
+    expect((await mcp({ headers: { authorization: `Bearer ${token}`, origin: h.urls.issuer } })).status).toBe(200);
   });
 
   it('challenges a foreign origin without a token (authentication comes first) and answers its preflight without 5xx', async () => {
@@ -125,7 +139,8 @@ describe('hostile Origin on the MCP endpoint', () => {
 
 describe('/verify with missing and hostile X-Forwarded-* headers', () => {
   it('answers without any X-Forwarded-* header, never 5xx and never 200', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${token}` }, { 'x-forwarded-method': 'POST' }, { authorization: `Bearer ${token}`, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }]) {
+    const cases: Array<Record<string, string>> = [{}, { authorization: `Bearer ${token}` }, { 'x-forwarded-method': 'POST' }, { authorization: `Bearer ${token}`, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }];
+    for (const headers of cases) {
       const res = await verify(headers);
       expectNo5xx(res.status, JSON.stringify(headers).slice(0, 80));
       expect(res.status).not.toBe(200);

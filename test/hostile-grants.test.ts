@@ -45,6 +45,14 @@ describe('authorization codes', () => {
     expect(late.body['error']).toBe('invalid_grant');
   });
 
+  it('redeems a code raced by several concurrent requests exactly once', async () => {
+    const { clientId, pkce, code } = await codeFor();
+    const race = await Promise.all(Array.from({ length: 5 }, () => exchange(clientId, code, pkce.verifier)));
+    for (const res of race) expectNo5xx(res.status, 'concurrent redemption');
+    expect(race.filter((res) => res.status === 200)).toHaveLength(1);
+    for (const res of race) if (res.status !== 200) expect(res.body['error']).toBe('invalid_grant');
+  });
+
   it('refuses wrong, short, long and malformed verifiers with invalid_grant or invalid_request', async () => {
     const verifiers = [newPkce().verifier, 'a'.repeat(42), 'a'.repeat(129), `${'a'.repeat(42)}+/=`, `${'a'.repeat(43)}\u00e9`, '%00'.repeat(20), ' '.repeat(50)];
     for (const verifier of verifiers) {
@@ -82,7 +90,7 @@ describe('authorization codes', () => {
   // Bug: RFC 6749 §4.1.3 (and OAuth 2.1 §4.1.3) require redirect_uri at the token endpoint only
   // "if the redirect_uri parameter was included in the authorization request". grants.ts stores the
   // defaulted redirect URI and token-endpoint.ts compares it with the absent parameter.
-  it.fails('accepts a token request without redirect_uri when the authorization request had none', async () => {
+  it('accepts a token request without redirect_uri when the authorization request had none', async () => {
     const { clientId, pkce, code } = await codeFor({ redirect_uri: undefined });
     const res = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, client_id: clientId });
     expect(res.status).toBe(200);
@@ -219,6 +227,18 @@ describe('revocation and introspection client authentication', () => {
     // A public client may revoke (RFC 7009 §2.1 allows it) but not introspect.
     expect((await postForm(h.urls.revocationEndpoint, { token: 'x', client_id: publicClient.client_id })).status).toBe(200);
     expect((await postForm(h.urls.introspectionEndpoint, { token: 'x', client_id: publicClient.client_id })).status).toBe(401);
+  });
+
+  // Bug: RFC 6749 §5.2 (which RFC 7009 §2.2.1 and RFC 7662 §2.3 adopt): a client that tried
+  // Authorization: Basic gets 401 "and ... WWW-Authenticate ... matching the authentication
+  // scheme used by the client". token-endpoint.ts sets it; revocation-endpoints.ts does not.
+  it('answers failed Basic authentication at /revoke and /introspect with WWW-Authenticate: Basic', async () => {
+    const c = await registerConfidential(h);
+    for (const endpoint of [h.urls.revocationEndpoint, h.urls.introspectionEndpoint]) {
+      const res = await postForm(endpoint, { token: 'x' }, { authorization: basicAuth(c.clientId, 'wrong') });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+    }
   });
 
   it("never lets one client revoke or introspect another client's tokens", async () => {

@@ -108,7 +108,7 @@ describe('the consent page', () => {
   // Bug: for a private-use scheme with an authority (cursor://host/path), URL.origin is the string
   // "null", so finish-login.ts puts `form-action 'self' null` in the CSP. Chrome applies form-action
   // to the redirect after the POST (html.ts says so), so approving sends the browser nowhere.
-  it.fails("lets the consent form's redirect reach a native app's private-use scheme (CSP form-action)", async () => {
+  it("lets the consent form's redirect reach a native app's private-use scheme (CSP form-action)", async () => {
     const native = 'cursor://anysphere.cursor-mcp/oauth/callback';
     const client = await registerClient(h, { redirect_uris: [native] });
     const browser = new TestBrowser(native);

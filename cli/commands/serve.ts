@@ -28,7 +28,9 @@ const DEMO_LISTEN = '127.0.0.1:8080';
 export async function runServe(options: ServeOptions, out: CliOutput = processOutput): Promise<void> {
   const logger = createLogger({ destination: process.stderr });
   const announce = ({ code, clientName, user }: LocalLoginAnnouncement): void => {
-    out.stdout(`\nlogin requested by ${clientName} for ${user}: one-time code ${code} (valid 10 minutes)\n`);
+    // Client names come from strangers (dynamic registration, metadata documents): no escape sequences into the terminal.
+    const name = clientName.replace(/[\p{Cc}\p{Cf}]/gu, '?').slice(0, 100);
+    out.stdout(`\nlogin requested by ${name} for ${user}: one-time code ${code} (valid 10 minutes)\n`);
   };
 
   let gateway: RunningGateway;

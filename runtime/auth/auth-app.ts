@@ -14,6 +14,8 @@ import { tokenEndpoint } from './token-endpoint.js';
 import type { GitHubLogin } from './upstream/github-login.js';
 import type { LocalLogin } from './upstream/local-login.js';
 import { createRequestVerifier } from './verify-request.js';
+import { handleVerify, isVerifyPath } from './verify-endpoint.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -59,6 +61,19 @@ function tokenLimit() {
 }
 
 /**
+ * The auth runtime's HTTP handler: /verify on the hot path without express, everything else
+ * through the express app.
+ */
+export function createAuthHandler(ctx: AuthContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const app = createAuthApp(ctx);
+  const verify = createRequestVerifier(ctx);
+  return (req, res) => {
+    if (isVerifyPath(req.url)) handleVerify(verify, req, res);
+    else app(req, res);
+  };
+}
+
+/**
  * The authorization server as one express app: discovery, registration, authorize, upstream
  * login, consent, token, JWKS, and the ForwardAuth `/verify` endpoint Traefik calls.
  */
@@ -98,17 +113,8 @@ export function createAuthApp(ctx: AuthContext): express.Express {
 
   const verify = createRequestVerifier(ctx);
   // ForwardAuth (Traefik): every method of the original request arrives here as the same method.
-  app.all('/verify', async (req, res) => {
-    const result = await verify({
-      method: req.get('x-forwarded-method') ?? req.method,
-      uri: req.get('x-forwarded-uri') ?? '/',
-      host: req.get('x-forwarded-host') ?? req.get('host'),
-      authorization: req.get('authorization'),
-    });
-    res.status(result.status).set(result.headers).set('Cache-Control', 'no-store');
-    if (result.body) res.json(result.body);
-    else res.end();
-  });
+  // createAuthHandler answers /verify before express; this route serves apps used without it.
+  app.all('/verify', (req, res) => handleVerify(verify, req, res));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -48,6 +48,7 @@ export function authorizeEndpoint(ctx: AuthContext) {
     const back = state === undefined ? { redirectUri } : { redirectUri, state };
     try {
       const pending = readAuthorizationRequest(ctx, req.query, clientId, back);
+      pending.redirectUriGiven = requestedRedirect !== undefined;
       const pendingId = await ctx.grants.savePending(pending);
       const loginUrl = await ctx.upstream.begin(pendingId, { clientName: client.clientName ?? clientId });
       res.set('Cache-Control', 'no-store').redirect(302, loginUrl);

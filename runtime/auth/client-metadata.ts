@@ -11,7 +11,8 @@ const clientMetadataSchema = z.object({
   token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
   grant_types: z.array(z.enum(['authorization_code', 'refresh_token'], { message: 'only authorization_code and refresh_token are supported' })).min(1).optional(),
   response_types: z.array(z.literal('code', { message: 'only the code response type is supported' })).min(1).optional(),
-  client_name: z.string().trim().min(1).max(200).optional(),
+  // No control characters: the name is printed in the operator's terminal and shown on the consent page.
+  client_name: z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters').optional(),
   client_uri: httpsUrl.optional(),
   logo_uri: httpsUrl.optional(),
   scope: z.string().max(1000).optional(),

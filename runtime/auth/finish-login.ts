@@ -40,7 +40,8 @@ export async function finishLogin(
   const { id, cookie, csrf } = await ctx.consents.openPrompt(pending, user, upstream);
   setConsentCookie(ctx, res, cookie);
   const redirectOrigin = new URL(pending.redirectUri);
-  const formTarget = redirectOrigin.host !== '' ? redirectOrigin.origin : redirectOrigin.protocol;
+  // A private-use scheme (cursor://...) has the opaque origin "null": CSP names it by its scheme.
+  const formTarget = redirectOrigin.protocol === 'https:' || redirectOrigin.protocol === 'http:' ? redirectOrigin.origin : redirectOrigin.protocol;
   const page = {
     consentId: id,
     csrf,

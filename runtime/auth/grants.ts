@@ -24,6 +24,8 @@ export interface UpstreamCredential {
 export interface PendingAuthorization {
   clientId: string;
   redirectUri: string;
+  /** Whether /authorize named the redirect URI; RFC 6749 §4.1.3 requires it at /token only then. */
+  redirectUriGiven?: boolean;
   state?: string;
   codeChallenge: string;
   resource: string;

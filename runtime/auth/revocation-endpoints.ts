@@ -5,6 +5,12 @@ import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { requiredParam } from './request-params.js';
 import { inspectToken } from './token-inspection.js';
 
+/** RFC 6749 §5.2 (adopted by RFC 7009 §2.2.1 and RFC 7662 §2.3): a failed Basic authentication names the scheme. */
+function sendClientError(req: Request, res: Response, err: OAuthError): void {
+  if (err.error === 'invalid_client' && /^basic /i.test(req.headers.authorization ?? '')) res.set('WWW-Authenticate', 'Basic realm="mcp-gateway"');
+  sendOAuthError(res, err);
+}
+
 function requireForm(req: Request): void {
   if (!req.is('application/x-www-form-urlencoded')) throw new OAuthError('invalid_request', 'the request must be application/x-www-form-urlencoded');
 }
@@ -36,7 +42,7 @@ export function revocationEndpoint(ctx: AuthContext) {
       res.status(200).set({ 'Cache-Control': 'no-store' }).end();
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      sendOAuthError(res, err);
+      sendClientError(req, res, err);
     }
   };
 }
@@ -80,7 +86,7 @@ export function introspectionEndpoint(ctx: AuthContext) {
       res.json({ active: false });
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      sendOAuthError(res, err);
+      sendClientError(req, res, err);
     }
   };
 }

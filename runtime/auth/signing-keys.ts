@@ -66,6 +66,18 @@ export async function writeNewKeyFile(path: string): Promise<void> {
   await writeSecret(path, JSON.stringify(file, null, 2) + '\n');
 }
 
+const KEY_FILE_HINT = 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)';
+
+function parseKeyFile(text: string, source: string, hint: string): StoredKeyFile {
+  try {
+    const parsed = JSON.parse(text) as StoredKeyFile;
+    if (parsed.version !== 1 || !Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('unexpected shape');
+    return parsed;
+  } catch (err) {
+    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${source} cannot be read: ${(err as Error).message}`, { hint, cause: err });
+  }
+}
+
 async function readKeyFile(path: string): Promise<StoredKeyFile> {
   const text = await readSecret(path);
   if (text === undefined) {
@@ -73,15 +85,20 @@ async function readKeyFile(path: string): Promise<StoredKeyFile> {
       hint: 'run `mcp-gateway init --dir <project>` to generate one',
     });
   }
+  return parseKeyFile(text, path, KEY_FILE_HINT);
+}
+
+/**
+ * The key set from the content of a signing-keys.json handed over in memory (the container
+ * runtimes get it as `MCPGW_SIGNING_KEYS`); `source` names where it came from in errors.
+ */
+export async function keySetFromJson(text: string, { source = 'MCPGW_SIGNING_KEYS', hint = KEY_FILE_HINT }: { source?: string; hint?: string } = {}): Promise<KeySet> {
+  const file = parseKeyFile(text, source, hint);
   try {
-    const parsed = JSON.parse(text) as StoredKeyFile;
-    if (parsed.version !== 1 || !Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error('unexpected shape');
-    return parsed;
+    return await buildKeySet(file.keys);
   } catch (err) {
-    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${path} cannot be read: ${(err as Error).message}`, {
-      hint: 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)',
-      cause: err,
-    });
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${source} holds an unusable key: ${(err as Error).message}`, { hint, cause: err });
   }
 }
 
@@ -119,7 +136,7 @@ export async function loadKeySet(path: string): Promise<KeySet> {
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     throw new GatewayError('ERR_KEYS_INVALID', `the signing key file ${path} holds an unusable key: ${(err as Error).message}`, {
-      hint: 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)',
+      hint: KEY_FILE_HINT,
       cause: err,
     });
   }

@@ -36,7 +36,8 @@ export function tokenEndpoint(ctx: AuthContext) {
       res.status(200).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(body);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      ctx.audit('token_refused', { error: err.error, reason: err.description, clientId: param(req.body, 'client_id') });
+      const clientId = (req.body as Record<string, unknown> | undefined)?.['client_id'];
+      ctx.audit('token_refused', { error: err.error, reason: err.description, clientId: typeof clientId === 'string' ? clientId.slice(0, 200) : undefined });
       if (err.error === 'invalid_client' && /^basic /i.test(req.headers.authorization ?? '')) res.set('WWW-Authenticate', 'Basic realm="mcp-gateway"');
       sendOAuthError(res, err);
     }
@@ -58,7 +59,10 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   const { grant, hash } = redemption;
   if (grant.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
   // RFC 6749 §4.1.3: required and identical when it was part of the authorization request.
-  if (redirectUri !== grant.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+  const redirectRequired = grant.redirectUriGiven !== false;
+  if ((redirectRequired || redirectUri !== undefined) && redirectUri !== grant.redirectUri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+  }
   if (!verifierMatchesChallenge(verifier, grant.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
   if (resource !== undefined && resolveResource(ctx, resource) !== grant.resource) {
     throw new OAuthError('invalid_target', 'resource differs from the one authorized');
@@ -82,14 +86,16 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
   if (redemption.status === 'superseded') {
     if (redemption.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
     const lostResponse = redemption.graceable && ctx.now() - redemption.usedAt <= ctx.refreshReuseGraceMs;
-    // Within the grace window the client most likely never received our answer: retire the
-    // successor it never saw and answer again. A successor already used means two parties hold this family.
-    const successor = lostResponse ? await ctx.families.takeSuccessor(redemption.successor) : undefined;
-    if (!successor) {
+    if (!lostResponse) {
       await ctx.families.revoke(redemption.familyId, 'refresh token reused');
       ctx.audit('family_revoked', { reason: 'refresh token reused', clientId: client.clientId, familyId: redemption.familyId });
       throw new OAuthError('invalid_grant', 'the refresh token was already used; this grant is revoked, log in again');
     }
+    // Within the grace window the client most likely never received our answer: retire the
+    // successor it never saw and answer again. If a concurrent retry already took it, this
+    // request alone fails; racing retries of one client must not log the user out.
+    const successor = await ctx.families.takeSuccessor(redemption.successor);
+    if (!successor) throw new OAuthError('invalid_grant', 'a newer refresh token was already issued for this one; use it');
     grant = successor;
     supersededHash = redemption.successor;
     graceable = false;

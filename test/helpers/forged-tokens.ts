@@ -121,6 +121,8 @@ export async function forgedTokens(h: GatewayHarness, audience: string, { jti, c
     ['issuer: with a trailing slash', withGatewayKey(claims({ iss: `${h.urls.issuer}/` }))],
     ['issuer: over https', withGatewayKey(claims({ iss: h.urls.issuer.replace(/^http:/, 'https:') }))],
     ['user not on the allowlist', withGatewayKey(claims({ sub: 'mallory', login: 'mallory' }))],
+    ['admitted by an allowlist rule that is not configured', withGatewayKey(claims({ sub: 'mallory', login: 'mallory', ab: 'org:evil' }))],
+    ['admitting rule is a number', withGatewayKey(claims({ ab: 42 }))],
   ];
   return Promise.all(tokens.map(async ([name, token]) => ({ name, token: await token })));
 }

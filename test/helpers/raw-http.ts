@@ -16,7 +16,8 @@ export interface RawRequest {
   method?: string;
   /** Request target exactly as sent: `/..%2fregister`, `//register`, an absolute URL... */
   path: string;
-  headers?: OutgoingHttpHeaders;
+  /** Any header may repeat (an array sends one line per value), Authorization included. */
+  headers?: Record<string, string | string[] | number>;
   body?: string | Buffer;
 }
 
@@ -25,7 +26,7 @@ const TIMEOUT_MS = 5_000;
 export function send(origin: string, { method = 'GET', path, headers = {}, body }: RawRequest): Promise<RawResponse> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, method, path, headers, agent: false, timeout: TIMEOUT_MS }, (res) => {
+    const req = request({ host: hostname, port, method, path, headers: headers as OutgoingHttpHeaders, agent: false, timeout: TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));

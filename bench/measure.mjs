@@ -41,19 +41,6 @@ export async function latency(session, call, { warmup = 300, count = 3_000 } = {
   return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
 }
 
-/** Median of `count` sequential runs of `once()`, each timed in milliseconds. */
-export async function medianTime(count, once, { pauseMs = 0 } = {}) {
-  const samples = [];
-  for (let i = 0; i < count; i++) {
-    if (pauseMs > 0) await sleep(pauseMs);
-    const started = performance.now();
-    await once();
-    samples.push(performance.now() - started);
-  }
-  samples.sort((a, b) => a - b);
-  return percentile(samples, 0.5);
-}
-
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }

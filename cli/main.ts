@@ -27,6 +27,10 @@ interface InitFlags extends DirFlag {
   oidcClientSecret?: string;
   emailDomains?: string[];
   listen?: string;
+  domain?: string;
+  email?: string;
+  router?: 'traefik' | 'builtin';
+  routing?: 'path' | 'subdomain';
 }
 
 interface AddServerFlags extends DirFlag {
@@ -120,6 +124,10 @@ Exit codes: 0 success, 1 error, 2 usage error. MCP_GATEWAY_DEBUG=1 shows stack t
     .addOption(new Option('--oidc-client-secret <secret>', 'client secret at the OpenID provider; omit for a public client').env('MCP_GATEWAY_OIDC_CLIENT_SECRET'))
     .option('--email-domains <domains>', 'comma-separated domains whose verified addresses may sign in (OpenID Connect)', commaList)
     .option('--listen <host:port>', 'address the gateway listens on (default: derived from the public URL by serve)')
+    .option('--domain <domain>', 'the Docker deployment\'s domain: public URL https://DOMAIN unless --public-url, and the base of NAME.DOMAIN with --routing subdomain')
+    .option('--email <email>', "Let's Encrypt account e-mail for Traefik's certificates (deploy.email)")
+    .addOption(new Option('--router <router>', 'Docker deployment: traefik (HTTPS with Let\'s Encrypt; the default) or builtin (our router, plain HTTP behind your own TLS)').choices(['traefik', 'builtin']))
+    .addOption(new Option('--routing <style>', 'where each server lives: path (https://DOMAIN/NAME/mcp; the default) or subdomain (https://NAME.DOMAIN/mcp)').choices(['path', 'subdomain']))
     .addHelpText(
       'after',
       `
@@ -131,6 +139,7 @@ ${examples([
   'MCP_GATEWAY_GITHUB_CLIENT_SECRET=... mcp-gateway init --yes --dir ./gw \\',
   '    --public-url https://mcp.example.com --github-client-id Iv1.0123abcd --allowed-users alice,bob',
   'mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
+  'mcp-gateway init --yes --domain mcp.example.com --email ops@example.com --github-client-id Iv1.0123abcd --allowed-users alice',
 ])}`,
     )
     .action(async (flags: InitFlags) => {
@@ -185,7 +194,7 @@ ${examples([
     .command('list')
     .description('List the configured servers with their endpoint URLs and commands')
     .addOption(dirOption())
-    .option('--json', 'print one JSON document { publicUrl, servers: [{ name, endpoint, command, args, description }] } and nothing else')
+    .option('--json', 'print one JSON document { publicUrl, servers: [{ name, endpoint, command, args, description, url? }] } and nothing else')
     .addHelpText('after', examples(['mcp-gateway list', 'mcp-gateway list --json | jq -r ".servers[].endpoint"']))
     .action(async (flags: DirFlag & { json?: boolean }) => {
       const { runList } = await import('./commands/list.js');
@@ -251,6 +260,132 @@ ${examples(['mcp-gateway keys rotate --dir ./gw', 'kill -HUP $(pidof mcp-gateway
     .action(async (flags: { dir: string; json?: boolean }) => {
       const { runKeysRotate } = await import('./commands/keys-rotate.js');
       await runKeysRotate({ dir: resolve(flags.dir), ...(flags.json ? { json: true } : {}) }, output);
+    });
+
+  // What the containers run (compose.yaml `command:`); configured by MCPGW_* env, not flags.
+  const runtime = program.command('runtime', { hidden: true }).description('Container runtimes of a Docker deployment (configured by MCPGW_* environment variables)');
+  runtime
+    .command('auth')
+    .description('The OAuth authorization server and ForwardAuth /verify (MCPGW_CONFIG, MCPGW_LISTEN, MCPGW_SIGNING_KEYS, ...)')
+    .action(async () => {
+      const { runRuntimeAuth } = await import('./commands/runtime-auth.js');
+      await runRuntimeAuth({ env: process.env });
+    });
+  runtime
+    .command('bridge')
+    .description("One server's bridge: stdio child processes per session, or the remote proxy")
+    .argument('<name>', 'the configured server name')
+    .action(async (name: string) => {
+      const { runRuntimeBridge } = await import('./commands/runtime-bridge.js');
+      await runRuntimeBridge({ name, env: process.env });
+    });
+  runtime
+    .command('router')
+    .description('The built-in router: ForwardAuth to MCPGW_AUTH_URL, MCP endpoints to MCPGW_BRIDGE_URL')
+    .action(async () => {
+      const { runRuntimeRouter } = await import('./commands/runtime-router.js');
+      await runRuntimeRouter({ env: process.env });
+    });
+  runtime
+    .command('healthcheck')
+    .description('Exit 0 when GET URL answers 200 within 2 s, else 1 (the images have no curl)')
+    .argument('<url>', 'e.g. http://127.0.0.1:8000/health')
+    .action(async (url: string) => {
+      const { runRuntimeHealthcheck } = await import('./commands/runtime-healthcheck.js');
+      await runRuntimeHealthcheck({ url });
+    });
+
+  program
+    .command('render')
+    .description('Write the Docker deploy folder (compose.yaml, Traefik config, runtime images, secrets) without starting anything')
+    .addOption(dirOption())
+    .option('--out <dir>', 'the deploy folder, replaced as a whole (default: <dir>/deploy)')
+    .option('--base-image <image>', 'base image of the node runtime image instead of deploy.nodeImage (any image with node at /usr/local/bin/node)')
+    .addHelpText(
+      'after',
+      `
+\`docker compose up -d\` in the deploy folder starts the deployment without this CLI. Secrets go to
+secrets/<service>.env (mode 0600), never into compose.yaml or the images.
+${examples(['mcp-gateway render --dir ./gw', 'cd ./gw/deploy && docker compose up -d', 'mcp-gateway render --dir ./gw --base-image registry.example.com/node:20'])}`,
+    )
+    .action(async (flags: DirFlag & { out?: string; baseImage?: string }) => {
+      const { runRender } = await import('./commands/render.js');
+      await runRender({ dir: resolve(flags.dir), ...(flags.out === undefined ? {} : { out: resolve(flags.out) }), ...(flags.baseImage === undefined ? {} : { baseImage: flags.baseImage }) }, { output });
+    });
+
+  // Docker deployment: up / down / status / logs (through the Docker API, see runtime/deploy/docker/).
+  program
+    .command('up')
+    .description('Render the deploy folder and start (or update) the Docker deployment: Redis, auth, the router, one bridge per server')
+    .addOption(dirOption())
+    .option('--out <dir>', 'the deploy folder (default: <dir>/deploy)')
+    .option('--base-image <image>', 'base image of the runtime images instead of deploy.nodeImage (any image with node at /usr/local/bin/node)')
+    .option('--redis-image <image>', 'Redis image instead of deploy.redisImage')
+    .option('--timeout <duration>', 'how long each service may take to become healthy, e.g. 5m (default: 3m)')
+    .addHelpText(
+      'after',
+      `
+Idempotent: only containers whose definition changed are recreated, containers of removed servers
+are removed, images are built when their tag (which hashes the build context) is missing. If anything
+fails, what this run changed is undone and what is still running is listed.
+${examples(['mcp-gateway up --dir ./gw', 'mcp-gateway up --base-image my-node:20 --redis-image my-redis:7'])}`,
+    )
+    .action(async (flags: DirFlag & { out?: string; baseImage?: string; redisImage?: string; timeout?: string }) => {
+      const { runUp } = await import('./commands/up.js');
+      const { untilInterrupted } = await import('./interrupt.js');
+      await untilInterrupted(
+        (signal) =>
+          runUp(
+            {
+              dir: resolve(flags.dir),
+              ...(flags.out === undefined ? {} : { out: resolve(flags.out) }),
+              ...(flags.baseImage === undefined ? {} : { baseImage: flags.baseImage }),
+              ...(flags.redisImage === undefined ? {} : { redisImage: flags.redisImage }),
+              ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
+            },
+            { output, interactive: Boolean(process.stdout.isTTY && process.stderr.isTTY), signal },
+          ),
+        () => output.stderr('\ninterrupted: undoing what this run changed (Ctrl+C again to quit at once)\n'),
+      );
+    });
+  program
+    .command('down')
+    .description("Stop and remove the Docker deployment's containers and network (volumes only with --volumes)")
+    .addOption(dirOption())
+    .option('--volumes', 'also remove the volumes: the Redis data (tokens, registered clients, consents) is lost')
+    .addHelpText('after', examples(['mcp-gateway down --dir ./gw', 'mcp-gateway down --volumes']))
+    .action(async (flags: DirFlag & { volumes?: boolean }) => {
+      const { runDown } = await import('./commands/down.js');
+      await runDown({ dir: resolve(flags.dir), volumes: flags.volumes === true }, { output });
+    });
+  program
+    .command('status')
+    .description('Show the Docker deployment: service, container, state, health, ports')
+    .addOption(dirOption())
+    .option('--json', 'print one JSON document { project, services: [{ service, server, container, state, health, ports, image, status }] }')
+    .addHelpText('after', examples(['mcp-gateway status --dir ./gw', 'mcp-gateway status --json | jq -r ".services[] | select(.health != \\"healthy\\") | .service"']))
+    .action(async (flags: DirFlag & { json?: boolean }) => {
+      const { runStatus } = await import('./commands/status.js');
+      await runStatus({ dir: resolve(flags.dir), json: flags.json === true }, { output });
+    });
+  program
+    .command('logs')
+    .description("Show the Docker deployment's logs (JSON lines), each line prefixed by its service")
+    .argument('[name]', 'a service (auth, router, redis, bridge-NAME) or a server NAME; all when omitted')
+    .addOption(dirOption())
+    .option('-f, --follow', 'keep printing new lines until Ctrl+C')
+    .option('--tail <n>', 'only the last N lines of each container')
+    .option('--no-prefix', 'print the lines without the "service | " prefix')
+    .addHelpText('after', examples(['mcp-gateway logs --dir ./gw', 'mcp-gateway logs time --follow', 'mcp-gateway logs auth --tail 50 --no-prefix | jq .msg']))
+    .action(async (name: string | undefined, flags: DirFlag & { follow?: boolean; tail?: string; prefix: boolean }) => {
+      const { runLogs } = await import('./commands/logs.js');
+      const { untilInterrupted } = await import('./interrupt.js');
+      await untilInterrupted((signal) =>
+        runLogs(
+          { dir: resolve(flags.dir), ...(name === undefined ? {} : { name }), follow: flags.follow === true, ...(flags.tail === undefined ? {} : { tail: flags.tail }), prefix: flags.prefix },
+          { output, signal },
+        ),
+      );
     });
 
   addUsageHints(program, 'mcp-gateway');

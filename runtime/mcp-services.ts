@@ -32,19 +32,24 @@ export interface McpServicesDeps {
  */
 export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps): Map<string, Bridge> {
   const allowedOrigins = [new URL(config.publicUrl).origin, ...(config.allowedOrigins ?? [])];
+  // Checked before any service exists: a warm pool starts children as soon as it is created.
+  const upstreamHeaders = new Map<string, Record<string, string>>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (!('url' in server)) continue;
+    const names = server.headers ?? [];
+    const values = deps.upstreamHeaders?.[name] ?? {};
+    const missing = names.find((header) => values[header] === undefined);
+    if (missing !== undefined) {
+      throw new GatewayError('ERR_SECRET_MISSING', `the value of header ${missing} for server ${name} is missing`, {
+        hint: `write it: mcp-gateway add-server ${name} --url ${server.url} --header ${missing}=VALUE --force`,
+      });
+    }
+    upstreamHeaders.set(name, Object.fromEntries(names.map((header) => [header, values[header]!])));
+  }
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {
     if ('url' in server) {
-      const names = server.headers ?? [];
-      const values = deps.upstreamHeaders?.[name] ?? {};
-      const missing = names.find((header) => values[header] === undefined);
-      if (missing !== undefined) {
-        throw new GatewayError('ERR_SECRET_MISSING', `the value of header ${missing} for server ${name} is missing`, {
-          hint: `write it: mcp-gateway add-server ${name} --url ${server.url} --header ${missing}=VALUE --force`,
-        });
-      }
-      const headers = Object.fromEntries(names.map((header) => [header, values[header]!]));
-      services.set(name, createRemoteProxy({ serverName: name, url: server.url, headers, logger: deps.logger, allowedOrigins }));
+      services.set(name, createRemoteProxy({ serverName: name, url: server.url, headers: upstreamHeaders.get(name) ?? {}, logger: deps.logger, allowedOrigins }));
       continue;
     }
     const limits = server.limits ?? {};

@@ -1,11 +1,7 @@
-import { createGitHubLogin } from './auth/upstream/github-login.js';
-import { DEFAULT_GITHUB_SCOPE, GITHUB_SCOPE_WITH_ORGS, createGitHubUpstream } from './auth/upstream/github-upstream.js';
-import { createOidcLogin } from './auth/upstream/oidc-login.js';
-import { createOidcUpstream } from './auth/upstream/oidc-upstream.js';
+import { createUpstreamLogin } from './auth/upstream/create-upstream-login.js';
 import { loadOrCreateStateKey } from './config/state-key.js';
-import { createLocalLogin, type LocalLoginAnnouncement } from './auth/upstream/local-login.js';
+import type { LocalLoginAnnouncement } from './auth/upstream/local-login.js';
 import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
-import { gatewayUrls } from './auth/gateway-urls.js';
 import { loadKeySet, type KeySet } from './auth/signing-keys.js';
 import type { ProjectPaths } from './config/project-paths.js';
 import { isLoopbackHost, type GatewayConfig } from './config/schema.js';
@@ -61,37 +57,16 @@ async function readUpstreamHeaders(config: GatewayConfig, paths: ProjectPaths): 
 
 async function createUpstream(options: ProjectGatewayOptions, store: Store): Promise<UpstreamLogin> {
   const { config, paths } = options;
-  const urls = gatewayUrls(config);
   const provider = config.provider;
-  if (provider.type === 'local') {
-    return createLocalLogin({ store, user: provider.user, loginUrl: urls.localLogin, announce: options.announceLoginCode });
+  let clientSecret: string | undefined;
+  if (provider.type !== 'local') {
+    if (!paths) throw new TypeError('an upstream identity provider needs a project directory for its client secret');
+    clientSecret =
+      provider.type === 'oidc'
+        ? await readSecret(paths.oidcClientSecret)
+        : await requireSecret(paths.githubClientSecret, 'the GitHub client secret', `write it with \`mcp-gateway init --dir ${paths.dir} --force --github-client-secret ...\` (or MCP_GATEWAY_GITHUB_CLIENT_SECRET)`);
   }
-  if (!paths) throw new TypeError('an upstream identity provider needs a project directory for its client secret');
-  const fetchOption = options.fetch ? { fetch: options.fetch } : {};
-  if (provider.type === 'oidc') {
-    const clientSecret = await readSecret(paths.oidcClientSecret);
-    const oidc = createOidcUpstream({
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      scopes: provider.scopes,
-      ...(clientSecret ? { clientSecret } : {}),
-      ...(provider.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: provider.tokenEndpointAuthMethod } : {}),
-      ...fetchOption,
-    });
-    // A wrong issuer should stop `serve` now, not fail the first login.
-    await oidc.discover();
-    return createOidcLogin({ store, oidc, callbackUrl: urls.callback });
-  }
-  const clientSecret = await requireSecret(paths.githubClientSecret, 'the GitHub client secret', `write it with \`mcp-gateway init --dir ${paths.dir} --force --github-client-secret ...\` (or MCP_GATEWAY_GITHUB_CLIENT_SECRET)`);
-  const needsMembership = provider.orgs.length + provider.teams.length > 0;
-  const github = createGitHubUpstream({
-    baseUrl: provider.url,
-    clientId: provider.clientId,
-    clientSecret,
-    scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE,
-    ...fetchOption,
-  });
-  return createGitHubLogin(github, urls.callback, needsMembership);
+  return createUpstreamLogin(config, { store, clientSecret, announceLoginCode: options.announceLoginCode, ...(options.fetch ? { fetch: options.fetch } : {}) });
 }
 
 /**

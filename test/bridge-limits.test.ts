@@ -99,12 +99,12 @@ describe('idle timeout', () => {
   });
 
   it('keeps a session whose GET stream is open, or which is in use, past the idle timeout', async () => {
-    const h = await bridge({ idleTimeoutMs: 300 });
+    const h = await bridge({ idleTimeoutMs: 600 });
     const streaming = await openSession(h.url);
     const controller = new AbortController();
     await openGetStream(h.url, streaming, { signal: controller.signal });
     const active = await openSession(h.url);
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 10; i++) {
       await sleep(100);
       expect(await toolText(await callTool(h.url, active, 'echo', { text: 'still here' }))).toBe('still here');
     }
@@ -116,10 +116,7 @@ describe('idle timeout', () => {
 describe('stdin backpressure', () => {
   it('refuses messages with 503 once a child that stopped reading has a full queue, instead of buffering without bound', async () => {
     const h = await bridge({ launch: { command: process.execPath, args: ['-e', STOPS_READING], env: {} }, stdinQueueBytes: 256 * 1024 });
-    const session = await openSession(h.url).catch(async () => {
-      // notifications/initialized may already be refused if the pipe is tiny; the session exists either way
-      throw new Error('could not open a session');
-    });
+    const session = await openSession(h.url);
     const big = { jsonrpc: '2.0', method: 'notifications/message', params: { pad: 'x'.repeat(100 * 1024) } };
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await post(h.url, big, { session, version: '2025-06-18' })).status);

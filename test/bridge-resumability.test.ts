@@ -93,7 +93,7 @@ describe('GET stream: event store and resumability (raw HTTP)', () => {
   it('bounds the per-session event store: only the newest events wait for a stream', async () => {
     const session = await openSession(h.url);
     await notify(h, session, 7, 2);
-    await sleep(150);
+    await sleep(400); // all seven were sent
     const controller = new AbortController();
     const events = sseEvents(await openGetStream(h.url, session, { signal: controller.signal }));
     const got = [await events.message(), await events.message(), await events.message(), await events.message()];

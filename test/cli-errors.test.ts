@@ -45,7 +45,7 @@ describe('usage errors', () => {
   it('an invalid --provider choice exits 2', async () => {
     const result = await runCli(['init', '--dir', dir, '--provider', 'gitlab']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^error: .*--provider.*github, local/);
+    expect(result.stderr).toMatch(/^error: .*--provider.*github, oidc, local/);
   });
 });
 

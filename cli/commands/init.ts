@@ -36,6 +36,12 @@ export interface InitOptions {
   /** OpenID Connect: verified addresses in these domains may log in. */
   emailDomains?: string[];
   listen?: string;
+  /** Docker deployment: the public host (publicUrl https://DOMAIN unless --public-url) and base of NAME.<domain>. */
+  domain?: string;
+  /** Let's Encrypt account e-mail (deploy.email). */
+  email?: string;
+  router?: 'traefik' | 'builtin';
+  routing?: 'path' | 'subdomain';
 }
 
 export interface InitDeps {
@@ -62,6 +68,7 @@ interface Answers {
   oidcClientSecret: string | undefined;
   emailDomains: string[];
   listen: string | undefined;
+  deploy: Pick<InitOptions, 'domain' | 'email' | 'router' | 'routing'>;
 }
 
 export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}): Promise<void> {
@@ -123,6 +130,7 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     'Next steps:',
     `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
     `  mcp-gateway serve${dir}              start the gateway`,
+    ...(Object.keys(answers.deploy).length > 0 ? [`  mcp-gateway render${dir}             or write the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`] : []),
   ];
   output.stdout(`${lines.join('\n')}\n`);
 }
@@ -135,9 +143,11 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
     return '';
   };
 
+  const domain = nonEmpty(options.domain);
   const publicUrl =
     nonEmpty(options.publicUrl) ??
-    (await ask('--public-url', (p) =>
+    (domain === undefined ? undefined : `https://${domain}`) ??
+    (await ask('--public-url (or --domain)', (p) =>
       p.input({ message: 'Public URL that clients connect to', default: 'http://127.0.0.1:8080', validate: (v) => checkField('publicUrl', v) }),
     ));
 
@@ -219,6 +229,12 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
     oidcClientSecret,
     emailDomains,
     listen: nonEmpty(options.listen),
+    deploy: {
+      ...(domain === undefined ? {} : { domain }),
+      ...(nonEmpty(options.email) === undefined ? {} : { email: nonEmpty(options.email) }),
+      ...(options.router === undefined ? {} : { router: options.router }),
+      ...(options.routing === undefined ? {} : { routing: options.routing }),
+    },
   };
 }
 
@@ -241,6 +257,7 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
           : // The one-time code signs in as one user; the first allowed login, so that login can get in.
             { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
     allowedUsers: answers.allowedUsers,
+    ...(Object.keys(answers.deploy).length > 0 ? { deploy: answers.deploy } : {}),
     servers: {},
   };
 }

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import { ChildProcessSession, type ChildExit, type StdioLaunch } from './child-process-session.js';
-import { EventLog, type EventLogLimits } from './event-log.js';
+import { ChildProcessSession, type ChildExit, type ChildHandlers, type StdioLaunch } from './child-process-session.js';
+import type { EventLogLimits } from './event-log.js';
+import { GetStream, type StreamRefusal } from './get-stream.js';
 import type { InitializedChild } from './initialized-child.js';
 import {
   isJsonObject,
@@ -45,11 +46,6 @@ export interface RequestOptions {
   headers?: Readonly<Record<string, string>>;
 }
 
-/** Why a GET stream was not opened. */
-export type StreamRefusal = 'conflict' | 'unknown-event-id';
-
-const GET_STREAM_KEEPALIVE_MS = 30_000;
-
 /** Notifications about the session as a whole, not about any one request. */
 function isSessionWide(method: string): boolean {
   return method.endsWith('/list_changed') || method === 'notifications/resources/updated';
@@ -77,9 +73,7 @@ export class BridgeSession {
   #child!: ChildProcessSession;
   #negotiatedVersion: string | undefined;
   #initializeId: RequestId | undefined;
-  #getStream: SseStream | undefined;
-  /** Created with the first message for the GET stream: most sessions never need one. */
-  #events: EventLog | undefined;
+  readonly #getStream: GetStream;
   /** A warm-pool child was sent notifications/initialized already; the client's is dropped. */
   #swallowInitialized = false;
   #ended = false;
@@ -110,9 +104,10 @@ export class BridgeSession {
     this.owner = options.owner;
     this.#options = options;
     this.#log = options.logger.child({ session: options.id });
+    this.#getStream = new GetStream(options.eventLog, this.#log);
   }
 
-  #handlers() {
+  #handlers(): ChildHandlers {
     return {
       logger: this.#log,
       onMessage: (envelope: Envelope, line: string) => this.#fromChild(envelope, line),
@@ -136,7 +131,7 @@ export class BridgeSession {
 
   /** A request is pending or the GET stream is open: not idle, whatever the clock says. */
   get busy(): boolean {
-    return this.#posts.size > 0 || (this.#getStream !== undefined && !this.#getStream.closed);
+    return this.#posts.size > 0 || this.#getStream.open;
   }
 
   isInFlight(id: RequestId): boolean {
@@ -212,43 +207,10 @@ export class BridgeSession {
     return post;
   }
 
-  /**
-   * The GET stream for server-initiated messages. Without `lastEventId` it starts with what
-   * waited in the event log and is refused while another is open. With it, it replays what
-   * followed that event; per 2025-03-26 a client sends Last-Event-ID only for a stream it lost,
-   * so an open one is taken to be dead and replaced.
-   */
+  /** The GET stream for server-initiated messages (see GetStream). */
   openStream(res: ServerResponse, lastEventId: string | undefined): Promise<void> | StreamRefusal {
-    const open = this.#getStream !== undefined && !this.#getStream.closed;
-    if (lastEventId === undefined && open) return 'conflict';
-    const log = (this.#events ??= new EventLog(this.#options.eventLog));
-    let replay;
-    if (lastEventId === undefined) {
-      replay = log.undelivered();
-    } else {
-      const after = log.parseEventId(lastEventId);
-      if (after === undefined) return 'unknown-event-id';
-      replay = log.after(after);
-      if (replay.gap) this.#log.warn({ lastEventId }, 'resumed GET stream: older events were already dropped from the event log');
-      this.#getStream?.end();
-    }
-    if (res.destroyed) return Promise.resolve(); // the client is already gone
-    const stream = new SseStream(res, 200);
-    this.#getStream = stream;
-    if (replay.length === 0 && this.negotiatedVersion >= '2025-11-25') stream.prime(log.lastId);
-    for (const event of replay) {
-      stream.send(event.line, event.id);
-      log.markDelivered(event.id);
-    }
-    const keepAlive = setInterval(() => stream.comment('keepalive'), GET_STREAM_KEEPALIVE_MS);
-    keepAlive.unref();
-    return new Promise((resolve) => {
-      res.once('close', () => {
-        clearInterval(keepAlive);
-        if (this.#getStream === stream) this.#getStream = undefined;
-        this.lastActive = Date.now();
-        resolve();
-      });
+    return this.#getStream.attach(res, lastEventId, this.negotiatedVersion >= '2025-11-25', () => {
+      this.lastActive = Date.now();
     });
   }
 
@@ -285,28 +247,18 @@ export class BridgeSession {
       const token = progressTokenOfNotification(envelope.value);
       const post = token === undefined ? undefined : this.#byProgressToken.get(token);
       // Never onto another request's stream: the client would not know the token.
-      if (!post?.relay(line)) this.#toGetStream(line);
+      if (!post?.relay(line)) this.#getStream.deliver(line);
       return;
     }
     if (!isSessionWide(envelope.method) && this.#posts.size === 1) {
       const [only] = this.#posts;
       if (only?.relay(line)) return;
     }
-    if (this.#getStream === undefined || this.#getStream.closed) {
+    if (!this.#getStream.open) {
       const newestFirst = [...this.#posts].reverse();
       if (newestFirst.some((post) => post.relay(line))) return;
     }
-    this.#toGetStream(line);
-  }
-
-  /** Into the event log, and onto the GET stream when one is open. */
-  #toGetStream(line: string): void {
-    const log = (this.#events ??= new EventLog(this.#options.eventLog));
-    const event = log.append(line);
-    const stream = this.#getStream;
-    if (stream === undefined || stream.closed) return;
-    stream.send(line, event.id);
-    log.markDelivered(event.id);
+    this.#getStream.deliver(line);
   }
 
   /** The client gave up on a request: the child will not answer it, so stop waiting. */
@@ -351,7 +303,6 @@ export class BridgeSession {
       : `MCP server process exited (${exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`})`;
     this.#log[expected ? 'info' : 'warn']({ exitCode: exit.code, signal: exit.signal }, 'MCP server exited');
     for (const post of [...this.#posts]) post.childGone(message);
-    this.#getStream?.end();
-    this.#getStream = undefined;
+    this.#getStream.end();
   }
 }

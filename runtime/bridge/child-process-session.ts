@@ -3,6 +3,8 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LineSplitter } from './line-splitter.js';
 import { toEnvelope, type Envelope } from './json-rpc.js';
+import { LogRateLimit } from './log-rate-limit.js';
+import { forgetGroup, groupAlive, signalGroup, trackGroup } from './process-group.js';
 
 export interface StdioLaunch {
   command: string;
@@ -35,74 +37,7 @@ export interface ChildProcessSessionOptions extends ChildHandlers {
 const DEFAULT_KILL_GRACE_MS = 2_000;
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 const STDERR_MAX_LINE_BYTES = 4 * 1024;
-const LOGGED_LINES_PER_SECOND = 100;
 const LOGGED_HEAD_CHARS = 200;
-
-/**
- * At most 100 log lines a second per stream of one child, so a server that floods stderr (or
- * stdout with junk) cannot exhaust memory or drown the gateway's log; what is dropped is counted.
- */
-class LogRateLimit {
-  #windowStart = 0;
-  #inWindow = 0;
-  #suppressed = 0;
-  readonly #report: (suppressed: number) => void;
-
-  constructor(report: (suppressed: number) => void) {
-    this.#report = report;
-  }
-
-  admit(): boolean {
-    const now = Date.now();
-    if (now - this.#windowStart >= 1_000) {
-      this.flush();
-      this.#windowStart = now;
-      this.#inWindow = 0;
-    }
-    if (this.#inWindow < LOGGED_LINES_PER_SECOND) {
-      this.#inWindow++;
-      return true;
-    }
-    this.#suppressed++;
-    return false;
-  }
-
-  flush(): void {
-    if (this.#suppressed === 0) return;
-    this.#report(this.#suppressed);
-    this.#suppressed = 0;
-  }
-}
-
-/**
- * Process groups of children still alive. If the gateway exits without `close()` (a crash, an
- * uncaught error), detached children would outlive it; this last-resort hook kills them.
- * One listener for the whole process, however many bridges and sessions exist.
- */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function trackGroup(pgid: number): void {
-  liveGroups.add(pgid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const group of liveGroups) signalGroup(group, 'SIGKILL');
-  });
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: nobody left in the group
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  return signalGroup(pgid, 0);
-}
 
 /**
  * One stdio MCP server process. Spawned `detached` so it leads its own process group: `npx`
@@ -119,6 +54,7 @@ export class ChildProcessSession {
   readonly #graceMs: number;
   #exit: ChildExit | undefined;
   #killTimer: NodeJS.Timeout | undefined;
+  #turn: 'idle' | 'wrote' | 'corked' = 'idle';
 
   static async start(options: ChildProcessSessionOptions): Promise<ChildProcessSession> {
     const { command, args, env, cwd } = options.launch;
@@ -199,8 +135,24 @@ export class ChildProcessSession {
   /** Writes one message; `line` must not contain a newline. */
   send(line: string): void {
     if (this.#exit !== undefined || this.#child.stdin.destroyed) return;
+    // The first message of an event-loop turn is written at once (a lone request waits for
+    // nothing); more in the same turn (several requests of one session arriving together) are
+    // held and leave in one write at the check phase, right after this turn's I/O: one syscall
+    // and one wake-up of the child instead of several.
+    if (this.#turn === 'idle') {
+      this.#turn = 'wrote';
+      setImmediate(this.#endTurn);
+    } else if (this.#turn === 'wrote') {
+      this.#turn = 'corked';
+      this.#child.stdin.cork();
+    }
     this.#child.stdin.write(line + '\n');
   }
+
+  readonly #endTurn = (): void => {
+    if (this.#turn === 'corked') this.#child.stdin.uncork();
+    this.#turn = 'idle';
+  };
 
   /** SIGTERM to the group, SIGKILL after the grace period; resolves once the process is reaped. */
   terminate(): Promise<ChildExit> {
@@ -223,14 +175,14 @@ export class ChildProcessSession {
         signalGroup(this.pid, 'SIGKILL');
       }
       if (this.#exit === undefined) this.#child.kill('SIGKILL');
-      liveGroups.delete(this.pid);
+      forgetGroup(this.pid);
     }, this.#graceMs);
     // Do not hold the event loop open; the exit hook above covers a gateway that exits first.
     this.#killTimer.unref();
     void this.closed.then(() => {
       if (groupAlive(this.pid)) return; // the timer above still has work to do
       clearTimeout(this.#killTimer);
-      liveGroups.delete(this.pid);
+      forgetGroup(this.pid);
     });
   }
 

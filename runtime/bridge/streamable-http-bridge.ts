@@ -2,50 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isGatewayError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { BRIDGE_DEFAULTS, resolveBridgeSettings, type BridgeOptions } from './bridge-options.js';
 import { BridgeSession, type BridgeSessionOptions, type ClientMessage } from './bridge-session.js';
 import { cachedHealth, type ServerHealth } from './cached-health.js';
 import type { StdioLaunch } from './child-process-session.js';
 import { buildChildEnv } from './child-env.js';
-import { DEFAULT_EVENT_LOG_LIMITS, type EventLogLimits } from './event-log.js';
+import { DEFAULT_EVENT_LOG_LIMITS } from './event-log.js';
 import { DEFAULT_TEMPLATE, startInitializedChild } from './initialized-child.js';
-import { SESSION_NOT_FOUND, toEnvelope, TRANSPORT_ERROR, type Envelope } from './json-rpc.js';
+import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
 import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
-import { acceptable, isJsonContentType, type Acceptable } from './media-types.js';
+import { acceptable, type Acceptable } from './media-types.js';
 import { createOriginPolicy } from './origin-policy.js';
-import { allowsBatch, isAcceptedProtocolHeader, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
-import { readBody } from './read-body.js';
+import { allowsBatch } from './protocol-versions.js';
+import { readPostBody } from './post-body.js';
+import { refusedVersion, singleHeader } from './request-headers.js';
 import { SessionRegistry } from './session-registry.js';
 import { WarmPool } from './warm-pool.js';
 
 export type { StdioLaunch } from './child-process-session.js';
 export type { ServerHealth } from './cached-health.js';
-
-export interface BridgeOptions {
-  serverName: string;
-  launch: StdioLaunch;
-  logger: Logger;
-  /** Origins whose browser requests are served; any other Origin header gets 403. */
-  allowedOrigins?: readonly string[];
-  /** Larger POST bodies get 413. */
-  maxBodyBytes?: number;
-  /** How long a POST waits for the child's response. */
-  requestTimeoutMs?: number;
-  /** How long a new child may take to answer initialize (504 and no session after that). */
-  initializeTimeoutMs?: number;
-  /** Live sessions of this server; past it initialize gets 503 with Retry-After. */
-  maxSessions?: number;
-  maxSessionsPerUser?: number;
-  /** A session unused (no request, no open stream) this long is ended and its child stopped. */
-  idleTimeoutMs?: number;
-  /** Bytes a child may leave unread on stdin before its session's POSTs get 503. */
-  stdinQueueBytes?: number;
-  eventLog?: EventLogLimits;
-  /** Children kept started and initialized for new sessions; 0 turns the pool off. */
-  pool?: number;
-  /** How long a good health probe result is reused. */
-  healthTtlMs?: number;
-}
+export { BRIDGE_DEFAULTS, type BridgeOptions };
 
 /** What the router calls for an MCP endpoint: the stdio bridge, or the remote proxy. */
 export interface Bridge {
@@ -57,17 +33,6 @@ export interface Bridge {
   health(): Promise<ServerHealth>;
   readonly sessionCount: number;
 }
-
-export const BRIDGE_DEFAULTS = {
-  maxBodyBytes: 4 * 1024 * 1024,
-  requestTimeoutMs: 5 * 60_000,
-  initializeTimeoutMs: 60_000,
-  maxSessions: 100,
-  maxSessionsPerUser: 20,
-  idleTimeoutMs: 30 * 60_000,
-  stdinQueueBytes: 1024 * 1024,
-  healthTtlMs: 60_000,
-} as const;
 
 const ALLOW = 'GET, POST, DELETE';
 const CLOSE_BOUND_MS = 10_000;
@@ -85,12 +50,9 @@ const BUSY_RETRY_AFTER_S = '1';
  */
 export function createStdioBridge(options: BridgeOptions): Bridge {
   const { serverName, launch, logger, allowedOrigins = [], eventLog = DEFAULT_EVENT_LOG_LIMITS, pool: poolSize = 0 } = options;
-  const settings = { ...BRIDGE_DEFAULTS, ...definedOnly(options) };
+  const settings = resolveBridgeSettings(options);
   const { maxBodyBytes, requestTimeoutMs, initializeTimeoutMs, idleTimeoutMs } = settings;
   if (launch.command.trim() === '') throw new TypeError(`bridge "${serverName}": launch.command is empty`);
-  for (const [name, value] of Object.entries(settings)) {
-    if (typeof value === 'number' && !(value > 0)) throw new TypeError(`bridge "${serverName}": ${name} must be positive`);
-  }
   if (!Number.isInteger(poolSize) || poolSize < 0) throw new TypeError(`bridge "${serverName}": pool must be a whole number`);
 
   const log = logger.child({ server: serverName });
@@ -185,46 +147,11 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
       return;
     }
-    if (!isJsonContentType(req.headers)) {
-      replyJsonRpcError(res, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
-      return;
-    }
-    const body = await readBody(req, maxBodyBytes);
-    if (body.kind === 'aborted') return;
-    if (body.kind === 'too-large') {
-      replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, { headers: { Connection: 'close' } });
-      return;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.text);
-    } catch {
-      replyJsonRpcError(res, 400, ErrorCode.ParseError, 'Parse error: Invalid JSON');
-      return;
-    }
-    const batch = Array.isArray(parsed);
-    const items: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
-    const envelopes: Envelope[] = [];
-    for (const item of items) {
-      const envelope = toEnvelope(item);
-      if (envelope === undefined) {
-        replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
-        return;
-      }
-      envelopes.push(envelope);
-    }
-    if (envelopes.length === 0) {
-      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
-      return;
-    }
-    // One line per message on stdin. A single message is relayed as received unless it spans
-    // lines; batch members, and anything pretty-printed, are re-serialised onto one line.
-    const messages: ClientMessage[] = envelopes.map((envelope, index) => ({
-      envelope,
-      line: !batch && !/[\r\n]/.test(body.text) ? body.text : JSON.stringify(items[index]),
-    }));
+    const post = await readPostBody(req, res, maxBodyBytes);
+    if (post === undefined) return;
+    const { messages, batch } = post;
 
-    if (envelopes.some((e) => e.kind === 'request' && e.method === 'initialize')) {
+    if (messages.some(({ envelope }) => envelope.kind === 'request' && envelope.method === 'initialize')) {
       await initialize(req, res, user, messages, batch, accept);
       return;
     }
@@ -234,7 +161,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.negotiatedVersion}`);
       return;
     }
-    if (!session.canWrite(body.text.length)) {
+    if (!session.canWrite(post.bytes)) {
       log.warn({ session: session.id }, 'MCP server is not reading its input; refusing messages');
       replyJsonRpcError(res, 503, TRANSPORT_ERROR, 'Service Unavailable: the MCP server is not reading its input', { headers: { 'Retry-After': BUSY_RETRY_AFTER_S } });
       return;
@@ -362,36 +289,4 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       return sessions.size;
     },
   };
-}
-
-/**
- * MCP-Protocol-Version: a version we do not speak gets 400 naming the ones we do. -32000 and the
- * SDK's wording, not 2026-07-28's UnsupportedProtocolVersion (-32022): that code tells a client
- * the server speaks the new revision, and it would not fall back to initialize.
- */
-function refusedVersion(req: IncomingMessage, res: ServerResponse, negotiated: string | undefined): boolean {
-  const version = singleHeader(req, 'mcp-protocol-version');
-  if (version === undefined || isAcceptedProtocolHeader(version, negotiated)) return false;
-  const supported = [...SUPPORTED_PROTOCOL_VERSIONS];
-  replyJsonRpcError(res, 400, TRANSPORT_ERROR, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported.join(', ')})`, {
-    data: { supported, requested: version },
-  });
-  return true;
-}
-
-function singleHeader(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-type NumericSettings = { -readonly [K in keyof typeof BRIDGE_DEFAULTS]: number };
-
-/** The numeric options the caller set, so `undefined` never overrides a default. */
-function definedOnly(options: BridgeOptions): Partial<NumericSettings> {
-  const picked: Partial<NumericSettings> = {};
-  for (const key of Object.keys(BRIDGE_DEFAULTS) as Array<keyof NumericSettings>) {
-    const value = options[key];
-    if (value !== undefined) picked[key] = value;
-  }
-  return picked;
 }

@@ -50,7 +50,7 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       res.writeHead(204).end();
       return;
     }
-    forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization }).then(
+    forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization, clientIp: req.socket.remoteAddress }).then(
       (result) => {
         if (result.status !== 200) {
           res.writeHead(result.status, { ...result.headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

@@ -56,6 +56,8 @@ export interface GitHubStandInOptions {
   apiPrefix?: '/api/v3' | '';
   /** Clock for code expiry (ms since epoch). */
   now?: () => number;
+  /** Address to listen on; default 127.0.0.1 (the Docker test uses the bridge gateway, which containers reach). */
+  host?: string;
 }
 
 export const DEFAULT_STAND_IN_CLIENT: StandInClient = { clientId: 'test-client-id', clientSecret: 'test-client-secret' };
@@ -100,7 +102,7 @@ interface IssuedCode {
 }
 
 export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Promise<GitHubStandIn> {
-  const { apiPrefix = '/api/v3', now = Date.now } = options;
+  const { apiPrefix = '/api/v3', now = Date.now, host = '127.0.0.1' } = options;
   const clients = new Map<string, StandInClient>();
   const users = new Map<string, StandInUser>();
   for (const c of options.clients ?? [DEFAULT_STAND_IN_CLIENT]) clients.set(c.clientId, c);
@@ -231,9 +233,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, host, () => resolve());
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
   const apiUrl = (): string => `${url}${apiPrefix}`;
 
   /** The documented fields a login flow reads; GitHub sends many more. */

@@ -1,0 +1,57 @@
+import type { Logger } from '../logger.js';
+import type { StdioLaunch } from './child-process-session.js';
+import type { EventLogLimits } from './event-log.js';
+
+export interface BridgeOptions {
+  serverName: string;
+  launch: StdioLaunch;
+  logger: Logger;
+  /** Origins whose browser requests are served; any other Origin header gets 403. */
+  allowedOrigins?: readonly string[];
+  /** Larger POST bodies get 413. */
+  maxBodyBytes?: number;
+  /** How long a POST waits for the child's response. */
+  requestTimeoutMs?: number;
+  /** How long a new child may take to answer initialize (504 and no session after that). */
+  initializeTimeoutMs?: number;
+  /** Live sessions of this server; past it initialize gets 503 with Retry-After. */
+  maxSessions?: number;
+  maxSessionsPerUser?: number;
+  /** A session unused (no request, no open stream) this long is ended and its child stopped. */
+  idleTimeoutMs?: number;
+  /** Bytes a child may leave unread on stdin before its session's POSTs get 503. */
+  stdinQueueBytes?: number;
+  eventLog?: EventLogLimits;
+  /** Children kept started and initialized for new sessions; 0 turns the pool off. */
+  pool?: number;
+  /** How long a good health probe result is reused. */
+  healthTtlMs?: number;
+}
+
+export const BRIDGE_DEFAULTS = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  requestTimeoutMs: 5 * 60_000,
+  initializeTimeoutMs: 60_000,
+  maxSessions: 100,
+  maxSessionsPerUser: 20,
+  idleTimeoutMs: 30 * 60_000,
+  stdinQueueBytes: 1024 * 1024,
+  healthTtlMs: 60_000,
+} as const;
+
+type NumericSettings = { -readonly [K in keyof typeof BRIDGE_DEFAULTS]: number };
+
+/**
+ * The bridge's numbers: the defaults, overridden by what the caller set. Misconfiguration throws
+ * here, at construction, never per request.
+ */
+export function resolveBridgeSettings(options: BridgeOptions): NumericSettings {
+  const settings: NumericSettings = { ...BRIDGE_DEFAULTS };
+  for (const key of Object.keys(BRIDGE_DEFAULTS) as Array<keyof NumericSettings>) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (!(value > 0)) throw new TypeError(`bridge "${options.serverName}": ${key} must be positive`);
+    settings[key] = value;
+  }
+  return settings;
+}

@@ -1,0 +1,71 @@
+import { gatewayUrls } from '../auth/gateway-urls.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { DeployPlan } from './deploy-plan.js';
+import type { DeployTemplates } from './deploy-templates.js';
+import { mergeDocuments, parseRendered, toYamlText } from './merge-documents.js';
+import { renderTemplate } from './render-template.js';
+import { allOf, anyOf, host, mcpEndpoint, path, pathPrefix } from './traefik-rules.js';
+
+/** Where Traefik reaches a runtime: compose service name on the project network, port 8000. */
+export function serviceUrl(service: string): string {
+  return `http://${service}:8000`;
+}
+
+/** traefik/traefik.yml: entry points, Let's Encrypt, providers, dashboard off unless asked for. */
+export function renderTraefikStatic(config: GatewayConfig, plan: DeployPlan, templates: DeployTemplates): string {
+  const { source, text } = templates.traefikStatic;
+  const { email, httpsPort, dashboard } = config.deploy;
+  if (email === undefined) throw new TypeError('planDeployment refuses router: traefik without deploy.email');
+  const values = {
+    // An entry point name redirects to its own port (443 in the container); a published port
+    // other than 443 needs the redirect to name the port clients actually reach.
+    httpsRedirect: httpsPort === 443 ? 'websecure' : `:${httpsPort}`,
+    email,
+    network: plan.network,
+    dashboard,
+  };
+  return toYamlText(parseRendered(renderTemplate(text, values, { format: 'yaml', source }), source));
+}
+
+/**
+ * traefik/dynamic.yml: the OAuth routes on the issuer's host, then each server's MCP route (and,
+ * in the subdomain style, its well-known route) from the per-server fragment. Hosts and paths
+ * come from gatewayUrls, the same place the auth runtime's metadata and /verify take them from.
+ */
+export function renderTraefikDynamic(config: GatewayConfig, plan: DeployPlan, templates: DeployTemplates): string {
+  const urls = gatewayUrls(config);
+  const issuerHost = new URL(urls.issuer).hostname;
+  const onIssuer = (...rules: string[]): string => allOf(host(issuerHost), anyOf(...rules));
+  const base = templates.traefikDynamic;
+  const doc = parseRendered(
+    renderTemplate(
+      base.text,
+      {
+        wellKnownRule: onIssuer(pathPrefix('/.well-known/')),
+        registerRule: onIssuer(path('/register')),
+        tokenRule: onIssuer(path('/token')),
+        apiRule: onIssuer(pathPrefix('/register/'), path('/revoke'), path('/introspect'), path('/jwks.json'), path('/health')),
+        pagesRule: onIssuer(path('/authorize'), path('/callback'), path('/consent'), path('/login/local')),
+        registrationsPer10Min: config.clients.registrationsPer10Min,
+      },
+      { format: 'yaml', source: base.source },
+    ),
+    base.source,
+  );
+
+  const fragment = urls.routing === 'subdomain' ? templates.traefikServerSubdomain : templates.traefikServerPath;
+  for (const bridge of plan.bridges) {
+    const endpoint = new URL(urls.resourceFor(bridge.server));
+    const values = {
+      router: `mcp-${bridge.server}`,
+      rule: mcpEndpoint(endpoint.hostname, endpoint.pathname),
+      service: bridge.service,
+      url: serviceUrl(bridge.service),
+      ...(urls.routing === 'subdomain'
+        ? { wellKnownRouter: `wellknown-${bridge.server}`, wellKnownRule: allOf(host(endpoint.hostname), pathPrefix('/.well-known/')) }
+        : {}),
+    };
+    mergeDocuments(doc, parseRendered(renderTemplate(fragment.text, values, { format: 'yaml', source: fragment.source }), fragment.source), fragment.source);
+  }
+  return toYamlText(doc);
+}

@@ -1,0 +1,148 @@
+import { dirname } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createAuthApp } from '../auth/auth-app.js';
+import { handleVerify, isVerifyPath } from '../auth/verify-endpoint.js';
+import { createRequestVerifier } from '../auth/verify-request.js';
+import { createAuthContext } from '../auth/auth-context.js';
+import type { CimdResolverOptions } from '../auth/cimd/cimd-resolver.js';
+import { keySetFromJson, type KeySet } from '../auth/signing-keys.js';
+import { createUpstreamLogin } from '../auth/upstream/create-upstream-login.js';
+import type { UpstreamLogin } from '../auth/upstream/upstream-login.js';
+import { projectPaths } from '../config/project-paths.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import type { ListenAddress } from '../gateway.js';
+import type { Logger } from '../logger.js';
+import { createStore } from '../store/create-store.js';
+import type { Store } from '../store/store.js';
+import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
+import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
+
+export interface AuthRuntimeDeps {
+  config: GatewayConfig;
+  store: Store;
+  keys: KeySet;
+  upstream: UpstreamLogin;
+  logger: Logger;
+  /** Seals upstream credentials in the store; random per process when absent. */
+  stateKey?: Uint8Array;
+  now?: () => number;
+  cimd?: Partial<CimdResolverOptions>;
+}
+
+/** A health check must answer before the 2 s of `runtime healthcheck`, even while Redis hangs. */
+const STORE_PING_BOUND_MS = 1_500;
+
+/**
+ * The auth container: the authorization server (createAuthApp) and ForwardAuth `/verify` on
+ * its own port, behind Traefik or the built-in router. `/health` answers 503 while the store
+ * is unreachable, so neither Docker nor the router sends logins to an auth runtime that would
+ * fail them. The store is closed with the runtime.
+ */
+export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
+  const { config, store, keys, upstream, logger } = deps;
+  const ctx = createAuthContext({
+    config,
+    store,
+    keys,
+    upstream,
+    logger,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.cimd ? { cimd: deps.cimd } : {}),
+    ...(deps.stateKey ? { stateKey: deps.stateKey } : {}),
+  });
+  // As createAuthHandler does (the embedded gateway): /verify, called for every MCP request, without express.
+  const verify = createRequestVerifier(ctx);
+  const app = createAuthApp(ctx);
+  // Always exactly one proxy in front (Traefik or the router), which sets X-Forwarded-For:
+  // without this every client would share the proxy's address in the registration rate limit.
+  app.set('trust proxy', 1);
+
+  function health(res: ServerResponse): void {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${STORE_PING_BOUND_MS} ms`)), STORE_PING_BOUND_MS);
+    });
+    Promise.race([store.ping(), bound])
+      .then(
+        () => replyHealth(res, true, {}),
+        (err: unknown) => {
+          logger.warn({ event: 'health_failed', err: (err as Error).message }, 'store unreachable');
+          replyHealth(res, false, { reason: 'store unreachable' });
+        },
+      )
+      .finally(() => clearTimeout(timer));
+  }
+
+  return serveRuntime(
+    'auth',
+    (req: IncomingMessage, res: ServerResponse) => {
+      if (isVerifyPath(req.url)) handleVerify(verify, req, res);
+      else if (isHealthRequest(req)) health(res);
+      else app(req, res);
+    },
+    listen,
+    { logger, cleanup: () => store.close() },
+  );
+}
+
+export interface AuthRuntimeEnvOptions {
+  env: RuntimeEnv;
+  logger: Logger;
+  /** Docker secrets directory (default /run/secrets). */
+  secretsDir?: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * `mcp-gateway runtime auth`: the config from MCPGW_CONFIG, the secrets from the env file
+ * (signing keys, state key, Redis password, the provider's client secret), the store the
+ * config names (Redis in containers), then startAuthRuntime on MCPGW_LISTEN.
+ */
+export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: fetchImpl }: AuthRuntimeEnvOptions): Promise<RunningRuntime> {
+  const { config, path } = await loadRuntimeConfig(env);
+  const listen = runtimeListen(env);
+  const secrets = secretReader(env, secretsDir);
+  const keys = await keySetFromJson(await secrets.required('MCPGW_SIGNING_KEYS', 'the token signing keys'), {
+    hint: 'MCPGW_SIGNING_KEYS holds the content of .secrets/signing-keys.json; render the deploy folder again (mcp-gateway render)',
+  });
+  const stateKey = readStateKey(await secrets.optional('MCPGW_STATE_KEY'), logger);
+  const provider = config.provider;
+  const clientSecret =
+    provider.type === 'github'
+      ? await secrets.required('MCPGW_GITHUB_CLIENT_SECRET', 'the GitHub client secret')
+      : provider.type === 'oidc'
+        ? await secrets.optional('MCPGW_OIDC_CLIENT_SECRET')
+        : undefined;
+  const redisPassword = config.store.type === 'redis' ? await secrets.optional('MCPGW_REDIS_PASSWORD') : undefined;
+  // An embedded store (unusual in a container) lives next to the config file.
+  const store = await createStore(config.store, projectPaths(dirname(path)), { logger, ...(redisPassword ? { redisPassword } : {}) });
+  try {
+    const upstream = await createUpstreamLogin(config, {
+      store,
+      clientSecret,
+      // No terminal in a container: the operator reads the code with `mcp-gateway logs auth`.
+      announceLoginCode: ({ code, clientName, user }) =>
+        logger.warn({ event: 'local_login_code', code, clientName, user }, `login requested by ${clientName} for ${user}: one-time code ${code} (valid 10 minutes)`),
+      ...(fetchImpl ? { fetch: fetchImpl } : {}),
+    });
+    return await startAuthRuntime({ config, store, keys, upstream, logger, ...(stateKey ? { stateKey } : {}) }, listen);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+function readStateKey(text: string | undefined, logger: Logger): Uint8Array | undefined {
+  if (text === undefined) {
+    logger.warn({ event: 'state_key_missing' }, 'MCPGW_STATE_KEY is not set: upstream credentials sealed now cannot be read after a restart (users admitted by org/team membership log in again)');
+    return undefined;
+  }
+  const key = Buffer.from(text, 'base64url');
+  if (key.length !== 32) {
+    throw new GatewayError('ERR_KEYS_INVALID', 'MCPGW_STATE_KEY does not hold a 32-byte key (base64url)', {
+      hint: 'it is the content of .secrets/state-key; render the deploy folder again (mcp-gateway render)',
+    });
+  }
+  return key;
+}

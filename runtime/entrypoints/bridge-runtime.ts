@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Bridge } from '../bridge/streamable-http-bridge.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import type { ListenAddress } from '../gateway.js';
+import type { Logger } from '../logger.js';
+import { createMcpServices } from '../mcp-services.js';
+import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
+import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
+
+export interface BridgeRuntimeDeps {
+  serverName: string;
+  /** The stdio bridge or the remote proxy, as the embedded gateway builds it. */
+  bridge: Bridge;
+  logger: Logger;
+}
+
+/**
+ * A `bridge-NAME` container: one server's bridge on its own port. `GET /health` is the bridge's
+ * cached initialize probe (no session per probe); every other request goes to the bridge, which
+ * refuses any without `X-User-Sub`. Only the router (or Traefik after ForwardAuth) reaches this
+ * port: it is never published.
+ */
+export function startBridgeRuntime({ serverName, bridge, logger }: BridgeRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
+  function health(res: ServerResponse): void {
+    void bridge.health().then(({ ok, detail }) => {
+      if (!ok) logger.warn({ event: 'health_failed', detail });
+      replyHealth(res, ok, { server: serverName, detail, sessions: bridge.sessionCount });
+    });
+  }
+  return serveRuntime(
+    `bridge-${serverName}`,
+    (req: IncomingMessage, res: ServerResponse) => {
+      if (isHealthRequest(req)) health(res);
+      else void bridge.handle(req, res);
+    },
+    listen,
+    // Ends every session and waits for the children to exit.
+    { logger, cleanup: () => bridge.close() },
+  );
+}
+
+export interface BridgeRuntimeEnvOptions {
+  serverName: string;
+  env: RuntimeEnv;
+  logger: Logger;
+  secretsDir?: string;
+  /** Working directory of stdio servers that set no `cwd` (the image's working directory). */
+  cwd?: string;
+}
+
+/**
+ * `mcp-gateway runtime bridge NAME`: NAME's entry of MCPGW_CONFIG, built by the same selection
+ * as the embedded gateway (stdio bridge, or remote proxy for `url` servers, whose header values
+ * come from MCPGW_UPSTREAM_HEADERS).
+ */
+export async function startBridgeRuntimeFromEnv({ serverName, env, logger, secretsDir, cwd = process.cwd() }: BridgeRuntimeEnvOptions): Promise<RunningRuntime> {
+  const { config } = await loadRuntimeConfig(env);
+  const server = Object.hasOwn(config.servers, serverName) ? config.servers[serverName] : undefined;
+  if (server === undefined) {
+    const known = Object.keys(config.servers);
+    throw new GatewayError('ERR_SERVER_UNKNOWN', `server ${serverName} is not in the config`, {
+      hint: known.length > 0 ? `configured servers: ${known.join(', ')}; render the deploy folder again if one was added` : 'add one with mcp-gateway add-server, then render the deploy folder again',
+    });
+  }
+  const listen = runtimeListen(env);
+  const single: GatewayConfig = { ...config, servers: { [serverName]: server } };
+  const headerNames = 'url' in server ? (server.headers ?? []) : [];
+  const upstreamHeaders =
+    headerNames.length > 0 ? { [serverName]: headerValues(await secretReader(env, secretsDir).required('MCPGW_UPSTREAM_HEADERS', `the header values of server ${serverName}`), headerNames) } : undefined;
+  const bridge = createMcpServices(single, { projectDir: cwd, logger, ...(upstreamHeaders ? { upstreamHeaders } : {}) }).get(serverName)!;
+  try {
+    return await startBridgeRuntime({ serverName, bridge, logger }, listen);
+  } catch (err) {
+    await bridge.close();
+    throw err;
+  }
+}
+
+/** The JSON object of MCPGW_UPSTREAM_HEADERS, keyed by the configured names (matched case-insensitively, as from `.secrets/`). */
+function headerValues(text: string, names: readonly string[]): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new GatewayError('ERR_CONFIG_INVALID', 'MCPGW_UPSTREAM_HEADERS must hold a JSON object of header names and values', {
+      hint: 'it is the content of .secrets/servers/NAME.headers.json; render the deploy folder again (mcp-gateway render)',
+    });
+  }
+  const stored = new Map(Object.entries(parsed).map(([key, value]) => [key.toLowerCase(), value] as const));
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const value = stored.get(name.toLowerCase());
+    if (typeof value === 'string') values[name] = value;
+  }
+  return values;
+}

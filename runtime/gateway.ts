@@ -31,6 +31,8 @@ export interface GatewayDeps {
   cimd?: Partial<CimdResolverOptions>;
   /** Seals upstream credentials in the store (.secrets/state-key); random per process when absent. */
   stateKey?: Uint8Array;
+  /** Bearer secret of the admin API (.secrets/admin-token); no `/admin/*` without it. */
+  adminToken?: string;
 }
 
 export interface ListenAddress {
@@ -56,7 +58,7 @@ export { launchFor } from './mcp-services.js';
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, store, keys, upstream, logger } = deps;
-  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}), ...(deps.stateKey ? { stateKey: deps.stateKey } : {}) });
+  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}), ...(deps.stateKey ? { stateKey: deps.stateKey } : {}), ...(deps.adminToken ? { adminToken: deps.adminToken } : {}) });
   const authApp = createAuthHandler(ctx);
   const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
   const health = createHealthHandler(store, bridges, logger);

@@ -1,5 +1,6 @@
 import { createUpstreamLogin } from './auth/upstream/create-upstream-login.js';
 import { loadOrCreateStateKey } from './config/state-key.js';
+import { loadOrCreateAdminToken } from './config/admin-token.js';
 import type { LocalLoginAnnouncement } from './auth/upstream/local-login.js';
 import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
 import { loadKeySet, type KeySet } from './auth/signing-keys.js';
@@ -8,6 +9,7 @@ import { isLoopbackHost, type GatewayConfig } from './config/schema.js';
 import { readSecret, requireSecret } from './config/secrets.js';
 import { readServerHeaders } from './config/server-headers.js';
 import { GatewayError } from './errors.js';
+import { githubSecretHint, requireGitHubClientId } from './github/require-client-id.js';
 import { startGateway, type ListenAddress, type RunningGateway } from './gateway.js';
 import type { Logger } from './logger.js';
 import { createStore } from './store/create-store.js';
@@ -61,10 +63,13 @@ async function createUpstream(options: ProjectGatewayOptions, store: Store): Pro
   let clientSecret: string | undefined;
   if (provider.type !== 'local') {
     if (!paths) throw new TypeError('an upstream identity provider needs a project directory for its client secret');
-    clientSecret =
-      provider.type === 'oidc'
-        ? await readSecret(paths.oidcClientSecret)
-        : await requireSecret(paths.githubClientSecret, 'the GitHub client secret', `write it with \`mcp-gateway init --dir ${paths.dir} --force --github-client-secret ...\` (or MCP_GATEWAY_GITHUB_CLIENT_SECRET)`);
+    if (provider.type === 'oidc') {
+      clientSecret = await readSecret(paths.oidcClientSecret);
+    } else {
+      // No app registered yet says more than the missing secret that follows from it.
+      requireGitHubClientId(provider, paths.dir);
+      clientSecret = await requireSecret(paths.githubClientSecret, 'the GitHub client secret', githubSecretHint(paths.dir));
+    }
   }
   return createUpstreamLogin(config, { store, clientSecret, announceLoginCode: options.announceLoginCode, ...(options.fetch ? { fetch: options.fetch } : {}) });
 }
@@ -91,6 +96,8 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
     const loadKeys = paths ? () => loadKeySet(paths.signingKeys) : undefined;
     const upstreamHeaders = paths ? await readUpstreamHeaders(config, paths) : undefined;
     const stateKey = paths ? await loadOrCreateStateKey(paths.stateKey) : undefined;
+    // The demo (no project directory) has no admin API: nothing on disk to read a token from.
+    const adminToken = paths ? await loadOrCreateAdminToken(paths.adminToken) : undefined;
     return await startGateway(
       {
         config,
@@ -102,6 +109,7 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
         ...(loadKeys ? { loadKeys } : {}),
         ...(upstreamHeaders ? { upstreamHeaders } : {}),
         ...(stateKey ? { stateKey } : {}),
+        ...(adminToken ? { adminToken } : {}),
       },
       options.listen,
     );

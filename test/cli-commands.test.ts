@@ -57,14 +57,47 @@ describe('runInit', () => {
   });
 
   it('asks for each missing value in a terminal, and never prints the client secret', async () => {
-    const prompter = scriptedPrompter({ 'Public URL': 'https://mcp.example.com', 'log in': 'github', 'client ID': 'Iv1.abc', 'client secret': 's3cr3t-value', logins: 'alice,bob' });
+    const prompter = scriptedPrompter({
+      'Public URL': 'https://mcp.example.com',
+      'log in': 'github',
+      credentials: 'enter',
+      'client ID': 'Iv1.abc',
+      'client secret': 's3cr3t-value',
+      logins: 'alice,bob',
+    });
     const output = captureOutput();
     await runInit({ dir }, { output, interactive: true, prompter });
 
-    expect(prompter.asked).toHaveLength(5);
+    expect(prompter.asked).toHaveLength(6);
     const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ publicUrl: 'https://mcp.example.com', provider: { type: 'github', clientId: 'Iv1.abc' }, allowedUsers: ['alice', 'bob'] });
     expect(output.out + output.err).not.toContain('s3cr3t-value');
+  });
+
+  it('creates the GitHub App right after writing the config when the person chooses to register now', async () => {
+    const prompter = scriptedPrompter({ 'Public URL': 'https://mcp.example.com', 'log in': 'github', credentials: 'register-now', logins: 'alice' });
+    const registered: Array<{ dir: string; config: Record<string, unknown> }> = [];
+    const registerGitHubApp = async (projectDir: string): Promise<void> => {
+      registered.push({ dir: projectDir, config: parse(await readFile(join(projectDir, 'mcp-gateway.yaml'), 'utf8')) as Record<string, unknown> });
+    };
+    const output = captureOutput();
+    await runInit({ dir }, { output, interactive: true, prompter, registerGitHubApp });
+
+    expect(prompter.asked.some((q) => q.includes('client ID') || q.includes('client secret'))).toBe(false);
+    expect(registered).toHaveLength(1);
+    expect(registered[0]!.dir).toBe(dir);
+    expect(registered[0]!.config['provider']).not.toHaveProperty('clientId');
+  });
+
+  it('asks no client credentials when the person registers later, and names github register', async () => {
+    const prompter = scriptedPrompter({ 'Public URL': 'https://mcp.example.com', 'log in': 'github', credentials: 'register-later', logins: 'alice' });
+    const output = captureOutput();
+    let registered = false;
+    await runInit({ dir }, { output, interactive: true, prompter, registerGitHubApp: async () => void (registered = true) });
+    expect(registered).toBe(false);
+    expect(prompter.asked).toHaveLength(4);
+    expect(output.out).toContain('mcp-gateway github register');
+    expect(await readdir(join(dir, '.secrets'))).toEqual(['signing-keys.json']);
   });
 
   it('asks nothing under --yes even in a terminal', async () => {

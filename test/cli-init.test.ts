@@ -69,11 +69,23 @@ describe('mcp-gateway init', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('names every missing GitHub value when there is no terminal to ask in, even without --yes', async () => {
+  // Before `github register` existed, a GitHub provider needed --github-client-id and the secret
+  // under --yes. Now the app is created after init: no credentials is a valid start.
+  it('writes a GitHub provider without an app when given no GitHub credentials and no terminal, and names github register as the next step', async () => {
     const result = await runCli(['init', '--dir', dir, '--public-url', 'https://mcp.example.com', '--allowed-users', 'alice']);
+    expect(result.code, result.stderr).toBe(0);
+    const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as { provider: Record<string, unknown> };
+    expect(config.provider).toMatchObject({ type: 'github', url: 'https://github.com' });
+    expect(config.provider).not.toHaveProperty('clientId');
+    await expect(stat(join(dir, '.secrets/github-client-secret'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(result.stdout).toMatch(/^ {2}mcp-gateway github register --dir \S+ +create the GitHub App/m);
+  });
+
+  it('exits 2 naming the secret when only --github-client-id is given and it cannot ask, and writes nothing', async () => {
+    const result = await runCli(['init', '--dir', dir, '--yes', '--public-url', 'https://mcp.example.com', '--allowed-users', 'alice', '--github-client-id', 'Iv1.0123abcd']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--github-client-id');
     expect(result.stderr).toContain('--github-client-secret');
+    expect(result.stderr).not.toMatch(STACK_FRAME);
     expect(await readdir(dir)).toEqual([]);
   });
 

@@ -148,6 +148,21 @@ describe('GitHub upstream against the stand-in', () => {
     expect(err.hint).toContain('--github-client-id');
   });
 
+  it('confirms right client credentials without a user login (GitHub calls the made-up code bad_verification_code)', async () => {
+    const before = github.requests.length;
+    await expect(make().checkClientCredentials()).resolves.toBeUndefined();
+    const check = github.requests.slice(before).find((r) => r.path === '/login/oauth/access_token');
+    expect(new URLSearchParams(check?.body).get('redirect_uri')).toBeNull();
+  });
+
+  it('reports wrong client credentials as ERR_UPSTREAM_DENIED naming incorrect_client_credentials, without the secret', async () => {
+    const secret = 'wrong-secret-value-456';
+    const err = await rejection(make(secret).checkClientCredentials());
+    expect(err.code).toBe('ERR_UPSTREAM_DENIED');
+    expect(err.message).toContain('incorrect_client_credentials');
+    expect(`${err.message} ${err.hint}`).not.toContain(secret);
+  });
+
   it('reports a token GitHub does not know as ERR_UPSTREAM_DENIED', async () => {
     const token = 'gho_revokedrevokedrevokedrevokedrevoked';
     const err = await rejection(make().fetchUser(token));

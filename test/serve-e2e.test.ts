@@ -105,11 +105,12 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     expect(server.stderr).toMatch(/nope/);
   });
 
-  it('reports a port in use in one line with a hint, exit 1', async () => {
+  // The state file's lock answers before the port would (`serve --demo` below covers a port in use).
+  it('refuses a second serve of the same project in one line with a hint, exit 1', async () => {
     const second = new ServeProcess(['--dir', dir]);
     const { code } = await second.exited;
     expect(code).toBe(1);
-    expect(second.stderr).toMatch(/already in use/);
+    expect(second.stderr).toMatch(new RegExp(`state file .* is in use by process ${serve.child.pid}`));
     expect(second.stderr).toMatch(/hint:/);
     expect(second.stderr).not.toMatch(/^\s+at /m);
   });

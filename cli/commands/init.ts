@@ -49,7 +49,12 @@ export interface InitDeps {
   /** Whether questions may be asked; ignored (false) when `yes` is set. */
   interactive: boolean;
   prompter: Prompter;
+  /** Runs `github register` right after init, when the person chose to create the GitHub App now. */
+  registerGitHubApp: (dir: string) => Promise<void>;
 }
+
+/** How a GitHub provider gets its client credentials. */
+type GitHubCredentialsChoice = 'register-now' | 'enter' | 'register-later';
 
 export const DEFAULT_GITHUB_URL = 'https://github.com';
 export const GITIGNORE_ENTRIES = ['.secrets/', '.mcp-gateway/'] as const;
@@ -58,8 +63,10 @@ interface Answers {
   publicUrl: string;
   provider: ProviderType;
   allowedUsers: string[];
+  /** Empty: no app yet (`github register` creates one). */
   githubClientId: string;
   githubClientSecret: string;
+  githubCredentials: GitHubCredentialsChoice;
   githubUrl: string;
   githubOrgs: string[];
   githubTeams: string[];
@@ -94,7 +101,7 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
   // mcp-gateway.yaml exists, so a failure part-way leaves something `init` can simply rerun.
   await mkdir(paths.dir, { recursive: true });
   const written: string[] = [];
-  if (answers.provider === 'github') {
+  if (answers.provider === 'github' && answers.githubClientId !== '') {
     await writeSecret(paths.githubClientSecret, `${answers.githubClientSecret}\n`);
     written.push('wrote   .secrets/github-client-secret (mode 0600)');
   }
@@ -115,6 +122,7 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
   written.push(`wrote   mcp-gateway.yaml`);
 
   const dir = dirArg(paths.dir);
+  const unregistered = config.provider.type === 'github' && config.provider.clientId === undefined;
   const lines = [
     `Initialised the gateway in ${paths.dir}`,
     ...written.map((line) => `  ${line}`),
@@ -122,17 +130,35 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     `Public URL: ${config.publicUrl}`,
     config.provider.type === 'github'
       ? `Login: GitHub (${answers.githubUrl}), allowed: ${describeAllowed(config.allowedUsers, answers.githubOrgs, answers.githubTeams)}\n` +
-        `The GitHub OAuth app's "Authorization callback URL" must be ${gatewayUrls(config).callback}`
+        (unregistered
+          ? 'No GitHub app yet: `mcp-gateway github register` creates one (serve refuses to start until then)'
+          : `The GitHub app's "Authorization callback URL" must be ${gatewayUrls(config).callback}`)
       : config.provider.type === 'local'
         ? `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`
         : `Login: OpenID Connect (${config.provider.issuer}); register ${gatewayUrls(config).callback} as its redirect URI`,
     '',
     'Next steps:',
+    ...(unregistered && answers.githubCredentials !== 'register-now'
+      ? [`  mcp-gateway github register${dir}    create the GitHub App users log in with (--manual: an OAuth app you create yourself)`]
+      : []),
     `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
     `  mcp-gateway serve${dir}              start the gateway`,
     ...(Object.keys(answers.deploy).length > 0 ? [`  mcp-gateway render${dir}             or write the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`] : []),
   ];
   output.stdout(`${lines.join('\n')}\n`);
+
+  if (unregistered && answers.githubCredentials === 'register-now') {
+    output.stdout('\n');
+    await (deps.registerGitHubApp ?? registerWithGitHub(output))(paths.dir);
+  }
+}
+
+/** `github register` in this process, loaded only when chosen. */
+function registerWithGitHub(output: CliOutput): (dir: string) => Promise<void> {
+  return async (dir) => {
+    const { runGitHubRegister } = await import('./github-register.js');
+    await runGitHubRegister({ dir }, { output });
+  };
 }
 
 async function collectAnswers(options: InitOptions, prompter: Prompter | undefined): Promise<Answers> {
@@ -167,16 +193,35 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
 
   let githubClientId = '';
   let githubClientSecret = '';
+  let githubCredentials: GitHubCredentialsChoice = 'enter';
   const githubUrl = nonEmpty(options.githubUrl) ?? DEFAULT_GITHUB_URL;
   if (provider === 'github') {
-    githubClientId =
-      nonEmpty(options.githubClientId) ??
-      (await ask('--github-client-id', (p) => p.input({ message: 'GitHub OAuth app client ID', validate: (v) => (v.trim() ? true : 'required') })));
-    githubClientSecret =
-      nonEmpty(options.githubClientSecret) ??
-      (await ask('--github-client-secret (or env MCP_GATEWAY_GITHUB_CLIENT_SECRET)', (p) =>
-        p.password({ message: 'GitHub OAuth app client secret (stored in .secrets/, never in the YAML)', validate: (v) => (v.trim() ? true : 'required') }),
-      ));
+    const givenId = nonEmpty(options.githubClientId);
+    const givenSecret = nonEmpty(options.githubClientSecret);
+    // Neither credential given: the app can be created afterwards by `github register`, so
+    // scripts may leave them out, and a person is asked how to get them.
+    if (givenId === undefined && givenSecret === undefined) {
+      githubCredentials = prompter
+        ? await prompter.select<GitHubCredentialsChoice>({
+            message: 'GitHub app credentials for the login',
+            choices: [
+              { value: 'register-now', name: 'Create a GitHub App now', description: 'opens GitHub in your browser (mcp-gateway github register); nothing to copy' },
+              { value: 'enter', name: 'Enter a client ID and secret', description: 'of an OAuth app or GitHub App you already created' },
+              { value: 'register-later', name: 'Later', description: 'run mcp-gateway github register before serve' },
+            ],
+            default: 'register-now',
+          })
+        : 'register-later';
+    }
+    if (githubCredentials === 'enter') {
+      githubClientId =
+        givenId ?? (await ask('--github-client-id', (p) => p.input({ message: 'GitHub app client ID', validate: (v) => (v.trim() ? true : 'required') })));
+      githubClientSecret =
+        givenSecret ??
+        (await ask('--github-client-secret (or env MCP_GATEWAY_GITHUB_CLIENT_SECRET)', (p) =>
+          p.password({ message: 'GitHub app client secret (stored in .secrets/, never in the YAML)', validate: (v) => (v.trim() ? true : 'required') }),
+        ));
+    }
   }
 
   let oidcIssuer = '';
@@ -211,7 +256,7 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
         provider === 'oidc'
           ? 'e.g. mcp-gateway init --yes --provider oidc --public-url https://mcp.example.com --oidc-issuer https://accounts.google.com --oidc-client-id ID --email-domains example.com (secret in MCP_GATEWAY_OIDC_CLIENT_SECRET)'
           : provider === 'github'
-          ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice --github-client-id Iv1.abc (secret in MCP_GATEWAY_GITHUB_CLIENT_SECRET); or --provider local to skip GitHub'
+          ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice, then `mcp-gateway github register` creates the GitHub app; or pass both --github-client-id and the secret (MCP_GATEWAY_GITHUB_CLIENT_SECRET) of an existing app; or --provider local to skip GitHub'
           : 'e.g. mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
     });
   }
@@ -221,6 +266,7 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
     allowedUsers,
     githubClientId,
     githubClientSecret,
+    githubCredentials,
     githubUrl,
     githubOrgs,
     githubTeams,
@@ -247,7 +293,7 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
       answers.provider === 'github'
         ? {
             type: 'github',
-            clientId: answers.githubClientId,
+            ...(answers.githubClientId === '' ? {} : { clientId: answers.githubClientId }),
             url: answers.githubUrl,
             ...(answers.githubOrgs.length > 0 ? { orgs: answers.githubOrgs } : {}),
             ...(answers.githubTeams.length > 0 ? { teams: answers.githubTeams } : {}),

@@ -15,7 +15,9 @@ export type AuditEvent =
   | 'token_refused'
   | 'token_revoked'
   | 'family_revoked'
-  | 'access_denied';
+  | 'access_denied'
+  | 'admin_request'
+  | 'admin_denied';
 
 export type AuditLog = (event: AuditEvent, fields?: Record<string, string | number | boolean | undefined>) => void;
 

@@ -16,6 +16,7 @@ import type { LocalLogin } from './upstream/local-login.js';
 import { createRequestVerifier } from './verify-request.js';
 import { handleVerify, isVerifyPath } from './verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { adminApi } from '../admin/admin-api.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -75,7 +76,8 @@ export function createAuthHandler(ctx: AuthContext): (req: IncomingMessage, res:
 
 /**
  * The authorization server as one express app: discovery, registration, authorize, upstream
- * login, consent, token, JWKS, and the ForwardAuth `/verify` endpoint Traefik calls.
+ * login, consent, token, JWKS, the ForwardAuth `/verify` endpoint Traefik calls, and the
+ * operators' admin API (`/admin/*`, runtime/admin/) when an admin token is configured.
  */
 export function createAuthApp(ctx: AuthContext): express.Express {
   const app = express();
@@ -118,6 +120,8 @@ export function createAuthApp(ctx: AuthContext): express.Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // No admin token configured, no admin API: /admin/* is then a 404 like any unknown path.
+  if (ctx.adminToken !== undefined) app.use('/admin', adminApi(ctx, ctx.adminToken));
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', error_description: `no such endpoint: ${req.method} ${req.path.slice(0, 100)}` });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createSealedBox, type SealedBox } from './sealed-box.js';
 import { createUserPolicy, type UserPolicy } from './upstream/user-policy.js';
 import { createCimdResolver, type CimdResolverOptions } from './cimd/cimd-resolver.js';
-import { createClientRegistry, type ClientRegistry } from './client-registry.js';
+import { createClientRegistry, type ClientLifetimes, type ClientRegistry } from './client-registry.js';
 import { createConsentStore, type ConsentStore } from './consents.js';
 import { gatewayUrls, type GatewayUrls } from './gateway-urls.js';
 import { createGrantStore, type GrantStore } from './grants.js';
@@ -38,6 +38,9 @@ export interface AuthContext {
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   refreshReuseGraceMs: number;
+  clientLifetimes: ClientLifetimes;
+  /** Bearer secret of the admin API (`/admin/*`); without it there is no admin API. */
+  adminToken?: string;
   /**
    * Re-reads the key file (after `mcp-gateway keys rotate`); resolves true when the key set
    * changed. Rate-limited, so a flood of tokens with unknown `kid`s cannot turn into disk reads.
@@ -60,6 +63,8 @@ export interface AuthDeps {
   cimd?: Partial<CimdResolverOptions>;
   /** 32 bytes sealing upstream credentials in the store; random (per process) when absent. */
   stateKey?: Uint8Array;
+  /** Bearer secret of the admin API (.secrets/admin-token, MCPGW_ADMIN_TOKEN); no admin API without it. */
+  adminToken?: string;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
@@ -74,8 +79,9 @@ export function policyFor(config: GatewayConfig): UserPolicy {
   });
 }
 
-export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd, stateKey }: AuthDeps): AuthContext {
+export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd, stateKey, adminToken }: AuthDeps): AuthContext {
   const refreshTokenTtlMs = parseDuration(config.tokens.refreshTokenTtl)!;
+  const clientLifetimes: ClientLifetimes = { unusedTtlMs: parseDuration(config.clients.unusedTtl)!, idleTtlMs: parseDuration(config.clients.idleTtl)! };
   const policy = policyFor(config);
   let lastReload = 0;
   const ctx: AuthContext = {
@@ -86,7 +92,7 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     clients: createClientRegistry(
       store,
       now,
-      { unusedTtlMs: parseDuration(config.clients.unusedTtl)!, idleTtlMs: parseDuration(config.clients.idleTtl)! },
+      clientLifetimes,
       config.clients.metadataDocuments ? { resolver: createCimdResolver({ now, logger, allowPrivateNetworks: config.clients.allowPrivateMetadataHosts, ...cimd }), logger } : undefined,
     ),
     grants: createGrantStore(store),
@@ -102,6 +108,8 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     accessTokenTtlMs: parseDuration(config.tokens.accessTokenTtl)!,
     refreshTokenTtlMs,
     refreshReuseGraceMs: parseDuration(config.tokens.refreshReuseGrace)!,
+    clientLifetimes,
+    ...(adminToken === undefined ? {} : { adminToken }),
     secureCookies: config.publicUrl.startsWith('https:'),
     async reloadKeys({ force = false } = {}) {
       if (!loadKeys || (!force && now() - lastReload < KEY_RELOAD_INTERVAL_MS)) return false;

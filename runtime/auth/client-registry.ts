@@ -115,6 +115,12 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
       await store.set(key(current.clientId), record, { ttlMs: record.lastUsedAt === undefined ? lifetimes.unusedTtlMs : lifetimes.idleTtlMs });
       return clientSecret === undefined ? { record } : { record, clientSecret };
     },
+    /** Every client registered here (admin listings and pruning; scans the store). */
+    async listRegistered(): Promise<ClientRecord[]> {
+      const keys = await store.keys('client:');
+      const records = await Promise.all(keys.map((k) => store.get<ClientRecord>(k)));
+      return records.filter((r): r is ClientRecord => r !== undefined);
+    },
     async remove(clientId: string): Promise<boolean> {
       return store.delete(key(clientId));
     },

@@ -67,7 +67,7 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   if (resource !== undefined && resolveResource(ctx, resource) !== grant.resource) {
     throw new OAuthError('invalid_target', 'resource differs from the one authorized');
   }
-  const familyId = await ctx.families.start(client.clientId, grant.user.sub);
+  const familyId = await ctx.families.start(client.clientId, grant.user, { resource: grant.resource, scope: grant.scope });
   // Marked before tokens exist, so a replay racing this request still finds the family to revoke.
   await ctx.grants.markCodeUsed(hash, familyId);
   const body = await issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId, ...scopeOf(grant.scope), ...(grant.upstream ? { upstream: grant.upstream } : {}) });
@@ -122,6 +122,7 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
     throw err;
   }
   const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
+  await ctx.families.touch(grant.familyId);
   ctx.audit('tokens_refreshed', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId: grant.familyId });
   return body;
 }

@@ -23,6 +23,28 @@ interface SupersededRefresh {
   graceable: boolean;
 }
 
+/**
+ * What operators see of a family (`mcp-gateway tokens list`): kept under `family:<id>` as long
+ * as its refresh tokens can live, i.e. the refresh lifetime from the last refresh.
+ */
+export interface FamilyRecord {
+  familyId: string;
+  clientId: string;
+  sub: string;
+  login: string;
+  resource: string;
+  scope?: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  refreshedAt?: number;
+}
+
+/** Why and when a family was revoked (the `revoked-family:<id>` marker). */
+export interface FamilyRevocation {
+  reason: string;
+  at: number;
+}
+
 export type RefreshRedemption =
   | { status: 'ok'; grant: RefreshGrant; hash: string }
   | { status: 'superseded'; clientId: string; familyId: string; usedAt: number; successor: string; graceable: boolean }
@@ -33,15 +55,57 @@ export type RefreshRedemption =
  * its refresh tokens (rotated on each use) and the access tokens (which carry the family id as
  * `fid`). Revoking a family is one marker that /verify and the token endpoint check, so a
  * replayed code, a reused refresh token, a revoked token or a deleted client ends all of it.
- * Indexes by client and user let RFC 7592 DELETE and operators revoke in bulk.
+ * Indexes by client and user let RFC 7592 DELETE and operators revoke in bulk; the family
+ * record (`family:<id>`) is what operators list.
  */
 export function createTokenFamilies(store: Store, { now, refreshTtlMs }: { now: () => number; refreshTtlMs: number }) {
   const ttl = { ttlMs: refreshTtlMs };
   return {
-    async start(clientId: string, sub: string): Promise<string> {
+    async start(clientId: string, user: { sub: string; login: string }, grant: { resource: string; scope?: string | undefined }): Promise<string> {
       const familyId = randomToken(16);
-      await Promise.all([store.addToSet(`client-families:${clientId}`, familyId, ttl), store.addToSet(`user-families:${sub}`, familyId, ttl)]);
+      const record: FamilyRecord = {
+        familyId,
+        clientId,
+        sub: user.sub,
+        login: user.login,
+        resource: grant.resource,
+        createdAt: now(),
+        ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+      };
+      await Promise.all([
+        store.addToSet(`client-families:${clientId}`, familyId, ttl),
+        store.addToSet(`user-families:${user.sub}`, familyId, ttl),
+        store.set(`family:${familyId}`, record, ttl),
+      ]);
       return familyId;
+    },
+    /**
+     * A refresh: the record and the indexes live another refresh lifetime, like the refresh token
+     * just issued. Without renewing the indexes, a grant refreshed for longer than the refresh
+     * lifetime would drop out of them and escape revocation by client or user.
+     */
+    async touch(familyId: string): Promise<void> {
+      const record = await store.get<FamilyRecord>(`family:${familyId}`);
+      if (!record) return;
+      await Promise.all([
+        store.set(`family:${familyId}`, { ...record, refreshedAt: now() }, ttl),
+        store.addToSet(`client-families:${record.clientId}`, familyId, ttl),
+        store.addToSet(`user-families:${record.sub}`, familyId, ttl),
+      ]);
+    },
+    async record(familyId: string): Promise<FamilyRecord | undefined> {
+      return store.get<FamilyRecord>(`family:${familyId}`);
+    },
+    async revocation(familyId: string): Promise<FamilyRevocation | undefined> {
+      return store.get<FamilyRevocation>(`revoked-family:${familyId}`);
+    },
+    /** Ids of every family with a record (admin listings; scans the store). */
+    async recordedIds(): Promise<string[]> {
+      return (await store.keys('family:')).map((key) => key.slice('family:'.length));
+    },
+    /** The families indexed for a user or a client (also those started before records existed). */
+    async indexedIds(index: { sub: string } | { clientId: string }): Promise<string[]> {
+      return store.setMembers('sub' in index ? `user-families:${index.sub}` : `client-families:${index.clientId}`);
     },
     async isRevoked(familyId: string): Promise<boolean> {
       return (await store.get(`revoked-family:${familyId}`)) !== undefined;

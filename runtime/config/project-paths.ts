@@ -8,10 +8,15 @@ export interface ProjectPaths {
   configFile: string;
   secretsDir: string;
   githubClientSecret: string;
+  /** The GitHub App's private key and webhook secret, stored by `github register` (unused by the gateway so far). */
+  githubAppPrivateKey: string;
+  githubWebhookSecret: string;
   signingKeys: string;
   redisPassword: string;
   oidcClientSecret: string;
   stateKey: string;
+  /** Bearer secret of the admin API (`mcp-gateway clients`, `tokens`, `smoke`). */
+  adminToken: string;
   stateDir: string;
   gitignore: string;
 }
@@ -24,10 +29,13 @@ export function projectPaths(dir: string): ProjectPaths {
     configFile: join(root, CONFIG_FILE_NAME),
     secretsDir,
     githubClientSecret: join(secretsDir, 'github-client-secret'),
+    githubAppPrivateKey: join(secretsDir, 'github-app.pem'),
+    githubWebhookSecret: join(secretsDir, 'github-webhook-secret'),
     signingKeys: join(secretsDir, 'signing-keys.json'),
     redisPassword: join(secretsDir, 'redis-password'),
     oidcClientSecret: join(secretsDir, 'oidc-client-secret'),
     stateKey: join(secretsDir, 'state-key'),
+    adminToken: join(secretsDir, 'admin-token'),
     stateDir: join(root, '.mcp-gateway'),
     gitignore: join(root, '.gitignore'),
   };

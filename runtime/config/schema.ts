@@ -95,7 +95,11 @@ export const serverSchema = z.union([stdioServer, builtinServer, remoteServer]);
 
 const githubProvider = z.strictObject({
   type: z.literal('github'),
-  clientId: z.string().min(1, 'must not be empty'),
+  /**
+   * Absent until a GitHub app is registered (`mcp-gateway github register`); serve, render and
+   * up refuse to start without it. The client secret lives in .secrets/github-client-secret.
+   */
+  clientId: z.string().min(1, 'must not be empty').optional(),
   /** github.com or a GitHub Enterprise Server base URL: web flow at URL/login/oauth/..., REST API at URL/api/v3. */
   url: z.url({ protocol: /^https?$/ }).default('https://github.com'),
   /** Members of these organizations may log in (needs the `read:org` scope, asked for automatically). */
@@ -269,6 +273,7 @@ export type StdioServerConfig = z.output<typeof stdioServer>;
 export type RemoteServerConfig = z.output<typeof remoteServer>;
 export type BridgeLimitsConfig = z.output<typeof bridgeLimits>;
 export type ProviderConfig = GatewayConfig['provider'];
+export type GitHubProviderConfig = Extract<ProviderConfig, { type: 'github' }>;
 export type StoreConfig = GatewayConfig['store'];
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -4,7 +4,9 @@ import type { GatewayConfig } from '../config/schema.js';
 import { readSecret, requireSecret, writeSecret } from '../config/secrets.js';
 import { readServerHeaders } from '../config/server-headers.js';
 import { loadOrCreateStateKey } from '../config/state-key.js';
+import { loadOrCreateAdminToken } from '../config/admin-token.js';
 import { GatewayError } from '../errors.js';
+import { githubSecretHint, requireGitHubClientId } from '../github/require-client-id.js';
 import type { DeployPlan } from './deploy-plan.js';
 
 /** `secrets/<service>.env` contents before formatting: variable name -> value, per service. */
@@ -12,22 +14,26 @@ export type ServiceSecrets = Map<string, Array<[name: string, value: string]>>;
 
 /**
  * Reads what each service needs from the project's `.secrets/` (the contract's variables):
- * auth gets the signing keys, the state key, the Redis password and the login provider's client
- * secret; redis its password; bridges of remote servers their header values. The state key and
- * the Redis password are created (0600) the first time, so they stay the same across renders.
+ * auth gets the signing keys, the state key, the Redis password, the admin API's token and the
+ * login provider's client secret; redis its password; bridges of remote servers their header
+ * values. The state key, the Redis password and the admin token are created (0600) the first
+ * time, so they stay the same across renders.
  */
 export async function collectServiceSecrets(config: GatewayConfig, paths: ProjectPaths, plan: DeployPlan): Promise<ServiceSecrets> {
   const signingKeys = await requireSecret(paths.signingKeys, 'the token signing key file', 'run `mcp-gateway init` in the project (with --force to keep the config), or `mcp-gateway keys rotate`');
   const stateKey = Buffer.from(await loadOrCreateStateKey(paths.stateKey)).toString('base64url');
   const redisPassword = await loadOrCreateRedisPassword(paths.redisPassword);
+  const adminToken = await loadOrCreateAdminToken(paths.adminToken);
 
   const auth: Array<[string, string]> = [
     ['MCPGW_SIGNING_KEYS', compactJson(signingKeys, paths.signingKeys)],
     ['MCPGW_STATE_KEY', stateKey],
     ['MCPGW_REDIS_PASSWORD', redisPassword],
+    ['MCPGW_ADMIN_TOKEN', adminToken],
   ];
   if (config.provider.type === 'github') {
-    auth.push(['MCPGW_GITHUB_CLIENT_SECRET', await requireSecret(paths.githubClientSecret, 'the GitHub client secret', 'run `mcp-gateway init --force` with --github-client-secret (or MCP_GATEWAY_GITHUB_CLIENT_SECRET)')]);
+    requireGitHubClientId(config.provider, paths.dir);
+    auth.push(['MCPGW_GITHUB_CLIENT_SECRET', await requireSecret(paths.githubClientSecret, 'the GitHub client secret', githubSecretHint(paths.dir))]);
   }
   if (config.provider.type === 'oidc') {
     const secret = await readSecret(paths.oidcClientSecret);

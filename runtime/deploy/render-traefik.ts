@@ -46,6 +46,7 @@ export function renderTraefikDynamic(config: GatewayConfig, plan: DeployPlan, te
         tokenRule: onIssuer(path('/token')),
         apiRule: onIssuer(pathPrefix('/register/'), path('/revoke'), path('/introspect'), path('/jwks.json'), path('/health')),
         pagesRule: onIssuer(path('/authorize'), path('/callback'), path('/consent'), path('/login/local')),
+        adminRule: onIssuer(pathPrefix('/admin/')),
         registrationsPer10Min: config.clients.registrationsPer10Min,
       },
       { format: 'yaml', source: base.source },

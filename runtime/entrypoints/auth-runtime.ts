@@ -8,6 +8,7 @@ import type { CimdResolverOptions } from '../auth/cimd/cimd-resolver.js';
 import { keySetFromJson, type KeySet } from '../auth/signing-keys.js';
 import { createUpstreamLogin } from '../auth/upstream/create-upstream-login.js';
 import type { UpstreamLogin } from '../auth/upstream/upstream-login.js';
+import { ADMIN_TOKEN_PATTERN } from '../config/admin-token.js';
 import { projectPaths } from '../config/project-paths.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
@@ -26,6 +27,8 @@ export interface AuthRuntimeDeps {
   logger: Logger;
   /** Seals upstream credentials in the store; random per process when absent. */
   stateKey?: Uint8Array;
+  /** Bearer secret of the admin API; no `/admin/*` without it. */
+  adminToken?: string;
   now?: () => number;
   cimd?: Partial<CimdResolverOptions>;
 }
@@ -50,6 +53,7 @@ export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddr
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.cimd ? { cimd: deps.cimd } : {}),
     ...(deps.stateKey ? { stateKey: deps.stateKey } : {}),
+    ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
   });
   // As createAuthHandler does (the embedded gateway): /verify, called for every MCP request, without express.
   const verify = createRequestVerifier(ctx);
@@ -107,6 +111,7 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
     hint: 'MCPGW_SIGNING_KEYS holds the content of .secrets/signing-keys.json; render the deploy folder again (mcp-gateway render)',
   });
   const stateKey = readStateKey(await secrets.optional('MCPGW_STATE_KEY'), logger);
+  const adminToken = readAdminToken(await secrets.optional('MCPGW_ADMIN_TOKEN'), logger);
   const provider = config.provider;
   const clientSecret =
     provider.type === 'github'
@@ -126,11 +131,25 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
         logger.warn({ event: 'local_login_code', code, clientName, user }, `login requested by ${clientName} for ${user}: one-time code ${code} (valid 10 minutes)`),
       ...(fetchImpl ? { fetch: fetchImpl } : {}),
     });
-    return await startAuthRuntime({ config, store, keys, upstream, logger, ...(stateKey ? { stateKey } : {}) }, listen);
+    return await startAuthRuntime({ config, store, keys, upstream, logger, ...(stateKey ? { stateKey } : {}), ...(adminToken ? { adminToken } : {}) }, listen);
   } catch (err) {
     await store.close();
     throw err;
   }
+}
+
+/** MCPGW_ADMIN_TOKEN (.secrets/admin-token): optional, but a value that is there must be a real token. */
+function readAdminToken(text: string | undefined, logger: Logger): string | undefined {
+  if (text === undefined) {
+    logger.info({ event: 'admin_api_disabled' }, 'MCPGW_ADMIN_TOKEN is not set: no admin API (mcp-gateway clients/tokens reach this deployment only after render and up again)');
+    return undefined;
+  }
+  if (!ADMIN_TOKEN_PATTERN.test(text)) {
+    throw new GatewayError('ERR_KEYS_INVALID', 'MCPGW_ADMIN_TOKEN does not hold an admin token (43 or more base64url characters)', {
+      hint: 'it is the content of .secrets/admin-token; render the deploy folder again (mcp-gateway render)',
+    });
+  }
+  return text;
 }
 
 function readStateKey(text: string | undefined, logger: Logger): Uint8Array | undefined {

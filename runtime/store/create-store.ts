@@ -14,12 +14,17 @@ export interface CreateStoreDeps {
   redisPassword?: string;
 }
 
+/** The embedded store's file: under the project directory unless its path is absolute. */
+export function embeddedStorePath(config: { path: string }, paths: ProjectPaths): string {
+  return isAbsolute(config.path) ? config.path : resolve(paths.dir, config.path);
+}
+
 /** The store the config names; the embedded file lives under the project directory unless its path is absolute. */
 export async function createStore(config: StoreConfig, paths: ProjectPaths, deps: CreateStoreDeps): Promise<Store> {
   switch (config.type) {
     case 'embedded':
       return createEmbeddedStore({
-        path: isAbsolute(config.path) ? config.path : resolve(paths.dir, config.path),
+        path: embeddedStorePath(config, paths),
         logger: deps.logger,
         ...(deps.now === undefined ? {} : { now: deps.now }),
       });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { GatewayError } from '../errors.js';
 import { atomicWriteFile } from '../fs/atomic-write.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { acquireStoreLock, type StoreLock } from './store-lock.js';
 import type { SetOptions, Store } from './store.js';
 
 /*
@@ -12,7 +13,7 @@ import type { SetOptions, Store } from './store.js';
  */
 
 export interface EmbeddedStoreOptions {
-  /** JSON file the state is persisted to; without it the store lives in memory only. */
+  /** JSON file the state is persisted to; without it the store lives in memory only. Locked (`<path>.lock`) while open. */
   path?: string;
   /** Clock in epoch milliseconds (tests pass their own). */
   now?: () => number;
@@ -29,8 +30,15 @@ type Entry =
   | { type: 'set'; members: Set<string>; expiresAt: number | undefined };
 
 export async function createEmbeddedStore({ path, now = Date.now, logger = silentLogger() }: EmbeddedStoreOptions = {}): Promise<Store> {
-  const entries = path === undefined ? new Map<string, Entry>() : await loadEntries(path, now());
-  return new EmbeddedStore(entries, path, now, logger);
+  if (path === undefined) return new EmbeddedStore(new Map(), undefined, now, logger, undefined);
+  // Locked before reading: a second process must not load the file and then write it over.
+  const lock = await acquireStoreLock(path);
+  try {
+    return new EmbeddedStore(await loadEntries(path, now()), path, now, logger, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
 }
 
 class EmbeddedStore implements Store {
@@ -46,6 +54,7 @@ class EmbeddedStore implements Store {
     private readonly path: string | undefined,
     private readonly now: () => number,
     private readonly logger: Logger,
+    private readonly lock: StoreLock | undefined,
   ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -135,10 +144,14 @@ class EmbeddedStore implements Store {
     this.closed = true;
     clearInterval(this.sweeper);
     await this.flushing;
-    // The loop logs and keeps `dirty` on failure; here the caller hears about it.
-    if (this.dirty && this.path !== undefined) {
-      this.dirty = false;
-      await atomicWriteFile(this.path, encodeFile(this.entries, this.now()), WRITE_MODES);
+    try {
+      // The loop logs and keeps `dirty` on failure; here the caller hears about it.
+      if (this.dirty && this.path !== undefined) {
+        this.dirty = false;
+        await atomicWriteFile(this.path, encodeFile(this.entries, this.now()), WRITE_MODES);
+      }
+    } finally {
+      await this.lock?.release();
     }
   }
 

@@ -2,16 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
+import { manifestRoutes, type StandInApp, type SubmittedManifest } from './app-manifests.js';
 
 /**
  * A stand-in for GitHub (this machine cannot reach it), built from GitHub's documented API:
  * "Authorizing OAuth apps" (web flow, redirect URL rules), "Troubleshooting OAuth app access
  * token request errors" and "Troubleshooting authorization request errors", and the REST
- * reference for `GET /user`, `/user/orgs` and `/user/teams`. Where it chooses between readings
- * of the docs it takes the stricter one, so a gateway that passes here also passes on GitHub.
+ * reference for `GET /user`, `/user/orgs` and `/user/teams`; GitHub Apps created through the
+ * manifest flow (./app-manifests.ts) log users in through the same web flow ("Generating a user
+ * access token for a GitHub App"). Where it chooses between readings of the docs it takes the
+ * stricter one, so a gateway that passes here also passes on GitHub.
  *
  * Simplifications: the browser user is whoever `setCurrentUser` names and has already granted
  * the app (no consent page); scopes are recorded and enforced only where the REST docs name one.
+ * A GitHub App's user token ignores scopes and carries the app's permissions instead; the
+ * organization "Members" permission is required for both `/user/orgs` and `/user/teams` (the
+ * stricter reading), and installations are not modelled (on GitHub the app must also be installed
+ * on an organization for its user tokens to see it).
  */
 
 export interface StandInClient {
@@ -19,6 +26,11 @@ export interface StandInClient {
   clientSecret: string;
   /** The OAuth app's registered callback URL; without one any redirect_uri is accepted. */
   callbackUrl?: string;
+  /**
+   * Set for a GitHub App: its permissions (its user tokens get these, not scopes), and its
+   * callback URLs, which a redirect_uri must equal exactly.
+   */
+  app?: { permissions: Record<string, string>; callbackUrls: string[] };
 }
 
 export interface StandInUser {
@@ -47,6 +59,10 @@ export interface GitHubStandIn {
   addClient(client: StandInClient): void;
   /** Every request received, in order (tests assert, e.g., that no client token ever reaches GitHub). */
   requests: RecordedRequest[];
+  /** Manifests submitted to `/settings/apps/new` (or an organization's), valid ones only. */
+  manifests: SubmittedManifest[];
+  /** GitHub Apps created by converting a manifest code, credentials included. */
+  apps: StandInApp[];
   close(): Promise<void>;
 }
 
@@ -65,6 +81,12 @@ export const DEFAULT_STAND_IN_USERS: StandInUser[] = [
   { id: 1001, login: 'alice', name: 'Alice Liddell', orgs: ['acme'], teams: [{ org: 'acme', slug: 'platform' }] },
   { id: 1002, login: 'mallory', name: 'Mallory Mallet' },
 ];
+
+/** GitHub Apps: "must be an exact match to one of the URLs you provided as a Callback URL". OAuth apps: the rule above. */
+function redirectAllowed(client: StandInClient, redirectUri: string): boolean {
+  if (client.app) return client.app.callbackUrls.includes(redirectUri);
+  return !client.callbackUrl || redirectUriMatchesCallback(redirectUri, client.callbackUrl);
+}
 
 /** GitHub's codes "expire after 10 minutes". */
 const CODE_TTL_MS = 10 * 60 * 1000;
@@ -112,7 +134,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   }
   let currentUser: string | null = users.has('alice') ? 'alice' : ([...users.keys()][0] ?? null);
   const codes = new Map<string, IssuedCode>();
-  const tokens = new Map<string, { login: string; scopes: Set<string> }>();
+  const tokens = new Map<string, { login: string; scopes: Set<string>; appPermissions?: Record<string, string> }>();
+  const manifests: SubmittedManifest[] = [];
+  const apps: StandInApp[] = [];
   const orgIds = new Map<string, number>();
   const orgId = (org: string): number => {
     const known = orgIds.get(org);
@@ -140,11 +164,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     const requested = q.get('redirect_uri') ?? undefined;
     if (requested !== undefined) {
       if (!URL.canParse(requested)) return void errorPage(res, 400, 'The redirect_uri is not a URL.');
-      if (client.callbackUrl && !redirectUriMatchesCallback(requested, client.callbackUrl)) {
+      if (!redirectAllowed(client, requested)) {
         return void errorPage(res, 400, 'The redirect_uri is not associated with this application.');
       }
     }
-    const target = requested ?? client.callbackUrl;
+    const target = requested ?? client.app?.callbackUrls[0] ?? client.callbackUrl;
     if (!target) return void errorPage(res, 400, 'This application has no callback URL.');
     const back = new URL(target);
     const state = q.get('state');
@@ -165,9 +189,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     // GitHub takes the parameters from the query string or the body, JSON or form.
     const params = new Map(queryOf(req));
     for (const [k, v] of Object.entries(bodyParams(req))) params.set(k, v);
-    const reply = (fields: Record<string, string>): void => {
+    const reply = (fields: Record<string, string | number>): void => {
       if ((req.get('accept') ?? '').includes('application/json')) res.status(200).json(fields);
-      else res.status(200).type('application/x-www-form-urlencoded; charset=utf-8').send(new URLSearchParams(fields).toString());
+      else res.status(200).type('application/x-www-form-urlencoded; charset=utf-8').send(new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString());
     };
     const fail = (error: keyof typeof TOKEN_ERRORS): void => reply({ error, ...TOKEN_ERRORS[error] });
 
@@ -181,9 +205,15 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     // Optional here, but when sent it must be the one the code was issued for.
     if (redirectUri) {
       const expected = issued.redirectUri;
-      if (expected !== undefined ? redirectUri !== expected : client.callbackUrl && !redirectUriMatchesCallback(redirectUri, client.callbackUrl)) {
+      if (expected !== undefined ? redirectUri !== expected : !redirectAllowed(client, redirectUri)) {
         return fail('redirect_uri_mismatch');
       }
+    }
+    if (client.app) {
+      // A GitHub App's user access token: no scopes, expires after 8 hours, comes with a refresh token.
+      const accessToken = `ghu_${randomBytes(18).toString('hex')}`;
+      tokens.set(accessToken, { login: issued.login, scopes: new Set(), appPermissions: client.app.permissions });
+      return reply({ access_token: accessToken, expires_in: 28800, refresh_token: `ghr_${randomBytes(30).toString('hex')}`, refresh_token_expires_in: 15811200, token_type: 'bearer', scope: '' });
     }
     const accessToken = `gho_${randomBytes(18).toString('hex')}`;
     tokens.set(accessToken, { login: issued.login, scopes: new Set(issued.scope.split(',').filter(Boolean)) });
@@ -202,9 +232,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     const grant = match?.[1] === undefined ? undefined : tokens.get(match[1]);
     const user = grant && users.get(grant.login);
     if (!grant || !user) return void apiError(res, 401, 'Bad credentials');
-    res.set('x-oauth-scopes', [...grant.scopes].join(', '));
+    if (!grant.appPermissions) res.set('x-oauth-scopes', [...grant.scopes].join(', '));
     res.locals['user'] = user;
     res.locals['scopes'] = grant.scopes;
+    res.locals['appPermissions'] = grant.appPermissions;
     next();
   });
   api.get('/user', (_req, res) => void res.json(userJson(res.locals['user'] as StandInUser)));
@@ -227,6 +258,22 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     }));
     page(req, res, teams);
   });
+  const manifestFlow = manifestRoutes({
+    baseUrl: () => url,
+    apiUrl: () => apiUrl(),
+    now,
+    signedIn: () => {
+      const user = currentUser === null ? undefined : users.get(currentUser);
+      return user ? { login: user.login, orgs: orgsOf(user) } : null;
+    },
+    registerClient: (created) =>
+      clients.set(created.clientId, { clientId: created.clientId, clientSecret: created.clientSecret, app: { permissions: created.permissions, callbackUrls: created.callbackUrls } }),
+    submitted: manifests,
+    apps,
+  });
+  app.use(manifestFlow.web);
+  // Before the authenticated API: the conversion needs no credentials, only the code.
+  app.use(apiPrefix || '/', manifestFlow.api);
   app.use(apiPrefix || '/', api);
   app.use((_req, res) => apiError(res, 404, 'Not Found'));
 
@@ -254,6 +301,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   return {
     url,
     requests,
+    manifests,
+    apps,
     setCurrentUser(login) {
       if (login !== null && !users.has(login)) throw new TypeError(`unknown stand-in user ${login}`);
       currentUser = login;
@@ -313,6 +362,13 @@ function orgsOf(user: StandInUser): string[] {
 }
 
 function hasScope(res: Response, accepted: string[]): boolean {
+  const appPermissions = res.locals['appPermissions'] as Record<string, string> | undefined;
+  if (appPermissions) {
+    if (appPermissions['members'] === 'read' || appPermissions['members'] === 'write') return true;
+    res.set('x-accepted-github-permissions', 'members=read');
+    apiError(res, 403, 'Resource not accessible by integration');
+    return false;
+  }
   const scopes = res.locals['scopes'] as Set<string>;
   if (accepted.some((s) => scopes.has(s))) return true;
   res.set('x-accepted-oauth-scopes', accepted.join(', '));

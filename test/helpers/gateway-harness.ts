@@ -37,7 +37,7 @@ export interface GatewayHarness {
  * An embedded gateway in this process with two echo servers (`echo`, `other`), a GitHub
  * stand-in as the identity provider and alice on the allowlist.
  */
-export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store>; cimd?: Partial<CimdResolverOptions>; githubUsers?: StandInUser[]; port?: number; upstream?: (config: GatewayConfig, store: Store) => Promise<UpstreamLogin> } = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store>; cimd?: Partial<CimdResolverOptions>; githubUsers?: StandInUser[]; port?: number; upstream?: (config: GatewayConfig, store: Store) => Promise<UpstreamLogin>; adminToken?: string } = {}): Promise<GatewayHarness> {
   const github = await startGitHubStandIn(options.githubUsers ? { users: options.githubUsers } : {});
   const port = options.port ?? (await freePort());
   const config = parseConfig(
@@ -73,7 +73,7 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
         gatewayUrls(config).callback,
         needsMembership,
       );
-  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now, ...(options.cimd ? { cimd: options.cimd } : {}) }, { host: '127.0.0.1', port });
+  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now, ...(options.cimd ? { cimd: options.cimd } : {}), ...(options.adminToken ? { adminToken: options.adminToken } : {}) }, { host: '127.0.0.1', port });
   return {
     storeKind,
     gateway,

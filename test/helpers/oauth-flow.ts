@@ -4,6 +4,9 @@ import { TestBrowser, type BrowserResult } from './test-browser.js';
 
 export const CLIENT_REDIRECT = 'http://127.0.0.1:53682/callback';
 
+/** What these helpers need of a gateway: its URLs (an in-process harness, or a `serve` child process). */
+export type HasUrls = Pick<GatewayHarness, 'urls'>;
+
 export interface Pkce {
   verifier: string;
   challenge: string;
@@ -14,7 +17,7 @@ export function newPkce(): Pkce {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-export async function registerClient(h: GatewayHarness, metadata: Record<string, unknown> = {}): Promise<{ client_id: string; client_secret?: string } & Record<string, unknown>> {
+export async function registerClient(h: HasUrls, metadata: Record<string, unknown> = {}): Promise<{ client_id: string; client_secret?: string } & Record<string, unknown>> {
   const res = await fetch(h.urls.registrationEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -24,20 +27,20 @@ export async function registerClient(h: GatewayHarness, metadata: Record<string,
   return (await res.json()) as { client_id: string };
 }
 
-export function authorizeUrl(h: GatewayHarness, params: Record<string, string | undefined>): string {
+export function authorizeUrl(h: HasUrls, params: Record<string, string | undefined>): string {
   const url = new URL(h.urls.authorizationEndpoint);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
   return url.href;
 }
 
 /** Runs /authorize → GitHub stand-in → /callback → consent (approved) and returns where the browser ended. */
-export async function loginAndConsent(h: GatewayHarness, params: Record<string, string | undefined>, browser = new TestBrowser(CLIENT_REDIRECT)): Promise<BrowserResult> {
+export async function loginAndConsent(h: HasUrls, params: Record<string, string | undefined>, browser = new TestBrowser(CLIENT_REDIRECT)): Promise<BrowserResult> {
   const first = await browser.open(authorizeUrl(h, params));
   if (first.page?.body.includes('name="decision"')) return browser.submitForm(first.page, { decision: 'approve' });
   return first;
 }
 
-export async function tokenRequest(h: GatewayHarness, form: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+export async function tokenRequest(h: HasUrls, form: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(h.urls.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -47,7 +50,7 @@ export async function tokenRequest(h: GatewayHarness, form: Record<string, strin
 }
 
 /** The whole code flow for `resource`, returning the token response. */
-export async function obtainTokens(h: GatewayHarness, resource: string): Promise<{ clientId: string; access_token: string; refresh_token: string }> {
+export async function obtainTokens(h: HasUrls, resource: string): Promise<{ clientId: string; access_token: string; refresh_token: string }> {
   const client = await registerClient(h);
   const pkce = newPkce();
   const result = await loginAndConsent(h, {

@@ -87,17 +87,20 @@ async function exists(docker: Docker, tag: string): Promise<boolean> {
   }
 }
 
-/** Removes the repository's other tags that no container uses (a cache of older binaries). */
+/**
+ * Removes the repository's other tags that no container uses (a cache of older binaries), and
+ * its untagged images: two test files building the same tag at once leave the first one untagged.
+ */
 export async function pruneOtherTags(docker: Docker, repository: string, keep: string): Promise<void> {
+  const remove = (name: string): Promise<unknown> =>
+    docker
+      .getImage(name)
+      .remove()
+      .catch(() => {});
   for (const image of await docker.listImages({ filters: { reference: [repository] } })) {
-    for (const tag of image.RepoTags ?? []) {
-      if (tag === keep) continue;
-      await docker
-        .getImage(tag)
-        .remove()
-        .catch(() => {});
-    }
+    for (const tag of image.RepoTags ?? []) if (tag !== keep) await remove(tag);
   }
+  for (const image of await docker.listImages({ filters: { dangling: ['true'], label: [`${TEST_BASE_LABEL}=${repository}`] } })) await remove(image.Id);
 }
 
 /** The images of the test deployment: node (runtime base) and redis, built as DESIGN.md describes. */

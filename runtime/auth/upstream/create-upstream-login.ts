@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Store } from '../../store/store.js';
+import { requireGitHubClientId } from '../../github/require-client-id.js';
 import { gatewayUrls } from '../gateway-urls.js';
 import { createGitHubLogin } from './github-login.js';
 import { DEFAULT_GITHUB_SCOPE, GITHUB_SCOPE_WITH_ORGS, createGitHubUpstream } from './github-upstream.js';
@@ -46,12 +47,13 @@ export async function createUpstreamLogin(config: GatewayConfig, { store, client
       return createOidcLogin({ store, oidc, callbackUrl: urls.callback });
     }
     case 'github': {
+      const clientId = requireGitHubClientId(provider);
       // Both callers check first and report a missing secret in their own terms (file or env var).
       if (!clientSecret) throw new TypeError('the GitHub provider needs its client secret');
       const needsMembership = provider.orgs.length + provider.teams.length > 0;
       const github = createGitHubUpstream({
         baseUrl: provider.url,
-        clientId: provider.clientId,
+        clientId,
         clientSecret,
         scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE,
         ...fetchOption,

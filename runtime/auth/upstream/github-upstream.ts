@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { parseJson, requestUpstream, untrusted, type UpstreamReply } from './upstream-http.js';
@@ -49,6 +50,12 @@ export interface GitHubUpstream {
   fetchOrgs(accessToken: string): Promise<string[]>;
   /** The user's teams across all organizations, every page; needs `read:org` (same org restriction caveat). */
   fetchTeams(accessToken: string): Promise<GitHubTeam[]>;
+  /**
+   * Checks the client id and secret without a user: GitHub answers a made-up code with
+   * `bad_verification_code` when they are right and `incorrect_client_credentials` when they
+   * are wrong. Resolves when they are right; ERR_UPSTREAM_DENIED when GitHub refuses them.
+   */
+  checkClientCredentials(): Promise<void>;
   apiBaseUrl: string;
 }
 
@@ -121,7 +128,7 @@ const teamsPage = z
 const TOKEN_ERROR_HINTS = new Map<string, string>([
   [
     'incorrect_client_credentials',
-    "check the GitHub OAuth app's client id/secret (mcp-gateway init --github-client-id ... --github-client-secret ...)",
+    "check the GitHub app's client id and secret: `mcp-gateway github register --manual --force --github-client-id ...` stores them again (or run `mcp-gateway github register --force` for a new app)",
   ],
   ['bad_verification_code', 'the GitHub login code was already used or has expired (codes live 10 minutes): start the login again'],
   ['redirect_uri_mismatch', "set the GitHub OAuth app's callback URL to the gateway's GitHub callback URL"],
@@ -185,31 +192,16 @@ export function createGitHubUpstream({
     async exchangeCode({ code, redirectUri }) {
       if (!code) throw new TypeError('code is required');
       if (!URL.canParse(redirectUri)) throw new TypeError(`redirectUri is not a URL: ${redirectUri}`);
-      const form = new URLSearchParams({ client_id: clientId, client_secret: clientSecret, code, redirect_uri: redirectUri });
-      const { status, headers, text } = await send(tokenEndpoint, {
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },
-        body: form.toString(),
-      });
-      const json = parseJson(text);
-      const failure = tokenErrorBody.safeParse(json);
-      if (failure.success) {
-        const { error, error_description: description } = failure.data;
-        const said = (words: string): string => untrusted(words, [clientSecret, code]);
-        throw new GatewayError(
-          'ERR_UPSTREAM_DENIED',
-          `GitHub refused the login (${said(error)})${description ? `: ${said(description)}` : ''}`,
-          { hint: TOKEN_ERROR_HINTS.get(error) ?? 'start the login again; if it keeps failing, check the GitHub OAuth app settings' },
-        );
-      }
-      if (status >= 500 || status === 429) {
-        throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `GitHub failed at ${tokenEndpoint} (HTTP ${status})`, {
-          hint: `${connectivityHint(tokenEndpoint)}; if GitHub itself is down, retry later`,
-        });
-      }
-      const success = tokenSuccessBody.safeParse(json);
-      if (status !== 200 || !success.success) throw unexpected(tokenEndpoint, status, headers, 'not an OAuth token response');
-      return success.data.access_token;
+      const reply = await requestToken(code, redirectUri);
+      if ('error' in reply) throw refused('the login', reply, code);
+      return reply.accessToken;
+    },
+
+    async checkClientCredentials() {
+      // No redirect_uri: a wrong one would be reported before the code is even looked at.
+      const code = `mcp-gateway-credential-check-${randomBytes(8).toString('hex')}`;
+      const reply = await requestToken(code, undefined);
+      if ('error' in reply && reply.error !== 'bad_verification_code') throw refused('the client credentials', reply, code);
     },
 
     async fetchUser(accessToken) {
@@ -234,6 +226,37 @@ export function createGitHubUpstream({
       return [...seen.values()];
     },
   };
+
+  /** The token endpoint's answer: GitHub's own error (HTTP 200 either way), or the access token. */
+  async function requestToken(code: string, redirectUri: string | undefined): Promise<{ error: string; description?: string } | { accessToken: string }> {
+    const form = new URLSearchParams({ client_id: clientId, client_secret: clientSecret, code, ...(redirectUri === undefined ? {} : { redirect_uri: redirectUri }) });
+    const { status, headers, text } = await send(tokenEndpoint, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },
+      body: form.toString(),
+    });
+    const json = parseJson(text);
+    const failure = tokenErrorBody.safeParse(json);
+    if (failure.success) {
+      const { error, error_description: description } = failure.data;
+      return description === undefined ? { error } : { error, description };
+    }
+    if (status >= 500 || status === 429) {
+      throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `GitHub failed at ${tokenEndpoint} (HTTP ${status})`, {
+        hint: `${connectivityHint(tokenEndpoint)}; if GitHub itself is down, retry later`,
+      });
+    }
+    const success = tokenSuccessBody.safeParse(json);
+    if (status !== 200 || !success.success) throw unexpected(tokenEndpoint, status, headers, 'not an OAuth token response');
+    return { accessToken: success.data.access_token };
+  }
+
+  function refused(what: string, { error, description }: { error: string; description?: string }, code: string): GatewayError {
+    const said = (words: string): string => untrusted(words, [clientSecret, code]);
+    return new GatewayError('ERR_UPSTREAM_DENIED', `GitHub refused ${what} (${said(error)})${description ? `: ${said(description)}` : ''}`, {
+      hint: TOKEN_ERROR_HINTS.get(error) ?? 'start the login again; if it keeps failing, check the GitHub app settings',
+    });
+  }
 
   /** One authenticated REST call; anything but 200 becomes the matching GatewayError. */
   async function apiGet(url: string, accessToken: string, deniedHint: string): Promise<{ json: unknown; headers: Headers }> {

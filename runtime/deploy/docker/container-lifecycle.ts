@@ -15,10 +15,11 @@ export interface Changes {
   orphans: Array<{ old: ExistingContainer; wasRunning: boolean }>;
   started: string[];
   createdNetworks: string[];
+  createdVolumes: string[];
 }
 
 export function noChanges(): Changes {
-  return { created: [], replaced: [], orphans: [], started: [], createdNetworks: [] };
+  return { created: [], replaced: [], orphans: [], started: [], createdNetworks: [], createdVolumes: [] };
 }
 
 const STOP_TIMEOUT_S = 10;
@@ -81,6 +82,7 @@ export async function rollBack(docker: Docker, changes: Changes, onService: (ser
   for (const { old, wasRunning } of changes.orphans) if (wasRunning) await attempt(() => docker.getContainer(old.id).start());
   for (const id of changes.started) await stopQuietly(docker, id);
   for (const network of changes.createdNetworks) await attempt(() => docker.getNetwork(network).remove());
+  for (const volume of changes.createdVolumes) await attempt(() => docker.getVolume(volume).remove());
 }
 
 /** A container the plan creates must not have its name taken by one outside the project (those of the project were matched). */

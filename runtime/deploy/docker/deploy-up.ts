@@ -62,8 +62,8 @@ const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
  * container, recreated when its spec hash changed, started when stopped, left alone otherwise;
  * containers of services that no longer exist are removed once the rest is healthy. Services
  * start after what they depend on (`service_healthy` waits). If anything fails, every change of
- * this run is undone (new containers removed, replaced ones renamed back and restarted) before
- * the error is thrown.
+ * this run is undone (new containers removed, replaced ones renamed back and restarted, networks
+ * and volumes it created removed) before the error is thrown.
  */
 export async function deployUp(options: UpOptions): Promise<UpResult> {
   const { connection, project, signal } = options;
@@ -105,7 +105,7 @@ export async function deployUp(options: UpOptions): Promise<UpResult> {
   const containerOf = new Map<string, string>();
   let current: string | undefined;
   try {
-    changes.createdNetworks = (await ensureNetworksAndVolumes(docker, project)).createdNetworks;
+    Object.assign(changes, await ensureNetworksAndVolumes(docker, project));
     for (const orphan of plan.orphans) {
       const wasRunning = orphan.state === 'running' || orphan.state === 'restarting';
       changes.orphans.push({ old: orphan, wasRunning });

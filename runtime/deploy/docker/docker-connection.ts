@@ -24,7 +24,11 @@ export async function connectDocker(options: { docker?: Docker; timeoutMs?: numb
   }
   const modem = docker.modem as unknown as { socketPath?: string | (() => string); host?: string; port?: string | number; protocol?: string };
   const socketPath = typeof modem.socketPath === 'function' ? modem.socketPath() : modem.socketPath;
-  const endpoint = socketPath ? `unix://${socketPath}` : `${modem.protocol === 'https' ? 'https' : 'tcp'}://${modem.host ?? '?'}:${modem.port ?? '?'}`;
+  const endpoint = socketPath
+    ? `unix://${socketPath}`
+    : modem.host
+      ? `${modem.protocol === 'https' ? 'https' : 'tcp'}://${modem.host}:${modem.port ?? ''}`
+      : `DOCKER_HOST=${process.env['DOCKER_HOST'] ?? ''}`;
   const local = socketPath !== undefined || ['localhost', '127.0.0.1', '::1'].includes(modem.host ?? '');
 
   const timeoutMs = options.timeoutMs ?? PING_TIMEOUT_MS;

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import type Docker from 'dockerode';
-import { dockerStatus } from './engine-error.js';
+import { dockerMessage, dockerStatus } from './engine-error.js';
 import { GatewayError } from '../../errors.js';
 import type { ComposeBuild, ComposeProject, ComposeService } from './compose-model.js';
 
@@ -19,8 +19,10 @@ export async function ensureImages(docker: Docker, project: ComposeProject, onEv
   const byImage = new Map<string, ComposeService[]>();
   for (const service of project.services) byImage.set(service.image, [...(byImage.get(service.image) ?? []), service]);
   const ids = new Map<string, string>();
+  // Pulls first: a registry that cannot be reached fails in a second, not after a long build.
   // One at a time: two builds at once on a small host are slower than one after the other.
-  for (const [image, services] of byImage) {
+  const ordered = [...byImage].sort(([, a], [, b]) => Number(a.some((s) => s.build)) - Number(b.some((s) => s.build)));
+  for (const [image, services] of ordered) {
     const names = services.map((s) => s.name);
     const existing = await imageId(docker, image);
     const build = services.find((s) => s.build)?.build;
@@ -101,7 +103,7 @@ async function buildImage(docker: Docker, tag: string, build: ComposeBuild, serv
       if (entry.error) failure = entry.errorDetail?.message ?? entry.error;
     });
   } catch (err) {
-    failure = (err as Error).message;
+    failure = dockerMessage(err);
   }
   if (failure !== undefined) {
     keep(failure);
@@ -119,9 +121,9 @@ async function pullImage(docker: Docker, image: string, services: string[]): Pro
       if (entry.error) failure = entry.errorDetail?.message ?? entry.error;
     });
   } catch (err) {
-    failure = (err as Error).message;
+    failure = dockerMessage(err);
   }
-  if (failure !== undefined) throw unavailable(image, services, `pulling it failed: ${failure}`);
+  if (failure !== undefined) throw unavailable(image, services, `pulling it failed: ${failure.trim()}`);
 }
 
 function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEntry: (entry: ProgressEntry) => void): Promise<void> {

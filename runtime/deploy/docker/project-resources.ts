@@ -5,14 +5,15 @@ import type { ComposeProject, ComposeResource } from './compose-model.js';
 import { COMPOSE_NETWORK, COMPOSE_PROJECT, COMPOSE_VOLUME, LABEL_PROJECT } from './labels.js';
 
 /**
- * Creates the networks and volumes compose.yaml declares and the services use, when missing.
- * Returns the names of the networks it created (a failed `up` removes them again); volumes are
- * never removed by a rollback: they hold data (Redis).
+ * Creates the networks and volumes compose.yaml declares and the services use, when missing,
+ * and returns the names of those it created: a failed `up` removes them again (a volume created
+ * by that run holds nothing older than it; an existing one, with Redis data, is never touched).
  */
-export async function ensureNetworksAndVolumes(docker: Docker, project: ComposeProject): Promise<{ createdNetworks: string[] }> {
+export async function ensureNetworksAndVolumes(docker: Docker, project: ComposeProject): Promise<{ createdNetworks: string[]; createdVolumes: string[] }> {
   const usedNetworks = new Set(project.services.flatMap((s) => s.networks.map((n) => n.key)));
   const usedVolumes = new Set(project.services.flatMap((s) => s.mounts.flatMap((m) => (m.type === 'volume' && m.source !== undefined ? [m.source] : []))));
   const createdNetworks: string[] = [];
+  const createdVolumes: string[] = [];
   for (const [key, network] of Object.entries(project.networks)) {
     if (!usedNetworks.has(key)) continue;
     if (await exists(() => docker.getNetwork(network.name).inspect())) continue;
@@ -36,8 +37,9 @@ export async function ensureNetworksAndVolumes(docker: Docker, project: ComposeP
       DriverOpts: volume.driverOpts,
       Labels: { ...volume.labels, [LABEL_PROJECT]: project.name, [COMPOSE_PROJECT]: project.name, [COMPOSE_VOLUME]: key },
     });
+    createdVolumes.push(volume.name);
   }
-  return { createdNetworks };
+  return { createdNetworks, createdVolumes };
 }
 
 /** Networks and volumes of the project: ours carry our label, ones `docker compose up` made carry compose's. */

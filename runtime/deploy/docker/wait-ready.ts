@@ -15,6 +15,8 @@ export interface WaitReadyOptions {
   probe?: boolean;
   /** Between inspections. */
   pollMs?: number;
+  /** Without a healthcheck, how long the container must keep running (one start, no restart) to count. */
+  settleMs?: number;
   now?: () => number;
 }
 
@@ -28,21 +30,29 @@ const LOG_LINES_IN_ERRORS = 15;
  * last log lines.
  */
 export async function waitReady(docker: Docker, id: string, options: WaitReadyOptions): Promise<'healthy' | 'running'> {
-  const { service, timeoutMs, signal, probe: useProbe = false, pollMs = 500, now = Date.now } = options;
+  const { service, timeoutMs, signal, probe: useProbe = false, pollMs = 500, settleMs = 2_000, now = Date.now } = options;
   const container = docker.getContainer(id);
   const deadline = now() + timeoutMs;
   let lastProbe = 0;
+  // A process that crashes right after start is "running" for a moment: it counts once seen running, unrestarted, for settleMs.
+  let runningSince: { at: number; startedAt: string } | undefined;
+  let restarts: number | undefined;
   for (;;) {
     if (signal?.aborted) throw interrupted();
     const info = await container.inspect();
     const state = info.State;
-    if (state.Status === 'exited' || state.Status === 'dead' || state.Restarting) {
+    restarts ??= info.RestartCount;
+    // With a restart policy a crash shows as a restart (or a brief `restarting`), not as `exited`.
+    if (state.Status === 'exited' || state.Status === 'dead' || state.Restarting || info.RestartCount > restarts) {
       throw await failure(docker, id, 'ERR_DOCKER_START_FAILED', `service ${service} stopped during start (exit code ${state.ExitCode}${state.Error ? `: ${state.Error}` : ''})`);
     }
     const health = state.Health?.Status;
     const test = info.Config.Healthcheck?.Test;
     const hasCheck = health !== undefined && health !== 'none' && !(test?.[0] === 'NONE');
-    if (state.Running && !hasCheck) return 'running';
+    if (state.Running && !hasCheck) {
+      if (runningSince === undefined || runningSince.startedAt !== state.StartedAt) runningSince = { at: now(), startedAt: state.StartedAt };
+      else if (now() - runningSince.at >= settleMs) return 'running';
+    }
     if (health === 'healthy') return 'healthy';
     if (health === 'unhealthy') {
       const output = state.Health?.Log?.at(-1)?.Output?.trim();

@@ -1,0 +1,131 @@
+import { createAdminHttpClient, type AdminHttpClient } from '../runtime/admin/admin-http-client.js';
+import { createStoreAdminService } from '../runtime/admin/admin-service.js';
+import type { AdminOps } from '../runtime/admin/admin-types.js';
+import { readAdminToken } from '../runtime/config/admin-token.js';
+import { loadConfig } from '../runtime/config/load-config.js';
+import { projectPaths, type ProjectPaths } from '../runtime/config/project-paths.js';
+import type { GatewayConfig } from '../runtime/config/schema.js';
+import { readSecret } from '../runtime/config/secrets.js';
+import { GatewayError, isGatewayError } from '../runtime/errors.js';
+import { silentLogger } from '../runtime/logger.js';
+import { createStore, embeddedStorePath } from '../runtime/store/create-store.js';
+import { liveLockHolder } from '../runtime/store/store-lock.js';
+import type { CliOutput } from './output.js';
+
+export interface AdminSessionOptions {
+  dir: string;
+  /** Reach the gateway's admin API here instead of at its public URL (and never open the store). */
+  url?: string;
+}
+
+export interface AdminSessionDeps {
+  output: CliOutput;
+  fetch?: typeof fetch;
+}
+
+export interface AdminSession {
+  config: GatewayConfig;
+  admin: AdminOps;
+  /** How the state is reached, for messages: "the gateway at URL" or "the state file PATH". */
+  via: string;
+  close(): Promise<void>;
+}
+
+/** How long a Redis-backed project waits for its gateway before using Redis itself. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/**
+ * Where `clients` and `tokens` read and change the state. A running gateway owns it, so they go
+ * through its admin API (public URL, or `--url`). Only when no gateway holds it do they open the
+ * store themselves: the embedded file when its lock (`<state>.lock`) names no live process, Redis
+ * when the gateway does not answer (Redis is safe to share, but the API also writes the audit log).
+ */
+export async function openAdminSession(options: AdminSessionOptions, deps: AdminSessionDeps): Promise<AdminSession> {
+  const paths = projectPaths(options.dir);
+  const config = await loadConfig(paths.dir);
+  const token = await readAdminToken(paths.adminToken);
+
+  if (options.url !== undefined) {
+    const client = apiClient(options.url, requireToken(token, paths), deps);
+    await client.ping();
+    return apiSession(config, client);
+  }
+
+  if (config.store.type === 'embedded') {
+    const statePath = embeddedStorePath(config.store, paths);
+    const holder = await liveLockHolder(statePath);
+    if (holder !== undefined) {
+      if (token === undefined) {
+        throw new GatewayError('ERR_ADMIN_UNAVAILABLE', `a gateway (process ${holder.pid}) holds ${statePath}, and the project has no admin token to ask it with`, {
+          hint: 'restart that `mcp-gateway serve`: this version creates .secrets/admin-token and serves the admin API',
+        });
+      }
+      const client = apiClient(config.publicUrl, token, deps);
+      try {
+        await client.ping();
+      } catch (err) {
+        if (isGatewayError(err) && err.code === 'ERR_GATEWAY_UNREACHABLE') {
+          throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `a gateway (process ${holder.pid}) holds ${statePath} but does not answer at ${config.publicUrl}`, {
+            hint: 'pass --url with the address it listens on (e.g. --url http://127.0.0.1:8080); the state file is left alone while it runs',
+            cause: err,
+          });
+        }
+        throw err;
+      }
+      return apiSession(config, client);
+    }
+    // No gateway holds the file: open it (which takes the lock, so a serve starting meanwhile waits its turn).
+    const store = await createStore(config.store, paths, { logger: silentLogger() });
+    deps.output.stderr(`no gateway is running: working on the state file ${statePath}\n`);
+    return { config, admin: createStoreAdminService(config, store), via: `the state file ${statePath}`, close: () => store.close() };
+  }
+
+  let unreachable: GatewayError | undefined;
+  if (token !== undefined) {
+    try {
+      await apiClient(config.publicUrl, token, deps, PROBE_TIMEOUT_MS).ping();
+      return apiSession(config, apiClient(config.publicUrl, token, deps));
+    } catch (err) {
+      if (!isGatewayError(err) || (err.code !== 'ERR_GATEWAY_UNREACHABLE' && err.code !== 'ERR_ADMIN_UNAVAILABLE')) throw err;
+      unreachable = err;
+    }
+  }
+  const redisPassword = await readSecret(paths.redisPassword);
+  let store;
+  try {
+    store = await createStore(config.store, paths, { logger: silentLogger(), ...(redisPassword ? { redisPassword } : {}) });
+  } catch (err) {
+    if (unreachable === undefined || !isGatewayError(err)) throw err;
+    throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `${unreachable.message}, and ${err.message}`, {
+      hint: 'for a Docker deployment pass --url with an address its router answers at (Redis is not published on the host); otherwise start Redis or the gateway',
+      cause: err,
+    });
+  }
+  deps.output.stderr(`${unreachable ? `${unreachable.message}: ` : ''}working on Redis (${config.store.url}) directly\n`);
+  return { config, admin: createStoreAdminService(config, store), via: `Redis at ${config.store.url}`, close: () => store.close() };
+}
+
+/** Opens a session, runs `work`, and closes the session (releasing the store's lock) whatever happens. */
+export async function withAdminSession<T>(options: AdminSessionOptions, deps: AdminSessionDeps, work: (session: AdminSession) => Promise<T>): Promise<T> {
+  const session = await openAdminSession(options, deps);
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}
+
+function apiClient(baseUrl: string, token: string, deps: AdminSessionDeps, timeoutMs?: number): AdminHttpClient {
+  return createAdminHttpClient({ baseUrl, token, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+}
+
+function apiSession(config: GatewayConfig, client: AdminHttpClient): AdminSession {
+  return { config, admin: client, via: `the gateway at ${client.baseUrl}`, close: async () => {} };
+}
+
+function requireToken(token: string | undefined, paths: ProjectPaths): string {
+  if (token !== undefined) return token;
+  throw new GatewayError('ERR_SECRET_MISSING', `the admin token is missing (${paths.adminToken})`, {
+    hint: 'it is created when `mcp-gateway serve` or `render` first runs in this project; for Docker, render and up again so the auth container gets it',
+  });
+}

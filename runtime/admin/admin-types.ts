@@ -1,0 +1,103 @@
+/**
+ * What `mcp-gateway clients` and `tokens` work with. One shape whether the CLI reaches the
+ * state through a running gateway's admin API (admin-http-client.ts) or opens the store itself
+ * (admin-service.ts): the API sends these documents as they are, and `--json` prints them.
+ * Times are ISO 8601 strings; absent values are null, so every key is always present.
+ */
+
+/** A grant: one family of tokens from one authorization (token-families.ts). */
+export interface GrantSummary {
+  familyId: string;
+  clientId: string | null;
+  /** The login the user signed in with (GitHub login, OpenID Connect email or username). */
+  user: string | null;
+  /** Token subject: the login lowercased, or `oidc:<sub>`. */
+  sub: string | null;
+  /** The MCP endpoint the grant's tokens are for. */
+  resource: string | null;
+  scope: string | null;
+  createdAt: string | null;
+  lastRefreshedAt: string | null;
+  revoked: boolean;
+  revokedAt: string | null;
+  revokedReason: string | null;
+}
+
+export interface ClientSummary {
+  clientId: string;
+  clientName: string | null;
+  redirectUris: string[];
+  tokenEndpointAuthMethod: string;
+  registeredAt: string;
+  /** When it last obtained tokens; null if never. */
+  lastUsedAt: string | null;
+  /** Grants of this client that are not revoked. */
+  activeGrants: number;
+}
+
+export interface ClientDetail extends ClientSummary {
+  clientUri: string | null;
+  scope: string | null;
+  grantTypes: string[];
+  grants: GrantSummary[];
+}
+
+export interface RemovedClient {
+  clientId: string;
+  clientName: string | null;
+  /** Grants revoked with it. */
+  revokedGrants: number;
+}
+
+export interface PruneOptions {
+  /** Registered but never used for this long (default: clients.unusedTtl). */
+  unusedForMs?: number;
+  /** Used, but not for this long (default: clients.idleTtl). */
+  idleForMs?: number;
+  /** Report what would be removed, remove nothing. */
+  dryRun?: boolean;
+}
+
+export interface PrunedClient extends RemovedClient {
+  reason: 'unused' | 'idle';
+  registeredAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface PruneReport {
+  dryRun: boolean;
+  unusedForMs: number;
+  idleForMs: number;
+  clients: PrunedClient[];
+}
+
+export interface GrantFilter {
+  /** A login (case-insensitive) or a token subject. */
+  user?: string;
+  client?: string;
+}
+
+export interface RevokeFilter extends GrantFilter {
+  family?: string;
+}
+
+export interface RevokeReport {
+  /** Families revoked by this call. */
+  revoked: string[];
+  /** Families that matched but were revoked already. */
+  alreadyRevoked: number;
+}
+
+/** The operations behind `/admin/*` and the CLI. Unknown ids are GatewayErrors ERR_CLIENT_UNKNOWN / ERR_GRANT_UNKNOWN. */
+export interface AdminOps {
+  listClients(): Promise<ClientSummary[]>;
+  showClient(clientId: string): Promise<ClientDetail>;
+  /** RFC 7592 DELETE by an operator: every grant of the client revoked, then the client forgotten. */
+  removeClient(clientId: string): Promise<RemovedClient>;
+  pruneClients(options: PruneOptions): Promise<PruneReport>;
+  listGrants(filter: GrantFilter): Promise<GrantSummary[]>;
+  /** At least one filter; several narrow each other (user AND client AND family). */
+  revokeGrants(filter: RevokeFilter): Promise<RevokeReport>;
+  /** One access token, until it would have expired anyway (`smoke` revokes the tokens it minted). */
+  revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+}

@@ -89,8 +89,10 @@ export function buildProgram(output: CliOutput = processOutput): Command {
 Quick start:
   mcp-gateway serve --demo          try it: a demo server, one-time-code login, no GitHub needed
   mcp-gateway init                  create mcp-gateway.yaml and the secrets (asks for what it needs)
+  mcp-gateway github register       create the GitHub App users log in with
   mcp-gateway add-server time       add an MCP server from the catalog
-  mcp-gateway serve                 run the gateway
+  mcp-gateway serve                 run the gateway in this process (or: mcp-gateway up, with Docker)
+  mcp-gateway doctor                check everything and say what to fix
 
 Exit codes: 0 success, 1 error, 2 usage error. MCP_GATEWAY_DEBUG=1 shows stack traces of unexpected errors.`,
     );
@@ -103,13 +105,13 @@ Exit codes: 0 success, 1 error, 2 usage error. MCP_GATEWAY_DEBUG=1 shows stack t
     .option('--force', 'overwrite an existing mcp-gateway.yaml (the signing key is kept, so issued tokens stay valid)')
     .option('--public-url <url>', 'the URL clients connect to; https, or http on a loopback host (e.g. http://127.0.0.1:8080)')
     .addOption(
-      new Option('--provider <type>', 'how users log in: github (a GitHub OAuth app; the default), oidc (any OpenID Connect provider) or local (a one-time code printed by the gateway)').choices([
+      new Option('--provider <type>', 'how users log in: github (a GitHub App or OAuth app; the default), oidc (any OpenID Connect provider) or local (a one-time code printed by the gateway)').choices([
         'github',
         'oidc',
         'local',
       ]),
     )
-    .option('--github-client-id <id>', 'client ID of your GitHub OAuth app')
+    .option('--github-client-id <id>', 'client ID of your GitHub OAuth app or GitHub App (omit to run `mcp-gateway github register` next)')
     .addOption(
       new Option('--github-client-secret <secret>', 'client secret of your GitHub OAuth app; prefer the environment variable, which stays out of shell history').env(
         'MCP_GATEWAY_GITHUB_CLIENT_SECRET',

@@ -1,0 +1,285 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import Docker from 'dockerode';
+import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../runtime/config/load-config.js';
+import { deployDown } from '../runtime/deploy/docker/deploy-down.js';
+import { LABEL_PROJECT } from '../runtime/deploy/docker/labels.js';
+import { listProjectContainers } from '../runtime/deploy/docker/project-containers.js';
+import { waitReady } from '../runtime/deploy/docker/wait-ready.js';
+import { projectName } from '../runtime/deploy/deploy-plan.js';
+import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
+import { makeTempDir, PACKAGE_ROOT, removeTempDir, runCli, STACK_FRAME, type CliResult } from './helpers/cli-run.js';
+import { freePort } from './helpers/free-port.js';
+import { buildTestBaseImages, TEST_BASE_LABEL } from './helpers/scratch-images.js';
+import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
+
+/**
+ * The Docker deployment end to end, on the real engine: `mcp-gateway up` with the built-in
+ * router, the unchanged MCP SDK client through the whole OAuth flow, state surviving restarts
+ * (Redis with its append-only file on a volume), a second `up` that changes nothing, and
+ * `down --volumes` leaving nothing behind. No registry here: the base images are built
+ * `FROM scratch` around the host's node and redis binaries (DESIGN.md), cached by content.
+ */
+
+const SKIP_MESSAGE = 'Docker is not reachable: install docker.io (apt-get install -y docker.io) and start dockerd (the Docker end-to-end test needs a real engine)';
+const docker = new Docker();
+const reachable = await docker.ping().then(
+  () => true,
+  () => false,
+);
+if (!reachable && !process.env['CI']) console.warn(`skipping test/docker-e2e.test.ts: ${SKIP_MESSAGE}`);
+
+const REDIRECT = 'http://127.0.0.1:53682/callback';
+
+/**
+ * The host's address on Docker's default bridge: containers on any bridge network reach it,
+ * nothing outside this host does. Docker gives the bridge the first address of its subnet;
+ * libuv does not list the interface while no container uses it (link down), hence the subnet.
+ */
+async function bridgeGatewayAddress(): Promise<string> {
+  const bridge = await docker.getNetwork('bridge').inspect();
+  const ipam = (bridge.IPAM?.Config ?? []) as Array<{ Gateway?: string; Subnet?: string }>;
+  const configured = ipam.map((c) => c.Gateway).find(Boolean);
+  if (configured) return configured;
+  const name = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
+  const listed = networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address;
+  if (listed) return listed;
+  const subnet = ipam.map((c) => c.Subnet).find((s) => s !== undefined && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
+  if (!subnet) throw new Error(`no IPv4 address for ${name}, the Docker bridge`);
+  const [base, bits] = subnet.split('/') as [string, string];
+  const value = base.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const first = ((value >>> 0) & (~0 << (32 - Number(bits)))) + 1;
+  return [24, 16, 8, 0].map((shift) => (first >>> shift) & 255).join('.');
+}
+
+/**
+ * The built package as it is now (bin/, dist/, templates/, package.json; node_modules linked),
+ * for the CLI to run from: the runtime image holds dist/, so an `npm run build` elsewhere during
+ * the test (a watcher, another session on a shared machine) would otherwise change the image
+ * between two `up`s and recreate everything.
+ */
+async function freezePackage(): Promise<string> {
+  const root = await makeTempDir('mcpgw-package-');
+  for (const entry of ['bin', 'dist', 'templates', 'package.json']) await cp(join(PACKAGE_ROOT, entry), join(root, entry), { recursive: true });
+  await symlink(join(PACKAGE_ROOT, 'node_modules'), join(root, 'node_modules'));
+  return root;
+}
+
+function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
+  return (result.content as Array<{ type: string; text: string }>)[0]!.text;
+}
+
+function ok(result: CliResult): CliResult {
+  expect(result.code, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`).toBe(0);
+  return result;
+}
+
+describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real Docker engine', () => {
+  let github: GitHubStandIn;
+  let dir: string;
+  let project: string;
+  let publicUrl: string;
+  let images: { node: string; redis: string };
+  let upArgs: string[];
+  let runtimeImage: string | undefined;
+  /** A copy of the built package the CLI runs from (see freezePackage). */
+  let frozen: string | undefined;
+  const cli = (args: string[]): Promise<CliResult> => runCli(args, frozen === undefined ? {} : { packageRoot: frozen });
+  const timings: Record<string, number> = {};
+  const timed = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
+    const start = Date.now();
+    try {
+      return await step();
+    } finally {
+      timings[label] = Date.now() - start;
+    }
+  };
+
+  beforeAll(async () => {
+    if (!reachable) throw new Error(`Docker is required in CI: ${SKIP_MESSAGE}`);
+    images = await timed('base images', () => buildTestBaseImages(docker));
+    frozen = await freezePackage();
+    github = await startGitHubStandIn({ host: await bridgeGatewayAddress() });
+    dir = await makeTempDir('mcpgw-docker-e2e-');
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    ok(await cli(['init', '--dir', dir, '--yes', '--public-url', publicUrl, '--provider', 'github', '--github-url', github.url, '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--allowed-users', 'alice', '--router', 'builtin']));
+    // No flags for these: the router published on loopback only, and the built-in demo server
+    // (no npx download in a container on a host without a registry).
+    const file = join(dir, 'mcp-gateway.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    expect(doc.getIn(['deploy', 'router'])).toBe('builtin');
+    doc.setIn(['deploy', 'bind'], '127.0.0.1');
+    doc.setIn(['deploy', 'httpPort'], port);
+    doc.setIn(['servers'], doc.createNode({ demo: { builtin: 'demo' } }));
+    await writeFile(file, doc.toString());
+    project = projectName(await loadConfig(dir), dir);
+    upArgs = ['up', '--dir', dir, '--base-image', images.node, '--redis-image', images.redis];
+  }, 240_000);
+
+  afterAll(async () => {
+    if (!reachable) return;
+    // Whatever a failed assertion left: nothing of the project stays on the engine.
+    if (project) await deployDown(docker, project, { volumes: true }).catch(() => {});
+    await github?.close();
+    if (dir) await removeTempDir(dir);
+    if (frozen) await removeTempDir(frozen);
+    // The current runtime image stays as a cache for the next run; older ones built on the test base go.
+    for (const image of await docker.listImages({ filters: { label: [TEST_BASE_LABEL] } })) {
+      for (const tag of image.RepoTags ?? []) {
+        if (tag.startsWith('mcp-gateway-runtime-') && tag !== runtimeImage) await docker.getImage(tag).remove().catch(() => {});
+      }
+    }
+    console.info(`docker e2e timings (ms): ${JSON.stringify(timings)}`);
+  }, 120_000);
+
+  /** Each service's container and image, to tell "recreated" from "kept". */
+  const snapshot = async (): Promise<Record<string, { id: string; image: string }>> =>
+    Object.fromEntries((await listProjectContainers(docker, project)).map((c) => [c.service!, { id: c.id.slice(0, 12), image: c.image }]));
+  /** On this shared build machine, `npm run build` elsewhere changes dist/, hence the runtime image: say so when it happens. */
+  const explainRecreation = (before: Record<string, { image: string }>, after: Record<string, { image: string }>): string => {
+    const changed = Object.keys(before).filter((s) => after[s] && after[s].image !== before[s]!.image);
+    return changed.length === 0 ? 'recreated with the same image' : `the image of ${changed.join(', ')} changed (${changed.map((s) => `${before[s]!.image} -> ${after[s]!.image}`).join('; ')}): was the package rebuilt during the test?`;
+  };
+
+  it('refuses to start when the router port is taken, naming port and service, before building anything', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(Number(new URL(publicUrl).port), '127.0.0.1', resolve));
+    try {
+      const up = await cli(upArgs);
+      expect(up.code).toBe(1);
+      expect(up.stderr).toContain(`error: port 127.0.0.1:${new URL(publicUrl).port} for service router is already in use`);
+      expect(up.stderr).toMatch(/^hint: /m);
+      expect(up.stderr).toContain(`nothing of ${project} is running`);
+      expect(up.stderr).not.toMatch(STACK_FRAME);
+      expect(await listProjectContainers(docker, project)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  }, 120_000);
+
+  it('starts redis, auth, the router and the demo bridge, all healthy, labelled with the project', async () => {
+    const up = ok(await timed('first up', () => cli(upArgs)));
+    expect(up.stdout).toContain(`${publicUrl}/demo/mcp`);
+    const containers = await listProjectContainers(docker, project);
+    expect(containers.map((c) => c.service).sort()).toEqual(['auth', 'bridge-demo', 'redis', 'router']);
+    for (const c of containers) expect({ service: c.service, state: c.state, health: c.health }).toEqual({ service: c.service, state: 'running', health: 'healthy' });
+    // Only the router is published, and only on loopback.
+    expect(containers.flatMap((c) => c.ports.filter((p) => p.includes('->')))).toEqual([`127.0.0.1:${new URL(publicUrl).port}->8080/tcp`]);
+    runtimeImage = containers.find((c) => c.service === 'auth')!.image;
+    const status = JSON.parse(ok(await cli(['status', '--dir', dir, '--json'])).stdout) as { project: string; services: Array<{ service: string; health: string }> };
+    expect(status.project).toBe(project);
+    expect(status.services.map((s) => `${s.service}:${s.health}`).sort()).toEqual(['auth:healthy', 'bridge-demo:healthy', 'redis:healthy', 'router:healthy']);
+  }, 300_000);
+
+  let provider: TestOAuthProvider;
+
+  it('takes the MCP SDK client through registration, GitHub login, consent and a tool call', async () => {
+    const endpoint = new URL(`${publicUrl}/demo/mcp`);
+    provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
+    const client = new Client({ name: 'docker-e2e', version: '1.0.0' });
+    await expect(client.connect(new StreamableHTTPClientTransport(endpoint, { authProvider: provider }))).rejects.toBeInstanceOf(UnauthorizedError);
+    const transport = new StreamableHTTPClientTransport(endpoint, { authProvider: provider });
+    await transport.finishAuth(provider.code());
+    await client.connect(transport);
+    expect(textOf(await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } }))).toBe('5');
+    await client.close();
+    // The auth container reached the stand-in for the code exchange and the user.
+    expect(github.requests.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['POST /login/oauth/access_token', 'GET /api/v3/user']));
+  }, 60_000);
+
+  it('keeps issued tokens and registered clients across restarts of auth and redis (state in Redis, append-only file on a volume)', async () => {
+    const tokens = provider.tokens()!;
+    const clientId = provider.clientInformation()!.client_id;
+    await timed('restarts', async () => {
+      for (const service of ['redis', 'auth']) {
+        const container = (await listProjectContainers(docker, project)).find((c) => c.service === service)!;
+        await docker.getContainer(container.id).restart({ t: 10 });
+        await waitReady(docker, container.id, { service, timeoutMs: 60_000, probe: true });
+      }
+      const router = (await listProjectContainers(docker, project)).find((c) => c.service === 'router')!;
+      await waitReady(docker, router.id, { service: 'router', timeoutMs: 30_000, probe: true });
+    });
+
+    // The access token issued before the restarts still opens the endpoint.
+    const client = new Client({ name: 'after-restart', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/demo/mcp`), { requestInit: { headers: { authorization: `Bearer ${tokens.access_token}` } } }));
+    expect(textOf(await client.callTool({ name: 'add', arguments: { a: 40, b: 2 } }))).toBe('42');
+    await client.close();
+
+    // The refresh token refreshes (the grant and the rotation state are in Redis).
+    const refreshed = await fetch(`${publicUrl}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: clientId, resource: `${publicUrl}/demo/mcp` }).toString(),
+    });
+    const body = (await refreshed.json()) as { access_token?: string; refresh_token?: string };
+    expect(refreshed.status, JSON.stringify(body)).toBe(200);
+    expect(body.access_token).toBeTruthy();
+    expect(body.refresh_token).not.toBe(tokens.refresh_token);
+
+    // The registered client is still known: /authorize sends the browser on to GitHub, not back with invalid_client.
+    const authorize = new URL(`${publicUrl}/authorize`);
+    authorize.search = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: `${publicUrl}/demo/mcp` }).toString();
+    const res = await fetch(authorize, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toContain(`${github.url}/login/oauth/authorize`);
+  }, 180_000);
+
+  it('changes nothing on a second up', async () => {
+    const before = await snapshot();
+    const again = ok(await timed('second up', () => cli(upArgs)));
+    expect(again.stdout, explainRecreation(before, await snapshot())).toContain('4 unchanged');
+    expect(await snapshot()).toEqual(before);
+  }, 180_000);
+
+  it('adds and removes a server with the next up, leaving redis and the other bridge running', async () => {
+    const before = await snapshot();
+    const file = join(dir, 'mcp-gateway.yaml');
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    doc.setIn(['servers', 'extra'], doc.createNode({ builtin: 'demo' }));
+    await writeFile(file, doc.toString());
+    const added = ok(await timed('up adding a server', () => cli(upArgs)));
+    expect(added.stdout).toContain(`${publicUrl}/extra/mcp`);
+    const withExtra = await snapshot();
+    expect(Object.keys(withExtra).sort()).toEqual(['auth', 'bridge-demo', 'bridge-extra', 'redis', 'router']);
+    for (const unrelated of ['redis', 'bridge-demo']) expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
+
+    ok(await cli(['remove-server', 'extra', '--dir', dir]));
+    const removed = ok(await timed('up removing a server', () => cli(upArgs)));
+    expect(removed.stdout).toMatch(/1 removed \(mcpgw-[^)]*-bridge-extra-1\)/);
+    const after = await snapshot();
+    expect(Object.keys(after).sort()).toEqual(['auth', 'bridge-demo', 'redis', 'router']);
+    for (const unrelated of ['redis', 'bridge-demo']) expect(after[unrelated], explainRecreation(before, after)).toEqual(before[unrelated]);
+
+    // The token issued at the start still works through the recreated auth and router (its state is in Redis).
+    const client = new Client({ name: 'after-changes', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/demo/mcp`), { requestInit: { headers: { authorization: `Bearer ${provider.tokens()!.access_token}` } } }));
+    expect(textOf(await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } }))).toBe('2');
+    await client.close();
+  }, 240_000);
+
+  it('shows the logs of one service, demultiplexed and prefixed', async () => {
+    const logs = ok(await cli(['logs', 'demo', '--dir', dir, '--tail', '20']));
+    const lines = logs.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/^bridge-demo \| /);
+  }, 60_000);
+
+  it('down --volumes leaves no container, network or volume of the project', async () => {
+    ok(await timed('down', () => cli(['down', '--dir', dir, '--volumes'])));
+    const label = `${LABEL_PROJECT}=${project}`;
+    expect(await docker.listContainers({ all: true, filters: { label: [label] } })).toEqual([]);
+    expect((await docker.listNetworks()).map((n) => n.Name).filter((name) => name.startsWith(`${project}_`))).toEqual([]);
+    expect(((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name).filter((name) => name.startsWith(`${project}_`))).toEqual([]);
+    const status = JSON.parse(ok(await cli(['status', '--dir', dir, '--json'])).stdout) as { services: unknown[] };
+    expect(status.services).toEqual([]);
+  }, 120_000);
+});

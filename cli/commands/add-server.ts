@@ -11,7 +11,7 @@ import { dirArg } from '../dir-arg.js';
 import { endpointUrl } from '../endpoint-url.js';
 import { parseEnvPairs } from '../env-pairs.js';
 import { processOutput, type CliOutput } from '../output.js';
-import { isOnPath } from '../which.js';
+import { isExecutableCommand } from '../../runtime/fs/executable-command.js';
 
 export interface AddServerOptions {
   dir: string;
@@ -37,7 +37,7 @@ export interface AddServerDeps {
 
 export async function runAddServer(options: AddServerOptions, deps: Partial<AddServerDeps> = {}): Promise<void> {
   const output = deps.output ?? processOutput;
-  const commandExists = deps.commandExists ?? ((command: string) => isOnPath(command));
+  const commandExists = deps.commandExists ?? ((command: string) => isExecutableCommand(command));
   const { name } = options;
 
   // Usage problems first, before the config is even read.

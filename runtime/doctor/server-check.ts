@@ -1,6 +1,4 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { isExecutableCommand } from '../fs/executable-command.js';
 import { pino } from 'pino';
 import { quote } from 'shell-quote';
 import { buildChildEnv } from '../bridge/child-env.js';
@@ -30,7 +28,7 @@ async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<Serv
   const configFix = `check servers.${name} (command, args, env, cwd) in mcp-gateway.yaml, or rewrite it: mcp-gateway add-server ${name} --dir ${quote([ctx.paths.dir])} --command "..." --force`;
   const env = buildChildEnv(ctx.deps.env, launch.env);
 
-  if (!(await isExecutable(launch.command, env['PATH'] ?? '', launch.cwd))) {
+  if (!(await isExecutableCommand(launch.command, { path: env['PATH'] ?? '', cwd: launch.cwd }))) {
     const text = `command ${launch.command} is not installed (not found on PATH)`;
     // In the Docker deployment the server runs in the runtime image, which brings node, npx, uvx and python.
     if (ctx.dockerReason !== undefined) return warn(check, `${text} on this host; the Docker deployment's runtime image may provide it`, `install ${launch.command} here to test the server with doctor, or check it with \`mcp-gateway logs ${name}\` after \`mcp-gateway up\``);
@@ -104,21 +102,6 @@ async function checkRemote(ctx: DoctorContext, name: string, server: RemoteServe
   }
   const serverName = typeof message.result.serverInfo?.name === 'string' ? message.result.serverInfo.name : 'unnamed server';
   return pass(check, `${server.url} answered initialize (${serverName})`);
-}
-
-/** As the bridge's spawn finds it: a path is taken as is (relative to cwd), a bare name searched on PATH. */
-async function isExecutable(command: string, path: string, cwd: string | undefined): Promise<boolean> {
-  const candidates =
-    isAbsolute(command) || command.includes('/') ? [resolve(cwd ?? '.', command)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return true;
-    } catch {
-      // the next PATH entry
-    }
-  }
-  return false;
 }
 
 function reasonOf(err: unknown): string {

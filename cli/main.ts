@@ -4,6 +4,7 @@ import { catalogSummaries } from './catalog.js';
 import { processOutput, type CliOutput } from './output.js';
 import { packageVersion } from './package-info.js';
 import { runCli } from './run-cli.js';
+import type { InitOptions } from './commands/init.js';
 
 /** Each command module is imported only when its command runs, so `--help` and `list` start fast. */
 
@@ -11,27 +12,8 @@ interface DirFlag {
   dir: string;
 }
 
-interface InitFlags extends DirFlag {
-  yes?: boolean;
-  force?: boolean;
-  publicUrl?: string;
-  provider?: 'github' | 'local' | 'oidc';
-  githubClientId?: string;
-  githubClientSecret?: string;
-  githubUrl?: string;
-  allowedUsers?: string[];
-  githubOrgs?: string[];
-  githubTeams?: string[];
-  oidcIssuer?: string;
-  oidcClientId?: string;
-  oidcClientSecret?: string;
-  emailDomains?: string[];
-  listen?: string;
-  domain?: string;
-  email?: string;
-  router?: 'traefik' | 'builtin';
-  routing?: 'path' | 'subdomain';
-}
+/** commander's parsed init flags are exactly init's options (a type-only import keeps init lazily loaded). */
+type InitFlags = InitOptions;
 
 interface AddServerFlags extends DirFlag {
   command?: string;

@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,12 @@ import { TestOAuthProvider, approveConsent } from './helpers/sdk-oauth-provider.
  * named cimd.test (a self-signed certificate made with openssl; the gateway's resolver is given
  * that CA and a DNS answer of 127.0.0.1, and private targets are allowed only here).
  */
+const HAVE_OPENSSL = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+if (!HAVE_OPENSSL) {
+  if (process.env['CI']) throw new Error('openssl is required in CI for the metadata-document tests (apt-get install -y openssl)');
+  console.warn('skipping the Client ID Metadata Document tests: openssl not found (apt-get install -y openssl)');
+}
+
 let h: GatewayHarness;
 let docs: Server;
 let base: string;
@@ -24,6 +30,7 @@ let certDir: string;
 const documents = new Map<string, unknown>();
 
 beforeAll(async () => {
+  if (!HAVE_OPENSSL) return;
   certDir = mkdtempSync(join(tmpdir(), 'mcpgw-cimd-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=cimd.test', '-addext', 'subjectAltName=DNS:cimd.test', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
   const cert = readFileSync(join(certDir, 'cert.pem'));
@@ -48,7 +55,7 @@ function publish(path: string, doc: Record<string, unknown>): string {
   return url;
 }
 
-describe('Client ID Metadata Documents', () => {
+(HAVE_OPENSSL ? describe : describe.skip)('Client ID Metadata Documents', () => {
   it('lets the MCP SDK client connect with a metadata document URL instead of registering', async () => {
     const clientId = publish('/sdk-client.json', { client_name: 'CIMD SDK client', redirect_uris: [CLIENT_REDIRECT], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
     const endpoint = new URL(h.urls.resourceFor('echo'));

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../runtime/logger.js';
 import {
   callTool,
@@ -10,20 +10,11 @@ import {
   post,
   sleep,
   sseEvents,
-  startBridge,
+  bridgesStoppedAfterEach,
   toolText,
-  type BridgeHarness,
 } from './helpers/bridge-harness.js';
 
-const running: BridgeHarness[] = [];
-async function bridge(...args: Parameters<typeof startBridge>): Promise<BridgeHarness> {
-  const h = await startBridge(...args);
-  running.push(h);
-  return h;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((h) => h.stop()));
-});
+const bridge = bridgesStoppedAfterEach();
 
 /** On `flood`: 20,000 junk lines and 2,000 log notifications on stdout as fast as it can, then the answer. */
 const FLOODER = String.raw`

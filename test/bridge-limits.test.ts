@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   callTool,
   childProcesses,
@@ -9,20 +9,11 @@ import {
   openSession,
   post,
   sleep,
-  startBridge,
+  bridgesStoppedAfterEach,
   toolText,
-  type BridgeHarness,
 } from './helpers/bridge-harness.js';
 
-const running: BridgeHarness[] = [];
-async function bridge(...args: Parameters<typeof startBridge>): Promise<BridgeHarness> {
-  const h = await startBridge(...args);
-  running.push(h);
-  return h;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((h) => h.stop()));
-});
+const bridge = bridgesStoppedAfterEach();
 
 /** Answers initialize, then never reads stdin again: writes to it pile up in the gateway. */
 const STOPS_READING = String.raw`

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { callTool, initializeRequest, isAlive, openSession, post, startBridge, toolText, type BridgeHarness } from './helpers/bridge-harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callTool, initializeRequest, isAlive, openSession, post, bridgesStoppedAfterEach, startBridge, toolText, type BridgeHarness } from './helpers/bridge-harness.js';
 
 
 /**
@@ -37,15 +37,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const running: BridgeHarness[] = [];
-async function bridge(options: Parameters<typeof startBridge>[0], starts?: string): Promise<BridgeHarness> {
-  const h = await startBridge({ launch: { command: process.execPath, args: ['-e', RECORDER], env: starts ? { STARTS: starts } : {} }, ...options });
-  running.push(h);
-  return h;
+const startStopped = bridgesStoppedAfterEach();
+function bridge(options: Parameters<typeof startBridge>[0], starts?: string): Promise<BridgeHarness> {
+  return startStopped({ launch: { command: process.execPath, args: ['-e', RECORDER], env: starts ? { STARTS: starts } : {} }, ...options });
 }
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((h) => h.stop()));
-});
 
 async function received(h: BridgeHarness, session: string): Promise<{ methods: string[]; init: { protocolVersion: string; capabilities: object; clientInfo: { name: string } } }> {
   return JSON.parse(await toolText(await callTool(h.url, session, 'received')));

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,22 @@ export interface BridgeHarness {
 }
 
 /** A bridge behind node:http on 127.0.0.1:0, by default in front of the echo fixture. */
+/**
+ * For a test file: a `startBridge` whose bridges are all stopped after each test (call once at
+ * the top level of the file; it registers the afterEach hook).
+ */
+export function bridgesStoppedAfterEach(): (...args: Parameters<typeof startBridge>) => Promise<BridgeHarness> {
+  const running: BridgeHarness[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((h) => h.stop()));
+  });
+  return async (...args) => {
+    const h = await startBridge(...args);
+    running.push(h);
+    return h;
+  };
+}
+
 export async function startBridge(overrides: Partial<BridgeOptions> = {}): Promise<BridgeHarness> {
   const bridge = createStdioBridge({
     serverName: 'test',

@@ -1,3 +1,4 @@
+import { relayLifecycle } from '../http/relay-lifecycle.js';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../logger.js';
@@ -101,27 +102,13 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void): void {
     const outgoing = send(upstream, { method: req.method, headers: upstreamHeaders(req.headers), agent });
-    inFlight.add(outgoing);
-    let finished = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      inFlight.delete(outgoing);
-      done();
-    };
-    // The client left (or the stream was cut): stop the upstream request too, SSE included.
-    res.once('close', () => {
-      if (!res.writableFinished) outgoing.destroy();
-      finish();
-    });
-    outgoing.on('error', (err) => {
-      if (res.headersSent) {
-        res.destroy();
-      } else if (!res.destroyed) {
+    relayLifecycle(res, outgoing, {
+      inFlight,
+      done,
+      onUnreachable(err) {
         log.warn({ err: err.message }, 'remote MCP server unreachable');
         replyJsonRpcError(res, 502, TRANSPORT_ERROR, `Bad Gateway: the remote MCP server did not answer (${err.message})`);
-      }
-      finish();
+      },
     });
     outgoing.on('response', (answer) => {
       const status = answer.statusCode ?? 502;

@@ -1,3 +1,4 @@
+import { relayLifecycle } from '../http/relay-lifecycle.js';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -58,27 +59,13 @@ export function createReverseProxy({ name, target, logger }: ReverseProxyOptions
         headers: forwardHeaders(req),
         agent,
       });
-      inFlight.add(outgoing);
-      let finished = false;
-      const finish = (): void => {
-        if (finished) return;
-        finished = true;
-        inFlight.delete(outgoing);
-        resolve();
-      };
-      res.once('close', () => {
-        // Closed before the answer was complete: the client left (or we cut it); stop upstream too.
-        if (!res.writableFinished) outgoing.destroy();
-        finish();
-      });
-      outgoing.on('error', (err: NodeJS.ErrnoException) => {
-        if (res.headersSent) {
-          res.destroy();
-        } else if (!res.destroyed) {
+      relayLifecycle(res, outgoing, {
+        inFlight,
+        done: resolve,
+        onUnreachable(err) {
           log.warn({ event: 'upstream_unreachable', err: err.message, code: err.code }, `${name} did not answer`);
           res.writeHead(502, JSON_NO_STORE).end(JSON.stringify({ error: 'bad_gateway', error_description: `${name} did not answer (${err.code ?? err.message})` }));
-        }
-        finish();
+        },
       });
       outgoing.on('response', (answer) => {
         const headers = responseHeaders(answer.headers);

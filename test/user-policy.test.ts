@@ -1,3 +1,5 @@
+import { parseConfig } from '../runtime/config/load-config.js';
+import { policyFor } from '../runtime/auth/auth-context.js';
 import { describe, expect, it } from 'vitest';
 import { createUserPolicy } from '../runtime/auth/upstream/user-policy.js';
 
@@ -83,5 +85,18 @@ describe('user policy', () => {
     [{ users: [], emailDomains: ['*.example.com'] }],
   ])('treats a malformed rule as a programming error: %j', (options) => {
     expect(() => createUserPolicy(options)).toThrow(TypeError);
+  });
+});
+
+describe('the config schema and the policy agree on allowlist entries', () => {
+  const base = { publicUrl: 'http://127.0.0.1:1', provider: { type: 'local', user: 'alice' } };
+  it('refuses at load an entry the policy could not use (a crash at start before)', () => {
+    for (const entry of ['a@b', 'x@y@example', 'carol@localhost']) {
+      expect(() => parseConfig({ ...base, allowedUsers: ['alice', entry] }, 'test'), entry).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+    }
+  });
+  it('builds a policy from every entry it accepts', () => {
+    const config = parseConfig({ ...base, allowedUsers: ['alice', 'Bob_acme', 'carol@example.com', 'sub|1234', 'auth0:abc'] }, 'test');
+    expect(() => policyFor(config)).not.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import { describeFetchError } from '../../runtime/admin/admin-http-client.js';
 import { signAccessToken } from '../../runtime/auth/access-token.js';
-import { createAllowlist } from '../../runtime/auth/allowlist.js';
+import { policyFor } from '../../runtime/auth/auth-context.js';
+import { admittingRule } from '../../runtime/auth/upstream/user-policy.js';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { loadKeySet } from '../../runtime/auth/signing-keys.js';
 import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
@@ -134,7 +135,7 @@ function smokeUser(config: GatewayConfig, user: string | undefined): string {
       hint: 'name an allowed login, and add it to allowedUsers: tokens minted by the CLI carry no organization or team membership',
     });
   }
-  if (!createAllowlist(config.allowedUsers)(chosen)) {
+  if (!policyFor(config).hasRule(admittingRule({ login: chosen }))) {
     throw new GatewayError('ERR_USER_NOT_ALLOWED', `${chosen} is not on the allowlist, so the gateway would refuse the smoke tokens`, {
       hint: `allowed users: ${config.allowedUsers.join(', ') || '(none)'}; add the login to allowedUsers in mcp-gateway.yaml`,
     });

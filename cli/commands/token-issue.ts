@@ -1,5 +1,6 @@
 import { signAccessToken } from '../../runtime/auth/access-token.js';
-import { createAllowlist } from '../../runtime/auth/allowlist.js';
+import { policyFor } from '../../runtime/auth/auth-context.js';
+import { admittingRule } from '../../runtime/auth/upstream/user-policy.js';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { loadKeySet } from '../../runtime/auth/signing-keys.js';
 import { parseDuration, DURATION_HINT } from '../../runtime/config/duration.js';
@@ -35,7 +36,8 @@ export async function runTokenIssue(options: TokenIssueOptions, out: CliOutput =
       hint: urls.serverNames.length > 0 ? `configured servers: ${urls.serverNames.join(', ')}` : `add one with \`mcp-gateway add-server NAME --dir ${options.dir}\``,
     });
   }
-  if (!createAllowlist(config.allowedUsers)(options.user)) {
+  // The token carries no rule of its own, so /verify will admit it by the login's `user:` rule.
+  if (!policyFor(config).hasRule(admittingRule({ login: options.user }))) {
     throw new GatewayError('ERR_USER_NOT_ALLOWED', `${options.user} is not on the allowlist, so the gateway would refuse the token`, {
       hint: `allowed users: ${config.allowedUsers.join(', ')}; add the login to allowedUsers in mcp-gateway.yaml`,
     });

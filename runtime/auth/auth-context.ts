@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { randomBytes } from 'node:crypto';
 import { createSealedBox, type SealedBox } from './sealed-box.js';
-import { createUserPolicy, type UserPolicy } from './upstream/user-policy.js';
+import { admittingRule, createUserPolicy, type UserPolicy } from './upstream/user-policy.js';
 import { createCimdResolver, type CimdResolverOptions } from './cimd/cimd-resolver.js';
 import { createClientRegistry, type ClientLifetimes, type ClientRegistry } from './client-registry.js';
 import { createConsentStore, type ConsentStore } from './consents.js';
@@ -100,7 +100,7 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
     audit: createAuditLog(logger),
     policy,
-    stillAllowed: (user) => policy.hasRule(user.allowedBy ?? `user:${user.login.toLowerCase()}`),
+    stillAllowed: (user) => policy.hasRule(admittingRule(user)),
     sealedBox: createSealedBox(stateKey ?? randomBytes(32)),
     upstream,
     logger,

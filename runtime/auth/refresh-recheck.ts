@@ -3,6 +3,7 @@ import type { AuthContext } from './auth-context.js';
 import { OAuthError } from './oauth-error.js';
 import type { RefreshGrant } from './token-families.js';
 import type { GitHubLogin } from './upstream/github-login.js';
+import { admittingRule } from './upstream/user-policy.js';
 
 /** Claude refreshes often and GitHub rate-limits: a membership verdict is reused this long. */
 const MEMBERSHIP_FRESH_MS = 5 * 60_000;
@@ -17,7 +18,7 @@ const MEMBERSHIP_STALE_MS = 24 * 3_600_000;
  * when the user is no longer allowed.
  */
 export async function recheckOnRefresh(ctx: AuthContext, grant: RefreshGrant): Promise<RefreshGrant> {
-  const rule = grant.user.allowedBy ?? `user:${grant.user.login.toLowerCase()}`;
+  const rule = admittingRule(grant.user);
   const viaMembership = rule.startsWith('org:') || rule.startsWith('team:');
   if (!viaMembership) {
     if (!ctx.stillAllowed(grant.user)) throw new OAuthError('invalid_grant', `${grant.user.login} is no longer allowed to use this gateway`);

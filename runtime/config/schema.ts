@@ -9,7 +9,9 @@ export const GITHUB_ORG = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 export const GITHUB_TEAM = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$/;
 /** An allowlist entry: a login (GitHub, local) or, for OpenID Connect, a verified email address or a `sub`. */
-const ALLOWED_USER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@[A-Za-z0-9.-]{1,253}|[\x21-\x7E]{1,255})$/;
+// An entry with `@` is an email address to the user policy (runtime/auth/upstream/user-policy.ts),
+// which needs a dotted domain after the last `@`; subjects therefore contain no `@`.
+const ALLOWED_USER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}|[\x21-\x3F\x41-\x7E]{1,255})$/;
 export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, { message: `not a duration: ${DURATION_HINT}` });

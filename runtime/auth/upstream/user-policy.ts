@@ -45,6 +45,15 @@ const GITHUB_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38})$/;
 const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]*$/;
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
+/**
+ * The rule a token or grant was admitted by: its recorded `allowedBy`, or for tokens that carry
+ * none (minted by `mcp-gateway token issue`, or issued before rules were recorded) the login's own
+ * `user:` rule.
+ */
+export function admittingRule(user: { login: string; allowedBy?: string | undefined }): string {
+  return user.allowedBy ?? `user:${user.login.toLowerCase()}`;
+}
+
 export function createUserPolicy({ users, githubOrgs = [], githubTeams = [], emailDomains = [] }: UserPolicyOptions): UserPolicy {
   const logins = new Set<string>();
   const emails = new Set<string>();

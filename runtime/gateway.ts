@@ -59,13 +59,15 @@ export { launchFor } from './mcp-services.js';
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, store, keys, upstream, logger } = deps;
   const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}), ...(deps.stateKey ? { stateKey: deps.stateKey } : {}), ...(deps.adminToken ? { adminToken: deps.adminToken } : {}) });
-  const authApp = createAuthHandler(ctx);
+  // One verifier, so the router and /verify share its verified-token cache.
+  const verify = createRequestVerifier(ctx);
+  const authApp = createAuthHandler(ctx, { verify });
   const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
   const health = createHealthHandler(store, bridges, logger);
 
   const router = createBuiltinRouter({
     urls: ctx.urls,
-    forwardAuth: createRequestVerifier(ctx),
+    forwardAuth: verify,
     services: bridges,
     auth: (req, res) => authApp(req, res),
     health,

@@ -13,7 +13,7 @@ import { registerEndpoint } from './register-endpoint.js';
 import { tokenEndpoint } from './token-endpoint.js';
 import type { GitHubLogin } from './upstream/github-login.js';
 import type { LocalLogin } from './upstream/local-login.js';
-import { createRequestVerifier } from './verify-request.js';
+import { createRequestVerifier, type RequestVerifier } from './verify-request.js';
 import { handleVerify, isVerifyPath } from './verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminApi } from '../admin/admin-api.js';
@@ -65,9 +65,9 @@ function tokenLimit() {
  * The auth runtime's HTTP handler: /verify on the hot path without express, everything else
  * through the express app.
  */
-export function createAuthHandler(ctx: AuthContext): (req: IncomingMessage, res: ServerResponse) => void {
-  const app = createAuthApp(ctx);
-  const verify = createRequestVerifier(ctx);
+export function createAuthHandler(ctx: AuthContext, options: AuthAppOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const verify = options.verify ?? createRequestVerifier(ctx);
+  const app = createAuthApp(ctx, { ...options, verify });
   return (req, res) => {
     if (isVerifyPath(req.url)) handleVerify(verify, req, res);
     else app(req, res);
@@ -79,9 +79,17 @@ export function createAuthHandler(ctx: AuthContext): (req: IncomingMessage, res:
  * login, consent, token, JWKS, the ForwardAuth `/verify` endpoint Traefik calls, and the
  * operators' admin API (`/admin/*`, runtime/admin/) when an admin token is configured.
  */
-export function createAuthApp(ctx: AuthContext): express.Express {
+export interface AuthAppOptions {
+  /** The verifier (and its verified-token cache) to share with the router; one is made when absent. */
+  verify?: RequestVerifier;
+  /** Proxies in front whose X-Forwarded-For is trusted (express `trust proxy`): 1 in containers. */
+  trustProxy?: number;
+}
+
+export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.set('etag', false);
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 });
   const json = express.json({ limit: BODY_LIMIT, strict: true });
@@ -113,7 +121,7 @@ export function createAuthApp(ctx: AuthContext): express.Express {
     app.post('/login/local', form, localLoginSubmit(ctx, upstream));
   }
 
-  const verify = createRequestVerifier(ctx);
+  const verify = options.verify ?? createRequestVerifier(ctx);
   // ForwardAuth (Traefik): every method of the original request arrives here as the same method.
   // createAuthHandler answers /verify before express; this route serves apps used without it.
   app.all('/verify', (req, res) => handleVerify(verify, req, res));

@@ -1,8 +1,6 @@
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAuthApp } from '../auth/auth-app.js';
-import { handleVerify, isVerifyPath } from '../auth/verify-endpoint.js';
-import { createRequestVerifier } from '../auth/verify-request.js';
+import { createAuthHandler } from '../auth/auth-app.js';
 import { createAuthContext } from '../auth/auth-context.js';
 import type { CimdResolverOptions } from '../auth/cimd/cimd-resolver.js';
 import { keySetFromJson, type KeySet } from '../auth/signing-keys.js';
@@ -55,12 +53,9 @@ export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddr
     ...(deps.stateKey ? { stateKey: deps.stateKey } : {}),
     ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
   });
-  // As createAuthHandler does (the embedded gateway): /verify, called for every MCP request, without express.
-  const verify = createRequestVerifier(ctx);
-  const app = createAuthApp(ctx);
   // Always exactly one proxy in front (Traefik or the router), which sets X-Forwarded-For:
-  // without this every client would share the proxy's address in the registration rate limit.
-  app.set('trust proxy', 1);
+  // without trusting it every client would share the proxy's address in the registration rate limit.
+  const authHandler = createAuthHandler(ctx, { trustProxy: 1 });
 
   function health(res: ServerResponse): void {
     let timer: NodeJS.Timeout | undefined;
@@ -81,9 +76,8 @@ export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddr
   return serveRuntime(
     'auth',
     (req: IncomingMessage, res: ServerResponse) => {
-      if (isVerifyPath(req.url)) handleVerify(verify, req, res);
-      else if (isHealthRequest(req)) health(res);
-      else app(req, res);
+      if (isHealthRequest(req)) health(res);
+      else authHandler(req, res);
     },
     listen,
     { logger, cleanup: () => store.close() },

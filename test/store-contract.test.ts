@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -10,6 +9,7 @@ import { createStore } from '../runtime/store/create-store.js';
 import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
 import { createRedisStore } from '../runtime/store/redis-store.js';
 import type { Store } from '../runtime/store/store.js';
+import { freePort } from './helpers/free-port.js';
 import { startRedis } from './helpers/redis-server.js';
 
 interface Harness {
@@ -319,7 +319,8 @@ describe('embedded store file', () => {
   const url = 'url' in redis ? redis.url : '';
 
   it('rejects with ERR_STORE_UNREACHABLE within the timeout when nothing listens, without revealing the password', async () => {
-    const port = await closedPort();
+    // A port nothing listens on: bound once to learn a free number, then released.
+    const port = await freePort();
     const started = Date.now();
     const error = await createRedisStore({
       url: `redis://:url-secret-123@127.0.0.1:${port}/0`,
@@ -361,15 +362,3 @@ describe('embedded store file', () => {
   });
 });
 
-/** A port nothing listens on: bound once to learn a free number, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address !== 'object' || address === null) return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
-    });
-  });
-}

@@ -23,6 +23,12 @@ export interface McpServicesDeps {
   logger: Logger;
   /** Static upstream header values of remote servers, by server name (from `.secrets/servers/`). */
   upstreamHeaders?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * What confines stdio servers: `host` (default, `serve`) wraps each child in the OS sandbox
+   * (runtime/bridge/sandbox/); `container` runs it as is, because the bridge container is the
+   * boundary (read-only root, no capabilities, no secrets; runtime/deploy).
+   */
+  confinement?: 'host' | 'container';
 }
 
 /**

@@ -4,13 +4,15 @@ import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './schema.js';
 import { projectPaths } from './project-paths.js';
+import { checkServerMounts } from './server-mounts.js';
 
 /** Hints for the fields people most often get wrong, keyed by the first segment of the dotted path. */
 const FIELD_HINTS: Record<string, string> = {
   publicUrl: 'the URL clients connect to, e.g. https://mcp.example.com or http://127.0.0.1:8080',
   provider: 'provider.type is github (with clientId) or local',
   store: 'store.type is embedded (default) or redis (with url)',
-  servers: 'each server needs a command (and optional args, env, cwd, pool, limits) or a url (and optional headers); `mcp-gateway add-server NAME --force` rewrites one',
+  servers: 'each server needs a command (and optional args, env, cwd, pool, limits, mounts, sandbox, network) or a url (and optional headers); `mcp-gateway add-server NAME --force` rewrites one',
+  sandbox: 'sandbox is on (default), strict or off',
   allowedOrigins: 'a list of origins such as https://app.example.com (scheme, host and port only)',
   allowedUsers: 'a list of GitHub logins, e.g. [alice, bob]',
   tokens: 'durations such as 15m, 1h, 30d',
@@ -63,5 +65,12 @@ export async function loadConfig(dir: string): Promise<GatewayConfig> {
     }
     throw err;
   }
-  return parseConfigText(text, configFile);
+  const config = parseConfigText(text, configFile);
+  const mountIssues = checkServerMounts(config, projectPaths(dir).dir);
+  if (mountIssues.length > 0) {
+    throw new GatewayError('ERR_CONFIG_INVALID', `${configFile} is invalid:\n  ${mountIssues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`, {
+      hint: 'servers.NAME.mounts lists existing directories or files the server may use; the gateway\'s .secrets/, store and config are never granted',
+    });
+  }
+  return config;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration, DURATION_HINT } from './duration.js';
+import { parseByteSize, BYTE_SIZE_HINT } from './byte-size.js';
 
 /** Server names become URL path segments (`/NAME/mcp`) and, in Docker deployments, subdomains and container names. */
 export const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -42,6 +43,27 @@ const bridgeLimits = z.strictObject({
   requestTimeout: duration.optional(),
   /** Largest POST body accepted from a client (413 past it). */
   maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  /** Docker deployments: the bridge container's memory limit (`512m`, `1g`); default in runtime/deploy/container-limits.ts. */
+  memory: z.string().refine((text) => parseByteSize(text) !== undefined, { message: `not a memory size: ${BYTE_SIZE_HINT}` }).optional(),
+  /** Docker deployments: CPUs the bridge container may use (0.5 = half a core). */
+  cpus: z.number().min(0.01).max(1024).optional(),
+  /** Docker deployments: most processes and threads the bridge container may have. */
+  pids: z.number().int().min(8).max(1_000_000).optional(),
+});
+
+/**
+ * How a stdio server is confined (runtime/bridge/sandbox/): `on` hides the project directory
+ * and makes the rest of the filesystem read-only, `strict` also narrows reads to the system
+ * directories, the server's own program and its mounts, `off` runs it as the gateway's own user
+ * with nothing hidden (the operator's own risk).
+ */
+export const SANDBOX_MODES = ['on', 'strict', 'off'] as const;
+const sandboxMode = z.enum(SANDBOX_MODES, { message: 'must be on, strict or off' });
+
+/** A host path a sandboxed server may use besides its own data directory; relative paths are relative to the project directory. */
+const serverMount = z.strictObject({
+  path: z.string().min(1, 'must not be empty').refine((path) => !path.includes('\0'), { message: 'must not contain NUL' }),
+  readOnly: z.boolean().default(false),
 });
 
 /** Pre-started, pre-initialized children kept ready per server; 0 (the default) turns the pool off. */
@@ -59,6 +81,12 @@ const stdioServer = z.strictObject({
   scopes: serverScopes,
   pool,
   limits: bridgeLimits.optional(),
+  /** Host paths the server may read (and write unless readOnly) inside its sandbox or container. */
+  mounts: z.array(serverMount).max(32).optional(),
+  /** Overrides the top-level `sandbox` for this server. */
+  sandbox: sandboxMode.optional(),
+  /** `none`: no network at all (a sandbox without network, a container without egress). Left out: network on. */
+  network: z.enum(['default', 'none'], { message: 'must be none (or left out for network access)' }).optional(),
 });
 
 /** A server shipped inside this package (the zero-configuration demo); resolved to a command at start. */
@@ -221,6 +249,8 @@ export const configSchema = z
         dashboard: false,
       }),
     servers: z.record(z.string(), serverSchema).default({}),
+    /** How stdio servers are confined in `serve` unless a server says otherwise (`servers.NAME.sandbox`). */
+    sandbox: sandboxMode.default('on'),
     /**
      * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP
      * endpoints accept; any other Origin header gets 403 (DNS-rebinding protection).
@@ -274,6 +304,8 @@ export type ServerConfig = z.output<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServer>;
 export type RemoteServerConfig = z.output<typeof remoteServer>;
 export type BridgeLimitsConfig = z.output<typeof bridgeLimits>;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+export type ServerMountConfig = z.output<typeof serverMount>;
 export type ProviderConfig = GatewayConfig['provider'];
 export type GitHubProviderConfig = Extract<ProviderConfig, { type: 'github' }>;
 export type StoreConfig = GatewayConfig['store'];

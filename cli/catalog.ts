@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { projectPaths } from '../runtime/config/project-paths.js';
+import { serverDataDir } from '../runtime/config/server-mounts.js';
 
 /** What `add-server NAME` writes for a well-known server, resolved against one project directory. */
 export interface CatalogServer {
@@ -9,6 +10,8 @@ export interface CatalogServer {
   description: string;
   /** Directories to create before the server first starts (absolute paths). */
   createDirs: Array<{ path: string; mode: number }>;
+  /** Host paths the server needs inside its sandbox (servers.NAME.mounts). */
+  mounts?: Array<{ path: string; readOnly: boolean }>;
   /** Said once after adding: what the server needs or where its data lives. */
   notes: string[];
 }
@@ -38,16 +41,17 @@ const CATALOG: Record<string, CatalogEntry> = {
     summary: 'Knowledge-graph memory that persists across chats',
     resolve: (projectDir) => {
       // Without MEMORY_FILE_PATH the server writes next to its own code, i.e. inside the npx
-      // cache, where a cache clean loses it. Keep it with the project's local state instead.
-      const { stateDir } = projectPaths(projectDir);
-      const file = join(stateDir, 'memory.jsonl');
+      // cache, where a cache clean loses it. Keep it in the server's own data directory: the
+      // only place its sandbox may write, and a named volume in Docker, at the same path.
+      const dataDir = serverDataDir(projectDir, 'memory');
+      const file = join(dataDir, 'memory.jsonl');
       return {
         command: 'npx',
         args: ['-y', '@modelcontextprotocol/server-memory'],
         env: { MEMORY_FILE_PATH: file },
         description: 'Knowledge-graph memory that persists across chats',
-        // The server does not create the directory; 0700 because the gateway's state (tokens) lives there too.
-        createDirs: [{ path: stateDir, mode: 0o700 }],
+        // The server does not create the directory; 0700 because the gateway's state (tokens) lives beside it.
+        createDirs: [{ path: dataDir, mode: 0o700 }],
         notes: [`memories are stored in ${file}, shared by every user of this endpoint`],
       };
     },
@@ -63,7 +67,9 @@ const CATALOG: Record<string, CatalogEntry> = {
         env: {},
         description: 'Read and write files in the files/ directory of the gateway project',
         createDirs: [{ path: files, mode: 0o755 }],
-        notes: [`it can read and write only ${files} (created now); to share another directory, add it with --command`],
+        // The sandbox hides the project directory; this grant brings files/ back, and nothing else.
+        mounts: [{ path: files, readOnly: false }],
+        notes: [`it can read and write only ${files} (created now); to share another directory, add it with --command and --mount`],
       };
     },
   },

@@ -21,6 +21,9 @@ interface AddServerFlags extends DirFlag {
   header?: string[];
   env?: string[];
   description?: string;
+  mount?: string[];
+  network?: 'none';
+  sandbox?: 'on' | 'strict' | 'off';
   force?: boolean;
 }
 
@@ -142,6 +145,9 @@ ${examples([
     .option('--url <url>', 'proxy a remote Streamable HTTP MCP server at this URL instead of running a command (https, or http on loopback)')
     .option('--header <NAME=VALUE>', 'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)', collect)
     .option('--description <text>', 'one line saying what the server does')
+    .option('--mount <path[:ro]>', 'a host directory or file the sandboxed server may use besides its own data directory; add :ro for read-only (repeatable)', collect)
+    .addOption(new Option('--network <mode>', 'none: the server gets no network at all').choices(['none']))
+    .addOption(new Option('--sandbox <mode>', 'on (the default: project directory hidden, the rest read-only), strict (reads only system directories, its program and its mounts) or off (unsandboxed, at your own risk)').choices(['on', 'strict', 'off']))
     .option('--force', 'replace a server of the same name')
     .addHelpText(
       'after',
@@ -154,6 +160,7 @@ ${catalogSummaries()
 ${examples([
   'mcp-gateway add-server time',
   'mcp-gateway add-server filesystem --dir ./gw',
+  'mcp-gateway add-server notes --command "npx -y @modelcontextprotocol/server-filesystem /srv/notes" --mount /srv/notes --network none',
   'mcp-gateway add-server github --command "npx -y @modelcontextprotocol/server-github" --env GITHUB_PERSONAL_ACCESS_TOKEN=ghp_...',
   'mcp-gateway add-server docs --url https://mcp.example.com/mcp --header "Authorization=Bearer sk-..."',
 ])}`,
@@ -527,7 +534,7 @@ used directly (password from .secrets/redis-password).`;
     .description('List grants (active and revoked) with user, client, resource, creation and last refresh')
     .addOption(dirOption())
     .addOption(urlOption())
-    .option('--user <login>', "only this user's grants (login, case-insensitive)")
+    .option('--user <login>', "only this user's grants (login, case-insensitive, or subject such as github:12345)")
     .option('--client <id>', "only this client's grants")
     .option('--json', 'print one JSON document { grants: [{ familyId, clientId, user, resource, createdAt, lastRefreshedAt, revoked, ... }] }')
     .addHelpText('after', `${adminNote}\n${examples(['mcp-gateway tokens list --user alice', 'mcp-gateway tokens list --json | jq ".grants[] | select(.revoked | not)"'])}`)
@@ -540,7 +547,7 @@ used directly (password from .secrets/redis-password).`;
     .description("Revoke grants by user, client or grant id: their access tokens are refused at once, their refresh tokens fail")
     .addOption(dirOption())
     .addOption(urlOption())
-    .option('--user <login>', "every grant of this user")
+    .option('--user <login>', "every grant of this user (login, or subject such as github:12345: a renamed GitHub login may since belong to someone else)")
     .option('--client <id>', 'every grant of this client (the client stays registered; see clients remove)')
     .option('--family <id>', 'one grant (the GRANT column of tokens list)')
     .option('--json', 'print one JSON document { revoked: [grant ids], alreadyRevoked }')

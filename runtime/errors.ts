@@ -27,6 +27,8 @@ export type GatewayErrorCode =
   | 'ERR_REGISTRATION_TIMEOUT'
   | 'ERR_REGISTRATION_REFUSED'
   | 'ERR_BRIDGE_SPAWN_FAILED'
+  // No OS sandbox (bubblewrap, sandbox-exec) for a stdio server that must run in one.
+  | 'ERR_SANDBOX_UNAVAILABLE'
   // Docker deployment (`mcp-gateway up/down/status/logs`).
   | 'ERR_DOCKER_UNREACHABLE'
   | 'ERR_DOCKER_PORT_IN_USE'

@@ -8,6 +8,8 @@ import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/s
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
+import { confinedLaunch } from './bridge/sandbox/confined-launch.js';
+import { hostSandbox, type SandboxAvailability } from './bridge/sandbox/sandbox-probe.js';
 
 const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-mcp-server.js', import.meta.url));
 
@@ -29,6 +31,15 @@ export interface McpServicesDeps {
    * boundary (read-only root, no capabilities, no secrets; runtime/deploy).
    */
   confinement?: 'host' | 'container';
+  /** The host's sandbox (probed once per process by default; tests pass one). */
+  sandbox?: SandboxAvailability;
+}
+
+/** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
+export function serverLaunch(name: string, server: Exclude<ServerConfig, RemoteServerConfig>, config: GatewayConfig, deps: Pick<McpServicesDeps, 'projectDir' | 'confinement' | 'sandbox'>): StdioLaunch {
+  const launch = launchFor(server, deps.projectDir);
+  if (deps.confinement === 'container') return launch;
+  return confinedLaunch({ name, server, launch, config, projectDir: deps.projectDir, sandbox: deps.sandbox ?? hostSandbox() });
 }
 
 /**
@@ -52,6 +63,11 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
     }
     upstreamHeaders.set(name, Object.fromEntries(names.map((header) => [header, values[header]!])));
   }
+  // Also before any service exists: every server's sandbox is set up, or the gateway does not start.
+  const launches = new Map<string, StdioLaunch>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (!('url' in server)) launches.set(name, serverLaunch(name, server, config, deps));
+  }
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {
     if ('url' in server) {
@@ -63,7 +79,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
       name,
       createStdioBridge({
         serverName: name,
-        launch: launchFor(server, deps.projectDir),
+        launch: launches.get(name)!,
         logger: deps.logger,
         allowedOrigins,
         ...(server.pool === undefined ? {} : { pool: server.pool }),

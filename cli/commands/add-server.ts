@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
-import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type ServerConfig } from '../../runtime/config/schema.js';
+import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type SandboxMode, type ServerConfig, type ServerMountConfig } from '../../runtime/config/schema.js';
 import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
 import { catalogNames, resolveCatalogServer } from '../catalog.js';
@@ -25,6 +26,11 @@ export interface AddServerOptions {
   /** `K=V` static headers for the remote server; the values go to `.secrets/`. */
   header?: string[];
   description?: string;
+  /** `PATH` or `PATH:ro`: host paths the sandboxed server may use (servers.NAME.mounts). */
+  mount?: string[];
+  /** `none`: no network for the server. */
+  network?: 'none';
+  sandbox?: SandboxMode;
   /** Replace a server of the same name. */
   force?: boolean;
 }
@@ -48,6 +54,7 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   if (options.header !== undefined && options.header.length > 0) {
     throw new GatewayError('ERR_USAGE', '--header is for remote servers', { hint: 'use it with --url; a stdio server gets settings with --env NAME=VALUE' });
   }
+  const extraMounts = (options.mount ?? []).map(parseMountFlag);
   const extraEnv = parseEnvPairs(options.env ?? []);
   const custom = options.command === undefined ? undefined : parseCommandLine(options.command);
   const description = options.description?.trim() || undefined;
@@ -71,15 +78,25 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   const args = custom?.args ?? catalog?.args ?? [];
   const env = { ...catalog?.env, ...extraEnv };
   const finalDescription = description ?? catalog?.description;
-  const entry: ServerConfig = { command, args, env, ...(finalDescription === undefined ? {} : { description: finalDescription }) };
-  await writeConfig(paths.dir, { ...config, servers: { ...config.servers, [name]: entry } });
-  // After the config is written, so a refused write leaves nothing behind; mkdir is idempotent.
+  const mounts = [...(catalog?.mounts ?? []), ...extraMounts];
+  const entry: ServerConfig = {
+    command,
+    args,
+    env,
+    ...(finalDescription === undefined ? {} : { description: finalDescription }),
+    ...(mounts.length > 0 ? { mounts } : {}),
+    ...(options.network === undefined ? {} : { network: options.network }),
+    ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+  };
+  // Before the config, because a mount must exist for the config to load; mkdir is idempotent.
   for (const dir of catalog?.createDirs ?? []) await mkdir(dir.path, { recursive: true, mode: dir.mode });
+  await writeConfig(paths.dir, { ...config, servers: { ...config.servers, [name]: entry } });
 
   const replaced = Object.hasOwn(config.servers, name);
   const lines = [
     `${replaced ? 'Replaced' : 'Added'} server ${name}: ${formatCommandLine(command, args)}`,
     ...Object.keys(env).map((key) => `  env ${key} is set`),
+    ...mounts.map((mount) => `  mount ${mount.path}${mount.readOnly ? ' (read-only)' : ''}`),
     `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
     ...(catalog?.notes ?? []).map((note) => `  note: ${note}`),
     `(Re)start the gateway to serve it: mcp-gateway serve${dirArg(paths.dir)}`,
@@ -88,6 +105,14 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   if (!(await commandExists(command))) {
     output.stderr(`warning: ${command} is not on PATH here; the gateway will fail to start ${name} until it is installed\n`);
   }
+}
+
+/** `--mount /srv/notes` or `--mount /srv/notes:ro`. */
+function parseMountFlag(text: string): ServerMountConfig {
+  const readOnly = text.endsWith(':ro');
+  const path = readOnly ? text.slice(0, -3) : text.replace(/:rw$/, '');
+  if (path.trim() === '') throw new GatewayError('ERR_USAGE', `--mount ${text}: no path`, { hint: 'pass a directory or file, e.g. --mount /srv/notes or --mount /srv/notes:ro' });
+  return { path: resolve(path), readOnly };
 }
 
 /** `add-server NAME --url URL [--header K=V]...`: the YAML names the headers, `.secrets/` holds their values. */

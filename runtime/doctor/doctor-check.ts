@@ -9,7 +9,7 @@ import type { DoctorDeps, DoctorDockerEngine } from './doctor-deps.js';
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
 export interface CheckResult {
-  /** Stable, for `--json` consumers: `config`, `secrets`, `docker`, `ports`, `domain`, `provider`, `redis`, `server:NAME`. */
+  /** Stable, for `--json` consumers: `config`, `secrets`, `docker`, `ports`, `domain`, `provider`, `redis`, `sandbox`, `server:NAME`. */
   name: string;
   status: CheckStatus;
   /** One sentence: what was found. */

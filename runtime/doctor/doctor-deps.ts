@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { connectDocker } from '../deploy/docker/docker-connection.js';
 import { LABEL_PROJECT } from '../deploy/docker/labels.js';
 import { createRedisStore } from '../store/redis-store.js';
+import { hostSandbox, type SandboxAvailability } from '../bridge/sandbox/sandbox-probe.js';
 
 /**
  * Everything the doctor's checks reach outside the process with. Passed in, so a test can put
@@ -26,6 +27,8 @@ export interface DoctorDeps {
   timeoutMs: number;
   /** How long a stdio server may take to answer `initialize` (`npx`/`uvx` may download first). */
   serverTimeoutMs: number;
+  /** The host's OS sandbox for stdio servers (bubblewrap, sandbox-exec), as `serve` finds it. */
+  sandbox(): SandboxAvailability;
 }
 
 export type BindOutcome = 'free' | 'in-use' | 'denied' | 'not-local';
@@ -47,6 +50,7 @@ export function defaultDoctorDeps(overrides: Partial<DoctorDeps> = {}): DoctorDe
     bindTest,
     pingRedis,
     now: Date.now,
+    sandbox: hostSandbox,
     env: process.env,
     timeoutMs: 5_000,
     serverTimeoutMs: 20_000,

@@ -8,6 +8,7 @@ import { checkDomain } from './domain-check.js';
 import { checkPorts } from './ports-check.js';
 import { checkProvider } from './provider-check.js';
 import { checkRedis } from './redis-check.js';
+import { checkSandbox } from './sandbox-check.js';
 import { checkSecrets } from './secrets-check.js';
 import { checkServer } from './server-check.js';
 
@@ -25,7 +26,7 @@ export async function runDoctor(dir: string, deps: DoctorDeps): Promise<CheckRes
   const { result: configResult, config } = await checkConfig(paths);
   configResult.ms = deps.now() - started;
   if (config === undefined) {
-    const later = ['secrets', 'docker', 'ports', 'domain', 'provider', 'redis', 'servers'];
+    const later = ['secrets', 'docker', 'ports', 'domain', 'provider', 'redis', 'sandbox', 'servers'];
     return [configResult, ...later.map((name) => skip(name, 'needs a valid config (see above)'))];
   }
   let engine: Promise<DoctorDockerEngine> | undefined;
@@ -45,6 +46,7 @@ export async function runDoctor(dir: string, deps: DoctorDeps): Promise<CheckRes
       ['domain', checkDomain],
       ['provider', checkProvider],
       ['redis', checkRedis],
+      ['sandbox', checkSandbox],
     ] as const
   ).map(([name, check]) => guarded(deps, name, () => check(ctx)));
   const servers = Object.entries(config.servers);

@@ -6,7 +6,7 @@ import { DEFAULT_TEMPLATE, startInitializedChild } from '../bridge/initialized-c
 import type { RemoteServerConfig, ServerConfig } from '../config/schema.js';
 import { readServerHeaders } from '../config/server-headers.js';
 import { isGatewayError } from '../errors.js';
-import { launchFor } from '../mcp-services.js';
+import { launchFor, serverLaunch } from '../mcp-services.js';
 import { fail, pass, warn, type CheckResult, type DoctorContext } from './doctor-check.js';
 
 /** How many of the server's last stderr lines a failure quotes. */
@@ -14,8 +14,9 @@ const STDERR_LINES = 3;
 
 /**
  * Each server answers `initialize`. A stdio server is started the way the bridge starts it
- * (`launchFor`, the bridge's minimal environment, its own process group) and stopped right
- * after; a remote one gets an `initialize` POST with its configured headers.
+ * (`serverLaunch`: in the host's sandbox unless the Docker deployment is in use, the bridge's
+ * minimal environment, its own process group) and stopped right after; a remote one gets an
+ * `initialize` POST with its configured headers.
  */
 export async function checkServer(ctx: DoctorContext, name: string, server: ServerConfig): Promise<CheckResult> {
   return 'url' in server ? checkRemote(ctx, name, server) : checkStdio(ctx, name, server);
@@ -23,16 +24,23 @@ export async function checkServer(ctx: DoctorContext, name: string, server: Serv
 
 async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<ServerConfig, RemoteServerConfig>): Promise<CheckResult> {
   const check = `server:${name}`;
-  const launch = launchFor(server, ctx.paths.dir);
-  const commandLine = quote([launch.command, ...launch.args]);
+  const configured = launchFor(server, ctx.paths.dir);
+  const commandLine = quote([configured.command, ...configured.args]);
   const configFix = `check servers.${name} (command, args, env, cwd) in mcp-gateway.yaml, or rewrite it: mcp-gateway add-server ${name} --dir ${quote([ctx.paths.dir])} --command "..." --force`;
-  const env = buildChildEnv(ctx.deps.env, launch.env);
+  const env = buildChildEnv(ctx.deps.env, configured.env);
 
-  if (!(await isExecutableCommand(launch.command, { path: env['PATH'] ?? '', cwd: launch.cwd }))) {
-    const text = `command ${launch.command} is not installed (not found on PATH)`;
+  if (!(await isExecutableCommand(configured.command, { path: env['PATH'] ?? '', cwd: configured.cwd }))) {
+    const text = `command ${configured.command} is not installed (not found on PATH)`;
     // In the Docker deployment the server runs in the runtime image, which brings node, npx, uvx and python.
-    if (ctx.dockerReason !== undefined) return warn(check, `${text} on this host; the Docker deployment's runtime image may provide it`, `install ${launch.command} here to test the server with doctor, or check it with \`mcp-gateway logs ${name}\` after \`mcp-gateway up\``);
-    return fail(check, text, `install ${launch.command} (it must be on the PATH the gateway runs with), or ${configFix}`);
+    if (ctx.dockerReason !== undefined) return warn(check, `${text} on this host; the Docker deployment's runtime image may provide it`, `install ${configured.command} here to test the server with doctor, or check it with \`mcp-gateway logs ${name}\` after \`mcp-gateway up\``);
+    return fail(check, text, `install ${configured.command} (it must be on the PATH the gateway runs with), or ${configFix}`);
+  }
+  let launch;
+  try {
+    launch = serverLaunch(name, server, ctx.config, { projectDir: ctx.paths.dir, confinement: ctx.dockerReason === undefined ? 'host' : 'container', sandbox: ctx.deps.sandbox() });
+  } catch (err) {
+    if (!isGatewayError(err)) throw err;
+    return fail(check, err.message, err.hint ?? configFix);
   }
 
   const stderr: string[] = [];
@@ -43,7 +51,7 @@ async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<Serv
     },
   });
   const started = ctx.deps.now();
-  const outcome = await startInitializedChild({ launch: { ...launch, env }, logger, template: DEFAULT_TEMPLATE, timeoutMs: ctx.deps.serverTimeoutMs });
+  const outcome = await startInitializedChild({ launch: { ...launch, env: buildChildEnv(ctx.deps.env, launch.env) }, logger, template: DEFAULT_TEMPLATE, timeoutMs: ctx.deps.serverTimeoutMs });
   const seconds = ((ctx.deps.now() - started) / 1000).toFixed(1);
   if (outcome.ok) {
     // The whole process group, as the bridge stops a session's child.
@@ -52,7 +60,7 @@ async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<Serv
   }
   const said = stderr.slice(-STDERR_LINES).map((line) => line.slice(0, 300));
   const detail = `\`${commandLine}\`: ${outcome.detail}${said.length > 0 ? `; its stderr: ${said.join(' | ')}` : ''}`;
-  return fail(check, detail, `run \`${commandLine}\` in ${launch.cwd ?? ctx.paths.dir} to see its error; ${configFix}`);
+  return fail(check, detail, `run \`${commandLine}\` in ${configured.cwd ?? ctx.paths.dir} to see its error; ${configFix}`);
 }
 
 async function checkRemote(ctx: DoctorContext, name: string, server: RemoteServerConfig): Promise<CheckResult> {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { tempProjectDir } from './temp-project.js';
 import { createGitHubLogin } from '../../runtime/auth/upstream/github-login.js';
 import { DEFAULT_GITHUB_SCOPE, GITHUB_SCOPE_WITH_ORGS, createGitHubUpstream } from '../../runtime/auth/upstream/github-upstream.js';
 import type { UpstreamLogin } from '../../runtime/auth/upstream/upstream-login.js';
@@ -73,7 +74,8 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
         gatewayUrls(config).callback,
         needsMembership,
       );
-  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), now, ...(options.cimd ? { cimd: options.cimd } : {}), ...(options.adminToken ? { adminToken: options.adminToken } : {}) }, { host: '127.0.0.1', port });
+  const project = tempProjectDir();
+  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: project.dir, now, ...(options.cimd ? { cimd: options.cimd } : {}), ...(options.adminToken ? { adminToken: options.adminToken } : {}) }, { host: '127.0.0.1', port });
   return {
     storeKind,
     gateway,
@@ -89,6 +91,7 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
       await gateway.close();
       await github.close();
       if (redis && 'url' in redis) await redis.stop();
+      project.remove();
     },
   };
 }

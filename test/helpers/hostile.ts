@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { tempProjectDir } from './temp-project.js';
 import { expect } from 'vitest';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { ephemeralKeySet } from '../../runtime/auth/signing-keys.js';
@@ -112,7 +113,8 @@ export async function startLocalLoginGateway(): Promise<LocalLoginGateway> {
     redis && 'url' in redis ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-test-${randomBytes(6).toString('hex')}:` }) : await createEmbeddedStore({});
   const announcements: LocalLoginAnnouncement[] = [];
   const upstream = createLocalLogin({ store, user: 'alice', loginUrl: urls.localLogin, announce: (a) => announcements.push(a) });
-  const gateway = await startGateway({ config, store, keys: await ephemeralKeySet(), upstream, logger: silentLogger(), projectDir: process.cwd() }, { host: '127.0.0.1', port });
+  const project = tempProjectDir();
+  const gateway = await startGateway({ config, store, keys: await ephemeralKeySet(), upstream, logger: silentLogger(), projectDir: project.dir }, { host: '127.0.0.1', port });
   return {
     gateway,
     urls,
@@ -120,6 +122,7 @@ export async function startLocalLoginGateway(): Promise<LocalLoginGateway> {
     async close() {
       await gateway.close();
       if (redis && 'url' in redis) await redis.stop();
+      project.remove();
     },
   };
 }

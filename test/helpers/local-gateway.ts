@@ -1,4 +1,5 @@
 import { signAccessToken } from '../../runtime/auth/access-token.js';
+import { tempProjectDir } from './temp-project.js';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { ephemeralKeySet, type KeySet } from '../../runtime/auth/signing-keys.js';
 import { createLocalLogin } from '../../runtime/auth/upstream/local-login.js';
@@ -34,7 +35,8 @@ export async function startLocalGateway(
   const keys = await ephemeralKeySet();
   const store = await createEmbeddedStore();
   const upstream = createLocalLogin({ store, user: 'alice', loginUrl: urls.localLogin, announce: () => {} });
-  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd(), ...deps }, { host: '127.0.0.1', port });
+  const project = tempProjectDir();
+  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: project.dir, ...deps }, { host: '127.0.0.1', port });
   return {
     gateway,
     urls,
@@ -43,6 +45,9 @@ export async function startLocalGateway(
       const claims = { sub: user, login: user, clientId: 'test-client', audience: urls.resourceFor(server) };
       return (await signAccessToken(claims, { keys, issuer: urls.issuer, ttlMs: 3_600_000, now: Date.now() })).token;
     },
-    close: () => gateway.close(),
+    async close() {
+      await gateway.close();
+      project.remove();
+    },
   };
 }

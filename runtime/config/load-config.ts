@@ -20,10 +20,23 @@ const FIELD_HINTS: Record<string, string> = {
 };
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue) => explainIssue(issue, [])).map((issue) => {
     const path = issue.path.map(String).join('.') || '(root)';
     return `${path}: ${issue.message}`;
   });
+}
+
+/**
+ * A server entry is one of three shapes (a zod union); when it matches none, zod says only
+ * "Invalid input". The shape the entry came closest to (fewest problems) is the one the user
+ * meant, so its own problems are reported instead: `servers.s.network: must be none`.
+ */
+function explainIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[]): Array<{ path: PropertyKey[]; message: string }> {
+  const path = [...prefix, ...issue.path];
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path, message: issue.message }];
+  const closest = issue.errors.reduce((best, option) => (option.length < best.length ? option : best));
+  if (closest.length === 0) return [{ path, message: issue.message }];
+  return closest.flatMap((inner) => explainIssue(inner, path));
 }
 
 /** Validates an already-parsed YAML value; every problem is reported with its dotted path. */

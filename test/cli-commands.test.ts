@@ -142,7 +142,8 @@ describe('runAddServer and runRemoveServer', () => {
   it('keeps the memory server data with the project instead of in the npx cache', async () => {
     await runAddServer({ dir, name: 'memory' }, quiet());
     const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as { servers: Record<string, { env: Record<string, string> }> };
-    expect(config.servers['memory']?.env['MEMORY_FILE_PATH']).toBe(join(dir, '.mcp-gateway', 'memory.jsonl'));
+    // In its own data directory: the only place its sandbox may write, and a named volume in Docker.
+    expect(config.servers['memory']?.env['MEMORY_FILE_PATH']).toBe(join(dir, '.mcp-gateway', 'servers', 'memory', 'memory.jsonl'));
   });
 
   it('warns on stderr when the command is not on PATH, but still adds the server', async () => {

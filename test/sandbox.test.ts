@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeSandbox } from '../runtime/bridge/sandbox/sandbox-probe.js';
 import { freePort } from './helpers/free-port.js';
 import { makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { descendantPids, isAlive } from './helpers/bridge-harness.js';
 import { CliProcess } from './helpers/cli-process.js';
 import { ServeProcess } from './helpers/serve-process.js';
 
@@ -262,6 +263,31 @@ describe('where no sandbox can be set up', () => {
       expect(health.status).toBe(200);
     } finally {
       await demo.stop();
+    }
+  });
+});
+
+describe.skipIf(available.kind === 'none')('a sandboxed server and a gateway that is killed', () => {
+  it('kill -9 of serve leaves no sandboxed server running, even one that ignores SIGTERM and stdin EOF', async () => {
+    const dir = await makeTempDir();
+    try {
+      const port = await freePort();
+      const publicUrl = `http://127.0.0.1:${port}`;
+      expect((await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--public-url', publicUrl, '--allowed-users', 'alice', '--listen', `127.0.0.1:${port}`])).code).toBe(0);
+      // A server that answers initialize, then ignores SIGTERM and the end of its input.
+      const stubborn = "process.on('SIGTERM',()=>{});process.stdin.on('end',()=>{});require('readline').createInterface({input:process.stdin}).on('line',l=>{const m=JSON.parse(l);if(m.id!==undefined)process.stdout.write(JSON.stringify({jsonrpc:'2.0',id:m.id,result:{protocolVersion:'2025-06-18',capabilities:{},serverInfo:{name:'stubborn',version:'1'}}})+'\\n')});setInterval(()=>{},1000)";
+      const configFile = join(dir, 'mcp-gateway.yaml');
+      const config = parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+      config['servers'] = { stubborn: { command: process.execPath, args: ['-e', stubborn], pool: 2 } };
+      await writeFile(configFile, stringify(config));
+      const serve = new ServeProcess(['--dir', dir]);
+      await serve.waitFor(/mcp-gateway is ready/);
+      await expect.poll(() => descendantPids(serve.pid).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+      const servers = descendantPids(serve.pid);
+      await serve.stop('SIGKILL');
+      await expect.poll(() => servers.filter(isAlive), { timeout: 10_000, interval: 200 }).toEqual([]);
+    } finally {
+      await removeTempDir(dir);
     }
   });
 });

@@ -8,6 +8,7 @@ import { makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ECHO_FIXTURE } from './helpers/gateway-harness.js';
 import { TestOAuthProvider, approveConsent } from './helpers/sdk-oauth-provider.js';
+import { descendantPids } from './helpers/bridge-harness.js';
 import { ServeProcess, isAlive } from './helpers/serve-process.js';
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
@@ -117,12 +118,15 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
 
   it('shuts down on SIGTERM leaving no child process behind, and keeps clients across a restart', async () => {
     const token = (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
-    const pids: number[] = [];
     for (let i = 0; i < 3; i++) {
       const client = new Client({ name: 'pids', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-      pids.push(Number(textOf(await client.callTool({ name: 'pid', arguments: {} }))));
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'up' } }))).toBe('up');
     }
+    // Host pids: a sandboxed server sees only its own pid namespace (its `pid` tool says 2).
+    const pids = descendantPids(serve.pid);
+    // Each session is a sandbox (bwrap, its init, the server) at least.
+    expect(pids.length).toBeGreaterThanOrEqual(3);
     expect(pids.every(isAlive)).toBe(true);
     const registered = await fetch(`${publicUrl}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
     const clientId = ((await registered.json()) as { client_id: string }).client_id;

@@ -154,12 +154,21 @@ export function openGetStream(url: string, session: string, options: { sub?: str
   return fetch(url, { headers, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
+/**
+ * Whether `pid` still runs. A zombie does not: a sandboxed server whose bwrap exited first is
+ * reparented to PID 1, and in a container whose PID 1 never reaps it stays a zombie forever.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }
 
@@ -179,6 +188,22 @@ export function childProcesses(parent = process.pid): Array<{ pid: number; state
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (Number(fields[1]) === parent) found.push({ pid: Number(entry), state: fields[0]! });
+  }
+  return found;
+}
+
+/**
+ * Every live descendant of `root`, as host pids. A sandboxed server reports pid 1 or 2 from
+ * inside its own pid namespace, so tests that check no child outlives the gateway look here.
+ */
+export function descendantPids(root: number): number[] {
+  const found: number[] = [];
+  const frontier = [root];
+  while (frontier.length > 0) {
+    for (const { pid } of childProcesses(frontier.pop())) {
+      found.push(pid);
+      frontier.push(pid);
+    }
   }
   return found;
 }

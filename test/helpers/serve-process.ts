@@ -7,11 +7,4 @@ export class ServeProcess extends CliProcess {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from './bridge-harness.js';

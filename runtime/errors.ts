@@ -8,6 +8,8 @@ export type GatewayErrorCode =
   | 'ERR_CONFIG_NOT_FOUND'
   | 'ERR_CONFIG_INVALID'
   | 'ERR_CONFIG_EXISTS'
+  // Another CLI command holds the project's config lock (runtime/config/project-lock.ts).
+  | 'ERR_CONFIG_LOCKED'
   | 'ERR_SECRET_MISSING'
   | 'ERR_SECRET_UNSAFE'
   | 'ERR_SERVER_UNKNOWN'

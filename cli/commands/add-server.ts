@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
-import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type SandboxMode, type ServerConfig, type ServerMountConfig } from '../../runtime/config/schema.js';
+import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type GatewayConfig, type SandboxMode, type ServerConfig, type ServerMountConfig } from '../../runtime/config/schema.js';
 import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
+import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { catalogNames, resolveCatalogServer } from '../catalog.js';
 import { formatCommandLine, parseCommandLine } from '../command-line.js';
 import { dirArg } from '../dir-arg.js';
@@ -60,20 +61,13 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   const description = options.description?.trim() || undefined;
 
   const paths = projectPaths(options.dir);
-  const config = await loadConfig(paths.dir);
-  if (Object.hasOwn(config.servers, name) && !options.force) {
-    throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
-      hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
-    });
-  }
-
+  // Resolved without the config: the catalog entry depends only on the name and the directory.
   const catalog = custom ? undefined : resolveCatalogServer(name, paths.dir);
   if (!custom && !catalog) {
     throw new GatewayError('ERR_SERVER_UNKNOWN', `${name} is not in the catalog (${catalogNames().join(', ')})`, {
       hint: `pass the command that starts it: mcp-gateway add-server ${name} --command "npx -y some-mcp-server"`,
     });
   }
-
   const command = custom?.command ?? catalog?.command ?? '';
   const args = custom?.args ?? catalog?.args ?? [];
   const env = { ...catalog?.env, ...extraEnv };
@@ -90,7 +84,7 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   };
   // Before the config, because a mount must exist for the config to load; mkdir is idempotent.
   for (const dir of catalog?.createDirs ?? []) await mkdir(dir.path, { recursive: true, mode: dir.mode });
-  await writeConfig(paths.dir, { ...config, servers: { ...config.servers, [name]: entry } });
+  const config = await putServer(paths.dir, name, entry, options.force === true);
 
   const replaced = Object.hasOwn(config.servers, name);
   const lines = [
@@ -105,6 +99,25 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   if (!(await commandExists(command))) {
     output.stderr(`warning: ${command} is not on PATH here; the gateway will fail to start ${name} until it is installed\n`);
   }
+}
+
+/**
+ * Writes one server entry under the project lock: the config is read inside it, so a command
+ * run at the same time (another add-server, a remove-server) is never overwritten. Returns the
+ * config as it was before.
+ */
+async function putServer(dir: string, name: string, entry: ServerConfig, force: boolean, beforeWrite?: () => Promise<void>): Promise<GatewayConfig> {
+  return withProjectLock(dir, async () => {
+    const config = await loadConfig(dir);
+    if (Object.hasOwn(config.servers, name) && !force) {
+      throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
+        hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
+      });
+    }
+    await beforeWrite?.();
+    await writeConfig(dir, { ...config, servers: { ...config.servers, [name]: entry } });
+    return config;
+  });
 }
 
 /** `--mount /srv/notes` or `--mount /srv/notes:ro`. */
@@ -125,18 +138,13 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
   const headers = Object.fromEntries((options.header ?? []).map(parseHeaderPair));
   const description = options.description?.trim() || undefined;
   const paths = projectPaths(options.dir);
-  const config = await loadConfig(paths.dir);
-  if (Object.hasOwn(config.servers, name) && !options.force) {
-    throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
-      hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
-    });
-  }
   const names = Object.keys(headers);
   const entry: ServerConfig = { url, ...(names.length > 0 ? { headers: names } : {}), ...(description === undefined ? {} : { description }) };
   // Secret first: a config naming headers whose values are missing would not start.
-  if (names.length > 0) await writeServerHeaders(paths, name, headers);
-  else await removeServerHeaders(paths, name);
-  await writeConfig(paths.dir, { ...config, servers: { ...config.servers, [name]: entry } });
+  const config = await putServer(paths.dir, name, entry, options.force === true, async () => {
+    if (names.length > 0) await writeServerHeaders(paths, name, headers);
+    else await removeServerHeaders(paths, name);
+  });
   const replaced = Object.hasOwn(config.servers, name);
   const lines = [
     `${replaced ? 'Replaced' : 'Added'} remote server ${name}: ${url}`,

@@ -1,6 +1,7 @@
 import { rotateKeyFile } from '../../runtime/auth/signing-keys.js';
 import { parseDuration } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
+import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import { processOutput, type CliOutput } from '../output.js';
 
@@ -20,7 +21,8 @@ export async function runKeysRotate(options: KeysRotateOptions, out: CliOutput =
   const paths = projectPaths(options.dir);
   const config = await loadConfig(paths.dir);
   const retireAfterMs = parseDuration(config.tokens.accessTokenTtl)! + SKEW_MS;
-  const result = await rotateKeyFile(paths.signingKeys, { retireAfterMs });
+  // Under the project lock: two rotations at once must not each drop the other's new key.
+  const result = await withProjectLock(paths.dir, () => rotateKeyFile(paths.signingKeys, { retireAfterMs }));
   if (options.json) {
     out.stdout(`${JSON.stringify(result)}\n`);
     return;

@@ -1,8 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { parseConfig } from '../config/load-config.js';
+import { loadConfig, parseConfig } from '../config/load-config.js';
+import { withProjectLock } from '../config/project-lock.js';
 import type { ProjectPaths } from '../config/project-paths.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig, GitHubProviderConfig } from '../config/schema.js';
 import { writeSecret } from '../config/secrets.js';
 import { writeConfig } from '../config/write-config.js';
 
@@ -25,7 +26,17 @@ export interface GitHubCredentials {
  */
 export async function saveGitHubCredentials(paths: ProjectPaths, config: GatewayConfig, credentials: GitHubCredentials): Promise<string[]> {
   if (config.provider.type !== 'github') throw new TypeError('the config has no GitHub provider');
-  const next = parseConfig({ ...config, provider: { ...config.provider, clientId: credentials.clientId, url: credentials.githubUrl } }, 'the configuration to write');
+  // The browser flow takes minutes: the config is read again under the lock, so a server added
+  // meanwhile is kept.
+  return withProjectLock(paths.dir, async () => {
+    const current = await loadConfig(paths.dir);
+    if (current.provider.type !== 'github') throw new TypeError('the config has no GitHub provider');
+    return writeCredentials(paths, current, current.provider, credentials);
+  });
+}
+
+async function writeCredentials(paths: ProjectPaths, config: GatewayConfig, provider: GitHubProviderConfig, credentials: GitHubCredentials): Promise<string[]> {
+  const next = parseConfig({ ...config, provider: { ...provider, clientId: credentials.clientId, url: credentials.githubUrl } }, 'the configuration to write');
 
   const secrets: Array<[path: string, value: string]> = [[paths.githubClientSecret, credentials.clientSecret]];
   if (credentials.privateKey !== undefined) secrets.push([paths.githubAppPrivateKey, credentials.privateKey]);

@@ -95,6 +95,17 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
 }
 
 const JSON_NO_STORE = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+/** /health answers within a second: the store gets this long, each server's cached probe as long (cached-health.ts). */
+const STORE_PING_MS = 800;
+
+function withinMs<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * `/health`: 200 `{"status":"ok"}` when the store answers and every server answers initialize
@@ -103,7 +114,7 @@ const JSON_NO_STORE = { 'Content-Type': 'application/json', 'Cache-Control': 'no
 export function createHealthHandler(store: Store, services: ReadonlyMap<string, Bridge>, logger: Logger) {
   return function health(_req: IncomingMessage, res: ServerResponse): void {
     const checks = [...services].map(async ([name, service]) => [name, { sessions: service.sessionCount, ...(await service.health()) }] as const);
-    Promise.all([store.ping(), Promise.all(checks)]).then(
+    Promise.all([withinMs(store.ping(), STORE_PING_MS, 'the store did not answer a ping within 800 ms'), Promise.all(checks)]).then(
       ([, results]) => {
         const servers = Object.fromEntries(results.map(([name, { ok, detail, sessions }]) => [name, ok ? { sessions, healthy: true } : { sessions, healthy: false, detail }]));
         const unhealthy = results.filter(([, result]) => !result.ok).map(([name]) => name);
@@ -116,6 +127,7 @@ export function createHealthHandler(store: Store, services: ReadonlyMap<string, 
       },
       (err: unknown) => {
         logger.warn({ event: 'health_failed', err: (err as Error).message });
+        // The reason stays generic: /health is public, and the store's error names internal addresses (logged above).
         res.writeHead(503, JSON_NO_STORE).end(JSON.stringify({ status: 'unavailable', reason: 'store unreachable' }));
       },
     );

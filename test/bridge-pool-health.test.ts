@@ -110,8 +110,13 @@ describe('server health', () => {
   it('reports a server that cannot start, and one that never answers initialize', async () => {
     const missing = await bridge({ launch: { command: 'mcp-gateway-no-such-command', args: [], env: {} } });
     expect(await missing.bridge.health()).toMatchObject({ ok: false, detail: expect.stringContaining('not found') });
-    const mute = await bridge({ launch: { command: process.execPath, args: ['-e', 'process.stdin.resume()'], env: {} }, initializeTimeoutMs: 300 });
+    // The probe has its own timeout (not the 60 s initialize timeout), and nobody waits for it longer than 800 ms.
+    const mute = await bridge({ launch: { command: process.execPath, args: ['-e', 'process.stdin.resume()'], env: {} }, healthProbeTimeoutMs: 300 });
     expect(await mute.bridge.health()).toEqual({ ok: false, detail: 'the server did not answer initialize within 300 ms' });
+    const hung = await bridge({ launch: { command: process.execPath, args: ['-e', 'process.stdin.resume()'], env: {} }, healthProbeTimeoutMs: 3_000 });
+    const started = performance.now();
+    expect(await hung.bridge.health()).toEqual({ ok: false, detail: expect.stringMatching(/^no answer to initialize yet/) });
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('answers from a ready warm pool without starting a probe', async () => {

@@ -26,6 +26,8 @@ export interface BridgeOptions {
   pool?: number;
   /** How long a good health probe result is reused. */
   healthTtlMs?: number;
+  /** How long the health probe waits for `initialize`. */
+  healthProbeTimeoutMs?: number;
 }
 
 export const BRIDGE_DEFAULTS = {
@@ -37,6 +39,8 @@ export const BRIDGE_DEFAULTS = {
   idleTimeoutMs: 30 * 60_000,
   stdinQueueBytes: 1024 * 1024,
   healthTtlMs: 60_000,
+  /** A health probe gives up after this, not after initializeTimeoutMs: a hung server must show as unhealthy in seconds. */
+  healthProbeTimeoutMs: 5_000,
 } as const;
 
 type NumericSettings = { -readonly [K in keyof typeof BRIDGE_DEFAULTS]: number };

@@ -85,7 +85,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
 
   const probe = cachedHealth(
     async () => {
-      const outcome = await startInitializedChild({ launch: childLaunch, logger: log.child({ probe: true }), template: DEFAULT_TEMPLATE, timeoutMs: initializeTimeoutMs });
+      const outcome = await startInitializedChild({ launch: childLaunch, logger: log.child({ probe: true }), template: DEFAULT_TEMPLATE, timeoutMs: settings.healthProbeTimeoutMs });
       if (!outcome.ok) return { ok: false, detail: outcome.detail };
       await outcome.value.child.terminate();
       return { ok: true, detail: `answered initialize (${outcome.value.serverName})` };

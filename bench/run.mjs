@@ -5,9 +5,10 @@
 //   gateway       our whole gateway (router + token check + bridge), as `serve` runs it
 // HTTP targets run in processes of their own and are driven by the same lean client
 // (bench/http-client.mjs). Prints calls/s at 8 sessions x 4 in flight, p50/p99 at 1 in flight,
-// session setup time, gateway memory per idle session, the ratios, and a markdown table.
+// session setup time, gateway memory per idle session, the ratios, and a markdown table; then
+// the store (bench/store-bench.mjs): registrations and refreshes per second on SQLite and Redis.
 // Targets are measured in interleaved rounds, so other load on the machine hits all of them.
-//   node bench/run.mjs [--quick]      (npm run bench builds first)
+//   node bench/run.mjs [--quick] [--store]      (npm run bench builds first; --store: the store part only)
 import { fork, spawn } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { HttpMcpTarget } from './http-client.mjs';
 import { latency, sleep, throughput } from './measure.mjs';
+import { runStoreBench } from './store-bench.mjs';
 
 const FIXTURE = fileURLToPath(new URL('../test/fixtures/echo-mcp-server.mjs', import.meta.url));
 const SUPERGATEWAY = fileURLToPath(new URL('../node_modules/.bin/supergateway', import.meta.url));
@@ -32,6 +34,10 @@ const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 3;
 const timing = quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 3_000 };
 const latencyRuns = quick ? { warmup: 100, count: 500 } : { warmup: 200, count: 1_500 };
+if (process.argv.includes('--store')) {
+  console.log((await runStoreBench({ quick })).table.join('\n'));
+  process.exit(0);
+}
 
 // The children of every target start with the same environment: the SDK's stdio client (the
 // floor) passes a minimal one, our bridge passes these two when set (a proxy's CA bundle, which
@@ -269,4 +275,7 @@ console.log(
     ...ratios,
   ].join('\n'),
 );
+// The store after the MCP targets have stopped, so neither measurement loads the other.
+const store = await runStoreBench({ quick });
+console.log(['', ...store.table].join('\n'));
 // The targets are reported, not enforced: machine noise must not fail a script people run to look.

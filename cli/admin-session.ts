@@ -8,8 +8,8 @@ import type { GatewayConfig } from '../runtime/config/schema.js';
 import { readSecret } from '../runtime/config/secrets.js';
 import { GatewayError, isGatewayError } from '../runtime/errors.js';
 import { silentLogger } from '../runtime/logger.js';
-import { createStore, embeddedStorePath } from '../runtime/store/create-store.js';
-import { liveLockHolder } from '../runtime/store/store-lock.js';
+import { createStore, embeddedStoreFiles } from '../runtime/store/create-store.js';
+import { runningGateway } from '../runtime/store/gateway-lock.js';
 import type { CliOutput } from './output.js';
 
 export interface AdminSessionOptions {
@@ -26,7 +26,7 @@ export interface AdminSessionDeps {
 export interface AdminSession {
   config: GatewayConfig;
   admin: AdminOps;
-  /** How the state is reached, for messages: "the gateway at URL" or "the state file PATH". */
+  /** How the state is reached, for messages: "the gateway at URL" or "the database PATH". */
   via: string;
   close(): Promise<void>;
 }
@@ -36,9 +36,11 @@ const PROBE_TIMEOUT_MS = 5_000;
 
 /**
  * Where `clients` and `tokens` read and change the state. A running gateway owns it, so they go
- * through its admin API (public URL, or `--url`). Only when no gateway holds it do they open the
- * store themselves: the embedded file when its lock (`<state>.lock`) names no live process, Redis
- * when the gateway does not answer (Redis is safe to share, but the API also writes the audit log).
+ * through its admin API (public URL, or `--url`). Only when no gateway runs do they open the
+ * store themselves: the SQLite database when no live `serve` holds its gateway lock
+ * (`<database>.gateway.lock`), Redis when the gateway does not answer. Both are safe to share
+ * (several admin commands may work on the database at once, and none of them takes the gateway
+ * lock), but a running gateway's API also writes the audit log.
  */
 export async function openAdminSession(options: AdminSessionOptions, deps: AdminSessionDeps): Promise<AdminSession> {
   const paths = projectPaths(options.dir);
@@ -52,11 +54,11 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
   }
 
   if (config.store.type === 'embedded') {
-    const statePath = embeddedStorePath(config.store, paths);
-    const holder = await liveLockHolder(statePath);
+    const { database } = embeddedStoreFiles(config.store, paths);
+    const holder = await runningGateway(database);
     if (holder !== undefined) {
       if (token === undefined) {
-        throw new GatewayError('ERR_ADMIN_UNAVAILABLE', `a gateway (process ${holder.pid}) holds ${statePath}, and the project has no admin token to ask it with`, {
+        throw new GatewayError('ERR_ADMIN_UNAVAILABLE', `a gateway (process ${holder.pid}) serves ${database}, and the project has no admin token to ask it with`, {
           hint: 'restart that `mcp-gateway serve`: this version creates .secrets/admin-token and serves the admin API',
         });
       }
@@ -65,8 +67,8 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
         await client.ping();
       } catch (err) {
         if (isGatewayError(err) && err.code === 'ERR_GATEWAY_UNREACHABLE') {
-          throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `a gateway (process ${holder.pid}) holds ${statePath} but does not answer at ${config.publicUrl}`, {
-            hint: 'pass --url with the address it listens on (e.g. --url http://127.0.0.1:8080); the state file is left alone while it runs',
+          throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `a gateway (process ${holder.pid}) serves ${database} but does not answer at ${config.publicUrl}`, {
+            hint: 'pass --url with the address it listens on (e.g. --url http://127.0.0.1:8080); the database is left to it while it runs',
             cause: err,
           });
         }
@@ -74,10 +76,10 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
       }
       return apiSession(config, client);
     }
-    // No gateway holds the file: open it (which takes the lock, so a serve starting meanwhile waits its turn).
+    // No gateway runs: open the database (no lock taken; a serve starting meanwhile shares it safely).
     const store = await createStore(config.store, paths, { logger: silentLogger() });
-    deps.output.stderr(`no gateway is running: working on the state file ${statePath}\n`);
-    return { config, admin: createStoreAdminService(config, store), via: `the state file ${statePath}`, close: () => store.close() };
+    deps.output.stderr(`no gateway is running: working on the database ${database}\n`);
+    return { config, admin: createStoreAdminService(config, store), via: `the database ${database}`, close: () => store.close() };
   }
 
   let unreachable: GatewayError | undefined;
@@ -105,7 +107,7 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
   return { config, admin: createStoreAdminService(config, store), via: `Redis at ${config.store.url}`, close: () => store.close() };
 }
 
-/** Opens a session, runs `work`, and closes the session (releasing the store's lock) whatever happens. */
+/** Opens a session, runs `work`, and closes the session (and the store it opened) whatever happens. */
 export async function withAdminSession<T>(options: AdminSessionOptions, deps: AdminSessionDeps, work: (session: AdminSession) => Promise<T>): Promise<T> {
   const session = await openAdminSession(options, deps);
   try {

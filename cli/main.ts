@@ -343,7 +343,7 @@ ${examples(['mcp-gateway up --dir ./gw', 'mcp-gateway up --base-image my-node:20
     .command('down')
     .description("Stop and remove the Docker deployment's containers and network (volumes only with --volumes)")
     .addOption(dirOption())
-    .option('--volumes', 'also remove the volumes: the Redis data (tokens, registered clients, consents) is lost')
+    .option('--volumes', "also remove the volumes: the Redis data (tokens, registered clients, consents) is lost; servers' data stays in .mcp-gateway/servers/")
     .addHelpText('after', examples(['mcp-gateway down --dir ./gw', 'mcp-gateway down --volumes']))
     .action(async (flags: DirFlag & { volumes?: boolean }) => {
       const { runDown } = await import('./commands/down.js');
@@ -462,9 +462,9 @@ read from the project of --dir, or of the current directory.`,
   // Administration: clients, grants and the smoke check, through the running gateway's admin API.
   const adminNote = `
 A running gateway is asked through its admin API (<publicUrl>/admin/, or --url), authorised by
-.secrets/admin-token. When no gateway runs, the embedded state file is opened directly, but only if
-no process holds its lock (<state file>.lock with the pid of a live serve); a Redis store is then
-used directly (password from .secrets/redis-password).`;
+.secrets/admin-token. When no gateway runs (no live serve named by .mcp-gateway/store.sqlite.gateway.lock),
+the embedded SQLite database is opened directly, and several commands may do so at once; a Redis
+store is then used directly (password from .secrets/redis-password).`;
   const urlOption = (): Option => new Option('--url <url>', "reach the gateway's admin API here instead of at its public URL (e.g. http://127.0.0.1:8080)");
   const urlOf = (flags: { url?: string }): { url?: string } => (flags.url === undefined ? {} : { url: flags.url });
   const clients = program.command('clients').description('List, inspect, remove and prune the OAuth clients registered with the gateway');

@@ -12,6 +12,12 @@ import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHealthHandler, createMcpServices } from './mcp-services.js';
 import { createBuiltinRouter } from './router/builtin-router.js';
+import { createDrain } from './http/graceful-drain.js';
+import { parseDuration } from './config/duration.js';
+
+/** What `shutdownGrace` defaults to (schema.ts); used only if the config could not say. */
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+import { deferContinue } from './http/expect-continue.js';
 import type { Store } from './store/store.js';
 
 export interface GatewayDeps {
@@ -73,7 +79,9 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     health,
     logger,
   });
-  const server = createServer(router);
+  const drain = createDrain(router);
+  const server = createServer(drain.handler);
+  deferContinue(server, router);
   try {
     await listenOn(server, listen);
   } catch (err) {
@@ -91,6 +99,10 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     reloadKeys: () => ctx.reloadKeys({ force: true }),
     close() {
       closing ??= (async () => {
+        // Still listening while draining: a new request gets a 503 with Retry-After, not a refused connection.
+        const graceMs = parseDuration(config.shutdownGrace) ?? DEFAULT_SHUTDOWN_GRACE_MS;
+        if (drain.inFlight > 0) logger.info({ event: 'gateway_draining', inFlight: drain.inFlight, graceMs }, 'waiting for requests in flight');
+        if (!(await drain.drain(graceMs))) logger.warn({ event: 'gateway_drain_timeout', inFlight: drain.inFlight, graceMs }, 'requests still in flight after the shutdown grace; ending them');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...bridges.values()].map((b) => b.close()));
         // Open SSE streams ended with their sessions; drop idle keep-alive sockets too.

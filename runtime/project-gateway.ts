@@ -12,8 +12,10 @@ import { GatewayError } from './errors.js';
 import { githubSecretHint, requireGitHubClientId } from './github/require-client-id.js';
 import { startGateway, type ListenAddress, type RunningGateway } from './gateway.js';
 import type { Logger } from './logger.js';
-import { createStore } from './store/create-store.js';
+import { createStore, embeddedStoreFiles } from './store/create-store.js';
+import { acquireGatewayLock, type PidLock } from './store/gateway-lock.js';
 import type { Store } from './store/store.js';
+import { removeStaleTempFiles } from './fs/stale-temp-files.js';
 
 export interface ProjectGatewayOptions {
   config: GatewayConfig;
@@ -83,13 +85,25 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
   if (!isLoopbackHost(options.listen.host) && new URL(config.publicUrl).protocol === 'http:') {
     logger.warn({ event: 'insecure_listen', listen: options.listen.host }, 'listening beyond loopback with an http publicUrl');
   }
+  if (paths) {
+    const removed = await removeStaleTempFiles([paths.dir, paths.secretsDir, paths.stateDir]);
+    if (removed.length > 0) logger.info({ event: 'stale_temp_files_removed', files: removed }, `removed ${removed.length} temp file(s) left by an interrupted write`);
+  }
   const keys = options.keys ?? (paths ? await loadKeySet(paths.signingKeys) : undefined);
   if (!keys) throw new TypeError('keys are required without a project directory');
   let store = options.store;
+  /** Says "a gateway serves this database" to admin commands and refuses a second serve; taken before the store opens. */
+  let gatewayLock: PidLock | undefined;
   if (!store) {
     if (!paths) throw new TypeError('a store is required without a project directory');
     const redisPassword = config.store.type === 'redis' ? await readSecret(paths.redisPassword) : undefined;
-    store = await createStore(config.store, paths, { logger, ...(redisPassword ? { redisPassword } : {}) });
+    if (config.store.type === 'embedded') gatewayLock = await acquireGatewayLock(embeddedStoreFiles(config.store, paths).database);
+    try {
+      store = await createStore(config.store, paths, { logger, ...(redisPassword ? { redisPassword } : {}) });
+    } catch (err) {
+      await gatewayLock?.release();
+      throw err;
+    }
   }
   try {
     const upstream = await createUpstream(options, store);
@@ -98,7 +112,7 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
     const stateKey = paths ? await loadOrCreateStateKey(paths.stateKey) : undefined;
     // The demo (no project directory) has no admin API: nothing on disk to read a token from.
     const adminToken = paths ? await loadOrCreateAdminToken(paths.adminToken) : undefined;
-    return await startGateway(
+    const running = await startGateway(
       {
         config,
         store,
@@ -113,8 +127,21 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
       },
       options.listen,
     );
+    if (gatewayLock !== undefined) {
+      const lock = gatewayLock;
+      const close = running.close.bind(running);
+      running.close = async () => {
+        try {
+          await close();
+        } finally {
+          await lock.release();
+        }
+      };
+    }
+    return running;
   } catch (err) {
     await store.close();
+    await gatewayLock?.release();
     throw err;
   }
 }

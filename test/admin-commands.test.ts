@@ -14,8 +14,8 @@ import { ServeProcess } from './helpers/serve-process.js';
 
 /*
  * `mcp-gateway clients` and `tokens` against a real `serve` (GitHub stand-in login): through the
- * admin API while it runs, on the state file once it is stopped, and never behind the back of a
- * process that holds the file's lock.
+ * admin API while it runs, on the SQLite database once it is stopped (several at once, none of
+ * them taken for a gateway), and never behind the back of a live serve that holds the gateway lock.
  */
 const USERS = [
   { id: 1001, login: 'alice', name: 'Alice Liddell' },
@@ -198,7 +198,7 @@ describe('with serve running (admin API)', () => {
     expect(serve.stderr).toMatch(/"event":"admin_denied"/);
   });
 
-  it('leaves the state file to serve: a second serve of the project is refused naming the holder', async () => {
+  it('leaves the database to serve: a second serve of the project is refused naming the holder', async () => {
     const second = new ServeProcess(['--dir', dir]);
     const { code } = await second.exited;
     expect(code).toBe(1);
@@ -207,11 +207,11 @@ describe('with serve running (admin API)', () => {
   });
 });
 
-describe('with serve stopped (the state file directly)', () => {
+describe('with serve stopped (the database directly)', () => {
   let keptId: string;
   let removableId: string;
-  const statePath = (): string => join(dir, '.mcp-gateway', 'state.json');
-  const lockPath = (): string => `${statePath()}.lock`;
+  const databasePath = (): string => join(dir, '.mcp-gateway', 'store.sqlite');
+  const lockPath = (): string => `${databasePath()}.gateway.lock`;
 
   beforeAll(async () => {
     keptId = (await registerClient(gw, { client_name: 'Survives Restart' })).client_id;
@@ -224,11 +224,11 @@ describe('with serve stopped (the state file directly)', () => {
     await expect(stat(lockPath())).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('lists and removes clients on the state file, and a restarted serve sees the change', async () => {
+  it('lists and removes clients on the database, and a restarted serve sees the change', async () => {
     const removable = removableId;
     const listed = await cli('clients', 'list', '--json');
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stderr).toMatch(/no gateway is running: working on the state file/);
+    expect(listed.stderr).toMatch(/no gateway is running: working on the database .*store\.sqlite/);
     const ids = (JSON.parse(listed.stdout) as { clients: ClientSummary[] }).clients.map((c) => c.clientId);
     expect(ids).toEqual(expect.arrayContaining([keptId, removable]));
     const removed = await cli('clients', 'remove', removable);
@@ -247,31 +247,61 @@ describe('with serve stopped (the state file directly)', () => {
     }
   });
 
-  it('never opens a state file whose lock a live process holds', async () => {
-    const before = await readFile(statePath(), 'utf8');
+  it('runs several commands on the database at once, none of them taken for a gateway, and serve starts beside one', async () => {
+    const results = await Promise.all([
+      cli('clients', 'list', '--json'),
+      cli('tokens', 'list', '--json'),
+      cli('clients', 'list', '--json'),
+      cli('tokens', 'list', '--user', 'bob', '--json'),
+      cli('clients', 'show', keptId, '--json'),
+      cli('clients', 'prune', '--unused-for', '365d', '--dry-run', '--json'),
+    ]);
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/no gateway is running: working on the database/);
+    }
+    await expect(stat(lockPath())).rejects.toMatchObject({ code: 'ENOENT' });
+    // A serve starting while an admin command has the database open is not refused.
+    const listing = cli('clients', 'list', '--json');
+    await startServe();
+    try {
+      expect((await listing).code).toBe(0);
+    } finally {
+      expect((await serve.stop('SIGTERM')).code).toBe(0);
+    }
+  });
+
+  it('never opens a database whose gateway lock a live process holds', async () => {
     // This test process stands in for a serve that does not answer at the public URL.
     await writeFile(lockPath(), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), { mode: 0o600 });
     try {
       const result = await cli('clients', 'remove', keptId);
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`a gateway (process ${process.pid}) holds`);
+      expect(result.stderr).toContain(`a gateway (process ${process.pid}) serves`);
       expect(result.stderr).toMatch(/hint: pass --url/);
-      expect(await readFile(statePath(), 'utf8')).toBe(before);
       const blocked = new ServeProcess(['--dir', dir]);
       expect((await blocked.exited).code).toBe(1);
       expect(blocked.stderr).toContain(`in use by process ${process.pid}`);
     } finally {
       await rm(lockPath(), { force: true });
     }
+    const listed = await cliJson<{ clients: ClientSummary[] }>('clients', 'list');
+    expect(listed.clients.map((c) => c.clientId)).toContain(keptId);
   });
 
-  it('takes over a stale lock left by a process that is gone', async () => {
+  it('ignores a stale gateway lock left by a serve that was killed, and the next serve takes it over', async () => {
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => dead.on('exit', r));
     await writeFile(lockPath(), JSON.stringify({ pid: dead.pid }), { mode: 0o600 });
     const result = await cli('clients', 'list', '--json');
     expect(result.code, result.stderr).toBe(0);
     expect((JSON.parse(result.stdout) as { clients: ClientSummary[] }).clients.map((c) => c.clientId)).toContain(keptId);
+    await startServe();
+    try {
+      expect(JSON.parse(await readFile(lockPath(), 'utf8'))).toMatchObject({ pid: serve.child.pid });
+    } finally {
+      expect((await serve.stop('SIGTERM')).code).toBe(0);
+    }
     await expect(stat(lockPath())).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -74,7 +74,7 @@ describe('admin API: clients and grants', () => {
     const tokens = await tokensFor(h, 'alice');
     const { client } = await adminJson<{ client: ClientDetail }>(h, 'GET', `/clients/${tokens.clientId}`);
     expect(client.grants).toHaveLength(1);
-    expect(client.grants[0]).toMatchObject({ clientId: tokens.clientId, user: 'alice', sub: 'alice', resource: echo, revoked: false, lastRefreshedAt: null });
+    expect(client.grants[0]).toMatchObject({ clientId: tokens.clientId, user: 'alice', sub: 'github:1001', resource: echo, revoked: false, lastRefreshedAt: null });
     const unknown = await admin(h, 'GET', '/clients/nobody');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: 'not_found', code: 'ERR_CLIENT_UNKNOWN' });

@@ -89,6 +89,16 @@ function publish(path: string, doc: Record<string, unknown>): string {
     expect(res.headers.get('location')).toBeNull();
   });
 
+  it("matches a document's loopback redirect URI on any port, as RFC 8252 §7.3 requires of a static document", async () => {
+    const clientId = publish('/loopback.json', { client_name: 'Loopback CIMD client', redirect_uris: ['http://127.0.0.1/callback'] });
+    const onPort = await fetch(authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', resource: h.urls.resourceFor('echo') }), { redirect: 'manual' });
+    expect(onPort.status).toBe(302);
+    expect(onPort.headers.get('location')).not.toContain(CLIENT_REDIRECT);
+    const otherPath = await fetch(authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: 'http://127.0.0.1:53682/other', code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    expect(otherPath.status).toBe(400);
+    expect(otherPath.headers.get('location')).toBeNull();
+  });
+
   it('refuses a document that is missing', async () => {
     const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: `${base}/absent.json`, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
     expect(res.status).toBe(400);

@@ -159,8 +159,10 @@ describe('authorization endpoint', () => {
     const first = await browser.open(authorizeUrl(h, params));
     const callback = first.hops.find((u) => u.startsWith(h.urls.callback))!;
     expect(callback).toBeDefined();
-    const again = await fetch(callback, { redirect: 'manual' });
+    // From the same browser (its login cookie), so that only the replay is wrong.
+    const again = await fetch(callback, { redirect: 'manual', headers: { cookie: browser.cookieHeaderFor(new URL(callback).host) ?? '' } });
     expect(again.status).toBe(400);
+    expect(await again.text()).toContain('Login expired');
     expect(again.headers.get('location')).toBeNull();
   });
 

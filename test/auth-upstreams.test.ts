@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOidcLogin } from '../runtime/auth/upstream/oidc-login.js';
 import { createOidcUpstream } from '../runtime/auth/upstream/oidc-upstream.js';
+import { oidcSubject } from '../runtime/auth/user-subject.js';
 import { DEFAULT_STAND_IN_USERS, type StandInUser } from './github-stand-in/github-stand-in.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { CLIENT_REDIRECT, authorizeUrl, mcpInitialize, newPkce, registerClient, tokenRequest } from './helpers/oauth-flow.js';
@@ -128,7 +129,7 @@ describe('a generic OpenID Connect upstream (a real OpenID provider)', () => {
   it('logs in a user with a verified address in an allowed domain', async () => {
     const { tokens } = await codeFlow(h, oidcLogin('u-1'));
     const claims = claimsOf(String(tokens!['access_token']));
-    expect(claims['sub']).toBe('oidc:u-1');
+    expect(claims['sub']).toBe(oidcSubject(op.issuer, 'u-1'));
     expect(claims['login']).toBe('carol@example.com');
     expect(claims['ab']).toBe('domain:example.com');
     expect((await mcpInitialize(h.urls.resourceFor('echo'), String(tokens!['access_token']))).status).toBe(200);

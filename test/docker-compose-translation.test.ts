@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { parseComposeDuration } from '../runtime/deploy/docker/compose-duration.js';
 import { interpolate } from '../runtime/deploy/docker/compose-interpolation.js';
 import type { ComposeProject } from '../runtime/deploy/docker/compose-model.js';
@@ -45,9 +46,12 @@ describe('compose.yaml as render writes it', () => {
       const spec = containerSpec(project, service, new Map([['SECRET', 'x']]), 'sha256:image');
       expect(spec.create.name).toBe(`mcpgw-gw-${service.name}-1`);
       expect(spec.create.Labels).toMatchObject({ [LABEL_PROJECT]: 'mcpgw-gw', [LABEL_SERVICE]: service.name, [LABEL_SPEC_HASH]: spec.hash });
-      // Reachable by its service name on the project network (compose's default network).
-      expect(spec.create.HostConfig?.NetworkMode).toBe('mcpgw-gw_default');
-      expect(spec.create.NetworkingConfig?.EndpointsConfig?.['mcpgw-gw_default']?.Aliases).toEqual([service.name]);
+      // Reachable by its service name: a bridge on its own network, everything else on the project's default one.
+      const network = service.name.startsWith('bridge-') ? `mcpgw-gw_${service.name}` : 'mcpgw-gw_default';
+      expect(spec.create.HostConfig?.NetworkMode).toBe(network);
+      expect(spec.create.NetworkingConfig?.EndpointsConfig?.[network]?.Aliases).toEqual([service.name]);
+      const router = service.name === 'router' || service.name === 'traefik';
+      expect(spec.extraNetworks.map((n) => n.network)).toEqual(router ? ['mcpgw-gw_bridge-demo', 'mcpgw-gw_bridge-docs', 'mcpgw-gw_bridge-memory', 'mcpgw-gw_bridge-time'] : []);
       expect(spec.create.HostConfig?.RestartPolicy).toEqual({ Name: 'unless-stopped' });
       expect(spec.create.Healthcheck?.Test?.[0]).toMatch(/^CMD(-SHELL)?$/);
     }
@@ -80,6 +84,55 @@ describe('compose.yaml as render writes it', () => {
     const auth = project.services.find((s) => s.name === 'auth')!;
     expect(auth.image).toBe('mcp-gateway-runtime-node:0.0.0-test');
     expect(auth.build).toMatchObject({ context: '/srv/gw/deploy/build', dockerfile: 'runtime-node.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim' } });
+  });
+
+  it('confines every bridge: read-only root with a tmpfs /tmp, no capabilities, no-new-privileges, the default limits', async () => {
+    const project = await renderedProject({ routing: 'path', router: 'builtin' });
+    for (const service of project.services.filter((s) => s.name.startsWith('bridge-'))) {
+      const server = service.name.slice('bridge-'.length);
+      const dataDir = `/srv/gw/.mcp-gateway/servers/${server}`;
+      const { create } = containerSpec(project, service, new Map(Object.entries(service.environment)), 'sha256:i');
+      expect(create.HostConfig).toMatchObject({
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges:true'],
+        Memory: 1024 ** 3,
+        NanoCpus: 1e9,
+        PidsLimit: 512,
+        Tmpfs: { '/tmp': 'size=67108864' },
+        Init: true,
+      });
+      // Its data volume at the host's path of its data directory, its own config read-only, nothing else (no logs/, no project config).
+      expect(create.HostConfig?.Mounts).toEqual([{ Type: 'volume', Source: `mcpgw-gw_data-${server}`, Target: dataDir, ReadOnly: false }]);
+      expect(create.HostConfig?.Binds).toEqual([`/srv/gw/deploy/config/bridges/${server}:/config:ro`]);
+      expect(create.WorkingDir).toBe(dataDir);
+      expect(create.Env).toEqual(expect.arrayContaining([`HOME=${dataDir}`, `UV_CACHE_DIR=${dataDir}/.cache/uv`]));
+      expect(create.Env?.some((entry) => entry.startsWith('MCPGW_LOG_DIR='))).toBe(false);
+      expect(project.volumes[`data-${server}`]).toMatchObject({ name: `mcpgw-gw_data-${server}`, driver: 'local', driverOpts: { type: 'none', o: 'bind', device: dataDir } });
+      expect(project.networks[service.name]).toMatchObject({ name: `mcpgw-gw_${service.name}`, internal: false });
+    }
+  });
+
+  it('applies servers.NAME.limits, mounts and network: none', async () => {
+    const config = sampleConfig({ routing: 'path', router: 'builtin' }, {
+      sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none', limits: { memory: '256m', cpus: 0.5, pids: 64 }, mounts: [{ path: '/opt/tools', readOnly: true }, { path: '/srv/shared' }] },
+      open: { command: 'npx', args: ['-y', 'some-server'], limits: { memory: '1536MiB' } },
+    });
+    const files = await renderSampleFiles(config);
+    const project = parseComposeProject(files.get('compose.yaml')!, '/srv/gw/deploy/compose.yaml', { env: {} });
+    const spec = (name: string) => containerSpec(project, project.services.find((s) => s.name === name)!, new Map(), 'sha256:i');
+    const sealed = spec('bridge-sealed').create;
+    expect(sealed.HostConfig).toMatchObject({ Memory: 256 * 1024 ** 2, NanoCpus: 5e8, PidsLimit: 64, ReadonlyRootfs: true, CapDrop: ['ALL'] });
+    expect(sealed.HostConfig?.Binds).toEqual(['/srv/gw/deploy/config/bridges/sealed:/config:ro', '/opt/tools:/opt/tools:ro', '/srv/shared:/srv/shared']);
+    // No egress: its only network is internal, and the router is on it too, so it still reaches port 8000.
+    expect(sealed.HostConfig?.NetworkMode).toBe('mcpgw-gw_bridge-sealed-internal');
+    expect(project.networks['bridge-sealed-internal']).toMatchObject({ internal: true });
+    expect(spec('router').extraNetworks.map((n) => n.network)).toEqual(['mcpgw-gw_bridge-open', 'mcpgw-gw_bridge-sealed-internal']);
+    const open = spec('bridge-open').create;
+    expect(open.HostConfig).toMatchObject({ Memory: 1536 * 1024 ** 2, NanoCpus: 1e9, PidsLimit: 512 });
+    expect(project.networks['bridge-open']).toMatchObject({ internal: false });
+    // Each bridge's config holds its own server only.
+    expect(Object.keys((parse(files.get('config/bridges/sealed/mcp-gateway.yaml')!) as { servers: object }).servers)).toEqual(['sealed']);
   });
 
   it('starts auth after redis is healthy and the router after auth', async () => {

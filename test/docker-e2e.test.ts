@@ -2,13 +2,15 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Docker from 'dockerode';
-import { cp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../runtime/config/load-config.js';
+import { projectPaths } from '../runtime/config/project-paths.js';
+import { serverDataDir } from '../runtime/config/server-mounts.js';
 import { deployDown } from '../runtime/deploy/docker/deploy-down.js';
 import { LABEL_PROJECT } from '../runtime/deploy/docker/labels.js';
 import { listProjectContainers } from '../runtime/deploy/docker/project-containers.js';
@@ -24,7 +26,9 @@ import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.
  * The Docker deployment end to end, on the real engine: `mcp-gateway up` with the built-in
  * router, the unchanged MCP SDK client through the whole OAuth flow, state surviving restarts
  * (Redis with its append-only file on a volume), a second `up` that changes nothing, and
- * `down --volumes` leaving nothing behind. No registry here: the base images are built
+ * `down --volumes` leaving nothing behind; each bridge container confined (read-only root, no
+ * capabilities, limits, no gateway secret, its own network, `network: none` without egress) and
+ * a server's data surviving the recreation of its container. No registry here: the base images are built
  * `FROM scratch` around the host's node and redis binaries (DESIGN.md), cached by content.
  */
 
@@ -37,6 +41,10 @@ const reachable = await docker.ping().then(
 if (!reachable && !process.env['CI']) console.warn(`skipping test/docker-e2e.test.ts: ${SKIP_MESSAGE}`);
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
+/** A stdio server without dependencies, run from a read-only granted mount (no node_modules of ours exist in the container). */
+const PROBE_FIXTURE = new URL('./fixtures/probe-mcp-server.mjs', import.meta.url);
+const BRIDGES = ['bridge-demo', 'bridge-probe', 'bridge-sealed'];
+const SERVICES = ['auth', ...BRIDGES, 'redis', 'router'];
 
 /**
  * The host's address on Docker's default bridge: containers on any bridge network reach it,
@@ -118,7 +126,11 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(doc.getIn(['deploy', 'router'])).toBe('builtin');
     doc.setIn(['deploy', 'bind'], '127.0.0.1');
     doc.setIn(['deploy', 'httpPort'], port);
-    doc.setIn(['servers'], doc.createNode({ demo: { builtin: 'demo' } }));
+    // probe: a stdio server with limits of its own and the network on; sealed: the same with network: none.
+    await mkdir(join(dir, 'tools'));
+    await cp(PROBE_FIXTURE, join(dir, 'tools', 'probe-mcp-server.mjs'));
+    const probe = { command: 'node', args: [join(dir, 'tools', 'probe-mcp-server.mjs')], mounts: [{ path: 'tools', readOnly: true }] };
+    doc.setIn(['servers'], doc.createNode({ demo: { builtin: 'demo' }, probe: { ...probe, limits: { memory: '256m', cpus: 0.5, pids: 128 } }, sealed: { ...probe, network: 'none' } }));
     await writeFile(file, doc.toString());
     project = projectName(await loadConfig(dir), dir);
     upArgs = ['up', '--dir', dir, '--base-image', images.node, '--redis-image', images.redis];
@@ -165,18 +177,18 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     }
   }, 120_000);
 
-  it('starts redis, auth, the router and the demo bridge, all healthy, labelled with the project', async () => {
+  it('starts redis, auth, the router and the bridges, all healthy, labelled with the project', async () => {
     const up = ok(await timed('first up', () => cli(upArgs)));
     expect(up.stdout).toContain(`${publicUrl}/demo/mcp`);
     const containers = await listProjectContainers(docker, project);
-    expect(containers.map((c) => c.service).sort()).toEqual(['auth', 'bridge-demo', 'redis', 'router']);
+    expect(containers.map((c) => c.service).sort()).toEqual(SERVICES);
     for (const c of containers) expect({ service: c.service, state: c.state, health: c.health }).toEqual({ service: c.service, state: 'running', health: 'healthy' });
     // Only the router is published, and only on loopback.
     expect(containers.flatMap((c) => c.ports.filter((p) => p.includes('->')))).toEqual([`127.0.0.1:${new URL(publicUrl).port}->8080/tcp`]);
     runtimeImage = containers.find((c) => c.service === 'auth')!.image;
     const status = JSON.parse(ok(await cli(['status', '--dir', dir, '--json'])).stdout) as { project: string; services: Array<{ service: string; health: string }> };
     expect(status.project).toBe(project);
-    expect(status.services.map((s) => `${s.service}:${s.health}`).sort()).toEqual(['auth:healthy', 'bridge-demo:healthy', 'redis:healthy', 'router:healthy']);
+    expect(status.services.map((s) => `${s.service}:${s.health}`).sort()).toEqual(SERVICES.map((s) => `${s}:healthy`));
   }, 300_000);
 
   let provider: TestOAuthProvider;
@@ -193,6 +205,120 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     await client.close();
     // The auth container reached the stand-in for the code exchange and the user.
     expect(github.requests.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['POST /login/oauth/access_token', 'GET /api/v3/user']));
+  }, 60_000);
+
+  /** A client of NAME's endpoint through the router, with a token `token issue` signs (the OAuth flow is proven above). */
+  const connectTo = async (server: string): Promise<Client> => {
+    const token = ok(await cli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', server, '--ttl', '5m'])).stdout.trim().split('\n').at(-1)!;
+    const client = new Client({ name: `docker-e2e-${server}`, version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/${server}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    return client;
+  };
+  const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> => textOf(await client.callTool({ name, arguments: args }));
+  const inspectService = async (service: string): Promise<Docker.ContainerInspectInfo> => {
+    const container = (await listProjectContainers(docker, project)).find((c) => c.service === service)!;
+    return docker.getContainer(container.id).inspect();
+  };
+
+  it('confines every bridge container: read-only root, no capabilities, no-new-privileges, limits, no secret of the gateway, only its own mounts', async () => {
+    // Every secret the project holds (.secrets/), and the auth container's secret variables as it got them.
+    const secretsDir = projectPaths(dir).secretsDir;
+    const secretValues = new Set<string>();
+    for (const file of await readdir(secretsDir, { recursive: true, withFileTypes: true })) {
+      if (file.isFile()) secretValues.add((await readFile(join(file.parentPath, file.name), 'utf8')).trim());
+    }
+    const auth = await inspectService('auth');
+    const authSecrets = (auth.Config.Env ?? []).filter((entry) => /^MCPGW_(?:SIGNING_KEYS|STATE_KEY|REDIS_PASSWORD|ADMIN_TOKEN|GITHUB_CLIENT_SECRET)=/.test(entry));
+    expect(authSecrets).toHaveLength(5);
+    for (const entry of authSecrets) secretValues.add(entry.slice(entry.indexOf('=') + 1));
+    const limits: Record<string, { memory: number; nanoCpus: number; pids: number }> = {
+      'bridge-demo': { memory: 1024 ** 3, nanoCpus: 1e9, pids: 512 },
+      'bridge-probe': { memory: 256 * 1024 ** 2, nanoCpus: 5e8, pids: 128 },
+      'bridge-sealed': { memory: 1024 ** 3, nanoCpus: 1e9, pids: 512 },
+    };
+    for (const service of BRIDGES) {
+      const info = await inspectService(service);
+      const server = service.slice('bridge-'.length);
+      const host = info.HostConfig;
+      expect({ service, readOnly: host.ReadonlyRootfs, capDrop: host.CapDrop, securityOpt: host.SecurityOpt, memory: host.Memory, nanoCpus: host.NanoCpus, pids: host.PidsLimit }).toEqual({
+        service,
+        readOnly: true,
+        capDrop: ['ALL'],
+        securityOpt: ['no-new-privileges:true'],
+        memory: limits[service]!.memory,
+        nanoCpus: limits[service]!.nanoCpus,
+        pids: limits[service]!.pids,
+      });
+      expect(host.CapAdd ?? []).toEqual([]);
+      expect(host.Privileged).toBe(false);
+      expect(Object.keys(host.Tmpfs ?? {})).toEqual(['/tmp']);
+      const env = info.Config.Env ?? [];
+      for (const entry of env) {
+        const value = entry.slice(entry.indexOf('=') + 1);
+        for (const secret of secretValues) expect(secret.length > 0 && value.includes(secret), `${service} has a gateway secret in ${entry.split('=')[0]}`).toBe(false);
+      }
+      expect(env.map((entry) => entry.split('=')[0]).filter((name) => name!.startsWith('MCPGW_')).sort()).toEqual(['MCPGW_CONFIG', 'MCPGW_LISTEN']);
+      // Its data volume at the host path of its data directory, its own config read-only, the granted tools/ read-only: nothing else.
+      const dataDir = serverDataDir(dir, server);
+      const mounts = (info.Mounts as Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>)
+        .map((m) => ({ type: m.Type, ...(m.Type === 'volume' ? { name: m.Name } : { source: m.Source }), destination: m.Destination, rw: m.RW }))
+        .sort((a, b) => a.destination.localeCompare(b.destination));
+      const expected = [
+        { type: 'bind', source: join(dir, 'deploy', 'config', 'bridges', server), destination: '/config', rw: false },
+        { type: 'volume', name: `${project}_data-${server}`, destination: dataDir, rw: true },
+        ...(server === 'demo' ? [] : [{ type: 'bind', source: join(dir, 'tools'), destination: join(dir, 'tools'), rw: false }]),
+      ].sort((a, b) => a.destination.localeCompare(b.destination));
+      expect(mounts, service).toEqual(expected);
+      expect(info.Config.WorkingDir).toBe(dataDir);
+      // Only its own network: the router's, never the default one with Redis and auth.
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([server === 'sealed' ? `${project}_bridge-sealed-internal` : `${project}_${service}`]);
+    }
+    const own = parseDocument(await readFile(join(dir, 'deploy', 'config', 'bridges', 'probe', 'mcp-gateway.yaml'), 'utf8')).toJS() as { servers: object };
+    expect(Object.keys(own.servers)).toEqual(['probe']);
+  }, 60_000);
+
+  it('network: none leaves a server no route out and no way to Redis, auth or another bridge, while its endpoint works through the router', async () => {
+    const internal = async (service: string): Promise<string> => {
+      const info = await inspectService(service);
+      return info.NetworkSettings.Networks[`${project}_default`]!.IPAddress;
+    };
+    const [redisIp, authIp] = await Promise.all([internal('redis'), internal('auth')]);
+    const outside = new URL(github.url);
+    const [probe, sealed] = await Promise.all([connectTo('probe'), connectTo('sealed')]);
+    try {
+      const targets = [
+        { host: 'redis', port: 6379 },
+        { host: redisIp, port: 6379 },
+        { host: 'auth', port: 8000 },
+        { host: authIp, port: 8000 },
+        { host: 'bridge-demo', port: 8000 },
+        // Off the host: no route from an internal network (the machine may have no direct egress at all).
+        { host: '192.0.2.1', port: 443 },
+      ];
+      const attempts = await Promise.all(
+        [probe, sealed].flatMap((client, i) => targets.map(async (target) => ({ server: i === 0 ? 'probe' : 'sealed', ...target, result: await call(client, 'connect', { ...target, timeoutMs: 1500 }) }))),
+      );
+      for (const attempt of attempts) expect(attempt.result, JSON.stringify(attempt)).not.toBe('connected');
+      // The control: with the network on, the same tool reaches a server outside the deployment (the GitHub stand-in).
+      expect(await call(probe, 'connect', { host: outside.hostname, port: Number(outside.port) })).toBe('connected');
+      expect(await call(sealed, 'connect', { host: '192.0.2.1', port: 443, timeoutMs: 1500 })).not.toBe('connected');
+    } finally {
+      await Promise.all([probe.close(), sealed.close()]);
+    }
+  }, 60_000);
+
+  it('gives a server its data directory (the one serve uses) as working directory and HOME, and nothing else to write', async () => {
+    const dataDir = serverDataDir(dir, 'probe');
+    const client = await connectTo('probe');
+    expect(JSON.parse(await call(client, 'where'))).toEqual({ cwd: dataDir, home: dataDir });
+    expect(await call(client, 'write', { path: 'note.txt', text: 'kept across containers' })).toBe('ok');
+    // The image is read-only and the granted tools/ too.
+    expect(await call(client, 'write', { path: '/app/owned.txt', text: 'x' })).toBe('EROFS');
+    expect(await call(client, 'write', { path: join(dir, 'tools', 'owned.txt'), text: 'x' })).toBe('EROFS');
+    expect(await call(client, 'read', { path: join(dir, '.secrets', 'signing-keys.json') })).toBe('ENOENT');
+    await client.close();
+    // The same directory `serve` uses: the file is there on the host.
+    expect(await readFile(join(dataDir, 'note.txt'), 'utf8')).toBe('kept across containers');
   }, 60_000);
 
   it('keeps issued tokens and registered clients across restarts of auth and redis (state in Redis, append-only file on a volume)', async () => {
@@ -236,11 +362,15 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
   it('changes nothing on a second up', async () => {
     const before = await snapshot();
     const again = ok(await timed('second up', () => cli(upArgs)));
-    expect(again.stdout, explainRecreation(before, await snapshot())).toContain('4 unchanged');
+    expect(again.stdout, explainRecreation(before, await snapshot())).toContain(`${SERVICES.length} unchanged`);
     expect(await snapshot()).toEqual(before);
   }, 180_000);
 
-  it('adds and removes a server with the next up, leaving redis and the other bridge running', async () => {
+  it('adds and removes a server with the next up, leaving redis and the other bridges running; a recreated bridge finds its data', async () => {
+    // Its container gone (as after `docker rm`, or an image upgrade): the same up that adds a server creates it again,
+    // waiting for both at once (a bridge's first healthcheck is an interval away).
+    const old = (await listProjectContainers(docker, project)).find((c) => c.service === 'bridge-probe')!;
+    await docker.getContainer(old.id).remove({ force: true });
     const before = await snapshot();
     const file = join(dir, 'mcp-gateway.yaml');
     const doc = parseDocument(await readFile(file, 'utf8'));
@@ -249,15 +379,22 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     const added = ok(await timed('up adding a server', () => cli(upArgs)));
     expect(added.stdout).toContain(`${publicUrl}/extra/mcp`);
     const withExtra = await snapshot();
-    expect(Object.keys(withExtra).sort()).toEqual(['auth', 'bridge-demo', 'bridge-extra', 'redis', 'router']);
-    for (const unrelated of ['redis', 'bridge-demo']) expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
+    expect(Object.keys(withExtra).sort()).toEqual([...SERVICES, 'bridge-extra'].sort());
+    for (const unrelated of ['redis', 'bridge-demo', 'bridge-sealed']) expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
+    expect(withExtra['bridge-probe']!.id).not.toBe(old.id.slice(0, 12));
+    const probe = await connectTo('probe');
+    expect(await call(probe, 'read', { path: 'note.txt' })).toBe('kept across containers');
+    await probe.close();
 
     ok(await cli(['remove-server', 'extra', '--dir', dir]));
     const removed = ok(await timed('up removing a server', () => cli(upArgs)));
     expect(removed.stdout).toMatch(/1 removed \(mcpgw-[^)]*-bridge-extra-1\)/);
     const after = await snapshot();
-    expect(Object.keys(after).sort()).toEqual(['auth', 'bridge-demo', 'redis', 'router']);
-    for (const unrelated of ['redis', 'bridge-demo']) expect(after[unrelated], explainRecreation(before, after)).toEqual(before[unrelated]);
+    expect(Object.keys(after).sort()).toEqual(SERVICES);
+    for (const unrelated of ['redis', ...BRIDGES]) expect(after[unrelated], explainRecreation(withExtra, after)).toEqual(withExtra[unrelated]);
+    // The removed server's network went with it; its data volume stays until down --volumes.
+    const networks = (await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })).map((n) => n.Name).sort();
+    expect(networks).toEqual([`${project}_bridge-demo`, `${project}_bridge-probe`, `${project}_bridge-sealed-internal`, `${project}_default`]);
 
     // The token issued at the start still works through the recreated auth and router (its state is in Redis).
     const client = new Client({ name: 'after-changes', version: '1' });
@@ -273,8 +410,15 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     for (const line of lines) expect(line).toMatch(/^bridge-demo \| /);
   }, 60_000);
 
-  it('down --volumes leaves no container, network or volume of the project', async () => {
-    ok(await timed('down', () => cli(['down', '--dir', dir, '--volumes'])));
+  it('down keeps the data volumes; down --volumes leaves no container, network or volume of the project', async () => {
+    const kept = ok(await timed('down', () => cli(['down', '--dir', dir])));
+    expect(kept.stdout).toContain('kept the volumes');
+    const volumes = ((await docker.listVolumes({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })).Volumes ?? []).map((v) => v.Name).sort();
+    // The removed server's too (its data is not lost with its configuration).
+    expect(volumes).toEqual([`${project}_data-demo`, `${project}_data-extra`, `${project}_data-probe`, `${project}_data-sealed`, `${project}_redis-data`]);
+    ok(await cli(['down', '--dir', dir, '--volumes']));
+    // A data volume is a bind of the server's directory: removing the volume leaves the files on the host.
+    expect(await readFile(join(serverDataDir(dir, 'probe'), 'note.txt'), 'utf8')).toBe('kept across containers');
     const label = `${LABEL_PROJECT}=${project}`;
     expect(await docker.listContainers({ all: true, filters: { label: [label] } })).toEqual([]);
     expect((await docker.listNetworks()).map((n) => n.Name).filter((name) => name.startsWith(`${project}_`))).toEqual([]);

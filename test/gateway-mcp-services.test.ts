@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../runtime/config/load-config.js';
 import { writeConfig } from '../runtime/config/write-config.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
-import { ECHO_SERVER, childProcesses, isAlive } from './helpers/bridge-harness.js';
+import { ECHO_SERVER, childProcesses, descendantPids, isAlive } from './helpers/bridge-harness.js';
 import { freePort } from './helpers/free-port.js';
 import { startLocalGateway, type LocalGateway } from './helpers/local-gateway.js';
 import { ServeProcess } from './helpers/serve-process.js';
@@ -67,7 +67,7 @@ describe('/health with a server that cannot start', () => {
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({
         status: 'unavailable',
-        servers: { ok: { healthy: true }, broken: { healthy: false, detail: expect.stringContaining('"mcp-gateway-no-such-command" not found') } },
+        servers: { ok: { healthy: true }, broken: { healthy: false, detail: expect.stringMatching(/mcp-gateway-no-such-command.*(not found|No such file or directory)/) } },
       });
     } finally {
       await gw.close();
@@ -95,23 +95,84 @@ describe('mcp-gateway serve and SIGTERM', () => {
     try {
       await serve.waitFor(/mcp-gateway is ready/);
       const url = `${publicUrl}/echo/mcp`;
-      const pids: number[] = [];
       for (let i = 0; i < 3; i++) {
         const init = await initialize(url, token);
         expect(init.status).toBe(200);
-        const session = init.headers.get('mcp-session-id')!;
-        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json', 'mcp-session-id': session };
-        await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-        const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'pid', arguments: {} } }) });
-        pids.push(Number(((await res.json()) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text));
       }
-      expect(pids.every(isAlive)).toBe(true);
-      await expect.poll(() => childProcesses(serve.child.pid!).length).toBe(4); // three sessions, one warm
-      const all = childProcesses(serve.child.pid!).map(({ pid }) => pid);
+      // Host pids (each sandbox is bwrap with the server inside its own pid namespace): three sessions, one warm.
+      await expect.poll(() => childProcesses(serve.child.pid!).length).toBe(4);
+      const all = descendantPids(serve.child.pid!);
+      expect(all.length).toBeGreaterThanOrEqual(8);
+      expect(all.every(isAlive)).toBe(true);
       expect((await serve.stop('SIGTERM')).code).toBe(0);
       for (const pid of all) expect(isAlive(pid)).toBe(false);
     } finally {
       await serve.stop('SIGKILL');
     }
   });
+});
+
+describe('/health and a server that never answers initialize', () => {
+  it('answers within a second, then says the server did not answer within the probe timeout', async () => {
+    const silent = { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] };
+    const gw = await startLocalGateway({ servers: { silent, ok: { command: process.execPath, args: [ECHO_SERVER] } } });
+    try {
+      const timed = async (): Promise<{ ms: number; status: number; body: { servers: Record<string, { healthy: boolean; detail?: string }> } }> => {
+        const started = performance.now();
+        const res = await fetch(`${gw.urls.issuer}/health`);
+        return { ms: performance.now() - started, status: res.status, body: (await res.json()) as never };
+      };
+      const first = await timed();
+      expect(first.ms).toBeLessThan(1_000);
+      expect(first.status).toBe(503);
+      expect(first.body.servers['silent']).toMatchObject({ healthy: false, detail: expect.stringMatching(/no answer to initialize yet/) });
+      await expect
+        .poll(async () => (await timed()).body.servers['silent']?.detail, { timeout: 10_000, interval: 500 })
+        .toMatch(/did not answer initialize within 5000 ms/);
+      const later = await timed();
+      expect(later.ms).toBeLessThan(1_000);
+      expect(later.body.servers['ok']).toMatchObject({ healthy: true });
+    } finally {
+      await gw.close();
+    }
+  }, 30_000);
+});
+
+describe('mcp-gateway serve and SIGTERM with calls in flight', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeTempDir('mcpgw-drain-');
+  });
+  afterAll(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('lets a running call finish, answers new requests 503 with Retry-After meanwhile, then exits 0', async () => {
+    const publicUrl = `http://127.0.0.1:${await freePort()}`;
+    expect((await runCli(localInitArgs(dir, publicUrl))).code).toBe(0);
+    expect((await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_SERVER}"`])).code).toBe(0);
+    const token = (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
+    const serve = new ServeProcess(['--dir', dir]);
+    try {
+      await serve.waitFor(/mcp-gateway is ready/);
+      const url = `${publicUrl}/echo/mcp`;
+      const init = await initialize(url, token);
+      const session = init.headers.get('mcp-session-id')!;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json', 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+      await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+      const slow = fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: { steps: 1, delayMs: 2_500 } } }) });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const stopped = serve.stop('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const refused = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list' }) });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      const answered = await slow;
+      expect(answered.status).toBe(200);
+      expect(JSON.stringify(await answered.json())).toContain('done after 1 steps');
+      expect((await stopped).code).toBe(0);
+    } finally {
+      await serve.stop('SIGKILL');
+    }
+  }, 30_000);
 });

@@ -25,9 +25,9 @@ async function expectGolden(name: string, actual: string): Promise<void> {
   expect(actual, `test/golden/${name} differs; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff`).toBe(expected);
 }
 
-/** What changes without the output changing meaning: the package version and the build-context hash in image tags. */
-function normalise(text: string, version: string): string {
-  return text.replaceAll(version, '<version>').replace(/(mcp-gateway-runtime-(?:node|python):<version>-)[0-9a-f]{12}\b/g, '$1<hash>');
+/** What changes without the output changing meaning: the package version, the build-context hash in image tags, the temp folder of the project. */
+function normalise(text: string, version: string, root: string): string {
+  return text.replaceAll(root, '<root>').replaceAll(version, '<version>').replace(/(mcp-gateway-runtime-(?:node|python):<version>-)[0-9a-f]{12}\b/g, '$1<hash>');
 }
 
 /** The folder as a listing (build/app/ as one line): path, mode, and for env files the variables but never the values. */
@@ -72,7 +72,7 @@ describe('rendered deploy folder of the sample project (path routing, Traefik)',
     ['build/runtime-node.Dockerfile', 'runtime-node.Dockerfile'],
     ['build/runtime-python.Dockerfile', 'runtime-python.Dockerfile'],
   ])('%s is as pinned', async (path, golden) => {
-    await expectGolden(golden, normalise(await readFile(join(result.out, path), 'utf8'), version));
+    await expectGolden(golden, normalise(await readFile(join(result.out, path), 'utf8'), version, root));
   });
 
   it('holds the files of the contract, secrets 0600 in a 0700 folder', async () => {

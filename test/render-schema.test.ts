@@ -108,6 +108,20 @@ describe('rendered files validate against the published schemas', () => {
     }
   });
 
+  it('compose.yaml with servers.NAME.limits, mounts and network: none is a valid compose file', async () => {
+    const config = sampleConfig({ routing: 'path', router: 'traefik' }, {
+      sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none', limits: { memory: '300MiB', cpus: 0.25, pids: 32 }, mounts: [{ path: '/opt/tools', readOnly: true }] },
+      demo: { builtin: 'demo', limits: { memory: '2g' } },
+    });
+    const file = parse((await renderSampleFiles(config)).get('compose.yaml')!) as { services: Record<string, Record<string, unknown>>; networks: Record<string, Record<string, unknown>> };
+    expect(compose(file), problems(compose)).toBe(true);
+    expect(file.services['bridge-sealed']).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], mem_limit: '300m', cpus: 0.25, pids_limit: 32, networks: ['bridge-sealed-internal'] });
+    expect(file.services['bridge-sealed']!['volumes']).toContainEqual({ type: 'bind', source: '/opt/tools', target: '/opt/tools', read_only: true });
+    expect(file.services['bridge-demo']).toMatchObject({ mem_limit: '2g', cpus: 1, pids_limit: 512 });
+    expect(file.networks['bridge-sealed-internal']).toMatchObject({ internal: true });
+    expect(file.services['traefik']!['networks']).toEqual(['default', 'bridge-demo', 'bridge-sealed-internal']);
+  });
+
   it('the validators refuse what compose and Traefik would refuse', async () => {
     const files = await renderSampleFiles(sampleConfig({ routing: 'path', router: 'traefik' }));
     const composeFile = parse(files.get('compose.yaml')!) as { services: Record<string, Record<string, unknown>> };

@@ -173,7 +173,8 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     for (const { headers } of toEcho) {
       expect(headers['authorization']).toBeUndefined();
       expect(headers['cookie']).toBeUndefined();
-      expect(headers['x-user-sub']).toBe('alice');
+      // The subject is GitHub's account id; the login travels beside it for display.
+      expect(headers['x-user-sub']).toBe('github:1001');
       expect(headers['x-user-login']).toBe('alice');
       expect(headers['x-forwarded-host']).toBe(`127.0.0.1:${ports.router}`);
       expect(headers['x-forwarded-for']).toBe('127.0.0.1');

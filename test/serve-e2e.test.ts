@@ -82,6 +82,8 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     const issued = await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo', '--ttl', '5m']);
     expect(issued.code, issued.stderr).toBe(0);
     const token = issued.stdout.trim().split('\n').at(-1)!;
+    // The CLI names no GitHub account, so its tokens have a subject of their own (never `github:<id>`).
+    expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())).toMatchObject({ sub: 'cli:alice', login: 'alice' });
     const init = (server: string) =>
       fetch(`${publicUrl}/${server}/mcp`, {
         method: 'POST',
@@ -106,12 +108,12 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     expect(server.stderr).toMatch(/nope/);
   });
 
-  // The state file's lock answers before the port would (`serve --demo` below covers a port in use).
+  // The gateway lock answers before the port would (`serve --demo` below covers a port in use).
   it('refuses a second serve of the same project in one line with a hint, exit 1', async () => {
     const second = new ServeProcess(['--dir', dir]);
     const { code } = await second.exited;
     expect(code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`state file .* is in use by process ${serve.child.pid}`));
+    expect(second.stderr).toMatch(new RegExp(`database .*store\\.sqlite is in use by process ${serve.child.pid}`));
     expect(second.stderr).toMatch(/hint:/);
     expect(second.stderr).not.toMatch(/^\s+at /m);
   });

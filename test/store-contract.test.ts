@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { projectPaths } from '../runtime/config/project-paths.js';
-import { silentLogger } from '../runtime/logger.js';
-import { createStore } from '../runtime/store/create-store.js';
 import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
 import { createRedisStore } from '../runtime/store/redis-store.js';
+import { createSqliteStore } from '../runtime/store/sqlite-store.js';
 import type { Store } from '../runtime/store/store.js';
 import { freePort } from './helpers/free-port.js';
 import { startRedis } from './helpers/redis-server.js';
@@ -44,15 +42,17 @@ function fakeClock(start = 1_700_000_000_000): { now: () => number; advance(ms: 
   return { now: () => time, advance: (ms) => void (time += ms) };
 }
 
-async function openEmbedded(options: { path?: string; now: () => number }): Promise<Store> {
-  const store = await createEmbeddedStore(options);
+async function memoryHarness(): Promise<Harness> {
+  const clock = fakeClock();
+  const store = await createEmbeddedStore({ now: clock.now });
   cleanups.push(() => store.close());
-  return store;
+  return { store, ttlMs: 1_000, elapse: async (ms) => clock.advance(ms) };
 }
 
-async function embeddedHarness(path?: string): Promise<Harness> {
+async function sqliteHarness(): Promise<Harness> {
   const clock = fakeClock();
-  const store = await openEmbedded({ ...(path === undefined ? {} : { path }), now: clock.now });
+  const store = await createSqliteStore({ path: join(tmp, randomUUID(), 'store.sqlite'), now: clock.now });
+  cleanups.push(() => store.close());
   return { store, ttlMs: 1_000, elapse: async (ms) => clock.advance(ms) };
 }
 
@@ -206,8 +206,8 @@ function describeStoreContract(name: string, factory: () => Promise<Harness>, op
   });
 }
 
-describeStoreContract('embedded store in memory', () => embeddedHarness());
-describeStoreContract('embedded store with a file', () => embeddedHarness(join(tmp, `${randomUUID()}.json`)));
+describeStoreContract('in-memory store', memoryHarness);
+describeStoreContract('sqlite store (the embedded default)', sqliteHarness);
 describeStoreContract(
   'redis store',
   async () => {
@@ -217,103 +217,6 @@ describeStoreContract(
   },
   { skip: 'skip' in redis },
 );
-
-describe('embedded store file', () => {
-  const statePath = (): string => join(tmp, randomUUID(), 'state', 'state.json');
-
-  it('keeps values, sets and TTLs across close and reopen of the same file', async () => {
-    const path = statePath();
-    const clock = fakeClock();
-    const first = await openEmbedded({ path, now: clock.now });
-    await first.set('client:1', { name: 'Claude', redirectUris: ['https://claude.ai/api/mcp/auth_callback'] });
-    await first.set('code:1', 'short-lived', { ttlMs: 1_000 });
-    await first.addToSet('tokens:alice', 'rt1', { ttlMs: 5_000 });
-    await first.close();
-
-    const second = await openEmbedded({ path, now: clock.now });
-    expect(await second.get('client:1')).toEqual({ name: 'Claude', redirectUris: ['https://claude.ai/api/mcp/auth_callback'] });
-    expect(await second.get('code:1')).toBe('short-lived');
-    expect(await second.setMembers('tokens:alice')).toEqual(['rt1']);
-    clock.advance(1_000);
-    expect(await second.get('code:1')).toBeUndefined();
-    expect(await second.setMembers('tokens:alice')).toEqual(['rt1']);
-    clock.advance(4_000);
-    expect(await second.setMembers('tokens:alice')).toEqual([]);
-  });
-
-  it('expires an entry exactly when its TTL has passed on the injected clock', async () => {
-    const clock = fakeClock();
-    const store = await openEmbedded({ now: clock.now });
-    await store.set('k', 'v', { ttlMs: 1_000 });
-    clock.advance(999);
-    expect(await store.get('k')).toBe('v');
-    clock.advance(1);
-    expect(await store.get('k')).toBeUndefined();
-  });
-
-  it('writes the file with mode 0600 in a directory it creates with mode 0700', async () => {
-    const path = statePath();
-    const store = await openEmbedded({ path, now: Date.now });
-    await store.set('secret', 'refresh-token-hash');
-    await store.close();
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-    expect((await stat(dirname(path))).mode & 0o777).toBe(0o700);
-  });
-
-  it('does not resurrect entries that expired while the store was closed', async () => {
-    const path = statePath();
-    const clock = fakeClock();
-    const first = await openEmbedded({ path, now: clock.now });
-    await first.set('code:1', 'once', { ttlMs: 1_000 });
-    await first.set('client:1', 'kept');
-    await first.close();
-
-    clock.advance(1_000);
-    const second = await openEmbedded({ path, now: clock.now });
-    expect(await second.get('code:1')).toBeUndefined();
-    expect(await second.keys('')).toEqual(['client:1']);
-    await second.set('client:2', 'new');
-    await second.close();
-    expect(await readFile(path, 'utf8')).not.toContain('code:1');
-  });
-
-  it('has a burst of 1,000 sets complete on disk once close resolves', async () => {
-    const path = statePath();
-    const store = await openEmbedded({ path, now: Date.now });
-    await Promise.all(Array.from({ length: 1_000 }, (_, i) => store.set(`client:${i}`, { i, name: `client ${i}` })));
-    await store.close();
-
-    const file = JSON.parse(await readFile(path, 'utf8')) as { version: number; entries: Record<string, { value: unknown }> };
-    expect(file.version).toBe(1);
-    expect(Object.keys(file.entries)).toHaveLength(1_000);
-    expect(file.entries['client:999']?.value).toEqual({ i: 999, name: 'client 999' });
-    const reopened = await openEmbedded({ path, now: Date.now });
-    expect(await reopened.get('client:0')).toEqual({ i: 0, name: 'client 0' });
-  });
-
-  it('starts empty when the file does not exist yet', async () => {
-    const store = await openEmbedded({ path: statePath(), now: Date.now });
-    expect(await store.keys('')).toEqual([]);
-  });
-
-  it('puts the configured relative path under the project directory', async () => {
-    const paths = projectPaths(join(tmp, randomUUID()));
-    const store = await createStore({ type: 'embedded', path: '.mcp-gateway/state.json' }, paths, { logger: silentLogger() });
-    await store.set('k', 'v');
-    await store.close();
-    expect(JSON.parse(await readFile(join(paths.stateDir, 'state.json'), 'utf8'))).toMatchObject({ entries: { k: { value: 'v' } } });
-  });
-
-  it.each([
-    ['is not JSON', '{"version":1,"entries":{'],
-    ['has another format version', '{"version":99,"entries":{}}'],
-    ['holds a malformed entry', '{"version":1,"entries":{"k":{"type":"set","members":[1]}}}'],
-  ])('refuses a state file that %s with ERR_STORE_CORRUPT', async (_, content) => {
-    const path = join(tmp, `${randomUUID()}.json`);
-    await writeFile(path, content, { mode: 0o600 });
-    await expect(createEmbeddedStore({ path })).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
-  });
-});
 
 (('skip' in redis) ? describe.skip : describe)('redis store', () => {
   const url = 'url' in redis ? redis.url : '';

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
-import { liveLockHolder, lockPathFor } from '../runtime/store/store-lock.js';
+import { acquireGatewayLock, gatewayLockPath, runningGateway } from '../runtime/store/gateway-lock.js';
+import { createSqliteStore } from '../runtime/store/sqlite-store.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -15,56 +15,49 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-const statePath = (): string => join(tmp, randomUUID(), 'state.json');
+const databasePath = (): string => join(tmp, randomUUID(), 'store.sqlite');
 
-describe('embedded store lock', () => {
-  it('holds <state>.lock (0600, this pid) while open and removes it on close', async () => {
-    const path = statePath();
-    const store = await createEmbeddedStore({ path });
-    expect((await stat(lockPathFor(path))).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(lockPathFor(path), 'utf8'))).toMatchObject({ pid: process.pid });
-    expect(await liveLockHolder(path)).toMatchObject({ pid: process.pid });
-    await store.close();
-    await expect(stat(lockPathFor(path))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await liveLockHolder(path)).toBeUndefined();
+describe('gateway lock', () => {
+  it('holds <database>.gateway.lock (0600, this pid) while held and removes it on release', async () => {
+    const path = databasePath();
+    const lock = await acquireGatewayLock(path);
+    expect((await stat(gatewayLockPath(path))).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(gatewayLockPath(path), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(await runningGateway(path)).toMatchObject({ pid: process.pid });
+    await lock.release();
+    await expect(stat(gatewayLockPath(path))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await runningGateway(path)).toBeUndefined();
   });
 
-  it('refuses a second open of the same file with ERR_STORE_LOCKED while the first is open', async () => {
-    const path = statePath();
-    const first = await createEmbeddedStore({ path });
-    await expect(createEmbeddedStore({ path })).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED' });
-    await first.set('k', 'v');
-    await first.close();
-    const second = await createEmbeddedStore({ path });
-    expect(await second.get('k')).toBe('v');
-    await second.close();
+  it('refuses a second gateway with ERR_STORE_LOCKED naming the first', async () => {
+    const path = databasePath();
+    const first = await acquireGatewayLock(path);
+    await expect(acquireGatewayLock(path)).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', message: expect.stringContaining(`in use by process ${process.pid}`) });
+    await first.release();
+    await (await acquireGatewayLock(path)).release();
   });
 
   it('takes over a lock whose process is gone, and one that holds no pid', async () => {
-    const path = statePath();
+    const path = databasePath();
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((resolve) => dead.on('exit', resolve));
-    await createEmbeddedStore({ path }).then((s) => s.close());
-    await writeFile(lockPathFor(path), JSON.stringify({ pid: dead.pid }));
-    expect(await liveLockHolder(path)).toBeUndefined();
-    const store = await createEmbeddedStore({ path });
-    expect(await liveLockHolder(path)).toMatchObject({ pid: process.pid });
-    await store.close();
-    await writeFile(lockPathFor(path), 'garbage');
-    await (await createEmbeddedStore({ path })).close();
+    await (await acquireGatewayLock(path)).release();
+    await writeFile(gatewayLockPath(path), JSON.stringify({ pid: dead.pid }));
+    expect(await runningGateway(path)).toBeUndefined();
+    const lock = await acquireGatewayLock(path);
+    expect(await runningGateway(path)).toMatchObject({ pid: process.pid });
+    await lock.release();
+    await writeFile(gatewayLockPath(path), 'garbage');
+    await (await acquireGatewayLock(path)).release();
   });
 
-  it('releases the lock when the state file is corrupt, so fixing the file is enough', async () => {
-    const path = statePath();
-    await (await createEmbeddedStore({ path })).close();
-    await writeFile(path, '{"version":1,"entries":{');
-    await expect(createEmbeddedStore({ path })).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
-    await expect(stat(lockPathFor(path))).rejects.toMatchObject({ code: 'ENOENT' });
-  });
-
-  it('keeps an in-memory store (no path) free of any lock', async () => {
-    const a = await createEmbeddedStore();
-    const b = await createEmbeddedStore();
-    await Promise.all([a.close(), b.close()]);
+  it('is never taken by opening the store: any number of stores (admin commands) share the database without looking like a gateway', async () => {
+    const path = databasePath();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => createSqliteStore({ path })));
+    await Promise.all(stores.map((store, i) => store.set(`client:${i}`, i)));
+    expect(await runningGateway(path)).toBeUndefined();
+    await expect(stat(gatewayLockPath(path))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stores[0]!.keys('client:')).sort()).toEqual(['client:0', 'client:1', 'client:2', 'client:3']);
+    await Promise.all(stores.map((store) => store.close()));
   });
 });

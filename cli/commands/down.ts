@@ -6,7 +6,10 @@ import { processOutput, type CliOutput } from '../output.js';
 
 export interface DownOptions {
   dir: string;
-  /** Also remove the volumes: Redis data (tokens, registered clients, consents) is lost. */
+  /**
+   * Also remove the volumes: Redis data (tokens, registered clients, consents) is lost. A server's
+   * data volume is a bind of its directory under .mcp-gateway/servers/, which stays on the host.
+   */
   volumes?: boolean;
 }
 
@@ -27,7 +30,7 @@ export async function runDown(options: DownOptions, deps: Partial<DownDeps> = {}
   const lines = [removed === 0 ? `nothing of ${project} to remove` : `${project} is down`];
   if (!options.volumes) {
     const { volumes } = await listProjectNetworksAndVolumes(connection.docker, project);
-    if (volumes.length > 0) lines.push(`kept the volumes ${volumes.join(', ')} (Redis data: tokens, clients, consents); remove them with --volumes`);
+    if (volumes.length > 0) lines.push(`kept the volumes ${volumes.join(', ')} (Redis data: tokens, clients, consents; each server's data directory); remove them with --volumes`);
   }
   output.stdout(`${lines.join('\n')}\n`);
   return result;

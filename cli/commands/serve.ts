@@ -42,7 +42,7 @@ export async function runServe(options: ServeOptions, out: CliOutput = processOu
     }
     const port = listen.port === 0 ? await freePort(listen.host) : listen.port;
     config = demoConfig(port);
-    const store = await createEmbeddedStore({ logger });
+    const store = await createEmbeddedStore();
     gateway = await startProjectGateway({ config, keys: await ephemeralKeySet(), store, listen: { host: listen.host, port }, logger, announceLoginCode: announce });
   } else {
     const paths = projectPaths(options.dir);

@@ -3,6 +3,7 @@ import { signAccessToken } from '../../runtime/auth/access-token.js';
 import { policyFor } from '../../runtime/auth/auth-context.js';
 import { admittingRule } from '../../runtime/auth/upstream/user-policy.js';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
+import { cliSubject } from '../../runtime/auth/user-subject.js';
 import { loadKeySet } from '../../runtime/auth/signing-keys.js';
 import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
@@ -83,7 +84,7 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
     const scopes = 'scopes' in serverConfig && serverConfig.scopes ? serverConfig.scopes : [];
     const now = Date.now();
     const { token, jti, expiresIn } = await signAccessToken(
-      { sub: user.toLowerCase(), login: user, clientId: SMOKE_CLIENT_ID, audience: urls.resourceFor(server), ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+      { sub: cliSubject(user), login: user, clientId: SMOKE_CLIENT_ID, audience: urls.resourceFor(server), ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
       { keys, issuer: urls.issuer, ttlMs: TOKEN_TTL_MS, now },
     );
     issued.push({ jti, expiresAt: Math.floor(now / 1000) * 1000 + expiresIn * 1000 });

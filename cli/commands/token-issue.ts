@@ -2,6 +2,7 @@ import { signAccessToken } from '../../runtime/auth/access-token.js';
 import { policyFor } from '../../runtime/auth/auth-context.js';
 import { admittingRule } from '../../runtime/auth/upstream/user-policy.js';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
+import { cliSubject } from '../../runtime/auth/user-subject.js';
 import { loadKeySet } from '../../runtime/auth/signing-keys.js';
 import { parseDuration, DURATION_HINT } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
@@ -43,8 +44,9 @@ export async function runTokenIssue(options: TokenIssueOptions, out: CliOutput =
     });
   }
   const keys = await loadKeySet(paths.signingKeys);
+  // The CLI cannot know which account holds the login: `cli:<login>`, never a provider's subject (user-subject.ts).
   const { token, expiresIn } = await signAccessToken(
-    { sub: options.user.toLowerCase(), login: options.user, clientId: CLI_CLIENT_ID, audience: urls.resourceFor(options.server) },
+    { sub: cliSubject(options.user), login: options.user, clientId: CLI_CLIENT_ID, audience: urls.resourceFor(options.server) },
     { keys, issuer: urls.issuer, ttlMs, now: Date.now() },
   );
   out.stderr(`token for ${options.user} on ${urls.resourceFor(options.server)}, expires in ${expiresIn} s\n`);

@@ -6,6 +6,7 @@ import { constantTimeEqual, sha256Base64url } from '../auth/crypto-helpers.js';
 import { ADMIN_TOKEN_PATTERN } from '../config/admin-token.js';
 import { isGatewayError } from '../errors.js';
 import { createAdminService } from './admin-service.js';
+import { refuseDeepJson } from '../http/json-depth.js';
 
 /** Failed admin requests per address per window; a valid token is never limited (no lockout of the operator). */
 const FAILURES_PER_WINDOW = 30;
@@ -98,7 +99,7 @@ export function adminApi(ctx: AuthContext, adminToken: string): express.Router {
       .set('WWW-Authenticate', 'Bearer realm="mcp-gateway admin"')
       .json({ error: 'unauthorized', error_description: 'the admin API needs Authorization: Bearer <the content of .secrets/admin-token>' });
   });
-  router.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  router.use(express.json({ limit: BODY_LIMIT, strict: true, verify: refuseDeepJson }));
   const requireJson = (req: Request): void => {
     if (!req.is('application/json')) throw new AdminRequestError(400, 'invalid_request', 'the body must be application/json');
   };

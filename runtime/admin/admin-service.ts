@@ -159,7 +159,7 @@ export function createStoreAdminService(config: GatewayConfig, store: Store, now
   });
 }
 
-/** GitHub and local subjects are the login lowercased; an OpenID Connect subject is given as it is. */
+/** Index keys a filter may name: a subject as given, and a login lowercased (the subject of grants from before ids). */
 function subjectsFor(user: string): string[] {
   return [...new Set([user, user.toLowerCase()])];
 }

@@ -11,7 +11,7 @@ export interface GrantSummary {
   clientId: string | null;
   /** The login the user signed in with (GitHub login, OpenID Connect email or username). */
   user: string | null;
-  /** Token subject: the login lowercased, or `oidc:<sub>`. */
+  /** Token subject: the provider's immutable id (`github:12345`, `oidc:...`, `local:demo`); on grants from before ids, the login lowercased. */
   sub: string | null;
   /** The MCP endpoint the grant's tokens are for. */
   resource: string | null;
@@ -72,7 +72,10 @@ export interface PruneReport {
 }
 
 export interface GrantFilter {
-  /** A login (case-insensitive) or a token subject. */
+  /**
+   * A login (case-insensitive) or a token subject. A GitHub login can be renamed and then taken
+   * by someone else: a subject (`github:12345`) names exactly one account.
+   */
   user?: string;
   client?: string;
 }

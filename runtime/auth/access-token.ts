@@ -8,8 +8,12 @@ export const ACCESS_TOKEN_TYP = 'at+jwt';
 const CLOCK_TOLERANCE_S = 5;
 
 export interface AccessTokenClaims {
-  /** Subject: the user's login, lowercased (the bridge binds sessions to it). */
+  /**
+   * Subject: the provider's immutable id (`github:<id>`, `oidc:...`, `local:<user>`, `cli:<login>`;
+   * user-subject.ts). Bridges bind sessions to it. Tokens from before ids carry the login lowercased.
+   */
   sub: string;
+  /** What the user is called (display, audit, allowlist `user:` rules); can change and be reused. */
   login: string;
   /** Upstream numeric id when known (GitHub user id). */
   uid?: number;

@@ -9,6 +9,7 @@ import { githubCallbackEndpoint, localLoginPage, localLoginSubmit, oidcCallbackE
 import type { OidcLogin } from './upstream/oidc-login.js';
 import { metadataEndpoints } from './metadata-endpoints.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
+import { sendErrorPage } from './pages/html.js';
 import { registerEndpoint } from './register-endpoint.js';
 import { tokenEndpoint } from './token-endpoint.js';
 import type { GitHubLogin } from './upstream/github-login.js';
@@ -17,6 +18,7 @@ import { createRequestVerifier, type RequestVerifier } from './verify-request.js
 import { handleVerify, isVerifyPath } from './verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminApi } from '../admin/admin-api.js';
+import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -62,6 +64,22 @@ function tokenLimit() {
 }
 
 /**
+ * /authorize needs no credential and each one may start an upstream login (a CIMD fetch, a
+ * pending authorization in the store): 120 a minute per address is dozens of times what a
+ * person connecting clients needs. The store-side bound is pending-quota.ts; this one keeps a
+ * flood from reaching it at all. A page, not JSON: a browser is at the other end.
+ */
+function authorizeLimit() {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: 120,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => sendErrorPage(res, 429, 'Too many requests', 'Too many sign-ins were started from your network. Wait a minute, then connect again.'),
+  });
+}
+
+/**
  * The auth runtime's HTTP handler: /verify on the hot path without express, everything else
  * through the express app.
  */
@@ -92,7 +110,7 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   app.set('etag', false);
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 });
-  const json = express.json({ limit: BODY_LIMIT, strict: true });
+  const json = express.json({ limit: BODY_LIMIT, strict: true, verify: refuseDeepJson });
   const meta = metadataEndpoints(ctx);
 
   app.use(['/.well-known', '/register', '/token', '/revoke', '/introspect', '/jwks.json'], publicCors);
@@ -107,7 +125,7 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.delete('/register/:clientId', manage.remove);
   app.post('/revoke', form, revocationEndpoint(ctx));
   app.post('/introspect', form, introspectionEndpoint(ctx));
-  app.get('/authorize', authorizeEndpoint(ctx));
+  app.get('/authorize', authorizeLimit(), authorizeEndpoint(ctx));
   app.post('/consent', form, consentEndpoint(ctx));
   app.post('/token', tokenLimit(), form, tokenEndpoint(ctx));
 
@@ -138,7 +156,8 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
     if (status >= 400 && status < 500) {
-      const description = status === 413 ? 'the request body is too large' : status === 415 ? 'unsupported content type or charset' : 'the request body is malformed';
+      const tooDeep = (err as { type?: unknown }).type === 'entity.too.deep';
+      const description = status === 413 ? 'the request body is too large' : status === 415 ? 'unsupported content type or charset' : tooDeep ? `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` : 'the request body is malformed';
       sendOAuthError(res, new OAuthError('invalid_request', description, status));
       return;
     }

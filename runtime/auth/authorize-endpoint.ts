@@ -2,10 +2,13 @@ import type { Request, Response } from 'express';
 import type { AuthContext } from './auth-context.js';
 import { redirectToClient } from './authorization-response.js';
 import type { PendingAuthorization } from './grants.js';
+import { bindLoginToBrowser } from './login-browser.js';
 import { OAuthError } from './oauth-error.js';
 import { sendErrorPage } from './pages/html.js';
 import { isValidS256Challenge } from './pkce.js';
-import { param } from './request-params.js';
+import { createPendingQuota } from './pending-quota.js';
+import { MAX_AUTHORIZE_PARAM_BYTES, oversizedParam, param } from './request-params.js';
+import { isRegisteredRedirect } from './redirect-match.js';
 import { grantedScope } from './server-scopes.js';
 
 /**
@@ -15,10 +18,14 @@ import { grantedScope } from './server-scopes.js';
  * to the client with `iss`.
  */
 export function authorizeEndpoint(ctx: AuthContext) {
+  const quota = createPendingQuota(ctx.store, { now: () => ctx.now() });
   return async function authorize(req: Request, res: Response): Promise<void> {
     let clientId: string | undefined;
     let requestedRedirect: string | undefined;
     let state: string | undefined;
+    // Before anything else: an oversized value (a 15 KB `state`) is never looked up, kept or reflected.
+    const oversized = oversizedParam(req.query);
+    if (oversized !== undefined) return sendErrorPage(res, 400, 'Invalid authorization request', `The ${oversized.slice(0, 40)} parameter is longer than ${MAX_AUTHORIZE_PARAM_BYTES} bytes.`);
     try {
       clientId = param(req.query, 'client_id');
       requestedRedirect = param(req.query, 'redirect_uri');
@@ -39,16 +46,26 @@ export function authorizeEndpoint(ctx: AuthContext) {
       // RFC 6749 §3.1.2.3: may be omitted only when exactly one redirect URI is registered.
       if (client.redirectUris.length !== 1) return sendErrorPage(res, 400, 'Invalid authorization request', 'redirect_uri is required for this application.');
       redirectUri = client.redirectUris[0]!;
-    } else if (client.redirectUris.includes(requestedRedirect)) {
-      redirectUri = requestedRedirect; // exact string match, no normalisation (OAuth 2.1 §2.3.1)
+    } else if (isRegisteredRedirect(client.redirectUris, requestedRedirect)) {
+      // The URI as requested (a loopback one keeps its port): /token must repeat exactly this one (RFC 6749 §4.1.3).
+      redirectUri = requestedRedirect;
     } else {
-      return sendErrorPage(res, 400, 'Redirect not allowed', 'The redirect_uri does not exactly match any redirect URI registered for this application.');
+      return sendErrorPage(res, 400, 'Redirect not allowed', 'The redirect_uri does not exactly match any redirect URI registered for this application (only a loopback URI may differ, in its port).');
     }
 
     const back = state === undefined ? { redirectUri } : { redirectUri, state };
     try {
       const pending = readAuthorizationRequest(ctx, req.query, clientId, back);
       pending.redirectUriGiven = requestedRedirect !== undefined;
+      // A page, not a redirect: nothing the client could fix, and a flood must not bounce off
+      // the gateway onto the redirect URI. Checked last, so only complete requests take a place.
+      const verdict = await quota.admit(req.ip);
+      if (!verdict.admitted) {
+        ctx.audit('access_denied', { clientId, reason: `pending authorization limit (${verdict.scope})`, ip: req.ip });
+        res.set('Retry-After', '600');
+        return sendErrorPage(res, 429, 'Too many sign-ins in progress', verdict.scope === 'address' ? 'Too many sign-ins were started from your network in the last minutes. Wait ten minutes, then connect again.' : 'This gateway has too many sign-ins in progress. Wait ten minutes, then connect again.');
+      }
+      pending.browserHash = bindLoginToBrowser(ctx, req, res);
       const pendingId = await ctx.grants.savePending(pending);
       const loginUrl = await ctx.upstream.begin(pendingId, { clientName: client.clientName ?? clientId });
       res.set('Cache-Control', 'no-store').redirect(302, loginUrl);

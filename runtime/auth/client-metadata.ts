@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import type { ClientMetadata, ClientRecord } from './client-registry.js';
 import { OAuthError } from './oauth-error.js';
+import { DISPLAY_TEXT_MESSAGE, isDisplaySafe } from './display-text.js';
 import { redirectUriProblem } from './redirect-uri-policy.js';
 
-const httpsUrl = z.url({ protocol: /^https$/ }).max(2000);
+// Every free-text member below ends up in front of a person (consent page, terminal, `clients
+// list`), so each refuses what could disguise it (display-text.ts), not only control characters.
+const displayed = <T extends z.ZodString | z.ZodURL>(schema: T) => schema.refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE);
+const httpsUrl = displayed(z.url({ protocol: /^https$/ }).max(2000));
 
 /** RFC 7591 §2 client metadata; unknown fields are ignored (§3.1.1), known ones validated one by one. */
 const clientMetadataSchema = z.object({
@@ -11,13 +15,13 @@ const clientMetadataSchema = z.object({
   token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
   grant_types: z.array(z.enum(['authorization_code', 'refresh_token'], { message: 'only authorization_code and refresh_token are supported' })).min(1).optional(),
   response_types: z.array(z.literal('code', { message: 'only the code response type is supported' })).min(1).optional(),
-  // No control characters: the name is printed in the operator's terminal and shown on the consent page.
-  client_name: z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters').optional(),
+  // Checked before trimming: trim() would silently drop a leading BOM or trailing U+2028.
+  client_name: displayed(z.string()).trim().min(1).max(200).optional(),
   client_uri: httpsUrl.optional(),
   logo_uri: httpsUrl.optional(),
-  scope: z.string().max(1000).optional(),
-  software_id: z.string().max(200).optional(),
-  software_version: z.string().max(100).optional(),
+  scope: displayed(z.string().max(1000)).optional(),
+  software_id: displayed(z.string().max(200)).optional(),
+  software_version: displayed(z.string().max(100)).optional(),
 });
 
 /** Validates a registration (RFC 7591) or update (RFC 7592) body into stored metadata; client mistakes become OAuthErrors. */

@@ -2,6 +2,7 @@ import { isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import type { CimdResolver } from './cimd/cimd-resolver.js';
+import { forgetClientConsents, newConsentEpoch } from './consents.js';
 import { constantTimeEqual, randomToken, sha256Base64url } from './crypto-helpers.js';
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -26,9 +27,14 @@ export interface ClientRecord {
   lastUsedAt?: number;
   /** A client identified by a metadata document URL (CIMD) rather than registered here. */
   metadataDocument?: boolean;
+  /**
+   * Remembered consents hold it (consents.ts); a new one on every RFC 7592 update, so no approval
+   * of the old metadata (name, redirect URIs) carries over. Absent on records from before it existed.
+   */
+  consentEpoch?: string;
 }
 
-export type ClientMetadata = Omit<ClientRecord, 'clientId' | 'clientSecretHash' | 'registrationAccessTokenHash' | 'issuedAt' | 'lastUsedAt' | 'metadataDocument'>;
+export type ClientMetadata = Omit<ClientRecord, 'clientId' | 'clientSecretHash' | 'registrationAccessTokenHash' | 'issuedAt' | 'lastUsedAt' | 'metadataDocument' | 'consentEpoch'>;
 
 export interface ClientLifetimes {
   /** Registered but never used: forgotten after this. */
@@ -64,6 +70,9 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
             tokenEndpointAuthMethod: 'none',
             issuedAt: 0,
             metadataDocument: true,
+            // Nothing is stored for a document client, so its epoch is what its page shows: a
+            // document that renames the client or changes its links is asked about again.
+            consentEpoch: sha256Base64url(JSON.stringify([doc.clientName ?? null, doc.clientUri ?? null, doc.logoUri ?? null])),
             ...(doc.clientName === undefined ? {} : { clientName: doc.clientName }),
             ...(doc.clientUri === undefined ? {} : { clientUri: doc.clientUri }),
             ...(doc.logoUri === undefined ? {} : { logoUri: doc.logoUri }),
@@ -90,6 +99,7 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
         ...metadata,
         clientId,
         issuedAt: Math.floor(now() / 1000),
+        consentEpoch: newConsentEpoch(),
         registrationAccessTokenHash: sha256Base64url(registrationAccessToken),
         ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }),
       };
@@ -105,14 +115,19 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
       if (clientId.length === 0 || clientId.length > 200) return undefined;
       return store.get<ClientRecord>(key(clientId));
     },
-    /** RFC 7592 PUT: new metadata, same id, secret and registration access token. A new secret is issued when a public client becomes confidential. */
+    /**
+     * RFC 7592 PUT: new metadata, same id, secret and registration access token. A new secret is
+     * issued when a public client becomes confidential. Every consent given to the client is
+     * forgotten (new epoch, old ones deleted): the user approved what the old metadata said.
+     */
     async update(current: ClientRecord, metadata: ClientMetadata): Promise<{ record: ClientRecord; clientSecret?: string }> {
       const needsSecret = metadata.tokenEndpointAuthMethod !== 'none' && current.clientSecretHash === undefined;
       const clientSecret = needsSecret ? randomToken(32) : undefined;
       const { clientName: _n, clientUri: _u, logoUri: _l, scope: _s, ...kept } = current;
-      const record: ClientRecord = { ...kept, ...metadata, ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }) };
+      const record: ClientRecord = { ...kept, ...metadata, consentEpoch: newConsentEpoch(), ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }) };
       if (metadata.tokenEndpointAuthMethod === 'none') delete record.clientSecretHash;
       await store.set(key(current.clientId), record, { ttlMs: record.lastUsedAt === undefined ? lifetimes.unusedTtlMs : lifetimes.idleTtlMs });
+      await forgetClientConsents(store, current.clientId);
       return clientSecret === undefined ? { record } : { record, clientSecret };
     },
     /** Every client registered here (admin listings and pruning; scans the store). */
@@ -121,8 +136,15 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
       const records = await Promise.all(keys.map((k) => store.get<ClientRecord>(k)));
       return records.filter((r): r is ClientRecord => r !== undefined);
     },
+    /**
+     * RFC 7592 DELETE, admin removal and pruning all end here, so each forgets the client's
+     * consents. A client the store expires (reaping) leaves its consents to their own expiry:
+     * client ids are random and never reissued, so nothing can use them again.
+     */
     async remove(clientId: string): Promise<boolean> {
-      return store.delete(key(clientId));
+      const removed = await store.delete(key(clientId));
+      await forgetClientConsents(store, clientId);
+      return removed;
     },
     /** Called when the client obtains tokens: keeps it alive for another idle period. */
     async touch(record: ClientRecord): Promise<void> {

@@ -1,26 +1,18 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { AuthContext } from './auth-context.js';
+import { browserCookieName, clearBrowserCookie, setBrowserCookie } from './browser-cookie.js';
 
-/** `__Host-` (RFC 6265bis §4.1.3.2) pins the cookie to this host over https; plain http on loopback cannot use it. */
+export { readCookie } from './browser-cookie.js';
+
+/** The consent page's half of the browser binding (browser-cookie.ts); the prompt in the store holds the other. */
 export function consentCookieName(ctx: AuthContext): string {
-  return ctx.secureCookies ? '__Host-mcpgw-consent' : 'mcpgw-consent';
+  return browserCookieName(ctx, 'consent');
 }
 
 export function setConsentCookie(ctx: AuthContext, res: Response, value: string): void {
-  res.cookie(consentCookieName(ctx), value, { httpOnly: true, sameSite: 'lax', secure: ctx.secureCookies, path: '/', maxAge: 10 * 60_000 });
+  setBrowserCookie(ctx, res, 'consent', value, 10 * 60_000);
 }
 
 export function clearConsentCookie(ctx: AuthContext, res: Response): void {
-  res.clearCookie(consentCookieName(ctx), { httpOnly: true, sameSite: 'lax', secure: ctx.secureCookies, path: '/' });
-}
-
-/** express has no cookie parser built in; one cookie by name is all we need. */
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  clearBrowserCookie(ctx, res, 'consent');
 }

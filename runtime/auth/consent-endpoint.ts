@@ -30,11 +30,11 @@ export function consentEndpoint(ctx: AuthContext) {
     }
     clearConsentCookie(ctx, res);
     if (decision === 'deny') {
-      ctx.audit('consent_denied', { login: prompt.user.login, clientId: prompt.pending.clientId });
+      ctx.audit('consent_denied', { login: prompt.user.login, sub: prompt.user.sub, clientId: prompt.pending.clientId });
       return redirectToClient(ctx, res, prompt.pending, { error: 'access_denied', error_description: 'the user denied access' });
     }
-    await ctx.consents.remember(prompt.user.sub, prompt.pending.clientId, ctx.now());
-    ctx.audit('consent_granted', { login: prompt.user.login, clientId: prompt.pending.clientId, resource: prompt.pending.resource });
+    await ctx.consents.remember(prompt, ctx.now());
+    ctx.audit('consent_granted', { login: prompt.user.login, sub: prompt.user.sub, clientId: prompt.pending.clientId, resource: prompt.pending.resource });
     await issueCodeAndRedirect(ctx, res, prompt.pending, prompt.user, prompt.upstream);
   };
 }

@@ -3,10 +3,14 @@ import { randomToken, sha256Base64url } from './crypto-helpers.js';
 
 /** Who logged in, as the upstream identity provider reported it. */
 export interface UserIdentity {
-  /** Token subject: the login lowercased (GitHub, local) or `oidc:<sub>` (OpenID Connect). */
+  /**
+   * Token subject: the provider's immutable id (`github:<id>`, `oidc:<hash of issuer and sub>`,
+   * `local:<user>`; see user-subject.ts). Grants from before ids were used hold the login lowercased.
+   */
   sub: string;
-  /** What people read: the GitHub login, or the OpenID Connect email / username. */
+  /** What people read and the allowlist matches: the GitHub login, or the OpenID Connect email / username. May change. */
   login: string;
+  /** GitHub's numeric user id. */
   uid?: number;
   email?: string;
   emailVerified?: boolean;
@@ -30,6 +34,8 @@ export interface PendingAuthorization {
   codeChallenge: string;
   resource: string;
   scope?: string;
+  /** SHA-256 of the browser's login cookie (login-browser.ts): the callback must come from that browser. */
+  browserHash?: string;
 }
 
 /** What an authorization code stands for (RFC 6749 §4.1.2): bound to client, redirect, PKCE challenge and resource. */

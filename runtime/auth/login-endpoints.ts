@@ -10,7 +10,8 @@ import type { LocalLogin } from './upstream/local-login.js';
 import type { OidcLogin } from './upstream/oidc-login.js';
 import type { UserFacts } from './upstream/user-policy.js';
 import type { PendingAuthorization, UpstreamCredential, UserIdentity } from './grants.js';
-import { identityFromLogin } from './upstream/upstream-login.js';
+import { startedInThisBrowser } from './login-browser.js';
+import { githubSubject, localSubject, oidcSubject } from './user-subject.js';
 
 function safeParam(source: unknown, name: string): string | undefined {
   try {
@@ -21,14 +22,35 @@ function safeParam(source: unknown, name: string): string | undefined {
 }
 
 const EXPIRED = 'This login expired or was already used. Start the connection again from your MCP client.';
+const OTHER_BROWSER =
+  "This login was started in another browser, or this browser did not keep the gateway's login cookie. Start the connection again from your MCP client, in this browser.";
 
-/** GET /callback: GitHub's redirect after login. `state` is the pending authorization's id, redeemed once. */
+/**
+ * The pending authorization `id` names, if the browser that started it is the one asking
+ * (login-browser.ts); otherwise the error page is sent and the pending authorization is left for
+ * its own browser. Taken (single use) only after that check, so a stranger presenting someone
+ * else's `state` cannot burn it either.
+ */
+async function pendingOfThisBrowser(ctx: AuthContext, req: Request, res: Response, id: string, provider: string, take: boolean): Promise<PendingAuthorization | undefined> {
+  const waiting = await ctx.grants.peekPending(id);
+  if (!waiting) return void sendErrorPage(res, 400, 'Login expired', EXPIRED);
+  if (!startedInThisBrowser(ctx, req, waiting)) {
+    ctx.audit('login_denied', { provider, clientId: waiting.clientId, reason: 'login started in another browser', ip: req.ip });
+    return void sendErrorPage(res, 400, 'Login failed', OTHER_BROWSER);
+  }
+  if (!take) return waiting;
+  const pending = await ctx.grants.takePending(id);
+  if (!pending) sendErrorPage(res, 400, 'Login expired', EXPIRED);
+  return pending;
+}
+
+/** GET /callback: GitHub's redirect after login. `state` is the pending authorization's id, redeemed once, by the browser that started it. */
 export function githubCallbackEndpoint(ctx: AuthContext, login: GitHubLogin) {
   return async function githubCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'GitHub did not return a state parameter.');
-    const pending = await ctx.grants.takePending(state);
-    if (!pending) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    const pending = await pendingOfThisBrowser(ctx, req, res, state, 'github', true);
+    if (!pending) return;
     const upstreamError = safeParam(req.query, 'error');
     const code = safeParam(req.query, 'code');
     if (upstreamError !== undefined || code === undefined) {
@@ -41,7 +63,8 @@ export function githubCallbackEndpoint(ctx: AuthContext, login: GitHubLogin) {
     try {
       const githubToken = await login.github.exchangeCode({ code, redirectUri: login.callbackUrl });
       const user = await login.github.fetchUser(githubToken);
-      identity = identityFromLogin(user.login, user.id);
+      // The numeric id is the user; the login is only what they are called today (user-subject.ts).
+      identity = { sub: githubSubject(user.id), login: user.login, uid: user.id };
       facts = { login: user.login };
       if (login.needsMembership) {
         const [orgs, teams] = await Promise.all([login.github.fetchOrgs(githubToken), login.github.fetchTeams(githubToken)]);
@@ -61,16 +84,17 @@ export function oidcCallbackEndpoint(ctx: AuthContext, login: OidcLogin) {
   return async function oidcCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'The identity provider did not return a state parameter.');
-    const pending = await ctx.grants.takePending(state);
-    const secrets = pending ? await login.takeState(state) : undefined;
-    if (!pending || !secrets) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    const pending = await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
+    if (!pending) return;
+    const secrets = await login.takeState(state);
+    if (!secrets) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
     try {
       const code = await login.oidc.readCallback(new URLSearchParams(req.url.split('?')[1] ?? ''));
       const { claims } = await login.oidc.exchangeCode({ code, redirectUri: login.callbackUrl, codeVerifier: secrets.codeVerifier, nonce: secrets.nonce });
       // OIDC Core §5.7: only iss + sub identify a user; email and preferred_username can change hands.
       const display = claims.email ?? claims.preferred_username ?? claims.sub;
       const identity: UserIdentity = {
-        sub: `oidc:${claims.sub}`,
+        sub: oidcSubject(login.oidc.issuer, claims.sub),
         login: display,
         ...(claims.email === undefined ? {} : { email: claims.email }),
         ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
@@ -98,7 +122,8 @@ function upstreamFailed(ctx: AuthContext, res: Response, pending: PendingAuthori
 export function localLoginPage(ctx: AuthContext, login: LocalLogin) {
   return async function showLocalLogin(req: Request, res: Response): Promise<void> {
     const txn = safeParam(req.query, 'txn');
-    if (txn === undefined || !(await ctx.grants.peekPending(txn))) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    if (txn === undefined) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    if (!(await pendingOfThisBrowser(ctx, req, res, txn, 'local', false))) return;
     sendPage(res, 200, 'Log in to this gateway', localLoginFormHtml(txn, login.user, false));
   };
 }
@@ -111,6 +136,8 @@ export function localLoginSubmit(ctx: AuthContext, login: LocalLogin) {
     if (txn === undefined || code === undefined || !req.is('application/x-www-form-urlencoded')) {
       return sendErrorPage(res, 400, 'Login failed', 'The login form was incomplete.');
     }
+    // Before the code is checked, so a stranger's guesses do not use up the attempts either.
+    if (!(await pendingOfThisBrowser(ctx, req, res, txn, 'local', false))) return;
     const result = await login.check(txn, code.slice(0, 64));
     if (result === 'wrong') return sendPage(res, 401, 'Log in to this gateway', localLoginFormHtml(txn, login.user, true));
     const pending = result === 'ok' ? await ctx.grants.takePending(txn) : undefined;
@@ -118,7 +145,7 @@ export function localLoginSubmit(ctx: AuthContext, login: LocalLogin) {
       if (result === 'expired') await ctx.grants.takePending(txn);
       return sendErrorPage(res, 400, 'Login expired', EXPIRED);
     }
-    await finishLogin(ctx, res, pending, identityFromLogin(login.user), { login: login.user });
+    await finishLogin(ctx, res, pending, { sub: localSubject(login.user), login: login.user }, { login: login.user });
   };
 }
 

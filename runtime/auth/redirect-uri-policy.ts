@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../config/schema.js';
+import { DISPLAY_TEXT_MESSAGE, isDisplaySafe } from './display-text.js';
 
 /**
  * Which redirect URIs a client may register (DESIGN.md): https anywhere; http only on a loopback
@@ -11,6 +12,9 @@ const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+.-]*:$/;
 
 export function redirectUriProblem(uri: string): string | undefined {
   if (uri.length > 2000) return 'is longer than 2000 characters';
+  // The URI is listed to operators and its host shown on the consent page; URL parsing would
+  // percent-encode a bidi override in the path, but the stored string keeps it.
+  if (!isDisplaySafe(uri)) return DISPLAY_TEXT_MESSAGE;
   let url: URL;
   try {
     url = new URL(uri);

@@ -71,7 +71,7 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   // Marked before tokens exist, so a replay racing this request still finds the family to revoke.
   await ctx.grants.markCodeUsed(hash, familyId);
   const body = await issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId, ...scopeOf(grant.scope), ...(grant.upstream ? { upstream: grant.upstream } : {}) });
-  ctx.audit('tokens_issued', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId });
+  ctx.audit('tokens_issued', { login: grant.user.login, sub: grant.user.sub, clientId: client.clientId, resource: grant.resource, familyId });
   return body;
 }
 
@@ -117,18 +117,37 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
   } catch (err) {
     if (err instanceof OAuthError && err.error === 'invalid_grant') {
       await ctx.families.revoke(grant.familyId, 'user no longer allowed');
-      ctx.audit('family_revoked', { reason: 'user no longer allowed', login: grant.user.login, familyId: grant.familyId });
+      ctx.audit('family_revoked', { reason: 'user no longer allowed', login: grant.user.login, sub: grant.user.sub, familyId: grant.familyId });
     }
     throw err;
   }
   const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
-  await ctx.families.touch(grant.familyId);
-  ctx.audit('tokens_refreshed', { login: grant.user.login, clientId: client.clientId, resource: grant.resource, familyId: grant.familyId });
+  await ctx.families.touch(grant.familyId, grant.user);
+  ctx.audit('tokens_refreshed', { login: grant.user.login, sub: grant.user.sub, clientId: client.clientId, resource: grant.resource, familyId: grant.familyId });
   return body;
 }
 
 function scopeOf(scope: string | undefined): { scope?: string } {
   return scope === undefined ? {} : { scope };
+}
+
+/**
+ * The `scope` member of a token response. RFC 6749 §5.1 makes it OPTIONAL when it is identical to
+ * the scope requested and REQUIRED otherwise. The gateway grants fewer scopes than asked (unknown
+ * ones are dropped: mcp-remote asks for `openid email profile`), or the server's whole set when
+ * none was asked (server-scopes.ts), and a refresh request's `scope` is not honoured: so it is
+ * stated on every response, code and refresh alike, whenever something was granted, and the client
+ * never has to guess.
+ *
+ * The one thing it cannot state is the empty set (a server without scopes, asked for
+ * `openid email profile`): the scope syntax has at least one scope-token (RFC 6749 §3.3,
+ * Appendix A.4: `scope = scope-token *( SP scope-token )`, `scope-token = 1*NQCHAR`), so
+ * `"scope": ""` is not a conformant value (a strict client may reject the response). Omitted
+ * instead: the access token then carries no `scope` claim, and a server without scopes checks
+ * none, so a client that assumes it got what it asked for is refused nothing it expected.
+ */
+function statedScope(granted: string | undefined): { scope?: string } {
+  return granted === undefined || granted === '' ? {} : { scope: granted };
 }
 
 async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: RefreshGrant, supersedes?: { hash: string; graceable: boolean }): Promise<TokenResponse> {
@@ -146,7 +165,7 @@ async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: Refres
     },
     { keys: ctx.keys, issuer: ctx.urls.issuer, ttlMs: ctx.accessTokenTtlMs, now: ctx.now() },
   );
-  const body: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, ...scopeOf(grant.scope) };
+  const body: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, ...statedScope(grant.scope) };
   if (client.grantTypes.includes('refresh_token')) {
     const refresh = await ctx.families.issueRefreshToken(grant);
     if (supersedes !== undefined) await ctx.families.markSuperseded(supersedes.hash, grant, refresh.hash, supersedes.graceable);

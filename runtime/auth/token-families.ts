@@ -82,11 +82,13 @@ export function createTokenFamilies(store: Store, { now, refreshTtlMs }: { now: 
     /**
      * A refresh: the record and the indexes live another refresh lifetime, like the refresh token
      * just issued. Without renewing the indexes, a grant refreshed for longer than the refresh
-     * lifetime would drop out of them and escape revocation by client or user.
+     * lifetime would drop out of them and escape revocation by client or user. `user` is who the
+     * refresh was for: its subject may have moved from a login to an id, its login been renamed.
      */
-    async touch(familyId: string): Promise<void> {
-      const record = await store.get<FamilyRecord>(`family:${familyId}`);
-      if (!record) return;
+    async touch(familyId: string, user?: { sub: string; login: string }): Promise<void> {
+      const stored = await store.get<FamilyRecord>(`family:${familyId}`);
+      if (!stored) return;
+      const record = user === undefined ? stored : { ...stored, sub: user.sub, login: user.login };
       await Promise.all([
         store.set(`family:${familyId}`, { ...record, refreshedAt: now() }, ttl),
         store.addToSet(`client-families:${record.clientId}`, familyId, ttl),

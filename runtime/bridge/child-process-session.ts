@@ -5,6 +5,7 @@ import { LineSplitter } from './line-splitter.js';
 import { toEnvelope, type Envelope } from './json-rpc.js';
 import { LogRateLimit } from './log-rate-limit.js';
 import { forgetGroup, groupAlive, signalGroup, trackGroup } from './process-group.js';
+import { MAX_JSON_DEPTH, jsonNestedTooDeep } from '../http/json-depth.js';
 
 export interface StdioLaunch {
   command: string;
@@ -26,6 +27,8 @@ export interface ChildHandlers {
   onMessage(message: Envelope, line: string): void;
   /** Called once, after the process has exited and its stdout has been read to the end. */
   onClose(exit: ChildExit): void;
+  /** Each stderr line (truncated, before the log's rate limit): the health probe quotes the last one. */
+  onStderrLine?(line: string): void;
 }
 
 export interface ChildProcessSessionOptions extends ChildHandlers {
@@ -79,7 +82,7 @@ export class ChildProcessSession {
     this.pid = child.pid;
     this.#child = child;
     this.#options = options;
-    this.#handlers = { logger: options.logger, onMessage: options.onMessage, onClose: options.onClose };
+    this.#handlers = { logger: options.logger, onMessage: options.onMessage, onClose: options.onClose, ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}) };
     this.#log = options.logger;
     this.#graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     trackGroup(this.pid);
@@ -187,6 +190,12 @@ export class ChildProcessSession {
   #readStdout(): void {
     const junk = new LogRateLimit((suppressed) => this.#log.warn({ stream: 'stdout', suppressed }, 'MCP server stdout junk lines not logged (rate limit)'));
     const handleLine = (line: string): void => {
+      // A hostile server's deep batch would make JSON.stringify below throw in a stdout handler,
+      // which takes the whole gateway down (json-depth.ts).
+      if (jsonNestedTooDeep(line)) {
+        if (junk.admit()) this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, `skipping JSON nested deeper than ${MAX_JSON_DEPTH} levels from MCP server`);
+        return;
+      }
       let value: unknown;
       try {
         value = JSON.parse(line);
@@ -228,6 +237,7 @@ export class ChildProcessSession {
       maxLineBytes: STDERR_MAX_LINE_BYTES,
       overflowHeadBytes: STDERR_MAX_LINE_BYTES,
       onLine: (line) => {
+        this.#handlers.onStderrLine?.(line);
         if (limit.admit()) this.#log.info({ stream: 'stderr' }, line);
       },
       onOverflow: (head) => {

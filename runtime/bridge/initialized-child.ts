@@ -4,6 +4,9 @@ import { ChildProcessSession, type StdioLaunch } from './child-process-session.j
 import { isJsonObject, type Envelope, type JsonObject } from './json-rpc.js';
 import { DEFAULT_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 
+/** How much of a dying server's last stderr line the health report quotes. */
+const STDERR_QUOTE_CHARS = 300;
+
 /** The `initialize` params a gateway-started child (warm pool, health probe) is initialized with. */
 export interface InitializeTemplate {
   protocolVersion: string;
@@ -52,6 +55,7 @@ export async function startInitializedChild(options: {
   let settle!: (outcome: InitializeOutcome) => void;
   const settled = new Promise<InitializeOutcome>((resolve) => (settle = resolve));
   const early: InitializedChild['early'] = [];
+  let lastStderr: string | undefined;
   let child: ChildProcessSession;
   try {
     child = await ChildProcessSession.start({
@@ -63,7 +67,12 @@ export async function startInitializedChild(options: {
       },
       onClose: (exit) => {
         const how = exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;
-        settle({ ok: false, detail: `the server exited (${how}) before answering initialize` });
+        // Its last words say why (a missing API key; the sandbox's "execvp X: No such file").
+        const said = lastStderr === undefined ? '' : `: ${lastStderr.slice(0, STDERR_QUOTE_CHARS)}`;
+        settle({ ok: false, detail: `the server exited (${how}) before answering initialize${said}` });
+      },
+      onStderrLine: (line) => {
+        if (line.trim() !== '') lastStderr = line.trim();
       },
     });
   } catch (err) {

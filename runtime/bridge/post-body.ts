@@ -5,6 +5,7 @@ import { toEnvelope, TRANSPORT_ERROR } from './json-rpc.js';
 import { replyJsonRpcError } from './json-replies.js';
 import { isJsonContentType } from './media-types.js';
 import { readBody } from './read-body.js';
+import { MAX_JSON_DEPTH, jsonNestedTooDeep } from '../http/json-depth.js';
 
 export interface PostBody {
   messages: ClientMessage[];
@@ -26,6 +27,12 @@ export async function readPostBody(req: IncomingMessage, res: ServerResponse, ma
   if (body.kind === 'aborted') return undefined;
   if (body.kind === 'too-large') {
     replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, { headers: { Connection: 'close' } });
+    return undefined;
+  }
+  // Before JSON.parse: a batch member or a multi-line message is re-serialised below, and
+  // JSON.stringify recurses (a RangeError, then a 500, at 100,000 levels); see json-depth.ts.
+  if (jsonNestedTooDeep(body.text)) {
+    replyJsonRpcError(res, 400, ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     return undefined;
   }
   let parsed: unknown;

@@ -1,3 +1,5 @@
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { JsonDepthGauge, MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { relayLifecycle } from '../http/relay-lifecycle.js';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -102,10 +104,12 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void): void {
     const outgoing = send(upstream, { method: req.method, headers: upstreamHeaders(req.headers), agent });
+    let refused = false;
     relayLifecycle(res, outgoing, {
       inFlight,
       done,
       onUnreachable(err) {
+        if (refused) return; // we cut the upstream request ourselves and answer the client below
         log.warn({ err: err.message }, 'remote MCP server unreachable');
         replyJsonRpcError(res, 502, TRANSPORT_ERROR, `Bad Gateway: the remote MCP server did not answer (${err.message})`);
       },
@@ -130,14 +134,26 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       answer.on('error', () => res.destroy());
     });
     // Stream the body up as it arrives, counting: a chunked body has no Content-Length to check.
+    // Nothing is parsed here, but the nesting is gauged on the way, so the upstream server never
+    // gets a body deep enough to crash a recursive parser (json-depth.ts).
     let sent = 0;
+    const depth = new JsonDepthGauge();
     req.on('data', (chunk: Buffer) => {
       sent += chunk.length;
-      if (sent <= maxBodyBytes) return;
-      req.unpipe(outgoing);
-      outgoing.destroy();
-      if (!res.headersSent) replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
-      req.destroy();
+      if (sent > maxBodyBytes) {
+        req.unpipe(outgoing);
+        outgoing.destroy();
+        if (!res.headersSent) replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+        req.destroy();
+      } else if (!refused && depth.push(chunk)) {
+        refused = true;
+        req.unpipe(outgoing);
+        outgoing.destroy();
+        // The rest (at most maxBodyBytes, counted above) is read and dropped, so the client
+        // finishes its upload and reads the 400 instead of a reset connection.
+        req.resume();
+        req.once('end', () => replyJsonRpcError(res, 400, ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+      }
     });
     req.pipe(outgoing);
   }

@@ -161,8 +161,12 @@ const localProvider = z.strictObject({
 
 const embeddedStore = z.strictObject({
   type: z.literal('embedded'),
-  /** Relative to the project directory. */
-  path: z.string().min(1).default('.mcp-gateway/state.json'),
+  /**
+   * The SQLite database, relative to the project directory. A path ending in .json (the JSON-file
+   * store of earlier releases) keeps working: that file is imported into a database beside it
+   * (runtime/store/create-store.ts, embeddedStoreFiles).
+   */
+  path: z.string().min(1).default('.mcp-gateway/store.sqlite'),
 });
 
 const redisStore = z.strictObject({
@@ -181,7 +185,7 @@ export const configSchema = z
     listen: z.string().regex(hostPort, 'must be HOST:PORT, e.g. 127.0.0.1:8080').optional(),
     provider: z.discriminatedUnion('type', [githubProvider, localProvider, oidcProvider]),
     allowedUsers: z.array(z.string().regex(ALLOWED_USER, 'must be a login, or for OpenID Connect an email address or subject')).default([]),
-    store: z.discriminatedUnion('type', [embeddedStore, redisStore]).default({ type: 'embedded', path: '.mcp-gateway/state.json' }),
+    store: z.discriminatedUnion('type', [embeddedStore, redisStore]).default({ type: 'embedded', path: '.mcp-gateway/store.sqlite' }),
     /*
      * Access tokens last a working day by default: Claude.ai and ChatGPT connectors have refreshed
      * unreliably, and every request is still checked against revocation and the allowlist, so a
@@ -251,6 +255,8 @@ export const configSchema = z
     servers: z.record(z.string(), serverSchema).default({}),
     /** How stdio servers are confined in `serve` unless a server says otherwise (`servers.NAME.sandbox`). */
     sandbox: sandboxMode.default('on'),
+    /** On SIGTERM, requests in flight get this long to finish (new ones get 503) before sessions end. */
+    shutdownGrace: duration.default('10s'),
     /**
      * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP
      * endpoints accept; any other Origin header gets 403 (DNS-rebinding protection).

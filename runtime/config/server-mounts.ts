@@ -2,6 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { GatewayConfig, ServerConfig } from './schema.js';
 import { projectPaths } from './project-paths.js';
+import { embeddedStoreFiles } from '../store/create-store.js';
 
 /** A mount with its path resolved (relative to the project directory) and symlinks followed. */
 export interface ResolvedMount {
@@ -24,7 +25,11 @@ export function isWithin(inner: string, outer: string): boolean {
 export function protectedPaths(projectDir: string, config?: Pick<GatewayConfig, 'store'>): string[] {
   const paths = projectPaths(projectDir);
   const list = [paths.secretsDir, paths.stateDir, paths.configFile];
-  if (config?.store.type === 'embedded') list.push(resolve(paths.dir, config.store.path));
+  if (config?.store.type === 'embedded') {
+    // SQLite keeps recent commits in the -wal file and the WAL index in -shm, beside the database.
+    const { database, legacyStateFile } = embeddedStoreFiles(config.store, paths);
+    list.push(database, `${database}-wal`, `${database}-shm`, ...(legacyStateFile === undefined ? [] : [legacyStateFile]));
+  }
   return list.map(realOrSelf);
 }
 

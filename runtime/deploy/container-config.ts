@@ -34,10 +34,11 @@ export function contentHash(...parts: string[]): string {
 }
 
 /**
- * What one bridge depends on: the whole config except the other servers, so that adding or
- * removing another server does not recreate this bridge (its label stays the same).
+ * The config a bridge container reads: the container config with its own server only, so a
+ * server never sees another's entry (env values there may be API keys), and adding or removing
+ * another server leaves this file, hence the bridge's config-hash label, as it was.
  */
-export function bridgeConfigHash(config: GatewayConfig, server: string): string {
+export function bridgeContainerConfig(config: GatewayConfig, server: string): GatewayConfig {
   const own = config.servers[server];
-  return contentHash(JSON.stringify({ ...config, servers: own === undefined ? {} : { [server]: own } }));
+  return { ...config, servers: own === undefined ? {} : { [server]: own } };
 }

@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import type { GatewayConfig, ServerConfig } from '../config/schema.js';
+import { resolveMounts, serverDataDir, type ResolvedMount } from '../config/server-mounts.js';
 import { GatewayError } from '../errors.js';
+import { bridgeContainerLimits, type ContainerLimits } from './container-limits.js';
 
 /** Which runtime image a bridge runs in. */
 export type RuntimeKind = 'node' | 'python';
@@ -12,6 +14,17 @@ export interface BridgePlan {
   runtime: RuntimeKind;
   /** Names of the static headers a remote server gets (values are secrets). */
   upstreamHeaders: readonly string[];
+  /** `serverDataDir` on the host; the data volume is mounted at this same path in the container (its working directory and HOME). */
+  dataDir: string;
+  /** Compose key of the server's data volume. */
+  dataVolume: string;
+  /** Compose key of the bridge's own network, which only the router (or Traefik) shares. */
+  network: string;
+  /** False for `network: none`: that network is `internal` (no route out). */
+  egress: boolean;
+  /** `servers.NAME.mounts`, resolved: bind-mounted at the same path. */
+  mounts: ResolvedMount[];
+  limits: ContainerLimits;
 }
 
 /** What the deploy folder holds, decided once from the validated config. */
@@ -61,11 +74,22 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
   const project = projectName(config, projectDir);
   const bridges = Object.entries(config.servers)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([server, definition]) => ({
-      server,
-      service: bridgeService(server),
-      runtime: bridgeRuntime(definition),
-      upstreamHeaders: 'url' in definition ? (definition.headers ?? []) : [],
-    }));
+    .map(([server, definition]): BridgePlan => {
+      const egress = !('network' in definition && definition.network === 'none');
+      return {
+        server,
+        service: bridgeService(server),
+        runtime: bridgeRuntime(definition),
+        upstreamHeaders: 'url' in definition ? (definition.headers ?? []) : [],
+        dataDir: serverDataDir(projectDir, server),
+        dataVolume: `data-${server}`,
+        // A new key when egress is switched off: Docker cannot make an existing network internal,
+        // so a kept network would keep its route out (the old one is removed by the next `up`).
+        network: egress ? bridgeService(server) : `${bridgeService(server)}-internal`,
+        egress,
+        mounts: resolveMounts(definition, projectDir),
+        limits: bridgeContainerLimits(definition),
+      };
+    });
   return { project, network: `${project}_default`, router: config.deploy.router, bridges };
 }

@@ -2,6 +2,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { DeployPlan, RuntimeKind } from './deploy-plan.js';
 import type { DeployTemplates } from './deploy-templates.js';
 import { mergeDocuments, parseRendered, toYamlText } from './merge-documents.js';
+import { BRIDGE_TMP_BYTES } from './container-limits.js';
 import { renderTemplate, type TemplateValue } from './render-template.js';
 
 /** The first line of every compose.yaml we write; `render` only ever replaces a folder that has it. */
@@ -18,12 +19,24 @@ export interface ComposeInputs {
   plan: DeployPlan;
   templates: DeployTemplates;
   images: Readonly<Record<RuntimeKind, RuntimeImage>>;
-  /** The project's ./logs as compose should name it from the deploy folder. */
+  /** The project's ./logs as compose should name it from the deploy folder (auth and the router; bridges log to stdout only). */
   logsDir: string;
   /** `uid:gid` the runtime containers run as. */
   user: string;
   /** `io.mcp-gateway.config-hash` per service (auth, router, traefik, bridge-NAME). */
   configHashes: Readonly<Record<string, string>>;
+}
+
+/** Where a bridge's own config (only its server) is, relative to the deploy folder; mounted at /config. */
+export function bridgeConfigDir(server: string): string {
+  return `config/bridges/${server}`;
+}
+
+/** Bytes as compose writes sizes (`1g`, `512m`), plain bytes when no unit divides them; both compose and `up` read either. */
+function composeSize(bytes: number): string | number {
+  if (bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3}g`;
+  if (bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2}m`;
+  return bytes;
 }
 
 function hashFor(hashes: Readonly<Record<string, string>>, service: string): string {
@@ -76,10 +89,25 @@ export function renderCompose({ config, plan, templates, images, logsDir, user, 
       build: image.build,
       user,
       envFile: `./secrets/${bridge.service}.env`,
-      logsDir,
+      configDir: `./${bridgeConfigDir(bridge.server)}`,
+      dataDir: bridge.dataDir,
+      dataVolume: bridge.dataVolume,
+      uvCacheDir: `${bridge.dataDir}/.cache/uv`,
+      tmpBytes: BRIDGE_TMP_BYTES,
+      memory: composeSize(bridge.limits.memoryBytes),
+      cpus: bridge.limits.cpus,
+      pids: bridge.limits.pids,
+      network: bridge.network,
+      internal: !bridge.egress,
       configHash: hashFor(configHashes, bridge.service),
     });
+    for (const mount of bridge.mounts) {
+      fragment.addIn(['services', bridge.service, 'volumes'], fragment.createNode({ type: 'bind', source: mount.hostPath, target: mount.hostPath, read_only: mount.readOnly }));
+    }
     mergeDocuments(doc, fragment, templates.composeBridge.source);
   }
+  // The router reaches each bridge on the bridge's own network, auth and Redis on the default one.
+  const routerService = plan.router === 'traefik' ? 'traefik' : 'router';
+  doc.setIn(['services', routerService, 'networks'], doc.createNode(['default', ...plan.bridges.map((bridge) => bridge.network)]));
   return toYamlText(doc);
 }

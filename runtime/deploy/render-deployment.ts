@@ -6,11 +6,11 @@ import { SECRET_DIR_MODE, SECRET_FILE_MODE } from '../config/secrets.js';
 import { GatewayError } from '../errors.js';
 import { atomicWriteFile } from '../fs/atomic-write.js';
 import { checkImageReference, writeBuildContext } from './build-context.js';
-import { bridgeConfigHash, containerConfig, containerConfigText, contentHash } from './container-config.js';
+import { bridgeContainerConfig, containerConfig, containerConfigText, contentHash } from './container-config.js';
 import { collectServiceSecrets, formatEnvFile } from './deploy-secrets.js';
 import { planDeployment, type DeployPlan, type RuntimeKind } from './deploy-plan.js';
 import { loadDeployTemplates, type DeployTemplates } from './deploy-templates.js';
-import { COMPOSE_HEADER_MARK, renderCompose, type RuntimeImage } from './render-compose.js';
+import { bridgeConfigDir, COMPOSE_HEADER_MARK, renderCompose, type RuntimeImage } from './render-compose.js';
 import { renderTraefikDynamic, renderTraefikStatic } from './render-traefik.js';
 import { replaceDirectory } from './replace-directory.js';
 
@@ -61,7 +61,11 @@ export function renderDeploymentFiles({ config, plan, templates, images, logsDir
     files.set('traefik/dynamic.yml', dynamicConfig);
     configHashes['traefik'] = contentHash(staticConfig, dynamicConfig);
   }
-  for (const bridge of plan.bridges) configHashes[bridge.service] = bridgeConfigHash(forContainers, bridge.server);
+  for (const bridge of plan.bridges) {
+    const text = containerConfigText(bridgeContainerConfig(forContainers, bridge.server));
+    files.set(`${bridgeConfigDir(bridge.server)}/mcp-gateway.yaml`, text);
+    configHashes[bridge.service] = contentHash(text);
+  }
   files.set('compose.yaml', renderCompose({ config, plan, templates, images, logsDir, user, configHashes }));
   return files;
 }
@@ -85,6 +89,8 @@ export async function renderDeployment(config: GatewayConfig, paths: ProjectPath
   const envFiles = [...secrets].map(([service, entries]) => [`secrets/${service}.env`, formatEnvFile(service, entries)] as const);
   const logsDir = join(paths.dir, 'logs');
   await mkdir(logsDir, { recursive: true });
+  // The data volumes bind these (the local driver refuses a missing device); 0700 like the store beside them.
+  for (const bridge of plan.bridges) await mkdir(bridge.dataDir, { recursive: true, mode: 0o700 });
   const version = options.version.replace(/[^A-Za-z0-9_.-]/g, '-');
   const user = options.user ?? defaultUser();
   let images: Record<RuntimeKind, RuntimeImage> | undefined;

@@ -15,6 +15,8 @@ import type { Logger } from '../logger.js';
 import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/store.js';
 import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
+import { sendContinue } from '../http/expect-continue.js';
+import { isVerifyPath } from '../auth/verify-endpoint.js';
 import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
 
 export interface AuthRuntimeDeps {
@@ -76,11 +78,14 @@ export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddr
   return serveRuntime(
     'auth',
     (req: IncomingMessage, res: ServerResponse) => {
+      // /verify never reads a body: an MCP request sent here (not through the router) gets its
+      // 401 without `100 Continue`, as at the router. The OAuth endpoints read theirs (32 KB at most).
+      if (!isVerifyPath(req.url)) sendContinue(req, res);
       if (isHealthRequest(req)) health(res);
       else authHandler(req, res);
     },
     listen,
-    { logger, cleanup: () => store.close() },
+    { logger, cleanup: () => store.close(), deferContinue: true },
   );
 }
 

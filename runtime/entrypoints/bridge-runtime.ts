@@ -45,7 +45,7 @@ export interface BridgeRuntimeEnvOptions {
   env: RuntimeEnv;
   logger: Logger;
   secretsDir?: string;
-  /** Working directory of stdio servers that set no `cwd` (the image's working directory). */
+  /** Working directory of stdio servers that set no `cwd` (the container's: the server's data volume). */
   cwd?: string;
 }
 
@@ -64,11 +64,16 @@ export async function startBridgeRuntimeFromEnv({ serverName, env, logger, secre
     });
   }
   const listen = runtimeListen(env);
-  const single: GatewayConfig = { ...config, servers: { [serverName]: server } };
   const headerNames = 'url' in server ? (server.headers ?? []) : [];
   const upstreamHeaders =
     headerNames.length > 0 ? { [serverName]: headerValues(await secretReader(env, secretsDir).required('MCPGW_UPSTREAM_HEADERS', `the header values of server ${serverName}`), headerNames) } : undefined;
-  const bridge = createMcpServices(single, { projectDir: cwd, logger, ...(upstreamHeaders ? { upstreamHeaders } : {}) }).get(serverName)!;
+  // The container is the boundary (read-only root, no capabilities, no secrets of the gateway, its
+  // own network): no host sandbox inside it. Its working directory is the server's data volume
+  // (compose working_dir), named as the server's cwd so the child starts there whatever the
+  // embedded gateway's default is.
+  const own = 'command' in server && server.cwd === undefined ? { ...server, cwd } : server;
+  const single: GatewayConfig = { ...config, servers: { [serverName]: own } };
+  const bridge = createMcpServices(single, { projectDir: cwd, logger, confinement: 'container', ...(upstreamHeaders ? { upstreamHeaders } : {}) }).get(serverName)!;
   try {
     return await startBridgeRuntime({ serverName, bridge, logger }, listen);
   } catch (err) {

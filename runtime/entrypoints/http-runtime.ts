@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { listenOn, type ListenAddress } from '../gateway.js';
 import type { Logger } from '../logger.js';
+import { deferContinue } from '../http/expect-continue.js';
 
 /** One container runtime (auth, a bridge, the router) listening on its port. */
 export interface RunningRuntime {
@@ -28,14 +29,18 @@ export function replyHealth(res: ServerResponse, healthy: boolean, body: Record<
   res.writeHead(healthy ? 200 : 503, JSON_NO_STORE).end(JSON.stringify({ status: healthy ? 'ok' : 'unavailable', ...body }));
 }
 
-/** Listens with `handler`; `close` ends connections (SSE streams included) and then calls `cleanup`. */
+/**
+ * Listens with `handler`; `close` ends connections (SSE streams included) and then calls `cleanup`.
+ * With `deferContinue` the handler sends `100 Continue` itself (sendContinue), once it wants the body.
+ */
 export async function serveRuntime(
   name: string,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   listen: ListenAddress,
-  { logger, cleanup }: { logger: Logger; cleanup: () => Promise<void> },
+  { logger, cleanup, deferContinue: defer = false }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean },
 ): Promise<RunningRuntime> {
   const server = createServer(handler);
+  if (defer) deferContinue(server, handler);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await listenOn(server, listen);
   const { port } = server.address() as AddressInfo;

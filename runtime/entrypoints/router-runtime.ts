@@ -64,6 +64,7 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
   });
   return serveRuntime('router', router, listen, {
     logger,
+    deferContinue: true,
     cleanup: async () => {
       for (const proxy of [auth, ...bridges.values()]) proxy.close();
       forwardAuth.close();

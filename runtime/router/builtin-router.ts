@@ -3,6 +3,8 @@ import type { GatewayUrls } from '../auth/gateway-urls.js';
 import { USER_HEADER_NAMES } from '../auth/user-headers.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
 import type { Logger } from '../logger.js';
+import { discardBodyUpTo } from '../http/discard-body.js';
+import { sendContinue } from '../http/expect-continue.js';
 
 /** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
 export interface McpService {
@@ -23,6 +25,9 @@ export interface BuiltinRouterOptions {
 /** Headers the MCP server behind the gateway must never see: the client's credentials and forged identities. */
 const STRIPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization', ...USER_HEADER_NAMES];
 
+/** What is read of a refused request's body before the connection is cut (the rest never leaves the client's socket buffers). */
+export const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
+
 const MCP_CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
@@ -40,10 +45,13 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
   return function route(req: IncomingMessage, res: ServerResponse): void {
     const uri = req.url ?? '/';
     const path = uri.split('?', 1)[0]!;
-    if (path === '/health') return health(req, res);
-    const server = urls.serverForRequest(req.headers.host, path);
+    const server = path === '/health' ? undefined : urls.serverForRequest(req.headers.host, path);
     const service = server === undefined ? undefined : services.get(server);
-    if (!service) return auth(req, res);
+    if (!service) {
+      // Not an MCP endpoint: the auth runtime reads its own (size-limited) bodies.
+      sendContinue(req, res);
+      return path === '/health' ? health(req, res) : auth(req, res);
+    }
     for (const [name, value] of Object.entries(MCP_CORS)) res.setHeader(name, value);
     // CORS preflights carry no credentials by design; they must not be challenged.
     if (req.method === 'OPTIONS') {
@@ -53,12 +61,15 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
     forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization, clientIp: req.socket.remoteAddress }).then(
       (result) => {
         if (result.status !== 200) {
-          res.writeHead(result.status, { ...result.headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+          // No `100 Continue` was sent (deferContinue), and the body is not wanted: the answer
+          // closes the connection, and at most UNAUTHENTICATED_BODY_BYTES are read meanwhile, so
+          // a client without a token cannot make the gateway swallow a 1 GB upload.
+          res.writeHead(result.status, { ...result.headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Connection: 'close' });
           res.end(JSON.stringify(result.body ?? { error: 'unauthorized' }));
-          // The body was not read; without draining, a keep-alive connection would stall on it.
-          req.resume();
+          discardBodyUpTo(req, UNAUTHENTICATED_BODY_BYTES);
           return;
         }
+        sendContinue(req, res);
         for (const name of STRIPPED_HEADERS) delete req.headers[name];
         Object.assign(req.headers, result.headers);
         return service.handle(req, res);

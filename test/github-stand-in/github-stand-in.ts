@@ -13,6 +13,10 @@ import { manifestRoutes, type StandInApp, type SubmittedManifest } from './app-m
  * access token for a GitHub App"). Where it chooses between readings of the docs it takes the
  * stricter one, so a gateway that passes here also passes on GitHub.
  *
+ * Users are accounts with a numeric `id` that never changes and a `login` that can
+ * (`renameUser`; GitHub frees the old login for anyone to take, "Changing your GitHub username"):
+ * codes and tokens belong to the account, so after a rename `GET /user` answers the new login.
+ *
  * Simplifications: the browser user is whoever `setCurrentUser` names and has already granted
  * the app (no consent page); scopes are recorded and enforced only where the REST docs name one.
  * A GitHub App's user token ignores scopes and carries the app's permissions instead; the
@@ -56,6 +60,10 @@ export interface GitHubStandIn {
   url: string;
   /** Who is logged in to "GitHub" in the browser; null means the user clicks Cancel on the authorize page. */
   setCurrentUser(login: string | null): void;
+  /** A new account (its login must be free). */
+  addUser(user: StandInUser): void;
+  /** The account keeps its id, tokens and memberships; the old login is free to be taken. */
+  renameUser(login: string, newLogin: string): void;
   addClient(client: StandInClient): void;
   /** Every request received, in order (tests assert, e.g., that no client token ever reaches GitHub). */
   requests: RecordedRequest[];
@@ -118,7 +126,7 @@ export function redirectUriMatchesCallback(redirectUri: string, callbackUrl: str
 interface IssuedCode {
   clientId: string;
   redirectUri: string | undefined;
-  login: string;
+  userId: number;
   scope: string;
   expiresAt: number;
 }
@@ -126,15 +134,20 @@ interface IssuedCode {
 export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Promise<GitHubStandIn> {
   const { apiPrefix = '/api/v3', now = Date.now, host = '127.0.0.1' } = options;
   const clients = new Map<string, StandInClient>();
-  const users = new Map<string, StandInUser>();
+  /** By id, which is what GitHub's tokens belong to; logins are looked up (case-insensitively, as GitHub does). */
+  const users = new Map<number, StandInUser>();
+  const byLogin = (login: string): StandInUser | undefined => [...users.values()].find((u) => u.login.toLowerCase() === login.toLowerCase());
+  const addUser = (u: StandInUser): void => {
+    if (users.has(u.id) || byLogin(u.login)) throw new TypeError(`duplicate stand-in user ${u.login} (${u.id})`);
+    // The caller's object itself: tests change memberships on it while the stand-in runs.
+    users.set(u.id, u);
+  };
   for (const c of options.clients ?? [DEFAULT_STAND_IN_CLIENT]) clients.set(c.clientId, c);
-  for (const u of options.users ?? DEFAULT_STAND_IN_USERS) {
-    if (users.has(u.login)) throw new TypeError(`duplicate stand-in user ${u.login}`);
-    users.set(u.login, u);
-  }
-  let currentUser: string | null = users.has('alice') ? 'alice' : ([...users.keys()][0] ?? null);
+  // Copies of the defaults, so a rename in one test does not leak into the next.
+  for (const u of options.users ?? DEFAULT_STAND_IN_USERS.map((d) => ({ ...d }))) addUser(u);
+  let currentUser: number | null = byLogin('alice')?.id ?? [...users.keys()][0] ?? null;
   const codes = new Map<string, IssuedCode>();
-  const tokens = new Map<string, { login: string; scopes: Set<string>; appPermissions?: Record<string, string> }>();
+  const tokens = new Map<string, { userId: number; scopes: Set<string>; appPermissions?: Record<string, string> }>();
   const manifests: SubmittedManifest[] = [];
   const apps: StandInApp[] = [];
   const orgIds = new Map<string, number>();
@@ -178,7 +191,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       back.searchParams.set('error_uri', '/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied');
     } else {
       const code = randomBytes(10).toString('hex');
-      codes.set(code, { clientId: client.clientId, redirectUri: requested, login: currentUser, scope: normaliseScope(q.get('scope') ?? ''), expiresAt: now() + CODE_TTL_MS });
+      codes.set(code, { clientId: client.clientId, redirectUri: requested, userId: currentUser, scope: normaliseScope(q.get('scope') ?? ''), expiresAt: now() + CODE_TTL_MS });
       back.searchParams.set('code', code);
     }
     if (state !== null) back.searchParams.set('state', state);
@@ -212,11 +225,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (client.app) {
       // A GitHub App's user access token: no scopes, expires after 8 hours, comes with a refresh token.
       const accessToken = `ghu_${randomBytes(18).toString('hex')}`;
-      tokens.set(accessToken, { login: issued.login, scopes: new Set(), appPermissions: client.app.permissions });
+      tokens.set(accessToken, { userId: issued.userId, scopes: new Set(), appPermissions: client.app.permissions });
       return reply({ access_token: accessToken, expires_in: 28800, refresh_token: `ghr_${randomBytes(30).toString('hex')}`, refresh_token_expires_in: 15811200, token_type: 'bearer', scope: '' });
     }
     const accessToken = `gho_${randomBytes(18).toString('hex')}`;
-    tokens.set(accessToken, { login: issued.login, scopes: new Set(issued.scope.split(',').filter(Boolean)) });
+    tokens.set(accessToken, { userId: issued.userId, scopes: new Set(issued.scope.split(',').filter(Boolean)) });
     reply({ access_token: accessToken, token_type: 'bearer', scope: issued.scope });
   });
 
@@ -230,7 +243,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (!header) return void apiError(res, 401, 'Requires authentication');
     const match = /^(?:bearer|token)\s+(\S+)$/i.exec(header);
     const grant = match?.[1] === undefined ? undefined : tokens.get(match[1]);
-    const user = grant && users.get(grant.login);
+    const user = grant && users.get(grant.userId);
     if (!grant || !user) return void apiError(res, 401, 'Bad credentials');
     if (!grant.appPermissions) res.set('x-oauth-scopes', [...grant.scopes].join(', '));
     res.locals['user'] = user;
@@ -304,8 +317,17 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     manifests,
     apps,
     setCurrentUser(login) {
-      if (login !== null && !users.has(login)) throw new TypeError(`unknown stand-in user ${login}`);
-      currentUser = login;
+      if (login === null) return void (currentUser = null);
+      const user = byLogin(login);
+      if (!user) throw new TypeError(`unknown stand-in user ${login}`);
+      currentUser = user.id;
+    },
+    addUser,
+    renameUser(login, newLogin) {
+      const user = byLogin(login);
+      if (!user) throw new TypeError(`unknown stand-in user ${login}`);
+      if (byLogin(newLogin)) throw new TypeError(`the login ${newLogin} is taken`);
+      user.login = newLogin;
     },
     addClient(client) {
       clients.set(client.clientId, client);

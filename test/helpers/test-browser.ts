@@ -23,14 +23,16 @@ export class TestBrowser {
 
   constructor(private readonly stopAt: string) {}
 
-  async open(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<BrowserResult> {
+  /** `stopAt` overrides the constructor's for this navigation (e.g. to stop at the gateway's /callback). */
+  async open(url: string, init: { method?: string; form?: Record<string, string>; stopAt?: string } = {}): Promise<BrowserResult> {
+    const stopAt = init.stopAt ?? this.stopAt;
     const hops: string[] = [];
     let current = new URL(url);
     let method = init.method ?? 'GET';
     let body: string | undefined = init.form ? new URLSearchParams(init.form).toString() : undefined;
     for (let i = 0; i < 20; i++) {
       hops.push(current.href);
-      if (current.href.startsWith(this.stopAt)) return { redirectedTo: current, hops };
+      if (current.href.startsWith(stopAt)) return { redirectedTo: current, hops };
       const headers: Record<string, string> = {};
       const jar = this.cookies.get(current.host);
       if (jar && jar.size > 0) headers['cookie'] = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');

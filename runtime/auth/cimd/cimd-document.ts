@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISPLAY_TEXT_MESSAGE, isDisplaySafe } from '../display-text.js';
 import { redirectUriProblem } from '../redirect-uri-policy.js';
 
 /** What the gateway keeps of a Client ID Metadata Document; field names follow ClientRecord. */
@@ -20,7 +21,9 @@ const SHARED_SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_pos
 // RFC 7517 §§6.2.2, 6.3.2, 6.4.1: members that only a private or symmetric JWK carries.
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' }).max(2000);
+// The document's name and URLs reach the consent page and the operator's terminal like a
+// registered client's: the same refusal of disguising characters (display-text.ts).
+const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' }).max(2000).refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE);
 
 /**
  * RFC 7591 §2 client metadata as a CIMD document carries it (CIMD §4). Unknown members are ignored:
@@ -33,10 +36,10 @@ const documentSchema = z.object({
   token_endpoint_auth_method: z.string().max(200).optional(),
   grant_types: z.array(z.string().max(200)).min(1).max(20).optional(),
   response_types: z.array(z.string().max(200)).min(1).max(20).optional(),
-  client_name: z.string().trim().min(1).max(200).optional(),
+  client_name: z.string().refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE).trim().min(1).max(200).optional(),
   client_uri: httpsUrl.optional(),
   logo_uri: httpsUrl.optional(),
-  scope: z.string().max(1000).optional(),
+  scope: z.string().max(1000).refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE).optional(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
 });
 

@@ -23,6 +23,8 @@ export interface ComposeResource {
   driverOpts: Record<string, string>;
   labels: Record<string, string>;
   external: boolean;
+  /** Networks: `internal: true`, no route out (for volumes always false). */
+  internal: boolean;
 }
 
 export interface ComposeBuild {
@@ -95,5 +97,7 @@ export interface ComposeService {
   extraHosts: string[];
   logging?: { driver?: string; options: Record<string, string> };
   memLimitBytes?: number;
+  /** `cpus:` in billionths of a CPU, as Docker's NanoCpus. */
+  nanoCpus?: number;
   pidsLimit?: number;
 }

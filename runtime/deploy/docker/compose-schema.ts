@@ -111,6 +111,8 @@ export const composeServiceSchema = z.strictObject({
   extra_hosts: mapOrList.optional(),
   logging: z.strictObject({ driver: z.string().optional(), options: z.record(z.string(), scalar.nullable()).optional() }).optional(),
   mem_limit: z.union([z.string(), z.number()]).optional(),
+  /** CPUs as a fraction of cores (`0.5`); the spec allows a number or a numeric string. */
+  cpus: z.union([z.number().positive(), z.string().regex(/^\d+(?:\.\d+)?$/, 'must be a number of CPUs, e.g. 0.5')]).optional(),
   pids_limit: z.number().int().optional(),
 });
 
@@ -123,13 +125,24 @@ const namedResource = z
     external: z.boolean().optional(),
   })
   .nullable();
+/** A network may also be `internal`: no route out of the host (spec.md "internal"). */
+const namedNetwork = z
+  .strictObject({
+    name: z.string().optional(),
+    driver: z.string().optional(),
+    driver_opts: z.record(z.string(), scalar).optional(),
+    labels: mapOrList.optional(),
+    external: z.boolean().optional(),
+    internal: z.boolean().optional(),
+  })
+  .nullable();
 
 export const composeFileSchema = z.strictObject({
   /** Obsolete in the compose spec; accepted and ignored as `docker compose` does. */
   version: z.string().optional(),
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, - and _').optional(),
   services: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/, 'invalid service name'), composeServiceSchema),
-  networks: z.record(z.string(), namedResource).optional(),
+  networks: z.record(z.string(), namedNetwork).optional(),
   volumes: z.record(z.string(), namedResource).optional(),
 });
 

@@ -69,6 +69,7 @@ export function containerSpec(project: ComposeProject, service: ComposeService, 
     ...(service.extraHosts.length > 0 ? { ExtraHosts: service.extraHosts } : {}),
     ...(service.logging ? { LogConfig: { Type: service.logging.driver ?? 'json-file', Config: service.logging.options } } : {}),
     ...(service.memLimitBytes === undefined ? {} : { Memory: service.memLimitBytes }),
+    ...(service.nanoCpus === undefined ? {} : { NanoCpus: service.nanoCpus }),
     ...(service.pidsLimit === undefined ? {} : { PidsLimit: service.pidsLimit }),
   };
   const create: ContainerSpec['create'] = {

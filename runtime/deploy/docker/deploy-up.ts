@@ -8,7 +8,7 @@ import type { DockerConnection } from './docker-connection.js';
 import { ensureImages } from './ensure-images.js';
 import { assertPortsFree, type PortClaim } from './port-check.js';
 import { listProjectContainers } from './project-containers.js';
-import { ensureNetworksAndVolumes } from './project-resources.js';
+import { ensureNetworksAndVolumes, removeUnusedNetworks } from './project-resources.js';
 import { planReconcile, startOrder } from './reconcile-plan.js';
 import { serviceEnvironment } from './service-env.js';
 import { interrupted, waitReady } from './wait-ready.js';
@@ -166,6 +166,7 @@ export async function deployUp(options: UpOptions): Promise<UpResult> {
     // A leftover of an interrupted run carries a live service's label: its row stays as it is.
     if (old.service !== undefined && !specs.has(old.service)) emit({ service: old.service, phase: 'removed', detail: old.name });
   }
+  await removeUnusedNetworks(docker, project);
   return {
     services: plan.actions.map((a) => ({
       service: a.service,
@@ -206,17 +207,25 @@ async function ready(docker: Docker, service: string, id: string, timeoutMs: num
   emit({ service, phase: state });
 }
 
-/** Docker creates a missing bind source as root; make it first so it belongs to the user running up. */
+/**
+ * Docker creates a missing bind source as root; make it first so it belongs to the user running
+ * up. The same for the host directory of a bind-backed volume (a server's data directory), which
+ * the local driver refuses to mount when it is missing (render made it; it may be gone since).
+ */
 async function createBindSources(project: ComposeProject): Promise<void> {
-  for (const service of project.services) {
-    for (const mount of service.mounts) {
-      if (mount.type !== 'bind' || !mount.createHostPath) continue;
-      try {
-        await stat(mount.source);
-      } catch {
-        await mkdir(mount.source, { recursive: true });
-      }
+  const missing = async (path: string, mode?: number): Promise<void> => {
+    try {
+      await stat(path);
+    } catch {
+      await mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
     }
+  };
+  for (const service of project.services) {
+    for (const mount of service.mounts) if (mount.type === 'bind' && mount.createHostPath) await missing(mount.source);
+  }
+  for (const volume of Object.values(project.volumes)) {
+    const device = volume.driverOpts['device'];
+    if ((volume.driver ?? 'local') === 'local' && volume.driverOpts['o']?.split(',').includes('bind') && device?.startsWith('/')) await missing(device, 0o700);
   }
 }
 

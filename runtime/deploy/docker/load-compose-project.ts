@@ -57,6 +57,7 @@ export function parseComposeProject(text: string, file: string, options: LoadCom
       driverOpts: entry.driver_opts ?? {},
       labels: toMap(entry.labels),
       external: entry.external ?? false,
+      internal: 'internal' in entry && entry.internal === true,
     };
   };
   const networks: Record<string, ComposeResource> = {};
@@ -118,6 +119,7 @@ function normaliseService(
   if (test !== undefined && !['CMD', 'CMD-SHELL', 'NONE'].includes(test[0] ?? '')) report('healthcheck.test', 'must start with CMD, CMD-SHELL or NONE');
   const memLimit = raw.mem_limit === undefined ? undefined : parseBytes(raw.mem_limit);
   if (raw.mem_limit !== undefined && memLimit === undefined) report('mem_limit', 'not a size (e.g. 512m, 1g)');
+  const nanoCpus = raw.cpus === undefined ? undefined : Math.round(Number(raw.cpus) * 1e9);
 
   return {
     name,
@@ -174,6 +176,7 @@ function normaliseService(
     extraHosts: Object.entries(toMap(raw.extra_hosts, ':')).map(([host, address]) => `${host}:${address}`),
     ...(raw.logging === undefined ? {} : { logging: { ...(raw.logging.driver === undefined ? {} : { driver: raw.logging.driver }), options: toMap(raw.logging.options) } }),
     ...(memLimit === undefined ? {} : { memLimitBytes: memLimit }),
+    ...(nanoCpus === undefined ? {} : { nanoCpus }),
     ...(raw.pids_limit === undefined ? {} : { pidsLimit: raw.pids_limit }),
   };
 }

@@ -16,13 +16,19 @@ export async function ensureNetworksAndVolumes(docker: Docker, project: ComposeP
   const createdVolumes: string[] = [];
   for (const [key, network] of Object.entries(project.networks)) {
     if (!usedNetworks.has(key)) continue;
-    if (await exists(() => docker.getNetwork(network.name).inspect())) continue;
+    const found = await inspected(() => docker.getNetwork(network.name).inspect() as Promise<{ Internal?: boolean }>);
+    if (found !== undefined) {
+      // Docker cannot change it in place; joining it anyway would give a `network: none` server a route out.
+      if ((found.Internal ?? false) !== network.internal) throw internalMismatch(network, found.Internal ?? false);
+      continue;
+    }
     if (network.external) throw missingExternal('network', network);
     await docker.createNetwork({
       Name: network.name,
       Driver: network.driver ?? 'bridge',
       Options: network.driverOpts,
       CheckDuplicate: true,
+      ...(network.internal ? { Internal: true } : {}),
       Labels: { ...network.labels, [LABEL_PROJECT]: project.name, [COMPOSE_PROJECT]: project.name, [COMPOSE_NETWORK]: key },
     });
     createdNetworks.push(network.name);
@@ -42,6 +48,27 @@ export async function ensureNetworksAndVolumes(docker: Docker, project: ComposeP
   return { createdNetworks, createdVolumes };
 }
 
+/**
+ * After a successful `up`: removes the project's networks no service uses any more (a removed
+ * server's, or the one a bridge had before `network: none` was switched on), so they neither pile
+ * up in the engine's address pools nor keep a stale route. Best effort: one still in use stays.
+ * Volumes are never removed here: they hold data.
+ */
+export async function removeUnusedNetworks(docker: Docker, project: ComposeProject): Promise<string[]> {
+  const used = new Set(project.services.flatMap((s) => s.networks.map((n) => project.networks[n.key]?.name ?? `${project.name}_${n.key}`)));
+  const removed: string[] = [];
+  for (const name of (await listProjectNetworksAndVolumes(docker, project.name)).networks) {
+    if (used.has(name)) continue;
+    try {
+      await docker.getNetwork(name).remove();
+      removed.push(name);
+    } catch {
+      // In use by something else, or gone already: `down` removes what is left.
+    }
+  }
+  return removed;
+}
+
 /** Networks and volumes of the project: ours carry our label, ones `docker compose up` made carry compose's. */
 export async function listProjectNetworksAndVolumes(docker: Docker, project: string): Promise<{ networks: string[]; volumes: string[] }> {
   const networks = new Set<string>();
@@ -54,13 +81,22 @@ export async function listProjectNetworksAndVolumes(docker: Docker, project: str
 }
 
 async function exists(inspect: () => Promise<unknown>): Promise<boolean> {
+  return (await inspected(inspect)) !== undefined;
+}
+
+async function inspected<T>(inspect: () => Promise<T>): Promise<T | undefined> {
   try {
-    await inspect();
-    return true;
+    return await inspect();
   } catch (err) {
-    if (dockerStatus(err) === 404) return false;
+    if (dockerStatus(err) === 404) return undefined;
     throw err;
   }
+}
+
+function internalMismatch(network: ComposeResource, actual: boolean): GatewayError {
+  return new GatewayError('ERR_COMPOSE_INVALID', `the network ${network.name} exists with internal: ${actual}, but compose.yaml wants internal: ${network.internal}`, {
+    hint: `remove it first (mcp-gateway down, or docker network rm ${network.name}), then run up again`,
+  });
 }
 
 function missingExternal(kind: 'network' | 'volume', resource: ComposeResource): GatewayError {

@@ -3,13 +3,15 @@ import { dirname } from 'node:path';
 import { GatewayError } from '../errors.js';
 
 /**
- * The embedded store rewrites its whole file on every change, so two processes holding it would
- * each overwrite what the other wrote. Whoever opens the file writes `<state>.lock` with its pid
- * (created exclusively) and removes it on close; a lock whose process is gone (kill -9, a crash)
- * is stale and taken over. `mcp-gateway clients|tokens` read it to decide whether a running
- * gateway owns the state (then they go through its admin API) or they may open the file.
+ * "A gateway serves this database": `mcp-gateway serve` writes `<database>.gateway.lock` with its
+ * pid (created exclusively) and removes it on close; a lock whose process is gone (kill -9, a
+ * crash) is stale and taken over. SQLite lets any number of processes open the database, so the
+ * lock no longer guards the file itself: it tells `clients` and `tokens` that a gateway is running
+ * (they go through its admin API, which writes the audit log) and refuses a second `serve`. Only
+ * serve takes it; an admin command working on the database never does, so it can never be
+ * mistaken for a running gateway, and several of them can run at once.
  */
-export interface StoreLock {
+export interface PidLock {
   readonly path: string;
   release(): Promise<void>;
 }
@@ -20,12 +22,13 @@ export interface LockHolder {
   since?: string;
 }
 
-export function lockPathFor(statePath: string): string {
-  return `${statePath}.lock`;
+export function gatewayLockPath(databasePath: string): string {
+  return `${databasePath}.gateway.lock`;
 }
 
-export async function acquireStoreLock(statePath: string): Promise<StoreLock> {
-  const path = lockPathFor(statePath);
+/** Taken by `serve` (through startProjectGateway) before it opens the database; ERR_STORE_LOCKED while another live gateway holds it. */
+export async function acquireGatewayLock(databasePath: string): Promise<PidLock> {
+  const path = gatewayLockPath(databasePath);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const content = `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}\n`;
   // Two rounds: the second follows the removal of a stale lock; losing that race to another
@@ -38,16 +41,20 @@ export async function acquireStoreLock(statePath: string): Promise<StoreLock> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = await readHolder(path);
-    if (holder !== undefined && isProcessAlive(holder.pid)) throw lockedError(statePath, holder);
+    if (holder !== undefined && isProcessAlive(holder.pid)) throw gatewayRunningError(databasePath, holder);
     await rm(path, { force: true });
   }
-  const holder = await readHolder(path);
-  throw lockedError(statePath, holder ?? { pid: 0 });
+  throw gatewayRunningError(databasePath, (await readHolder(path)) ?? { pid: 0 });
 }
 
-/** The live process holding the state file's lock, or undefined (no lock, or a stale one). */
-export async function liveLockHolder(statePath: string): Promise<LockHolder | undefined> {
-  const holder = await readHolder(lockPathFor(statePath));
+/** The live gateway serving `databasePath`, or undefined (no lock, or a stale one). */
+export function runningGateway(databasePath: string): Promise<LockHolder | undefined> {
+  return liveLockHolder(gatewayLockPath(databasePath));
+}
+
+/** The live process named by the pid lock file at `lockPath` (also the previous release's `state.json.lock`). */
+export async function liveLockHolder(lockPath: string): Promise<LockHolder | undefined> {
+  const holder = await readHolder(lockPath);
   return holder !== undefined && isProcessAlive(holder.pid) ? holder : undefined;
 }
 
@@ -98,8 +105,8 @@ async function releaseLock(path: string): Promise<void> {
   if (holder?.pid === process.pid) await rm(path, { force: true });
 }
 
-function lockedError(statePath: string, holder: LockHolder): GatewayError {
-  return new GatewayError('ERR_STORE_LOCKED', `the state file ${statePath} is in use by process ${holder.pid}${holder.since ? ` (since ${holder.since})` : ''}`, {
-    hint: `another \`mcp-gateway serve\` (or an admin command) of this project holds it: stop that one first; if process ${holder.pid} is no mcp-gateway, delete ${lockPathFor(statePath)}`,
+function gatewayRunningError(databasePath: string, holder: LockHolder): GatewayError {
+  return new GatewayError('ERR_STORE_LOCKED', `the database ${databasePath} is in use by process ${holder.pid}${holder.since ? ` (since ${holder.since})` : ''}, a running mcp-gateway serve`, {
+    hint: `another \`mcp-gateway serve\` of this project is running: stop that one first; if process ${holder.pid} is no mcp-gateway, delete ${gatewayLockPath(databasePath)}`,
   });
 }

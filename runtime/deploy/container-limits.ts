@@ -1,0 +1,34 @@
+import { parseByteSize } from '../config/byte-size.js';
+import type { ServerConfig } from '../config/schema.js';
+
+/**
+ * What a bridge container may use unless `servers.NAME.limits` says otherwise (README, "Docker
+ * deployment"). Sized for an npx- or uvx-launched server with a handful of live sessions: every
+ * session is a child process (a node server is 50-100 MB and about 12 threads, npx doubles it),
+ * and the tmpfs /tmp counts against the memory limit too. A runaway or hostile server hits these
+ * instead of starving auth, Redis and the other servers of the host.
+ */
+export const BRIDGE_CONTAINER_DEFAULTS = {
+  /** 1g */
+  memoryBytes: 1024 ** 3,
+  cpus: 1,
+  /** Processes and threads; a fork bomb stops here. */
+  pids: 512,
+} as const;
+
+/** The tmpfs at /tmp of every bridge (the root filesystem is read-only): scratch space, not caches, which go to the data directory. */
+export const BRIDGE_TMP_BYTES = 64 * 1024 ** 2;
+
+export interface ContainerLimits {
+  memoryBytes: number;
+  cpus: number;
+  pids: number;
+}
+
+/** One server's limits with the defaults filled in; remote servers take the defaults (their bridge is a proxy). */
+export function bridgeContainerLimits(server: ServerConfig): ContainerLimits {
+  const limits = 'limits' in server ? (server.limits ?? {}) : {};
+  // The schema refused a size parseByteSize cannot read, so a set memory always parses here.
+  const memoryBytes = (limits.memory === undefined ? undefined : parseByteSize(limits.memory)) ?? BRIDGE_CONTAINER_DEFAULTS.memoryBytes;
+  return { memoryBytes, cpus: limits.cpus ?? BRIDGE_CONTAINER_DEFAULTS.cpus, pids: limits.pids ?? BRIDGE_CONTAINER_DEFAULTS.pids };
+}

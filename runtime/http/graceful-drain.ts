@@ -1,0 +1,58 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface Drain {
+  /** The gateway's request handler, counting what is in flight and refusing new work once draining. */
+  handler: Handler;
+  /** Refuses new requests from now on and waits for those in flight, at most `graceMs`; resolves whether they all finished. */
+  drain(graceMs: number): Promise<boolean>;
+  readonly inFlight: number;
+}
+
+/** Seconds a refused client should wait: a restarted gateway (or another replica) answers by then. */
+const RETRY_AFTER_S = '5';
+
+/**
+ * SIGTERM without aborting calls: new requests get 503 with Retry-After (and the connection
+ * closed, so a keep-alive client reconnects to whoever serves next), while calls already
+ * running get up to the grace period to finish. GET requests are not waited for: on MCP
+ * endpoints they are SSE streams that stay open until their session ends, which is the step
+ * after the drain.
+ */
+export function createDrain(handle: Handler): Drain {
+  let draining = false;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const handler: Handler = (req, res) => {
+    if (draining) {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': RETRY_AFTER_S, Connection: 'close' });
+      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The gateway is shutting down; retry shortly.' }));
+      return;
+    }
+    if (req.method !== 'GET') {
+      inFlight++;
+      res.once('close', () => {
+        inFlight--;
+        if (inFlight === 0) onIdle?.();
+      });
+    }
+    handle(req, res);
+  };
+  return {
+    handler,
+    get inFlight() {
+      return inFlight;
+    },
+    async drain(graceMs) {
+      draining = true;
+      if (inFlight === 0) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<void>((resolve) => (onIdle = resolve));
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([idle, late]);
+      clearTimeout(timer);
+      return inFlight === 0;
+    },
+  };
+}

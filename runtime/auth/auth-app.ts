@@ -19,6 +19,7 @@ import { handleVerify, isVerifyPath } from './verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminApi } from '../admin/admin-api.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
+import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -159,6 +160,17 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
       const tooDeep = (err as { type?: unknown }).type === 'entity.too.deep';
       const description = status === 413 ? 'the request body is too large' : status === 415 ? 'unsupported content type or charset' : tooDeep ? `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` : 'the request body is malformed';
       sendOAuthError(res, new OAuthError('invalid_request', description, status));
+      return;
+    }
+    if (isStoreOutage(err)) {
+      ctx.logger.warn({ event: 'store_unavailable', path: req.path, err: (err as Error).message }, 'store unreachable; answering 503');
+      res.set('Retry-After', STORE_RETRY_AFTER_S);
+      // A person at /authorize or /callback sees a page; clients of the JSON endpoints get RFC 6749 JSON.
+      if (req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
+        sendErrorPage(res, 503, 'Temporarily unavailable', 'The gateway cannot reach its store right now. Try again in a few seconds.');
+        return;
+      }
+      if (!res.headersSent) res.status(503).set('Cache-Control', 'no-store').json(STORE_OUTAGE_BODY);
       return;
     }
     ctx.logger.error({ event: 'auth_error', path: req.path, err }, 'unexpected error in the auth runtime');

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestVerifier } from './verify-request.js';
+import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
 
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -26,7 +27,9 @@ export function handleVerify(verify: RequestVerifier, req: IncomingMessage, res:
       headers['Content-Type'] = 'application/json; charset=utf-8';
       res.writeHead(result.status, headers).end(JSON.stringify(result.body));
     },
-    () => {
+    (err: unknown) => {
+      // Traefik's ForwardAuth hands this answer to the client: a 503 with Retry-After while the store is down.
+      if (isStoreOutage(err)) return sendStoreOutage(res);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"server_error"}');
     },
   );

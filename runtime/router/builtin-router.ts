@@ -5,6 +5,7 @@ import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
 import type { Logger } from '../logger.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
 import { sendContinue } from '../http/expect-continue.js';
+import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
 
 /** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
 export interface McpService {
@@ -75,6 +76,10 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
         return service.handle(req, res);
       },
     ).catch((err: unknown) => {
+      if (isStoreOutage(err)) {
+        logger.warn({ event: 'store_unavailable', server, err: (err as Error).message }, 'store unreachable; answering 503');
+        return sendStoreOutage(res);
+      }
       logger.error({ event: 'router_error', server, err }, 'request failed in the router');
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'server_error' }));
       else res.destroy();

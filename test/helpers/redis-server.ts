@@ -16,7 +16,7 @@ const REDIS_SKIP_MESSAGE = 'redis-server not found: install it (apt-get install 
  * always starts one of its own (a test that stops its server). Without
  * redis-server the tests skip locally but fail in CI, where a skip would hide a regression.
  */
-export async function startRedis(options: { private?: boolean } = {}): Promise<{ url: string; stop(): Promise<void> } | { skip: string }> {
+export async function startRedis(options: { private?: boolean; /** A port of its own choosing (a test restarting Redis where the gateway expects it). */ port?: number } = {}): Promise<{ url: string; stop(): Promise<void> } | { skip: string }> {
   const external = process.env['REDIS_URL'];
   if (external && !options.private) return { url: external, stop: async () => {} };
   const binary = findOnPath('redis-server');
@@ -28,7 +28,7 @@ export async function startRedis(options: { private?: boolean } = {}): Promise<{
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await spawnRedis(binary);
+      return await spawnRedis(binary, options.port);
     } catch (err) {
       lastError = err;
     }
@@ -36,9 +36,9 @@ export async function startRedis(options: { private?: boolean } = {}): Promise<{
   throw lastError;
 }
 
-async function spawnRedis(binary: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function spawnRedis(binary: string, fixedPort?: number): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'mcpgw-redis-'));
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

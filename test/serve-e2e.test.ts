@@ -136,7 +136,8 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     const { code } = await serve.stop('SIGTERM');
     expect(code).toBe(0);
     expect(serve.stdout).toContain('mcp-gateway stopped');
-    expect(pids.filter(isAlive)).toEqual([]);
+    // The orphan watchdog (one of them) ends as soon as it reads that serve is gone.
+    await expect.poll(() => pids.filter(isAlive), { timeout: 5_000, interval: 100 }).toEqual([]);
 
     // The embedded store survives the restart: the registered client is still known.
     serve = new ServeProcess(['--dir', dir]);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../runtime/auth/access-token.js';
 import { createRedisStore } from '../runtime/store/redis-store.js';
@@ -75,7 +76,6 @@ describe('the embedded database locked past its busy timeout', () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { default: Database } = await import('better-sqlite3');
     const { createSqliteStore } = await import('../runtime/store/sqlite-store.js');
     const dir = await mkdtemp(join(tmpdir(), 'mcpgw-locked-'));
     const path = join(dir, 'store.sqlite');

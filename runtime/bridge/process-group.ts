@@ -1,3 +1,5 @@
+import { tellWatchdog } from './orphan-watchdog.js';
+
 /**
  * Process groups of children still alive. If the gateway exits without `close()` (a crash, an
  * uncaught error), detached children would outlive it; this last-resort hook kills them.
@@ -8,6 +10,7 @@ let exitHookInstalled = false;
 
 export function trackGroup(pgid: number): void {
   liveGroups.add(pgid);
+  tellWatchdog(`+${pgid}`);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
@@ -29,5 +32,5 @@ export function groupAlive(pgid: number): boolean {
 }
 
 export function forgetGroup(pgid: number): void {
-  liveGroups.delete(pgid);
+  if (liveGroups.delete(pgid)) tellWatchdog(`-${pgid}`);
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../runtime/logger.js';
 import { createStdioBridge, type Bridge, type BridgeOptions } from '../../runtime/bridge/streamable-http-bridge.js';
+import { watchdogPid } from '../../runtime/bridge/orphan-watchdog.js';
 
 export const ECHO_SERVER = fileURLToPath(new URL('../fixtures/echo-mcp-server.mjs', import.meta.url));
 export const BOTH = 'application/json, text/event-stream';
@@ -173,7 +174,8 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * Processes whose parent is this one (the bridge's children, zombies included): none must be
+ * Processes whose parent is this one (the bridge's children, zombies included; not the orphan
+ * watchdog, which lives as long as the test process): none must be
  * left once the sessions that started them are gone.
  */
 export function childProcesses(parent = process.pid): Array<{ pid: number; state: string }> {
@@ -187,7 +189,7 @@ export function childProcesses(parent = process.pid): Array<{ pid: number; state
       continue; // exited while we looked
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) === parent) found.push({ pid: Number(entry), state: fields[0]! });
+    if (Number(fields[1]) === parent && Number(entry) !== watchdogPid()) found.push({ pid: Number(entry), state: fields[0]! });
   }
   return found;
 }

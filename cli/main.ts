@@ -171,6 +171,23 @@ ${examples([
     });
 
   program
+    .command('reload')
+    .description('Make a running `mcp-gateway serve` apply mcp-gateway.yaml (servers, allowlist) and rotated signing keys now, without a restart')
+    .addOption(dirOption())
+    .addHelpText(
+      'after',
+      `
+serve also reloads by itself when mcp-gateway.yaml changes. Servers added, removed or changed
+start or stop; the others keep their sessions. A config that would not load is refused and the
+old one keeps serving. publicUrl, listen, provider, store, tokens, clients and deploy need a restart.
+${examples(['mcp-gateway reload', 'mcp-gateway reload --dir ./gw'])}`,
+    )
+    .action(async (flags: DirFlag) => {
+      const { runReload } = await import('./commands/reload.js');
+      await runReload({ dir: resolve(flags.dir) }, { output });
+    });
+
+  program
     .command('remove-server')
     .description('Remove an MCP server from the gateway config')
     .argument('<name>', 'the configured server name')

@@ -10,6 +10,8 @@ export type GatewayErrorCode =
   | 'ERR_CONFIG_EXISTS'
   // Another CLI command holds the project's config lock (runtime/config/project-lock.ts).
   | 'ERR_CONFIG_LOCKED'
+  // A reloaded config changes what a running serve cannot take over (runtime/reload/).
+  | 'ERR_RELOAD_REFUSED'
   | 'ERR_SECRET_MISSING'
   | 'ERR_SECRET_UNSAFE'
   | 'ERR_SERVER_UNKNOWN'

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { createAuthHandler } from './auth/auth-app.js';
 import { createAuthContext } from './auth/auth-context.js';
 import type { KeySet } from './auth/signing-keys.js';
@@ -13,6 +13,8 @@ import type { Logger } from './logger.js';
 import { createHealthHandler, createMcpServices } from './mcp-services.js';
 import { createBuiltinRouter } from './router/builtin-router.js';
 import { createDrain } from './http/graceful-drain.js';
+import { applyReload, type ReloadDeps } from './reload/apply-reload.js';
+import type { ReloadPlan } from './reload/reload-plan.js';
 import { parseDuration } from './config/duration.js';
 
 /** What `shutdownGrace` defaults to (schema.ts); used only if the config could not say. */
@@ -39,6 +41,8 @@ export interface GatewayDeps {
   stateKey?: Uint8Array;
   /** Bearer secret of the admin API (.secrets/admin-token); no `/admin/*` without it. */
   adminToken?: string;
+  /** Re-reads remote servers' header values for a reloaded config. */
+  loadUpstreamHeaders?: (config: GatewayConfig) => Promise<Readonly<Record<string, Readonly<Record<string, string>>>>>;
 }
 
 export interface ListenAddress {
@@ -52,6 +56,8 @@ export interface RunningGateway {
   bridges: ReadonlyMap<string, Bridge>;
   /** Picks up rotated signing keys now (SIGHUP); resolves true when they changed. */
   reloadKeys(): Promise<boolean>;
+  /** Serves a new config's servers and allowlist without a restart (runtime/reload/); rejects, changing nothing, when it cannot. */
+  applyConfig(next: GatewayConfig): Promise<ReloadPlan>;
   close(): Promise<void>;
 }
 
@@ -69,6 +75,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   const verify = createRequestVerifier(ctx);
   const authApp = createAuthHandler(ctx, { verify });
   const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
+  const reloadDeps: ReloadDeps = { ctx, services: bridges, logger, serviceDeps: { projectDir: deps.projectDir, logger }, ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}) };
   const health = createHealthHandler(store, bridges, logger);
 
   const router = createBuiltinRouter({
@@ -97,6 +104,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     address: { host: listen.host, port },
     bridges,
     reloadKeys: () => ctx.reloadKeys({ force: true }),
+    applyConfig: (next) => applyReload(next, reloadDeps),
     close() {
       closing ??= (async () => {
         // Still listening while draining: a new request gets a 503 with Retry-After, not a refused connection.
@@ -117,7 +125,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
 }
 
 /** Listens, turning the usual bind failures into GatewayErrors with a hint (shared with the container runtimes). */
-export function listenOn(server: Server, { host, port }: ListenAddress): Promise<void> {
+export function listenOn(server: NetServer, { host, port }: ListenAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'EADDRINUSE') {

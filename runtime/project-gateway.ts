@@ -122,6 +122,7 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
         projectDir: paths?.dir ?? process.cwd(),
         ...(loadKeys ? { loadKeys } : {}),
         ...(upstreamHeaders ? { upstreamHeaders } : {}),
+        ...(paths ? { loadUpstreamHeaders: (next: GatewayConfig) => readUpstreamHeaders(next, paths) } : {}),
         ...(stateKey ? { stateKey } : {}),
         ...(adminToken ? { adminToken } : {}),
       },

@@ -93,7 +93,7 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
     ...mounts.map((mount) => `  mount ${mount.path}${mount.readOnly ? ' (read-only)' : ''}`),
     `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
     ...(catalog?.notes ?? []).map((note) => `  note: ${note}`),
-    `(Re)start the gateway to serve it: mcp-gateway serve${dirArg(paths.dir)}`,
+    `A running mcp-gateway serve picks it up by itself; otherwise start it: mcp-gateway serve${dirArg(paths.dir)}`,
   ];
   output.stdout(`${lines.join('\n')}\n`);
   if (!(await commandExists(command))) {
@@ -150,7 +150,7 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
     `${replaced ? 'Replaced' : 'Added'} remote server ${name}: ${url}`,
     ...names.map((header) => `  header ${header} is set (value in .secrets/servers/${name}.headers.json)`),
     `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
-    `(Re)start the gateway to serve it: mcp-gateway serve${dirArg(paths.dir)}`,
+    `A running mcp-gateway serve picks it up by itself; otherwise start it: mcp-gateway serve${dirArg(paths.dir)}`,
   ];
   output.stdout(`${lines.join('\n')}\n`);
 }

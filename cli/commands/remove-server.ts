@@ -4,7 +4,6 @@ import { projectPaths } from '../../runtime/config/project-paths.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { removeServerHeaders } from '../../runtime/config/server-headers.js';
-import { dirArg } from '../dir-arg.js';
 import { endpointUrl } from '../endpoint-url.js';
 import { processOutput, type CliOutput } from '../output.js';
 
@@ -37,8 +36,8 @@ export async function runRemoveServer(options: RemoveServerOptions, deps: Partia
   });
   output.stdout(
     [
-      `Removed server ${options.name}; ${endpointUrl(config.publicUrl, options.name)} stops answering once the gateway restarts.`,
-      `Files it created (if any) are left in place. Restart: mcp-gateway serve${dirArg(paths.dir)}`,
+      `Removed server ${options.name}; a running mcp-gateway serve stops serving ${endpointUrl(config.publicUrl, options.name)} by itself (its sessions end).`,
+      'Files it created (if any) are left in place.',
     ].join('\n') + '\n',
   );
 }

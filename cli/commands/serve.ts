@@ -12,6 +12,7 @@ import { createLogger } from '../../runtime/logger.js';
 import { defaultListen, parseListen, startProjectGateway } from '../../runtime/project-gateway.js';
 import { createEmbeddedStore } from '../../runtime/store/embedded-store.js';
 import { processOutput, type CliOutput } from '../output.js';
+import { watchConfig } from '../../runtime/reload/config-watcher.js';
 
 export interface ServeOptions {
   dir: string;
@@ -55,13 +56,26 @@ export async function runServe(options: ServeOptions, out: CliOutput = processOu
   }
 
   printEndpoints(out, config, gateway, options.demo === true);
-  // SIGHUP: pick up keys rotated with `mcp-gateway keys rotate` without dropping sessions.
+  const running = gateway;
+  // A project's config is watched: add-server, remove-server and allowlist edits apply without a restart.
+  const watcher = options.demo
+    ? undefined
+    : watchConfig({
+        configFile: projectPaths(options.dir).configFile,
+        load: () => loadConfig(projectPaths(options.dir).dir),
+        apply: (next) => running.applyConfig(next),
+        logger,
+        report: (line) => out.stdout(`${line}\n`),
+      });
+  // SIGHUP (`mcp-gateway reload`): the config, and keys rotated with `mcp-gateway keys rotate`, without dropping sessions.
   const onHangup = (): void => {
     void gateway.reloadKeys().then((changed) => out.stdout(changed ? 'SIGHUP: signing keys reloaded\n' : 'SIGHUP: signing keys unchanged\n'));
+    void watcher?.reload('SIGHUP');
   };
   process.on('SIGHUP', onHangup);
   await untilSignal(out);
   process.off('SIGHUP', onHangup);
+  watcher?.close();
   await gateway.close();
   out.stdout('mcp-gateway stopped\n');
 }

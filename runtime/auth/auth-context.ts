@@ -48,6 +48,12 @@ export interface AuthContext {
   reloadKeys(options?: { force?: boolean }): Promise<boolean>;
   /** Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https. */
   secureCookies: boolean;
+  /**
+   * Takes over a reloaded config's servers and allowlist (runtime/reload/): `urls` is updated in
+   * place, so the router and the endpoints holding it see the new servers at once; the policy
+   * is replaced, so the next /verify and refresh check the new allowlist.
+   */
+  applyConfig(next: GatewayConfig): void;
 }
 
 export interface AuthDeps {
@@ -100,7 +106,8 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
     audit: createAuditLog(logger),
     policy,
-    stillAllowed: (user) => policy.hasRule(admittingRule(user)),
+    // Through ctx, not the const: a reload replaces the policy.
+    stillAllowed: (user) => ctx.policy.hasRule(admittingRule(user)),
     sealedBox: createSealedBox(stateKey ?? randomBytes(32)),
     upstream,
     logger,
@@ -111,6 +118,11 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     clientLifetimes,
     ...(adminToken === undefined ? {} : { adminToken }),
     secureCookies: config.publicUrl.startsWith('https:'),
+    applyConfig(next) {
+      ctx.config = next;
+      Object.assign(ctx.urls, gatewayUrls(next));
+      ctx.policy = policyFor(next);
+    },
     async reloadKeys({ force = false } = {}) {
       if (!loadKeys || (!force && now() - lastReload < KEY_RELOAD_INTERVAL_MS)) return false;
       lastReload = now();

@@ -1,4 +1,4 @@
-import { createAdminHttpClient, type AdminHttpClient } from '../runtime/admin/admin-http-client.js';
+import { createAdminHttpClient, type AdminHttpClient, type AdminHttpClientOptions } from '../runtime/admin/admin-http-client.js';
 import { createStoreAdminService } from '../runtime/admin/admin-service.js';
 import type { AdminOps } from '../runtime/admin/admin-types.js';
 import { readAdminToken } from '../runtime/config/admin-token.js';
@@ -6,6 +6,7 @@ import { loadConfig } from '../runtime/config/load-config.js';
 import { projectPaths, type ProjectPaths } from '../runtime/config/project-paths.js';
 import type { GatewayConfig } from '../runtime/config/schema.js';
 import { readSecret } from '../runtime/config/secrets.js';
+import { dockerDeployment, type DockerDeployment } from '../runtime/deploy/docker-deployment.js';
 import { GatewayError, isGatewayError } from '../runtime/errors.js';
 import { silentLogger } from '../runtime/logger.js';
 import { createStore, embeddedStoreFiles } from '../runtime/store/create-store.js';
@@ -14,7 +15,7 @@ import type { CliOutput } from './output.js';
 
 export interface AdminSessionOptions {
   dir: string;
-  /** Reach the gateway's admin API here instead of at its public URL (and never open the store). */
+  /** Reach the admin API here instead of at the public URL (and never open the store): a Docker router's published port, a tunnel. */
   url?: string;
 }
 
@@ -35,17 +36,30 @@ export interface AdminSession {
 const PROBE_TIMEOUT_MS = 5_000;
 
 /**
- * Where `clients` and `tokens` read and change the state. A running gateway owns it, so they go
- * through its admin API (public URL, or `--url`). Only when no gateway runs do they open the
- * store themselves: the SQLite database when no live `serve` holds its gateway lock
- * (`<database>.gateway.lock`), Redis when the gateway does not answer. Both are safe to share
- * (several admin commands may work on the database at once, and none of them takes the gateway
- * lock), but a running gateway's API also writes the audit log.
+ * Where `clients`, `tokens` and `smoke` (to revoke its tokens) read and change the state. A
+ * Docker deployment (runtime/deploy/docker-deployment.ts) is only ever asked through its auth
+ * runtime's admin API, at `--url` or the public URL, and a failure to reach it is the command's
+ * error: its Redis is on the Docker network, and the local store is not its state. Otherwise a
+ * running gateway owns the state, so they go through its admin API (public URL, or `--url`).
+ * Only when no gateway runs do they open the store themselves: the SQLite database when no live
+ * `serve` holds its gateway lock (`<database>.gateway.lock`), Redis when the gateway does not
+ * answer. Both are safe to share (several admin commands may work on the database at once, and
+ * none of them takes the gateway lock), but a running gateway's API also writes the audit log.
  */
 export async function openAdminSession(options: AdminSessionOptions, deps: AdminSessionDeps): Promise<AdminSession> {
   const paths = projectPaths(options.dir);
   const config = await loadConfig(paths.dir);
   const token = await readAdminToken(paths.adminToken);
+
+  // A Docker deployment keeps its state in its Redis, on the Docker network: only its auth
+  // runtime reaches it, so there is no store here to fall back to (a local database would be
+  // one the deployment never uses, and an empty one says "No registered clients").
+  const docker = await dockerDeployment(config, paths);
+  if (docker !== undefined) {
+    const client = apiClient(options.url ?? config.publicUrl, requireToken(token, paths, docker), deps, undefined, dockerTarget(docker));
+    await client.ping();
+    return apiSession(config, client, `the Docker deployment at ${client.baseUrl}`);
+  }
 
   if (options.url !== undefined) {
     const client = apiClient(options.url, requireToken(token, paths), deps);
@@ -99,7 +113,7 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
   } catch (err) {
     if (unreachable === undefined || !isGatewayError(err)) throw err;
     throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `${unreachable.message}, and ${err.message}`, {
-      hint: 'for a Docker deployment pass --url with an address its router answers at (Redis is not published on the host); otherwise start Redis or the gateway',
+      hint: 'start Redis or the gateway, or pass --url with the address the gateway is reached at',
       cause: err,
     });
   }
@@ -117,17 +131,37 @@ export async function withAdminSession<T>(options: AdminSessionOptions, deps: Ad
   }
 }
 
-function apiClient(baseUrl: string, token: string, deps: AdminSessionDeps, timeoutMs?: number): AdminHttpClient {
-  return createAdminHttpClient({ baseUrl, token, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+function apiClient(
+  baseUrl: string,
+  token: string,
+  deps: AdminSessionDeps,
+  timeoutMs?: number,
+  describe?: Pick<AdminHttpClientOptions, 'target' | 'hints'>,
+): AdminHttpClient {
+  return createAdminHttpClient({ baseUrl, token, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...describe });
 }
 
-function apiSession(config: GatewayConfig, client: AdminHttpClient): AdminSession {
-  return { config, admin: client, via: `the gateway at ${client.baseUrl}`, close: async () => {} };
+/** What a failure to reach a Docker deployment's admin API says instead of the hints for `serve`. */
+function dockerTarget(docker: DockerDeployment): Pick<AdminHttpClientOptions, 'target' | 'hints'> {
+  return {
+    target: `auth runtime of the Docker deployment (${docker.reason})`,
+    hints: {
+      unreachable: docker.reachHint,
+      unavailable: `the router there does not route /admin/ to the auth runtime, or the auth container runs without MCPGW_ADMIN_TOKEN: run \`mcp-gateway up\` (it renders the deploy folder again); or ${docker.reachHint}`,
+      denied: 'the deployment runs with another admin token than .secrets/admin-token (the file changed since the last `up`): run `mcp-gateway up` so the auth container gets this one',
+    },
+  };
 }
 
-function requireToken(token: string | undefined, paths: ProjectPaths): string {
+function apiSession(config: GatewayConfig, client: AdminHttpClient, via = `the gateway at ${client.baseUrl}`): AdminSession {
+  return { config, admin: client, via, close: async () => {} };
+}
+
+function requireToken(token: string | undefined, paths: ProjectPaths, docker?: DockerDeployment): string {
   if (token !== undefined) return token;
-  throw new GatewayError('ERR_SECRET_MISSING', `the admin token is missing (${paths.adminToken})`, {
-    hint: 'it is created when `mcp-gateway serve` or `render` first runs in this project; for Docker, render and up again so the auth container gets it',
+  throw new GatewayError('ERR_SECRET_MISSING', `the admin token is missing (${paths.adminToken})${docker ? `, so the Docker deployment (${docker.reason}) cannot be asked` : ''}`, {
+    hint: docker
+      ? '`mcp-gateway up` creates it and gives it to the auth container (it renders the deploy folder again)'
+      : 'it is created when `mcp-gateway serve` or `render` first runs in this project; for Docker, render and up again so the auth container gets it',
   });
 }

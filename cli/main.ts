@@ -481,7 +481,10 @@ read from the project of --dir, or of the current directory.`,
 A running gateway is asked through its admin API (<publicUrl>/admin/, or --url), authorised by
 .secrets/admin-token. When no gateway runs (no live serve named by .mcp-gateway/store.sqlite.gateway.lock),
 the embedded SQLite database is opened directly, and several commands may do so at once; a Redis
-store is then used directly (password from .secrets/redis-password).`;
+store is then used directly (password from .secrets/redis-password).
+A Docker deployment (a rendered deploy/compose.yaml, or deploy.email or deploy.project set) is only
+ever asked through its auth runtime's admin API: when the public URL does not reach it from this
+host, pass --url with the router's published port (builtin router: http://127.0.0.1:<deploy.httpPort>).`;
   const urlOption = (): Option => new Option('--url <url>', "reach the gateway's admin API here instead of at its public URL (e.g. http://127.0.0.1:8080)");
   const urlOf = (flags: { url?: string }): { url?: string } => (flags.url === undefined ? {} : { url: flags.url });
   const clients = program.command('clients').description('List, inspect, remove and prune the OAuth clients registered with the gateway');

@@ -9,6 +9,7 @@ import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import type { GatewayConfig } from '../../runtime/config/schema.js';
+import { dockerDeployment, type DockerDeployment } from '../../runtime/deploy/docker-deployment.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { withAdminSession } from '../admin-session.js';
 import { dirArg } from '../dir-arg.js';
@@ -72,7 +73,8 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
   const reachAt = (url: string): string => (url.startsWith(`${urls.issuer}/`) || url === urls.issuer ? `${base}${url.slice(urls.issuer.length)}` : url);
   const target: SmokeTarget = { urls, reachAt, timeoutMs, fetch: fetchImpl };
 
-  await expectGatewayAnswers(target, base);
+  const docker = await dockerDeployment(config, paths);
+  await expectGatewayAnswers(target, base, docker);
   const keys = await loadKeySet(paths.signingKeys);
   const issued: Array<{ jti: string; expiresAt: number }> = [];
   let asCheck: Promise<SmokeCheck> | undefined;
@@ -104,13 +106,13 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
 }
 
 /** One request before the checks, so "nothing listens there" is one clear line instead of a failure per check. */
-async function expectGatewayAnswers(target: SmokeTarget, base: string): Promise<void> {
+async function expectGatewayAnswers(target: SmokeTarget, base: string, docker: DockerDeployment | undefined): Promise<void> {
   try {
     const res = await target.fetch(target.reachAt(`${target.urls.issuer}/.well-known/oauth-authorization-server`), { redirect: 'manual', signal: AbortSignal.timeout(target.timeoutMs) });
     await res.arrayBuffer();
   } catch (err) {
-    throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `no gateway answers at ${base}: ${describeFetchError(err)}`, {
-      hint: 'start it (`mcp-gateway serve`, or `mcp-gateway up` for Docker), or pass --url with the address the gateway is reached at',
+    throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `no ${docker ? `router of the Docker deployment (${docker.reason})` : 'gateway'} answers at ${base}: ${describeFetchError(err)}`, {
+      hint: docker?.reachHint ?? 'start it (`mcp-gateway serve`, or `mcp-gateway up` for Docker), or pass --url with the address the gateway is reached at',
       cause: err,
     });
   }

@@ -7,6 +7,14 @@ export interface AdminHttpClientOptions {
   token: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** What answers at baseUrl, for messages ("no gateway answers at ..."); default `gateway`. */
+  target?: string;
+  /**
+   * Remedies that fit where baseUrl points better than the generic ones (a Docker deployment's
+   * router port, render and up again): when nothing answers, when there is no admin API there
+   * (404), when the admin token is refused (401).
+   */
+  hints?: Partial<Record<'unreachable' | 'unavailable' | 'denied', string>>;
 }
 
 export interface AdminHttpClient extends AdminOps {
@@ -18,7 +26,7 @@ export interface AdminHttpClient extends AdminOps {
 const ADMIN_CODES = new Set<GatewayErrorCode>(['ERR_CLIENT_UNKNOWN', 'ERR_GRANT_UNKNOWN']);
 
 /** The admin operations of a running gateway, through its `/admin/*` API (runtime/admin/admin-api.ts). */
-export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch, timeoutMs = 15_000 }: AdminHttpClientOptions): AdminHttpClient {
+export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch, timeoutMs = 15_000, target = 'gateway', hints = {} }: AdminHttpClientOptions): AdminHttpClient {
   const base = baseUrl.replace(/\/+$/, '');
 
   async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -33,8 +41,8 @@ export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `no gateway answers at ${base}: ${describeFetchError(err)}`, {
-        hint: 'start it (`mcp-gateway serve`, or `mcp-gateway up` for Docker), or pass --url with the address the gateway is reached at',
+      throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `no ${target} answers at ${base}: ${describeFetchError(err)}`, {
+        hint: hints.unreachable ?? 'start it (`mcp-gateway serve`, or `mcp-gateway up` for Docker), or pass --url with the address the gateway is reached at',
         cause: err,
       });
     }
@@ -50,16 +58,18 @@ export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch
     // Every path called here exists in the admin API: any other 404 means it is not mounted (no
     // admin token configured) or a proxy in front does not route /admin/ to the auth runtime.
     if (res.status === 404) {
-      throw new GatewayError('ERR_ADMIN_UNAVAILABLE', `the gateway at ${base} has no admin API`, {
-        hint: 'it runs without an admin token: restart `mcp-gateway serve` (it creates .secrets/admin-token), or for Docker run `mcp-gateway render` and `up` again so the auth container gets MCPGW_ADMIN_TOKEN; a proxy in front must route /admin/ to the gateway',
+      throw new GatewayError('ERR_ADMIN_UNAVAILABLE', `the ${target} at ${base} has no admin API (HTTP 404 for ${method} /admin${path})`, {
+        hint:
+          hints.unavailable ??
+          'it runs without an admin token: restart `mcp-gateway serve` (it creates .secrets/admin-token), or for Docker run `mcp-gateway render` and `up` again so the auth container gets MCPGW_ADMIN_TOKEN; a proxy in front must route /admin/ to the gateway',
       });
     }
     if (res.status === 401) {
-      throw new GatewayError('ERR_ADMIN_DENIED', `the gateway at ${base} refused the admin token in .secrets/admin-token`, {
-        hint: 'the running gateway was started with another token: restart `mcp-gateway serve`, or for Docker run `mcp-gateway render` and `up` again',
+      throw new GatewayError('ERR_ADMIN_DENIED', `the ${target} at ${base} refused the admin token in .secrets/admin-token (HTTP 401)`, {
+        hint: hints.denied ?? 'the running gateway was started with another token: restart `mcp-gateway serve`, or for Docker run `mcp-gateway render` and `up` again',
       });
     }
-    if (res.status === 429) throw new GatewayError('ERR_ADMIN_DENIED', `the gateway at ${base} is limiting admin requests from this address: ${description}`, { hint: 'wait ten minutes; failed requests from this address count against it' });
+    if (res.status === 429) throw new GatewayError('ERR_ADMIN_DENIED', `the ${target} at ${base} is limiting admin requests from this address: ${description}`, { hint: 'wait ten minutes; failed requests from this address count against it' });
     if (res.status === 400) throw new GatewayError('ERR_USAGE', `the gateway refused the request: ${description}`);
     throw new GatewayError('ERR_ADMIN_FAILED', `the admin API at ${base} answered ${method} ${path} with HTTP ${res.status}: ${description}`, {
       hint: 'see the gateway log (`mcp-gateway logs auth` for Docker, stderr of `mcp-gateway serve`)',

@@ -92,9 +92,9 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
       throw new OAuthError('invalid_grant', 'the refresh token was already used; this grant is revoked, log in again');
     }
     // Within the grace window the client most likely never received our answer: retire the
-    // successor it never saw and answer again. If a concurrent retry already took it, this
+    // successor it never saw and answer again. If a concurrent retry already claimed it, this
     // request alone fails; racing retries of one client must not log the user out.
-    const successor = await ctx.families.takeSuccessor(redemption.successor);
+    const successor = await ctx.families.unusedSuccessor(redemption.successor);
     if (!successor) throw new OAuthError('invalid_grant', 'a newer refresh token was already issued for this one; use it');
     grant = successor;
     supersededHash = redemption.successor;
@@ -167,8 +167,9 @@ async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: Refres
   );
   const body: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, ...statedScope(grant.scope) };
   if (client.grantTypes.includes('refresh_token')) {
-    const refresh = await ctx.families.issueRefreshToken(grant);
-    if (supersedes !== undefined) await ctx.families.markSuperseded(supersedes.hash, grant, refresh.hash, supersedes.graceable);
+    const refresh = supersedes === undefined ? await ctx.families.issueRefreshToken(grant) : await ctx.families.rotateRefreshToken(supersedes.hash, grant, supersedes.graceable);
+    // A racing refresh of the same token claimed it first; its answer carries the successor.
+    if (refresh === undefined) throw new OAuthError('invalid_grant', 'a newer refresh token was already issued for this one; use it');
     body.refresh_token = refresh.token;
   }
   return body;

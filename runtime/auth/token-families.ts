@@ -143,31 +143,53 @@ export function createTokenFamilies(store: Store, { now, refreshTtlMs }: { now: 
       await store.set(`refresh:${hash}`, grant, ttl);
       return { token, hash };
     },
-    /** Takes the token out of the store (rotation: it never works twice) or says what it was. */
+    /**
+     * Says what a presented refresh token is; nothing changes until `rotateRefreshToken` claims it.
+     * The superseded marker is read first and wins: after a crash between a claim and the deletion
+     * of the claimed token both exist, and the token must stay dead (see `rotateRefreshToken`).
+     */
     async redeemRefreshToken(token: string): Promise<RefreshRedemption> {
       if (token.length === 0 || token.length > 200) return { status: 'unknown' };
       const hash = sha256Base64url(token);
-      const grant = await store.take<RefreshGrant>(`refresh:${hash}`);
-      if (grant) return { status: 'ok', grant, hash };
-      const superseded = await store.get<SupersededRefresh>(`refresh-used:${hash}`);
-      return superseded ? { status: 'superseded', ...superseded } : { status: 'unknown' };
+      const [superseded, grant] = await Promise.all([store.get<SupersededRefresh>(`refresh-used:${hash}`), store.get<RefreshGrant>(`refresh:${hash}`)]);
+      if (superseded) return { status: 'superseded', ...superseded };
+      return grant ? { status: 'ok', grant, hash } : { status: 'unknown' };
     },
-    async markSuperseded(hash: string, grant: RefreshGrant, successor: string, graceable: boolean): Promise<void> {
-      const marker: SupersededRefresh = { clientId: grant.clientId, familyId: grant.familyId, usedAt: now(), successor, graceable };
-      await store.set(`refresh-used:${hash}`, marker, ttl);
+    /**
+     * Rotation: stores the successor and claims the presented token (its `refresh-used:` marker,
+     * set only if absent, so of racing rotations one wins), then deletes it. Undefined when another
+     * rotation claimed it first. The order is what survives a kill -9 (issue 10): the token used to
+     * be taken out of the store first and its successor written in later transactions, so a crash
+     * in between left the client's only token gone with nothing in its place and the user had to
+     * log in again. Now, at every point, either the presented token still works or its marker names
+     * a stored successor, which the lost-response grace hands out when the client retries.
+     */
+    async rotateRefreshToken(presentedHash: string, grant: RefreshGrant, graceable: boolean): Promise<{ token: string; hash: string } | undefined> {
+      const token = randomToken(32);
+      const hash = sha256Base64url(token);
+      const marker: SupersededRefresh = { clientId: grant.clientId, familyId: grant.familyId, usedAt: now(), successor: hash, graceable };
+      // One store round (one SQLite transaction; in order on one Redis connection): a committed claim implies a committed successor.
+      const [, claimed] = await Promise.all([store.set(`refresh:${hash}`, grant, ttl), store.setIfAbsent(`refresh-used:${presentedHash}`, marker, ttl)]);
+      if (!claimed) {
+        await store.delete(`refresh:${hash}`);
+        return undefined;
+      }
+      await store.delete(`refresh:${presentedHash}`);
+      return { token, hash };
     },
-    /** Retires a successor the client never received (its response was lost); returns its grant if it was still unused. */
-    async takeSuccessor(successor: string): Promise<RefreshGrant | undefined> {
-      return store.take<RefreshGrant>(`refresh:${successor}`);
+    /** The grant of a successor the client may never have received, if it is still unused (the lost-response grace). */
+    async unusedSuccessor(successor: string): Promise<RefreshGrant | undefined> {
+      const [used, grant] = await Promise.all([store.get(`refresh-used:${successor}`), store.get<RefreshGrant>(`refresh:${successor}`)]);
+      return used === undefined ? grant : undefined;
     },
     /** Deletes one refresh token by its plain value (RFC 7009) and says which family it belonged to. */
     async findRefreshToken(token: string): Promise<{ clientId: string; familyId: string; grant?: RefreshGrant } | undefined> {
       if (token.length === 0 || token.length > 200) return undefined;
       const hash = sha256Base64url(token);
-      const grant = await store.get<RefreshGrant>(`refresh:${hash}`);
-      if (grant) return { clientId: grant.clientId, familyId: grant.familyId, grant };
-      const superseded = await store.get<SupersededRefresh>(`refresh-used:${hash}`);
-      return superseded ? { clientId: superseded.clientId, familyId: superseded.familyId } : undefined;
+      // The marker wins, as in redeemRefreshToken: a claimed token is superseded even if a crash kept it.
+      const [superseded, grant] = await Promise.all([store.get<SupersededRefresh>(`refresh-used:${hash}`), store.get<RefreshGrant>(`refresh:${hash}`)]);
+      if (superseded) return { clientId: superseded.clientId, familyId: superseded.familyId };
+      return grant ? { clientId: grant.clientId, familyId: grant.familyId, grant } : undefined;
     },
   };
 }

@@ -10,6 +10,7 @@ import { bridgeContainerConfig, containerConfig, containerConfigText, contentHas
 import { collectServiceSecrets, formatEnvFile } from './deploy-secrets.js';
 import { planDeployment, type DeployPlan, type RuntimeKind } from './deploy-plan.js';
 import { loadDeployTemplates, type DeployTemplates } from './deploy-templates.js';
+import { DEFAULT_DEPLOY_DIR } from './docker-deployment.js';
 import { bridgeConfigDir, COMPOSE_HEADER_MARK, renderCompose, type RuntimeImage } from './render-compose.js';
 import { renderTraefikDynamic, renderTraefikStatic } from './render-traefik.js';
 import { replaceDirectory } from './replace-directory.js';
@@ -78,7 +79,7 @@ export function renderDeploymentFiles({ config, plan, templates, images, logsDir
  */
 export async function renderDeployment(config: GatewayConfig, paths: ProjectPaths, options: RenderDeploymentOptions): Promise<RenderedDeployment> {
   const plan = planDeployment(config, paths.dir);
-  const out = resolve(paths.dir, options.out ?? 'deploy');
+  const out = resolve(paths.dir, options.out ?? DEFAULT_DEPLOY_DIR);
   await assertReplaceable(out, paths);
   const nodeImage = options.baseImage ?? config.deploy.nodeImage;
   checkImageReference(nodeImage, options.baseImage === undefined ? 'deploy.nodeImage' : '--base-image');

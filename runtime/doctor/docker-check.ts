@@ -1,7 +1,6 @@
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ProjectPaths } from '../config/project-paths.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { renderedDeployReason } from '../deploy/docker-deployment.js';
 import { isGatewayError } from '../errors.js';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor-check.js';
 
@@ -13,12 +12,7 @@ import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor
 export async function dockerDeploymentReason(config: GatewayConfig, paths: ProjectPaths): Promise<string | undefined> {
   const set = (['domain', 'email', 'project'] as const).filter((key) => config.deploy[key] !== undefined);
   if (set.length > 0) return `deploy.${set.join(', deploy.')} set in the config`;
-  try {
-    await access(join(paths.dir, 'deploy', 'compose.yaml'));
-    return 'deploy/compose.yaml was rendered';
-  } catch {
-    return undefined;
-  }
+  return renderedDeployReason(paths);
 }
 
 export const NOT_DOCKER =

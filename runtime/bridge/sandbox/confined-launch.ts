@@ -1,5 +1,6 @@
-import { accessSync, constants, mkdirSync, realpathSync } from 'node:fs';
-import { delimiter, dirname, basename, isAbsolute, join, resolve } from 'node:path';
+import { accessSync, mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { findExecutable } from '../../fs/executable-command.js';
 import type { GatewayConfig, SandboxMode, ServerConfig, RemoteServerConfig } from '../../config/schema.js';
 import { isWithin, resolveMounts, serverDataDir } from '../../config/server-mounts.js';
 import { GatewayError } from '../../errors.js';
@@ -91,7 +92,7 @@ function programPaths(launch: StdioLaunch, cwd: string): string[] {
     // A bin/ directory's package lives beside it (node's lib/node_modules, a venv's lib/).
     if (basename(dir) === 'bin') paths.add(dirname(dir));
   };
-  const command = findCommand(launch.command, launch.env['PATH'] ?? process.env['PATH'] ?? '', cwd);
+  const command = findExecutable(launch.command, { path: launch.env['PATH'] ?? process.env['PATH'] ?? '', cwd });
   if (command !== undefined) addFile(command);
   for (const arg of launch.args) {
     if (arg.startsWith('-') || !(arg.includes('/') || arg.includes('.'))) continue;
@@ -99,20 +100,6 @@ function programPaths(launch: StdioLaunch, cwd: string): string[] {
     if (exists(file)) addFile(file);
   }
   return [...paths].filter((path) => path !== '/');
-}
-
-function findCommand(command: string, path: string, cwd: string): string | undefined {
-  if (command.includes('/')) return exists(resolve(cwd, command)) ? resolve(cwd, command) : undefined;
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // the next PATH entry
-    }
-  }
-  return undefined;
 }
 
 function exists(path: string): boolean {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { constants, accessSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
+import { findExecutable } from '../../fs/executable-command.js';
 
 /** Which OS sandbox this host can set up, or why none. */
 export type SandboxAvailability =
@@ -10,19 +10,6 @@ export type SandboxAvailability =
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-function onPath(name: string, path: string): string | undefined {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // the next PATH entry
-    }
-  }
-  return undefined;
-}
-
 /**
  * Finds the sandbox and tries it once for real: bwrap being installed is not enough, since
  * containers and hardened kernels often forbid the user namespaces it needs
@@ -31,14 +18,14 @@ function onPath(name: string, path: string): string | undefined {
 export function probeSandbox(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): SandboxAvailability {
   const path = env['PATH'] ?? '';
   if (platform === 'darwin') {
-    const exec = onPath('sandbox-exec', `${path}${delimiter}/usr/bin`);
+    const exec = findExecutable('sandbox-exec', { path: `${path}${delimiter}/usr/bin` });
     if (exec === undefined) return { kind: 'none', reason: 'sandbox-exec was not found', install: 'sandbox-exec ships with macOS in /usr/bin; check that /usr/bin is on PATH' };
     const trial = spawnSync(exec, ['-p', '(version 1)(allow default)', '/usr/bin/true'], { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8' });
     if (trial.status !== 0) return { kind: 'none', reason: `sandbox-exec did not run a test command (${firstLine(trial.stderr) || `exit ${trial.status}`})`, install: 'run the gateway as a normal macOS user, outside another sandbox' };
     return { kind: 'sandbox-exec', path: exec };
   }
   if (platform !== 'linux') return { kind: 'none', reason: `no sandbox is supported on ${platform}`, install: 'run the gateway on Linux (bubblewrap) or macOS (sandbox-exec), or in Docker with `mcp-gateway up`' };
-  const bwrap = onPath('bwrap', path);
+  const bwrap = findExecutable('bwrap', { path });
   if (bwrap === undefined) return { kind: 'none', reason: 'bubblewrap (bwrap) is not installed', install: 'install it: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora), apk add bubblewrap (Alpine)' };
   const trial = spawnSync(bwrap, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--', 'true'], { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8' });
   if (trial.status !== 0) {

@@ -1,8 +1,13 @@
 // The whole gateway (router + token check + bridge) in a process of its own, as `serve` runs it:
 // startGateway with the local login provider and ephemeral keys. It reports its port and one
-// access token per server over IPC, and answers {type: 'memory'} with its memory after a GC
-// (run with --expose-gc).
+// access token per server over IPC, answers {type: 'memory'} with its memory after a GC
+// (run with --expose-gc) and {type: 'cpu'} with its CPU time so far (its own, not its children's).
+// `echo` runs sandboxed (bubblewrap on Linux), as `serve` runs every stdio server by default;
+// `echo-nosandbox` is the same server with `sandbox: off`, so the sandbox's cost is a number.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signAccessToken } from '../dist/runtime/auth/access-token.js';
 import { gatewayUrls } from '../dist/runtime/auth/gateway-urls.js';
 import { ephemeralKeySet } from '../dist/runtime/auth/signing-keys.js';
@@ -27,6 +32,7 @@ const config = parseConfig(
     allowedUsers: ['bench'],
     servers: {
       echo: { command: process.execPath, args: [fixture], limits },
+      'echo-nosandbox': { command: process.execPath, args: [fixture], sandbox: 'off', limits },
       warm: { command: process.execPath, args: [fixture], pool: 4, limits },
       idle: { command: sedServer.command, args: sedServer.args, limits },
     },
@@ -37,7 +43,10 @@ const urls = gatewayUrls(config);
 const keys = await ephemeralKeySet();
 const store = await createEmbeddedStore();
 const upstream = createLocalLogin({ store, user: 'bench', loginUrl: urls.localLogin, announce: () => {} });
-const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: process.cwd() }, { host: '127.0.0.1', port });
+// A project directory of its own: stdio servers run sandboxed with the project directory hidden,
+// and the repository (where the fixture lives) must stay visible to them, as in `serve`.
+const projectDir = mkdtempSync(join(tmpdir(), 'mcpgw-bench-'));
+const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir }, { host: '127.0.0.1', port });
 const tokens = {};
 for (const name of Object.keys(config.servers)) {
   const claims = { sub: 'bench', login: 'bench', clientId: 'bench', audience: urls.resourceFor(name) };
@@ -45,7 +54,10 @@ for (const name of Object.keys(config.servers)) {
 }
 process.send({ port, tokens });
 process.on('message', async (message) => {
-  if (message?.type === 'memory') {
+  if (message?.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send({ type: 'cpu', us: user + system });
+  } else if (message?.type === 'memory') {
     for (let i = 0; i < 3; i++) {
       global.gc?.();
       await new Promise((resolve) => setImmediate(resolve));
@@ -54,6 +66,7 @@ process.on('message', async (message) => {
     process.send({ type: 'memory', rss, heapUsed, external, arrayBuffers, sessions: gateway.bridges.get('idle').sessionCount });
   } else if (message === 'stop') {
     await gateway.close();
+    rmSync(projectDir, { recursive: true, force: true });
     process.exit(0);
   }
 });

@@ -4,28 +4,34 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * `sessions.length` sessions x `inFlight` concurrent loops each, for `durationMs` after a
- * warm-up. `call(session)` performs one tool call. Returns completed calls per second.
+ * warm-up. `call(session)` performs one tool call. `cpuUs`, if given, reads the server's CPU
+ * time in µs; it is read just before and just after the measured window, so its difference
+ * divided by the calls completed in the window is the server's CPU per call (the window it
+ * covers is longer by the two reads, a millisecond or less against seconds).
+ * Resolves { callsPerSecond, calls, cpuUsPerCall } (cpuUsPerCall undefined without `cpuUs`).
  */
-export async function throughput(sessions, inFlight, call, { warmupMs = 1_000, durationMs = 5_000 } = {}) {
-  let counting = false;
+export async function throughput(sessions, inFlight, call, { warmupMs = 1_000, durationMs = 5_000, cpuUs } = {}) {
   let stop = false;
   let done = 0;
   const loop = async (session) => {
     while (!stop) {
       await call(session);
-      if (counting) done++;
+      done++;
     }
   };
   const loops = sessions.flatMap((session) => Array.from({ length: inFlight }, () => loop(session)));
   await sleep(warmupMs);
-  counting = true;
+  const cpuBefore = await cpuUs?.();
+  const doneBefore = done;
   const started = performance.now();
   await sleep(durationMs);
   const elapsed = performance.now() - started;
-  counting = false;
+  const calls = done - doneBefore;
+  const cpuAfter = await cpuUs?.();
   stop = true;
   await Promise.all(loops);
-  return (done / elapsed) * 1000;
+  const cpuUsPerCall = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / calls;
+  return { callsPerSecond: (calls / elapsed) * 1000, calls, cpuUsPerCall };
 }
 
 /** One call at a time: p50 and p99 in milliseconds over `count` calls after `warmup` ones. */

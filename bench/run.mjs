@@ -2,14 +2,17 @@
 //   floor         the stdio server driven directly by the MCP SDK client (StdioClientTransport)
 //   supergateway  supergateway 4 in stateful Streamable HTTP mode (a child per session)
 //   bridge        our createStdioBridge alone behind node:http
-//   gateway       our whole gateway (router + token check + bridge), as `serve` runs it
+//   gateway       our whole gateway (router + token check + bridge), as `serve` runs it: the
+//                 child in bubblewrap; the same gateway also serves it with `sandbox: off`
 // HTTP targets run in processes of their own and are driven by the same lean client
-// (bench/http-client.mjs). Prints calls/s at 8 sessions x 4 in flight, p50/p99 at 1 in flight,
-// session setup time, gateway memory per idle session, the ratios, and a markdown table; then
-// the store (bench/store-bench.mjs): registrations and refreshes per second on SQLite and Redis.
+// (bench/http-client.mjs). Prints calls/s at 8 sessions x 4 in flight, the server process's
+// CPU µs per call in those rounds, p50/p99 at 1 in flight, session setup time (sandbox on and
+// off), gateway memory per idle session, the ratios, and a markdown table; then the store
+// (bench/store-bench.mjs): registrations and refreshes per second on SQLite and Redis.
 // Targets are measured in interleaved rounds, so other load on the machine hits all of them.
 //   node bench/run.mjs [--quick] [--store]      (npm run bench builds first; --store: the store part only)
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +49,7 @@ delete process.env['NODE_EXTRA_CA_CERTS'];
 delete process.env['SSL_CERT_FILE'];
 
 const log = (line) => process.stderr.write(`${line}\n`);
+const loadavgText = () => loadavg().map((n) => n.toFixed(2)).join(' / ');
 const echoCall = (session) => session.echo('hello');
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
@@ -63,30 +67,39 @@ const floorTarget = {
 /**
  * Calls/s at SESSIONS x IN_FLIGHT and p50/p99 at one in flight, for every target, in rounds that
  * visit the targets in turn: load from anything else on the machine then hits all of them alike.
- * Each target's result is the median of its rounds (latency: the median round by p50).
+ * A target entry is [name, target, cpuUs?]: cpuUs reads its server process's CPU time, taken
+ * around each throughput round for the CPU per call. Each target's result is the median of its
+ * rounds (latency: the median round by p50).
  */
 async function measureCalls(targets) {
   const sessions = new Map();
   for (const [name, target] of targets) sessions.set(name, await Promise.all(Array.from({ length: SESSIONS }, () => target.openSession())));
-  const rounds = new Map(targets.map(([name]) => [name, { rates: [], latencies: [] }]));
+  const rounds = new Map(targets.map(([name]) => [name, { rates: [], cpu: [], latencies: [] }]));
   // Not counted: the JIT of the clients, servers and every child gets warm first.
   for (const [name] of targets) {
     log(`calls: warm-up, ${name}`);
     await throughput(sessions.get(name), IN_FLIGHT, echoCall, { warmupMs: 0, durationMs: timing.warmupMs * 2 });
   }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name] of targets) {
+    // The order turns each round and runs backwards every other round: no target always follows
+    // the same one (the sandbox on/off pair, adjacent, would otherwise always run in one order).
+    const shift = round % targets.length;
+    const order = [...targets.slice(shift), ...targets.slice(0, shift)];
+    if (round % 2 === 1) order.reverse();
+    for (const [name, , cpuUs] of order) {
       log(`calls: round ${round + 1}/${ROUNDS}, ${name}`);
       const own = sessions.get(name);
-      rounds.get(name).rates.push(await throughput(own, IN_FLIGHT, echoCall, timing));
+      const { callsPerSecond, cpuUsPerCall } = await throughput(own, IN_FLIGHT, echoCall, { ...timing, cpuUs });
+      rounds.get(name).rates.push(callsPerSecond);
+      if (cpuUsPerCall !== undefined) rounds.get(name).cpu.push(cpuUsPerCall);
       rounds.get(name).latencies.push(await latency(own[0], echoCall, latencyRuns));
     }
   }
   for (const own of sessions.values()) for (const session of own) await session.close();
   return Object.fromEntries(
-    [...rounds].map(([name, { rates, latencies }]) => {
+    [...rounds].map(([name, { rates, cpu, latencies }]) => {
       const byP50 = [...latencies].sort((a, b) => a.p50 - b.p50);
-      return [name, { callsPerSecond: median(rates), ...byP50[byP50.length >> 1] }];
+      return [name, { callsPerSecond: median(rates), cpuUsPerCall: cpu.length ? median(cpu) : undefined, ...byP50[byP50.length >> 1] }];
     }),
   );
 }
@@ -105,6 +118,32 @@ async function waitForHttp(target) {
   }
 }
 
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (user + system, µs) of one process, not its children, from /proc/PID/stat (Linux
+ * only; clock ticks, 10 ms at CLK_TCK 100: over a 3 s round of thousands of calls, ~1 µs per
+ * call). For processes we do not control; our own servers answer {type: 'cpu'} with
+ * process.cpuUsage(), in µs.
+ */
+function procCpuUs(pid) {
+  try {
+    // The fields after the command name, which is in parentheses and may contain spaces: state is
+    // field 3, utime field 14, stime field 15 (proc(5)).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
 async function startSupergateway() {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child = spawn(
@@ -117,6 +156,9 @@ async function startSupergateway() {
   await waitForHttp(target);
   return {
     target,
+    // The bin is a `#!/usr/bin/env node` script and env execs node in place, so child.pid is
+    // supergateway's node process; the echo servers it starts are processes of their own.
+    cpuUs: async () => procCpuUs(child.pid),
     async stop() {
       target.close();
       child.kill('SIGTERM');
@@ -140,6 +182,10 @@ async function forkServer(script, args, execArgv = []) {
         child.once('message', resolve);
         child.send(message);
       });
+    },
+    /** Its CPU time so far in µs (process.cpuUsage() over IPC: µs resolution, its children not included). */
+    async cpuUs() {
+      return (await this.request({ type: 'cpu' })).us;
     },
     async stop() {
       child.send('stop');
@@ -194,7 +240,8 @@ const fmt = (n, digits = 0) => (n === undefined ? 'n/a' : n.toLocaleString('en-U
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
 const started = Date.now();
-const loadBefore = loadavg()[0];
+const loadBefore = loadavgText();
+log(`load average (1 / 5 / 15 min): ${loadBefore}`);
 const supergatewayServer = await startSupergateway();
 const bridgeServer = await forkServer('./bridge-server.mjs', [FIXTURE]);
 const httpEchoServer = await forkServer('./http-echo-server.mjs', []);
@@ -203,8 +250,8 @@ const gatewayServer = await forkServer('./gateway-server.mjs', [FIXTURE, JSON.st
 const { tokens } = gatewayServer.ready;
 const gatewayTarget = (name) => new HttpMcpTarget(tokens[name].url, { authorization: `Bearer ${tokens[name].token}` });
 const bridgeTarget = new HttpMcpTarget(`http://127.0.0.1:${bridgeServer.ready.port}/mcp`);
-const [echo, warm, idle] = [gatewayTarget('echo'), gatewayTarget('warm'), gatewayTarget('idle')];
-let floor, supergateway, bridge, gateway, httpEcho;
+const [echo, echoNoSandbox, warm, idle] = [gatewayTarget('echo'), gatewayTarget('echo-nosandbox'), gatewayTarget('warm'), gatewayTarget('idle')];
+let floor, supergateway, bridge, gateway, gatewayNoSandbox, httpEcho, loadMid;
 try {
   await waitForHttp(warm); // the pool's children have started
   await sleep(500);
@@ -213,23 +260,28 @@ try {
     ['supergateway', supergatewayServer.target],
     ['bridge', bridgeTarget],
     ['gateway', echo],
+    ['gatewayNoSandbox', echoNoSandbox],
     ['pooled', warm],
   ]);
+  loadMid = loadavgText();
+  log(`load average (1 / 5 / 15 min): ${loadMid}`);
   const calls = await measureCalls([
     ['floor', floorTarget],
-    ['supergateway', supergatewayServer.target],
-    ['bridge', bridgeTarget],
-    ['gateway', echo],
-    ['httpEcho', httpEchoTarget],
+    ['supergateway', supergatewayServer.target, supergatewayServer.cpuUs],
+    ['bridge', bridgeTarget, () => bridgeServer.cpuUs()],
+    ['gateway', echo, () => gatewayServer.cpuUs()],
+    ['gatewayNoSandbox', echoNoSandbox, () => gatewayServer.cpuUs()],
+    ['httpEcho', httpEchoTarget, () => httpEchoServer.cpuUs()],
   ]);
   httpEcho = calls.httpEcho;
   floor = { ...calls.floor, setupMs: setup.floor };
   supergateway = { ...calls.supergateway, setupMs: setup.supergateway };
   bridge = { ...calls.bridge, setupMs: setup.bridge };
   gateway = { ...calls.gateway, setupMs: setup.gateway, pooledSetupMs: setup.pooled };
+  gatewayNoSandbox = { ...calls.gatewayNoSandbox, setupMs: setup.gatewayNoSandbox };
   Object.assign(gateway, await measureIdleMemory(gatewayServer, idle));
 } finally {
-  for (const target of [echo, warm, idle, bridgeTarget, httpEchoTarget]) target.close();
+  for (const target of [echo, echoNoSandbox, warm, idle, bridgeTarget, httpEchoTarget]) target.close();
   await Promise.all([supergatewayServer.stop(), bridgeServer.stop(), gatewayServer.stop(), httpEchoServer.stop()]);
 }
 
@@ -237,20 +289,23 @@ const rows = [
   ['stdio direct, SDK client (floor)', floor],
   ['supergateway 4, stateful Streamable HTTP', supergateway],
   ['mcp-gateway bridge alone', bridge],
-  ['mcp-gateway whole gateway (router + token + bridge)', gateway],
+  ['mcp-gateway whole gateway (router + token + bridge), child in bubblewrap', gateway],
+  ['mcp-gateway whole gateway, same process, `sandbox: off`', gatewayNoSandbox],
   ['reference: node:http answering in-process (no MCP server, no child)', httpEcho],
 ];
 const table = [
-  '| target | calls/s, 8 sessions x 4 in flight | p50 ms, 1 in flight | p99 ms, 1 in flight | session setup ms (median) |',
-  '|---|---:|---:|---:|---:|',
-  ...rows.map(([name, r]) => `| ${name} | ${fmt(r.callsPerSecond)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${fmt(r.setupMs, 1)} |`),
-  `| mcp-gateway whole gateway, warm pool of 4 | | | | ${fmt(gateway.pooledSetupMs, 1)} |`,
+  '| target | calls/s, 8 sessions x 4 in flight | server CPU µs/call | p50 ms, 1 in flight | p99 ms, 1 in flight | session setup ms (median) |',
+  '|---|---:|---:|---:|---:|---:|',
+  ...rows.map(([name, r]) => `| ${name} | ${fmt(r.callsPerSecond)} | ${fmt(r.cpuUsPerCall, 1)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${fmt(r.setupMs, 1)} |`),
+  `| mcp-gateway whole gateway, warm pool of 4 (in bubblewrap) | | | | | ${fmt(gateway.pooledSetupMs, 1)} |`,
 ];
+// The ratio of two CPU figures, or n/a where one could not be read (supergateway's on a host without /proc).
+const cpuRatio = (a, b) => (a === undefined || b === undefined ? 'n/a' : ratio(a, b));
 const checks = [
   ['gateway throughput vs supergateway', ratio(gateway.callsPerSecond, supergateway.callsPerSecond), '>= 5x', gateway.callsPerSecond >= 5 * supergateway.callsPerSecond],
   ['gateway throughput vs floor', `${((gateway.callsPerSecond / floor.callsPerSecond) * 100).toFixed(0)}%`, '>= 30%', gateway.callsPerSecond >= 0.3 * floor.callsPerSecond],
   ['gateway p50 vs supergateway p50', ratio(gateway.p50, supergateway.p50), '<= 0.25x', gateway.p50 <= supergateway.p50 / 4],
-  ['gateway setup (no pool) vs floor spawn + initialize', ratio(gateway.setupMs, floor.setupMs), '<= 1.1x', gateway.setupMs <= 1.1 * floor.setupMs],
+  ['gateway setup (no pool, bubblewrap) vs floor spawn + initialize', ratio(gateway.setupMs, floor.setupMs), '<= 1.1x', gateway.setupMs <= 1.1 * floor.setupMs],
   ['gateway setup with warm pool', `${fmt(gateway.pooledSetupMs, 1)} ms`, '< 10 ms', gateway.pooledSetupMs < 10],
   ['gateway memory per idle session (heap / RSS, children excluded)', `${fmt(gateway.heapPerSessionKb, 1)} KB / ${fmt(gateway.rssPerSessionKb, 1)} KB`, '<= 100 KB', gateway.rssPerSessionKb <= 100 && gateway.heapPerSessionKb <= 100],
 ];
@@ -258,6 +313,13 @@ const ratios = [
   '| ratio | measured | target | met |',
   '|---|---:|---:|:---:|',
   ...checks.map(([what, measured, target, met]) => `| ${what} | ${measured} | ${target} | ${met ? 'yes' : 'NO'} |`),
+  `| gateway server CPU per call vs supergateway's | ${cpuRatio(gateway.cpuUsPerCall, supergateway.cpuUsPerCall)} | | |`,
+  `| bridge alone server CPU per call vs supergateway's | ${cpuRatio(bridge.cpuUsPerCall, supergateway.cpuUsPerCall)} | | |`,
+  `| sandbox cost per session: gateway setup, bubblewrap minus sandbox off | ${fmt(gateway.setupMs - gatewayNoSandbox.setupMs, 1)} ms (${ratio(gateway.setupMs, gatewayNoSandbox.setupMs)}) | | |`,
+  `| gateway setup with sandbox off vs floor spawn + initialize | ${ratio(gatewayNoSandbox.setupMs, floor.setupMs)} | | |`,
+  `| gateway throughput, bubblewrap vs sandbox off | ${ratio(gateway.callsPerSecond, gatewayNoSandbox.callsPerSecond)} | | |`,
+  // The child's CPU is not the gateway's: only a change in calls/s (fewer messages per wake-up) should move this one.
+  `| gateway server CPU per call, bubblewrap vs sandbox off | ${cpuRatio(gateway.cpuUsPerCall, gatewayNoSandbox.cpuUsPerCall)} | | |`,
   `| bridge alone throughput vs supergateway | ${ratio(bridge.callsPerSecond, supergateway.callsPerSecond)} | | |`,
   `| bridge alone p50 vs supergateway p50 | ${ratio(bridge.p50, supergateway.p50)} | | |`,
   // No HTTP-to-stdio bridge can answer faster than one HTTP round trip plus one stdio round trip.
@@ -268,7 +330,7 @@ console.log(
   [
     `mcp-gateway bench: node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${quick ? 'quick' : 'full'} run in ${Math.round((Date.now() - started) / 1000)} s`,
     // Everything here shares the machine's cores: other load skews every number (see docs/performance.md).
-    `load average (1 min) before: ${loadBefore.toFixed(2)}, after: ${loadavg()[0].toFixed(2)}`,
+    `load average (1 / 5 / 15 min) before: ${loadBefore}, after setup: ${loadMid}, after: ${loadavgText()}`,
     '',
     ...table,
     '',

@@ -71,7 +71,11 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {
     if ('url' in server) {
-      services.set(name, createRemoteProxy({ serverName: name, url: server.url, headers: upstreamHeaders.get(name) ?? {}, logger: deps.logger, allowedOrigins }));
+      const maxMessageBytes = server.limits?.maxMessageBytes;
+      services.set(
+        name,
+        createRemoteProxy({ serverName: name, url: server.url, headers: upstreamHeaders.get(name) ?? {}, logger: deps.logger, allowedOrigins, ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }) }),
+      );
       continue;
     }
     const limits = server.limits ?? {};
@@ -85,7 +89,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
         ...(server.pool === undefined ? {} : { pool: server.pool }),
         ...(limits.maxSessions === undefined ? {} : { maxSessions: limits.maxSessions }),
         ...(limits.maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser: limits.maxSessionsPerUser }),
-        ...(limits.maxMessageBytes === undefined ? {} : { maxBodyBytes: limits.maxMessageBytes }),
+        ...(limits.maxMessageBytes === undefined ? {} : { maxMessageBytes: limits.maxMessageBytes }),
         ...(limits.idleTimeout === undefined ? {} : { idleTimeoutMs: parseDuration(limits.idleTimeout)! }),
         ...(limits.requestTimeout === undefined ? {} : { requestTimeoutMs: parseDuration(limits.requestTimeout)! }),
       }),

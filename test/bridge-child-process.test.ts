@@ -223,7 +223,12 @@ describe('line framing', () => {
   function split(chunks: string[], maxLineBytes = 1024) {
     const lines: string[] = [];
     const overflows: string[] = [];
-    const splitter = new LineSplitter({ maxLineBytes, overflowHeadBytes: 4, onLine: (l) => lines.push(l), onOverflow: (h) => overflows.push(h.toString()) });
+    const splitter = new LineSplitter({
+      maxLineBytes,
+      overflowEndBytes: 4,
+      onLine: (l) => lines.push(l),
+      onOverflow: ({ head, tail, bytes }) => overflows.push(`${head.toString()}..${tail.toString()} (${bytes})`),
+    });
     for (const chunk of chunks) splitter.push(Buffer.from(chunk));
     splitter.end();
     return { lines, overflows };
@@ -242,10 +247,16 @@ describe('line framing', () => {
     expect(lines).toEqual(['"é"']);
   });
 
-  it('skips a line over the limit up to its newline and carries on', () => {
+  it('skips a line over the limit up to its newline and carries on, keeping only its ends and size', () => {
     const { lines, overflows } = split(['short\n', 'x'.repeat(8), 'y'.repeat(8), 'z\nnext\n'], 10);
     expect(lines).toEqual(['short', 'next']);
-    expect(overflows).toEqual(['xxxx']);
+    expect(overflows).toEqual(['xxxx..yyyz (17)']);
+  });
+
+  it('reports an oversized last line without a newline at the end of the stream', () => {
+    const { lines, overflows } = split(['ok\n', 'a'.repeat(12), 'bc'], 10);
+    expect(lines).toEqual(['ok']);
+    expect(overflows).toEqual(['aaaa..aabc (14)']);
   });
 });
 

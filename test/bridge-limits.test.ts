@@ -124,8 +124,8 @@ describe('stdin backpressure', () => {
 });
 
 describe('maximum message size', () => {
-  it('refuses a body over maxBodyBytes with 413 whether or not it declares its length', async () => {
-    const h = await bridge({ maxBodyBytes: 16 * 1024 });
+  it('refuses a body over maxMessageBytes with 413 whether or not it declares its length', async () => {
+    const h = await bridge({ maxMessageBytes: 16 * 1024 });
     const session = await openSession(h.url);
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(64 * 1024) } } });
     expect((await post(h.url, body, { session })).status).toBe(413);

@@ -334,13 +334,13 @@ describe('stdio bridge over Streamable HTTP', () => {
 describe('stdio bridge limits', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startBridge({ maxBodyBytes: 64 * 1024, requestTimeoutMs: 400 });
+    h = await startBridge({ maxMessageBytes: 64 * 1024, requestTimeoutMs: 400 });
   });
   afterAll(async () => {
     await h.stop();
   });
 
-  it('refuses a body over maxBodyBytes with 413', async () => {
+  it('refuses a body over maxMessageBytes with 413', async () => {
     const res = await post(h.url, { jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(200 * 1024) } });
     expect(res.status).toBe(413);
   });

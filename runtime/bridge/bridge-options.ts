@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { StdioLaunch } from './child-process-session.js';
 import type { EventLogLimits } from './event-log.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './oversized-message.js';
 
 export interface BridgeOptions {
   serverName: string;
@@ -8,8 +9,11 @@ export interface BridgeOptions {
   logger: Logger;
   /** Origins whose browser requests are served; any other Origin header gets 403. */
   allowedOrigins?: readonly string[];
-  /** Larger POST bodies get 413. */
-  maxBodyBytes?: number;
+  /**
+   * The largest message either way: a larger POST body gets 413, a larger stdout line from the
+   * child is skipped and the request it answers gets a JSON-RPC error.
+   */
+  maxMessageBytes?: number;
   /** How long a POST waits for the child's response. */
   requestTimeoutMs?: number;
   /** How long a new child may take to answer initialize (504 and no session after that). */
@@ -31,7 +35,7 @@ export interface BridgeOptions {
 }
 
 export const BRIDGE_DEFAULTS = {
-  maxBodyBytes: 4 * 1024 * 1024,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   requestTimeoutMs: 5 * 60_000,
   initializeTimeoutMs: 60_000,
   maxSessions: 100,

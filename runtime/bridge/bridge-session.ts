@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import { ChildProcessSession, type ChildExit, type ChildHandlers, type StdioLaunch } from './child-process-session.js';
+import { ChildProcessSession, type ChildExit, type ChildHandlers, type OversizedChildMessage, type StdioLaunch } from './child-process-session.js';
 import type { EventLogLimits } from './event-log.js';
 import { GetStream, type StreamRefusal } from './get-stream.js';
 import type { InitializedChild } from './initialized-child.js';
@@ -14,6 +14,7 @@ import {
   type RequestId,
 } from './json-rpc.js';
 import { replyRaw } from './json-replies.js';
+import { tooLargeErrorLine } from './oversized-message.js';
 import type { Acceptable } from './media-types.js';
 import { PendingPost, type PostOutcome } from './pending-post.js';
 import { DEFAULT_PROTOCOL_VERSION } from './protocol-versions.js';
@@ -29,6 +30,8 @@ export interface BridgeSessionOptions {
   initializeTimeoutMs: number;
   /** Bytes the child may leave unread on stdin before new messages are refused. */
   stdinQueueBytes: number;
+  /** A longer stdout line from the child ends the request it answers with a JSON-RPC error. */
+  maxMessageBytes: number;
   eventLog: EventLogLimits;
   /** Called once when the session stops accepting requests (DELETE, child exit, idle, shutdown). */
   onEnded(session: BridgeSession): void;
@@ -82,7 +85,7 @@ export class BridgeSession {
   /** A session with a child of its own, started now. */
   static async start(options: BridgeSessionOptions, launch: StdioLaunch): Promise<BridgeSession> {
     const session = new BridgeSession(options);
-    session.#child = await ChildProcessSession.start({ launch, ...session.#handlers() });
+    session.#child = await ChildProcessSession.start({ launch, maxMessageBytes: options.maxMessageBytes, ...session.#handlers() });
     session.#log.info({ pid: session.#child.pid, user: options.owner }, 'MCP server started');
     return session;
   }
@@ -112,6 +115,7 @@ export class BridgeSession {
       logger: this.#log,
       onMessage: (envelope: Envelope, line: string) => this.#fromChild(envelope, line),
       onClose: (exit: ChildExit) => this.#childClosed(exit),
+      onOversized: (message: OversizedChildMessage) => this.#oversizedFromChild(message),
     };
   }
 
@@ -259,6 +263,31 @@ export class BridgeSession {
       if (newestFirst.some((post) => post.relay(line))) return;
     }
     this.#getStream.deliver(line);
+  }
+
+  /**
+   * A stdout line over maxMessageBytes, skipped unread (ChildProcessSession). Only its ends were
+   * seen, so its id is what they show (describeByEnds). A response ends its request with a
+   * JSON-RPC error now rather than at the request timeout. With no id to go by, the only request
+   * in flight is taken to be the one answered, since nothing else can be; with several in flight
+   * none is failed, because failing the wrong one would be worse than letting the right one time
+   * out. A request from the child gets an error back so the child does not wait for an answer;
+   * a notification is only logged (by the child session).
+   */
+  #oversizedFromChild({ id, hasMethod, limit }: OversizedChildMessage): void {
+    if (hasMethod) {
+      if (id !== undefined) this.#child.send(tooLargeErrorLine(id, 'the request', limit));
+      return;
+    }
+    const [only] = this.#byRequestId.keys();
+    const answered = id ?? (this.#byRequestId.size === 1 ? only : undefined);
+    if (answered === undefined) {
+      this.#log.warn({ inFlight: this.#byRequestId.size }, 'cannot tell which request the oversized message answered; leaving it to the request timeout');
+      return;
+    }
+    // As if the child had answered with the error: initialize bookkeeping and routing stay in one place.
+    const line = tooLargeErrorLine(answered, "the server's response", limit);
+    this.#fromChild({ kind: 'response', id: answered, value: JSON.parse(line) as JsonObject }, line);
   }
 
   /** The client gave up on a request: the child will not answer it, so stop waiting. */

@@ -2,10 +2,11 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LineSplitter } from './line-splitter.js';
-import { toEnvelope, type Envelope } from './json-rpc.js';
+import { toEnvelope, type Envelope, type RequestId } from './json-rpc.js';
 import { LogRateLimit } from './log-rate-limit.js';
 import { forgetGroup, groupAlive, signalGroup, trackGroup } from './process-group.js';
 import { MAX_JSON_DEPTH, jsonNestedTooDeep } from '../http/json-depth.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, describeByEnds } from './oversized-message.js';
 
 export interface StdioLaunch {
   command: string;
@@ -29,16 +30,27 @@ export interface ChildHandlers {
   onClose(exit: ChildExit): void;
   /** Each stderr line (truncated, before the log's rate limit): the health probe quotes the last one. */
   onStderrLine?(line: string): void;
+  /** A stdout line over maxMessageBytes, once it has ended (it was logged and not delivered). */
+  onOversized?(message: OversizedChildMessage): void;
+}
+
+/** What is known of a stdout line that was too long to read: see describeByEnds. */
+export interface OversizedChildMessage {
+  id: RequestId | undefined;
+  /** A request or notification from the server rather than a response. */
+  hasMethod: boolean;
+  bytes: number;
+  limit: number;
 }
 
 export interface ChildProcessSessionOptions extends ChildHandlers {
   launch: StdioLaunch;
   killGraceMs?: number;
-  maxLineBytes?: number;
+  /** Longer stdout lines are skipped as they arrive and reported to onOversized. */
+  maxMessageBytes?: number;
 }
 
 const DEFAULT_KILL_GRACE_MS = 2_000;
-const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 const STDERR_MAX_LINE_BYTES = 4 * 1024;
 const LOGGED_HEAD_CHARS = 200;
 
@@ -82,7 +94,8 @@ export class ChildProcessSession {
     this.pid = child.pid;
     this.#child = child;
     this.#options = options;
-    this.#handlers = { logger: options.logger, onMessage: options.onMessage, onClose: options.onClose, ...(options.onStderrLine ? { onStderrLine: options.onStderrLine } : {}) };
+    const { logger, onMessage, onClose, onStderrLine, onOversized } = options;
+    this.#handlers = { logger, onMessage, onClose, ...(onStderrLine ? { onStderrLine } : {}), ...(onOversized ? { onOversized } : {}) };
     this.#log = options.logger;
     this.#graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     trackGroup(this.pid);
@@ -216,11 +229,18 @@ export class ChildProcessSession {
         else if (junk.admit()) this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, 'skipping non-JSON-RPC message from MCP server');
       }
     };
+    const limit = this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const splitter = new LineSplitter({
-      maxLineBytes: this.#options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      maxLineBytes: limit,
       onLine: handleLine,
-      onOverflow: (head) =>
-        this.#log.warn({ stream: 'stdout', head: head.toString('utf8', 0, LOGGED_HEAD_CHARS) }, 'skipping oversized line from MCP server'),
+      onOverflow: (line) => {
+        const { id, hasMethod } = describeByEnds(line);
+        this.#log.warn(
+          { stream: 'stdout', bytes: line.bytes, maxMessageBytes: limit, id, head: line.head.toString('utf8', 0, LOGGED_HEAD_CHARS) },
+          'skipped a message from the MCP server larger than maxMessageBytes',
+        );
+        this.#handlers.onOversized?.({ id, hasMethod, bytes: line.bytes, limit });
+      },
     });
     this.#child.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
     this.#child.stdout.on('end', () => {
@@ -235,12 +255,12 @@ export class ChildProcessSession {
     const limit = new LogRateLimit((suppressed) => this.#log.warn({ stream: 'stderr', suppressed }, 'MCP server stderr lines dropped (rate limit)'));
     const splitter = new LineSplitter({
       maxLineBytes: STDERR_MAX_LINE_BYTES,
-      overflowHeadBytes: STDERR_MAX_LINE_BYTES,
+      overflowEndBytes: STDERR_MAX_LINE_BYTES,
       onLine: (line) => {
         this.#handlers.onStderrLine?.(line);
         if (limit.admit()) this.#log.info({ stream: 'stderr' }, line);
       },
-      onOverflow: (head) => {
+      onOverflow: ({ head }) => {
         if (limit.admit()) this.#log.info({ stream: 'stderr', truncated: true }, head.toString('utf8'));
       },
     });

@@ -2,6 +2,7 @@ import { isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ChildProcessSession, type StdioLaunch } from './child-process-session.js';
 import { isJsonObject, type Envelope, type JsonObject } from './json-rpc.js';
+import { tooLargeMessage } from './oversized-message.js';
 import { DEFAULT_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 
 /** How much of a dying server's last stderr line the health report quotes. */
@@ -50,8 +51,10 @@ export async function startInitializedChild(options: {
   logger: Logger;
   template: InitializeTemplate;
   timeoutMs: number;
+  /** Default: DEFAULT_MAX_MESSAGE_BYTES (the doctor's probe has no bridge settings). */
+  maxMessageBytes?: number;
 }): Promise<InitializeOutcome> {
-  const { launch, logger, template, timeoutMs } = options;
+  const { launch, logger, template, timeoutMs, maxMessageBytes } = options;
   let settle!: (outcome: InitializeOutcome) => void;
   const settled = new Promise<InitializeOutcome>((resolve) => (settle = resolve));
   const early: InitializedChild['early'] = [];
@@ -61,6 +64,10 @@ export async function startInitializedChild(options: {
     child = await ChildProcessSession.start({
       launch,
       logger,
+      maxMessageBytes,
+      onOversized: ({ id, limit }) => {
+        if (id === INIT_ID) settle({ ok: false, detail: tooLargeMessage('the answer to initialize', limit) });
+      },
       onMessage: (envelope, line) => {
         if (envelope.kind === 'response' && envelope.id === INIT_ID) return settle(fromInitializeResponse(child, envelope.value, early));
         if (early.length < MAX_EARLY_MESSAGES) early.push({ envelope, line });

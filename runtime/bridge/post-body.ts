@@ -4,6 +4,7 @@ import type { ClientMessage } from './bridge-session.js';
 import { toEnvelope, TRANSPORT_ERROR } from './json-rpc.js';
 import { replyJsonRpcError } from './json-replies.js';
 import { isJsonContentType } from './media-types.js';
+import { tooLargeMessage } from './oversized-message.js';
 import { readBody } from './read-body.js';
 import { MAX_JSON_DEPTH, jsonNestedTooDeep } from '../http/json-depth.js';
 
@@ -18,15 +19,18 @@ export interface PostBody {
  * Reads a POST body and checks it is JSON-RPC: one message or a batch. Replies with the error
  * itself (415, 413, 400 with -32700 or -32600) and returns undefined when it is not.
  */
-export async function readPostBody(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): Promise<PostBody | undefined> {
+export async function readPostBody(req: IncomingMessage, res: ServerResponse, maxMessageBytes: number): Promise<PostBody | undefined> {
   if (!isJsonContentType(req.headers)) {
     replyJsonRpcError(res, 415, TRANSPORT_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
     return undefined;
   }
-  const body = await readBody(req, maxBodyBytes);
+  const body = await readBody(req, maxMessageBytes);
   if (body.kind === 'aborted') return undefined;
   if (body.kind === 'too-large') {
-    replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, { headers: { Connection: 'close' } });
+    replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: ${tooLargeMessage('the body', maxMessageBytes)}`, {
+      data: { maxMessageBytes },
+      headers: { Connection: 'close' },
+    });
     return undefined;
   }
   // Before JSON.parse: a batch member or a multi-line message is re-serialised below, and

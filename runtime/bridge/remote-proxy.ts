@@ -9,6 +9,8 @@ import { DEFAULT_TEMPLATE } from './initialized-child.js';
 import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
 import { replyJson, replyJsonRpcError } from './json-replies.js';
 import { createOriginPolicy } from './origin-policy.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage } from './oversized-message.js';
+import { relayUpstreamResponse } from './upstream-response.js';
 import type { Bridge } from './streamable-http-bridge.js';
 
 export interface RemoteProxyOptions {
@@ -19,8 +21,11 @@ export interface RemoteProxyOptions {
   headers?: Readonly<Record<string, string>>;
   logger: Logger;
   allowedOrigins?: readonly string[];
-  /** Larger POST bodies get 413 (checked as they stream). Default 4 MiB. */
-  maxBodyBytes?: number;
+  /**
+   * The largest message either way: a larger POST body gets 413 (checked as it streams), a larger
+   * JSON answer or SSE event from the remote server is replaced by a JSON-RPC error. Default 16 MiB.
+   */
+  maxMessageBytes?: number;
   /** A session binding unused this long is forgotten (and the upstream session deleted). Default 30 min. */
   idleTimeoutMs?: number;
   healthTtlMs?: number;
@@ -38,7 +43,8 @@ interface Binding {
 
 /**
  * A remote Streamable HTTP MCP server behind the gateway's auth. Bodies stream both ways as
- * they come (SSE included): nothing is buffered or parsed. The client's token never leaves
+ * they come, nothing is parsed, and nothing is held but what maxMessageBytes needs: an SSE event
+ * until it is whole, a JSON answer without a Content-Length until it ends (upstream-response.ts). The client's token never leaves
  * (the router strips Authorization and cookies; only the allowlisted headers above are sent),
  * and the upstream gets the static headers from the secrets instead.
  *
@@ -47,7 +53,9 @@ interface Binding {
  * this gateway did not see created, gets 404 and re-initializes, as with the stdio bridge.
  */
 export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
-  const { serverName, logger, allowedOrigins = [], maxBodyBytes = 4 * 1024 * 1024, idleTimeoutMs = 30 * 60_000 } = options;
+  const { serverName, logger, allowedOrigins = [], maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES, idleTimeoutMs = 30 * 60_000 } = options;
+  if (!(maxMessageBytes > 0)) throw new TypeError(`remote server "${serverName}": maxMessageBytes must be positive`);
+  const payloadTooLarge = `Payload Too Large: ${tooLargeMessage('the body', maxMessageBytes)}`;
   // Lowercased, so a configured name replaces a forwarded one instead of being sent twice.
   const staticHeaders = Object.fromEntries(Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
   const upstream = new URL(options.url);
@@ -95,8 +103,8 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       }
       binding.lastSeen = Date.now();
     }
-    if (Number(req.headers['content-length']) > maxBodyBytes) {
-      replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+    if (Number(req.headers['content-length']) > maxMessageBytes) {
+      replyJsonRpcError(res, 413, TRANSPORT_ERROR, payloadTooLarge, { data: { maxMessageBytes } });
       return Promise.resolve();
     }
     return new Promise((resolve) => forward(req, res, user, typeof sessionId === 'string' ? sessionId : undefined, resolve));
@@ -125,31 +133,28 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         return;
       }
       track(req.method, sessionId, status, answer.headers['mcp-session-id'], user);
-      const headers = responseHeaders(answer.headers);
-      const streaming = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
-      if (streaming) headers['x-accel-buffering'] = 'no';
-      res.writeHead(status, headers);
-      if (streaming) res.flushHeaders();
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
+      relayUpstreamResponse({ answer, res, status, headers: responseHeaders(answer.headers), maxMessageBytes, method: req.method, requestId: () => describeByEnds(sentEnds.finish()).id, log });
     });
     // Stream the body up as it arrives, counting: a chunked body has no Content-Length to check.
     // Nothing is parsed here, but the nesting is gauged on the way, so the upstream server never
     // gets a body deep enough to crash a recursive parser (json-depth.ts).
+    // Its ends are kept too: they name the request an oversized answer is replaced for.
     let sent = 0;
     const depth = new JsonDepthGauge();
+    const sentEnds = new MessageEnds();
     req.on('data', (chunk: Buffer) => {
       sent += chunk.length;
-      if (sent > maxBodyBytes) {
+      sentEnds.push(chunk);
+      if (sent > maxMessageBytes) {
         req.unpipe(outgoing);
         outgoing.destroy();
-        if (!res.headersSent) replyJsonRpcError(res, 413, TRANSPORT_ERROR, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`);
+        if (!res.headersSent) replyJsonRpcError(res, 413, TRANSPORT_ERROR, payloadTooLarge, { data: { maxMessageBytes } });
         req.destroy();
       } else if (!refused && depth.push(chunk)) {
         refused = true;
         req.unpipe(outgoing);
         outgoing.destroy();
-        // The rest (at most maxBodyBytes, counted above) is read and dropped, so the client
+        // The rest (at most maxMessageBytes, counted above) is read and dropped, so the client
         // finishes its upload and reads the 400 instead of a reset connection.
         req.resume();
         req.once('end', () => replyJsonRpcError(res, 400, ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));

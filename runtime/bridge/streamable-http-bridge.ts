@@ -51,7 +51,7 @@ const BUSY_RETRY_AFTER_S = '1';
 export function createStdioBridge(options: BridgeOptions): Bridge {
   const { serverName, launch, logger, allowedOrigins = [], eventLog = DEFAULT_EVENT_LOG_LIMITS, pool: poolSize = 0 } = options;
   const settings = resolveBridgeSettings(options);
-  const { maxBodyBytes, requestTimeoutMs, initializeTimeoutMs, idleTimeoutMs } = settings;
+  const { maxMessageBytes, requestTimeoutMs, initializeTimeoutMs, idleTimeoutMs } = settings;
   if (launch.command.trim() === '') throw new TypeError(`bridge "${serverName}": launch.command is empty`);
   if (!Number.isInteger(poolSize) || poolSize < 0) throw new TypeError(`bridge "${serverName}": pool must be a whole number`);
 
@@ -60,7 +60,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   // Built once: spawning a session then does no env work.
   const childLaunch: StdioLaunch = { ...launch, env: buildChildEnv(process.env, launch.env) };
   const sessions = new SessionRegistry<BridgeSession>(settings);
-  const pool = poolSize > 0 ? new WarmPool({ size: poolSize, launch: childLaunch, logger: log, initializeTimeoutMs }) : undefined;
+  const pool = poolSize > 0 ? new WarmPool({ size: poolSize, launch: childLaunch, logger: log, initializeTimeoutMs, maxMessageBytes }) : undefined;
   const sessionOptions = (owner: string): BridgeSessionOptions => ({
     id: randomUUID(),
     owner,
@@ -68,6 +68,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     requestTimeoutMs,
     initializeTimeoutMs,
     stdinQueueBytes: settings.stdinQueueBytes,
+    maxMessageBytes,
     eventLog,
     onEnded: (ended) => sessions.remove(ended),
   });
@@ -85,7 +86,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
 
   const probe = cachedHealth(
     async () => {
-      const outcome = await startInitializedChild({ launch: childLaunch, logger: log.child({ probe: true }), template: DEFAULT_TEMPLATE, timeoutMs: settings.healthProbeTimeoutMs });
+      const outcome = await startInitializedChild({ launch: childLaunch, logger: log.child({ probe: true }), template: DEFAULT_TEMPLATE, timeoutMs: settings.healthProbeTimeoutMs, maxMessageBytes });
       if (!outcome.ok) return { ok: false, detail: outcome.detail };
       await outcome.value.child.terminate();
       return { ok: true, detail: `answered initialize (${outcome.value.serverName})` };
@@ -147,7 +148,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
       return;
     }
-    const post = await readPostBody(req, res, maxBodyBytes);
+    const post = await readPostBody(req, res, maxMessageBytes);
     if (post === undefined) return;
     const { messages, batch } = post;
 

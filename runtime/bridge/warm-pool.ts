@@ -15,6 +15,8 @@ export interface WarmPoolOptions {
   /** Bound to `{ server }`. */
   logger: Logger;
   initializeTimeoutMs: number;
+  /** The session's limit on a stdout line, set when the child starts (a pooled child keeps it). */
+  maxMessageBytes: number;
 }
 
 const MAX_EARLY_MESSAGES = 64;
@@ -128,7 +130,7 @@ export class WarmPool {
     this.#starting++;
     const key = this.#key;
     const { launch, initializeTimeoutMs } = this.#options;
-    void startInitializedChild({ launch, logger: this.#log, template: this.#template, timeoutMs: initializeTimeoutMs }).then((outcome) => {
+    void startInitializedChild({ launch, logger: this.#log, template: this.#template, timeoutMs: initializeTimeoutMs, maxMessageBytes: this.#options.maxMessageBytes }).then((outcome) => {
       this.#starting--;
       if (!outcome.ok) {
         this.#failures++;

@@ -41,7 +41,10 @@ const bridgeLimits = z.strictObject({
   idleTimeout: duration.optional(),
   /** How long a request waits for the server's answer. */
   requestTimeout: duration.optional(),
-  /** Largest POST body accepted from a client (413 past it). */
+  /**
+   * Largest message either way: a client's POST body (413 past it), a server's stdout line, JSON
+   * answer or SSE event (the request it answers gets a JSON-RPC error). Default 16 MiB.
+   */
   maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   /** Docker deployments: the bridge container's memory limit (`512m`, `1g`); default in runtime/deploy/container-limits.ts. */
   memory: z.string().refine((text) => parseByteSize(text) !== undefined, { message: `not a memory size: ${BYTE_SIZE_HINT}` }).optional(),
@@ -119,6 +122,8 @@ const remoteServer = z.strictObject({
   headers: z.array(upstreamHeaderName).optional(),
   description: z.string().max(200).optional(),
   scopes: serverScopes,
+  /** Of the limits only the message size applies: the proxy has no children, sessions are the remote server's. */
+  limits: bridgeLimits.pick({ maxMessageBytes: true }).optional(),
 });
 
 export const serverSchema = z.union([stdioServer, builtinServer, remoteServer]);

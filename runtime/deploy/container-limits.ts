@@ -27,7 +27,7 @@ export interface ContainerLimits {
 
 /** One server's limits with the defaults filled in; remote servers take the defaults (their bridge is a proxy). */
 export function bridgeContainerLimits(server: ServerConfig): ContainerLimits {
-  const limits = 'limits' in server ? (server.limits ?? {}) : {};
+  const limits = 'url' in server ? {} : (server.limits ?? {});
   // The schema refused a size parseByteSize cannot read, so a set memory always parses here.
   const memoryBytes = (limits.memory === undefined ? undefined : parseByteSize(limits.memory)) ?? BRIDGE_CONTAINER_DEFAULTS.memoryBytes;
   return { memoryBytes, cpus: limits.cpus ?? BRIDGE_CONTAINER_DEFAULTS.cpus, pids: limits.pids ?? BRIDGE_CONTAINER_DEFAULTS.pids };

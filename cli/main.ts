@@ -295,12 +295,20 @@ ${examples(['mcp-gateway keys rotate --dir ./gw', 'kill -HUP $(pidof mcp-gateway
       await runRuntimeRouter({ env: process.env });
     });
   runtime
+    .command('relay')
+    .description('Copies TCP connections on MCPGW_LISTEN to the Unix socket MCPGW_RELAY_SOCKET (the bridge of a network: none server)')
+    .action(async () => {
+      const { runRuntimeRelay } = await import('./commands/runtime-relay.js');
+      await runRuntimeRelay({ env: process.env });
+    });
+  runtime
     .command('healthcheck')
     .description('Exit 0 when GET URL answers 200 within 2 s, else 1 (the images have no curl)')
     .argument('<url>', 'e.g. http://127.0.0.1:8000/health')
-    .action(async (url: string) => {
+    .option('--unix-socket <path>', "connect to this Unix socket instead of the URL's host and port (as curl does)")
+    .action(async (url: string, flags: { unixSocket?: string }) => {
       const { runRuntimeHealthcheck } = await import('./commands/runtime-healthcheck.js');
-      await runRuntimeHealthcheck({ url });
+      await runRuntimeHealthcheck({ url, ...(flags.unixSocket === undefined ? {} : { unixSocket: flags.unixSocket }) });
     });
 
   program

@@ -120,19 +120,53 @@ describe('compose.yaml as render writes it', () => {
     });
     const files = await renderSampleFiles(config);
     const project = parseComposeProject(files.get('compose.yaml')!, '/srv/gw/deploy/compose.yaml', { env: {} });
-    const spec = (name: string) => containerSpec(project, project.services.find((s) => s.name === name)!, new Map(), 'sha256:i');
+    const spec = (name: string) => {
+      const service = project.services.find((s) => s.name === name)!;
+      return containerSpec(project, service, new Map(Object.entries(service.environment)), 'sha256:i');
+    };
     const sealed = spec('bridge-sealed').create;
     expect(sealed.HostConfig).toMatchObject({ Memory: 256 * 1024 ** 2, NanoCpus: 5e8, PidsLimit: 64, ReadonlyRootfs: true, CapDrop: ['ALL'] });
     expect(sealed.HostConfig?.Binds).toEqual(['/srv/gw/deploy/config/bridges/sealed:/config:ro', '/opt/tools:/opt/tools:ro', '/srv/shared:/srv/shared']);
-    // No egress: its only network is internal, and the router is on it too, so it still reaches port 8000.
-    expect(sealed.HostConfig?.NetworkMode).toBe('mcpgw-gw_bridge-sealed-internal');
-    expect(project.networks['bridge-sealed-internal']).toMatchObject({ internal: true });
-    expect(spec('router').extraNetworks.map((n) => n.network)).toEqual(['mcpgw-gw_bridge-open', 'mcpgw-gw_bridge-sealed-internal']);
+    // No network at all: Docker's `none`, no endpoint to join; the socket volume is its only way in.
+    expect(sealed.HostConfig?.NetworkMode).toBe('none');
+    expect(sealed.NetworkingConfig).toBeUndefined();
+    expect(spec('bridge-sealed').extraNetworks).toEqual([]);
+    expect(sealed.Env).toContain('MCPGW_LISTEN=unix:/run/mcpgw/sealed.sock');
+    expect(sealed.HostConfig?.Mounts).toContainEqual({ Type: 'volume', Source: 'mcpgw-gw_socket-sealed', Target: '/run/mcpgw', ReadOnly: false });
+    expect(sealed.Healthcheck?.Test).toEqual(['CMD', '/usr/local/bin/node', '/app/bin/mcp-gateway.js', 'runtime', 'healthcheck', '--unix-socket', '/run/mcpgw/sealed.sock', 'http://localhost/health']);
+    // Its relay: on an internal network with the router, answering as bridge-sealed, the socket volume read-only, no secret, hardened.
+    const relay = spec('relay-sealed').create;
+    expect(relay.HostConfig).toMatchObject({ NetworkMode: 'mcpgw-gw_relay-sealed', ReadonlyRootfs: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'], Memory: 256 * 1024 ** 2, PidsLimit: 64 });
+    expect(relay.NetworkingConfig?.EndpointsConfig?.['mcpgw-gw_relay-sealed']?.Aliases).toEqual(['relay-sealed', 'bridge-sealed']);
+    expect(relay.HostConfig?.Mounts).toEqual([{ Type: 'volume', Source: 'mcpgw-gw_socket-sealed', Target: '/run/mcpgw', ReadOnly: true }]);
+    expect(relay.HostConfig?.Binds).toBeUndefined();
+    expect(relay.Env).toEqual(['MCPGW_LISTEN=0.0.0.0:8000', 'MCPGW_RELAY_SOCKET=/run/mcpgw/sealed.sock']);
+    expect(project.services.find((s) => s.name === 'relay-sealed')!.envFiles).toEqual([]);
+    expect(project.networks['relay-sealed']).toMatchObject({ internal: true });
+    // In memory, owned by the containers' user, so the bridge (not root) creates its socket there.
+    expect(project.volumes['socket-sealed']).toMatchObject({ driver: 'local', driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'uid=1000,gid=1000,mode=0700,size=1m' } });
+    expect(spec('router').extraNetworks.map((n) => n.network)).toEqual(['mcpgw-gw_bridge-open', 'mcpgw-gw_relay-sealed']);
     const open = spec('bridge-open').create;
     expect(open.HostConfig).toMatchObject({ Memory: 1536 * 1024 ** 2, NanoCpus: 1e9, PidsLimit: 512 });
     expect(project.networks['bridge-open']).toMatchObject({ internal: false });
     // Each bridge's config holds its own server only.
     expect(Object.keys((parse(files.get('config/bridges/sealed/mcp-gateway.yaml')!) as { servers: object }).servers)).toEqual(['sealed']);
+  });
+
+  it('refuses network_mode other than none, and network_mode together with networks, by dotted path', () => {
+    const invalid = (service: string): string | undefined => {
+      try {
+        parseComposeProject(`name: p\nservices:\n  a:\n    image: img\n${service}networks:\n  n: {}\n`, '/d/compose.yaml', { env: {} });
+      } catch (err) {
+        return isGatewayError(err) ? err.message : String(err);
+      }
+      return undefined;
+    };
+    expect(invalid('    network_mode: host\n')).toContain('services.a.network_mode');
+    expect(invalid('    network_mode: none\n    networks: [n]\n')).toContain('services.a.network_mode: cannot be combined with networks');
+    const project = parseComposeProject('name: p\nservices:\n  a:\n    image: img\n    network_mode: none\n', '/d/compose.yaml', { env: {} });
+    expect(project.networks).toEqual({});
+    expect(containerSpec(project, project.services[0]!, new Map(), 'sha256:i').create.HostConfig?.NetworkMode).toBe('none');
   });
 
   it('starts auth after redis is healthy and the router after auth', async () => {

@@ -27,8 +27,8 @@ import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.
  * router, the unchanged MCP SDK client through the whole OAuth flow, state surviving restarts
  * (Redis with its append-only file on a volume), a second `up` that changes nothing, and
  * `down --volumes` leaving nothing behind; each bridge container confined (read-only root, no
- * capabilities, limits, no gateway secret, its own network, `network: none` without egress) and
- * a server's data surviving the recreation of its container. No registry here: the base images are built
+ * capabilities, limits, no gateway secret, its own network; with `network: none` no network at
+ * all, reached through its relay) and a server's data surviving the recreation of its container. No registry here: the base images are built
  * `FROM scratch` around the host's node and redis binaries (DESIGN.md), cached by content.
  */
 
@@ -44,7 +44,8 @@ const REDIRECT = 'http://127.0.0.1:53682/callback';
 /** A stdio server without dependencies, run from a read-only granted mount (no node_modules of ours exist in the container). */
 const PROBE_FIXTURE = new URL('./fixtures/probe-mcp-server.mjs', import.meta.url);
 const BRIDGES = ['bridge-demo', 'bridge-probe', 'bridge-sealed'];
-const SERVICES = ['auth', ...BRIDGES, 'redis', 'router'];
+/** The relay of `sealed` (network: none), which the router reaches it through. */
+const SERVICES = ['auth', ...BRIDGES, 'redis', 'relay-sealed', 'router'];
 
 /**
  * The host's address on Docker's default bridge: containers on any bridge network reach it,
@@ -267,12 +268,29 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
         { type: 'bind', source: join(dir, 'deploy', 'config', 'bridges', server), destination: '/config', rw: false },
         { type: 'volume', name: `${project}_data-${server}`, destination: dataDir, rw: true },
         ...(server === 'demo' ? [] : [{ type: 'bind', source: join(dir, 'tools'), destination: join(dir, 'tools'), rw: false }]),
+        // network: none: the socket its relay reaches it on.
+        ...(server === 'sealed' ? [{ type: 'volume', name: `${project}_socket-sealed`, destination: '/run/mcpgw', rw: true }] : []),
       ].sort((a, b) => a.destination.localeCompare(b.destination));
       expect(mounts, service).toEqual(expected);
       expect(info.Config.WorkingDir).toBe(dataDir);
-      // Only its own network: the router's, never the default one with Redis and auth.
-      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([server === 'sealed' ? `${project}_bridge-sealed-internal` : `${project}_${service}`]);
+      // Only its own network: the router's, never the default one with Redis and auth; with network: none none at all.
+      expect({ service, mode: host.NetworkMode, networks: Object.keys(info.NetworkSettings.Networks) }).toEqual(
+        server === 'sealed' ? { service, mode: 'none', networks: ['none'] } : { service, mode: `${project}_${service}`, networks: [`${project}_${service}`] },
+      );
     }
+    // The relay: hardened the same way, no secret (no env file at all), only the socket volume, read-only, on the router's network.
+    const relay = await inspectService('relay-sealed');
+    expect({ readOnly: relay.HostConfig.ReadonlyRootfs, capDrop: relay.HostConfig.CapDrop, securityOpt: relay.HostConfig.SecurityOpt, privileged: relay.HostConfig.Privileged }).toEqual({
+      readOnly: true,
+      capDrop: ['ALL'],
+      securityOpt: ['no-new-privileges:true'],
+      privileged: false,
+    });
+    expect((relay.Config.Env ?? []).filter((entry) => entry.startsWith('MCPGW_')).sort()).toEqual(['MCPGW_LISTEN=0.0.0.0:8000', 'MCPGW_RELAY_SOCKET=/run/mcpgw/sealed.sock']);
+    expect((relay.Mounts as Array<{ Name?: string; Destination: string; RW: boolean }>).map((m) => ({ name: m.Name, destination: m.Destination, rw: m.RW }))).toEqual([
+      { name: `${project}_socket-sealed`, destination: '/run/mcpgw', rw: false },
+    ]);
+    expect(Object.keys(relay.NetworkSettings.Networks)).toEqual([`${project}_relay-sealed`]);
     const own = parseDocument(await readFile(join(dir, 'deploy', 'config', 'bridges', 'probe', 'mcp-gateway.yaml'), 'utf8')).toJS() as { servers: object };
     expect(Object.keys(own.servers)).toEqual(['probe']);
   }, 60_000);
@@ -283,6 +301,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
       return info.NetworkSettings.Networks[`${project}_default`]!.IPAddress;
     };
     const [redisIp, authIp] = await Promise.all([internal('redis'), internal('auth')]);
+    // The GitHub stand-in listens on an address of the Docker host (docker0's): reachable from any container on a Docker network.
     const outside = new URL(github.url);
     const [probe, sealed] = await Promise.all([connectTo('probe'), connectTo('sealed')]);
     try {
@@ -301,7 +320,20 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
       for (const attempt of attempts) expect(attempt.result, JSON.stringify(attempt)).not.toBe('connected');
       // The control: with the network on, the same tool reaches a server outside the deployment (the GitHub stand-in).
       expect(await call(probe, 'connect', { host: outside.hostname, port: Number(outside.port) })).toBe('connected');
-      expect(await call(sealed, 'connect', { host: '192.0.2.1', port: 443, timeoutMs: 1500 })).not.toBe('connected');
+      // Regression: on an internal network the sealed server still reached the stand-in, and anything else listening on
+      // the host's addresses (moby/libnetwork#1151). Without a network no address but loopback has a route.
+      const relayNetwork = await docker.getNetwork(`${project}_relay-sealed`).inspect();
+      const hostAddresses = [
+        ...new Set([outside.hostname, '172.17.0.1', ...((relayNetwork.IPAM?.Config ?? []) as Array<{ Gateway?: string }>).flatMap((c) => (c.Gateway ? [c.Gateway] : []))]),
+      ];
+      expect(hostAddresses.length).toBeGreaterThanOrEqual(2);
+      const fromSealed = await Promise.all(
+        [...hostAddresses.map((host) => ({ host, port: Number(outside.port) })), { host: '192.0.2.1', port: 443 }, { host: '1.1.1.1', port: 443 }].map(async (target) => ({
+          ...target,
+          result: await call(sealed, 'connect', { ...target, timeoutMs: 1500 }),
+        })),
+      );
+      for (const attempt of fromSealed) expect(attempt, JSON.stringify(attempt)).toEqual({ ...attempt, result: 'ENETUNREACH' });
     } finally {
       await Promise.all([probe.close(), sealed.close()]);
     }
@@ -380,7 +412,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(added.stdout).toContain(`${publicUrl}/extra/mcp`);
     const withExtra = await snapshot();
     expect(Object.keys(withExtra).sort()).toEqual([...SERVICES, 'bridge-extra'].sort());
-    for (const unrelated of ['redis', 'bridge-demo', 'bridge-sealed']) expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
+    for (const unrelated of ['redis', 'bridge-demo', 'bridge-sealed', 'relay-sealed']) expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
     expect(withExtra['bridge-probe']!.id).not.toBe(old.id.slice(0, 12));
     const probe = await connectTo('probe');
     expect(await call(probe, 'read', { path: 'note.txt' })).toBe('kept across containers');
@@ -391,10 +423,10 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(removed.stdout).toMatch(/1 removed \(mcpgw-[^)]*-bridge-extra-1\)/);
     const after = await snapshot();
     expect(Object.keys(after).sort()).toEqual(SERVICES);
-    for (const unrelated of ['redis', ...BRIDGES]) expect(after[unrelated], explainRecreation(withExtra, after)).toEqual(withExtra[unrelated]);
+    for (const unrelated of ['redis', ...BRIDGES, 'relay-sealed']) expect(after[unrelated], explainRecreation(withExtra, after)).toEqual(withExtra[unrelated]);
     // The removed server's network went with it; its data volume stays until down --volumes.
     const networks = (await docker.listNetworks({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })).map((n) => n.Name).sort();
-    expect(networks).toEqual([`${project}_bridge-demo`, `${project}_bridge-probe`, `${project}_bridge-sealed-internal`, `${project}_default`]);
+    expect(networks).toEqual([`${project}_bridge-demo`, `${project}_bridge-probe`, `${project}_default`, `${project}_relay-sealed`]);
 
     // The token issued at the start still works through the recreated auth and router (its state is in Redis).
     const client = new Client({ name: 'after-changes', version: '1' });
@@ -415,7 +447,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(kept.stdout).toContain('kept the volumes');
     const volumes = ((await docker.listVolumes({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })).Volumes ?? []).map((v) => v.Name).sort();
     // The removed server's too (its data is not lost with its configuration).
-    expect(volumes).toEqual([`${project}_data-demo`, `${project}_data-extra`, `${project}_data-probe`, `${project}_data-sealed`, `${project}_redis-data`]);
+    expect(volumes).toEqual([`${project}_data-demo`, `${project}_data-extra`, `${project}_data-probe`, `${project}_data-sealed`, `${project}_redis-data`, `${project}_socket-sealed`]);
     ok(await cli(['down', '--dir', dir, '--volumes']));
     // A data volume is a bind of the server's directory: removing the volume leaves the files on the host.
     expect(await readFile(join(serverDataDir(dir, 'probe'), 'note.txt'), 'utf8')).toBe('kept across containers');

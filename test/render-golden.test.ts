@@ -90,4 +90,9 @@ describe('rendered files of the other shapes', () => {
     const files = await renderSampleFiles(sampleConfig({ routing: 'subdomain', router: 'builtin' }));
     await expectGolden('subdomain-builtin/compose.yaml', files.get('compose.yaml')!);
   });
+
+  it('network: none: the bridge without a network, its relay, the socket volume (compose.yaml)', async () => {
+    const files = await renderSampleFiles(sampleConfig({ routing: 'path', router: 'builtin' }, { sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none' }, demo: { builtin: 'demo' } }));
+    await expectGolden('network-none/compose.yaml', files.get('compose.yaml')!);
+  });
 });

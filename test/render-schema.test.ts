@@ -115,11 +115,25 @@ describe('rendered files validate against the published schemas', () => {
     });
     const file = parse((await renderSampleFiles(config)).get('compose.yaml')!) as { services: Record<string, Record<string, unknown>>; networks: Record<string, Record<string, unknown>> };
     expect(compose(file), problems(compose)).toBe(true);
-    expect(file.services['bridge-sealed']).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], mem_limit: '300m', cpus: 0.25, pids_limit: 32, networks: ['bridge-sealed-internal'] });
+    expect(file.services['bridge-sealed']).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], mem_limit: '300m', cpus: 0.25, pids_limit: 32, network_mode: 'none' });
+    expect(file.services['bridge-sealed']!['networks']).toBeUndefined();
     expect(file.services['bridge-sealed']!['volumes']).toContainEqual({ type: 'bind', source: '/opt/tools', target: '/opt/tools', read_only: true });
+    expect(file.services['bridge-sealed']!['volumes']).toContainEqual({ type: 'volume', source: 'socket-sealed', target: '/run/mcpgw' });
     expect(file.services['bridge-demo']).toMatchObject({ mem_limit: '2g', cpus: 1, pids_limit: 512 });
-    expect(file.networks['bridge-sealed-internal']).toMatchObject({ internal: true });
-    expect(file.services['traefik']!['networks']).toEqual(['default', 'bridge-demo', 'bridge-sealed-internal']);
+    // Traefik reaches the relay on its internal network under the bridge's name: the same route as every other server.
+    expect(file.services['relay-sealed']).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], networks: { 'relay-sealed': { aliases: ['bridge-sealed'] } } });
+    expect(file.services['relay-sealed']!['env_file']).toBeUndefined();
+    expect(file.services['relay-sealed']!['volumes']).toEqual([{ type: 'volume', source: 'socket-sealed', target: '/run/mcpgw', read_only: true }]);
+    expect(file.networks['relay-sealed']).toMatchObject({ internal: true });
+    expect(file.networks['bridge-sealed']).toBeUndefined();
+    expect(file.services['traefik']!['networks']).toEqual(['default', 'bridge-demo', 'relay-sealed']);
+  });
+
+  it('traefik/dynamic.yml with a network: none server is valid and routes it to bridge-NAME:8000 like the others', async () => {
+    const config = sampleConfig({ routing: 'path', router: 'traefik' }, { sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none' } });
+    const dynamic = parse((await renderSampleFiles(config)).get('traefik/dynamic.yml')!) as { http: { services: Record<string, { loadBalancer: { servers: Array<{ url: string }> } }> } };
+    expect(traefikDynamic(dynamic), problems(traefikDynamic)).toBe(true);
+    expect(dynamic.http.services['bridge-sealed']!.loadBalancer.servers).toEqual([{ url: 'http://bridge-sealed:8000' }]);
   });
 
   it('the validators refuse what compose and Traefik would refuse', async () => {

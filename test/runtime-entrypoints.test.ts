@@ -2,9 +2,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,10 @@ import { ephemeralKeySet, generateStoredKey } from '../runtime/auth/signing-keys
 import { createUpstreamLogin } from '../runtime/auth/upstream/create-upstream-login.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { startAuthRuntime } from '../runtime/entrypoints/auth-runtime.js';
-import { secretReader } from '../runtime/entrypoints/runtime-env.js';
+import { checkHealth } from '../runtime/entrypoints/healthcheck.js';
+import { serveRuntime } from '../runtime/entrypoints/http-runtime.js';
+import { startRelayRuntime } from '../runtime/entrypoints/relay-runtime.js';
+import { runtimeAddress, secretReader } from '../runtime/entrypoints/runtime-env.js';
 import { silentLogger } from '../runtime/logger.js';
 import { createHttpForwardAuth } from '../runtime/router/http-forward-auth.js';
 import { createReverseProxy, type ReverseProxy } from '../runtime/router/reverse-proxy.js';
@@ -77,12 +81,19 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
   };
 }
 
-(('skip' in redis) ? describe.skip : describe)('container runtimes as real processes (auth, router, two bridges, Redis)', () => {
+/*
+ * The echo bridge listens on a Unix socket behind a relay, as a `network: none` server's does in
+ * Docker (relay-runtime.ts): every router test on echo (SSE, client disconnects, ForwardAuth)
+ * crosses the relay too.
+ */
+(('skip' in redis) ? describe.skip : describe)('container runtimes as real processes (auth, router, two bridges one behind a relay, Redis)', () => {
   let github: GitHubStandIn;
   let dir: string;
   let logDir: string;
   let publicUrl: string;
   let ports: { router: number; auth: number; echo: number; demo: number };
+  /** The echo bridge's socket; the relay listens on ports.echo. */
+  let echoSocket: string;
   let network: Awaited<ReturnType<typeof startBridgeNetwork>>;
   let env: Record<string, string>;
   let authEnv: Record<string, string>;
@@ -126,7 +137,9 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
       MCPGW_LOG_DIR: logDir,
     };
     network = await startBridgeNetwork({ echo: ports.echo, demo: ports.demo });
-    const echo = (processes['echo'] = new RuntimeProcess(['bridge', 'echo'], { ...env, MCPGW_LISTEN: `127.0.0.1:${ports.echo}` }));
+    echoSocket = join(dir, 'echo.sock');
+    const echo = (processes['echo'] = new RuntimeProcess(['bridge', 'echo'], { ...env, MCPGW_LISTEN: `unix:${echoSocket}` }));
+    const relay = (processes['relay'] = new RuntimeProcess(['relay'], { MCPGW_LISTEN: `127.0.0.1:${ports.echo}`, MCPGW_RELAY_SOCKET: echoSocket }));
     const demo = (processes['demo'] = new RuntimeProcess(['bridge', 'demo'], { ...env, MCPGW_LISTEN: `127.0.0.1:${ports.demo}` }));
     const auth = startAuth();
     const router = (processes['router'] = new RuntimeProcess(['router'], {
@@ -135,7 +148,7 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
       MCPGW_AUTH_URL: `http://127.0.0.1:${ports.auth}`,
       MCPGW_BRIDGE_URL: `${network.url}/{name}`,
     }));
-    await Promise.all([echo.waitHealthy(health(ports.echo)), demo.waitHealthy(health(ports.demo)), auth.waitHealthy(health(ports.auth)), router.waitHealthy(health(ports.router))]);
+    await Promise.all([relay.waitHealthy(health(ports.echo)), demo.waitHealthy(health(ports.demo)), auth.waitHealthy(health(ports.auth)), router.waitHealthy(health(ports.router))]);
   });
 
   afterAll(async () => {
@@ -299,6 +312,29 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     }
   });
 
+  it('healthcheck --unix-socket reaches a bridge on its socket: 0 on 200, 1 on a missing or silent socket', async () => {
+    const silentSocket = join(dir, 'silent.sock');
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(silentSocket, resolve));
+    try {
+      const started = Date.now();
+      const [ok, missing, slow] = await Promise.all([
+        runCli(['runtime', 'healthcheck', '--unix-socket', echoSocket, 'http://localhost/health']),
+        runCli(['runtime', 'healthcheck', '--unix-socket', join(dir, 'missing.sock'), 'http://localhost/health']),
+        runCli(['runtime', 'healthcheck', '--unix-socket', silentSocket, 'http://localhost/health']),
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('ENOENT');
+      expect(slow.code).toBe(1);
+      expect(slow.stderr).toContain('no answer within 2000 ms');
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('keeps the runtime commands out of the top-level help', async () => {
     const help = await runCli(['--help']);
     expect(help.stdout).toMatch(/^  serve\b/m);
@@ -313,7 +349,7 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
       pids.push(Number(textOf(await client.callTool({ name: 'pid', arguments: {} }))));
     }
     expect(pids.every(isAlive)).toBe(true);
-    const results = await Promise.all(['router', 'echo', 'demo', 'auth'].map(async (name) => [name, await processes[name]!.stop('SIGTERM')] as const));
+    const results = await Promise.all(['router', 'relay', 'echo', 'demo', 'auth'].map(async (name) => [name, await processes[name]!.stop('SIGTERM')] as const));
     for (const [name, { code, signal }] of results) expect({ name, code, signal }).toEqual({ name, code: 0, signal: null });
     expect(pids.filter(isAlive)).toEqual([]);
   });
@@ -360,6 +396,79 @@ describe('container runtimes in process', () => {
       auth.closeAllConnections();
       auth.close();
     }
+  });
+
+  it('relay passes bytes and half-closes through unchanged, without reading HTTP', async () => {
+    const dir = await makeTempDir('mcpgw-relay-');
+    const socket = join(dir, 'b.sock');
+    // Not HTTP: answers only after the client's FIN, then closes its side too.
+    const backend = createNetServer({ allowHalfOpen: true }, (conn) => {
+      const chunks: Buffer[] = [];
+      conn.on('data', (chunk: Buffer) => chunks.push(chunk));
+      conn.on('end', () => conn.end(`got ${Buffer.concat(chunks).toString('latin1')}`));
+    });
+    await new Promise<void>((resolve) => backend.listen(socket, resolve));
+    const relay = await startRelayRuntime({ socket, logger: silentLogger() }, { host: '127.0.0.1', port: 0 });
+    try {
+      const exchange = (payload: string) =>
+        new Promise<string>((resolve, reject) => {
+          const conn = connect({ host: '127.0.0.1', port: relay.address.port, allowHalfOpen: true });
+          const chunks: Buffer[] = [];
+          conn.on('data', (chunk: Buffer) => chunks.push(chunk));
+          conn.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+          conn.on('error', reject);
+          conn.end(payload);
+        });
+      const raw = 'POST /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\nnot even \x00 valid';
+      expect(await exchange(raw)).toBe(`got ${raw}`);
+    } finally {
+      await relay.close();
+      backend.close();
+      await removeTempDir(dir);
+    }
+  });
+
+  it('relay closes the connection when the bridge is not listening', async () => {
+    const dir = await makeTempDir('mcpgw-relay-');
+    const relay = await startRelayRuntime({ socket: join(dir, 'absent.sock'), logger: silentLogger() }, { host: '127.0.0.1', port: 0 });
+    try {
+      const closed = await new Promise<{ data: number }>((resolve) => {
+        let data = 0;
+        const conn = connect({ host: '127.0.0.1', port: relay.address.port });
+        conn.on('data', (chunk: Buffer) => (data += chunk.length));
+        conn.on('error', () => {});
+        conn.on('close', () => resolve({ data }));
+        conn.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      expect(closed).toEqual({ data: 0 });
+    } finally {
+      await relay.close();
+      await removeTempDir(dir);
+    }
+  });
+
+  it('a bridge restarted after a crash listens on its socket again (the stale socket file is replaced)', async () => {
+    const dir = await makeTempDir('mcpgw-socket-');
+    const socket = join(dir, 'bridge.sock');
+    // A process killed while listening leaves its socket file behind, as a crashed bridge does in the shared volume.
+    const crashed = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    await new Promise((resolve) => crashed.once('exit', resolve));
+    expect((await lstat(socket)).isSocket()).toBe(true);
+    const runtime = await serveRuntime('bridge-x', (_req, res) => void res.writeHead(200).end('ok'), { socket }, { logger: silentLogger(), cleanup: async () => {} });
+    try {
+      expect(runtime.address).toEqual({ socket });
+      expect(await checkHealth('http://localhost/health', { socketPath: socket })).toEqual({ healthy: true, detail: 'HTTP 200' });
+    } finally {
+      await runtime.close();
+      await removeTempDir(dir);
+    }
+  });
+
+  it('reads MCPGW_LISTEN as HOST:PORT or unix:/absolute/path', () => {
+    expect(runtimeAddress({ MCPGW_LISTEN: '0.0.0.0:8000' })).toEqual({ host: '0.0.0.0', port: 8000 });
+    expect(runtimeAddress({ MCPGW_LISTEN: 'unix:/run/mcpgw/sealed.sock' })).toEqual({ socket: '/run/mcpgw/sealed.sock' });
+    expect(() => runtimeAddress({ MCPGW_LISTEN: 'unix:relative.sock' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+    expect(() => runtimeAddress({ MCPGW_LISTEN: `unix:/${'x'.repeat(120)}` })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
   });
 
   it('reads a secret from the environment first, then from the Docker secrets directory', async () => {

@@ -47,7 +47,7 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
   const gitignore = await ensureGitignore(paths.gitignore, ignored);
 
   const describe = (path: string): string => {
-    if (path === 'compose.yaml') return `project ${result.project}: redis, auth, ${result.router === 'traefik' ? 'traefik' : 'router'}${result.bridges.map((b) => `, ${b.service}`).join('')}`;
+    if (path === 'compose.yaml') return `project ${result.project}: redis, auth, ${result.router === 'traefik' ? 'traefik' : 'router'}${result.bridges.map((b) => `, ${b.service}${b.relay === undefined ? '' : `, ${b.relay.service}`}`).join('')}`;
     if (path === 'config/mcp-gateway.yaml') return 'the config for the containers (store: the deployment Redis), no secrets';
     if (path.startsWith('secrets/')) return 'mode 0600';
     if (path === 'build/runtime-node.Dockerfile') return result.images.node;

@@ -1,4 +1,4 @@
-import type { RunningRuntime } from '../../runtime/entrypoints/http-runtime.js';
+import type { RunningRuntime, RuntimeAddress } from '../../runtime/entrypoints/http-runtime.js';
 import type { Logger } from '../../runtime/logger.js';
 
 /** After a clean close the event loop should be empty; a leaked handle must not keep a container stopping forever. */
@@ -9,7 +9,7 @@ const EXIT_GRACE_MS = 5_000;
  * (bridges stop their children) and returns, so the CLI exits 0. A second signal exits at once.
  * The handlers are installed before the start, so a stop during a slow start still closes cleanly.
  */
-export async function runUntilStopped(start: () => Promise<RunningRuntime>, logger: Logger): Promise<void> {
+export async function runUntilStopped(start: () => Promise<RunningRuntime<RuntimeAddress>>, logger: Logger): Promise<void> {
   let received: NodeJS.Signals | undefined;
   let wake: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => {

@@ -16,6 +16,20 @@ export const BRIDGE_CONTAINER_DEFAULTS = {
   pids: 512,
 } as const;
 
+/**
+ * The relay of a `network: none` server (relay.yml): one node process copying bytes, plus the
+ * node of its healthcheck while that runs (about 50 MB and 11 threads each).
+ */
+export const RELAY_CONTAINER_LIMITS: ContainerLimits = {
+  /** 256m */
+  memoryBytes: 256 * 1024 ** 2,
+  cpus: 0.5,
+  pids: 64,
+};
+
+/** The tmpfs holding a relayed bridge's socket: nothing else belongs there. */
+export const SOCKET_VOLUME_BYTES = 1024 ** 2;
+
 /** The tmpfs at /tmp of every bridge (the root filesystem is read-only): scratch space, not caches, which go to the data directory. */
 export const BRIDGE_TMP_BYTES = 64 * 1024 ** 2;
 

@@ -18,13 +18,33 @@ export interface BridgePlan {
   dataDir: string;
   /** Compose key of the server's data volume. */
   dataVolume: string;
-  /** Compose key of the bridge's own network, which only the router (or Traefik) shares. */
+  /**
+   * Compose key of the network the router (or Traefik) reaches this server on, which only it
+   * shares: the bridge's own, or with `network: none` its relay's (internal: no route out).
+   */
   network: string;
-  /** False for `network: none`: that network is `internal` (no route out). */
-  egress: boolean;
+  /** Set exactly for `network: none`: the bridge has no network at all and is reached through this relay. */
+  relay: RelayPlan | undefined;
   /** `servers.NAME.mounts`, resolved: bind-mounted at the same path. */
   mounts: ResolvedMount[];
   limits: ContainerLimits;
+}
+
+/**
+ * `network: none`: the bridge container runs with Docker's `network_mode: none` (a loopback
+ * interface only; an `internal` network would still reach the Docker host's addresses,
+ * moby/libnetwork#1151) and listens on a Unix socket in a volume it shares only with a relay
+ * container, which listens on the relay network under the bridge's DNS name and pipes bytes to
+ * that socket (runtime/entrypoints/relay-runtime.ts). Routes are the same for every server.
+ */
+export interface RelayPlan {
+  /** Compose service name of the relay; `relay-` cannot clash with a `bridge-NAME` of another server. */
+  service: string;
+  /** Compose key of the tmpfs volume holding the socket, mounted at `socketDir` in both containers. */
+  volume: string;
+  socketDir: string;
+  /** The bridge's socket, inside `socketDir`. */
+  socket: string;
 }
 
 /** What the deploy folder holds, decided once from the validated config. */
@@ -42,6 +62,17 @@ const PYTHON_COMMAND = /^(?:uvx?|python.*|pip.*)$/;
 
 export function bridgeService(server: string): string {
   return `bridge-${server}`;
+}
+
+export function relayService(server: string): string {
+  return `relay-${server}`;
+}
+
+/** Where the bridge of a `network: none` server listens; short (sun_path holds 107 bytes) and the same in both containers. */
+export const SOCKET_DIR = '/run/mcpgw';
+
+function relayPlan(server: string): RelayPlan {
+  return { service: relayService(server), volume: `socket-${server}`, socketDir: SOCKET_DIR, socket: `${SOCKET_DIR}/${server}.sock` };
 }
 
 /** Remote servers run in the node runtime as a proxy; stdio servers by their command. */
@@ -75,7 +106,7 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
   const bridges = Object.entries(config.servers)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([server, definition]): BridgePlan => {
-      const egress = !('network' in definition && definition.network === 'none');
+      const sealed = 'network' in definition && definition.network === 'none';
       return {
         server,
         service: bridgeService(server),
@@ -83,10 +114,10 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
         upstreamHeaders: 'url' in definition ? (definition.headers ?? []) : [],
         dataDir: serverDataDir(projectDir, server),
         dataVolume: `data-${server}`,
-        // A new key when egress is switched off: Docker cannot make an existing network internal,
-        // so a kept network would keep its route out (the old one is removed by the next `up`).
-        network: egress ? bridgeService(server) : `${bridgeService(server)}-internal`,
-        egress,
+        // The relay's network has a key of its own: Docker cannot make an existing network internal,
+        // so switching `network: none` on must not keep the bridge's (the next `up` removes it).
+        network: sealed ? relayService(server) : bridgeService(server),
+        relay: sealed ? relayPlan(server) : undefined,
         mounts: resolveMounts(definition, projectDir),
         limits: bridgeContainerLimits(definition),
       };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 const TEMPLATE_FILES = {
   composeBase: 'compose/base.yml',
   composeBridge: 'compose/bridge.yml',
+  composeRelay: 'compose/relay.yml',
   composeRouterBuiltin: 'compose/router-builtin.yml',
   composeRouterTraefik: 'compose/router-traefik.yml',
   traefikStatic: 'traefik/traefik.yml',

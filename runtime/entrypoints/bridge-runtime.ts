@@ -2,11 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bridge } from '../bridge/streamable-http-bridge.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import type { ListenAddress } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import { createMcpServices } from '../mcp-services.js';
-import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
-import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
+import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime, type RuntimeAddress } from './http-runtime.js';
+import { loadRuntimeConfig, runtimeAddress, secretReader, type RuntimeEnv } from './runtime-env.js';
 
 export interface BridgeRuntimeDeps {
   serverName: string;
@@ -16,12 +15,13 @@ export interface BridgeRuntimeDeps {
 }
 
 /**
- * A `bridge-NAME` container: one server's bridge on its own port. `GET /health` is the bridge's
- * cached initialize probe (no session per probe); every other request goes to the bridge, which
- * refuses any without `X-User-Sub`. Only the router (or Traefik after ForwardAuth) reaches this
- * port: it is never published.
+ * A `bridge-NAME` container: one server's bridge on its own port, or with `network: none` on a
+ * Unix socket that only its relay container reaches (relay-runtime.ts). `GET /health` is the
+ * bridge's cached initialize probe (no session per probe); every other request goes to the
+ * bridge, which refuses any without `X-User-Sub`. Only the router (or Traefik after ForwardAuth)
+ * reaches this port: it is never published.
  */
-export function startBridgeRuntime({ serverName, bridge, logger }: BridgeRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
+export function startBridgeRuntime({ serverName, bridge, logger }: BridgeRuntimeDeps, listen: RuntimeAddress): Promise<RunningRuntime<RuntimeAddress>> {
   function health(res: ServerResponse): void {
     void bridge.health().then(({ ok, detail }) => {
       if (!ok) logger.warn({ event: 'health_failed', detail });
@@ -54,7 +54,7 @@ export interface BridgeRuntimeEnvOptions {
  * as the embedded gateway (stdio bridge, or remote proxy for `url` servers, whose header values
  * come from MCPGW_UPSTREAM_HEADERS).
  */
-export async function startBridgeRuntimeFromEnv({ serverName, env, logger, secretsDir, cwd = process.cwd() }: BridgeRuntimeEnvOptions): Promise<RunningRuntime> {
+export async function startBridgeRuntimeFromEnv({ serverName, env, logger, secretsDir, cwd = process.cwd() }: BridgeRuntimeEnvOptions): Promise<RunningRuntime<RuntimeAddress>> {
   const { config } = await loadRuntimeConfig(env);
   const server = Object.hasOwn(config.servers, serverName) ? config.servers[serverName] : undefined;
   if (server === undefined) {
@@ -63,12 +63,12 @@ export async function startBridgeRuntimeFromEnv({ serverName, env, logger, secre
       hint: known.length > 0 ? `configured servers: ${known.join(', ')}; render the deploy folder again if one was added` : 'add one with mcp-gateway add-server, then render the deploy folder again',
     });
   }
-  const listen = runtimeListen(env);
+  const listen = runtimeAddress(env);
   const headerNames = 'url' in server ? (server.headers ?? []) : [];
   const upstreamHeaders =
     headerNames.length > 0 ? { [serverName]: headerValues(await secretReader(env, secretsDir).required('MCPGW_UPSTREAM_HEADERS', `the header values of server ${serverName}`), headerNames) } : undefined;
   // The container is the boundary (read-only root, no capabilities, no secrets of the gateway, its
-  // own network): no host sandbox inside it. Its working directory is the server's data volume
+  // own network or, with network: none, none at all): no host sandbox inside it. Its working directory is the server's data volume
   // (compose working_dir), named as the server's cwd so the child starts there whatever the
   // embedded gateway's default is.
   const own = 'command' in server && server.cwd === undefined ? { ...server, cwd } : server;

@@ -1,13 +1,23 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { lstat, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GatewayError } from '../errors.js';
 import { listenOn, type ListenAddress } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import { deferContinue } from '../http/expect-continue.js';
 
-/** One container runtime (auth, a bridge, the router) listening on its port. */
-export interface RunningRuntime {
+/** A Unix domain socket to listen on: the bridge of a `network: none` server, reached through its relay (relay-runtime.ts). */
+export interface SocketAddress {
+  socket: string;
+}
+
+/** Where a container runtime listens: HOST:PORT, or (bridges only) a Unix socket. */
+export type RuntimeAddress = ListenAddress | SocketAddress;
+
+/** One container runtime (auth, a bridge, the router, a relay) listening on its port or socket. */
+export interface RunningRuntime<A extends RuntimeAddress = ListenAddress> {
   /** Where it listens (port resolved when 0 was asked for). */
-  address: ListenAddress;
+  address: A;
   /** Stops accepting, ends open streams, then runs the runtime's own cleanup; idempotent. */
   close(): Promise<void>;
 }
@@ -33,21 +43,30 @@ export function replyHealth(res: ServerResponse, healthy: boolean, body: Record<
  * Listens with `handler`; `close` ends connections (SSE streams included) and then calls `cleanup`.
  * With `deferContinue` the handler sends `100 Continue` itself (sendContinue), once it wants the body.
  */
-export async function serveRuntime(
+export async function serveRuntime<A extends RuntimeAddress>(
   name: string,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  listen: ListenAddress,
+  listen: A,
   { logger, cleanup, deferContinue: defer = false }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean },
-): Promise<RunningRuntime> {
+): Promise<RunningRuntime<A>> {
   const server = createServer(handler);
   if (defer) deferContinue(server, handler);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  await listenOn(server, listen);
-  const { port } = server.address() as AddressInfo;
-  logger.info({ event: 'runtime_listening', host: listen.host, port }, `${name} listening on ${listen.host}:${port}`);
+  let address: RuntimeAddress;
+  if ('socket' in listen) {
+    await listenOnSocket(server, listen.socket);
+    address = listen;
+    logger.info({ event: 'runtime_listening', socket: listen.socket }, `${name} listening on ${listen.socket}`);
+  } else {
+    await listenOn(server, listen);
+    const { port } = server.address() as AddressInfo;
+    address = { host: listen.host, port };
+    logger.info({ event: 'runtime_listening', host: listen.host, port }, `${name} listening on ${listen.host}:${port}`);
+  }
   let closing: Promise<void> | undefined;
   return {
-    address: { host: listen.host, port },
+    // The same kind as `listen`, only the port resolved.
+    address: address as A,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -61,4 +80,31 @@ export async function serveRuntime(
       return closing;
     },
   };
+}
+
+/**
+ * Listens on a Unix socket. A socket file already there is a previous process's: the bridge
+ * container restarted while its relay kept the shared volume mounted, and nothing else listens in
+ * that volume, so it is removed (anything that is not a socket is left alone and fails the listen).
+ */
+async function listenOnSocket(server: Server, path: string): Promise<void> {
+  const found = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (found?.isSocket()) await unlink(path);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        new GatewayError('ERR_LISTEN_FAILED', `cannot listen on the socket ${path}: ${err.code ?? err.message}`, {
+          hint: 'the bridge of a network: none server listens in its socket volume: render the deploy folder again (mcp-gateway render) so compose.yaml mounts it',
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(path, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }

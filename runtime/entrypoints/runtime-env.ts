@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseConfigText } from '../config/load-config.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { ListenAddress } from '../gateway.js';
 import { parseListen } from '../project-gateway.js';
+import type { RuntimeAddress } from './http-runtime.js';
 
 /**
  * What the container runtimes read from their environment (the contract in
@@ -45,6 +46,31 @@ export function runtimeListen(env: RuntimeEnv, fallback: string = DEFAULT_LISTEN
   } catch {
     throw new GatewayError('ERR_CONFIG_INVALID', `MCPGW_LISTEN=${text} is not HOST:PORT`, { hint: 'e.g. MCPGW_LISTEN=0.0.0.0:8000' });
   }
+}
+
+/** The prefix of an MCPGW_LISTEN that names a Unix socket (`unix:/run/mcpgw/NAME.sock`), as a bridge of a `network: none` server listens. */
+const UNIX_PREFIX = 'unix:';
+
+/** `MCPGW_LISTEN` as HOST:PORT or `unix:/absolute/path` (bridges: see relay-runtime.ts). */
+export function runtimeAddress(env: RuntimeEnv, fallback: string = DEFAULT_LISTEN): RuntimeAddress {
+  const text = nonEmpty(env['MCPGW_LISTEN']) ?? fallback;
+  if (!text.startsWith(UNIX_PREFIX)) return runtimeListen(env, fallback);
+  return { socket: socketPath('MCPGW_LISTEN', text.slice(UNIX_PREFIX.length), `${UNIX_PREFIX}/run/mcpgw/NAME.sock`) };
+}
+
+/** A Unix socket setting such as MCPGW_RELAY_SOCKET: an absolute path, required. */
+export function runtimeSocket(env: RuntimeEnv, name: string, example: string): string {
+  const text = nonEmpty(env[name]);
+  if (text === undefined) throw new GatewayError('ERR_CONFIG_INVALID', `${name} is not set`, { hint: `e.g. ${name}=${example}; ${RENDER_HINT}` });
+  return socketPath(name, text, example);
+}
+
+function socketPath(name: string, path: string, example: string): string {
+  // 107 bytes: sun_path of Linux (108 with the terminating NUL); longer paths fail to bind obscurely.
+  if (!isAbsolute(path) || Buffer.byteLength(path) > 107) {
+    throw new GatewayError('ERR_CONFIG_INVALID', `${name}: ${path} is not an absolute socket path of at most 107 bytes`, { hint: `e.g. ${name}=${example}` });
+  }
+  return path;
 }
 
 /** A URL setting such as MCPGW_AUTH_URL: http(s), parsed once at start so a typo fails the container, not a request. */

@@ -79,8 +79,10 @@ export interface ComposeService {
   ports: PortMapping[];
   expose: string[];
   mounts: Mount[];
-  /** Network keys of `ComposeProject.networks`, each with its DNS aliases (the service name first). */
+  /** Network keys of `ComposeProject.networks`, each with its DNS aliases (the service name first); empty with `networkMode: 'none'`. */
   networks: Array<{ key: string; aliases: string[] }>;
+  /** `network_mode: none`: no network at all, only a loopback interface (no default network either). */
+  networkMode?: 'none';
   labels: Record<string, string>;
   healthcheck?: Healthcheck;
   dependsOn: Array<{ service: string; condition: DependencyCondition; required: boolean }>;

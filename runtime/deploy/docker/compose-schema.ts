@@ -95,6 +95,8 @@ export const composeServiceSchema = z.strictObject({
   volumes: z.array(volumeMount).optional(),
   tmpfs: stringOrList.optional(),
   networks: serviceNetworks.optional(),
+  /** Only `none` (no network at all, a loopback interface): what render writes for `servers.NAME.network: none`. */
+  network_mode: z.literal('none', { message: 'up translates only network_mode: none (use networks: for the rest)' }).optional(),
   labels: mapOrList.optional(),
   healthcheck: healthcheck.optional(),
   depends_on: dependsOn.optional(),

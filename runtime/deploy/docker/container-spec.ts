@@ -55,7 +55,8 @@ export function containerSpec(project: ComposeProject, service: ComposeService, 
   };
   const health = service.healthcheck;
   const hostConfig: Docker.HostConfig = {
-    NetworkMode: primary === undefined ? 'none' : networkName(primary.key),
+    // `network_mode: none` has no networks, so no primary: Docker's `none` (loopback only).
+    NetworkMode: service.networkMode ?? (primary === undefined ? 'none' : networkName(primary.key)),
     ...(binds.length > 0 ? { Binds: binds } : {}),
     ...(mounts.length > 0 ? { Mounts: mounts } : {}),
     ...(Object.keys(tmpfs).length > 0 ? { Tmpfs: tmpfs } : {}),

@@ -104,7 +104,10 @@ function normaliseService(
   const dependsOn = Array.isArray(raw.depends_on)
     ? raw.depends_on.map((service) => ({ service, condition: 'service_started' as DependencyCondition, required: true }))
     : Object.entries(raw.depends_on ?? {}).map(([service, dep]) => ({ service, condition: dep.condition, required: dep.required ?? true }));
-  const networkEntries = raw.networks === undefined ? [['default', null] as const] : Array.isArray(raw.networks) ? raw.networks.map((key) => [key, null] as const) : Object.entries(raw.networks);
+  // Compose refuses the two together; without either a service joins the default network.
+  if (raw.network_mode !== undefined && raw.networks !== undefined) report('network_mode', 'cannot be combined with networks');
+  const networkEntries =
+    raw.network_mode !== undefined ? [] : raw.networks === undefined ? [['default', null] as const] : Array.isArray(raw.networks) ? raw.networks.map((key) => [key, null] as const) : Object.entries(raw.networks);
   const restart = raw.restart === undefined ? undefined : parseRestart(raw.restart);
   const gracePeriod = raw.stop_grace_period === undefined ? undefined : parseComposeDuration(raw.stop_grace_period);
   const healthcheck = raw.healthcheck;
@@ -159,6 +162,7 @@ function normaliseService(
       ...(raw.tmpfs === undefined ? [] : typeof raw.tmpfs === 'string' ? [raw.tmpfs] : raw.tmpfs).map((target): Mount => ({ type: 'tmpfs', target })),
     ],
     networks: networkEntries.map(([key, options]) => ({ key, aliases: [name, ...(options?.aliases ?? []).filter((alias) => alias !== name)] })),
+    ...(raw.network_mode === undefined ? {} : { networkMode: raw.network_mode }),
     labels: toMap(raw.labels),
     // No `test`: the image's own HEALTHCHECK command with these timings (Docker: an empty Test inherits).
     ...(healthcheck === undefined ? {} : { healthcheck: healthcheck.disable ? { test: ['NONE'] } : { test: test ?? [], ...durations(healthcheck) } }),

@@ -7,6 +7,7 @@ import { LogRateLimit } from './log-rate-limit.js';
 import { forgetGroup, groupAlive, signalGroup, trackGroup } from './process-group.js';
 import { MAX_JSON_DEPTH, jsonNestedTooDeep } from '../http/json-depth.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, describeByEnds } from './oversized-message.js';
+import { reclaimAfterOversizedMessage } from './reclaim-memory.js';
 
 export interface StdioLaunch {
   command: string;
@@ -240,6 +241,7 @@ export class ChildProcessSession {
           'skipped a message from the MCP server larger than maxMessageBytes',
         );
         this.#handlers.onOversized?.({ id, hasMethod, bytes: line.bytes, limit });
+        reclaimAfterOversizedMessage();
       },
     });
     this.#child.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));

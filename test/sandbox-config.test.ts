@@ -89,14 +89,17 @@ describe('sandbox settings in mcp-gateway.yaml', () => {
 });
 
 describe('the sandbox command line', () => {
-  const policy = { mode: 'on' as const, hidden: ['/srv/gw'], dataDir: '/srv/gw/.mcp-gateway/servers/s', cwd: '/srv/gw/.mcp-gateway/servers/s', mounts: [{ hostPath: '/data/in', readOnly: true }, { hostPath: '/srv/gw/files', readOnly: false }], readable: [], network: false };
+  const policy = { mode: 'on' as const, hidden: ['/srv/gw'], dataDir: '/srv/gw/.mcp-gateway/servers/s', cwd: '/srv/gw/.mcp-gateway/servers/s', tempDir: '/srv/gw/.mcp-gateway/servers/s/.tmp', mounts: [{ hostPath: '/data/in', readOnly: true }, { hostPath: '/srv/gw/files', readOnly: false }], readable: [], network: false };
 
   it('hides the project after binding outside grants, then binds the data directory and inner grants on top, read-only underneath', () => {
     const args = bubblewrapArgs(policy, 'node', ['server.js']);
     const at = (...needle: string[]): number => args.findIndex((_, i) => needle.every((part, j) => args[i + j] === part));
     expect(at('--unshare-net')).toBeGreaterThan(-1);
     expect(at('--die-with-parent')).toBeGreaterThan(-1);
-    expect(at('--ro-bind', '/', '/')).toBeLessThan(at('--tmpfs', '/tmp'));
+    expect(at('--ro-bind', '/', '/')).toBeLessThan(at('--ro-bind', '/data/in', '/data/in'));
+    // The host's /tmp is not covered: a checkout or program living there stays visible.
+    expect(args).not.toContain('/tmp');
+    expect(at('--setenv', 'TMPDIR', policy.tempDir)).toBeGreaterThan(-1);
     expect(at('--ro-bind', '/data/in', '/data/in')).toBeLessThan(at('--tmpfs', '/srv/gw'));
     expect(at('--tmpfs', '/srv/gw')).toBeLessThan(at('--bind', policy.dataDir, policy.dataDir));
     expect(at('--bind', policy.dataDir, policy.dataDir)).toBeLessThan(at('--bind', '/srv/gw/files', '/srv/gw/files'));

@@ -153,14 +153,12 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
 
   it('cannot write the config, the secrets, or anything outside its own directory and grants', async () => {
     const before = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
-    for (const path of [join(dir, 'mcp-gateway.yaml'), join(dir, '.secrets', 'admin-token'), join(dir, 'planted.txt'), join(dataDir('peer'), 'private.txt'), '/etc/planted', join(dirname(HOSTILE_FIXTURE), 'planted.mjs')]) {
+    for (const path of [join(dir, 'mcp-gateway.yaml'), join(dir, '.secrets', 'admin-token'), join(dir, 'planted.txt'), join(dataDir('peer'), 'private.txt'), '/etc/planted', join(dirname(HOSTILE_FIXTURE), 'planted.mjs'), join(grantsDir, 'outside.txt')]) {
       expect(await caller.call('hostile', 'write_file', { path, content: 'pwned' }), path).toMatchObject({ ok: false });
     }
     expect(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')).toBe(before);
     expect(existsSync(join(dir, 'planted.txt'))).toBe(false);
     expect(existsSync(join(dirname(HOSTILE_FIXTURE), 'planted.mjs'))).toBe(false);
-    // Under /tmp a write lands in the sandbox's private /tmp, never in the host's.
-    await caller.call('hostile', 'write_file', { path: join(grantsDir, 'outside.txt'), content: 'pwned' });
     expect(await readFile(join(grantsDir, 'outside.txt'), 'utf8')).toBe('not granted');
   });
 
@@ -170,8 +168,11 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
     const who = (await caller.call('hostile', 'whoami')).value as { cwd: string; home: string };
     expect(who.cwd).toBe(dataDir('hostile'));
     expect(who.home).toBe(dataDir('hostile'));
-    // A private /tmp: usable, and nothing it writes there reaches the host's.
-    expect(await caller.call('hostile', 'write_file', { path: '/tmp/mcpgw-sandbox-scratch', content: 'x' })).toMatchObject({ ok: true });
+    // Temp files go to its own TMPDIR; the host's /tmp is read-only like the rest.
+    const tmp = ((await caller.call('hostile', 'whoami')).value as { env: Record<string, string> }).env['TMPDIR']!;
+    expect(tmp).toBe(join(dataDir('hostile'), '.tmp'));
+    expect(await caller.call('hostile', 'write_file', { path: join(tmp, 'scratch'), content: 'x' })).toMatchObject({ ok: true });
+    expect(await caller.call('hostile', 'write_file', { path: '/tmp/mcpgw-sandbox-scratch', content: 'x' })).toMatchObject({ ok: false, code: 'EROFS' });
     expect(existsSync('/tmp/mcpgw-sandbox-scratch')).toBe(false);
   });
 
@@ -180,9 +181,8 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
     expect(await readFile(join(grantsDir, 'rw', 'out.txt'), 'utf8')).toBe('granted');
     expect(await caller.call('hostile', 'read_file', { path: join(grantsDir, 'ro', 'shared.txt') })).toEqual({ ok: true, value: 'shared for reading' });
     expect(await caller.call('hostile', 'write_file', { path: join(grantsDir, 'ro', 'shared.txt'), content: 'changed' })).toMatchObject({ ok: false, code: 'EROFS' });
-    // The peer has no grants at all (and the host's /tmp, where the grants live here, is private to each sandbox).
-    expect(await caller.call('peer', 'read_file', { path: join(grantsDir, 'ro', 'shared.txt') })).toMatchObject({ ok: false, code: 'ENOENT' });
-    await caller.call('peer', 'write_file', { path: join(grantsDir, 'rw', 'peer.txt'), content: 'x' });
+    // The peer has no grants: it reads them like the rest of the host (they are outside the project), and writes nothing.
+    expect(await caller.call('peer', 'write_file', { path: join(grantsDir, 'rw', 'peer.txt'), content: 'x' })).toMatchObject({ ok: false, code: 'EROFS' });
     expect(existsSync(join(grantsDir, 'rw', 'peer.txt'))).toBe(false);
   });
 

@@ -1,5 +1,5 @@
-import { accessSync, mkdirSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { accessSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { findExecutable } from '../../fs/executable-command.js';
 import type { GatewayConfig, SandboxMode, ServerConfig, RemoteServerConfig } from '../../config/schema.js';
 import { isWithin, resolveMounts, serverDataDir } from '../../config/server-mounts.js';
@@ -48,6 +48,8 @@ export function confinedLaunch(input: ConfinedLaunchInput): StdioLaunch {
   }
   const policy = sandboxPolicy(input, mode);
   mkdirSync(policy.dataDir, { recursive: true, mode: 0o700 });
+  rmSync(policy.tempDir, { recursive: true, force: true });
+  mkdirSync(policy.tempDir, { mode: 0o700 });
   if (sandbox.kind === 'bubblewrap') {
     return { command: sandbox.path, args: bubblewrapArgs(policy, launch.command, launch.args), env: launch.env, cwd: policy.dataDir };
   }
@@ -55,7 +57,7 @@ export function confinedLaunch(input: ConfinedLaunchInput): StdioLaunch {
   return {
     command: sandbox.path,
     args: ['-p', seatbeltProfile(policy, tempDirs), launch.command, ...launch.args],
-    env: { HOME: policy.dataDir, ...launch.env },
+    env: { HOME: policy.dataDir, TMPDIR: policy.tempDir, ...launch.env },
     cwd: policy.cwd,
   };
 }
@@ -80,7 +82,7 @@ function sandboxPolicy(input: ConfinedLaunchInput, mode: 'on' | 'strict'): Sandb
   const cwd = configuredCwd ?? dataDir;
   const readable = mode === 'strict' ? programPaths(launch, cwd).filter(visible) : [];
   if (configuredCwd !== undefined && mode === 'strict') readable.push(configuredCwd);
-  return { mode, hidden, dataDir, cwd, mounts, readable, network: !('network' in server && server.network === 'none') };
+  return { mode, hidden, dataDir, cwd, tempDir: join(dataDir, '.tmp'), mounts, readable, network: !('network' in server && server.network === 'none') };
 }
 
 /** Strict mode reads the server's own program: the command's directory (and its install prefix) and any script file among the arguments. */

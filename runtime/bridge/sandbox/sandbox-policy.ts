@@ -13,6 +13,8 @@ export interface SandboxPolicy {
   dataDir: string;
   /** Working directory inside the sandbox. */
   cwd: string;
+  /** TMPDIR: a directory inside `dataDir`, emptied when the server's launch is set up (serve's start, a reload). */
+  tempDir: string;
   /** Operator grants (`servers.NAME.mounts`). */
   mounts: ResolvedMount[];
   /** Extra read-only paths in strict mode: the server's own program and its directory. */

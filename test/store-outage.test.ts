@@ -56,6 +56,18 @@ describe('a store outage is answered like a service: 503 with Retry-After, then 
     }
     const before = await mcp();
     expect(before.status, await before.clone().text()).toBe(200);
+    // Load through the outage: four clients sending MCP, /register and /token requests, statuses counted.
+    const counts = new Map<number, number>();
+    let loading = true;
+    const load = Array.from({ length: 4 }, async (_, i) => {
+      const kinds = Object.values(requests);
+      for (let n = i; loading; n++) {
+        const res = await kinds[n % kinds.length]!();
+        await res.arrayBuffer();
+        counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await redis.stop();
     for (const [name, send] of Object.entries(requests)) {
       const res = await send();
@@ -68,6 +80,14 @@ describe('a store outage is answered like a service: 503 with Retry-After, then 
     if ('skip' in redis) throw new Error('redis-server vanished');
     await expect.poll(async () => (await mcp()).status, { timeout: 10_000, interval: 250 }).toBe(200);
     expect((await requests['register']!()).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    loading = false;
+    await Promise.all(load);
+    const seen = Object.fromEntries(counts);
+    console.info(`statuses under load through a Redis stop and start: ${JSON.stringify(seen)}`);
+    // Served (200/201/302), the client's own mistakes (400/401 for the junk refresh token), or 503 while Redis was down: never a 5xx other than 503.
+    expect(Object.keys(seen).filter((status) => Number(status) >= 500 && Number(status) !== 503), JSON.stringify(seen)).toEqual([]);
+    expect(seen[503] ?? 0).toBeGreaterThan(0);
   }, 40_000);
 });
 

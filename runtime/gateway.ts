@@ -88,7 +88,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   });
   const drain = createDrain(router);
   const server = createServer(drain.handler);
-  deferContinue(server, router);
+  deferContinue(server, drain.handler);
   try {
     await listenOn(server, listen);
   } catch (err) {

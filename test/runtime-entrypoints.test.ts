@@ -341,15 +341,21 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     expect(help.stdout).not.toMatch(/^  runtime\b/m);
   });
 
-  it('stops every runtime on SIGTERM with exit 0, leaving no child process behind', async () => {
+  it('stops every runtime on SIGTERM with exit 0, letting a call in flight finish, leaving no child process behind', async () => {
     const pids: number[] = [];
+    const clients: Client[] = [];
     for (let i = 0; i < 2; i++) {
       const client = new Client({ name: 'pids', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${issued.accessToken}` } } }));
       pids.push(Number(textOf(await client.callTool({ name: 'pid', arguments: {} }))));
+      clients.push(client);
     }
     expect(pids.every(isAlive)).toBe(true);
+    // docker stop: the router and the bridge drain, so a call already running gets its answer.
+    const slow = clients[0]!.callTool({ name: 'slow', arguments: { steps: 1, delayMs: 1_500 } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const results = await Promise.all(['router', 'relay', 'echo', 'demo', 'auth'].map(async (name) => [name, await processes[name]!.stop('SIGTERM')] as const));
+    expect(textOf(await slow)).toBe('done after 1 steps');
     for (const [name, { code, signal }] of results) expect({ name, code, signal }).toEqual({ name, code: 0, signal: null });
     expect(pids.filter(isAlive)).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import { listenOn, type ListenAddress } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import { deferContinue } from '../http/expect-continue.js';
+import { createDrain } from '../http/graceful-drain.js';
 
 /** A Unix domain socket to listen on: the bridge of a `network: none` server, reached through its relay (relay-runtime.ts). */
 export interface SocketAddress {
@@ -28,6 +29,9 @@ export interface RunningRuntime<A extends RuntimeAddress = ListenAddress> {
  */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
+/** What a container's calls in flight get on SIGTERM: under Docker's default 10 s stop timeout, after which it sends SIGKILL. */
+const RUNTIME_SHUTDOWN_GRACE_MS = 8_000;
+
 export const JSON_NO_STORE = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } as const;
 
 /** `/health` (query ignored): the path the compose healthchecks and the router probe. */
@@ -47,10 +51,12 @@ export async function serveRuntime<A extends RuntimeAddress>(
   name: string,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   listen: A,
-  { logger, cleanup, deferContinue: defer = false }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean },
+  { logger, cleanup, deferContinue: defer = false, shutdownGraceMs = RUNTIME_SHUTDOWN_GRACE_MS }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean; shutdownGraceMs?: number },
 ): Promise<RunningRuntime<A>> {
-  const server = createServer(handler);
-  if (defer) deferContinue(server, handler);
+  // As in serve: on SIGTERM (docker stop) new requests get 503 and calls in flight may finish.
+  const drain = createDrain(handler);
+  const server = createServer(drain.handler);
+  if (defer) deferContinue(server, drain.handler);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   let address: RuntimeAddress;
   if ('socket' in listen) {
@@ -69,6 +75,7 @@ export async function serveRuntime<A extends RuntimeAddress>(
     address: address as A,
     close() {
       closing ??= (async () => {
+        if (!(await drain.drain(shutdownGraceMs))) logger.warn({ event: 'runtime_drain_timeout', inFlight: drain.inFlight }, 'requests still in flight after the shutdown grace; ending them');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await cleanup();

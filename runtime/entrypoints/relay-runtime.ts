@@ -10,6 +10,9 @@ export interface RelayRuntimeDeps {
   logger: Logger;
 }
 
+/** A little longer than a container runtime's own shutdown grace (http-runtime.ts), under Docker's 10 s stop timeout. */
+const RELAY_DRAIN_MS = 9_000;
+
 /**
  * A `relay-NAME` container, for a server with `network: none`. Its bridge container has no
  * network at all (Docker's `network_mode: none`: a loopback interface only), because a container
@@ -54,7 +57,11 @@ export async function startRelayRuntime({ socket, logger }: RelayRuntimeDeps, li
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        // The bridge behind it is stopping too (or gone): open streams end now, the router sees them cut.
+        // The bridge behind it drains on the same SIGTERM (docker stop): its connections end once
+        // its calls in flight are answered and its sessions are over, and each end takes the other
+        // with it. Only what is still open after the bridge's grace is cut.
+        const deadline = Date.now() + RELAY_DRAIN_MS;
+        while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
         for (const end of open) end.destroy();
         await stopped;
         logger.info({ event: 'runtime_stopped' }, 'relay stopped');

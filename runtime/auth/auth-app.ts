@@ -6,32 +6,30 @@ import type { AuthContext } from './auth-context.js';
 import { authorizeEndpoint } from './authorize-endpoint.js';
 import { consentEndpoint } from './consent-endpoint.js';
 import { githubCallbackEndpoint, localLoginPage, localLoginSubmit, oidcCallbackEndpoint } from './login-endpoints.js';
-import type { OidcLogin } from './upstream/oidc-login.js';
 import { metadataEndpoints } from './metadata-endpoints.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { sendErrorPage } from './pages/html.js';
 import { registerEndpoint } from './register-endpoint.js';
 import { tokenEndpoint } from './token-endpoint.js';
-import type { GitHubLogin } from './upstream/github-login.js';
-import type { LocalLogin } from './upstream/local-login.js';
 import { createRequestVerifier, type RequestVerifier } from './verify-request.js';
 import { handleVerify, isVerifyPath } from './verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminApi } from '../admin/admin-api.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
+import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../router/edge-contract.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
 
-/** Public, credential-less CORS for discovery and the token/registration endpoints (browser-based MCP clients). */
+/**
+ * Public, credential-less CORS for discovery and the token/registration endpoints (browser-based
+ * MCP clients): the edge contract's policy, the one Traefik's cors-oauth middleware is rendered from.
+ */
+const OAUTH_CORS_HEADERS = corsResponseHeaders(OAUTH_CORS);
+
 function publicCors(req: Request, res: Response, next: NextFunction): void {
-  res.set({
-    'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
-    'Access-Control-Max-Age': '600',
-  });
+  res.set(OAUTH_CORS_HEADERS);
   if (req.method === 'OPTIONS') {
     res.status(204).end();
     return;
@@ -130,7 +128,7 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.post('/consent', form, consentEndpoint(ctx));
   app.post('/token', tokenLimit(), form, tokenEndpoint(ctx));
 
-  const upstream = ctx.upstream as GitHubLogin | LocalLogin | OidcLogin;
+  const upstream = ctx.upstream;
   if (upstream.kind === 'github') {
     app.get('/callback', githubCallbackEndpoint(ctx, upstream));
   } else if (upstream.kind === 'oidc') {
@@ -143,7 +141,7 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   const verify = options.verify ?? createRequestVerifier(ctx);
   // ForwardAuth (Traefik): every method of the original request arrives here as the same method.
   // createAuthHandler answers /verify before express; this route serves apps used without it.
-  app.all('/verify', (req, res) => handleVerify(verify, req, res));
+  app.all(VERIFY_PATH, (req, res) => handleVerify(verify, req, res));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -2,7 +2,6 @@ import { isGatewayError } from '../errors.js';
 import type { AuthContext } from './auth-context.js';
 import { OAuthError } from './oauth-error.js';
 import type { RefreshGrant } from './token-families.js';
-import type { GitHubLogin } from './upstream/github-login.js';
 import { admittingRule } from './upstream/user-policy.js';
 import { upgradeLoginSubject } from './user-subject.js';
 
@@ -34,7 +33,7 @@ export async function recheckOnRefresh(ctx: AuthContext, original: RefreshGrant)
     if (!ctx.stillAllowed(grant.user)) throw new OAuthError('invalid_grant', `${grant.user.login} is no longer allowed to use this gateway`);
     return grant;
   }
-  const github = ctx.upstream.kind === 'github' ? (ctx.upstream as GitHubLogin).github : undefined;
+  const github = ctx.upstream.kind === 'github' ? ctx.upstream.github : undefined;
   const now = ctx.now();
   const checkedAt = grant.upstream?.checkedAt ?? 0;
   if (now - checkedAt < MEMBERSHIP_FRESH_MS && ctx.policy.hasRule(rule)) return grant;

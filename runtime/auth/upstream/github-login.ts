@@ -1,4 +1,4 @@
-import type { UpstreamLogin } from './upstream-login.js';
+import type { UpstreamLoginBase } from './upstream-login.js';
 
 /** What the GitHub login needs of the GitHub client (runtime/auth/upstream/github-upstream.ts). */
 export interface GitHubClient {
@@ -9,7 +9,7 @@ export interface GitHubClient {
   fetchTeams(accessToken: string): Promise<Array<{ org: string; slug: string }>>;
 }
 
-export interface GitHubLogin extends UpstreamLogin {
+export interface GitHubLogin extends UpstreamLoginBase {
   readonly kind: 'github';
   readonly github: GitHubClient;
   readonly callbackUrl: string;

@@ -1,7 +1,7 @@
 import type { Store } from '../../store/store.js';
 import { constantTimeEqual, sha256Base64url } from '../crypto-helpers.js';
 import { randomInt } from 'node:crypto';
-import type { UpstreamLogin } from './upstream-login.js';
+import type { UpstreamLoginBase } from './upstream-login.js';
 
 /** No 0/O/1/I/L: the code is read off a terminal and typed by hand. */
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -26,7 +26,7 @@ export type LocalCodeCheck = 'ok' | 'wrong' | 'expired';
  * the operator sees (printed in the gateway's terminal). Single-use, 10 minutes, 5 tries.
  */
 export function createLocalLogin({ store, user, loginUrl, announce }: { store: Store; user: string; loginUrl: string; announce: (a: LocalLoginAnnouncement) => void }) {
-  const upstream: UpstreamLogin & { readonly kind: 'local'; check(pendingId: string, code: string): Promise<LocalCodeCheck>; user: string } = {
+  const upstream: UpstreamLoginBase & { readonly kind: 'local'; check(pendingId: string, code: string): Promise<LocalCodeCheck>; user: string } = {
     kind: 'local',
     user,
     async begin(pendingId, { clientName }) {

@@ -1,7 +1,7 @@
 import type { Store } from '../../store/store.js';
 import { randomToken, sha256Base64url } from '../crypto-helpers.js';
 import type { OidcUpstream } from './oidc-upstream.js';
-import type { UpstreamLogin } from './upstream-login.js';
+import type { UpstreamLoginBase } from './upstream-login.js';
 
 /** Per-login secrets of the upstream flow: our own PKCE verifier and the id_token nonce. */
 interface OidcLoginState {
@@ -9,7 +9,7 @@ interface OidcLoginState {
   nonce: string;
 }
 
-export interface OidcLogin extends UpstreamLogin {
+export interface OidcLogin extends UpstreamLoginBase {
   readonly kind: 'oidc';
   readonly oidc: OidcUpstream;
   readonly callbackUrl: string;

@@ -1,19 +1,10 @@
 import { z } from 'zod';
 import { DISPLAY_TEXT_MESSAGE, isDisplaySafe } from '../display-text.js';
 import { redirectUriProblem } from '../redirect-uri-policy.js';
+import type { ClientRecord } from '../client-registry.js';
 
-/** What the gateway keeps of a Client ID Metadata Document; field names follow ClientRecord. */
-export interface CimdClient {
-  clientId: string;
-  clientName?: string;
-  clientUri?: string;
-  logoUri?: string;
-  redirectUris: string[];
-  grantTypes: string[];
-  responseTypes: string[];
-  tokenEndpointAuthMethod: 'none';
-  scope?: string;
-}
+/** What the gateway keeps of a Client ID Metadata Document: a registered client's public fields, always a public client. */
+export type CimdClient = Pick<ClientRecord, 'clientId' | 'clientName' | 'clientUri' | 'logoUri' | 'redirectUris' | 'grantTypes' | 'responseTypes' | 'scope'> & { tokenEndpointAuthMethod: 'none' };
 
 const SUPPORTED_GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
 // CIMD §4.1: no method based on a shared symmetric secret can work, since none was ever exchanged.

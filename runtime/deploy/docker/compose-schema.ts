@@ -118,26 +118,16 @@ export const composeServiceSchema = z.strictObject({
   pids_limit: z.number().int().optional(),
 });
 
-const namedResource = z
-  .strictObject({
-    name: z.string().optional(),
-    driver: z.string().optional(),
-    driver_opts: z.record(z.string(), scalar).optional(),
-    labels: mapOrList.optional(),
-    external: z.boolean().optional(),
-  })
-  .nullable();
+const resourceFields = z.strictObject({
+  name: z.string().optional(),
+  driver: z.string().optional(),
+  driver_opts: z.record(z.string(), scalar).optional(),
+  labels: mapOrList.optional(),
+  external: z.boolean().optional(),
+});
+const namedResource = resourceFields.nullable();
 /** A network may also be `internal`: no route out of the host (spec.md "internal"). */
-const namedNetwork = z
-  .strictObject({
-    name: z.string().optional(),
-    driver: z.string().optional(),
-    driver_opts: z.record(z.string(), scalar).optional(),
-    labels: mapOrList.optional(),
-    external: z.boolean().optional(),
-    internal: z.boolean().optional(),
-  })
-  .nullable();
+const namedNetwork = resourceFields.extend({ internal: z.boolean().optional() }).nullable();
 
 export const composeFileSchema = z.strictObject({
   /** Obsolete in the compose spec; accepted and ignored as `docker compose` does. */

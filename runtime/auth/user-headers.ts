@@ -1,15 +1,20 @@
+import { IDENTITY_HEADERS } from '../router/edge-contract.js';
+
 /**
- * The ForwardAuth response headers (Traefik's `authResponseHeaders`) that carry the
- * authenticated identity to the MCP service. The router deletes any the client sent itself.
- * `sub` is the one to key anything by (the provider's immutable id, e.g. `github:12345`; bridges
- * bind sessions to it); `login` is for display and can be renamed and later taken by someone else.
+ * The identity headers of the edge contract (runtime/router/edge-contract.ts: Traefik's
+ * `authResponseHeaders`) as Node's `req.headers` keys them, lowercased. `sub` is the one to key
+ * anything by; `login` is for display.
  */
 export const USER_HEADERS = {
-  sub: 'x-user-sub',
-  login: 'x-user-login',
-  id: 'x-user-id',
-  clientId: 'x-user-client-id',
-  scope: 'x-user-scope',
+  sub: lower(IDENTITY_HEADERS.sub),
+  login: lower(IDENTITY_HEADERS.login),
+  id: lower(IDENTITY_HEADERS.id),
+  clientId: lower(IDENTITY_HEADERS.clientId),
+  scope: lower(IDENTITY_HEADERS.scope),
 } as const;
 
 export const USER_HEADER_NAMES: readonly string[] = Object.values(USER_HEADERS);
+
+function lower<T extends string>(name: T): Lowercase<T> {
+  return name.toLowerCase() as Lowercase<T>;
+}

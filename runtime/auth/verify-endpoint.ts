@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestVerifier } from './verify-request.js';
 import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
+import { VERIFY_PATH } from '../router/edge-contract.js';
 
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -38,5 +39,5 @@ export function handleVerify(verify: RequestVerifier, req: IncomingMessage, res:
 }
 
 export function isVerifyPath(url: string | undefined): boolean {
-  return url === '/verify' || (url !== undefined && url.startsWith('/verify?'));
+  return url === VERIFY_PATH || (url !== undefined && url.startsWith(`${VERIFY_PATH}?`));
 }

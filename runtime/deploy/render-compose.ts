@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../config/schema.js';
+import { AUTH_URL } from '../router/edge-contract.js';
 import type { DeployPlan, RuntimeKind } from './deploy-plan.js';
 import type { DeployTemplates } from './deploy-templates.js';
 import { mergeDocuments, parseRendered, toYamlText } from './merge-documents.js';
@@ -78,7 +79,7 @@ export function renderCompose({ config, plan, templates, images, logsDir, user, 
     }
     mergeDocuments(doc, traefik, templates.composeRouterTraefik.source);
   } else {
-    const router = render('composeRouterBuiltin', { project: plan.project, ...node, user, logsDir, httpPort, bind, configHash: hashFor(configHashes, 'router') });
+    const router = render('composeRouterBuiltin', { project: plan.project, ...node, user, logsDir, httpPort, bind, authUrl: AUTH_URL, configHash: hashFor(configHashes, 'router') });
     mergeDocuments(doc, router, templates.composeRouterBuiltin.source);
   }
 

@@ -72,7 +72,7 @@ export function renderDeploymentFiles({ config, plan, templates, images, logsDir
 }
 
 /**
- * `mcp-gateway render`: writes the deploy folder of the contract (notes/docker-contract.md), in
+ * `mcp-gateway render`: writes the deploy folder of the contract (docs/docker-contract.md), in
  * which `docker compose up -d` works without our CLI and from which `mcp-gateway up` creates the
  * same containers. Everything is written into a temp folder that then replaces the old one, so a
  * failure (a missing secret, a broken install) leaves the previous deploy folder as it was.

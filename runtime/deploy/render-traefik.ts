@@ -1,14 +1,42 @@
 import { gatewayUrls } from '../auth/gateway-urls.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { AUTH_URL, CLIENT_CREDENTIAL_HEADERS, IDENTITY_HEADER_NAMES, MCP_CORS, OAUTH_CORS, RUNTIME_PORT, verifyUrl, type CorsPolicy } from '../router/edge-contract.js';
 import type { DeployPlan } from './deploy-plan.js';
 import type { DeployTemplates } from './deploy-templates.js';
 import { mergeDocuments, parseRendered, toYamlText } from './merge-documents.js';
-import { renderTemplate } from './render-template.js';
+import { renderTemplate, type TemplateValue } from './render-template.js';
 import { allOf, anyOf, host, mcpEndpoint, path, pathPrefix } from './traefik-rules.js';
 
-/** Where Traefik reaches a runtime: compose service name on the project network, port 8000. */
+/** Where Traefik reaches a runtime: compose service name on the project network, the runtimes' port. */
 export function serviceUrl(service: string): string {
-  return `http://${service}:8000`;
+  return `http://${service}:${RUNTIME_PORT}`;
+}
+
+/** A CORS policy of the edge contract as Traefik's headers middleware spells it (doc.traefik.io, middlewares/http/headers). */
+export function traefikCorsHeaders(policy: CorsPolicy): Record<string, TemplateValue> {
+  return {
+    accessControlAllowOriginList: [policy.allowOrigin],
+    accessControlAllowMethods: policy.allowMethods,
+    accessControlAllowHeaders: policy.allowHeaders,
+    ...(policy.exposeHeaders.length > 0 ? { accessControlExposeHeaders: policy.exposeHeaders } : {}),
+    accessControlMaxAge: policy.maxAgeSeconds,
+  };
+}
+
+/**
+ * The values of dynamic.yml that are the edge contract (runtime/router/edge-contract.ts), not
+ * this deployment's: the built-in router applies the same ones.
+ */
+function edgeContractValues(): Record<string, TemplateValue> {
+  return {
+    verifyUrl: verifyUrl(AUTH_URL),
+    authUrl: AUTH_URL,
+    identityHeaders: IDENTITY_HEADER_NAMES,
+    // An empty value removes the header (Traefik's headers middleware, customRequestHeaders).
+    clientCredentialHeaders: Object.fromEntries(CLIENT_CREDENTIAL_HEADERS.map((name) => [name, ''])),
+    mcpCors: traefikCorsHeaders(MCP_CORS),
+    oauthCors: traefikCorsHeaders(OAUTH_CORS),
+  };
 }
 
 /** traefik/traefik.yml: entry points, Let's Encrypt, providers, dashboard off unless asked for. */
@@ -48,6 +76,7 @@ export function renderTraefikDynamic(config: GatewayConfig, plan: DeployPlan, te
         pagesRule: onIssuer(path('/authorize'), path('/callback'), path('/consent'), path('/login/local')),
         adminRule: onIssuer(pathPrefix('/admin/')),
         registrationsPer10Min: config.clients.registrationsPer10Min,
+        ...edgeContractValues(),
       },
       { format: 'yaml', source: base.source },
     ),

@@ -4,13 +4,14 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { ListenAddress } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import { createBuiltinRouter, type McpService } from '../router/builtin-router.js';
+import { AUTH_URL, RUNTIME_PORT } from '../router/edge-contract.js';
 import { createHttpForwardAuth } from '../router/http-forward-auth.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
 import { replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
 import { DEFAULT_ROUTER_LISTEN, loadRuntimeConfig, runtimeListen, runtimeUrl, type RuntimeEnv } from './runtime-env.js';
 
-export const DEFAULT_AUTH_URL = 'http://auth:8000';
-export const DEFAULT_BRIDGE_URL = 'http://bridge-{name}:8000';
+export const DEFAULT_AUTH_URL = AUTH_URL;
+export const DEFAULT_BRIDGE_URL = `http://bridge-{name}:${RUNTIME_PORT}`;
 
 export interface RouterRuntimeDeps {
   config: GatewayConfig;

@@ -9,7 +9,7 @@ import type { RuntimeAddress } from './http-runtime.js';
 
 /**
  * What the container runtimes read from their environment (the contract in
- * notes/docker-contract.md): the rendered config, where to listen, and secrets. Secrets come from
+ * docs/docker-contract.md): the rendered config, where to listen, and secrets. Secrets come from
  * the service's env file; Docker secrets (files under /run/secrets) are the fallback.
  */
 export type RuntimeEnv = Readonly<Record<string, string | undefined>>;

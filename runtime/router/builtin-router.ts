@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayUrls } from '../auth/gateway-urls.js';
-import { USER_HEADER_NAMES } from '../auth/user-headers.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
 import type { Logger } from '../logger.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
 import { sendContinue } from '../http/expect-continue.js';
 import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
+import { corsResponseHeaders, MCP_CORS, STRIPPED_REQUEST_HEADERS } from './edge-contract.js';
 
 /** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
 export interface McpService {
@@ -23,24 +23,20 @@ export interface BuiltinRouterOptions {
   logger: Logger;
 }
 
-/** Headers the MCP server behind the gateway must never see: the client's credentials and forged identities. */
-const STRIPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization', ...USER_HEADER_NAMES];
+/** Headers the MCP server behind the gateway must never see: the client's credentials and forged identities (Node's lowercase keys). */
+const STRIPPED_HEADERS = STRIPPED_REQUEST_HEADERS.map((name) => name.toLowerCase());
 
 /** What is read of a refused request's body before the connection is cut (the rest never leaves the client's socket buffers). */
 export const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
 
-const MCP_CORS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID',
-  'Access-Control-Expose-Headers': 'Mcp-Session-Id, WWW-Authenticate, MCP-Protocol-Version',
-  'Access-Control-Max-Age': '600',
-};
+/** The edge contract's MCP CORS policy, the one Traefik's cors-mcp middleware is rendered from. */
+const MCP_CORS_HEADERS = corsResponseHeaders(MCP_CORS);
 
 /**
- * The built-in router: the same contract as Traefik with the ForwardAuth middleware. `/NAME/mcp`
- * goes to NAME's service after ForwardAuth approves it, with the identity in `X-User-*` headers
- * and without the client's Authorization header; everything else goes to the auth runtime.
+ * The built-in router: the same contract as Traefik with the ForwardAuth middleware (the edge
+ * contract, edge-contract.ts). `/NAME/mcp` goes to NAME's service after ForwardAuth approves it,
+ * with the identity in `X-User-*` headers and without the client's credentials; everything else
+ * goes to the auth runtime.
  */
 export function createBuiltinRouter({ urls, forwardAuth, services, auth, health, logger }: BuiltinRouterOptions) {
   return function route(req: IncomingMessage, res: ServerResponse): void {
@@ -53,7 +49,7 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       sendContinue(req, res);
       return path === '/health' ? health(req, res) : auth(req, res);
     }
-    for (const [name, value] of Object.entries(MCP_CORS)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(MCP_CORS_HEADERS)) res.setHeader(name, value);
     // CORS preflights carry no credentials by design; they must not be challenged.
     if (req.method === 'OPTIONS') {
       res.writeHead(204).end();

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { USER_HEADER_NAMES } from '../auth/user-headers.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
 import type { Logger } from '../logger.js';
+import { verifyUrl } from './edge-contract.js';
 
 export interface HttpForwardAuthOptions {
   /** Base URL of the auth runtime; `/verify` is appended. */
@@ -32,7 +33,7 @@ const RETRY_AFTER_S = '5';
  * and a router error never looks like a bad token.
  */
 export function createHttpForwardAuth({ authUrl, logger, timeoutMs = 5_000 }: HttpForwardAuthOptions): HttpForwardAuth {
-  const url = new URL(`${authUrl.replace(/\/+$/, '')}/verify`);
+  const url = new URL(verifyUrl(authUrl));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`ForwardAuth: authUrl must be http(s), not ${authUrl}`);
   if (!(timeoutMs > 0)) throw new TypeError('ForwardAuth: timeoutMs must be positive');
   const secure = url.protocol === 'https:';

@@ -1,6 +1,6 @@
 /**
  * Labels that tie Docker objects to a deployment. `io.mcp-gateway.*` are ours (the contract in
- * notes/docker-contract.md); the `com.docker.compose.*` ones are what `docker compose` itself
+ * docs/docker-contract.md); the `com.docker.compose.*` ones are what `docker compose` itself
  * sets, so `docker compose ps|logs|down` in the deploy folder sees what `mcp-gateway up` created
  * and the other way round.
  */

@@ -1,135 +1,69 @@
-import type { ClientDetail, GrantSummary } from '../../runtime/admin/admin-types.js';
-import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
-import { GatewayError } from '../../runtime/errors.js';
-import { withAdminSession, type AdminSessionDeps } from '../admin-session.js';
-import { processOutput } from '../output.js';
-import { formatTable, printable, shortTime } from '../text-table.js';
-
-export interface ClientsOptions {
-  dir: string;
-  /** The gateway's admin API is reached here instead of its public URL. */
-  url?: string;
-  /** One JSON document on stdout, nothing else. */
-  json?: boolean;
-}
-
-export interface ClientsPruneOptions extends ClientsOptions {
-  unusedFor?: string;
-  idleFor?: string;
-  dryRun?: boolean;
-}
-
-type Deps = Partial<AdminSessionDeps>;
-
-function session(options: ClientsOptions, deps: Deps) {
-  const output = deps.output ?? processOutput;
-  return { output, sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) }, sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) } };
-}
+import { Argument, Option } from 'commander';
+import type * as action from '../actions/clients.js';
+import { ADMIN_API_NOTE, adminUrlOption } from '../admin-options.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
 /** `mcp-gateway clients list`: the clients registered by dynamic registration (RFC 7591). */
-export async function runClientsList(options: ClientsOptions, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
-  const clients = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.listClients());
-  if (options.json) {
-    output.stdout(`${JSON.stringify({ clients }, null, 2)}\n`);
-    return;
-  }
-  if (clients.length === 0) {
-    output.stdout('No registered clients.\n');
-    return;
-  }
-  output.stdout(
-    formatTable(
-      ['CLIENT ID', 'NAME', 'REGISTERED', 'LAST USED', 'GRANTS', 'REDIRECT URIS'],
-      clients.map((c) => [c.clientId, c.clientName ?? '-', shortTime(c.registeredAt), shortTime(c.lastUsedAt), String(c.activeGrants), c.redirectUris.join(' ')]),
-    ),
-  );
-}
+export const runClientsList: typeof action.runClientsList = async (...args) => (await import('../actions/clients.js')).runClientsList(...args);
 
 /** `mcp-gateway clients show ID`: one client with its grants. */
-export async function runClientsShow(options: ClientsOptions & { clientId: string }, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
-  const client = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.showClient(options.clientId));
-  if (options.json) {
-    output.stdout(`${JSON.stringify({ client }, null, 2)}\n`);
-    return;
-  }
-  output.stdout(describeClient(client));
-}
+export const runClientsShow: typeof action.runClientsShow = async (...args) => (await import('../actions/clients.js')).runClientsShow(...args);
 
-/** `mcp-gateway clients remove ID`: revokes every grant of the client, then forgets it (RFC 7592 DELETE by the operator). */
-export async function runClientsRemove(options: ClientsOptions & { clientId: string }, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
-  const removed = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.removeClient(options.clientId));
-  if (options.json) {
-    output.stdout(`${JSON.stringify({ removed }, null, 2)}\n`);
-    return;
-  }
-  output.stdout(`removed client ${removed.clientId}${removed.clientName ? ` (${printable(removed.clientName)})` : ''}; revoked ${plural(removed.revokedGrants, 'grant')}\n`);
-}
+/** `mcp-gateway clients remove ID`: every grant of the client revoked, then the client forgotten. */
+export const runClientsRemove: typeof action.runClientsRemove = async (...args) => (await import('../actions/clients.js')).runClientsRemove(...args);
 
-/** `mcp-gateway clients prune`: clients never used, or idle, for longer than given (default: the config's reaping lifetimes). */
-export async function runClientsPrune(options: ClientsPruneOptions, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
-  const unusedForMs = durationOption('--unused-for', options.unusedFor);
-  const idleForMs = durationOption('--idle-for', options.idleFor);
-  const report = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) =>
-    admin.pruneClients({ ...(unusedForMs === undefined ? {} : { unusedForMs }), ...(idleForMs === undefined ? {} : { idleForMs }), dryRun: options.dryRun === true }),
-  );
-  if (options.json) {
-    output.stdout(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
-  const verb = report.dryRun ? 'would remove' : 'removed';
-  if (report.clients.length === 0) {
-    output.stdout(`Nothing to prune: no client unused for ${formatMs(report.unusedForMs)} or idle for ${formatMs(report.idleForMs)}.\n`);
-    return;
-  }
-  const lines = report.clients.map(
-    (c) =>
-      `${verb} ${c.clientId}${c.clientName ? ` (${printable(c.clientName)})` : ''}: ${c.reason === 'unused' ? `never used, registered ${shortTime(c.registeredAt)}` : `last used ${shortTime(c.lastUsedAt)}`}${report.dryRun ? '' : `; revoked ${plural(c.revokedGrants, 'grant')}`}`,
-  );
-  lines.push(`${report.dryRun ? 'Dry run: nothing was removed' : `${plural(report.clients.length, 'client')} removed`}.`);
-  output.stdout(`${lines.join('\n')}\n`);
-}
+/** `mcp-gateway clients prune`: clients never used, or idle, for longer than given. */
+export const runClientsPrune: typeof action.runClientsPrune = async (...args) => (await import('../actions/clients.js')).runClientsPrune(...args);
 
-function describeClient(c: ClientDetail): string {
-  const lines = [
-    `client ${c.clientId}`,
-    `  name            ${printable(c.clientName ?? '-')}`,
-    ...(c.clientUri ? [`  uri             ${printable(c.clientUri)}`] : []),
-    `  redirect URIs   ${printable(c.redirectUris.join(' '), 2_000)}`,
-    `  authentication  ${c.tokenEndpointAuthMethod}`,
-    `  grant types     ${c.grantTypes.join(' ')}`,
-    ...(c.scope ? [`  scope           ${printable(c.scope)}`] : []),
-    `  registered      ${shortTime(c.registeredAt)}`,
-    `  last used       ${shortTime(c.lastUsedAt)}`,
-    `  active grants   ${c.activeGrants}`,
-    '',
-  ];
-  return `${lines.join('\n')}\n${c.grants.length === 0 ? 'No grants.\n' : grantTable(c.grants)}`;
-}
+const clientIdArgument = (): Argument => new Argument('<id>', 'the client id (see clients list)');
 
-/** The table of `tokens list` and `clients show`. */
-export function grantTable(grants: readonly GrantSummary[]): string {
-  return formatTable(
-    ['GRANT', 'USER', 'CLIENT', 'RESOURCE', 'CREATED', 'LAST REFRESHED', 'STATUS'],
-    grants.map((g) => [g.familyId, g.user ?? g.sub ?? '-', g.clientId ?? '-', g.resource ?? '-', shortTime(g.createdAt), shortTime(g.lastRefreshedAt), g.revoked ? `revoked ${shortTime(g.revokedAt)}` : 'active']),
-  );
-}
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function durationOption(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new GatewayError('ERR_USAGE', `${flag} ${text} is not a duration`, { hint: DURATION_HINT });
-  return ms;
-}
-
-function formatMs(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${Math.round(ms / 1000)}s`;
-}
+export const clientsCommand = defineCommand({
+  name: 'clients',
+  group: 'Admin',
+  description: 'List, inspect, remove and prune the OAuth clients registered with the gateway',
+  subcommands: [
+    defineCommand({
+      name: 'list',
+      description: 'List registered clients: id, name, registration, last use, active grants, redirect URIs',
+      options: [dirOption(), adminUrlOption(), new Option('--json', 'print one JSON document { clients: [...] }')],
+      notes: ADMIN_API_NOTE,
+      examples: ['mcp-gateway clients list --dir ./gw', 'mcp-gateway clients list --json | jq -r ".clients[].clientId"'],
+      action: (_, flags: Flags<action.ClientsOptions>, { output }) => runClientsList({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
+    }),
+    defineCommand({
+      name: 'show',
+      description: 'Show one client and its grants',
+      arguments: [clientIdArgument()],
+      options: [dirOption(), adminUrlOption(), new Option('--json', 'print one JSON document { client: {..., grants: [...]} }')],
+      notes: ADMIN_API_NOTE,
+      examples: ['mcp-gateway clients show 3q2-x7Yb... --dir ./gw'],
+      action: ([clientId]: [string], flags: Flags<action.ClientsOptions>, { output }) => runClientsShow({ ...flags, dir: projectDir(flags), json: flags.json === true, clientId }, { output }),
+    }),
+    defineCommand({
+      name: 'remove',
+      description: 'Revoke every grant of a client and forget it (what its own RFC 7592 DELETE does)',
+      arguments: [clientIdArgument()],
+      options: [dirOption(), adminUrlOption(), new Option('--json', 'print one JSON document { removed: { clientId, clientName, revokedGrants } }')],
+      notes: ADMIN_API_NOTE,
+      examples: ['mcp-gateway clients remove 3q2-x7Yb... --dir ./gw'],
+      action: ([clientId]: [string], flags: Flags<action.ClientsOptions>, { output }) => runClientsRemove({ ...flags, dir: projectDir(flags), json: flags.json === true, clientId }, { output }),
+    }),
+    defineCommand({
+      name: 'prune',
+      description: 'Remove clients never used or idle for too long (the gateway also forgets them on its own after clients.unusedTtl / idleTtl)',
+      options: [
+        dirOption(),
+        adminUrlOption(),
+        new Option('--unused-for <duration>', 'remove clients registered this long ago and never used (default: clients.unusedTtl, 24h)'),
+        new Option('--idle-for <duration>', 'remove clients not used for this long (default: clients.idleTtl, 90d)'),
+        new Option('--dry-run', 'list what would be removed, remove nothing'),
+        new Option('--json', 'print one JSON document { dryRun, unusedForMs, idleForMs, clients: [{ clientId, reason, ... }] }'),
+      ],
+      notes: ADMIN_API_NOTE,
+      examples: ['mcp-gateway clients prune --unused-for 1h --dry-run', 'mcp-gateway clients prune --idle-for 30d --json'],
+      action: (_, flags: Flags<action.ClientsPruneOptions>, { output }) =>
+        runClientsPrune({ ...flags, dir: projectDir(flags), dryRun: flags.dryRun === true, json: flags.json === true }, { output }),
+    }),
+  ],
+});

@@ -1,45 +1,27 @@
-import type { Command } from 'commander';
-import { loadConfig } from '../../runtime/config/load-config.js';
-import { GatewayError } from '../../runtime/errors.js';
-import { bashScript } from '../completion/bash-script.js';
-import { completionModel } from '../completion/completion-model.js';
-import { fishScript } from '../completion/fish-script.js';
-import { zshScript } from '../completion/zsh-script.js';
-import type { CliOutput } from '../output.js';
+import { Argument, Option } from 'commander';
+import type * as action from '../actions/completion.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
+import { COMPLETION_SHELLS, type CompletionShell } from '../completion/completion-shells.js';
 
-export const COMPLETION_SHELLS = ['bash', 'zsh', 'fish'] as const;
-export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
+/** `mcp-gateway completion bash|zsh|fish`: the script, generated from the program's command tree. */
+export const runCompletion: typeof action.runCompletion = async (...args) => (await import('../actions/completion.js')).runCompletion(...args);
 
-export interface CompletionOptions {
-  shell?: CompletionShell;
-  /** The scripts' own lookup: print the configured server names of `dir`, one a line. */
-  servers?: boolean;
-  dir: string;
-}
+export const completionCommand = defineCommand({
+  name: 'completion',
+  group: 'Getting started',
+  description: 'Print the shell completion script for bash, zsh or fish',
+  arguments: [new Argument('[shell]', 'bash, zsh or fish').choices(COMPLETION_SHELLS)],
+  options: [new Option('--servers', 'print the configured server names (what the scripts call)').hideHelp(), dirOption().hideHelp()],
+  notes: `Install (then open a new shell):
+  bash  source <(mcp-gateway completion bash)   in ~/.bashrc, or:
+        mcp-gateway completion bash > ~/.local/share/bash-completion/completions/mcp-gateway
+  zsh   mcp-gateway completion zsh > "\${fpath[1]}/_mcp-gateway"   (compinit must run in ~/.zshrc), or:
+        source <(mcp-gateway completion zsh)   in ~/.zshrc, after compinit
+  fish  mcp-gateway completion fish > ~/.config/fish/completions/mcp-gateway.fish
 
-export interface CompletionDeps {
-  output: CliOutput;
-  /** The program whose commands are completed (the one being run). */
-  program: Command;
-}
-
-/** `mcp-gateway completion bash|zsh|fish`: the script on stdout, generated from the program's command tree. */
-export async function runCompletion(options: CompletionOptions, deps: CompletionDeps): Promise<void> {
-  const { output, program } = deps;
-  if (options.servers) {
-    // Runs on every TAB: a missing or broken config completes nothing rather than printing an error into the prompt.
-    const names = await loadConfig(options.dir).then(
-      (config) => Object.keys(config.servers).sort(),
-      () => [],
-    );
-    if (names.length > 0) output.stdout(`${names.join('\n')}\n`);
-    return;
-  }
-  if (options.shell === undefined) {
-    throw new GatewayError('ERR_USAGE', 'name the shell: mcp-gateway completion bash|zsh|fish', { hint: 'see mcp-gateway completion --help for how to install the script' });
-  }
-  const model = completionModel(program);
-  const name = program.name();
-  const script = options.shell === 'bash' ? bashScript(model, name) : options.shell === 'zsh' ? zshScript(model, name) : fishScript(model, name);
-  output.stdout(script);
-}
+Commands, options and their choices are completed; server names (remove-server, logs, --server) are
+read from the project of --dir, or of the current directory.`,
+  action: ([shell]: [CompletionShell | undefined], flags: Flags<action.CompletionOptions>, { output, program }) =>
+    runCompletion({ ...flags, ...(shell === undefined ? {} : { shell }), dir: projectDir(flags) }, { output, program }),
+});

@@ -1,37 +1,19 @@
-import { deployDown, type DownResult } from '../../runtime/deploy/docker/deploy-down.js';
-import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
-import { listProjectNetworksAndVolumes } from '../../runtime/deploy/docker/project-resources.js';
-import { deploymentTarget } from '../deployment-target.js';
-import { processOutput, type CliOutput } from '../output.js';
+import { Option } from 'commander';
+import type * as action from '../actions/down.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
-export interface DownOptions {
-  dir: string;
-  /**
-   * Also remove the volumes: Redis data (tokens, registered clients, consents) is lost. A server's
-   * data volume is a bind of its directory under .mcp-gateway/servers/, which stays on the host.
-   */
-  volumes?: boolean;
-}
+/** `mcp-gateway down`: the Docker deployment's containers and network removed; its volumes only with --volumes. */
+export const runDown: typeof action.runDown = async (...args) => (await import('../actions/down.js')).runDown(...args);
 
-export interface DownDeps {
-  output: CliOutput;
-  connect?: () => Promise<DockerConnection>;
-}
-
-/** `mcp-gateway down`: stops and removes the project's containers and network; its volumes only with --volumes. */
-export async function runDown(options: DownOptions, deps: Partial<DownDeps> = {}): Promise<DownResult> {
-  const output = deps.output ?? processOutput;
-  const { project, connection } = await deploymentTarget(options.dir, deps.connect);
-  const result = await deployDown(connection.docker, project, {
-    volumes: options.volumes === true,
-    onRemoved: (kind, name) => output.stderr(`removed ${kind} ${name}\n`),
-  });
-  const removed = result.containers.length + result.networks.length + result.volumes.length;
-  const lines = [removed === 0 ? `nothing of ${project} to remove` : `${project} is down`];
-  if (!options.volumes) {
-    const { volumes } = await listProjectNetworksAndVolumes(connection.docker, project);
-    if (volumes.length > 0) lines.push(`kept the volumes ${volumes.join(', ')} (Redis data: tokens, clients, consents; each server's data directory); remove them with --volumes`);
-  }
-  output.stdout(`${lines.join('\n')}\n`);
-  return result;
-}
+export const downCommand = defineCommand({
+  name: 'down',
+  group: 'Deploy',
+  description: "Stop and remove the Docker deployment's containers and network (volumes only with --volumes)",
+  options: [
+    dirOption(),
+    new Option('--volumes', "also remove the volumes: the Redis data (tokens, registered clients, consents) is lost; servers' data stays in .mcp-gateway/servers/"),
+  ],
+  examples: ['mcp-gateway down --dir ./gw', 'mcp-gateway down --volumes'],
+  action: (_, flags: Flags<action.DownOptions>, { output }) => runDown({ dir: projectDir(flags), volumes: flags.volumes === true }, { output }),
+});

@@ -1,38 +1,24 @@
-import { rotateKeyFile } from '../../runtime/auth/signing-keys.js';
-import { parseDuration } from '../../runtime/config/duration.js';
-import { loadConfig } from '../../runtime/config/load-config.js';
-import { withProjectLock } from '../../runtime/config/project-lock.js';
-import { projectPaths } from '../../runtime/config/project-paths.js';
-import { processOutput, type CliOutput } from '../output.js';
+import { Option } from 'commander';
+import type * as action from '../actions/keys-rotate.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
-export interface KeysRotateOptions {
-  dir: string;
-  json?: boolean;
-}
+/** `mcp-gateway keys rotate`: a new signing key; the old ones keep verifying until their tokens expire. */
+export const runKeysRotate: typeof action.runKeysRotate = async (...args) => (await import('../actions/keys-rotate.js')).runKeysRotate(...args);
 
-/** Old keys verify for one access-token lifetime after they stop signing, plus this much clock skew. */
-const SKEW_MS = 5 * 60_000;
-
-/**
- * `mcp-gateway keys rotate`: a new signing key in `.secrets/signing-keys.json`; the old ones
- * keep verifying until the tokens they signed have expired, then a later rotation drops them.
- */
-export async function runKeysRotate(options: KeysRotateOptions, out: CliOutput = processOutput): Promise<void> {
-  const paths = projectPaths(options.dir);
-  const config = await loadConfig(paths.dir);
-  const retireAfterMs = parseDuration(config.tokens.accessTokenTtl)! + SKEW_MS;
-  // Under the project lock: two rotations at once must not each drop the other's new key.
-  const result = await withProjectLock(paths.dir, () => rotateKeyFile(paths.signingKeys, { retireAfterMs }));
-  if (options.json) {
-    out.stdout(`${JSON.stringify(result)}\n`);
-    return;
-  }
-  const lines = [`new signing key ${result.newKid} (written to ${paths.signingKeys}, mode 0600)`];
-  for (const key of result.verifying) lines.push(`  still verifying ${key.kid} (stopped signing ${key.retiredAt})`);
-  for (const kid of result.removed) lines.push(`  removed ${kid} (every token it signed has expired)`);
-  lines.push(
-    'A running `mcp-gateway serve` signs with the new key after SIGHUP or a restart (it also reloads on its own when it sees a token from the new key);',
-    'tokens signed with the previous keys stay valid until they expire.',
-  );
-  out.stdout(`${lines.join('\n')}\n`);
-}
+export const keysCommand = defineCommand({
+  name: 'keys',
+  group: 'Operate',
+  description: 'Manage the keys that sign access tokens',
+  subcommands: [
+    defineCommand({
+      name: 'rotate',
+      description: 'Add a new signing key; the old ones keep verifying until their tokens expire',
+      options: [dirOption(), new Option('--json', 'print the result as JSON')],
+      notes: `The new key signs from now on (a running serve picks it up on SIGHUP, on restart, or when it first
+sees a token signed by it). Keys retired longer ago than the access-token lifetime are removed.`,
+      examples: ['mcp-gateway keys rotate --dir ./gw', 'kill -HUP $(pidof mcp-gateway)'],
+      action: (_, flags: Flags<action.KeysRotateOptions>, { output }) => runKeysRotate({ ...flags, dir: projectDir(flags) }, output),
+    }),
+  ],
+});

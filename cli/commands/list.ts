@@ -1,67 +1,16 @@
-import { loadConfig } from '../../runtime/config/load-config.js';
-import { projectPaths } from '../../runtime/config/project-paths.js';
-import type { ServerConfig } from '../../runtime/config/schema.js';
-import { formatCommandLine } from '../command-line.js';
-import { dirArg } from '../dir-arg.js';
-import { endpointUrl } from '../endpoint-url.js';
-import { processOutput, type CliOutput } from '../output.js';
+import { Option } from 'commander';
+import type * as action from '../actions/list.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
-export interface ListOptions {
-  dir: string;
-  /** One JSON document on stdout, nothing else. */
-  json?: boolean;
-}
+/** `mcp-gateway list`: the configured servers and their endpoints. */
+export const runList: typeof action.runList = async (...args) => (await import('../actions/list.js')).runList(...args);
 
-export interface ListDeps {
-  output: CliOutput;
-}
-
-/** The `list --json` document; environment values are left out because they often hold API keys. */
-export interface ServerListing {
-  publicUrl: string;
-  servers: Array<{
-    name: string;
-    endpoint: string;
-    /** null for a server shipped inside the gateway (`builtin`) and for a remote one (`url`). */
-    command: string | null;
-    args: string[];
-    description: string | null;
-    builtin?: string;
-    /** The upstream Streamable HTTP endpoint of a remote server. */
-    url?: string;
-  }>;
-}
-
-export async function runList(options: ListOptions, deps: Partial<ListDeps> = {}): Promise<void> {
-  const output = deps.output ?? processOutput;
-  const paths = projectPaths(options.dir);
-  const config = await loadConfig(paths.dir);
-  const listing: ServerListing = {
-    publicUrl: config.publicUrl,
-    servers: Object.entries(config.servers)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, server]) => ({ name, endpoint: endpointUrl(config.publicUrl, name), ...describe(server) })),
-  };
-  if (options.json) {
-    output.stdout(`${JSON.stringify(listing, null, 2)}\n`);
-    return;
-  }
-  if (listing.servers.length === 0) {
-    output.stdout(`No servers configured. Add one: mcp-gateway add-server time${dirArg(paths.dir)}\n`);
-    return;
-  }
-  const lines: string[] = [];
-  for (const server of listing.servers) {
-    lines.push(`${server.name}  ${server.endpoint}`);
-    if (server.description) lines.push(`  ${server.description}`);
-    if (server.url !== undefined) lines.push(`  -> ${server.url}`);
-    else lines.push(server.command === null ? `  built into mcp-gateway (${server.builtin})` : `  $ ${formatCommandLine(server.command, server.args)}`);
-  }
-  output.stdout(`${lines.join('\n')}\n`);
-}
-
-function describe(server: ServerConfig): Pick<ServerListing['servers'][number], 'command' | 'args' | 'description' | 'builtin' | 'url'> {
-  if ('builtin' in server) return { command: null, args: [], description: server.description ?? null, builtin: server.builtin };
-  if ('url' in server) return { command: null, args: [], description: server.description ?? null, url: server.url };
-  return { command: server.command, args: server.args, description: server.description ?? null };
-}
+export const listCommand = defineCommand({
+  name: 'list',
+  group: 'Servers',
+  description: 'List the configured servers with their endpoint URLs and commands',
+  options: [dirOption(), new Option('--json', 'print one JSON document { publicUrl, servers: [{ name, endpoint, command, args, description, url? }] } and nothing else')],
+  examples: ['mcp-gateway list', 'mcp-gateway list --json | jq -r ".servers[].endpoint"'],
+  action: (_, flags: Flags<action.ListOptions>, { output }) => runList({ dir: projectDir(flags), json: flags.json ?? false }, { output }),
+});

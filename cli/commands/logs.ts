@@ -1,49 +1,26 @@
-import { containerLogs } from '../../runtime/deploy/docker/container-logs.js';
-import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
-import { listProjectContainers } from '../../runtime/deploy/docker/project-containers.js';
-import { GatewayError } from '../../runtime/errors.js';
-import { deploymentTarget } from '../deployment-target.js';
-import { processOutput, type CliOutput } from '../output.js';
+import { Argument, Option } from 'commander';
+import type * as action from '../actions/logs.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
-export interface LogsOptions {
-  dir: string;
-  /** A service (auth, router, redis, bridge-NAME), a server NAME, or a container name; all when absent. */
-  name?: string;
-  follow?: boolean;
-  /** Lines per container from the end (a number, as typed). */
-  tail?: string;
-  /** Without the `service | ` prefix (e.g. to pipe one service's JSON lines into jq). */
-  prefix?: boolean;
-}
+/** `mcp-gateway logs [NAME]`: the containers' output, each line prefixed by its service. */
+export const runLogs: typeof action.runLogs = async (...args) => (await import('../actions/logs.js')).runLogs(...args);
 
-export interface LogsDeps {
-  output: CliOutput;
-  connect?: () => Promise<DockerConnection>;
-  /** Ends --follow (Ctrl+C). */
-  signal?: AbortSignal;
-}
-
-/** `mcp-gateway logs`: the containers' output, demultiplexed, each line prefixed by its service. */
-export async function runLogs(options: LogsOptions, deps: Partial<LogsDeps> = {}): Promise<void> {
-  const output = deps.output ?? processOutput;
-  if (options.tail !== undefined && !/^\d+$/.test(options.tail)) {
-    throw new GatewayError('ERR_USAGE', `--tail ${options.tail} is not a number of lines`, { hint: 'e.g. --tail 100' });
-  }
-  const { project, connection } = await deploymentTarget(options.dir, deps.connect);
-  const all = await listProjectContainers(connection.docker, project);
-  const name = options.name;
-  const chosen = name === undefined ? all : all.filter((c) => c.service === name || c.server === name || c.name === name || c.service === `bridge-${name}`);
-  if (chosen.length === 0) {
-    if (all.length === 0) throw new GatewayError('ERR_SERVER_UNKNOWN', `${project} has no containers`, { hint: 'start it with `mcp-gateway up`' });
-    const services = [...new Set(all.map((c) => c.service ?? c.name))].join(', ');
-    throw new GatewayError('ERR_SERVER_UNKNOWN', `${project} has no service or server ${name}`, { hint: `one of: ${services}` });
-  }
-  const targets = chosen.map((c) => ({ id: c.id, service: c.service ?? c.name }));
-  const width = Math.max(...targets.map((t) => t.service.length));
-  await containerLogs(
-    connection.docker,
-    targets,
-    { follow: options.follow === true, ...(options.tail === undefined ? {} : { tail: Number(options.tail) }), ...(deps.signal ? { signal: deps.signal } : {}) },
-    (line) => output.stdout(options.prefix === false ? `${line.text}\n` : `${line.service.padEnd(width)} | ${line.text}\n`),
-  );
-}
+export const logsCommand = defineCommand({
+  name: 'logs',
+  group: 'Deploy',
+  description: "Show the Docker deployment's logs (JSON lines), each line prefixed by its service",
+  arguments: [new Argument('[name]', 'a service (auth, router, redis, bridge-NAME) or a server NAME; all when omitted')],
+  options: [
+    dirOption(),
+    new Option('-f, --follow', 'keep printing new lines until Ctrl+C'),
+    new Option('--tail <n>', 'only the last N lines of each container'),
+    new Option('--no-prefix', 'print the lines without the "service | " prefix'),
+  ],
+  examples: ['mcp-gateway logs --dir ./gw', 'mcp-gateway logs time --follow', 'mcp-gateway logs auth --tail 50 --no-prefix | jq .msg'],
+  action: async ([name]: [string | undefined], flags: Flags<action.LogsOptions>, { output }) => {
+    const { untilInterrupted } = await import('../interrupt.js');
+    const options = { ...flags, ...(name === undefined ? {} : { name }), dir: projectDir(flags), follow: flags.follow === true };
+    await untilInterrupted((signal) => runLogs(options, { output, signal }));
+  },
+});

@@ -1,43 +1,17 @@
-import { GatewayError } from '../../runtime/errors.js';
-import { loadConfig } from '../../runtime/config/load-config.js';
-import { projectPaths } from '../../runtime/config/project-paths.js';
-import { writeConfig } from '../../runtime/config/write-config.js';
-import { withProjectLock } from '../../runtime/config/project-lock.js';
-import { removeServerHeaders } from '../../runtime/config/server-headers.js';
-import { endpointUrl } from '../endpoint-url.js';
-import { processOutput, type CliOutput } from '../output.js';
+import { Argument } from 'commander';
+import type * as action from '../actions/remove-server.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
-export interface RemoveServerOptions {
-  dir: string;
-  name: string;
-}
+/** `mcp-gateway remove-server NAME`: the server out of mcp-gateway.yaml, with its stored headers. */
+export const runRemoveServer: typeof action.runRemoveServer = async (...args) => (await import('../actions/remove-server.js')).runRemoveServer(...args);
 
-export interface RemoveServerDeps {
-  output: CliOutput;
-}
-
-export async function runRemoveServer(options: RemoveServerOptions, deps: Partial<RemoveServerDeps> = {}): Promise<void> {
-  const output = deps.output ?? processOutput;
-  const paths = projectPaths(options.dir);
-  // Read, change and write under the project lock, so a concurrent add-server is never lost.
-  const config = await withProjectLock(paths.dir, async () => {
-    const current = await loadConfig(paths.dir);
-    if (!Object.hasOwn(current.servers, options.name)) {
-      const names = Object.keys(current.servers).sort();
-      throw new GatewayError('ERR_SERVER_UNKNOWN', `no server named ${options.name} is configured`, {
-        hint: names.length > 0 ? `configured servers: ${names.join(', ')}` : 'no servers are configured yet',
-      });
-    }
-    const servers = Object.fromEntries(Object.entries(current.servers).filter(([name]) => name !== options.name));
-    await writeConfig(paths.dir, { ...current, servers });
-    // A remote server's header values are a secret: do not leave them behind.
-    await removeServerHeaders(paths, options.name);
-    return current;
-  });
-  output.stdout(
-    [
-      `Removed server ${options.name}; a running mcp-gateway serve stops serving ${endpointUrl(config.publicUrl, options.name)} by itself (its sessions end).`,
-      'Files it created (if any) are left in place.',
-    ].join('\n') + '\n',
-  );
-}
+export const removeServerCommand = defineCommand({
+  name: 'remove-server',
+  group: 'Servers',
+  description: 'Remove an MCP server from the gateway config',
+  arguments: [new Argument('<name>', 'the configured server name')],
+  options: [dirOption()],
+  examples: ['mcp-gateway remove-server time', 'mcp-gateway remove-server fetch --dir ./gw'],
+  action: ([name]: [string], flags: Flags<action.RemoveServerOptions>, { output }) => runRemoveServer({ name, dir: projectDir(flags) }, { output }),
+});

@@ -1,72 +1,24 @@
-import { relative, resolve, sep } from 'node:path';
-import { loadConfig } from '../../runtime/config/load-config.js';
-import { projectPaths } from '../../runtime/config/project-paths.js';
-import { renderDeployment } from '../../runtime/deploy/render-deployment.js';
-import { shellWord } from '../command-line.js';
-import { dirArg } from '../dir-arg.js';
-import { ensureGitignore } from '../gitignore.js';
-import { processOutput, type CliOutput } from '../output.js';
-import { packageRoot, packageVersion } from '../package-info.js';
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import type * as action from '../actions/render.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
-export interface RenderOptions {
-  dir: string;
-  /** The deploy folder; default `<dir>/deploy`. */
-  out?: string;
-  /** Base image of the node runtime image, for hosts without a registry. */
-  baseImage?: string;
-}
+/** `mcp-gateway render`: the Docker deploy folder, written from the project's config and secrets. */
+export const runRender: typeof action.runRender = async (...args) => (await import('../actions/render.js')).runRender(...args);
 
-export interface RenderDeps {
-  output: CliOutput;
-  /** The installed package (templates, dist, node_modules); tests pass the repository. */
-  packageRoot: string;
-  version: string;
-  /** `uid:gid` of the runtime containers; default the current user's. */
-  user?: string;
-}
-
-/**
- * `mcp-gateway render`: writes the deploy folder (compose.yaml, config/, secrets/, build/,
- * traefik/) from the project's config and secrets. Nothing is started: `docker compose up -d` in
- * the folder, or `mcp-gateway up`, does that.
- */
-export async function runRender(options: RenderOptions, deps: Partial<RenderDeps> = {}): Promise<void> {
-  const output = deps.output ?? processOutput;
-  const paths = projectPaths(options.dir);
-  const config = await loadConfig(paths.dir);
-  const result = await renderDeployment(config, paths, {
-    packageRoot: deps.packageRoot ?? packageRoot(),
-    version: deps.version ?? packageVersion(),
-    ...(options.out === undefined ? {} : { out: resolve(options.out) }),
-    ...(options.baseImage === undefined ? {} : { baseImage: options.baseImage }),
-    ...(deps.user === undefined ? {} : { user: deps.user }),
-  });
-
-  // The deploy folder holds secrets and a copy of node_modules, the logs are the operator's: neither belongs in git.
-  const ignored = [...(result.out.startsWith(paths.dir + sep) ? [`${relative(paths.dir, result.out).split(sep).join('/')}/`] : []), 'logs/'];
-  const gitignore = await ensureGitignore(paths.gitignore, ignored);
-
-  const describe = (path: string): string => {
-    if (path === 'compose.yaml') return `project ${result.project}: redis, auth, ${result.router === 'traefik' ? 'traefik' : 'router'}${result.bridges.map((b) => `, ${b.service}${b.relay === undefined ? '' : `, ${b.relay.service}`}`).join('')}`;
-    if (path === 'config/mcp-gateway.yaml') return 'the config for the containers (store: the deployment Redis), no secrets';
-    if (path.startsWith('secrets/')) return 'mode 0600';
-    if (path === 'build/runtime-node.Dockerfile') return result.images.node;
-    if (path === 'build/runtime-python.Dockerfile') return result.bridges.some((b) => b.runtime === 'python') ? result.images.python : `${result.images.python} (no server needs it yet)`;
-    if (path === 'build/app/') return 'bin/, dist/, package.json and the production node_modules';
-    if (path === 'traefik/traefik.yml') return "entry points 80/443, Let's Encrypt, providers";
-    if (path === 'traefik/dynamic.yml') return `routes, ForwardAuth, CORS, rate limits (${config.deploy.routing} routing)`;
-    return '';
-  };
-  const width = Math.max(...result.files.map((path) => path.length));
-  const lines = [
-    `Rendered the deployment into ${result.out}`,
-    ...result.files.map((path) => `  ${path.padEnd(width)}  ${describe(path)}`.trimEnd()),
-    ...(gitignore === 'unchanged' ? [] : [`  (${gitignore} ${paths.gitignore}: ignores ${ignored.join(' and ')})`]),
-    '',
-    'Start it with:',
-    `  cd ${shellWord(result.out)} && docker compose up -d`,
-    // `up` renders into the default folder itself.
-    ...(result.out === resolve(paths.dir, 'deploy') ? [`  or: mcp-gateway up${dirArg(paths.dir)}`] : []),
-  ];
-  output.stdout(`${lines.join('\n')}\n`);
-}
+export const renderCommand = defineCommand({
+  name: 'render',
+  group: 'Deploy',
+  description: 'Write the Docker deploy folder (compose.yaml, Traefik config, runtime images, secrets) without starting anything',
+  options: [
+    dirOption(),
+    new Option('--out <dir>', 'the deploy folder, replaced as a whole (default: <dir>/deploy)'),
+    new Option('--base-image <image>', 'base image of the node runtime image instead of deploy.nodeImage (any image with node at /usr/local/bin/node)'),
+  ],
+  notes: `\`docker compose up -d\` in the deploy folder starts the deployment without this CLI. Secrets go to
+secrets/<service>.env (mode 0600), never into compose.yaml or the images.`,
+  examples: ['mcp-gateway render --dir ./gw', 'cd ./gw/deploy && docker compose up -d', 'mcp-gateway render --dir ./gw --base-image registry.example.com/node:20'],
+  action: (_, flags: Flags<action.RenderOptions>, { output }) =>
+    runRender({ ...flags, dir: projectDir(flags), ...(flags.out === undefined ? {} : { out: resolve(flags.out) }) }, { output }),
+});

@@ -1,64 +1,51 @@
-import { GatewayError } from '../../runtime/errors.js';
-import { withAdminSession, type AdminSessionDeps } from '../admin-session.js';
-import { processOutput } from '../output.js';
-import { grantTable, plural } from './clients.js';
-
-export interface TokensOptions {
-  dir: string;
-  url?: string;
-  /** A login (case-insensitive) or a token subject. */
-  user?: string;
-  client?: string;
-  json?: boolean;
-}
-
-export interface TokensRevokeOptions extends TokensOptions {
-  family?: string;
-}
-
-type Deps = Partial<AdminSessionDeps>;
-
-function sessionArgs(options: TokensOptions, deps: Deps) {
-  const output = deps.output ?? processOutput;
-  return { output, sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) }, sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) } };
-}
-
-function filterOf(options: TokensRevokeOptions): { user?: string; client?: string; family?: string } {
-  return {
-    ...(options.user === undefined ? {} : { user: options.user }),
-    ...(options.client === undefined ? {} : { client: options.client }),
-    ...(options.family === undefined ? {} : { family: options.family }),
-  };
-}
+import { Option } from 'commander';
+import type * as action from '../actions/tokens.js';
+import { ADMIN_API_NOTE, adminUrlOption } from '../admin-options.js';
+import { dirOption, projectDir } from '../command-options.js';
+import { defineCommand, type Flags } from '../command-spec.js';
 
 /** `mcp-gateway tokens list`: the grants (token families) by user and client, active and revoked. */
-export async function runTokensList(options: TokensOptions, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = sessionArgs(options, deps);
-  const { family: _none, ...filter } = filterOf(options);
-  const grants = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.listGrants(filter));
-  if (options.json) {
-    output.stdout(`${JSON.stringify({ grants }, null, 2)}\n`);
-    return;
-  }
-  output.stdout(grants.length === 0 ? 'No grants.\n' : grantTable(grants));
-}
+export const runTokensList: typeof action.runTokensList = async (...args) => (await import('../actions/tokens.js')).runTokensList(...args);
 
-/**
- * `mcp-gateway tokens revoke`: every grant of a user, a client or one grant; their access tokens
- * are refused on the next request and their refresh tokens fail. A bare `tokens revoke` is a
- * usage error rather than "everything": a forgotten flag must not log every user out.
- */
-export async function runTokensRevoke(options: TokensRevokeOptions, deps: Deps = {}): Promise<void> {
-  const filter = filterOf(options);
-  if (Object.keys(filter).length === 0) {
-    throw new GatewayError('ERR_USAGE', 'tokens revoke needs --user LOGIN, --client ID or --family ID', { hint: 'see `mcp-gateway tokens list` for what there is to revoke' });
-  }
-  const { output, sessionOptions, sessionDeps } = sessionArgs(options, deps);
-  const report = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.revokeGrants(filter));
-  if (options.json) {
-    output.stdout(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
-  const already = report.alreadyRevoked > 0 ? `; ${report.alreadyRevoked} more ${report.alreadyRevoked === 1 ? 'was' : 'were'} revoked already` : '';
-  output.stdout(`revoked ${plural(report.revoked.length, 'grant')}${already}\n`);
-}
+/** `mcp-gateway tokens revoke`: every grant of a user, a client, or one grant. */
+export const runTokensRevoke: typeof action.runTokensRevoke = async (...args) => (await import('../actions/tokens.js')).runTokensRevoke(...args);
+
+export const tokensCommand = defineCommand({
+  name: 'tokens',
+  group: 'Admin',
+  description: "List and revoke grants: a login's refresh-token family and every access token issued from it",
+  subcommands: [
+    defineCommand({
+      name: 'list',
+      description: 'List grants (active and revoked) with user, client, resource, creation and last refresh',
+      options: [
+        dirOption(),
+        adminUrlOption(),
+        new Option('--user <login>', "only this user's grants (login, case-insensitive, or subject such as github:12345)"),
+        new Option('--client <id>', "only this client's grants"),
+        new Option('--json', 'print one JSON document { grants: [{ familyId, clientId, user, resource, createdAt, lastRefreshedAt, revoked, ... }] }'),
+      ],
+      notes: ADMIN_API_NOTE,
+      examples: ['mcp-gateway tokens list --user alice', 'mcp-gateway tokens list --json | jq ".grants[] | select(.revoked | not)"'],
+      action: (_, flags: Flags<action.TokensOptions>, { output }) => runTokensList({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
+    }),
+    defineCommand({
+      name: 'revoke',
+      description: 'Revoke grants by user, client or grant id: their access tokens are refused at once, their refresh tokens fail',
+      options: [
+        dirOption(),
+        adminUrlOption(),
+        new Option('--user <login>', 'every grant of this user (login, or subject such as github:12345: a renamed GitHub login may since belong to someone else)'),
+        new Option('--client <id>', 'every grant of this client (the client stays registered; see clients remove)'),
+        new Option('--family <id>', 'one grant (the GRANT column of tokens list)'),
+        new Option('--json', 'print one JSON document { revoked: [grant ids], alreadyRevoked }'),
+      ],
+      notes: `At least one of --user, --client, --family; several narrow each other. Tokens minted by \`token issue\`
+belong to no grant: they expire on their own (--ttl, at most 24h), or end when the user leaves allowedUsers.
+
+${ADMIN_API_NOTE}`,
+      examples: ['mcp-gateway tokens revoke --user alice', 'mcp-gateway tokens revoke --client 3q2-x7Yb...', 'mcp-gateway tokens revoke --family Zk1...'],
+      action: (_, flags: Flags<action.TokensRevokeOptions>, { output }) => runTokensRevoke({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
+    }),
+  ],
+});

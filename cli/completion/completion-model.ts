@@ -3,7 +3,7 @@ import { catalogNames } from '../catalog.js';
 
 /**
  * What the shell scripts complete, read from the commander program itself, so a command or
- * option added to cli/main.ts is completed without touching this folder. Hidden commands and
+ * option added to cli/commands/ is completed without touching this folder. Hidden commands and
  * options (`runtime`, the completion command's own `--servers`) are left out, as in `--help`.
  */
 

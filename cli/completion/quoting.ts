@@ -1,4 +1,4 @@
-/** Quoting for the generated scripts: descriptions come from cli/main.ts and hold quotes, `$` and backticks. */
+/** Quoting for the generated scripts: descriptions come from cli/commands/ and hold quotes, `$` and backticks. */
 
 /** A single-quoted word for bash and zsh: nothing inside is expanded. */
 export function posixQuote(text: string): string {

@@ -1,0 +1,186 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { GatewayError } from '../../runtime/errors.js';
+import { loadConfig } from '../../runtime/config/load-config.js';
+import { projectPaths } from '../../runtime/config/project-paths.js';
+import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type GatewayConfig, type SandboxMode, type ServerConfig, type ServerMountConfig } from '../../runtime/config/schema.js';
+import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
+import { writeConfig } from '../../runtime/config/write-config.js';
+import { withProjectLock } from '../../runtime/config/project-lock.js';
+import { catalogNames, resolveCatalogServer } from '../catalog.js';
+import { formatCommandLine, parseCommandLine } from '../command-line.js';
+import { dirArg } from '../dir-arg.js';
+import { endpointUrl } from '../endpoint-url.js';
+import { parseEnvPairs } from '../env-pairs.js';
+import { processOutput, type CliOutput } from '../output.js';
+import { isExecutableCommand } from '../../runtime/fs/executable-command.js';
+
+export interface AddServerOptions {
+  dir: string;
+  name: string;
+  /** A command line ("CMD ARGS"), split like a shell would but run without one. */
+  command?: string;
+  /** `K=V` pairs; added to (and overriding) a catalog server's own environment. */
+  env?: string[];
+  /** A remote Streamable HTTP MCP server to proxy, instead of a command. */
+  url?: string;
+  /** `K=V` static headers for the remote server; the values go to `.secrets/`. */
+  header?: string[];
+  description?: string;
+  /** `PATH` or `PATH:ro`: host paths the sandboxed server may use (servers.NAME.mounts). */
+  mount?: string[];
+  /** `none`: no network for the server. */
+  network?: 'none';
+  sandbox?: SandboxMode;
+  /** Replace a server of the same name. */
+  force?: boolean;
+}
+
+export interface AddServerDeps {
+  output: CliOutput;
+  /** Whether a command can be found on PATH; only used to warn. */
+  commandExists: (command: string) => Promise<boolean>;
+}
+
+export async function runAddServer(options: AddServerOptions, deps: Partial<AddServerDeps> = {}): Promise<void> {
+  const output = deps.output ?? processOutput;
+  const commandExists = deps.commandExists ?? ((command: string) => isExecutableCommand(command));
+  const { name } = options;
+
+  // Usage problems first, before the config is even read.
+  if (!SERVER_NAME.test(name)) {
+    throw new GatewayError('ERR_USAGE', `invalid server name "${name}"`, { hint: `${SERVER_NAME_HINT} (the name becomes the endpoint path /NAME/mcp)` });
+  }
+  if (options.url !== undefined) return addRemoteServer(options, output);
+  if (options.header !== undefined && options.header.length > 0) {
+    throw new GatewayError('ERR_USAGE', '--header is for remote servers', { hint: 'use it with --url; a stdio server gets settings with --env NAME=VALUE' });
+  }
+  const extraMounts = (options.mount ?? []).map(parseMountFlag);
+  const extraEnv = parseEnvPairs(options.env ?? []);
+  const custom = options.command === undefined ? undefined : parseCommandLine(options.command);
+  const description = options.description?.trim() || undefined;
+
+  const paths = projectPaths(options.dir);
+  // Resolved without the config: the catalog entry depends only on the name and the directory.
+  const catalog = custom ? undefined : resolveCatalogServer(name, paths.dir);
+  if (!custom && !catalog) {
+    throw new GatewayError('ERR_SERVER_UNKNOWN', `${name} is not in the catalog (${catalogNames().join(', ')})`, {
+      hint: `pass the command that starts it: mcp-gateway add-server ${name} --command "npx -y some-mcp-server"`,
+    });
+  }
+  const command = custom?.command ?? catalog?.command ?? '';
+  const args = custom?.args ?? catalog?.args ?? [];
+  const env = { ...catalog?.env, ...extraEnv };
+  const finalDescription = description ?? catalog?.description;
+  const mounts = [...(catalog?.mounts ?? []), ...extraMounts];
+  const entry: ServerConfig = {
+    command,
+    args,
+    env,
+    ...(finalDescription === undefined ? {} : { description: finalDescription }),
+    ...(mounts.length > 0 ? { mounts } : {}),
+    ...(options.network === undefined ? {} : { network: options.network }),
+    ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+  };
+  // Before the config, because a mount must exist for the config to load; mkdir is idempotent.
+  for (const dir of catalog?.createDirs ?? []) await mkdir(dir.path, { recursive: true, mode: dir.mode });
+  const config = await putServer(paths.dir, name, entry, options.force === true);
+
+  const replaced = Object.hasOwn(config.servers, name);
+  const lines = [
+    `${replaced ? 'Replaced' : 'Added'} server ${name}: ${formatCommandLine(command, args)}`,
+    ...Object.keys(env).map((key) => `  env ${key} is set`),
+    ...mounts.map((mount) => `  mount ${mount.path}${mount.readOnly ? ' (read-only)' : ''}`),
+    `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
+    ...(catalog?.notes ?? []).map((note) => `  note: ${note}`),
+    `A running mcp-gateway serve picks it up by itself; otherwise start it: mcp-gateway serve${dirArg(paths.dir)}`,
+  ];
+  output.stdout(`${lines.join('\n')}\n`);
+  if (!(await commandExists(command))) {
+    output.stderr(`warning: ${command} is not on PATH here; the gateway will fail to start ${name} until it is installed\n`);
+  }
+}
+
+/**
+ * Writes one server entry under the project lock: the config is read inside it, so a command
+ * run at the same time (another add-server, a remove-server) is never overwritten. Returns the
+ * config as it was before.
+ */
+async function putServer(dir: string, name: string, entry: ServerConfig, force: boolean, beforeWrite?: () => Promise<void>): Promise<GatewayConfig> {
+  return withProjectLock(dir, async () => {
+    const config = await loadConfig(dir);
+    if (Object.hasOwn(config.servers, name) && !force) {
+      throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
+        hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
+      });
+    }
+    await beforeWrite?.();
+    await writeConfig(dir, { ...config, servers: { ...config.servers, [name]: entry } });
+    return config;
+  });
+}
+
+/** `--mount /srv/notes` or `--mount /srv/notes:ro`. */
+function parseMountFlag(text: string): ServerMountConfig {
+  const readOnly = text.endsWith(':ro');
+  const path = readOnly ? text.slice(0, -3) : text.replace(/:rw$/, '');
+  if (path.trim() === '') throw new GatewayError('ERR_USAGE', `--mount ${text}: no path`, { hint: 'pass a directory or file, e.g. --mount /srv/notes or --mount /srv/notes:ro' });
+  return { path: resolve(path), readOnly };
+}
+
+/** `add-server NAME --url URL [--header K=V]...`: the YAML names the headers, `.secrets/` holds their values. */
+async function addRemoteServer(options: AddServerOptions, output: CliOutput): Promise<void> {
+  const { name } = options;
+  if (options.command !== undefined || (options.env ?? []).length > 0) {
+    throw new GatewayError('ERR_USAGE', '--url cannot be combined with --command or --env', { hint: 'a remote server is reached over HTTP; static settings go in --header NAME=VALUE' });
+  }
+  const url = parseRemoteUrl(options.url ?? '');
+  const headers = Object.fromEntries((options.header ?? []).map(parseHeaderPair));
+  const description = options.description?.trim() || undefined;
+  const paths = projectPaths(options.dir);
+  const names = Object.keys(headers);
+  const entry: ServerConfig = { url, ...(names.length > 0 ? { headers: names } : {}), ...(description === undefined ? {} : { description }) };
+  // Secret first: a config naming headers whose values are missing would not start.
+  const config = await putServer(paths.dir, name, entry, options.force === true, async () => {
+    if (names.length > 0) await writeServerHeaders(paths, name, headers);
+    else await removeServerHeaders(paths, name);
+  });
+  const replaced = Object.hasOwn(config.servers, name);
+  const lines = [
+    `${replaced ? 'Replaced' : 'Added'} remote server ${name}: ${url}`,
+    ...names.map((header) => `  header ${header} is set (value in .secrets/servers/${name}.headers.json)`),
+    `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
+    `A running mcp-gateway serve picks it up by itself; otherwise start it: mcp-gateway serve${dirArg(paths.dir)}`,
+  ];
+  output.stdout(`${lines.join('\n')}\n`);
+}
+
+function parseRemoteUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new GatewayError('ERR_USAGE', `--url ${text} is not a URL`, { hint: 'e.g. --url https://mcp.example.com/mcp' });
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new GatewayError('ERR_USAGE', `--url ${text} must use https (http only on a loopback host)`, { hint: 'the static headers (API keys) would otherwise cross the network unencrypted' });
+  }
+  return url.href;
+}
+
+/** `--header K=V`: an HTTP header name and a one-line value. */
+function parseHeaderPair(pair: string): [string, string] {
+  const eq = pair.indexOf('=');
+  const name = eq === -1 ? '' : pair.slice(0, eq).trim();
+  if (!HEADER_NAME.test(name)) {
+    throw new GatewayError('ERR_USAGE', `--header ${eq === -1 ? pair : name || '(empty name)'}: expected NAME=VALUE with an HTTP header name`, {
+      hint: 'e.g. --header "Authorization=Bearer sk-..." or --header X-Api-Key=...',
+    });
+  }
+  if (RESERVED_UPSTREAM_HEADERS.has(name.toLowerCase())) {
+    throw new GatewayError('ERR_USAGE', `--header ${name}: the gateway sets this header itself`, { hint: 'static headers are for credentials and similar, e.g. Authorization or X-Api-Key' });
+  }
+  const value = pair.slice(eq + 1).trim();
+  if (/[\r\n\0]/.test(value)) throw new GatewayError('ERR_USAGE', `--header ${name}: the value must not contain line breaks`, { hint: 'pass the value on one line' });
+  return [name, value];
+}

@@ -1,0 +1,37 @@
+import { deployDown, type DownResult } from '../../runtime/deploy/docker/deploy-down.js';
+import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
+import { listProjectNetworksAndVolumes } from '../../runtime/deploy/docker/project-resources.js';
+import { deploymentTarget } from '../deployment-target.js';
+import { processOutput, type CliOutput } from '../output.js';
+
+export interface DownOptions {
+  dir: string;
+  /**
+   * Also remove the volumes: Redis data (tokens, registered clients, consents) is lost. A server's
+   * data volume is a bind of its directory under .mcp-gateway/servers/, which stays on the host.
+   */
+  volumes?: boolean;
+}
+
+export interface DownDeps {
+  output: CliOutput;
+  connect?: () => Promise<DockerConnection>;
+}
+
+/** `mcp-gateway down`: stops and removes the project's containers and network; its volumes only with --volumes. */
+export async function runDown(options: DownOptions, deps: Partial<DownDeps> = {}): Promise<DownResult> {
+  const output = deps.output ?? processOutput;
+  const { project, connection } = await deploymentTarget(options.dir, deps.connect);
+  const result = await deployDown(connection.docker, project, {
+    volumes: options.volumes === true,
+    onRemoved: (kind, name) => output.stderr(`removed ${kind} ${name}\n`),
+  });
+  const removed = result.containers.length + result.networks.length + result.volumes.length;
+  const lines = [removed === 0 ? `nothing of ${project} to remove` : `${project} is down`];
+  if (!options.volumes) {
+    const { volumes } = await listProjectNetworksAndVolumes(connection.docker, project);
+    if (volumes.length > 0) lines.push(`kept the volumes ${volumes.join(', ')} (Redis data: tokens, clients, consents; each server's data directory); remove them with --volumes`);
+  }
+  output.stdout(`${lines.join('\n')}\n`);
+  return result;
+}

@@ -1,0 +1,354 @@
+import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
+import { access, chmod, mkdir } from 'node:fs/promises';
+import { GatewayError } from '../../runtime/errors.js';
+import { parseConfig, formatIssues } from '../../runtime/config/load-config.js';
+import { projectPaths } from '../../runtime/config/project-paths.js';
+import { configSchema, type GatewayConfigInput } from '../../runtime/config/schema.js';
+import { SECRET_DIR_MODE, writeSecret } from '../../runtime/config/secrets.js';
+import { writeConfig } from '../../runtime/config/write-config.js';
+import { loadKeySet, writeNewKeyFile } from '../../runtime/auth/signing-keys.js';
+import { dirArg } from '../dir-arg.js';
+import { ensureGitignore, type GitignoreChange } from '../gitignore.js';
+import { processOutput, type CliOutput } from '../output.js';
+import { inquirerPrompter, isInteractiveTerminal, type Prompter } from '../prompter.js';
+
+export type ProviderType = 'github' | 'local' | 'oidc';
+
+export interface InitOptions {
+  dir: string;
+  /** Never ask; a missing required value is a usage error. */
+  yes?: boolean;
+  /** Overwrite an existing mcp-gateway.yaml (the signing key file is kept). */
+  force?: boolean;
+  publicUrl?: string;
+  provider?: ProviderType;
+  githubClientId?: string;
+  githubClientSecret?: string;
+  githubUrl?: string;
+  allowedUsers?: string[];
+  /** GitHub organizations / `org/team` teams whose members may log in. */
+  githubOrgs?: string[];
+  githubTeams?: string[];
+  oidcIssuer?: string;
+  oidcClientId?: string;
+  /** Absent: a public client (PKCE only). */
+  oidcClientSecret?: string;
+  /** OpenID Connect: verified addresses in these domains may log in. */
+  emailDomains?: string[];
+  listen?: string;
+  /** Docker deployment: the public host (publicUrl https://DOMAIN unless --public-url) and base of NAME.<domain>. */
+  domain?: string;
+  /** Let's Encrypt account e-mail (deploy.email). */
+  email?: string;
+  router?: 'traefik' | 'builtin';
+  routing?: 'path' | 'subdomain';
+}
+
+export interface InitDeps {
+  output: CliOutput;
+  /** Whether questions may be asked; ignored (false) when `yes` is set. */
+  interactive: boolean;
+  prompter: Prompter;
+  /** Runs `github register` right after init, when the person chose to create the GitHub App now. */
+  registerGitHubApp: (dir: string) => Promise<void>;
+}
+
+/** How a GitHub provider gets its client credentials. */
+type GitHubCredentialsChoice = 'register-now' | 'enter' | 'register-later';
+
+export const DEFAULT_GITHUB_URL = 'https://github.com';
+export const GITIGNORE_ENTRIES = ['.secrets/', '.mcp-gateway/'] as const;
+
+interface Answers {
+  publicUrl: string;
+  provider: ProviderType;
+  allowedUsers: string[];
+  /** Empty: no app yet (`github register` creates one). */
+  githubClientId: string;
+  githubClientSecret: string;
+  githubCredentials: GitHubCredentialsChoice;
+  githubUrl: string;
+  githubOrgs: string[];
+  githubTeams: string[];
+  oidcIssuer: string;
+  oidcClientId: string;
+  oidcClientSecret: string | undefined;
+  emailDomains: string[];
+  listen: string | undefined;
+  deploy: Pick<InitOptions, 'domain' | 'email' | 'router' | 'routing'>;
+}
+
+export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}): Promise<void> {
+  const output = deps.output ?? processOutput;
+  const canAsk = !options.yes && (deps.interactive ?? isInteractiveTerminal());
+  const prompter = canAsk ? (deps.prompter ?? inquirerPrompter) : undefined;
+  const paths = projectPaths(options.dir);
+
+  if ((await exists(paths.configFile)) && !options.force) {
+    throw new GatewayError('ERR_CONFIG_EXISTS', `${paths.configFile} already exists`, {
+      hint: 'edit it, or pass --force to overwrite it (the signing key is kept, so tokens already issued stay valid)',
+    });
+  }
+  // An existing key file is kept so issued tokens stay valid; refuse now, before anything is
+  // written, if it is unreadable or readable by others rather than carry it forward.
+  const keepKeys = await exists(paths.signingKeys);
+  if (keepKeys) await loadKeySet(paths.signingKeys);
+
+  const answers = await collectAnswers(options, prompter);
+  const config = parseConfig(toConfigInput(answers), 'the configuration to write');
+
+  // Secrets and keys first, the config last: the project counts as initialised only once
+  // mcp-gateway.yaml exists, so a failure part-way leaves something `init` can simply rerun.
+  await mkdir(paths.dir, { recursive: true });
+  const written: string[] = [];
+  if (answers.provider === 'github' && answers.githubClientId !== '') {
+    await writeSecret(paths.githubClientSecret, `${answers.githubClientSecret}\n`);
+    written.push('wrote   .secrets/github-client-secret (mode 0600)');
+  }
+  if (answers.provider === 'oidc' && answers.oidcClientSecret !== undefined) {
+    await writeSecret(paths.oidcClientSecret, `${answers.oidcClientSecret}\n`);
+    written.push('wrote   .secrets/oidc-client-secret (mode 0600)');
+  }
+  if (keepKeys) {
+    written.push('kept    .secrets/signing-keys.json (tokens already issued stay valid)');
+  } else {
+    await writeNewKeyFile(paths.signingKeys);
+    written.push('wrote   .secrets/signing-keys.json (mode 0600, a new ES256 signing key)');
+  }
+  await chmod(paths.secretsDir, SECRET_DIR_MODE);
+  const gitignore = await ensureGitignore(paths.gitignore, GITIGNORE_ENTRIES);
+  written.push(describeGitignore(gitignore));
+  await writeConfig(paths.dir, config);
+  written.push(`wrote   mcp-gateway.yaml`);
+
+  const dir = dirArg(paths.dir);
+  const unregistered = config.provider.type === 'github' && config.provider.clientId === undefined;
+  const lines = [
+    `Initialised the gateway in ${paths.dir}`,
+    ...written.map((line) => `  ${line}`),
+    '',
+    `Public URL: ${config.publicUrl}`,
+    config.provider.type === 'github'
+      ? `Login: GitHub (${answers.githubUrl}), allowed: ${describeAllowed(config.allowedUsers, answers.githubOrgs, answers.githubTeams)}\n` +
+        (unregistered
+          ? 'No GitHub app yet: `mcp-gateway github register` creates one (serve refuses to start until then)'
+          : `The GitHub app's "Authorization callback URL" must be ${gatewayUrls(config).callback}`)
+      : config.provider.type === 'local'
+        ? `Login: a one-time code printed in the terminal of \`mcp-gateway serve\`, signing in as ${config.provider.user}`
+        : `Login: OpenID Connect (${config.provider.issuer}); register ${gatewayUrls(config).callback} as its redirect URI`,
+    '',
+    'Next steps:',
+    ...(unregistered && answers.githubCredentials !== 'register-now'
+      ? [`  mcp-gateway github register${dir}    create the GitHub App users log in with (--manual: an OAuth app you create yourself)`]
+      : []),
+    `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
+    `  mcp-gateway serve${dir}              start the gateway`,
+    ...(Object.keys(answers.deploy).length > 0 ? [`  mcp-gateway render${dir}             or write the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`] : []),
+  ];
+  output.stdout(`${lines.join('\n')}\n`);
+
+  if (unregistered && answers.githubCredentials === 'register-now') {
+    output.stdout('\n');
+    await (deps.registerGitHubApp ?? registerWithGitHub(output))(paths.dir);
+  }
+}
+
+/** `github register` in this process, loaded only when chosen. */
+function registerWithGitHub(output: CliOutput): (dir: string) => Promise<void> {
+  return async (dir) => {
+    const { runGitHubRegister } = await import('./github-register.js');
+    await runGitHubRegister({ dir }, { output });
+  };
+}
+
+async function collectAnswers(options: InitOptions, prompter: Prompter | undefined): Promise<Answers> {
+  const missing: string[] = [];
+  const ask = async (flag: string, question: (p: Prompter) => Promise<string>): Promise<string> => {
+    if (prompter) return question(prompter);
+    missing.push(flag);
+    return '';
+  };
+
+  const domain = nonEmpty(options.domain);
+  const publicUrl =
+    nonEmpty(options.publicUrl) ??
+    (domain === undefined ? undefined : `https://${domain}`) ??
+    (await ask('--public-url (or --domain)', (p) =>
+      p.input({ message: 'Public URL that clients connect to', default: 'http://127.0.0.1:8080', validate: (v) => checkField('publicUrl', v) }),
+    ));
+
+  const provider =
+    options.provider ??
+    (prompter
+      ? await prompter.select<ProviderType>({
+          message: 'How do users log in?',
+          choices: [
+            { value: 'github', name: 'GitHub', description: 'with a GitHub OAuth app; only the allowed GitHub logins get in' },
+            { value: 'oidc', name: 'OpenID Connect', description: 'Google, GitLab, Keycloak, Auth0 or any OpenID provider' },
+            { value: 'local', name: 'One-time code', description: 'a code printed in the gateway terminal; no GitHub app needed' },
+          ],
+          default: 'github',
+        })
+      : 'github');
+
+  let githubClientId = '';
+  let githubClientSecret = '';
+  let githubCredentials: GitHubCredentialsChoice = 'enter';
+  const githubUrl = nonEmpty(options.githubUrl) ?? DEFAULT_GITHUB_URL;
+  if (provider === 'github') {
+    const givenId = nonEmpty(options.githubClientId);
+    const givenSecret = nonEmpty(options.githubClientSecret);
+    // Neither credential given: the app can be created afterwards by `github register`, so
+    // scripts may leave them out, and a person is asked how to get them.
+    if (givenId === undefined && givenSecret === undefined) {
+      githubCredentials = prompter
+        ? await prompter.select<GitHubCredentialsChoice>({
+            message: 'GitHub app credentials for the login',
+            choices: [
+              { value: 'register-now', name: 'Create a GitHub App now', description: 'opens GitHub in your browser (mcp-gateway github register); nothing to copy' },
+              { value: 'enter', name: 'Enter a client ID and secret', description: 'of an OAuth app or GitHub App you already created' },
+              { value: 'register-later', name: 'Later', description: 'run mcp-gateway github register before serve' },
+            ],
+            default: 'register-now',
+          })
+        : 'register-later';
+    }
+    if (githubCredentials === 'enter') {
+      githubClientId =
+        givenId ?? (await ask('--github-client-id', (p) => p.input({ message: 'GitHub app client ID', validate: (v) => (v.trim() ? true : 'required') })));
+      githubClientSecret =
+        givenSecret ??
+        (await ask('--github-client-secret (or env MCP_GATEWAY_GITHUB_CLIENT_SECRET)', (p) =>
+          p.password({ message: 'GitHub app client secret (stored in .secrets/, never in the YAML)', validate: (v) => (v.trim() ? true : 'required') }),
+        ));
+    }
+  }
+
+  let oidcIssuer = '';
+  let oidcClientId = '';
+  let oidcClientSecret: string | undefined;
+  if (provider === 'oidc') {
+    oidcIssuer = nonEmpty(options.oidcIssuer) ?? (await ask('--oidc-issuer', (p) => p.input({ message: 'OpenID provider issuer URL (e.g. https://accounts.google.com)', validate: (v) => (v.trim() ? true : 'required') })));
+    oidcClientId = nonEmpty(options.oidcClientId) ?? (await ask('--oidc-client-id', (p) => p.input({ message: 'Client ID registered at the provider', validate: (v) => (v.trim() ? true : 'required') })));
+    oidcClientSecret =
+      nonEmpty(options.oidcClientSecret) ??
+      (prompter ? nonEmpty(await prompter.password({ message: 'Client secret (leave empty for a public client; stored in .secrets/)', validate: () => true })) : undefined);
+  }
+  const githubOrgs = provider === 'github' ? (options.githubOrgs ?? []) : [];
+  const githubTeams = provider === 'github' ? (options.githubTeams ?? []) : [];
+  const emailDomains = provider === 'oidc' ? (options.emailDomains ?? []) : [];
+  const groupRules = githubOrgs.length + githubTeams.length + emailDomains.length > 0;
+
+  const usersQuestion =
+    provider === 'github'
+      ? 'GitHub logins allowed to use the gateway (comma-separated)'
+      : provider === 'oidc'
+        ? 'Email addresses (verified) or subjects allowed to use the gateway (comma-separated)'
+        : 'Login name to sign in as (more can follow, comma-separated)';
+  const allowedUsers =
+    (options.allowedUsers && options.allowedUsers.length > 0) || (groupRules && !prompter)
+      ? (options.allowedUsers ?? [])
+      : splitLogins(await ask('--allowed-users', (p) => p.input({ message: usersQuestion, validate: (v) => (groupRules && v.trim() === '' ? true : checkField('allowedUsers', splitLogins(v))) })));
+
+  if (missing.length > 0) {
+    throw new GatewayError('ERR_USAGE', `init needs ${missing.join(', ')} when it cannot ask (--yes, or no interactive terminal)`, {
+      hint:
+        provider === 'oidc'
+          ? 'e.g. mcp-gateway init --yes --provider oidc --public-url https://mcp.example.com --oidc-issuer https://accounts.google.com --oidc-client-id ID --email-domains example.com (secret in MCP_GATEWAY_OIDC_CLIENT_SECRET)'
+          : provider === 'github'
+          ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice, then `mcp-gateway github register` creates the GitHub app; or pass both --github-client-id and the secret (MCP_GATEWAY_GITHUB_CLIENT_SECRET) of an existing app; or --provider local to skip GitHub'
+          : 'e.g. mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
+    });
+  }
+  return {
+    publicUrl,
+    provider,
+    allowedUsers,
+    githubClientId,
+    githubClientSecret,
+    githubCredentials,
+    githubUrl,
+    githubOrgs,
+    githubTeams,
+    oidcIssuer,
+    oidcClientId,
+    oidcClientSecret,
+    emailDomains,
+    listen: nonEmpty(options.listen),
+    deploy: {
+      ...(domain === undefined ? {} : { domain }),
+      ...(nonEmpty(options.email) === undefined ? {} : { email: nonEmpty(options.email) }),
+      ...(options.router === undefined ? {} : { router: options.router }),
+      ...(options.routing === undefined ? {} : { routing: options.routing }),
+    },
+  };
+}
+
+function toConfigInput(answers: Answers): GatewayConfigInput {
+  return {
+    version: 1,
+    publicUrl: answers.publicUrl,
+    ...(answers.listen === undefined ? {} : { listen: answers.listen }),
+    provider:
+      answers.provider === 'github'
+        ? {
+            type: 'github',
+            ...(answers.githubClientId === '' ? {} : { clientId: answers.githubClientId }),
+            url: answers.githubUrl,
+            ...(answers.githubOrgs.length > 0 ? { orgs: answers.githubOrgs } : {}),
+            ...(answers.githubTeams.length > 0 ? { teams: answers.githubTeams } : {}),
+          }
+        : answers.provider === 'oidc'
+          ? { type: 'oidc', issuer: answers.oidcIssuer, clientId: answers.oidcClientId, ...(answers.emailDomains.length > 0 ? { emailDomains: answers.emailDomains } : {}) }
+          : // The one-time code signs in as one user; the first allowed login, so that login can get in.
+            { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
+    allowedUsers: answers.allowedUsers,
+    ...(Object.keys(answers.deploy).length > 0 ? { deploy: answers.deploy } : {}),
+    servers: {},
+  };
+}
+
+function describeAllowed(users: string[], orgs: string[], teams: string[]): string {
+  const parts = [users.length > 0 ? `users ${users.join(', ')}` : '', orgs.length > 0 ? `members of ${orgs.join(', ')}` : '', teams.length > 0 ? `teams ${teams.join(', ')}` : ''];
+  return parts.filter(Boolean).join('; ');
+}
+
+/** Commas separate logins; blanks and repeats are dropped. */
+export function splitLogins(text: string): string[] {
+  return [...new Set(text.split(',').map((login) => login.trim()).filter(Boolean))];
+}
+
+/** Asks the config schema itself about one field, so a prompt accepts exactly what the config will. */
+function checkField(field: 'publicUrl' | 'allowedUsers', value: unknown): true | string {
+  const sample: GatewayConfigInput = { publicUrl: 'http://127.0.0.1:8080', provider: { type: 'local' }, allowedUsers: ['someone'] };
+  const result = configSchema.safeParse({ ...sample, [field]: value });
+  if (result.success) return true;
+  const issues = result.error.issues.filter((issue) => issue.path[0] === field);
+  return issues.length === 0 ? true : formatIssues(issues).join('; ');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function describeGitignore(change: GitignoreChange): string {
+  const what = GITIGNORE_ENTRIES.join(' and ');
+  switch (change) {
+    case 'created':
+      return `created .gitignore (ignores ${what})`;
+    case 'updated':
+      return `updated .gitignore (now ignores ${what})`;
+    case 'unchanged':
+      return `kept    .gitignore (already ignores ${what})`;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,49 @@
+import { containerLogs } from '../../runtime/deploy/docker/container-logs.js';
+import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
+import { listProjectContainers } from '../../runtime/deploy/docker/project-containers.js';
+import { GatewayError } from '../../runtime/errors.js';
+import { deploymentTarget } from '../deployment-target.js';
+import { processOutput, type CliOutput } from '../output.js';
+
+export interface LogsOptions {
+  dir: string;
+  /** A service (auth, router, redis, bridge-NAME), a server NAME, or a container name; all when absent. */
+  name?: string;
+  follow?: boolean;
+  /** Lines per container from the end (a number, as typed). */
+  tail?: string;
+  /** Without the `service | ` prefix (e.g. to pipe one service's JSON lines into jq). */
+  prefix?: boolean;
+}
+
+export interface LogsDeps {
+  output: CliOutput;
+  connect?: () => Promise<DockerConnection>;
+  /** Ends --follow (Ctrl+C). */
+  signal?: AbortSignal;
+}
+
+/** `mcp-gateway logs`: the containers' output, demultiplexed, each line prefixed by its service. */
+export async function runLogs(options: LogsOptions, deps: Partial<LogsDeps> = {}): Promise<void> {
+  const output = deps.output ?? processOutput;
+  if (options.tail !== undefined && !/^\d+$/.test(options.tail)) {
+    throw new GatewayError('ERR_USAGE', `--tail ${options.tail} is not a number of lines`, { hint: 'e.g. --tail 100' });
+  }
+  const { project, connection } = await deploymentTarget(options.dir, deps.connect);
+  const all = await listProjectContainers(connection.docker, project);
+  const name = options.name;
+  const chosen = name === undefined ? all : all.filter((c) => c.service === name || c.server === name || c.name === name || c.service === `bridge-${name}`);
+  if (chosen.length === 0) {
+    if (all.length === 0) throw new GatewayError('ERR_SERVER_UNKNOWN', `${project} has no containers`, { hint: 'start it with `mcp-gateway up`' });
+    const services = [...new Set(all.map((c) => c.service ?? c.name))].join(', ');
+    throw new GatewayError('ERR_SERVER_UNKNOWN', `${project} has no service or server ${name}`, { hint: `one of: ${services}` });
+  }
+  const targets = chosen.map((c) => ({ id: c.id, service: c.service ?? c.name }));
+  const width = Math.max(...targets.map((t) => t.service.length));
+  await containerLogs(
+    connection.docker,
+    targets,
+    { follow: options.follow === true, ...(options.tail === undefined ? {} : { tail: Number(options.tail) }), ...(deps.signal ? { signal: deps.signal } : {}) },
+    (line) => output.stdout(options.prefix === false ? `${line.text}\n` : `${line.service.padEnd(width)} | ${line.text}\n`),
+  );
+}

@@ -1,15 +1,16 @@
-import { createAdminHttpClient, type AdminHttpClient, type AdminHttpClientOptions } from '../runtime/admin/admin-http-client.js';
-import { createStoreAdminService } from '../runtime/admin/admin-service.js';
-import type { AdminOps } from '../runtime/admin/admin-types.js';
+import { createAdminHttpClient, type AdminHttpClient, type AdminHttpClientOptions } from './admin/admin-http-client.js';
+import { createStoreAdminService } from '../runtime/auth/admin/admin-service.js';
+import type { AdminOps } from '../runtime/auth/admin/admin-types.js';
 import { readAdminToken } from '../runtime/config/admin-token.js';
 import { loadConfig } from '../runtime/config/load-config.js';
 import { projectPaths, type ProjectPaths } from '../runtime/config/project-paths.js';
 import type { GatewayConfig } from '../runtime/config/schema.js';
 import { readSecret } from '../runtime/config/secrets.js';
-import { dockerDeployment, type DockerDeployment } from '../runtime/deploy/docker-deployment.js';
+import { dockerDeployment, type DockerDeployment } from './deploy/docker-deployment.js';
 import { GatewayError, isGatewayError } from '../runtime/errors.js';
 import { silentLogger } from '../runtime/logger.js';
-import { createStore, embeddedStoreFiles } from '../runtime/store/create-store.js';
+import { createStore } from '../runtime/store/create-store.js';
+import { embeddedStoreFiles } from '../runtime/config/store-files.js';
 import { runningGateway } from '../runtime/store/gateway-lock.js';
 import type { CliOutput } from './output.js';
 
@@ -37,7 +38,7 @@ const PROBE_TIMEOUT_MS = 5_000;
 
 /**
  * Where `clients`, `tokens` and `smoke` (to revoke its tokens) read and change the state. A
- * Docker deployment (runtime/deploy/docker-deployment.ts) is only ever asked through its auth
+ * Docker deployment (cli/deploy/docker-deployment.ts) is only ever asked through its auth
  * runtime's admin API, at `--url` or the public URL, and a failure to reach it is the command's
  * error: its Redis is on the Docker network, and the local store is not its state. Otherwise a
  * running gateway owns the state, so they go through its admin API (public URL, or `--url`).

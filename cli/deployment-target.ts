@@ -1,7 +1,7 @@
 import { loadConfig } from '../runtime/config/load-config.js';
 import type { GatewayConfig } from '../runtime/config/schema.js';
-import { connectDocker, type DockerConnection } from '../runtime/deploy/docker/docker-connection.js';
-import { projectName } from '../runtime/deploy/deploy-plan.js';
+import { connectDocker, type DockerConnection } from './deploy/docker/docker-connection.js';
+import { projectName } from './deploy/deploy-plan.js';
 
 export interface DeploymentTarget {
   config: GatewayConfig;

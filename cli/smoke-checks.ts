@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { describeFetchError } from '../runtime/admin/admin-http-client.js';
+import { describeFetchError } from './admin/admin-http-client.js';
 import type { GatewayUrls } from '../runtime/auth/gateway-urls.js';
 import { packageVersion } from './package-info.js';
 

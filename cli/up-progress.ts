@@ -1,6 +1,6 @@
 import { Box, render, Text, type Instance } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { ServicePhase, UpEvent } from '../runtime/deploy/docker/deploy-up.js';
+import type { ServicePhase, UpEvent } from './deploy/docker/deploy-up.js';
 import type { CliOutput } from './output.js';
 
 /** Receives `up`'s events and shows them; `done` leaves the final state on screen. */

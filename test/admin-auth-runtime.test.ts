@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { generateStoredKey } from '../runtime/auth/signing-keys.js';
+import { generateStoredKey } from '../runtime/auth/tokens/signing-keys.js';
 import { startAuthRuntimeFromEnv } from '../runtime/entrypoints/auth-runtime.js';
 import { silentLogger } from '../runtime/logger.js';
 import { makeTempDir, removeTempDir } from './helpers/cli-run.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientDetail, ClientSummary, GrantSummary, PruneReport, RevokeReport } from '../runtime/admin/admin-types.js';
+import type { ClientDetail, ClientSummary, GrantSummary, PruneReport, RevokeReport } from '../runtime/auth/admin/admin-types.js';
 import { gatewayUrls } from '../runtime/auth/gateway-urls.js';
 import { loadConfig } from '../runtime/config/load-config.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';

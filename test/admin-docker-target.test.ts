@@ -4,7 +4,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { writeNewKeyFile } from '../runtime/auth/signing-keys.js';
+import { writeNewKeyFile } from '../runtime/auth/tokens/signing-keys.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { projectPaths, type ProjectPaths } from '../runtime/config/project-paths.js';
 import type { GatewayConfigInput } from '../runtime/config/schema.js';
@@ -56,7 +56,7 @@ async function snapshot(dir: string): Promise<string[]> {
   return lines;
 }
 
-/** The `NAME='value'` lines render writes (runtime/deploy/deploy-secrets.ts, formatEnvFile). */
+/** The `NAME='value'` lines render writes (cli/deploy/deploy-secrets.ts, formatEnvFile). */
 function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of text.split('\n')) {

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken } from '../runtime/auth/access-token.js';
-import type { ClientDetail, ClientSummary, GrantSummary, PruneReport, RevokeReport } from '../runtime/admin/admin-types.js';
+import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
+import type { ClientDetail, ClientSummary, GrantSummary, PruneReport, RevokeReport } from '../runtime/auth/admin/admin-types.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { expectNo5xx } from './helpers/hostile.js';
 import { startLocalGateway } from './helpers/local-gateway.js';
 import { CLIENT_REDIRECT, loginAndConsent, mcpInitialize, newPkce, obtainTokens, registerClient, tokenRequest } from './helpers/oauth-flow.js';
 
 /*
- * The admin API (runtime/admin/admin-api.ts) against the in-process gateway; this file runs on
+ * The admin API (runtime/auth/admin/admin-api.ts) against the in-process gateway; this file runs on
  * the embedded store and on Redis (vitest.config.ts), so the family records and indexes behind
  * it are exercised on both.
  */

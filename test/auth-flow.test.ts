@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken } from '../runtime/auth/access-token.js';
+import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { CLIENT_REDIRECT, authorizeUrl, loginAndConsent, mcpInitialize, newPkce, obtainTokens, registerClient, tokenRequest } from './helpers/oauth-flow.js';
 import { TestBrowser } from './helpers/test-browser.js';

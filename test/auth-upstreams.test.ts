@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOidcLogin } from '../runtime/auth/upstream/oidc-login.js';
 import { createOidcUpstream } from '../runtime/auth/upstream/oidc-upstream.js';
-import { oidcSubject } from '../runtime/auth/user-subject.js';
+import { oidcSubject } from '../runtime/auth/upstream/user-subject.js';
 import { DEFAULT_STAND_IN_USERS, type StandInUser } from './github-stand-in/github-stand-in.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { CLIENT_REDIRECT, authorizeUrl, mcpInitialize, newPkce, registerClient, tokenRequest } from './helpers/oauth-flow.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheLifetimeMs } from '../runtime/auth/cimd/http-cache.js';
+import { cacheLifetimeMs } from '../runtime/auth/clients/cimd/http-cache.js';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
 const httpDate = (offsetMs: number): string => new Date(now + offsetMs).toUTCString();

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCimdResolver, type CimdResolverOptions, type HostLookup } from '../runtime/auth/cimd/cimd-resolver.js';
+import { createCimdResolver, type CimdResolverOptions, type HostLookup } from '../runtime/auth/clients/cimd/cimd-resolver.js';
 import { isGatewayError } from '../runtime/errors.js';
 
 /**

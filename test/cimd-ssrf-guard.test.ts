@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forbiddenAddressReason, parseIp } from '../runtime/auth/cimd/ssrf-guard.js';
+import { forbiddenAddressReason, parseIp } from '../runtime/auth/clients/cimd/ssrf-guard.js';
 
 describe('forbiddenAddressReason', () => {
   it.each([

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runRender } from '../cli/commands/render.js';
-import { hashDirectory } from '../runtime/deploy/build-context.js';
+import { hashDirectory } from '../cli/deploy/build-context.js';
 import { GatewayError } from '../runtime/errors.js';
 import { PACKAGE_ROOT, STACK_FRAME, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
 

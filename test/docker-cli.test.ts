@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { connectDocker } from '../runtime/deploy/docker/docker-connection.js';
+import { connectDocker } from '../cli/deploy/docker/docker-connection.js';
 import { isGatewayError } from '../runtime/errors.js';
 import { upProgress } from '../cli/up-progress.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli, STACK_FRAME } from './helpers/cli-run.js';

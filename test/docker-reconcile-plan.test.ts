@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planReconcile, startOrder, type ExistingContainer } from '../runtime/deploy/docker/reconcile-plan.js';
+import { planReconcile, startOrder, type ExistingContainer } from '../cli/deploy/docker/reconcile-plan.js';
 import { isGatewayError } from '../runtime/errors.js';
 
 const want = (service: string, hash = `h-${service}`) => ({ service, containerName: `p-${service}-1`, hash });

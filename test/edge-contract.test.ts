@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createAuthHandler } from '../runtime/auth/auth-app.js';
 import { createAuthContext, type AuthContext } from '../runtime/auth/auth-context.js';
-import { signAccessToken } from '../runtime/auth/access-token.js';
-import { ephemeralKeySet, type KeySet } from '../runtime/auth/signing-keys.js';
+import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
+import { ephemeralKeySet, type KeySet } from '../runtime/auth/tokens/signing-keys.js';
 import { createLocalLogin } from '../runtime/auth/upstream/local-login.js';
 import { USER_HEADER_NAMES } from '../runtime/auth/user-headers.js';
-import { isVerifyPath } from '../runtime/auth/verify-endpoint.js';
-import { createRequestVerifier } from '../runtime/auth/verify-request.js';
+import { isVerifyPath } from '../runtime/auth/endpoints/verify-endpoint.js';
+import { createRequestVerifier } from '../runtime/auth/tokens/verify-request.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { DEFAULT_AUTH_URL } from '../runtime/entrypoints/router-runtime.js';
 import { silentLogger } from '../runtime/logger.js';
@@ -23,7 +23,7 @@ import {
   STRIPPED_REQUEST_HEADERS,
   VERIFY_PATH,
   verifyUrl,
-} from '../runtime/router/edge-contract.js';
+} from '../runtime/http/edge-contract.js';
 import { createHttpForwardAuth, type HttpForwardAuth } from '../runtime/router/http-forward-auth.js';
 import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
 import { renderSampleFiles, sampleConfig } from './helpers/deploy-fixtures.js';
@@ -31,7 +31,7 @@ import { traefikCorsResponseHeaders, traefikForwardedHeaders, traefikPreflight, 
 import { routeRequest, type TraefikRouter } from './helpers/traefik-rules.js';
 
 /*
- * The edge contract (runtime/router/edge-contract.ts) is applied by two routers: Traefik, from the
+ * The edge contract (runtime/http/edge-contract.ts) is applied by two routers: Traefik, from the
  * dynamic.yml `render` writes, and the built-in router. The same requests go to both here: the
  * rendered Traefik config through a model of its middlewares (test/helpers/traefik-middlewares.ts),
  * the built-in router over real HTTP in front of a service that records what reaches it (the

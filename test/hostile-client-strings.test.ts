@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DocumentProblem, parseCimdDocument } from '../runtime/auth/cimd/cimd-document.js';
+import { DocumentProblem, parseCimdDocument } from '../runtime/auth/clients/cimd/cimd-document.js';
 import type { GatewayHarness } from './helpers/gateway-harness.js';
 import { expectHealthy, startHostileHarness } from './helpers/hostile.js';
 import { CLIENT_REDIRECT, registerClient } from './helpers/oauth-flow.js';
 
 /**
  * Strings a client chooses and a person reads (consent page, login page, the operator's terminal,
- * `clients list`) refuse what disguises them, not only control characters (runtime/auth/display-text.ts):
+ * `clients list`) refuse what disguises them, not only control characters (runtime/auth/clients/display-text.ts):
  * "Claude\u202Egpj.exe" reads as something else, a zero-width space makes two names that look
  * identical differ, U+2028 breaks a terminal line.
  */

@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStoreAdminService } from '../runtime/admin/admin-service.js';
-import { signAccessToken } from '../runtime/auth/access-token.js';
-import { createTokenFamilies, type RefreshGrant } from '../runtime/auth/token-families.js';
-import type { UserIdentity } from '../runtime/auth/grants.js';
-import { upgradeLoginSubject } from '../runtime/auth/user-subject.js';
+import { createStoreAdminService } from '../runtime/auth/admin/admin-service.js';
+import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
+import { createTokenFamilies, type RefreshGrant } from '../runtime/auth/tokens/token-families.js';
+import type { UserIdentity } from '../runtime/auth/tokens/grants.js';
+import { upgradeLoginSubject } from '../runtime/auth/upstream/user-subject.js';
 import { parseDuration } from '../runtime/config/duration.js';
 import { freePort } from './helpers/free-port.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';

@@ -7,7 +7,7 @@ import { TestBrowser } from './helpers/test-browser.js';
 /**
  * RFC 8252 §7.3: a loopback redirect URI matches with any port (a native app gets its port from
  * the OS when it starts listening); everything else about it, and every other redirect URI, is
- * still compared as an exact string (runtime/auth/redirect-match.ts). And /token must still name
+ * still compared as an exact string (runtime/auth/clients/redirect-match.ts). And /token must still name
  * the redirect URI exactly as /authorize did, port included (RFC 6749 §4.1.3).
  */
 let h: GatewayHarness;

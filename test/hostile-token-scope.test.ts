@@ -8,7 +8,7 @@ import { CLIENT_REDIRECT, loginAndConsent, newPkce, registerClient, tokenRequest
  * The gateway grants fewer scopes than asked (mcp-remote asks for `openid email profile`, which no
  * MCP server here defines) or the whole set when none was asked; a client that is not told
  * believes it holds what it asked for. The empty set has no conformant spelling and is omitted
- * (runtime/auth/token-endpoint.ts, statedScope).
+ * (runtime/auth/endpoints/token-endpoint.ts, statedScope).
  */
 let h: GatewayHarness;
 let scoped: string;

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderDeployment, type RenderedDeployment } from '../runtime/deploy/render-deployment.js';
+import { renderDeployment, type RenderedDeployment } from '../cli/deploy/render-deployment.js';
 import { PACKAGE_ROOT } from './helpers/cli-run.js';
 import { makeSampleProject, renderSampleFiles, sampleConfig, sampleConfigInput } from './helpers/deploy-fixtures.js';
 

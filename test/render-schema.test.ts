@@ -4,7 +4,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseComposeProject } from '../runtime/deploy/docker/load-compose-project.js';
+import { parseComposeProject } from '../cli/deploy/docker/load-compose-project.js';
 import { renderSampleFiles, sampleConfig, type DeployShape } from './helpers/deploy-fixtures.js';
 
 // Traefik is not installable on the build machine (DESIGN.md): its published JSON Schemas stand

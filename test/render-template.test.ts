@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { bridgeRuntime, planDeployment, projectName } from '../runtime/deploy/deploy-plan.js';
-import { formatEnvFile } from '../runtime/deploy/deploy-secrets.js';
-import { parseEnvFile } from '../runtime/deploy/docker/env-file.js';
-import { mergeDocuments, parseRendered, toYamlText } from '../runtime/deploy/merge-documents.js';
-import { renderTemplate } from '../runtime/deploy/render-template.js';
+import { bridgeRuntime, planDeployment, projectName } from '../cli/deploy/deploy-plan.js';
+import { formatEnvFile } from '../cli/deploy/deploy-secrets.js';
+import { parseEnvFile } from '../cli/deploy/docker/env-file.js';
+import { mergeDocuments, parseRendered, toYamlText } from '../cli/deploy/merge-documents.js';
+import { renderTemplate } from '../cli/deploy/render-template.js';
 import { GatewayError } from '../runtime/errors.js';
 import { sampleConfig } from './helpers/deploy-fixtures.js';
 

@@ -9,7 +9,7 @@ import { connect, createServer as createNetServer, type AddressInfo } from 'node
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ephemeralKeySet, generateStoredKey } from '../runtime/auth/signing-keys.js';
+import { ephemeralKeySet, generateStoredKey } from '../runtime/auth/tokens/signing-keys.js';
 import { createUpstreamLogin } from '../runtime/auth/upstream/create-upstream-login.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { startAuthRuntime } from '../runtime/entrypoints/auth-runtime.js';

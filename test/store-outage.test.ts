@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken } from '../runtime/auth/access-token.js';
+import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
 import { createRedisStore } from '../runtime/store/redis-store.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { startRedis } from './helpers/redis-server.js';

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { projectPaths } from '../runtime/config/project-paths.js';
 import { silentLogger } from '../runtime/logger.js';
-import { createStore, embeddedStoreFiles } from '../runtime/store/create-store.js';
+import { createStore } from '../runtime/store/create-store.js';
+import { embeddedStoreFiles } from '../runtime/config/store-files.js';
 import { createSqliteStore, prefixUpperBound } from '../runtime/store/sqlite-store.js';
 import type { Store } from '../runtime/store/store.js';
 

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signAccessToken } from '../runtime/auth/access-token.js';
+import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 
 /** Requests to 127.0.0.1 with the Host a client would send for NAME.<domain>. */

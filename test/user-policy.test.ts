@@ -1,7 +1,7 @@
 import { parseConfig } from '../runtime/config/load-config.js';
 import { policyFor } from '../runtime/auth/auth-context.js';
 import { describe, expect, it } from 'vitest';
-import { createUserPolicy } from '../runtime/auth/upstream/user-policy.js';
+import { createUserPolicy } from '../runtime/auth/policy/user-policy.js';
 
 describe('user policy', () => {
   it('admits listed logins whatever their case, and nobody else', () => {

@@ -1,4 +1,4 @@
-import type { ClientDetail, GrantSummary } from '../../runtime/admin/admin-types.js';
+import type { ClientDetail, GrantSummary } from '../../runtime/auth/admin/admin-types.js';
 import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { withAdminSession, type AdminSessionDeps } from '../admin-session.js';

@@ -1,7 +1,7 @@
 import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
-import type { CheckResult, CheckStatus } from '../../runtime/doctor/doctor-check.js';
-import { defaultDoctorDeps, type DoctorDeps } from '../../runtime/doctor/doctor-deps.js';
-import { runDoctor as runChecks } from '../../runtime/doctor/run-doctor.js';
+import type { CheckResult, CheckStatus } from '../doctor/doctor-check.js';
+import { defaultDoctorDeps, type DoctorDeps } from '../doctor/doctor-deps.js';
+import { runDoctor as runChecks } from '../doctor/run-doctor.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { processOutput, type CliOutput } from '../output.js';
 

@@ -1,6 +1,6 @@
-import { deployDown, type DownResult } from '../../runtime/deploy/docker/deploy-down.js';
-import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
-import { listProjectNetworksAndVolumes } from '../../runtime/deploy/docker/project-resources.js';
+import { deployDown, type DownResult } from '../deploy/docker/deploy-down.js';
+import type { DockerConnection } from '../deploy/docker/docker-connection.js';
+import { listProjectNetworksAndVolumes } from '../deploy/docker/project-resources.js';
 import { deploymentTarget } from '../deployment-target.js';
 import { processOutput, type CliOutput } from '../output.js';
 

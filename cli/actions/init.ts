@@ -6,7 +6,7 @@ import { projectPaths } from '../../runtime/config/project-paths.js';
 import { configSchema, type GatewayConfigInput } from '../../runtime/config/schema.js';
 import { SECRET_DIR_MODE, writeSecret } from '../../runtime/config/secrets.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
-import { loadKeySet, writeNewKeyFile } from '../../runtime/auth/signing-keys.js';
+import { loadKeySet, writeNewKeyFile } from '../../runtime/auth/tokens/signing-keys.js';
 import { dirArg } from '../dir-arg.js';
 import { ensureGitignore, type GitignoreChange } from '../gitignore.js';
 import { processOutput, type CliOutput } from '../output.js';

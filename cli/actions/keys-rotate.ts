@@ -1,4 +1,4 @@
-import { rotateKeyFile } from '../../runtime/auth/signing-keys.js';
+import { rotateKeyFile } from '../../runtime/auth/tokens/signing-keys.js';
 import { parseDuration } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';

@@ -1,6 +1,6 @@
-import { containerLogs } from '../../runtime/deploy/docker/container-logs.js';
-import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
-import { listProjectContainers } from '../../runtime/deploy/docker/project-containers.js';
+import { containerLogs } from '../deploy/docker/container-logs.js';
+import type { DockerConnection } from '../deploy/docker/docker-connection.js';
+import { listProjectContainers } from '../deploy/docker/project-containers.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { deploymentTarget } from '../deployment-target.js';
 import { processOutput, type CliOutput } from '../output.js';

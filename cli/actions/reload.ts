@@ -1,7 +1,7 @@
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import { GatewayError } from '../../runtime/errors.js';
-import { embeddedStoreFiles } from '../../runtime/store/create-store.js';
+import { embeddedStoreFiles } from '../../runtime/config/store-files.js';
 import { runningGateway } from '../../runtime/store/gateway-lock.js';
 import { dirArg } from '../dir-arg.js';
 import { processOutput, type CliOutput } from '../output.js';

@@ -1,7 +1,7 @@
 import { relative, resolve, sep } from 'node:path';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
-import { renderDeployment } from '../../runtime/deploy/render-deployment.js';
+import { renderDeployment } from '../deploy/render-deployment.js';
 import { shellWord } from '../command-line.js';
 import { dirArg } from '../dir-arg.js';
 import { ensureGitignore } from '../gitignore.js';

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
-import { ephemeralKeySet } from '../../runtime/auth/signing-keys.js';
+import { ephemeralKeySet } from '../../runtime/auth/tokens/signing-keys.js';
 import type { LocalLoginAnnouncement } from '../../runtime/auth/upstream/local-login.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';

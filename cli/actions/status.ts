@@ -1,5 +1,5 @@
-import type { DockerConnection } from '../../runtime/deploy/docker/docker-connection.js';
-import { listProjectContainers, type ProjectContainer } from '../../runtime/deploy/docker/project-containers.js';
+import type { DockerConnection } from '../deploy/docker/docker-connection.js';
+import { listProjectContainers, type ProjectContainer } from '../deploy/docker/project-containers.js';
 import { deploymentTarget } from '../deployment-target.js';
 import { processOutput, type CliOutput } from '../output.js';
 

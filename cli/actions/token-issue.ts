@@ -1,9 +1,9 @@
-import { signAccessToken } from '../../runtime/auth/access-token.js';
+import { signAccessToken } from '../../runtime/auth/tokens/access-token.js';
 import { policyFor } from '../../runtime/auth/auth-context.js';
-import { admittingRule } from '../../runtime/auth/upstream/user-policy.js';
+import { admittingRule } from '../../runtime/auth/policy/user-policy.js';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
-import { cliSubject } from '../../runtime/auth/user-subject.js';
-import { loadKeySet } from '../../runtime/auth/signing-keys.js';
+import { cliSubject } from '../../runtime/auth/upstream/user-subject.js';
+import { loadKeySet } from '../../runtime/auth/tokens/signing-keys.js';
 import { parseDuration, DURATION_HINT } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';

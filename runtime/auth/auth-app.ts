@@ -1,23 +1,23 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { clientManagementEndpoint } from './client-management-endpoint.js';
-import { introspectionEndpoint, revocationEndpoint } from './revocation-endpoints.js';
+import { clientManagementEndpoint } from './endpoints/client-management-endpoint.js';
+import { introspectionEndpoint, revocationEndpoint } from './endpoints/revocation-endpoints.js';
 import type { AuthContext } from './auth-context.js';
-import { authorizeEndpoint } from './authorize-endpoint.js';
-import { consentEndpoint } from './consent-endpoint.js';
-import { githubCallbackEndpoint, localLoginPage, localLoginSubmit, oidcCallbackEndpoint } from './login-endpoints.js';
-import { metadataEndpoints } from './metadata-endpoints.js';
+import { authorizeEndpoint } from './endpoints/authorize-endpoint.js';
+import { consentEndpoint } from './endpoints/consent-endpoint.js';
+import { githubCallbackEndpoint, localLoginPage, localLoginSubmit, oidcCallbackEndpoint } from './endpoints/login-endpoints.js';
+import { metadataEndpoints } from './endpoints/metadata-endpoints.js';
 import { OAuthError, sendOAuthError } from './oauth-error.js';
 import { sendErrorPage } from './pages/html.js';
-import { registerEndpoint } from './register-endpoint.js';
-import { tokenEndpoint } from './token-endpoint.js';
-import { createRequestVerifier, type RequestVerifier } from './verify-request.js';
-import { handleVerify, isVerifyPath } from './verify-endpoint.js';
+import { registerEndpoint } from './endpoints/register-endpoint.js';
+import { tokenEndpoint } from './endpoints/token-endpoint.js';
+import { createRequestVerifier, type RequestVerifier } from './tokens/verify-request.js';
+import { handleVerify, isVerifyPath } from './endpoints/verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { adminApi } from '../admin/admin-api.js';
+import { adminApi } from './admin/admin-api.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
-import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../router/edge-contract.js';
+import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';

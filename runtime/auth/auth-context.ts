@@ -4,15 +4,15 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { randomBytes } from 'node:crypto';
 import { createSealedBox, type SealedBox } from './sealed-box.js';
-import { admittingRule, createUserPolicy, type UserPolicy } from './upstream/user-policy.js';
-import { createCimdResolver, type CimdResolverOptions } from './cimd/cimd-resolver.js';
-import { createClientRegistry, type ClientLifetimes, type ClientRegistry } from './client-registry.js';
-import { createConsentStore, type ConsentStore } from './consents.js';
+import { admittingRule, createUserPolicy, type UserPolicy } from './policy/user-policy.js';
+import { createCimdResolver, type CimdResolverOptions } from './clients/cimd/cimd-resolver.js';
+import { createClientRegistry, type ClientLifetimes, type ClientRegistry } from './clients/client-registry.js';
+import { createConsentStore, type ConsentStore } from './consent/consents.js';
 import { gatewayUrls, type GatewayUrls } from './gateway-urls.js';
-import { createGrantStore, type GrantStore } from './grants.js';
-import { createTokenFamilies, type TokenFamilies } from './token-families.js';
+import { createGrantStore, type GrantStore } from './tokens/grants.js';
+import { createTokenFamilies, type TokenFamilies } from './tokens/token-families.js';
 import { createAuditLog, type AuditLog } from './audit-log.js';
-import type { KeySet } from './signing-keys.js';
+import type { KeySet } from './tokens/signing-keys.js';
 import type { UpstreamLogin } from './upstream/upstream-login.js';
 
 /** The collaborators every auth endpoint uses, built once at start. */
@@ -75,7 +75,7 @@ export interface AuthDeps {
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
 
-/** The allowlist of the config as one policy (runtime/auth/upstream/user-policy.ts). */
+/** The allowlist of the config as one policy (runtime/auth/policy/user-policy.ts). */
 export function policyFor(config: GatewayConfig): UserPolicy {
   const { provider } = config;
   return createUserPolicy({

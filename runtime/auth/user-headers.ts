@@ -1,7 +1,7 @@
-import { IDENTITY_HEADERS } from '../router/edge-contract.js';
+import { IDENTITY_HEADERS } from '../http/edge-contract.js';
 
 /**
- * The identity headers of the edge contract (runtime/router/edge-contract.ts: Traefik's
+ * The identity headers of the edge contract (runtime/http/edge-contract.ts: Traefik's
  * `authResponseHeaders`) as Node's `req.headers` keys them, lowercased. `sub` is the one to key
  * anything by; `login` is for display.
  */

@@ -10,7 +10,7 @@ export const GITHUB_ORG = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 export const GITHUB_TEAM = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$/;
 /** An allowlist entry: a login (GitHub, local) or, for OpenID Connect, a verified email address or a `sub`. */
-// An entry with `@` is an email address to the user policy (runtime/auth/upstream/user-policy.ts),
+// An entry with `@` is an email address to the user policy (runtime/auth/policy/user-policy.ts),
 // which needs a dotted domain after the last `@`; subjects therefore contain no `@`.
 const ALLOWED_USER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}|[\x21-\x3F\x41-\x7E]{1,255})$/;
 export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
@@ -46,7 +46,7 @@ const bridgeLimits = z.strictObject({
    * answer or SSE event (the request it answers gets a JSON-RPC error). Default 16 MiB.
    */
   maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
-  /** Docker deployments: the bridge container's memory limit (`512m`, `1g`); default in runtime/deploy/container-limits.ts. */
+  /** Docker deployments: the bridge container's memory limit (`512m`, `1g`); default in cli/deploy/container-limits.ts. */
   memory: z.string().refine((text) => parseByteSize(text) !== undefined, { message: `not a memory size: ${BYTE_SIZE_HINT}` }).optional(),
   /** Docker deployments: CPUs the bridge container may use (0.5 = half a core). */
   cpus: z.number().min(0.01).max(1024).optional(),
@@ -169,7 +169,7 @@ const embeddedStore = z.strictObject({
   /**
    * The SQLite database, relative to the project directory. A path ending in .json (the JSON-file
    * store of earlier releases) keeps working: that file is imported into a database beside it
-   * (runtime/store/create-store.ts, embeddedStoreFiles).
+   * (runtime/config/store-files.ts).
    */
   path: z.string().min(1).default('.mcp-gateway/store.sqlite'),
 });

@@ -2,7 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { GatewayConfig, ServerConfig } from './schema.js';
 import { projectPaths } from './project-paths.js';
-import { embeddedStoreFiles } from '../store/create-store.js';
+import { embeddedStoreFiles } from './store-files.js';
 
 /** A mount with its path resolved (relative to the project directory) and symlinks followed. */
 export interface ResolvedMount {

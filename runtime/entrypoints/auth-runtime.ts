@@ -2,8 +2,8 @@ import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAuthHandler } from '../auth/auth-app.js';
 import { createAuthContext } from '../auth/auth-context.js';
-import type { CimdResolverOptions } from '../auth/cimd/cimd-resolver.js';
-import { keySetFromJson, type KeySet } from '../auth/signing-keys.js';
+import type { CimdResolverOptions } from '../auth/clients/cimd/cimd-resolver.js';
+import { keySetFromJson, type KeySet } from '../auth/tokens/signing-keys.js';
 import { createUpstreamLogin } from '../auth/upstream/create-upstream-login.js';
 import type { UpstreamLogin } from '../auth/upstream/upstream-login.js';
 import { ADMIN_TOKEN_PATTERN } from '../config/admin-token.js';
@@ -16,7 +16,7 @@ import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/store.js';
 import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
 import { sendContinue } from '../http/expect-continue.js';
-import { isVerifyPath } from '../auth/verify-endpoint.js';
+import { isVerifyPath } from '../auth/endpoints/verify-endpoint.js';
 import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
 
 export interface AuthRuntimeDeps {

@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { ListenAddress } from '../gateway.js';
 import type { Logger } from '../logger.js';
 import { createBuiltinRouter, type McpService } from '../router/builtin-router.js';
-import { AUTH_URL, RUNTIME_PORT } from '../router/edge-contract.js';
+import { AUTH_URL, RUNTIME_PORT } from '../http/edge-contract.js';
 import { createHttpForwardAuth } from '../router/http-forward-auth.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
 import { replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';

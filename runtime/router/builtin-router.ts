@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayUrls } from '../auth/gateway-urls.js';
-import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
+import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { Logger } from '../logger.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
 import { sendContinue } from '../http/expect-continue.js';
 import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
-import { corsResponseHeaders, MCP_CORS, STRIPPED_REQUEST_HEADERS } from './edge-contract.js';
+import { corsResponseHeaders, MCP_CORS, STRIPPED_REQUEST_HEADERS } from '../http/edge-contract.js';
 
 /** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
 export interface McpService {

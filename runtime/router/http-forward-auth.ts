@@ -1,9 +1,9 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { USER_HEADER_NAMES } from '../auth/user-headers.js';
-import type { ForwardedRequest, VerifyResult } from '../auth/verify-request.js';
+import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { Logger } from '../logger.js';
-import { verifyUrl } from './edge-contract.js';
+import { verifyUrl } from '../http/edge-contract.js';
 
 export interface HttpForwardAuthOptions {
   /** Base URL of the auth runtime; `/verify` is appended. */

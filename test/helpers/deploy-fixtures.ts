@@ -1,17 +1,17 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNewKeyFile } from '../../runtime/auth/signing-keys.js';
+import { writeNewKeyFile } from '../../runtime/auth/tokens/signing-keys.js';
 import { parseConfig } from '../../runtime/config/load-config.js';
 import { projectPaths, type ProjectPaths } from '../../runtime/config/project-paths.js';
 import type { GatewayConfig, GatewayConfigInput } from '../../runtime/config/schema.js';
 import { writeSecret } from '../../runtime/config/secrets.js';
 import { writeServerHeaders } from '../../runtime/config/server-headers.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
-import { planDeployment, type RuntimeKind } from '../../runtime/deploy/deploy-plan.js';
-import { loadDeployTemplates } from '../../runtime/deploy/deploy-templates.js';
-import type { RuntimeImage } from '../../runtime/deploy/render-compose.js';
-import { renderDeploymentFiles } from '../../runtime/deploy/render-deployment.js';
+import { planDeployment, type RuntimeKind } from '../../cli/deploy/deploy-plan.js';
+import { loadDeployTemplates } from '../../cli/deploy/deploy-templates.js';
+import type { RuntimeImage } from '../../cli/deploy/render-compose.js';
+import { renderDeploymentFiles } from '../../cli/deploy/render-deployment.js';
 import { PACKAGE_ROOT } from './cli-run.js';
 
 /** One server of each kind: Python (uvx), node (npx), built-in, and remote with a secret header. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tempProjectDir } from './temp-project.js';
 import { expect } from 'vitest';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
-import { ephemeralKeySet } from '../../runtime/auth/signing-keys.js';
+import { ephemeralKeySet } from '../../runtime/auth/tokens/signing-keys.js';
 import { createLocalLogin, type LocalLoginAnnouncement } from '../../runtime/auth/upstream/local-login.js';
 import { parseConfig } from '../../runtime/config/load-config.js';
 import { startGateway, type RunningGateway } from '../../runtime/gateway.js';

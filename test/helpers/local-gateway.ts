@@ -1,7 +1,7 @@
-import { signAccessToken } from '../../runtime/auth/access-token.js';
+import { signAccessToken } from '../../runtime/auth/tokens/access-token.js';
 import { tempProjectDir } from './temp-project.js';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
-import { ephemeralKeySet, type KeySet } from '../../runtime/auth/signing-keys.js';
+import { ephemeralKeySet, type KeySet } from '../../runtime/auth/tokens/signing-keys.js';
 import { createLocalLogin } from '../../runtime/auth/upstream/local-login.js';
 import { parseConfig } from '../../runtime/config/load-config.js';
 import { startGateway, type GatewayDeps, type RunningGateway } from '../../runtime/gateway.js';

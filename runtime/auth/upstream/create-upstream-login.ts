@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Store } from '../../store/store.js';
-import { requireGitHubClientId } from '../../github/require-client-id.js';
+import { requireGitHubClientId } from '../../config/github-client-id.js';
 import { gatewayUrls } from '../gateway-urls.js';
 import { createGitHubLogin } from './github-login.js';
 import { DEFAULT_GITHUB_SCOPE, GITHUB_SCOPE_WITH_ORGS, createGitHubUpstream } from './github-upstream.js';

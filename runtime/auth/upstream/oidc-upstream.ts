@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
-import { isValidS256Challenge } from '../pkce.js';
+import { isValidS256Challenge } from '../tokens/pkce.js';
 import { fetchOidcMetadata, parseIssuer, type OidcProviderMetadata } from './oidc-discovery.js';
 import { fetchUserinfo, profileClaims, withUserinfo } from './oidc-userinfo.js';
 import { parseJson, requestUpstream, untrusted, type UpstreamReply } from './upstream-http.js';

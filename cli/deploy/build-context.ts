@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GatewayError } from '../../runtime/errors.js';
+import { atomicWriteFile } from '../../runtime/fs/atomic-write.js';
+import type { RuntimeKind } from './deploy-plan.js';
+import { forEachLimited, listFiles } from './copy-tree.js';
+import type { DeployTemplates } from './deploy-templates.js';
+import { copyProductionApp } from './production-deps.js';
+import type { RuntimeImage } from './render-compose.js';
+import { renderTemplate } from './render-template.js';
+
+export const DOCKERFILES: Readonly<Record<RuntimeKind, string>> = {
+  node: 'runtime-node.Dockerfile',
+  python: 'runtime-python.Dockerfile',
+};
+
+/** Image references go into Dockerfiles and build args as they are: refuse anything else. */
+const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
+
+export function checkImageReference(image: string, setting: string): void {
+  if (!IMAGE_REFERENCE.test(image)) {
+    throw new GatewayError('ERR_CONFIG_INVALID', `${setting} is not an image reference: ${JSON.stringify(image)}`, {
+      hint: 'name an image like node:20-bookworm-slim or registry.example.com/team/node:20',
+    });
+  }
+}
+
+export interface BuildContextOptions {
+  packageRoot: string;
+  templates: DeployTemplates;
+  version: string;
+  nodeImage: string;
+  pythonImage: string;
+}
+
+/**
+ * Writes build/ of the deploy folder (both Dockerfiles and app/) and returns the images built
+ * from it. Tags are `mcp-gateway-runtime-<kind>:<version>-<hash>`, the hash covering every file
+ * of the context and the build args, so a changed package, Dockerfile or base image is a new tag
+ * (compose and `up` rebuild) and an unchanged one is the same tag (nothing to do).
+ */
+export async function writeBuildContext(buildDir: string, options: BuildContextOptions): Promise<Record<RuntimeKind, RuntimeImage>> {
+  checkImageReference(options.nodeImage, 'the node base image');
+  checkImageReference(options.pythonImage, 'deploy.pythonImage');
+  const values = { version: options.version, nodeImage: options.nodeImage };
+  const node = options.templates.nodeDockerfile;
+  const python = options.templates.pythonDockerfile;
+  await atomicWriteFile(join(buildDir, DOCKERFILES.node), renderTemplate(node.text, values, { format: 'text', source: node.source }));
+  await atomicWriteFile(join(buildDir, DOCKERFILES.python), renderTemplate(python.text, { ...values, pythonImage: options.pythonImage }, { format: 'text', source: python.source }));
+  await copyProductionApp(options.packageRoot, join(buildDir, 'app'));
+
+  const contextHash = await hashDirectory(buildDir);
+  const image = (kind: RuntimeKind, args: Record<string, string>): RuntimeImage => {
+    const build = { context: './build', dockerfile: DOCKERFILES[kind], args };
+    const tagHash = createHash('sha256').update(contextHash).update(JSON.stringify(build)).digest('hex').slice(0, 12);
+    return { tag: `mcp-gateway-runtime-${kind}:${options.version}-${tagHash}`, build };
+  };
+  return {
+    node: image('node', { BASE_IMAGE: options.nodeImage }),
+    python: image('python', { NODE_IMAGE: options.nodeImage, PYTHON_IMAGE: options.pythonImage }),
+  };
+}
+
+/** sha256 over every file's path, executable bit and content, in a fixed order (not mtimes: a rerender changes none). */
+export async function hashDirectory(dir: string): Promise<string> {
+  const files = await listFiles(dir);
+  const digests = new Map<string, string>();
+  await forEachLimited(files, 32, async (file) => {
+    const [{ mode }, content] = await Promise.all([stat(join(dir, file)), readFile(join(dir, file))]);
+    digests.set(file, `${mode & 0o111 ? 'x' : '-'}${createHash('sha256').update(content).digest('hex')}`);
+  });
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(`${file}\0${digests.get(file)!}\n`);
+  return hash.digest('hex');
+}

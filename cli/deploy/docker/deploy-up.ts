@@ -1,0 +1,234 @@
+import { mkdir, stat } from 'node:fs/promises';
+import type Docker from 'dockerode';
+import { isGatewayError } from '../../../runtime/errors.js';
+import type { ComposeProject } from './compose-model.js';
+import { assertNamesFree, createAndStart, noChanges, removeQuietly, rollBack, setAside, startContainer, stopQuietly } from './container-lifecycle.js';
+import { containerSpec, type ContainerSpec } from './container-spec.js';
+import type { DockerConnection } from './docker-connection.js';
+import { ensureImages } from './ensure-images.js';
+import { assertPortsFree, type PortClaim } from './port-check.js';
+import { listProjectContainers } from './project-containers.js';
+import { ensureNetworksAndVolumes, removeUnusedNetworks } from './project-resources.js';
+import { planReconcile, startOrder } from './reconcile-plan.js';
+import { serviceEnvironment } from './service-env.js';
+import { interrupted, waitReady } from './wait-ready.js';
+
+export type ServicePhase =
+  | 'pending'
+  | 'building'
+  | 'pulling'
+  | 'creating'
+  | 'recreating'
+  | 'starting'
+  | 'waiting'
+  | 'healthy'
+  | 'running'
+  | 'unchanged'
+  | 'failed'
+  | 'rolled back'
+  | 'removed';
+
+export interface UpEvent {
+  service: string;
+  phase: ServicePhase;
+  detail?: string;
+}
+
+export interface UpOptions {
+  connection: DockerConnection;
+  project: ComposeProject;
+  onEvent?: (event: UpEvent) => void;
+  /** Per service, from its start until healthy. Servers launched with npx/uvx download on first start. */
+  healthTimeoutMs?: number;
+  /** Aborting rolls back what this run changed, like any other failure. */
+  signal?: AbortSignal;
+  /** For value-less `environment:` entries and env-file `KEY` lines; defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export type ServiceOutcome = 'created' | 'recreated' | 'started' | 'unchanged';
+
+export interface UpResult {
+  services: Array<{ service: string; container: string; outcome: ServiceOutcome }>;
+  /** Containers of services no longer in compose.yaml (a removed server), removed. */
+  removed: string[];
+}
+
+const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
+
+/**
+ * `mcp-gateway up` against the engine: makes the containers match compose.yaml and changes
+ * nothing else. Images are built (or pulled) when missing; a service is created when it has no
+ * container, recreated when its spec hash changed, started when stopped, left alone otherwise;
+ * containers of services that no longer exist are removed once the rest is healthy. Services
+ * start after what they depend on (`service_healthy` waits). If anything fails, every change of
+ * this run is undone (new containers removed, replaced ones renamed back and restarted, networks
+ * and volumes it created removed) before the error is thrown.
+ */
+export async function deployUp(options: UpOptions): Promise<UpResult> {
+  const { connection, project, signal } = options;
+  const { docker } = connection;
+  const emit = options.onEvent ?? (() => {});
+  const timeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  for (const service of project.services) emit({ service: service.name, phase: 'pending' });
+
+  // Before any build: a taken port fails in a second, not after minutes of building. A port a
+  // container of the project holds is not taken: that container stays, or stops before its
+  // successor starts.
+  const existing = await listProjectContainers(docker, project.name);
+  const claims: PortClaim[] = project.services.flatMap((service) =>
+    service.ports.flatMap((port) => (port.published === undefined ? [] : [{ service: service.name, port: { ...port, published: port.published } }])),
+  );
+  await assertPortsFree(docker, claims, { local: connection.local, ignoreContainers: new Set(existing.map((c) => c.id)) });
+
+  const imageIds = await ensureImages(docker, project, ({ services, phase, image }) => {
+    const mapped: ServicePhase | undefined = phase === 'building' ? 'building' : phase === 'pulling' ? 'pulling' : undefined;
+    if (mapped) for (const service of services) emit({ service, phase: mapped, detail: image });
+  });
+  if (signal?.aborted) throw interrupted();
+
+  const specs = new Map<string, ContainerSpec>();
+  for (const service of project.services) {
+    const env = await serviceEnvironment(service, options.env);
+    specs.set(service.name, containerSpec(project, service, env, imageIds.get(service.image)!));
+  }
+  const order = startOrder(project.services);
+  const plan = planReconcile(
+    order.map((name) => ({ service: name, containerName: specs.get(name)!.containerName, hash: specs.get(name)!.hash })),
+    existing,
+  );
+  await assertNamesFree(docker, plan.actions, specs);
+  if (connection.local) await createBindSources(project);
+
+  const changes = noChanges();
+  const needHealthy = new Set(project.services.flatMap((s) => s.dependsOn.filter((d) => d.condition !== 'service_started').map((d) => d.service)));
+  const containerOf = new Map<string, string>();
+  let current: string | undefined;
+  try {
+    Object.assign(changes, await ensureNetworksAndVolumes(docker, project));
+    for (const orphan of plan.orphans) {
+      const wasRunning = orphan.state === 'running' || orphan.state === 'restarting';
+      changes.orphans.push({ old: orphan, wasRunning });
+      if (wasRunning) await stopQuietly(docker, orphan.id);
+    }
+    for (const action of plan.actions) {
+      if (signal?.aborted) throw interrupted();
+      current = action.service;
+      const spec = specs.get(action.service)!;
+      if (action.kind === 'keep') {
+        containerOf.set(action.service, action.container.id);
+        emit({ service: action.service, phase: 'unchanged' });
+      } else if (action.kind === 'start') {
+        emit({ service: action.service, phase: 'starting' });
+        await startContainer(docker, action.container.id, action.service, project);
+        changes.started.push(action.container.id);
+        containerOf.set(action.service, action.container.id);
+      } else {
+        if (action.kind === 'recreate') {
+          emit({ service: action.service, phase: 'recreating' });
+          await setAside(docker, action.old, changes);
+        } else {
+          emit({ service: action.service, phase: 'creating' });
+        }
+        containerOf.set(action.service, await createAndStart(docker, spec, changes, project));
+      }
+      // Dependents start as soon as the healthcheck's own test passes once (probe), not a whole interval later.
+      if (action.kind !== 'keep' && needHealthy.has(action.service)) {
+        emit({ service: action.service, phase: 'waiting' });
+        await waitReady(docker, containerOf.get(action.service)!, { service: action.service, timeoutMs, probe: true, ...(signal ? { signal } : {}) });
+      }
+    }
+    current = undefined;
+    // Done when Docker itself says healthy, so `status` right after `up` agrees with it.
+    const touched = plan.actions.filter((a) => a.kind !== 'keep');
+    await allOrNothing(
+      touched.map((a) => async (stop: AbortSignal) => {
+        try {
+          await ready(docker, a.service, containerOf.get(a.service)!, timeoutMs, stop, emit);
+        } catch (err) {
+          if (!stop.aborted) emit({ service: a.service, phase: 'failed', detail: firstLine(err) });
+          throw err;
+        }
+      }),
+      signal,
+    );
+  } catch (err) {
+    if (current !== undefined) emit({ service: current, phase: 'failed', detail: firstLine(err) });
+    await rollBack(docker, changes, (service, detail) => emit({ service, phase: 'rolled back', detail }));
+    throw err;
+  }
+
+  const removed: string[] = [];
+  for (const { old } of changes.replaced) await removeQuietly(docker, old.id);
+  for (const { old } of changes.orphans) {
+    await removeQuietly(docker, old.id);
+    removed.push(old.name);
+    // A leftover of an interrupted run carries a live service's label: its row stays as it is.
+    if (old.service !== undefined && !specs.has(old.service)) emit({ service: old.service, phase: 'removed', detail: old.name });
+  }
+  await removeUnusedNetworks(docker, project);
+  return {
+    services: plan.actions.map((a) => ({
+      service: a.service,
+      container: specs.get(a.service)!.containerName,
+      outcome: ({ keep: 'unchanged', start: 'started', create: 'created', recreate: 'recreated' } as const)[a.kind],
+    })),
+    removed,
+  };
+}
+
+/**
+ * Runs the waits side by side; the first failure stops the others (so none keeps polling a
+ * container the rollback is about to remove) and is the one thrown.
+ */
+async function allOrNothing(tasks: Array<(stop: AbortSignal) => Promise<void>>, outer: AbortSignal | undefined): Promise<void> {
+  const stop = new AbortController();
+  const forward = (): void => stop.abort();
+  outer?.addEventListener('abort', forward, { once: true });
+  let first: unknown;
+  try {
+    await Promise.allSettled(
+      tasks.map((task) =>
+        task(stop.signal).catch((err: unknown) => {
+          if (first === undefined) first = err;
+          stop.abort();
+        }),
+      ),
+    );
+  } finally {
+    outer?.removeEventListener('abort', forward);
+  }
+  if (first !== undefined) throw first;
+}
+
+async function ready(docker: Docker, service: string, id: string, timeoutMs: number, signal: AbortSignal | undefined, emit: (e: UpEvent) => void): Promise<void> {
+  emit({ service, phase: 'waiting' });
+  const state = await waitReady(docker, id, { service, timeoutMs, ...(signal ? { signal } : {}) });
+  emit({ service, phase: state });
+}
+
+/**
+ * Docker creates a missing bind source as root; make it first so it belongs to the user running
+ * up. The same for the host directory of a bind-backed volume (a server's data directory), which
+ * the local driver refuses to mount when it is missing (render made it; it may be gone since).
+ */
+async function createBindSources(project: ComposeProject): Promise<void> {
+  const missing = async (path: string, mode?: number): Promise<void> => {
+    try {
+      await stat(path);
+    } catch {
+      await mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+    }
+  };
+  for (const service of project.services) {
+    for (const mount of service.mounts) if (mount.type === 'bind' && mount.createHostPath) await missing(mount.source);
+  }
+  for (const volume of Object.values(project.volumes)) {
+    const device = volume.driverOpts['device'];
+    if ((volume.driver ?? 'local') === 'local' && volume.driverOpts['o']?.split(',').includes('bind') && device?.startsWith('/')) await missing(device, 0o700);
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (isGatewayError(err) || err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}

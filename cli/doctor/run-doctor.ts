@@ -1,0 +1,80 @@
+import { projectPaths } from '../../runtime/config/project-paths.js';
+import { projectName } from '../deploy/deploy-plan.js';
+import { fail, skip, type CheckResult, type DoctorContext } from './doctor-check.js';
+import type { DoctorDeps, DoctorDockerEngine } from './doctor-deps.js';
+import { checkConfig } from './config-check.js';
+import { checkDocker, dockerDeploymentReason } from './docker-check.js';
+import { checkDomain } from './domain-check.js';
+import { checkPorts } from './ports-check.js';
+import { checkProvider } from './provider-check.js';
+import { checkRedis } from './redis-check.js';
+import { checkSandbox } from './sandbox-check.js';
+import { checkSecrets } from './secrets-check.js';
+import { checkServer } from './server-check.js';
+
+/** Stdio servers started at once: each may be an `npx`/`uvx` that downloads and compiles. */
+const SERVER_CONCURRENCY = 4;
+
+/**
+ * Every check of `mcp-gateway doctor`, in a fixed order: the config first (the others need it;
+ * with an invalid config they are skipped), then the rest concurrently. Never throws for what it
+ * finds: a finding is a result.
+ */
+export async function runDoctor(dir: string, deps: DoctorDeps): Promise<CheckResult[]> {
+  const paths = projectPaths(dir);
+  const started = deps.now();
+  const { result: configResult, config } = await checkConfig(paths);
+  configResult.ms = deps.now() - started;
+  if (config === undefined) {
+    const later = ['secrets', 'docker', 'ports', 'domain', 'provider', 'redis', 'sandbox', 'servers'];
+    return [configResult, ...later.map((name) => skip(name, 'needs a valid config (see above)'))];
+  }
+  let engine: Promise<DoctorDockerEngine> | undefined;
+  const ctx: DoctorContext = {
+    paths,
+    config,
+    deps,
+    dockerReason: await dockerDeploymentReason(config, paths),
+    dockerEngine: () => (engine ??= deps.connectDocker(deps.timeoutMs)),
+    dockerProject: projectName(config, paths.dir),
+  };
+  const checks = (
+    [
+      ['secrets', checkSecrets],
+      ['docker', checkDocker],
+      ['ports', checkPorts],
+      ['domain', checkDomain],
+      ['provider', checkProvider],
+      ['redis', checkRedis],
+      ['sandbox', checkSandbox],
+    ] as const
+  ).map(([name, check]) => guarded(deps, name, () => check(ctx)));
+  const servers = Object.entries(config.servers);
+  const serverResults = mapLimited(servers, SERVER_CONCURRENCY, ([name, server]) => guarded(deps, `server:${name}`, () => checkServer(ctx, name, server)));
+  return [configResult, ...(await Promise.all(checks)), ...(await serverResults)];
+}
+
+/** Times a check; one that breaks (a bug, an unreadable file) becomes its own failure instead of hiding the others. */
+async function guarded(deps: DoctorDeps, name: string, run: () => Promise<CheckResult>): Promise<CheckResult> {
+  const started = deps.now();
+  let result: CheckResult;
+  try {
+    result = await run();
+  } catch (err) {
+    result = fail(name, `the check itself failed: ${err instanceof Error ? err.message : String(err)}`, 'if the message does not point at a cause on this host, this is a bug in mcp-gateway doctor');
+  }
+  return { ...result, ms: deps.now() - started };
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

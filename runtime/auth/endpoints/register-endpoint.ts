@@ -1,0 +1,29 @@
+import type { Request, Response } from 'express';
+import type { AuthContext } from '../auth-context.js';
+import { clientInformationResponse, parseClientMetadata } from '../clients/client-metadata.js';
+import { OAuthError, sendOAuthError } from '../oauth-error.js';
+
+export function registrationClientUri(ctx: AuthContext, clientId: string): string {
+  return `${ctx.urls.registrationEndpoint}/${encodeURIComponent(clientId)}`;
+}
+
+/** POST /register (RFC 7591). Client mistakes are 400 `invalid_client_metadata` / `invalid_redirect_uri`. */
+export function registerEndpoint(ctx: AuthContext) {
+  return async function register(req: Request, res: Response): Promise<void> {
+    try {
+      if (!req.is('application/json')) throw new OAuthError('invalid_client_metadata', 'the registration request must be application/json');
+      const metadata = parseClientMetadata(req.body);
+      const { record, clientSecret, registrationAccessToken } = await ctx.clients.register(metadata);
+      ctx.audit('client_registered', { clientId: record.clientId, clientName: record.clientName, redirectUris: record.redirectUris.join(' '), ip: req.ip });
+      const body = clientInformationResponse(record, {
+        registrationAccessToken,
+        registrationClientUri: registrationClientUri(ctx, record.clientId),
+        ...(clientSecret === undefined ? {} : { clientSecret }),
+      });
+      res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(body);
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      sendOAuthError(res, err);
+    }
+  };
+}

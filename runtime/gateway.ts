@@ -1,12 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createAuthHandler } from './auth/auth-app.js';
 import { createAuthContext } from './auth/auth-context.js';
 import type { KeySet } from './auth/tokens/signing-keys.js';
 import type { CimdResolverOptions } from './auth/clients/cimd/cimd-resolver.js';
 import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
 import { createRequestVerifier } from './auth/tokens/verify-request.js';
-import type { Bridge } from './bridge/streamable-http-bridge.js';
+import type { Bridge } from './bridge/bridge.js';
 import type { GatewayConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -21,6 +21,7 @@ import { parseDuration } from './config/duration.js';
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 import { deferContinue } from './http/expect-continue.js';
 import type { Store } from './store/store.js';
+import { listenOn, type ListenAddress } from './http/listen-address.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -45,10 +46,6 @@ export interface GatewayDeps {
   loadUpstreamHeaders?: (config: GatewayConfig) => Promise<Readonly<Record<string, Readonly<Record<string, string>>>>>;
 }
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
 
 export interface RunningGateway {
   /** Where the HTTP server actually listens (port resolved when 0 was asked for). */
@@ -122,26 +119,4 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
       return closing;
     },
   };
-}
-
-/** Listens, turning the usual bind failures into GatewayErrors with a hint (shared with the container runtimes). */
-export function listenOn(server: NetServer, { host, port }: ListenAddress): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      if (err.code === 'EADDRINUSE') {
-        reject(new GatewayError('ERR_PORT_IN_USE', `${host}:${port} is already in use`, { hint: 'stop the program using it, or pass --listen HOST:PORT with a free port (and a matching publicUrl)' }));
-      } else if (err.code === 'EACCES') {
-        reject(new GatewayError('ERR_LISTEN_FAILED', `not allowed to listen on ${host}:${port}`, { hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE; use --listen with a higher port behind a proxy' }));
-      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-        reject(new GatewayError('ERR_LISTEN_FAILED', `${host} is not an address of this machine`, { hint: 'pass --listen with a local address, e.g. 127.0.0.1:8080 or 0.0.0.0:8080' }));
-      } else {
-        reject(err);
-      }
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

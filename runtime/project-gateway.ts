@@ -10,7 +10,8 @@ import { readSecret, requireSecret } from './config/secrets.js';
 import { readServerHeaders } from './config/server-headers.js';
 import { GatewayError } from './errors.js';
 import { githubSecretHint, requireGitHubClientId } from './config/github-client-id.js';
-import { startGateway, type ListenAddress, type RunningGateway } from './gateway.js';
+import { startGateway, type RunningGateway } from './gateway.js';
+import type { ListenAddress } from './http/listen-address.js';
 import type { Logger } from './logger.js';
 import { createStore } from './store/create-store.js';
 import { embeddedStoreFiles } from './config/store-files.js';
@@ -29,26 +30,6 @@ export interface ProjectGatewayOptions {
   /** Where local-login one-time codes go (the operator's terminal). */
   announceLoginCode: (announcement: LocalLoginAnnouncement) => void;
   fetch?: typeof fetch;
-}
-
-/** `HOST:PORT` (IPv6 in brackets) → address; a usage error otherwise. */
-export function parseListen(text: string): ListenAddress {
-  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
-  const port = Number(match?.[2]);
-  if (!match || port > 65535) throw new GatewayError('ERR_USAGE', `--listen ${text} is not HOST:PORT`, { hint: 'e.g. --listen 127.0.0.1:8080 or --listen 0.0.0.0:8080' });
-  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
-/** Where `serve` listens without --listen: `listen` from the config, else the public URL's own host and port. */
-export function defaultListen(config: GatewayConfig): ListenAddress {
-  if (config.listen !== undefined) return parseListen(config.listen);
-  const url = new URL(config.publicUrl);
-  if (url.protocol === 'https:') {
-    throw new GatewayError('ERR_USAGE', `publicUrl is https (${url.origin}) but serve speaks plain HTTP`, {
-      hint: 'terminate TLS in a proxy in front of the gateway and pass --listen 127.0.0.1:8080 (or set `listen:` in mcp-gateway.yaml)',
-    });
-  }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? 80 : Number(url.port) };
 }
 
 /** The static header values of every remote server, from `.secrets/servers/NAME.headers.json`. */

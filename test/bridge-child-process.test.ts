@@ -7,7 +7,8 @@ import { silentLogger } from '../runtime/logger.js';
 import { buildChildEnv } from '../runtime/bridge/child-env.js';
 import { LineSplitter } from '../runtime/bridge/line-splitter.js';
 import { acceptable } from '../runtime/bridge/media-types.js';
-import { createStdioBridge, type Bridge, type StdioLaunch } from '../runtime/bridge/streamable-http-bridge.js';
+import { createStdioBridge, type StdioLaunch } from '../runtime/bridge/streamable-http-bridge.js';
+import type { Bridge } from '../runtime/bridge/bridge.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/echo-mcp-server.mjs', import.meta.url));
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_DEFAULTS } from '../runtime/bridge/bridge-options.js';
 import { serverSchema } from '../runtime/config/schema.js';
 import { createRemoteProxy } from '../runtime/bridge/remote-proxy.js';
-import type { Bridge } from '../runtime/bridge/streamable-http-bridge.js';
+import type { Bridge } from '../runtime/bridge/bridge.js';
 import { silentLogger } from '../runtime/logger.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';

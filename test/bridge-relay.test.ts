@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../runtime/logger.js';
-import { createStdioBridge, type Bridge } from '../runtime/bridge/streamable-http-bridge.js';
+import { createStdioBridge } from '../runtime/bridge/streamable-http-bridge.js';
+import type { Bridge } from '../runtime/bridge/bridge.js';
 
 /**
  * A hand-rolled stdio server (no SDK) so the test controls exactly what reaches stdout: a

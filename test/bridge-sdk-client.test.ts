@@ -5,7 +5,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../runtime/logger.js';
-import { createStdioBridge, type Bridge } from '../runtime/bridge/streamable-http-bridge.js';
+import { createStdioBridge } from '../runtime/bridge/streamable-http-bridge.js';
+import type { Bridge } from '../runtime/bridge/bridge.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/echo-mcp-server.mjs', import.meta.url));
 

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../runtime/logger.js';
-import { createStdioBridge, type Bridge, type BridgeOptions } from '../runtime/bridge/streamable-http-bridge.js';
+import { createStdioBridge, type BridgeOptions } from '../runtime/bridge/streamable-http-bridge.js';
+import type { Bridge } from '../runtime/bridge/bridge.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/echo-mcp-server.mjs', import.meta.url));
 const BOTH = 'application/json, text/event-stream';

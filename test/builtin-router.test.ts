@@ -9,7 +9,8 @@ import { createLocalLogin } from '../runtime/auth/upstream/local-login.js';
 import { createRequestVerifier } from '../runtime/auth/tokens/verify-request.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { silentLogger } from '../runtime/logger.js';
-import { createBuiltinRouter, type McpService } from '../runtime/router/builtin-router.js';
+import { createBuiltinRouter } from '../runtime/router/builtin-router.js';
+import type { McpEndpoint } from '../runtime/bridge/bridge.js';
 import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
 
 /**
@@ -32,7 +33,7 @@ beforeAll(async () => {
   const logger = silentLogger();
   const ctx = createAuthContext({ config, store, keys, logger, upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }) });
   const app = createAuthApp(ctx);
-  const recorder: McpService = {
+  const recorder: McpEndpoint = {
     async handle(req, res) {
       seen.push({ ...req.headers });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

@@ -13,7 +13,8 @@ import { createRequestVerifier } from '../runtime/auth/tokens/verify-request.js'
 import { parseConfig } from '../runtime/config/load-config.js';
 import { DEFAULT_AUTH_URL } from '../runtime/entrypoints/router-runtime.js';
 import { silentLogger } from '../runtime/logger.js';
-import { createBuiltinRouter, type BuiltinRouterOptions, type McpService } from '../runtime/router/builtin-router.js';
+import { createBuiltinRouter, type BuiltinRouterOptions } from '../runtime/router/builtin-router.js';
+import type { McpEndpoint } from '../runtime/bridge/bridge.js';
 import {
   AUTH_URL,
   CLIENT_CREDENTIAL_HEADERS,
@@ -179,7 +180,7 @@ describe.each([
   let seen: IncomingMessage['headers'][] = [];
 
   beforeAll(async () => {
-    const recorder: McpService = {
+    const recorder: McpEndpoint = {
       async handle(req, res) {
         seen.push({ ...req.headers });
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

@@ -11,7 +11,7 @@ import { replyJson, replyJsonRpcError } from './json-replies.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage } from './oversized-message.js';
 import { relayUpstreamResponse } from './upstream-response.js';
-import type { Bridge } from './streamable-http-bridge.js';
+import type { Bridge } from './bridge.js';
 
 export interface RemoteProxyOptions {
   serverName: string;

@@ -4,6 +4,7 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isGatewayError } from '../errors.js';
 import { BRIDGE_DEFAULTS, resolveBridgeSettings, type BridgeOptions } from './bridge-options.js';
 import { BridgeSession, type BridgeSessionOptions, type ClientMessage } from './bridge-session.js';
+import type { Bridge } from './bridge.js';
 import { cachedHealth, type ServerHealth } from './cached-health.js';
 import type { StdioLaunch } from './child-process-session.js';
 import { buildChildEnv } from './child-env.js';
@@ -22,17 +23,6 @@ import { WarmPool } from './warm-pool.js';
 export type { StdioLaunch } from './child-process-session.js';
 export type { ServerHealth } from './cached-health.js';
 export { BRIDGE_DEFAULTS, type BridgeOptions };
-
-/** What the router calls for an MCP endpoint: the stdio bridge, or the remote proxy. */
-export interface Bridge {
-  /** One HTTP request to the server's MCP endpoint (any method). Never rejects. */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Ends every session and its child; resolves when all children have exited. */
-  close(): Promise<void>;
-  /** Whether the server answers initialize; cached, so cheap to call often. */
-  health(): Promise<ServerHealth>;
-  readonly sessionCount: number;
-}
 
 const ALLOW = 'GET, POST, DELETE';
 const CLOSE_BOUND_MS = 10_000;

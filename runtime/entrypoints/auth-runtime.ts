@@ -10,7 +10,7 @@ import { ADMIN_TOKEN_PATTERN } from '../config/admin-token.js';
 import { projectPaths } from '../config/project-paths.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import type { ListenAddress } from '../gateway.js';
+import type { ListenAddress } from '../http/listen-address.js';
 import type { Logger } from '../logger.js';
 import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/store.js';

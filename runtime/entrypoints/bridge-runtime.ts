@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Bridge } from '../bridge/streamable-http-bridge.js';
+import type { Bridge } from '../bridge/bridge.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';

@@ -2,7 +2,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../errors.js';
-import { listenOn, type ListenAddress } from '../gateway.js';
+import { listenOn, type ListenAddress } from '../http/listen-address.js';
 import type { Logger } from '../logger.js';
 import { deferContinue } from '../http/expect-continue.js';
 import { createDrain } from '../http/graceful-drain.js';

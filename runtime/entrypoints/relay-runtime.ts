@@ -1,5 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net';
-import { listenOn, type ListenAddress } from '../gateway.js';
+import { listenOn, type ListenAddress } from '../http/listen-address.js';
 import type { Logger } from '../logger.js';
 import type { RunningRuntime } from './http-runtime.js';
 import { runtimeListen, runtimeSocket, type RuntimeEnv } from './runtime-env.js';

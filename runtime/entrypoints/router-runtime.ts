@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gatewayUrls } from '../auth/gateway-urls.js';
 import type { GatewayConfig } from '../config/schema.js';
-import type { ListenAddress } from '../gateway.js';
+import type { ListenAddress } from '../http/listen-address.js';
 import type { Logger } from '../logger.js';
-import { createBuiltinRouter, type McpService } from '../router/builtin-router.js';
+import { createBuiltinRouter } from '../router/builtin-router.js';
+import type { McpEndpoint } from '../bridge/bridge.js';
 import { AUTH_URL, RUNTIME_PORT } from '../http/edge-contract.js';
 import { createHttpForwardAuth } from '../router/http-forward-auth.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
@@ -58,7 +59,7 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
   const router = createBuiltinRouter({
     urls,
     forwardAuth: forwardAuth.verify,
-    services: bridges as ReadonlyMap<string, McpService>,
+    services: bridges as ReadonlyMap<string, McpEndpoint>,
     auth: (req, res) => void auth.handle(req, res),
     health,
     logger,

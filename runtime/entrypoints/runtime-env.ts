@@ -3,8 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { parseConfigText } from '../config/load-config.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import type { ListenAddress } from '../gateway.js';
-import { parseListen } from '../project-gateway.js';
+import { parseListen, type ListenAddress } from '../http/listen-address.js';
 import type { RuntimeAddress } from './http-runtime.js';
 
 /**

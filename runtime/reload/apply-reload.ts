@@ -1,5 +1,5 @@
 import type { AuthContext } from '../auth/auth-context.js';
-import type { Bridge } from '../bridge/streamable-http-bridge.js';
+import type { Bridge } from '../bridge/bridge.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayUrls } from '../auth/gateway-urls.js';
+import type { McpEndpoint } from '../bridge/bridge.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { Logger } from '../logger.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
@@ -8,15 +9,12 @@ import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
 import { corsResponseHeaders, MCP_CORS, STRIPPED_REQUEST_HEADERS } from '../http/edge-contract.js';
 
 /** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
-export interface McpService {
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-}
 
 export interface BuiltinRouterOptions {
   urls: GatewayUrls;
   /** ForwardAuth: in-process call to the auth runtime's verifier, or an HTTP client to `/verify`. */
   forwardAuth: (req: ForwardedRequest) => Promise<VerifyResult>;
-  services: ReadonlyMap<string, McpService>;
+  services: ReadonlyMap<string, McpEndpoint>;
   /** Everything that is not an MCP endpoint or /health: the auth runtime (OAuth, discovery, login, consent). */
   auth: (req: IncomingMessage, res: ServerResponse) => void;
   health: (req: IncomingMessage, res: ServerResponse) => void;

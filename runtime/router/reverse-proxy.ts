@@ -3,7 +3,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.js';
-import type { McpService } from './builtin-router.js';
+import type { McpEndpoint } from '../bridge/bridge.js';
 
 export interface ReverseProxyOptions {
   /** Names the target in logs and error bodies (`auth`, `bridge-echo`). */
@@ -13,7 +13,7 @@ export interface ReverseProxyOptions {
   logger: Logger;
 }
 
-export interface ReverseProxy extends McpService {
+export interface ReverseProxy extends McpEndpoint {
   /** Cuts the requests in flight and drops pooled connections. */
   close(): void;
 }

@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../runtime/logger.js';
-import { createStdioBridge, type Bridge, type BridgeOptions } from '../../runtime/bridge/streamable-http-bridge.js';
+import { createStdioBridge, type BridgeOptions } from '../../runtime/bridge/streamable-http-bridge.js';
+import type { Bridge } from '../../runtime/bridge/bridge.js';
 import { watchdogPid } from '../../runtime/bridge/orphan-watchdog.js';
 
 export const ECHO_SERVER = fileURLToPath(new URL('../fixtures/echo-mcp-server.mjs', import.meta.url));

@@ -338,11 +338,13 @@ describe('memory of mcp-gateway serve after a 50 MB line at the 16 MiB default',
   it('is back within 20% of its level before, seconds after the request failed cleanly', async () => {
     const dir = await makeTempDir('mcpgw-huge-');
     const publicUrl = `http://127.0.0.1:${await freePort()}`;
-    const serve = new ServeProcess(['--dir', dir]);
+    let serve: ServeProcess | undefined;
     try {
       expect((await runCli(localInitArgs(dir, publicUrl))).code).toBe(0);
       expect((await runCli(['add-server', 'huge', '--dir', dir, '--command', `"${process.execPath}" "${HUGE_LINE_SERVER}"`])).code).toBe(0);
       const token = (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'huge'])).stdout.trim().split('\n').at(-1)!;
+      // Started once the project is complete (a serve started earlier races init and add-server).
+      serve = new ServeProcess(['--dir', dir]);
       await serve.waitFor(/mcp-gateway is ready/);
       const url = `${publicUrl}/huge/mcp`;
       const headers = { authorization: `Bearer ${token}` };
@@ -352,14 +354,15 @@ describe('memory of mcp-gateway serve after a 50 MB line at the 16 MiB default',
       await (await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { headers, session, version: '2025-06-18' })).text();
       for (let i = 0; i < 20; i++) await toolText(await callTool(url, session, 'echo', { text: 'x'.repeat(1000) }, { headers }));
       await sleep(1_500);
-      const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serve.pid}/status`, 'utf8'))![1]) / 1024;
+      const pid = serve.pid;
+      const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
       const before = rss();
       const reply = (await (await callTool(url, session, 'huge', { bytes: 50 * 1000 * 1000 }, { headers, accept: 'application/json' })).json()) as JsonRpcReply;
       expect(reply.error).toMatchObject({ code: -32603, data: { maxMessageBytes: 16 * MiB } });
       await expect.poll(rss, { timeout: 15_000, interval: 250 }).toBeLessThanOrEqual(before * 1.2);
       expect(await toolText(await callTool(url, session, 'echo', { text: 'after' }, { headers }))).toBe('after');
     } finally {
-      await serve.stop();
+      await serve?.stop();
       await removeTempDir(dir);
     }
   }, 60_000);

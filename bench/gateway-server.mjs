@@ -50,7 +50,10 @@ const gateway = await startGateway({ config, store, keys, upstream, logger: sile
 const tokens = {};
 for (const name of Object.keys(config.servers)) {
   const claims = { sub: 'bench', login: 'bench', clientId: 'bench', audience: urls.resourceFor(name) };
-  tokens[name] = { url: urls.resourceFor(name), token: (await signAccessToken(claims, { keys, issuer: urls.issuer, ttlMs: 3_600_000, now: Date.now() })).token };
+  tokens[name] = {
+    url: urls.resourceFor(name),
+    token: (await signAccessToken(claims, { keys, issuer: urls.issuer, ttlMs: 3_600_000, now: Date.now() })).token,
+  };
 }
 process.send({ port, tokens });
 process.on('message', async (message) => {

@@ -22,16 +22,13 @@ export class HttpMcpTarget {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
       }
-      const req = request(
-        { host: this.url.hostname, port: this.url.port, path: this.url.pathname, method, headers, agent: this.agent },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-          res.on('error', reject);
-        },
-      );
+      const req = request({ host: this.url.hostname, port: this.url.port, path: this.url.pathname, method, headers, agent: this.agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      });
       req.on('error', reject);
       req.end(body);
     });
@@ -41,7 +38,12 @@ export class HttpMcpTarget {
     const init = await this.send(
       'POST',
       { accept: ACCEPT },
-      JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+      }),
     );
     if (init.status !== 200) throw new Error(`initialize: HTTP ${init.status} ${init.body.slice(0, 200)}`);
     const session = /** @type {string} */ (init.headers['mcp-session-id']);
@@ -67,7 +69,11 @@ export class HttpSession {
   /** tools/call echo; resolves with the echoed text. */
   async echo(text) {
     const id = this.nextId++;
-    const res = await this.target.send('POST', this.headers, `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":${JSON.stringify(text)}}}}`);
+    const res = await this.target.send(
+      'POST',
+      this.headers,
+      `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":${JSON.stringify(text)}}}}`,
+    );
     if (res.status !== 200) throw new Error(`tools/call: HTTP ${res.status} ${res.body.slice(0, 200)}`);
     const message = parseResponse(res);
     const out = message?.result?.content?.[0]?.text;

@@ -27,7 +27,10 @@ const SUPERGATEWAY = fileURLToPath(new URL('../node_modules/.bin/supergateway', 
 /** A stdio server in one `sed` process: answers initialize only. Idle sessions for the memory measurement. */
 const SED_SERVER = {
   command: 'sed',
-  args: ['-un', 's/^{"jsonrpc":"2.0","id":\\([0-9]*\\),"method":"initialize".*/{"jsonrpc":"2.0","id":\\1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"sed","version":"1"}}}/p'],
+  args: [
+    '-un',
+    's/^{"jsonrpc":"2.0","id":\\([0-9]*\\),"method":"initialize".*/{"jsonrpc":"2.0","id":\\1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"sed","version":"1"}}}/p',
+  ],
 };
 const SESSIONS = 8;
 const IN_FLIGHT = 4;
@@ -49,7 +52,10 @@ delete process.env['NODE_EXTRA_CA_CERTS'];
 delete process.env['SSL_CERT_FILE'];
 
 const log = (line) => process.stderr.write(`${line}\n`);
-const loadavgText = () => loadavg().map((n) => n.toFixed(2)).join(' / ');
+const loadavgText = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' / ');
 const echoCall = (session) => session.echo('hello');
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
@@ -302,12 +308,27 @@ const table = [
 // The ratio of two CPU figures, or n/a where one could not be read (supergateway's on a host without /proc).
 const cpuRatio = (a, b) => (a === undefined || b === undefined ? 'n/a' : ratio(a, b));
 const checks = [
-  ['gateway throughput vs supergateway', ratio(gateway.callsPerSecond, supergateway.callsPerSecond), '>= 5x', gateway.callsPerSecond >= 5 * supergateway.callsPerSecond],
-  ['gateway throughput vs floor', `${((gateway.callsPerSecond / floor.callsPerSecond) * 100).toFixed(0)}%`, '>= 30%', gateway.callsPerSecond >= 0.3 * floor.callsPerSecond],
+  [
+    'gateway throughput vs supergateway',
+    ratio(gateway.callsPerSecond, supergateway.callsPerSecond),
+    '>= 5x',
+    gateway.callsPerSecond >= 5 * supergateway.callsPerSecond,
+  ],
+  [
+    'gateway throughput vs floor',
+    `${((gateway.callsPerSecond / floor.callsPerSecond) * 100).toFixed(0)}%`,
+    '>= 30%',
+    gateway.callsPerSecond >= 0.3 * floor.callsPerSecond,
+  ],
   ['gateway p50 vs supergateway p50', ratio(gateway.p50, supergateway.p50), '<= 0.25x', gateway.p50 <= supergateway.p50 / 4],
   ['gateway setup (no pool, bubblewrap) vs floor spawn + initialize', ratio(gateway.setupMs, floor.setupMs), '<= 1.1x', gateway.setupMs <= 1.1 * floor.setupMs],
   ['gateway setup with warm pool', `${fmt(gateway.pooledSetupMs, 1)} ms`, '< 10 ms', gateway.pooledSetupMs < 10],
-  ['gateway memory per idle session (heap / RSS, children excluded)', `${fmt(gateway.heapPerSessionKb, 1)} KB / ${fmt(gateway.rssPerSessionKb, 1)} KB`, '<= 100 KB', gateway.rssPerSessionKb <= 100 && gateway.heapPerSessionKb <= 100],
+  [
+    'gateway memory per idle session (heap / RSS, children excluded)',
+    `${fmt(gateway.heapPerSessionKb, 1)} KB / ${fmt(gateway.rssPerSessionKb, 1)} KB`,
+    '<= 100 KB',
+    gateway.rssPerSessionKb <= 100 && gateway.heapPerSessionKb <= 100,
+  ],
 ];
 const ratios = [
   '| ratio | measured | target | met |',

@@ -89,8 +89,17 @@ async function latency(call, count) {
 async function measure(name, store, { durationMs, count }) {
   const result = {};
   log(`store: ${name}, registrations`);
-  await rate(Array.from({ length: IN_FLIGHT }, () => () => register(store)), durationMs / 3); // warm-up
-  result.registrations = { perSecond: await rate(Array.from({ length: IN_FLIGHT }, () => () => register(store)), durationMs), ...(await latency(() => register(store), count)) };
+  await rate(
+    Array.from({ length: IN_FLIGHT }, () => () => register(store)),
+    durationMs / 3,
+  ); // warm-up
+  result.registrations = {
+    perSecond: await rate(
+      Array.from({ length: IN_FLIGHT }, () => () => register(store)),
+      durationMs,
+    ),
+    ...(await latency(() => register(store), count)),
+  };
   log(`store: ${name}, refreshes`);
   const callers = await Promise.all(Array.from({ length: IN_FLIGHT }, () => refresher(store)));
   await rate(callers, durationMs / 3);

@@ -57,7 +57,13 @@ async function verifyEndpoint() {
   );
   return {
     url: `${urls.issuer}/verify`,
-    headers: { authorization: `Bearer ${token}`, 'x-forwarded-method': 'POST', 'x-forwarded-proto': 'https', 'x-forwarded-host': `127.0.0.1:${port}`, 'x-forwarded-uri': '/echo/mcp' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-forwarded-method': 'POST',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': `127.0.0.1:${port}`,
+      'x-forwarded-uri': '/echo/mcp',
+    },
   };
 }
 

@@ -77,7 +77,10 @@ async function summariseProfile(dir) {
     self.set(where, (self.get(where) ?? 0) + (intervals[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([where, us]) => ({ where, share: us / total }));
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)
+    .map(([where, us]) => ({ where, share: us / total }));
 }
 
 const hello = await measure('hello', 'node:http hello-world');

@@ -10,6 +10,7 @@ import { dockerDeployment, type DockerDeployment } from './deploy/docker-deploym
 import { GatewayError, isGatewayError } from '../runtime/errors.js';
 import { silentLogger } from '../runtime/logger.js';
 import { createStore } from '../runtime/store/create-store.js';
+import type { Store } from '../runtime/store/store.js';
 import { embeddedStoreFiles } from '../runtime/config/store-files.js';
 import { runningGateway } from '../runtime/store/gateway-lock.js';
 import type { CliOutput } from './output.js';
@@ -73,9 +74,13 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
     const holder = await runningGateway(database);
     if (holder !== undefined) {
       if (token === undefined) {
-        throw new GatewayError('ERR_ADMIN_UNAVAILABLE', `a gateway (process ${holder.pid}) serves ${database}, and the project has no admin token to ask it with`, {
-          hint: 'restart that `mcp-gateway serve`: this version creates .secrets/admin-token and serves the admin API',
-        });
+        throw new GatewayError(
+          'ERR_ADMIN_UNAVAILABLE',
+          `a gateway (process ${holder.pid}) serves ${database}, and the project has no admin token to ask it with`,
+          {
+            hint: 'restart that `mcp-gateway serve`: this version creates .secrets/admin-token and serves the admin API',
+          },
+        );
       }
       const client = apiClient(config.publicUrl, token, deps);
       try {
@@ -108,7 +113,7 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
     }
   }
   const redisPassword = await readSecret(paths.redisPassword);
-  let store;
+  let store: Store;
   try {
     store = await createStore(config.store, paths, { logger: silentLogger(), ...(redisPassword ? { redisPassword } : {}) });
   } catch (err) {
@@ -139,7 +144,13 @@ function apiClient(
   timeoutMs?: number,
   describe?: Pick<AdminHttpClientOptions, 'target' | 'hints'>,
 ): AdminHttpClient {
-  return createAdminHttpClient({ baseUrl, token, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }), ...describe });
+  return createAdminHttpClient({
+    baseUrl,
+    token,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...describe,
+  });
 }
 
 /** What a failure to reach a Docker deployment's admin API says instead of the hints for `serve`. */
@@ -149,7 +160,8 @@ function dockerTarget(docker: DockerDeployment): Pick<AdminHttpClientOptions, 't
     hints: {
       unreachable: docker.reachHint,
       unavailable: `the router there does not route /admin/ to the auth runtime, or the auth container runs without MCPGW_ADMIN_TOKEN: run \`mcp-gateway up\` (it renders the deploy folder again); or ${docker.reachHint}`,
-      denied: 'the deployment runs with another admin token than .secrets/admin-token (the file changed since the last `up`): run `mcp-gateway up` so the auth container gets this one',
+      denied:
+        'the deployment runs with another admin token than .secrets/admin-token (the file changed since the last `up`): run `mcp-gateway up` so the auth container gets this one',
     },
   };
 }
@@ -160,9 +172,13 @@ function apiSession(config: GatewayConfig, client: AdminHttpClient, via = `the g
 
 function requireToken(token: string | undefined, paths: ProjectPaths, docker?: DockerDeployment): string {
   if (token !== undefined) return token;
-  throw new GatewayError('ERR_SECRET_MISSING', `the admin token is missing (${paths.adminToken})${docker ? `, so the Docker deployment (${docker.reason}) cannot be asked` : ''}`, {
-    hint: docker
-      ? '`mcp-gateway up` creates it and gives it to the auth container (it renders the deploy folder again)'
-      : 'it is created when `mcp-gateway serve` or `render` first runs in this project; for Docker, render and up again so the auth container gets it',
-  });
+  throw new GatewayError(
+    'ERR_SECRET_MISSING',
+    `the admin token is missing (${paths.adminToken})${docker ? `, so the Docker deployment (${docker.reason}) cannot be asked` : ''}`,
+    {
+      hint: docker
+        ? '`mcp-gateway up` creates it and gives it to the auth container (it renders the deploy folder again)'
+        : 'it is created when `mcp-gateway serve` or `render` first runs in this project; for Docker, render and up again so the auth container gets it',
+    },
+  );
 }

@@ -36,7 +36,9 @@ export function parseCommandLine(text: string): CommandLine {
   }
   const [command, ...args] = words;
   if (command === undefined || command === '') {
-    throw new GatewayError('ERR_USAGE', '--command is empty', { hint: 'pass the command and its arguments, e.g. --command "npx -y @modelcontextprotocol/server-memory"' });
+    throw new GatewayError('ERR_USAGE', '--command is empty', {
+      hint: 'pass the command and its arguments, e.g. --command "npx -y @modelcontextprotocol/server-memory"',
+    });
   }
   return { command, args };
 }

@@ -64,6 +64,9 @@ export function defineCommand<A extends readonly unknown[] = [], F extends objec
 /** The text commander prints after a command's options: its notes, then its examples. */
 export function helpAfter(spec: CommandSpec): string {
   const notes = typeof spec.notes === 'function' ? spec.notes() : spec.notes;
-  const parts = [notes === undefined ? undefined : `\n${notes}`, spec.examples === undefined ? undefined : `\nExamples:\n${spec.examples.map((line) => `  ${line}`).join('\n')}`];
+  const parts = [
+    notes === undefined ? undefined : `\n${notes}`,
+    spec.examples === undefined ? undefined : `\nExamples:\n${spec.examples.map((line) => `  ${line}`).join('\n')}`,
+  ];
   return parts.filter((part) => part !== undefined).join('\n');
 }

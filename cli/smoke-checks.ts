@@ -39,7 +39,12 @@ class CheckFailed extends Error {}
  * Each check compares against what the config says, so a metadata document that points
  * elsewhere fails even if it is reachable.
  */
-export async function smokeServer(target: SmokeTarget, server: string, token: string, asMetadata: (issuer: string) => Promise<SmokeCheck>): Promise<ServerSmokeReport> {
+export async function smokeServer(
+  target: SmokeTarget,
+  server: string,
+  token: string,
+  asMetadata: (issuer: string) => Promise<SmokeCheck>,
+): Promise<ServerSmokeReport> {
   const { urls } = target;
   const endpoint = urls.resourceFor(server);
   const checks: SmokeCheck[] = [];
@@ -102,7 +107,12 @@ async function checkChallenge(target: SmokeTarget, endpoint: string, metadataUrl
   const res = await target.fetch(target.reachAt(endpoint), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcp-gateway-smoke', version: packageVersion() } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcp-gateway-smoke', version: packageVersion() } },
+    }),
     redirect: 'manual',
     signal: AbortSignal.timeout(target.timeoutMs),
   });
@@ -121,14 +131,19 @@ async function checkResourceMetadata(target: SmokeTarget, metadataUrl: string, e
   const doc = await getJson(target, metadataUrl);
   if (doc['resource'] !== endpoint) fail(`${metadataUrl}: resource is ${JSON.stringify(doc['resource'])}, not ${endpoint}`);
   const servers = doc['authorization_servers'];
-  if (!Array.isArray(servers) || !servers.includes(target.urls.issuer)) fail(`${metadataUrl}: authorization_servers ${JSON.stringify(servers)} does not name ${target.urls.issuer}`);
+  if (!Array.isArray(servers) || !servers.includes(target.urls.issuer))
+    fail(`${metadataUrl}: authorization_servers ${JSON.stringify(servers)} does not name ${target.urls.issuer}`);
   return `resource ${endpoint}`;
 }
 
 async function getJson(target: SmokeTarget, url: string): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await target.fetch(target.reachAt(url), { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(target.timeoutMs) });
+    res = await target.fetch(target.reachAt(url), {
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
   } catch (err) {
     fail(`${url}: ${describeFetchError(err)}`);
   }

@@ -8,7 +8,6 @@ import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
 import { createRequestVerifier } from './auth/tokens/verify-request.js';
 import type { Bridge } from './bridge/bridge.js';
 import type { GatewayConfig } from './config/schema.js';
-import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createHealthHandler, createMcpServices } from './mcp-services.js';
 import { createBuiltinRouter } from './router/builtin-router.js';
@@ -46,7 +45,6 @@ export interface GatewayDeps {
   loadUpstreamHeaders?: (config: GatewayConfig) => Promise<Readonly<Record<string, Readonly<Record<string, string>>>>>;
 }
 
-
 export interface RunningGateway {
   /** Where the HTTP server actually listens (port resolved when 0 was asked for). */
   address: ListenAddress;
@@ -67,12 +65,33 @@ export { launchFor } from './mcp-services.js';
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, store, keys, upstream, logger } = deps;
-  const ctx = createAuthContext({ config, store, keys, upstream, logger, ...(deps.now ? { now: deps.now } : {}), ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}), ...(deps.cimd ? { cimd: deps.cimd } : {}), ...(deps.stateKey ? { stateKey: deps.stateKey } : {}), ...(deps.adminToken ? { adminToken: deps.adminToken } : {}) });
+  const ctx = createAuthContext({
+    config,
+    store,
+    keys,
+    upstream,
+    logger,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}),
+    ...(deps.cimd ? { cimd: deps.cimd } : {}),
+    ...(deps.stateKey ? { stateKey: deps.stateKey } : {}),
+    ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
+  });
   // One verifier, so the router and /verify share its verified-token cache.
   const verify = createRequestVerifier(ctx);
   const authApp = createAuthHandler(ctx, { verify });
-  const bridges = createMcpServices(config, { projectDir: deps.projectDir, logger, ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}) });
-  const reloadDeps: ReloadDeps = { ctx, services: bridges, logger, serviceDeps: { projectDir: deps.projectDir, logger }, ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}) };
+  const bridges = createMcpServices(config, {
+    projectDir: deps.projectDir,
+    logger,
+    ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}),
+  });
+  const reloadDeps: ReloadDeps = {
+    ctx,
+    services: bridges,
+    logger,
+    serviceDeps: { projectDir: deps.projectDir, logger },
+    ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}),
+  };
   const health = createHealthHandler(store, bridges, logger);
 
   const router = createBuiltinRouter({
@@ -107,7 +126,8 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
         // Still listening while draining: a new request gets a 503 with Retry-After, not a refused connection.
         const graceMs = parseDuration(config.shutdownGrace) ?? DEFAULT_SHUTDOWN_GRACE_MS;
         if (drain.inFlight > 0) logger.info({ event: 'gateway_draining', inFlight: drain.inFlight, graceMs }, 'waiting for requests in flight');
-        if (!(await drain.drain(graceMs))) logger.warn({ event: 'gateway_drain_timeout', inFlight: drain.inFlight, graceMs }, 'requests still in flight after the shutdown grace; ending them');
+        if (!(await drain.drain(graceMs)))
+          logger.warn({ event: 'gateway_drain_timeout', inFlight: drain.inFlight, graceMs }, 'requests still in flight after the shutdown grace; ending them');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...bridges.values()].map((b) => b.close()));
         // Open SSE streams ended with their sessions; drop idle keep-alive sockets too.

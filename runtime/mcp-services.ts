@@ -37,7 +37,12 @@ export interface McpServicesDeps {
 }
 
 /** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
-export function serverLaunch(name: string, server: Exclude<ServerConfig, RemoteServerConfig>, config: GatewayConfig, deps: Pick<McpServicesDeps, 'projectDir' | 'confinement' | 'sandbox'>): StdioLaunch {
+export function serverLaunch(
+  name: string,
+  server: Exclude<ServerConfig, RemoteServerConfig>,
+  config: GatewayConfig,
+  deps: Pick<McpServicesDeps, 'projectDir' | 'confinement' | 'sandbox'>,
+): StdioLaunch {
   const launch = launchFor(server, deps.projectDir);
   if (deps.confinement === 'container') return launch;
   return confinedLaunch({ name, server, launch, config, projectDir: deps.projectDir, sandbox: deps.sandbox ?? hostSandbox() });
@@ -75,7 +80,14 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
       const maxMessageBytes = server.limits?.maxMessageBytes;
       services.set(
         name,
-        createRemoteProxy({ serverName: name, url: server.url, headers: upstreamHeaders.get(name) ?? {}, logger: deps.logger, allowedOrigins, ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }) }),
+        createRemoteProxy({
+          serverName: name,
+          url: server.url,
+          headers: upstreamHeaders.get(name) ?? {},
+          logger: deps.logger,
+          allowedOrigins,
+          ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+        }),
       );
       continue;
     }
@@ -121,7 +133,9 @@ export function createHealthHandler(store: Store, services: ReadonlyMap<string, 
     const checks = [...services].map(async ([name, service]) => [name, { sessions: service.sessionCount, ...(await service.health()) }] as const);
     Promise.all([withinMs(store.ping(), STORE_PING_MS, 'the store did not answer a ping within 800 ms'), Promise.all(checks)]).then(
       ([, results]) => {
-        const servers = Object.fromEntries(results.map(([name, { ok, detail, sessions }]) => [name, ok ? { sessions, healthy: true } : { sessions, healthy: false, detail }]));
+        const servers = Object.fromEntries(
+          results.map(([name, { ok, detail, sessions }]) => [name, ok ? { sessions, healthy: true } : { sessions, healthy: false, detail }]),
+        );
         const unhealthy = results.filter(([, result]) => !result.ok).map(([name]) => name);
         if (unhealthy.length === 0) {
           res.writeHead(200, JSON_NO_STORE).end(JSON.stringify({ status: 'ok', servers }));

@@ -8,7 +8,6 @@ import type { ProjectPaths } from './config/project-paths.js';
 import { isLoopbackHost, type GatewayConfig } from './config/schema.js';
 import { readSecret, requireSecret } from './config/secrets.js';
 import { readServerHeaders } from './config/server-headers.js';
-import { GatewayError } from './errors.js';
 import { githubSecretHint, requireGitHubClientId } from './config/github-client-id.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import type { ListenAddress } from './http/listen-address.js';
@@ -69,7 +68,8 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
   }
   if (paths) {
     const removed = await removeStaleTempFiles([paths.dir, paths.secretsDir, paths.stateDir]);
-    if (removed.length > 0) logger.info({ event: 'stale_temp_files_removed', files: removed }, `removed ${removed.length} temp file(s) left by an interrupted write`);
+    if (removed.length > 0)
+      logger.info({ event: 'stale_temp_files_removed', files: removed }, `removed ${removed.length} temp file(s) left by an interrupted write`);
   }
   const keys = options.keys ?? (paths ? await loadKeySet(paths.signingKeys) : undefined);
   if (!keys) throw new TypeError('keys are required without a project directory');
@@ -128,4 +128,3 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
     throw err;
   }
 }
-

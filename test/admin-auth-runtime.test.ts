@@ -46,6 +46,8 @@ describe('auth runtime (container) admin API', () => {
   });
 
   it('refuses to start with an MCPGW_ADMIN_TOKEN that is no real token', async () => {
-    await expect(startAuthRuntimeFromEnv({ env: { ...baseEnv, MCPGW_ADMIN_TOKEN: 'short' }, logger: silentLogger(), secretsDir: dir })).rejects.toMatchObject({ code: 'ERR_KEYS_INVALID' });
+    await expect(startAuthRuntimeFromEnv({ env: { ...baseEnv, MCPGW_ADMIN_TOKEN: 'short' }, logger: silentLogger(), secretsDir: dir })).rejects.toMatchObject({
+      code: 'ERR_KEYS_INVALID',
+    });
   });
 });

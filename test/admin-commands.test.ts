@@ -31,7 +31,13 @@ let serve: ServeProcess;
 async function waitForHealth(url: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (await fetch(`${url}/health`).then((r) => r.status === 200, () => false)) return;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('gateway never became healthy');
@@ -66,7 +72,24 @@ beforeAll(async () => {
   github = await startGitHubStandIn({ users: USERS });
   dir = await makeTempDir('mcpgw-admin-');
   const publicUrl = `http://127.0.0.1:${await freePort()}`;
-  const init = await runCli(['init', '--dir', dir, '--yes', '--public-url', publicUrl, '--provider', 'github', '--github-url', github.url, '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--allowed-users', 'alice,bob']);
+  const init = await runCli([
+    'init',
+    '--dir',
+    dir,
+    '--yes',
+    '--public-url',
+    publicUrl,
+    '--provider',
+    'github',
+    '--github-url',
+    github.url,
+    '--github-client-id',
+    'test-client-id',
+    '--github-client-secret',
+    'test-client-secret',
+    '--allowed-users',
+    'alice,bob',
+  ]);
   expect(init.code, init.stderr).toBe(0);
   const add = await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_FIXTURE}"`]);
   expect(add.code, add.stderr).toBe(0);
@@ -141,7 +164,7 @@ describe('with serve running (admin API)', () => {
     expect(serve.stderr).toMatch(/"event":"family_revoked".*"by":"operator"/);
   });
 
-  it('tokens revoke --client ends that client\'s grants only; --json parses', async () => {
+  it("tokens revoke --client ends that client's grants only; --json parses", async () => {
     const first = await tokensFor('bob');
     const second = await tokensFor('bob');
     const report = await cliJson<RevokeReport>('tokens', 'revoke', '--client', first.clientId);
@@ -156,7 +179,7 @@ describe('with serve running (admin API)', () => {
     expect(result.stderr).toMatch(/--user LOGIN, --client ID or --family ID/);
   });
 
-  it('clients remove revokes the client\'s grants and forgets it', async () => {
+  it("clients remove revokes the client's grants and forgets it", async () => {
     const tokens = await tokensFor('bob');
     const removed = await cli('clients', 'remove', tokens.clientId);
     expect(removed.code, removed.stderr).toBe(0);

@@ -88,10 +88,19 @@ describe('admin commands against a Docker deployment (rendered deploy folder, bu
   });
 
   it('fails naming the unreachable public URL, the reason and the --url hint, and never opens a local store', async () => {
-    for (const args of [['clients', 'list'], ['clients', 'show', 'abc'], ['clients', 'prune', '--dry-run'], ['tokens', 'list'], ['tokens', 'revoke', '--user', 'alice'], ['clients', 'list', '--json']]) {
+    for (const args of [
+      ['clients', 'list'],
+      ['clients', 'show', 'abc'],
+      ['clients', 'prune', '--dry-run'],
+      ['tokens', 'list'],
+      ['tokens', 'revoke', '--user', 'alice'],
+      ['clients', 'list', '--json'],
+    ]) {
       const result = await runCli([...args, '--dir', paths.dir]);
       expectFailure(result);
-      expect(result.stderr, args.join(' ')).toMatch(/^error: no auth runtime of the Docker deployment \(deploy\/compose\.yaml was rendered\) answers at https:\/\/mcp\.gateway\.invalid: (ENOTFOUND|EAI_AGAIN|no answer in time)/m);
+      expect(result.stderr, args.join(' ')).toMatch(
+        /^error: no auth runtime of the Docker deployment \(deploy\/compose\.yaml was rendered\) answers at https:\/\/mcp\.gateway\.invalid: (ENOTFOUND|EAI_AGAIN|no answer in time)/m,
+      );
       expect(result.stderr, args.join(' ')).toContain(`hint: pass --url http://127.0.0.1:${ROUTER_PORT} (the router's published port`);
       expect(result.stderr).not.toContain('working on the database');
     }
@@ -103,7 +112,9 @@ describe('admin commands against a Docker deployment (rendered deploy folder, bu
   it('smoke fails the same way: the router is named, with the published port to pass', async () => {
     const result = await runCli(['smoke', '--dir', paths.dir]);
     expectFailure(result);
-    expect(result.stderr).toMatch(/^error: no router of the Docker deployment \(deploy\/compose\.yaml was rendered\) answers at https:\/\/mcp\.gateway\.invalid: /m);
+    expect(result.stderr).toMatch(
+      /^error: no router of the Docker deployment \(deploy\/compose\.yaml was rendered\) answers at https:\/\/mcp\.gateway\.invalid: /m,
+    );
     expect(result.stderr).toContain(`hint: pass --url http://127.0.0.1:${ROUTER_PORT}`);
     expect(await snapshot(paths.stateDir)).toEqual(before);
   });
@@ -115,7 +126,9 @@ describe('admin commands against a Docker deployment (rendered deploy folder, bu
       const { port } = notFound.address() as { port: number };
       const result = await runCli(['clients', 'list', '--dir', paths.dir, '--url', `http://127.0.0.1:${port}`]);
       expectFailure(result);
-      expect(result.stderr).toContain(`error: the auth runtime of the Docker deployment (deploy/compose.yaml was rendered) at http://127.0.0.1:${port} has no admin API (HTTP 404 for GET /admin/ping)`);
+      expect(result.stderr).toContain(
+        `error: the auth runtime of the Docker deployment (deploy/compose.yaml was rendered) at http://127.0.0.1:${port} has no admin API (HTTP 404 for GET /admin/ping)`,
+      );
       expect(result.stderr).toMatch(/^hint: the router there does not route \/admin\/ to the auth runtime/m);
     } finally {
       notFound.close();
@@ -182,7 +195,9 @@ describe('admin commands against a Docker deployment (rendered deploy folder, bu
       try {
         const result = await runCli(['clients', 'list', '--dir', paths.dir, '--url', authUrl]);
         expectFailure(result);
-        expect(result.stderr).toContain(`error: the auth runtime of the Docker deployment (deploy/compose.yaml was rendered) at ${authUrl} refused the admin token in .secrets/admin-token (HTTP 401)`);
+        expect(result.stderr).toContain(
+          `error: the auth runtime of the Docker deployment (deploy/compose.yaml was rendered) at ${authUrl} refused the admin token in .secrets/admin-token (HTTP 401)`,
+        );
         expect(result.stderr).toMatch(/^hint: the deployment runs with another admin token than \.secrets\/admin-token .*run `mcp-gateway up`/m);
       } finally {
         await writeSecret(paths.adminToken, rightToken);

@@ -74,7 +74,14 @@ describe('admin API: clients and grants', () => {
     const tokens = await tokensFor(h, 'alice');
     const { client } = await adminJson<{ client: ClientDetail }>(h, 'GET', `/clients/${tokens.clientId}`);
     expect(client.grants).toHaveLength(1);
-    expect(client.grants[0]).toMatchObject({ clientId: tokens.clientId, user: 'alice', sub: 'github:1001', resource: echo, revoked: false, lastRefreshedAt: null });
+    expect(client.grants[0]).toMatchObject({
+      clientId: tokens.clientId,
+      user: 'alice',
+      sub: 'github:1001',
+      resource: echo,
+      revoked: false,
+      lastRefreshedAt: null,
+    });
     const unknown = await admin(h, 'GET', '/clients/nobody');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: 'not_found', code: 'ERR_CLIENT_UNKNOWN' });
@@ -101,7 +108,9 @@ describe('admin API: clients and grants', () => {
     const report = await adminJson<RevokeReport>(h, 'POST', '/grants/revoke', { user: 'alice' });
     expect(report.revoked.length).toBeGreaterThanOrEqual(1);
     expect((await mcpInitialize(echo, alice.access_token)).status).toBe(401);
-    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: alice.refresh_token, client_id: alice.clientId })).body['error']).toBe('invalid_grant');
+    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: alice.refresh_token, client_id: alice.clientId })).body['error']).toBe(
+      'invalid_grant',
+    );
     expect((await mcpInitialize(echo, bob.access_token)).status).toBe(200);
     const again = await adminJson<RevokeReport>(h, 'POST', '/grants/revoke', { user: 'alice' });
     expect(again.revoked).toEqual([]);
@@ -141,7 +150,10 @@ describe('admin API: clients and grants', () => {
 
   it('revokes one access token by jti (what smoke does with the tokens it minted)', async () => {
     const now = Date.now();
-    const { token, jti, expiresIn } = await signAccessToken({ sub: 'alice', login: 'alice', clientId: 'mcp-gateway-smoke', audience: echo }, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 300_000, now });
+    const { token, jti, expiresIn } = await signAccessToken(
+      { sub: 'alice', login: 'alice', clientId: 'mcp-gateway-smoke', audience: echo },
+      { keys: h.keys, issuer: h.urls.issuer, ttlMs: 300_000, now },
+    );
     expect((await mcpInitialize(echo, token)).status).toBe(200);
     await adminJson(h, 'POST', '/tokens/revoke', { jti, expiresAt: (Math.floor(now / 1000) + expiresIn) * 1000 });
     const refused = await mcpInitialize(echo, token);
@@ -201,8 +213,23 @@ describe('grant indexes of long-lived grants', () => {
     const client = await registerClient(h);
     const pkce = newPkce();
     const echo = h.urls.resourceFor('echo');
-    const result = await loginAndConsent(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: echo });
-    let tokens = (await tokenRequest(h, { grant_type: 'authorization_code', code: result.redirectedTo!.searchParams.get('code')!, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id })).body;
+    const result = await loginAndConsent(h, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      resource: echo,
+    });
+    let tokens = (
+      await tokenRequest(h, {
+        grant_type: 'authorization_code',
+        code: result.redirectedTo!.searchParams.get('code')!,
+        code_verifier: pkce.verifier,
+        redirect_uri: CLIENT_REDIRECT,
+        client_id: client.client_id,
+      })
+    ).body;
     for (let i = 0; i < 2; i++) {
       h.advance(20 * DAY_MS);
       const refreshed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(tokens['refresh_token']), client_id: client.client_id });
@@ -210,7 +237,10 @@ describe('grant indexes of long-lived grants', () => {
       tokens = refreshed.body;
     }
     expect((await mcpInitialize(echo, String(tokens['access_token']))).status).toBe(200);
-    const removed = await fetch(String(client['registration_client_uri']), { method: 'DELETE', headers: { authorization: `Bearer ${String(client['registration_access_token'])}` } });
+    const removed = await fetch(String(client['registration_client_uri']), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${String(client['registration_access_token'])}` },
+    });
     expect(removed.status).toBe(204);
     expect((await mcpInitialize(echo, String(tokens['access_token']))).status).toBe(401);
   });
@@ -232,7 +262,13 @@ describe('admin API: hostile input', () => {
     ['an empty bearer', ''],
     ['a prefix of the token', ADMIN_TOKEN.slice(0, 20)],
   ])('answers 401 with a Bearer challenge to %s, on every endpoint', async (_, token) => {
-    for (const [method, path] of [['GET', '/ping'], ['GET', '/clients'], ['DELETE', '/clients/x'], ['POST', '/grants/revoke'], ['GET', '/no-such-endpoint']] as const) {
+    for (const [method, path] of [
+      ['GET', '/ping'],
+      ['GET', '/clients'],
+      ['DELETE', '/clients/x'],
+      ['POST', '/grants/revoke'],
+      ['GET', '/no-such-endpoint'],
+    ] as const) {
       const res = await admin(h, method, path, method === 'POST' ? { user: 'alice' } : undefined, token);
       expect(res.status, `${method} ${path}`).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
@@ -241,7 +277,9 @@ describe('admin API: hostile input', () => {
 
   it('refuses the token in other places than the Authorization header', async () => {
     expect((await fetch(`${h.urls.issuer}/admin/clients?access_token=${ADMIN_TOKEN}`)).status).toBe(401);
-    expect((await fetch(`${h.urls.issuer}/admin/clients`, { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${h.urls.issuer}/admin/clients`, { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` } })).status,
+    ).toBe(401);
     expect((await fetch(`${h.urls.issuer}/admin/clients`, { headers: { cookie: `token=${ADMIN_TOKEN}` } })).status).toBe(401);
   });
 

@@ -32,7 +32,29 @@ const documents = new Map<string, unknown>();
 beforeAll(async () => {
   if (!HAVE_OPENSSL) return;
   certDir = mkdtempSync(join(tmpdir(), 'mcpgw-cimd-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=cimd.test', '-addext', 'subjectAltName=DNS:cimd.test', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=cimd.test',
+      '-addext',
+      'subjectAltName=DNS:cimd.test',
+      '-keyout',
+      join(certDir, 'key.pem'),
+      '-out',
+      join(certDir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(certDir, 'cert.pem'));
   docs = createServer({ key: readFileSync(join(certDir, 'key.pem')), cert }, (req, res) => {
     const doc = documents.get(req.url ?? '');
@@ -57,7 +79,12 @@ function publish(path: string, doc: Record<string, unknown>): string {
 
 (HAVE_OPENSSL ? describe : describe.skip)('Client ID Metadata Documents', () => {
   it('lets the MCP SDK client connect with a metadata document URL instead of registering', async () => {
-    const clientId = publish('/sdk-client.json', { client_name: 'CIMD SDK client', redirect_uris: [CLIENT_REDIRECT], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
+    const clientId = publish('/sdk-client.json', {
+      client_name: 'CIMD SDK client',
+      redirect_uris: [CLIENT_REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    });
     const endpoint = new URL(h.urls.resourceFor('echo'));
     const provider = new TestOAuthProvider(CLIENT_REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
     provider.clientMetadataUrl = clientId;
@@ -76,7 +103,16 @@ function publish(path: string, doc: Record<string, unknown>): string {
   it('shows an error page and never redirects when the document names another client_id', async () => {
     const url = `${base}/mismatch.json`;
     documents.set('/mismatch.json', { client_id: `${base}/other.json`, redirect_uris: [CLIENT_REDIRECT] });
-    const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: url, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: url,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('metadata document');
@@ -84,23 +120,60 @@ function publish(path: string, doc: Record<string, unknown>): string {
 
   it('refuses a redirect URI the document does not list', async () => {
     const clientId = publish('/narrow.json', { redirect_uris: ['https://app.example/cb'] });
-    const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
   });
 
   it("matches a document's loopback redirect URI on any port, as RFC 8252 §7.3 requires of a static document", async () => {
     const clientId = publish('/loopback.json', { client_name: 'Loopback CIMD client', redirect_uris: ['http://127.0.0.1/callback'] });
-    const onPort = await fetch(authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', resource: h.urls.resourceFor('echo') }), { redirect: 'manual' });
+    const onPort = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+        resource: h.urls.resourceFor('echo'),
+      }),
+      { redirect: 'manual' },
+    );
     expect(onPort.status).toBe(302);
     expect(onPort.headers.get('location')).not.toContain(CLIENT_REDIRECT);
-    const otherPath = await fetch(authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: 'http://127.0.0.1:53682/other', code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const otherPath = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: 'http://127.0.0.1:53682/other',
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
     expect(otherPath.status).toBe(400);
     expect(otherPath.headers.get('location')).toBeNull();
   });
 
   it('refuses a document that is missing', async () => {
-    const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: `${base}/absent.json`, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: `${base}/absent.json`,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
   });
 });

@@ -24,7 +24,16 @@ async function authorizeParams(overrides: Record<string, string | undefined> = {
   return {
     client,
     pkce,
-    params: { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'xyz', resource: echo, ...overrides },
+    params: {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      state: 'xyz',
+      resource: echo,
+      ...overrides,
+    },
   };
 }
 
@@ -69,16 +78,24 @@ describe('protected resource', () => {
   });
 
   it('rejects an expired token', async () => {
-    const { token } = await signAccessToken({ sub: 'alice', login: 'alice', clientId: 'c', audience: echo }, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() - 3_600_000 });
+    const { token } = await signAccessToken(
+      { sub: 'alice', login: 'alice', clientId: 'c', audience: echo },
+      { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() - 3_600_000 },
+    );
     const res = await mcpInitialize(echo, token);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 
   it('rejects a tampered token and a malformed Authorization header', async () => {
-    const { token } = await signAccessToken({ sub: 'alice', login: 'alice', clientId: 'c', audience: echo }, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() });
+    const { token } = await signAccessToken(
+      { sub: 'alice', login: 'alice', clientId: 'c', audience: echo },
+      { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() },
+    );
     const [header, payload, signature] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'mallory', login: 'mallory' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'mallory', login: 'mallory' })).toString(
+      'base64url',
+    );
     expect((await mcpInitialize(echo, `${header}.${forged}.${signature}`)).status).toBe(401);
     expect((await mcpInitialize(echo, 'not-a-jwt')).status).toBe(401);
     const res = await mcpInitialize(echo, undefined, { authorization: 'Basic YWxpY2U6cHc=' });
@@ -87,7 +104,10 @@ describe('protected resource', () => {
   });
 
   it('rejects a token for a user who is not on the allowlist', async () => {
-    const { token } = await signAccessToken({ sub: 'mallory', login: 'mallory', clientId: 'c', audience: echo }, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() });
+    const { token } = await signAccessToken(
+      { sub: 'mallory', login: 'mallory', clientId: 'c', audience: echo },
+      { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() },
+    );
     expect((await mcpInitialize(echo, token)).status).toBe(401);
   });
 });
@@ -95,7 +115,16 @@ describe('protected resource', () => {
 describe('authorization endpoint', () => {
   it('shows an error page and never redirects for an unknown client', async () => {
     const pkce = newPkce();
-    const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: 'nope', redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: 'nope',
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
@@ -178,7 +207,10 @@ describe('authorization endpoint', () => {
     const forged = await stranger.submitForm(first.page!, { decision: 'approve' });
     expect(forged.page?.status).toBe(400);
     // The right browser with a wrong CSRF token is refused too.
-    const wrongCsrf = await browser.submitForm({ ...first.page!, body: first.page!.body.replace(/name="csrf_token" value="[^"]+"/, 'name="csrf_token" value="forged"') }, { decision: 'approve' });
+    const wrongCsrf = await browser.submitForm(
+      { ...first.page!, body: first.page!.body.replace(/name="csrf_token" value="[^"]+"/, 'name="csrf_token" value="forged"') },
+      { decision: 'approve' },
+    );
     expect(wrongCsrf.page?.status).toBe(403);
   });
 });
@@ -211,12 +243,21 @@ describe('token endpoint', () => {
       (f: Record<string, string>) => ({ ...f, redirect_uri: 'http://127.0.0.1:1/other' }),
     ]) {
       const { client, pkce, code } = await codeFor();
-      const res = await tokenRequest(h, mutate({ grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id }));
+      const res = await tokenRequest(
+        h,
+        mutate({ grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id }),
+      );
       expect(res.body['error']).toBe('invalid_grant');
     }
     const { pkce, code } = await codeFor();
     const intruder = await registerClient(h);
-    const res = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: intruder.client_id });
+    const res = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: pkce.verifier,
+      redirect_uri: CLIENT_REDIRECT,
+      client_id: intruder.client_id,
+    });
     expect(res.body['error']).toBe('invalid_grant');
   });
 
@@ -224,7 +265,13 @@ describe('token endpoint', () => {
   it.skipIf(ON_REDIS)('lets codes expire after 60 seconds', async () => {
     const { client, pkce, code } = await codeFor();
     h.advance(61_000);
-    const res = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id });
+    const res = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: pkce.verifier,
+      redirect_uri: CLIENT_REDIRECT,
+      client_id: client.client_id,
+    });
     expect(res.body['error']).toBe('invalid_grant');
   });
 
@@ -240,14 +287,26 @@ describe('token endpoint', () => {
   });
 
   it('answers client mistakes with RFC 6749 errors, never 500', async () => {
-    const json = await fetch(h.urls.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"authorization_code"}' });
+    const json = await fetch(h.urls.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"grant_type":"authorization_code"}',
+    });
     expect(json.status).toBe(400);
     expect(((await json.json()) as Record<string, unknown>)['error']).toBe('invalid_request');
     expect((await tokenRequest(h, { grant_type: 'password', client_id: 'x' })).body['error']).toBe('unsupported_grant_type');
     expect((await tokenRequest(h, { grant_type: 'authorization_code', client_id: 'unknown', code: 'x', code_verifier: 'y' })).status).toBe(401);
-    const repeated = await fetch(h.urls.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&grant_type=authorization_code' });
+    const repeated = await fetch(h.urls.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&grant_type=authorization_code',
+    });
     expect(repeated.status).toBe(400);
-    const huge = await fetch(h.urls.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=${'a'.repeat(100_000)}` });
+    const huge = await fetch(h.urls.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=${'a'.repeat(100_000)}`,
+    });
     expect(huge.status).toBe(413);
   });
 });
@@ -255,15 +314,28 @@ describe('token endpoint', () => {
 describe('registration', () => {
   it('refuses dangerous or malformed redirect URIs', async () => {
     for (const uri of ['javascript:alert(1)', 'data:text/html,hi', 'http://evil.example/cb', 'https://ok.example/cb#frag', 'not a uri']) {
-      const res = await fetch(h.urls.registrationEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [uri] }) });
+      const res = await fetch(h.urls.registrationEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [uri] }),
+      });
       expect(res.status, uri).toBe(400);
       expect(((await res.json()) as Record<string, unknown>)['error']).toBe('invalid_redirect_uri');
     }
   });
 
   it('accepts the callbacks real clients use', async () => {
-    const uris = ['https://claude.ai/api/mcp/auth_callback', 'https://chatgpt.com/connector/oauth/abc123', 'http://localhost:6274/oauth/callback', 'cursor://anysphere.cursor-mcp/oauth/callback'];
-    const res = await fetch(h.urls.registrationEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: uris, client_name: 'x', logo_uri: null }) });
+    const uris = [
+      'https://claude.ai/api/mcp/auth_callback',
+      'https://chatgpt.com/connector/oauth/abc123',
+      'http://localhost:6274/oauth/callback',
+      'cursor://anysphere.cursor-mcp/oauth/callback',
+    ];
+    const res = await fetch(h.urls.registrationEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: uris, client_name: 'x', logo_uri: null }),
+    });
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>;
     expect(Object.values(body)).not.toContain(null);

@@ -16,7 +16,11 @@ afterAll(async () => {
 });
 
 function form(url: string, body: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(body).toString(),
+  });
 }
 
 function basic(id: string, secret: string): Record<string, string> {
@@ -60,7 +64,12 @@ describe('refresh token rotation and reuse detection', () => {
 
   it('refuses a refresh for another resource', async () => {
     const tokens = await obtainTokens(h, echo);
-    const res = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId, resource: h.urls.resourceFor('other') });
+    const res = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      client_id: tokens.clientId,
+      resource: h.urls.resourceFor('other'),
+    });
     expect(res.body['error']).toBe('invalid_target');
   });
 });
@@ -69,7 +78,14 @@ describe('authorization code replay', () => {
   it('fails with invalid_grant and revokes what the code issued', async () => {
     const client = await registerClient(h);
     const pkce = newPkce();
-    const result = await loginAndConsent(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: echo });
+    const result = await loginAndConsent(h, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      resource: echo,
+    });
     const code = result.redirectedTo!.searchParams.get('code')!;
     const exchange = { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id };
     const first = await tokenRequest(h, exchange);
@@ -77,7 +93,9 @@ describe('authorization code replay', () => {
     const replay = await tokenRequest(h, exchange);
     expect(replay.body['error']).toBe('invalid_grant');
     expect((await mcpInitialize(echo, String(first.body['access_token']))).status).toBe(401);
-    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']), client_id: client.client_id })).body['error']).toBe('invalid_grant');
+    expect(
+      (await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']), client_id: client.client_id })).body['error'],
+    ).toBe('invalid_grant');
   });
 });
 
@@ -97,8 +115,14 @@ describe('RFC 7592 client management', () => {
     expect((await fetch(uri)).status).toBe(401);
     expect((await fetch(`${h.urls.registrationEndpoint}/unknown`, { headers: { authorization: `Bearer ${rat}` } })).status).toBe(401);
 
-    const update = (body: Record<string, unknown>) => fetch(uri, { method: 'PUT', headers: { authorization: `Bearer ${rat}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const updated = await update({ client_id: registered.client_id, redirect_uris: ['https://app.example/cb'], token_endpoint_auth_method: 'none', client_name: 'renamed' });
+    const update = (body: Record<string, unknown>) =>
+      fetch(uri, { method: 'PUT', headers: { authorization: `Bearer ${rat}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const updated = await update({
+      client_id: registered.client_id,
+      redirect_uris: ['https://app.example/cb'],
+      token_endpoint_auth_method: 'none',
+      client_name: 'renamed',
+    });
     expect(updated.status).toBe(200);
     const body = (await updated.json()) as Record<string, unknown>;
     expect(body['redirect_uris']).toEqual(['https://app.example/cb']);
@@ -116,13 +140,31 @@ describe('RFC 7592 client management', () => {
   it('DELETE revokes every token and grant of the deleted client', async () => {
     const client = await registerClient(h);
     const pkce = newPkce();
-    const result = await loginAndConsent(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: echo });
-    const issued = await tokenRequest(h, { grant_type: 'authorization_code', code: result.redirectedTo!.searchParams.get('code')!, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id });
+    const result = await loginAndConsent(h, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      resource: echo,
+    });
+    const issued = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code: result.redirectedTo!.searchParams.get('code')!,
+      code_verifier: pkce.verifier,
+      redirect_uri: CLIENT_REDIRECT,
+      client_id: client.client_id,
+    });
     expect((await mcpInitialize(echo, String(issued.body['access_token']))).status).toBe(200);
-    const removed = await fetch(String(client['registration_client_uri']), { method: 'DELETE', headers: { authorization: `Bearer ${String(client['registration_access_token'])}` } });
+    const removed = await fetch(String(client['registration_client_uri']), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${String(client['registration_access_token'])}` },
+    });
     expect(removed.status).toBe(204);
     expect((await mcpInitialize(echo, String(issued.body['access_token']))).status).toBe(401);
-    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(issued.body['refresh_token']), client_id: client.client_id })).status).toBe(401);
+    expect(
+      (await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(issued.body['refresh_token']), client_id: client.client_id })).status,
+    ).toBe(401);
   });
 });
 
@@ -132,7 +174,9 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
     const res = await form(`${h.urls.issuer}/revoke`, { token: tokens.refresh_token, token_type_hint: 'refresh_token', client_id: tokens.clientId });
     expect(res.status).toBe(200);
     expect((await mcpInitialize(echo, tokens.access_token)).status).toBe(401);
-    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId })).body['error']).toBe('invalid_grant');
+    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId })).body['error']).toBe(
+      'invalid_grant',
+    );
   });
 
   it('lets a client revoke its own access token', async () => {
@@ -160,14 +204,28 @@ describe('revocation (RFC 7009) and introspection (RFC 7662)', () => {
   it('introspects only for authenticated confidential clients, and only their own tokens', async () => {
     const confidential = await registerClient(h, { token_endpoint_auth_method: 'client_secret_basic' });
     const pkce = newPkce();
-    const result = await loginAndConsent(h, { response_type: 'code', client_id: confidential.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: echo });
+    const result = await loginAndConsent(h, {
+      response_type: 'code',
+      client_id: confidential.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      resource: echo,
+    });
     const auth = basic(confidential.client_id, String(confidential.client_secret));
-    const issued = await tokenRequest(h, { grant_type: 'authorization_code', code: result.redirectedTo!.searchParams.get('code')!, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT }, auth);
+    const issued = await tokenRequest(
+      h,
+      { grant_type: 'authorization_code', code: result.redirectedTo!.searchParams.get('code')!, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT },
+      auth,
+    );
     expect(issued.status).toBe(200);
 
     const own = (await (await form(`${h.urls.issuer}/introspect`, { token: String(issued.body['access_token']) }, auth)).json()) as Record<string, unknown>;
     expect(own).toMatchObject({ active: true, client_id: confidential.client_id, username: 'alice', aud: echo, iss: h.urls.issuer, token_type: 'Bearer' });
-    const refresh = (await (await form(`${h.urls.issuer}/introspect`, { token: String(issued.body['refresh_token']) }, auth)).json()) as Record<string, unknown>;
+    const refresh = (await (await form(`${h.urls.issuer}/introspect`, { token: String(issued.body['refresh_token']) }, auth)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(refresh['active']).toBe(true);
 
     const foreign = await obtainTokens(h, echo);
@@ -189,7 +247,16 @@ describe('stale client reaping', () => {
     const used = await obtainTokens(h, echo);
     h.advance(25 * 3_600_000);
     const pkce = newPkce();
-    const gone = await fetch(authorizeUrl(h, { response_type: 'code', client_id: idle.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const gone = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: idle.client_id,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
     expect(gone.status).toBe(400);
     const refreshed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: used.refresh_token, client_id: used.clientId });
     expect(refreshed.status).toBe(200);
@@ -230,7 +297,10 @@ describe('scopes and registration limits (a gateway configured with them)', () =
     expect(prm['scopes_supported']).toEqual(['tools:call']);
     const challenge = (await mcpInitialize(resource, undefined)).headers.get('www-authenticate');
     expect(challenge).toContain('scope="tools:call"');
-    const { token } = await signAccessToken({ sub: 'alice', login: 'alice', clientId: 'c', audience: resource }, { keys: s.keys, issuer: s.urls.issuer, ttlMs: 60_000, now: Date.now() });
+    const { token } = await signAccessToken(
+      { sub: 'alice', login: 'alice', clientId: 'c', audience: resource },
+      { keys: s.keys, issuer: s.urls.issuer, ttlMs: 60_000, now: Date.now() },
+    );
     const res = await mcpInitialize(resource, token);
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
@@ -240,14 +310,28 @@ describe('scopes and registration limits (a gateway configured with them)', () =
 
   it('refuses a request for scopes the server does not define', async () => {
     const client = await registerClient(s);
-    const res = await fetch(authorizeUrl(s, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', scope: 'admin' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(s, {
+        response_type: 'code',
+        client_id: client.client_id,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+        scope: 'admin',
+      }),
+      { redirect: 'manual' },
+    );
     expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_scope');
   });
 
   it('rate-limits registration per source address with 429', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(s.urls.registrationEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [CLIENT_REDIRECT] }) });
+      const res = await fetch(s.urls.registrationEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [CLIENT_REDIRECT] }),
+      });
       statuses.push(res.status);
     }
     expect(statuses.at(-1)).toBe(429);

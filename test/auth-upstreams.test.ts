@@ -15,10 +15,26 @@ async function codeFlow(h: GatewayHarness, login: (browser: TestBrowser, url: st
   const pkce = newPkce();
   const resource = h.urls.resourceFor('echo');
   const browser = new TestBrowser(CLIENT_REDIRECT);
-  const back = await login(browser, authorizeUrl(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource }));
+  const back = await login(
+    browser,
+    authorizeUrl(h, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      resource,
+    }),
+  );
   const code = back?.searchParams.get('code');
   if (!code) return { error: back?.searchParams.get('error') ?? 'no redirect', client };
-  const tokens = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id });
+  const tokens = await tokenRequest(h, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: pkce.verifier,
+    redirect_uri: CLIENT_REDIRECT,
+    client_id: client.client_id,
+  });
   return { tokens: tokens.body, client };
 }
 
@@ -38,7 +54,10 @@ describe('GitHub organization and team allowlists', () => {
   let h: GatewayHarness;
   const users: StandInUser[] = DEFAULT_STAND_IN_USERS.map((u) => ({ ...u, orgs: [...(u.orgs ?? [])], teams: [...(u.teams ?? [])] }));
   beforeAll(async () => {
-    h = await startGatewayHarness({ allowedUsers: [], provider: { type: 'github', clientId: 'test-client-id', url: 'http://127.0.0.1:1', orgs: ['acme'] } }, { githubUsers: users });
+    h = await startGatewayHarness(
+      { allowedUsers: [], provider: { type: 'github', clientId: 'test-client-id', url: 'http://127.0.0.1:1', orgs: ['acme'] } },
+      { githubUsers: users },
+    );
   });
   afterAll(async () => {
     await h?.close();
@@ -116,15 +135,17 @@ describe('a generic OpenID Connect upstream (a real OpenID provider)', () => {
     await op?.close();
   });
 
-  const oidcLogin = (sub: string) => async (browser: TestBrowser, url: string): Promise<URL | undefined> => {
-    const first = await browser.open(url);
-    const toProvider = first.hops.find((hop) => hop.startsWith(op.issuer));
-    if (!toProvider) return first.redirectedTo;
-    const callback = await op.login(toProvider, sub);
-    let result = await browser.open(callback.href);
-    if (result.page?.body.includes('name="decision"')) result = await browser.submitForm(result.page, { decision: 'approve' });
-    return result.redirectedTo;
-  };
+  const oidcLogin =
+    (sub: string) =>
+    async (browser: TestBrowser, url: string): Promise<URL | undefined> => {
+      const first = await browser.open(url);
+      const toProvider = first.hops.find((hop) => hop.startsWith(op.issuer));
+      if (!toProvider) return first.redirectedTo;
+      const callback = await op.login(toProvider, sub);
+      let result = await browser.open(callback.href);
+      if (result.page?.body.includes('name="decision"')) result = await browser.submitForm(result.page, { decision: 'approve' });
+      return result.redirectedTo;
+    };
 
   it('logs in a user with a verified address in an allowed domain', async () => {
     const { tokens } = await codeFlow(h, oidcLogin('u-1'));

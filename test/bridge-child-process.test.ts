@@ -78,7 +78,12 @@ async function initialize(url: string): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
 }
 
@@ -153,9 +158,7 @@ describe('bridge child processes', () => {
 
   it('close() terminates every child and refuses new sessions afterwards', async () => {
     const h = await startBridge({ command: process.execPath, args: [FIXTURE], env: {} });
-    const pids = await Promise.all(
-      [1, 2].map(async () => Number(await toolText(h.url, await openSession(h.url), 'pid'))),
-    );
+    const pids = await Promise.all([1, 2].map(async () => Number(await toolText(h.url, await openSession(h.url), 'pid'))));
     expect(h.bridge.sessionCount).toBe(2);
     expect(pids.every(isAlive)).toBe(true);
     await h.bridge.close();
@@ -193,7 +196,12 @@ describe('bridge child processes', () => {
     const leaving = fetch(h.url, {
       method: 'POST',
       headers: HEADERS,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
       signal: controller.signal,
     }).catch(() => undefined);
     await expect.poll(() => h.bridge.sessionCount).toBe(1);

@@ -42,7 +42,11 @@ describe('bridge fault handling', () => {
   it('a child crashing mid-call ends the streaming POST with a JSON-RPC error for its request, and the session is 404 after', async () => {
     const h = await bridge();
     const session = await openSession(h.url);
-    const streaming = await post(h.url, { jsonrpc: '2.0', id: 51, method: 'tools/call', params: { name: 'slow', arguments: { steps: 50, delayMs: 20 }, _meta: { progressToken: 'p' } } }, { session });
+    const streaming = await post(
+      h.url,
+      { jsonrpc: '2.0', id: 51, method: 'tools/call', params: { name: 'slow', arguments: { steps: 50, delayMs: 20 }, _meta: { progressToken: 'p' } } },
+      { session },
+    );
     const events = sseEvents(streaming);
     expect(await events.message()).toMatchObject({ method: 'notifications/progress' });
     await (await callTool(h.url, session, 'crash')).text();
@@ -54,7 +58,10 @@ describe('bridge fault handling', () => {
   });
 
   it('a child that never answers initialize: 504 after the timeout, no session id, no session or process left', async () => {
-    const h = await bridge({ launch: { command: process.execPath, args: ['-e', 'process.stdin.resume(); setInterval(() => {}, 1000)'], env: {} }, initializeTimeoutMs: 400 });
+    const h = await bridge({
+      launch: { command: process.execPath, args: ['-e', 'process.stdin.resume(); setInterval(() => {}, 1000)'], env: {} },
+      initializeTimeoutMs: 400,
+    });
     const res = await post(h.url, initializeRequest('2025-06-18', {}, 'init-1'));
     expect(res.status).toBe(504);
     expect(res.headers.get('mcp-session-id')).toBeNull();
@@ -66,7 +73,11 @@ describe('bridge fault handling', () => {
   it('a child flooding stdout costs bounded memory and log: the answer still arrives and the session keeps working', async () => {
     const logs: Array<Record<string, unknown>> = [];
     const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
-    const h = await bridge({ launch: { command: process.execPath, args: ['-e', FLOODER], env: {} }, logger, eventLog: { maxEvents: 100, maxBytes: 1024 * 1024 } });
+    const h = await bridge({
+      launch: { command: process.execPath, args: ['-e', FLOODER], env: {} },
+      logger,
+      eventLog: { maxEvents: 100, maxBytes: 1024 * 1024 },
+    });
     const session = await openSession(h.url);
     // JSON only: the notifications cannot ride on this POST, so they go to the (bounded) event log.
     expect(await toolText(await callTool(h.url, session, 'flood', {}, { accept: 'application/json' }))).toBe('survived');

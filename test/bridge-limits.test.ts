@@ -73,7 +73,14 @@ describe('session limits', () => {
 
   it('counts sessions that are still starting: a burst of initializes cannot pass the limit', async () => {
     const h = await bridge({ maxSessionsPerUser: 2 });
-    const statuses = await Promise.all(Array.from({ length: 6 }, () => post(h.url, initializeRequest()).then(async (res) => (await res.text(), res.status))));
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        post(h.url, initializeRequest()).then(async (res) => {
+          await res.text();
+          return res.status;
+        }),
+      ),
+    );
     expect(statuses.filter((s) => s === 200)).toHaveLength(2);
     expect(statuses.filter((s) => s === 503)).toHaveLength(4);
   });

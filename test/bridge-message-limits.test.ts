@@ -12,7 +12,18 @@ import { silentLogger } from '../runtime/logger.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ServeProcess } from './helpers/serve-process.js';
-import { BOTH, bridgesStoppedAfterEach, callTool, initializeRequest, openSession, post, sleep, sseEvents, toolText, type BridgeHarness } from './helpers/bridge-harness.js';
+import {
+  BOTH,
+  bridgesStoppedAfterEach,
+  callTool,
+  initializeRequest,
+  openSession,
+  post,
+  sleep,
+  sseEvents,
+  toolText,
+  type BridgeHarness,
+} from './helpers/bridge-harness.js';
 
 const HUGE_LINE_SERVER = fileURLToPath(new URL('./fixtures/huge-line-mcp-server.mjs', import.meta.url));
 const MiB = 1024 * 1024;
@@ -100,7 +111,10 @@ describe('maxMessageBytes: messages from the child', () => {
   });
 
   it('fails an initialize whose answer is oversized and keeps no session for it', async () => {
-    const h = await bridge({ launch: { command: process.execPath, args: [HUGE_LINE_SERVER, '--huge-initialize', String(LIMIT + 1)], env: {} }, maxMessageBytes: LIMIT });
+    const h = await bridge({
+      launch: { command: process.execPath, args: [HUGE_LINE_SERVER, '--huge-initialize', String(LIMIT + 1)], env: {} },
+      maxMessageBytes: LIMIT,
+    });
     const res = await post(h.url, initializeRequest(), { accept: 'application/json' });
     expect(((await res.json()) as JsonRpcReply).error).toMatchObject({ code: -32603, data: { maxMessageBytes: LIMIT } });
     await expect.poll(() => h.bridge.sessionCount).toBe(0);
@@ -111,7 +125,11 @@ describe('maxMessageBytes: messages from the client', () => {
   it('refuses a POST body over the limit with 413 and a JSON-RPC error naming maxMessageBytes', async () => {
     const h = await hugeLineBridge(64 * 1024);
     const session = await openSession(h.url);
-    const res = await post(h.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(100 * 1024) } } }, { session });
+    const res = await post(
+      h.url,
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(100 * 1024) } } },
+      { session },
+    );
     expect(res.status).toBe(413);
     const body = (await res.json()) as JsonRpcReply;
     expect(body.error).toMatchObject({ code: -32000, data: { maxMessageBytes: 64 * 1024 } });
@@ -131,10 +149,13 @@ async function startHugeUpstream(): Promise<{ url: string; cut: boolean[]; close
   const cut: boolean[] = [];
   const writeAll = async (res: ServerResponse, parts: Array<string | number>): Promise<void> => {
     for (const part of parts) {
-      const pieces = typeof part === 'string' ? [Buffer.from(part)] : Array.from({ length: Math.ceil(part / MiB) }, (_, i) => piece.subarray(0, Math.min(MiB, part - i * MiB)));
+      const pieces =
+        typeof part === 'string'
+          ? [Buffer.from(part)]
+          : Array.from({ length: Math.ceil(part / MiB) }, (_, i) => piece.subarray(0, Math.min(MiB, part - i * MiB)));
       for (const chunk of pieces) {
         if (res.destroyed) return;
-        if (!res.write(chunk)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+        if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
       }
     }
   };
@@ -147,7 +168,10 @@ async function startHugeUpstream(): Promise<{ url: string; cut: boolean[]; close
     }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number | string; params: { name: string; arguments: { bytes: number; as: string } } };
+    const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      id: number | string;
+      params: { name: string; arguments: { bytes: number; as: string } };
+    };
     const { bytes, as } = message.params.arguments;
     const head = '{"result":{"content":[{"type":"text","text":"';
     const tail = `"}]},"jsonrpc":"2.0","id":${JSON.stringify(message.id)}}`;
@@ -156,7 +180,10 @@ async function startHugeUpstream(): Promise<{ url: string; cut: boolean[]; close
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       await writeAll(res, ['event: message\ndata: ', head, bytes, `${tail}\n\n`]);
     } else {
-      res.writeHead(200, { 'content-type': 'application/json', ...(as === 'json-length' ? { 'content-length': String(head.length + bytes + tail.length) } : {}) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        ...(as === 'json-length' ? { 'content-length': String(head.length + bytes + tail.length) } : {}),
+      });
       await writeAll(res, [head, bytes, tail]);
     }
     res.end();
@@ -201,7 +228,9 @@ describe('maxMessageBytes: messages from a remote server', () => {
 
   /** A tools/call with its id last, as the TypeScript SDK client writes it. */
   const hugeCall = (id: number | string, bytes: number, as: string, accept = BOTH) =>
-    post(url, `{"method":"tools/call","params":{"name":"huge","arguments":{"bytes":${bytes},"as":"${as}"}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`, { accept });
+    post(url, `{"method":"tools/call","params":{"name":"huge","arguments":{"bytes":${bytes},"as":"${as}"}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`, {
+      accept,
+    });
 
   for (const as of ['json-length', 'json-chunked'] as const) {
     it(`answers an oversized JSON answer (${as}) with a JSON-RPC error for the request and cuts the upstream response`, async () => {
@@ -273,7 +302,9 @@ function memoryOf(pid: number): { rss: number; peak: number } {
  * JSON.parse's copy, the response's copy): 92 -> 396 MiB in `serve`, back after 35 s.
  */
 async function oversizedLineMemory(maxMessageBytes: number | undefined, bytes: number, settleMs: number) {
-  const child = spawn(process.execPath, [BRIDGE_PROCESS, HUGE_LINE_SERVER, ...(maxMessageBytes === undefined ? [] : [String(maxMessageBytes)])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BRIDGE_PROCESS, HUGE_LINE_SERVER, ...(maxMessageBytes === undefined ? [] : [String(maxMessageBytes)])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';

@@ -2,8 +2,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callTool, initializeRequest, isAlive, openSession, post, bridgesStoppedAfterEach, startBridge, toolText, type BridgeHarness } from './helpers/bridge-harness.js';
-
+import {
+  callTool,
+  initializeRequest,
+  isAlive,
+  openSession,
+  post,
+  bridgesStoppedAfterEach,
+  type startBridge,
+  toolText,
+  type BridgeHarness,
+} from './helpers/bridge-harness.js';
 
 /**
  * Records what it receives: tool `received` returns the methods in order and the initialize
@@ -42,7 +51,10 @@ function bridge(options: Parameters<typeof startBridge>[0], starts?: string): Pr
   return startStopped({ launch: { command: process.execPath, args: ['-e', RECORDER], env: starts ? { STARTS: starts } : {} }, ...options });
 }
 
-async function received(h: BridgeHarness, session: string): Promise<{ methods: string[]; init: { protocolVersion: string; capabilities: object; clientInfo: { name: string } } }> {
+async function received(
+  h: BridgeHarness,
+  session: string,
+): Promise<{ methods: string[]; init: { protocolVersion: string; capabilities: object; clientInfo: { name: string } } }> {
   return JSON.parse(await toolText(await callTool(h.url, session, 'received')));
 }
 

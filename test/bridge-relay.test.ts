@@ -98,7 +98,12 @@ async function openSession(url: string): Promise<string> {
   const res = await fetch(url, {
     method: 'POST',
     headers: headers(),
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
   expect(res.status).toBe(200);
   await res.text();

@@ -131,9 +131,16 @@ describe('protocol versions the bridge does not speak', () => {
   });
 
   it('answers a 2026-07-28 request (no session, Mcp-Method header) with 400 listing the supported versions', async () => {
-    const res = await post(h.url, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }, { version: '2026-07-28', headers: { 'mcp-method': 'tools/list' } });
+    const res = await post(
+      h.url,
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+      { version: '2026-07-28', headers: { 'mcp-method': 'tools/list' } },
+    );
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ id: null, error: { code: -32000, data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26'], requested: '2026-07-28' } } });
+    expect(await res.json()).toMatchObject({
+      id: null,
+      error: { code: -32000, data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26'], requested: '2026-07-28' } },
+    });
     expect(h.bridge.sessionCount).toBe(0);
   });
 

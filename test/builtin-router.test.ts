@@ -31,7 +31,13 @@ beforeAll(async () => {
   const store = await createEmbeddedStore({});
   keys = await ephemeralKeySet();
   const logger = silentLogger();
-  const ctx = createAuthContext({ config, store, keys, logger, upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }) });
+  const ctx = createAuthContext({
+    config,
+    store,
+    keys,
+    logger,
+    upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }),
+  });
   const app = createAuthApp(ctx);
   const recorder: McpEndpoint = {
     async handle(req, res) {
@@ -57,7 +63,9 @@ afterAll(async () => {
 });
 
 async function tokenFor(login: string): Promise<string> {
-  return (await signAccessToken({ sub: login.toLowerCase(), login, clientId: 'c1', audience: `${issuer}/echo/mcp` }, { keys, issuer, ttlMs: 60_000, now: Date.now() })).token;
+  return (
+    await signAccessToken({ sub: login.toLowerCase(), login, clientId: 'c1', audience: `${issuer}/echo/mcp` }, { keys, issuer, ttlMs: 60_000, now: Date.now() })
+  ).token;
 }
 
 describe('built-in router', () => {
@@ -65,7 +73,14 @@ describe('built-in router', () => {
     seen = [];
     const res = await fetch(`${base}/echo/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await tokenFor('alice')}`, cookie: 'session=secret', 'x-user-sub': 'root', 'x-user-login': 'root', 'x-user-scope': 'admin', 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${await tokenFor('alice')}`,
+        cookie: 'session=secret',
+        'x-user-sub': 'root',
+        'x-user-login': 'root',
+        'x-user-scope': 'admin',
+        'content-type': 'application/json',
+      },
       body: '{}',
     });
     expect(res.status).toBe(200);
@@ -95,7 +110,14 @@ describe('built-in router', () => {
   });
 
   it('implements the ForwardAuth contract at /verify from X-Forwarded-* headers', async () => {
-    const ok = await fetch(`${base}/verify`, { headers: { 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/echo/mcp', 'x-forwarded-host': '127.0.0.1:1', authorization: `Bearer ${await tokenFor('alice')}` } });
+    const ok = await fetch(`${base}/verify`, {
+      headers: {
+        'x-forwarded-method': 'POST',
+        'x-forwarded-uri': '/echo/mcp',
+        'x-forwarded-host': '127.0.0.1:1',
+        authorization: `Bearer ${await tokenFor('alice')}`,
+      },
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-user-login')).toBe('alice');
     const denied = await fetch(`${base}/verify`, { headers: { 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/echo/mcp' } });

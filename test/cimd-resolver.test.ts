@@ -131,7 +131,12 @@ describe('resolving a document', () => {
 
   it('accepts a more specific +json content type and ignores grant types meant for other servers', async () => {
     const clientId = `${docs.base}/specific`;
-    docs.routes.set('/specific', json(documentFor(clientId, { grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'] }), { 'content-type': 'application/client-metadata+json; charset=utf-8' }));
+    docs.routes.set(
+      '/specific',
+      json(documentFor(clientId, { grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'] }), {
+        'content-type': 'application/client-metadata+json; charset=utf-8',
+      }),
+    );
     expect((await local().resolve(clientId)).grantTypes).toEqual(['authorization_code']);
   });
 
@@ -184,7 +189,9 @@ describe('fetch limits', () => {
       for (let i = 0; i < 64; i++) res.write(chunk);
       res.end('"}');
     });
-    const err = await local({ maxBytes: 5 * 1024 }).resolve(clientId).catch((e: unknown) => e);
+    const err = await local({ maxBytes: 5 * 1024 })
+      .resolve(clientId)
+      .catch((e: unknown) => e);
     expect(isGatewayError(err) && err.code).toBe('ERR_CIMD_FETCH_FAILED');
     expect((err as Error).message).toContain('larger than 5120 bytes');
   });
@@ -226,7 +233,9 @@ describe('fetch limits', () => {
     const target = `${docs.base}/real`;
     docs.routes.set('/moved', (_req, res) => res.writeHead(302, { location: target }).end());
     docs.routes.set('/real', json(documentFor(`${docs.base}/moved`)));
-    const err = await local().resolve(`${docs.base}/moved`).catch((e: unknown) => e);
+    const err = await local()
+      .resolve(`${docs.base}/moved`)
+      .catch((e: unknown) => e);
     expect(isGatewayError(err) && err.code).toBe('ERR_CIMD_FETCH_FAILED');
     expect((err as Error).message).toContain(target);
     expect(docs.hits.get('/real')).toBeUndefined();
@@ -357,9 +366,12 @@ describe('client ID URLs (CIMD §3)', () => {
     expect(await codeOf(resolver.resolve(clientId))).toBe('ERR_CIMD_INVALID');
   });
 
-  it.each(['https://example.com/client.json', 'https://example.com:8443/oauth/client', 'https://example.com/', 'https://example.com/client?v=2'])('accepts %j', (clientId) => {
-    expect(resolver.isCimdClientId(clientId)).toBe(true);
-  });
+  it.each(['https://example.com/client.json', 'https://example.com:8443/oauth/client', 'https://example.com/', 'https://example.com/client?v=2'])(
+    'accepts %j',
+    (clientId) => {
+      expect(resolver.isCimdClientId(clientId)).toBe(true);
+    },
+  );
 
   it('accepts http on a loopback host only when private networks are allowed', () => {
     expect(createCimdResolver({ allowPrivateNetworks: true }).isCimdClientId('http://127.0.0.1:3000/client')).toBe(true);
@@ -390,7 +402,9 @@ describe('SSRF guard (CIMD §8.6)', () => {
       looked.push(hostname);
       return [{ address, family: address.includes(':') ? 6 : 4 }];
     };
-    const err = await createCimdResolver({ lookup }).resolve('https://client.example/oauth/metadata.json').catch((e: unknown) => e);
+    const err = await createCimdResolver({ lookup })
+      .resolve('https://client.example/oauth/metadata.json')
+      .catch((e: unknown) => e);
     expect(isGatewayError(err) && err.code).toBe('ERR_CIMD_FORBIDDEN_TARGET');
     expect((err as Error).message).toContain(address);
     expect(looked).toEqual(['client.example']);

@@ -102,7 +102,9 @@ describe('runInit', () => {
 
   it('asks nothing under --yes even in a terminal', async () => {
     const prompter = scriptedPrompter({});
-    await expect(runInit({ dir, yes: true, provider: 'local', allowedUsers: ['alice'] }, { output: captureOutput(), interactive: true, prompter })).rejects.toMatchObject({
+    await expect(
+      runInit({ dir, yes: true, provider: 'local', allowedUsers: ['alice'] }, { output: captureOutput(), interactive: true, prompter }),
+    ).rejects.toMatchObject({
       code: 'ERR_USAGE',
     });
     expect(prompter.asked).toEqual([]);
@@ -113,7 +115,9 @@ describe('runInit', () => {
     const options = { dir, yes: true, provider: 'local' as const, publicUrl: 'http://127.0.0.1:8080', allowedUsers: ['alice'] };
     await runInit(options, { output: captureOutput() });
     const prompter = scriptedPrompter({});
-    await expect(runInit({ ...options, yes: false }, { output: captureOutput(), interactive: true, prompter })).rejects.toMatchObject({ code: 'ERR_CONFIG_EXISTS' });
+    await expect(runInit({ ...options, yes: false }, { output: captureOutput(), interactive: true, prompter })).rejects.toMatchObject({
+      code: 'ERR_CONFIG_EXISTS',
+    });
     expect(prompter.asked).toEqual([]);
   });
 });

@@ -16,7 +16,10 @@ async function helpOf(...args: string[]): Promise<string> {
 
 /** Every command a user can run, by its words: ['init'], ['token', 'issue'], ... */
 function leafCommands(command: Command, path: string[] = []): string[][] {
-  const visible = command.createHelp().visibleCommands(command).filter((sub) => command.commands.includes(sub));
+  const visible = command
+    .createHelp()
+    .visibleCommands(command)
+    .filter((sub) => command.commands.includes(sub));
   if (visible.length === 0) return [path];
   return visible.flatMap((sub) => leafCommands(sub, [...path, sub.name()]));
 }
@@ -62,6 +65,7 @@ describe('mcp-gateway --help', () => {
     const { files, packages } = staticImports(join(PACKAGE_ROOT, 'dist/cli/main.js'));
     expect(files).toContain(join('dist', 'cli', 'commands', 'up.js'));
     expect(files.filter((file) => file.startsWith(join('dist', 'cli', 'actions')))).toEqual([]);
-    for (const heavy of ['zod', 'yaml', 'express', 'dockerode', 'ink', 'jose', '@modelcontextprotocol/sdk', '@inquirer/prompts']) expect(packages).not.toContain(heavy);
+    for (const heavy of ['zod', 'yaml', 'express', 'dockerode', 'ink', 'jose', '@modelcontextprotocol/sdk', '@inquirer/prompts'])
+      expect(packages).not.toContain(heavy);
   });
 });

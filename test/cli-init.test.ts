@@ -82,7 +82,18 @@ describe('mcp-gateway init', () => {
   });
 
   it('exits 2 naming the secret when only --github-client-id is given and it cannot ask, and writes nothing', async () => {
-    const result = await runCli(['init', '--dir', dir, '--yes', '--public-url', 'https://mcp.example.com', '--allowed-users', 'alice', '--github-client-id', 'Iv1.0123abcd']);
+    const result = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--public-url',
+      'https://mcp.example.com',
+      '--allowed-users',
+      'alice',
+      '--github-client-id',
+      'Iv1.0123abcd',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--github-client-secret');
     expect(result.stderr).not.toMatch(STACK_FRAME);
@@ -154,7 +165,22 @@ describe('init with group allowlists and OpenID Connect', () => {
   it('writes GitHub org and team rules without requiring --allowed-users', async () => {
     const dir = await makeTempDir();
     try {
-      const result = await runCli(['init', '--dir', dir, '--yes', '--public-url', 'https://mcp.example.com', '--github-client-id', 'X', '--github-client-secret', 'Y', '--github-orgs', 'acme', '--github-teams', 'acme/platform']);
+      const result = await runCli([
+        'init',
+        '--dir',
+        dir,
+        '--yes',
+        '--public-url',
+        'https://mcp.example.com',
+        '--github-client-id',
+        'X',
+        '--github-client-secret',
+        'Y',
+        '--github-orgs',
+        'acme',
+        '--github-teams',
+        'acme/platform',
+      ]);
       expect(result.code, result.stderr).toBe(0);
       const yaml = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
       expect(yaml).toMatch(/orgs:\n\s+- acme/);
@@ -168,9 +194,27 @@ describe('init with group allowlists and OpenID Connect', () => {
   it('configures an OpenID Connect provider, its secret in .secrets/ only', async () => {
     const dir = await makeTempDir();
     try {
-      const result = await runCli(['init', '--dir', dir, '--yes', '--provider', 'oidc', '--public-url', 'https://mcp.example.com', '--oidc-issuer', 'https://accounts.google.com', '--oidc-client-id', 'abc', '--email-domains', 'example.com'], {
-        env: { MCP_GATEWAY_OIDC_CLIENT_SECRET: 'oidc-secret-value' },
-      });
+      const result = await runCli(
+        [
+          'init',
+          '--dir',
+          dir,
+          '--yes',
+          '--provider',
+          'oidc',
+          '--public-url',
+          'https://mcp.example.com',
+          '--oidc-issuer',
+          'https://accounts.google.com',
+          '--oidc-client-id',
+          'abc',
+          '--email-domains',
+          'example.com',
+        ],
+        {
+          env: { MCP_GATEWAY_OIDC_CLIENT_SECRET: 'oidc-secret-value' },
+        },
+      );
       expect(result.code, result.stderr).toBe(0);
       const yaml = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
       expect(yaml).toContain('type: oidc');
@@ -185,7 +229,18 @@ describe('init with group allowlists and OpenID Connect', () => {
   it('names the missing OpenID Connect flags under --yes', async () => {
     const dir = await makeTempDir();
     try {
-      const result = await runCli(['init', '--dir', dir, '--yes', '--provider', 'oidc', '--public-url', 'https://mcp.example.com', '--allowed-users', 'a@example.com']);
+      const result = await runCli([
+        'init',
+        '--dir',
+        dir,
+        '--yes',
+        '--provider',
+        'oidc',
+        '--public-url',
+        'https://mcp.example.com',
+        '--allowed-users',
+        'a@example.com',
+      ]);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('--oidc-issuer');
       expect(result.stderr).toContain('--oidc-client-id');

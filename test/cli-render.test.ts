@@ -39,7 +39,20 @@ describe('mcp-gateway render', () => {
   beforeAll(async () => {
     root = await makeTempDir();
     dir = join(root, 'gw');
-    const init = await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--allowed-users', 'alice', '--domain', 'mcp.example.com', '--email', 'ops@example.com']);
+    const init = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--provider',
+      'local',
+      '--allowed-users',
+      'alice',
+      '--domain',
+      'mcp.example.com',
+      '--email',
+      'ops@example.com',
+    ]);
     expect(init.stderr).toBe('');
     for (const args of [['time'], ['docs', '--url', 'https://docs.example.net/mcp', '--header', `Authorization=${HEADER_VALUE}`]]) {
       const added = await runCli(['add-server', ...args, '--dir', dir]);
@@ -55,17 +68,38 @@ describe('mcp-gateway render', () => {
   it('writes the deploy folder of the contract and says what it wrote', async () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    for (const path of ['compose.yaml', 'config/mcp-gateway.yaml', 'secrets/auth.env', 'secrets/redis.env', 'secrets/bridge-time.env', 'secrets/bridge-docs.env', 'traefik/traefik.yml', 'traefik/dynamic.yml', 'build/runtime-node.Dockerfile', 'build/runtime-python.Dockerfile', 'build/app/bin/mcp-gateway.js', 'build/app/dist/cli/main.js', 'build/app/package.json']) {
+    for (const path of [
+      'compose.yaml',
+      'config/mcp-gateway.yaml',
+      'secrets/auth.env',
+      'secrets/redis.env',
+      'secrets/bridge-time.env',
+      'secrets/bridge-docs.env',
+      'traefik/traefik.yml',
+      'traefik/dynamic.yml',
+      'build/runtime-node.Dockerfile',
+      'build/runtime-python.Dockerfile',
+      'build/app/bin/mcp-gateway.js',
+      'build/app/dist/cli/main.js',
+      'build/app/package.json',
+    ]) {
       expect((await stat(join(deploy, path))).isFile(), path).toBe(true);
       expect(first.stdout).toContain(path.startsWith('build/app/') ? 'build/app/' : path);
     }
     expect(first.stdout).toContain('docker compose up -d');
-    const compose = parse(await readFile(join(deploy, 'compose.yaml'), 'utf8')) as { name: string; services: Record<string, { image: string; labels: Record<string, string> }> };
+    const compose = parse(await readFile(join(deploy, 'compose.yaml'), 'utf8')) as {
+      name: string;
+      services: Record<string, { image: string; labels: Record<string, string> }>;
+    };
     expect(compose.name).toBe('mcpgw-gw');
     expect(Object.keys(compose.services)).toEqual(['redis', 'auth', 'traefik', 'bridge-docs', 'bridge-time']);
     expect(compose.services['bridge-time']!.image).toMatch(/^mcp-gateway-runtime-python:/);
     expect(compose.services['bridge-docs']!.image).toMatch(/^mcp-gateway-runtime-node:/);
-    expect(compose.services['bridge-time']!.labels).toMatchObject({ 'io.mcp-gateway.project': 'mcpgw-gw', 'io.mcp-gateway.service': 'bridge-time', 'io.mcp-gateway.server': 'time' });
+    expect(compose.services['bridge-time']!.labels).toMatchObject({
+      'io.mcp-gateway.project': 'mcpgw-gw',
+      'io.mcp-gateway.service': 'bridge-time',
+      'io.mcp-gateway.server': 'time',
+    });
     // The .gitignore keeps the folder (secrets, a copy of node_modules) and the logs out of git.
     expect((await readFile(join(dir, '.gitignore'), 'utf8')).split('\n')).toEqual(expect.arrayContaining(['deploy/', 'logs/']));
     expect((await stat(join(dir, 'logs'))).isDirectory()).toBe(true);
@@ -90,7 +124,12 @@ describe('mcp-gateway render', () => {
     expect(await mode(join(dir, '.secrets/redis-password'))).toBe(0o600);
 
     const secrets = await projectSecrets(dir);
-    const open = [join(deploy, 'compose.yaml'), ...(await listFilesUnder(join(deploy, 'config'))), ...(await listFilesUnder(join(deploy, 'traefik'))), join(deploy, 'build/runtime-node.Dockerfile')];
+    const open = [
+      join(deploy, 'compose.yaml'),
+      ...(await listFilesUnder(join(deploy, 'config'))),
+      ...(await listFilesUnder(join(deploy, 'traefik'))),
+      join(deploy, 'build/runtime-node.Dockerfile'),
+    ];
     for (const file of open) {
       const text = await readFile(file, 'utf8');
       for (const secret of secrets) expect(text.includes(secret), `${file} holds a secret`).toBe(false);
@@ -101,13 +140,17 @@ describe('mcp-gateway render', () => {
     expect(config.publicUrl).toBe('https://mcp.example.com');
   });
 
-  it('rerenders byte for byte the same folder when nothing changed', async () => {
-    const before = await hashDirectory(deploy);
-    const again = await runCli(['render', '--dir', dir]);
-    expect(again.code, again.stderr).toBe(0);
-    expect(await hashDirectory(deploy)).toBe(before);
-    expect(await readdir(dir)).not.toContain(expect.stringMatching(/^\.deploy\./));
-  }, RENDER_TIMEOUT);
+  it(
+    'rerenders byte for byte the same folder when nothing changed',
+    async () => {
+      const before = await hashDirectory(deploy);
+      const again = await runCli(['render', '--dir', dir]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(await hashDirectory(deploy)).toBe(before);
+      expect(await readdir(dir)).not.toContain(expect.stringMatching(/^\.deploy\./));
+    },
+    RENDER_TIMEOUT,
+  );
 
   it('leaves the previous folder as it was when a secret is missing', async () => {
     const before = await hashDirectory(deploy);
@@ -131,9 +174,14 @@ describe('mcp-gateway render', () => {
     const broken = join(root, 'broken-package');
     await mkdir(broken);
     for (const entry of ['templates', 'bin', 'dist']) await cp(join(PACKAGE_ROOT, entry), join(broken, entry), { recursive: true });
-    await writeFile(join(broken, 'package.json'), JSON.stringify({ name: 'mcp-gateway', version: '9.9.9', dependencies: { 'not-installed-anywhere': '1.0.0' } }));
+    await writeFile(
+      join(broken, 'package.json'),
+      JSON.stringify({ name: 'mcp-gateway', version: '9.9.9', dependencies: { 'not-installed-anywhere': '1.0.0' } }),
+    );
     const before = await hashDirectory(deploy);
-    const failure = await runRender({ dir }, { packageRoot: broken, version: '9.9.9', output: { stdout: () => {}, stderr: () => {} } }).catch((err: unknown) => err);
+    const failure = await runRender({ dir }, { packageRoot: broken, version: '9.9.9', output: { stdout: () => {}, stderr: () => {} } }).catch(
+      (err: unknown) => err,
+    );
     expect(failure).toBeInstanceOf(GatewayError);
     expect((failure as GatewayError).message).toContain('not-installed-anywhere');
     expect(await hashDirectory(deploy)).toBe(before);
@@ -168,7 +216,7 @@ describe('mcp-gateway render: configuration errors', () => {
     await removeTempDir(dir);
   });
 
-  it("refuses router: traefik without deploy.email, naming init --email, and writes nothing", async () => {
+  it('refuses router: traefik without deploy.email, naming init --email, and writes nothing', async () => {
     expect((await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--allowed-users', 'alice', '--domain', 'mcp.example.com'])).code).toBe(0);
     const result = await runCli(['render', '--dir', dir]);
     expect(result.code).toBe(1);
@@ -188,7 +236,24 @@ describe('mcp-gateway init: deployment flags', () => {
   });
 
   it('--domain sets the public URL and deploy.domain; --email, --router and --routing go to deploy', async () => {
-    const result = await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--allowed-users', 'alice', '--domain', 'example.com', '--email', 'ops@example.com', '--router', 'builtin', '--routing', 'subdomain']);
+    const result = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--provider',
+      'local',
+      '--allowed-users',
+      'alice',
+      '--domain',
+      'example.com',
+      '--email',
+      'ops@example.com',
+      '--router',
+      'builtin',
+      '--routing',
+      'subdomain',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as { publicUrl: string; deploy: Record<string, unknown> };
@@ -198,7 +263,23 @@ describe('mcp-gateway init: deployment flags', () => {
   });
 
   it('keeps an explicit --public-url next to --domain', async () => {
-    const result = await runCli(['init', '--dir', dir, '--yes', '--force', '--provider', 'local', '--allowed-users', 'alice', '--domain', 'example.com', '--public-url', 'https://auth.example.com', '--routing', 'subdomain']);
+    const result = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--force',
+      '--provider',
+      'local',
+      '--allowed-users',
+      'alice',
+      '--domain',
+      'example.com',
+      '--public-url',
+      'https://auth.example.com',
+      '--routing',
+      'subdomain',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as { publicUrl: string; deploy: Record<string, unknown> };
     expect(config.publicUrl).toBe('https://auth.example.com');
@@ -206,13 +287,41 @@ describe('mcp-gateway init: deployment flags', () => {
   });
 
   it('exits 2 on a router it does not know', async () => {
-    const result = await runCli(['init', '--dir', dir, '--yes', '--force', '--provider', 'local', '--allowed-users', 'alice', '--domain', 'example.com', '--router', 'nginx']);
+    const result = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--force',
+      '--provider',
+      'local',
+      '--allowed-users',
+      'alice',
+      '--domain',
+      'example.com',
+      '--router',
+      'nginx',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--router/);
   });
 
   it('refuses an e-mail address that is not one, with the dotted path', async () => {
-    const result = await runCli(['init', '--dir', dir, '--yes', '--force', '--provider', 'local', '--allowed-users', 'alice', '--domain', 'example.com', '--email', 'ops-at-example']);
+    const result = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--force',
+      '--provider',
+      'local',
+      '--allowed-users',
+      'alice',
+      '--domain',
+      'example.com',
+      '--email',
+      'ops-at-example',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^ {2}deploy\.email: /m);
   });

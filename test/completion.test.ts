@@ -164,6 +164,12 @@ complete -C'mcp-gateway init --provider '`;
     expect(result.stderr).toBe('');
     const [commands = '', choices = ''] = result.stdout.split('---\n');
     expect(commands.split('\n').map((line) => line.split('\t')[0])).toContain('add-server');
-    expect(choices.trim().split('\n').map((line) => line.split('\t')[0]).sort()).toEqual(['github', 'local', 'oidc']);
+    expect(
+      choices
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t')[0])
+        .sort(),
+    ).toEqual(['github', 'local', 'oidc']);
   });
 });

@@ -10,7 +10,12 @@ import { freePort } from './helpers/free-port.js';
 import { ServeProcess } from './helpers/serve-process.js';
 
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json', 'mcp-protocol-version': '2025-06-18' };
-const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'reload', version: '1' } } });
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'reload', version: '1' } },
+});
 
 describe('a running serve takes over config changes without a restart', () => {
   let dir: string;
@@ -28,7 +33,11 @@ describe('a running serve takes over config changes without a restart', () => {
     return tokens.get(server)!;
   };
   const post = async (server: string, body: string, session?: string): Promise<Response> =>
-    fetch(`${publicUrl}/${server}/mcp`, { method: 'POST', headers: { ...HEADERS, authorization: `Bearer ${await token(server)}`, ...(session ? { 'mcp-session-id': session } : {}) }, body });
+    fetch(`${publicUrl}/${server}/mcp`, {
+      method: 'POST',
+      headers: { ...HEADERS, authorization: `Bearer ${await token(server)}`, ...(session ? { 'mcp-session-id': session } : {}) },
+      body,
+    });
   const callEcho = async (server: string, session: string, text: string): Promise<Response> =>
     post(server, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text } } }), session);
   /** Admitted (the router let it through: 400, no session) or refused (401), without opening a session. */
@@ -44,7 +53,24 @@ describe('a running serve takes over config changes without a restart', () => {
     dir = await makeTempDir('mcpgw-reload-');
     publicUrl = `http://127.0.0.1:${await freePort()}`;
     // A GitHub provider: its allowlist can change freely (the local provider's user must stay on it). Nobody logs in here.
-    const init = await runCli(['init', '--dir', dir, '--yes', '--public-url', publicUrl, '--provider', 'github', '--github-url', 'http://127.0.0.1:9', '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--allowed-users', 'alice']);
+    const init = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--public-url',
+      publicUrl,
+      '--provider',
+      'github',
+      '--github-url',
+      'http://127.0.0.1:9',
+      '--github-client-id',
+      'test-client-id',
+      '--github-client-secret',
+      'test-client-secret',
+      '--allowed-users',
+      'alice',
+    ]);
     expect(init.code, init.stderr).toBe(0);
     expect((await runCli(['add-server', 'a', '--dir', dir, '--command', echo])).code).toBe(0);
     serve = new ServeProcess(['--dir', dir]);
@@ -94,7 +120,9 @@ describe('a running serve takes over config changes without a restart', () => {
     await serve.waitFor(/config not reloaded \(file changed\): .*not valid YAML/, { from: mark });
     expect(await admission('a')).toBe(400);
     await writeFile(file, good.replace(publicUrl, 'http://127.0.0.1:1'));
-    await serve.waitFor(/config not reloaded \(file changed\): publicUrl changed, which a running gateway cannot take over \(restart mcp-gateway serve/, { from: mark });
+    await serve.waitFor(/config not reloaded \(file changed\): publicUrl changed, which a running gateway cannot take over \(restart mcp-gateway serve/, {
+      from: mark,
+    });
     expect(await admission('a')).toBe(400);
     await writeFile(file, good);
     await serve.waitFor(/config reloaded \(file changed\): nothing to change/, { from: mark });
@@ -130,7 +158,12 @@ describe('a running serve takes over config changes without a restart', () => {
 });
 
 describe('what a reload may change', () => {
-  const base = { publicUrl: 'http://127.0.0.1:8080', provider: { type: 'github', clientId: 'x', orgs: ['acme'] }, allowedUsers: ['alice'], servers: { a: { command: 'a' }, b: { command: 'b' } } };
+  const base = {
+    publicUrl: 'http://127.0.0.1:8080',
+    provider: { type: 'github', clientId: 'x', orgs: ['acme'] },
+    allowedUsers: ['alice'],
+    servers: { a: { command: 'a' }, b: { command: 'b' } },
+  };
   const config = (overrides: Record<string, unknown> = {}) => parseConfig({ ...base, ...overrides }, 'test');
 
   it('sorts servers into added, removed and changed, and flags the allowlist', () => {
@@ -140,10 +173,16 @@ describe('what a reload may change', () => {
   });
 
   it('takes org and team changes live, but not a new login shape, address, store or token lifetimes', () => {
-    expect(planReload(config(), config({ provider: { type: 'github', clientId: 'x', orgs: ['acme', 'other'] } }))).toMatchObject({ needsRestart: [], allowlistChanged: true });
+    expect(planReload(config(), config({ provider: { type: 'github', clientId: 'x', orgs: ['acme', 'other'] } }))).toMatchObject({
+      needsRestart: [],
+      allowlistChanged: true,
+    });
     expect(planReload(config(), config({ provider: { type: 'github', clientId: 'x' } })).needsRestart).toEqual(['provider']);
     expect(planReload(config(), config({ provider: { type: 'github', clientId: 'y', orgs: ['acme'] } })).needsRestart).toEqual(['provider']);
-    expect(planReload(config(), config({ publicUrl: 'http://127.0.0.1:9090', tokens: { accessTokenTtl: '1h' } })).needsRestart).toEqual(['publicUrl', 'tokens']);
+    expect(planReload(config(), config({ publicUrl: 'http://127.0.0.1:9090', tokens: { accessTokenTtl: '1h' } })).needsRestart).toEqual([
+      'publicUrl',
+      'tokens',
+    ]);
   });
 
   it('replaces every server when origins or the sandbox change', () => {

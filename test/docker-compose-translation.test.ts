@@ -41,7 +41,17 @@ describe('compose.yaml as render writes it', () => {
     const project = await renderedProject(shape);
     expect(project.name).toBe('mcpgw-gw');
     const names = project.services.map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['redis', 'auth', shape.router === 'traefik' ? 'traefik' : 'router', 'bridge-demo', 'bridge-docs', 'bridge-memory', 'bridge-time']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'redis',
+        'auth',
+        shape.router === 'traefik' ? 'traefik' : 'router',
+        'bridge-demo',
+        'bridge-docs',
+        'bridge-memory',
+        'bridge-time',
+      ]),
+    );
     for (const service of project.services) {
       const spec = containerSpec(project, service, new Map([['SECRET', 'x']]), 'sha256:image');
       expect(spec.create.name).toBe(`mcpgw-gw-${service.name}-1`);
@@ -51,7 +61,9 @@ describe('compose.yaml as render writes it', () => {
       expect(spec.create.HostConfig?.NetworkMode).toBe(network);
       expect(spec.create.NetworkingConfig?.EndpointsConfig?.[network]?.Aliases).toEqual([service.name]);
       const router = service.name === 'router' || service.name === 'traefik';
-      expect(spec.extraNetworks.map((n) => n.network)).toEqual(router ? ['mcpgw-gw_bridge-demo', 'mcpgw-gw_bridge-docs', 'mcpgw-gw_bridge-memory', 'mcpgw-gw_bridge-time'] : []);
+      expect(spec.extraNetworks.map((n) => n.network)).toEqual(
+        router ? ['mcpgw-gw_bridge-demo', 'mcpgw-gw_bridge-docs', 'mcpgw-gw_bridge-memory', 'mcpgw-gw_bridge-time'] : [],
+      );
       expect(spec.create.HostConfig?.RestartPolicy).toEqual({ Name: 'unless-stopped' });
       expect(spec.create.Healthcheck?.Test?.[0]).toMatch(/^CMD(-SHELL)?$/);
     }
@@ -108,16 +120,29 @@ describe('compose.yaml as render writes it', () => {
       expect(create.WorkingDir).toBe(dataDir);
       expect(create.Env).toEqual(expect.arrayContaining([`HOME=${dataDir}`, `UV_CACHE_DIR=${dataDir}/.cache/uv`]));
       expect(create.Env?.some((entry) => entry.startsWith('MCPGW_LOG_DIR='))).toBe(false);
-      expect(project.volumes[`data-${server}`]).toMatchObject({ name: `mcpgw-gw_data-${server}`, driver: 'local', driverOpts: { type: 'none', o: 'bind', device: dataDir } });
+      expect(project.volumes[`data-${server}`]).toMatchObject({
+        name: `mcpgw-gw_data-${server}`,
+        driver: 'local',
+        driverOpts: { type: 'none', o: 'bind', device: dataDir },
+      });
       expect(project.networks[service.name]).toMatchObject({ name: `mcpgw-gw_${service.name}`, internal: false });
     }
   });
 
   it('applies servers.NAME.limits, mounts and network: none', async () => {
-    const config = sampleConfig({ routing: 'path', router: 'builtin' }, {
-      sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none', limits: { memory: '256m', cpus: 0.5, pids: 64 }, mounts: [{ path: '/opt/tools', readOnly: true }, { path: '/srv/shared' }] },
-      open: { command: 'npx', args: ['-y', 'some-server'], limits: { memory: '1536MiB' } },
-    });
+    const config = sampleConfig(
+      { routing: 'path', router: 'builtin' },
+      {
+        sealed: {
+          command: 'node',
+          args: ['/opt/tools/server.mjs'],
+          network: 'none',
+          limits: { memory: '256m', cpus: 0.5, pids: 64 },
+          mounts: [{ path: '/opt/tools', readOnly: true }, { path: '/srv/shared' }],
+        },
+        open: { command: 'npx', args: ['-y', 'some-server'], limits: { memory: '1536MiB' } },
+      },
+    );
     const files = await renderSampleFiles(config);
     const project = parseComposeProject(files.get('compose.yaml')!, '/srv/gw/deploy/compose.yaml', { env: {} });
     const spec = (name: string) => {
@@ -133,10 +158,26 @@ describe('compose.yaml as render writes it', () => {
     expect(spec('bridge-sealed').extraNetworks).toEqual([]);
     expect(sealed.Env).toContain('MCPGW_LISTEN=unix:/run/mcpgw/sealed.sock');
     expect(sealed.HostConfig?.Mounts).toContainEqual({ Type: 'volume', Source: 'mcpgw-gw_socket-sealed', Target: '/run/mcpgw', ReadOnly: false });
-    expect(sealed.Healthcheck?.Test).toEqual(['CMD', '/usr/local/bin/node', '/app/bin/mcp-gateway.js', 'runtime', 'healthcheck', '--unix-socket', '/run/mcpgw/sealed.sock', 'http://localhost/health']);
+    expect(sealed.Healthcheck?.Test).toEqual([
+      'CMD',
+      '/usr/local/bin/node',
+      '/app/bin/mcp-gateway.js',
+      'runtime',
+      'healthcheck',
+      '--unix-socket',
+      '/run/mcpgw/sealed.sock',
+      'http://localhost/health',
+    ]);
     // Its relay: on an internal network with the router, answering as bridge-sealed, the socket volume read-only, no secret, hardened.
     const relay = spec('relay-sealed').create;
-    expect(relay.HostConfig).toMatchObject({ NetworkMode: 'mcpgw-gw_relay-sealed', ReadonlyRootfs: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'], Memory: 256 * 1024 ** 2, PidsLimit: 64 });
+    expect(relay.HostConfig).toMatchObject({
+      NetworkMode: 'mcpgw-gw_relay-sealed',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true'],
+      Memory: 256 * 1024 ** 2,
+      PidsLimit: 64,
+    });
     expect(relay.NetworkingConfig?.EndpointsConfig?.['mcpgw-gw_relay-sealed']?.Aliases).toEqual(['relay-sealed', 'bridge-sealed']);
     expect(relay.HostConfig?.Mounts).toEqual([{ Type: 'volume', Source: 'mcpgw-gw_socket-sealed', Target: '/run/mcpgw', ReadOnly: true }]);
     expect(relay.HostConfig?.Binds).toBeUndefined();
@@ -144,7 +185,10 @@ describe('compose.yaml as render writes it', () => {
     expect(project.services.find((s) => s.name === 'relay-sealed')!.envFiles).toEqual([]);
     expect(project.networks['relay-sealed']).toMatchObject({ internal: true });
     // In memory, owned by the containers' user, so the bridge (not root) creates its socket there.
-    expect(project.volumes['socket-sealed']).toMatchObject({ driver: 'local', driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'uid=1000,gid=1000,mode=0700,size=1m' } });
+    expect(project.volumes['socket-sealed']).toMatchObject({
+      driver: 'local',
+      driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'uid=1000,gid=1000,mode=0700,size=1m' },
+    });
     expect(spec('router').extraNetworks.map((n) => n.network)).toEqual(['mcpgw-gw_bridge-open', 'mcpgw-gw_relay-sealed']);
     const open = spec('bridge-open').create;
     expect(open.HostConfig).toMatchObject({ Memory: 1536 * 1024 ** 2, NanoCpus: 1e9, PidsLimit: 512 });
@@ -213,8 +257,12 @@ describe('compose fields up does not translate', () => {
   });
 
   it('names an undeclared volume, an unknown dependency and a depends_on cycle', () => {
-    expect(() => parseComposeProject('name: p\nservices:\n  a:\n    image: i\n    volumes: [data:/data]\n', '/d/c.yaml')).toThrow(/services\.a\.volumes: data is not declared/);
-    expect(() => parseComposeProject('name: p\nservices:\n  a:\n    image: i\n    depends_on: [b]\n', '/d/c.yaml')).toThrow(/services\.a\.depends_on: b is not a service/);
+    expect(() => parseComposeProject('name: p\nservices:\n  a:\n    image: i\n    volumes: [data:/data]\n', '/d/c.yaml')).toThrow(
+      /services\.a\.volumes: data is not declared/,
+    );
+    expect(() => parseComposeProject('name: p\nservices:\n  a:\n    image: i\n    depends_on: [b]\n', '/d/c.yaml')).toThrow(
+      /services\.a\.depends_on: b is not a service/,
+    );
   });
 });
 
@@ -223,7 +271,7 @@ describe('env files', () => {
     const text = [
       '# comment',
       '',
-      "SINGLE='{\"keys\":[1]} # not a comment'",
+      'SINGLE=\'{"keys":[1]} # not a comment\'',
       'DOUBLE="line\\nbreak \\"quoted\\""',
       'BARE=value # comment',
       'HASH=value#kept',
@@ -262,7 +310,10 @@ describe('env files', () => {
     afterAll(() => rm(dir, { recursive: true, force: true }));
 
     it('passes the file to the container with environment: winning', async () => {
-      const project = parseComposeProject(`name: p\nservices:\n  auth:\n    image: i\n    env_file: [./auth.env]\n    environment: { OVERRIDDEN: compose }\n`, join(dir, 'compose.yaml'));
+      const project = parseComposeProject(
+        `name: p\nservices:\n  auth:\n    image: i\n    env_file: [./auth.env]\n    environment: { OVERRIDDEN: compose }\n`,
+        join(dir, 'compose.yaml'),
+      );
       const env = await serviceEnvironment(project.services[0]!);
       expect([...env]).toEqual([
         ['MCPGW_STATE_KEY', 'from-file'],
@@ -279,7 +330,10 @@ describe('env files', () => {
     });
 
     it('skips a missing env file marked required: false', async () => {
-      const project = parseComposeProject(`name: p\nservices:\n  a:\n    image: i\n    env_file: [{ path: ./nope.env, required: false }]\n`, join(dir, 'compose.yaml'));
+      const project = parseComposeProject(
+        `name: p\nservices:\n  a:\n    image: i\n    env_file: [{ path: ./nope.env, required: false }]\n`,
+        join(dir, 'compose.yaml'),
+      );
       expect([...(await serviceEnvironment(project.services[0]!))]).toEqual([]);
     });
   });

@@ -32,7 +32,8 @@ import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.
  * `FROM scratch` around the host's node and redis binaries (DESIGN.md), cached by content.
  */
 
-const SKIP_MESSAGE = 'Docker is not reachable: install docker.io (apt-get install -y docker.io) and start dockerd (the Docker end-to-end test needs a real engine)';
+const SKIP_MESSAGE =
+  'Docker is not reachable: install docker.io (apt-get install -y docker.io) and start dockerd (the Docker end-to-end test needs a real engine)';
 const docker = new Docker();
 const reachable = await docker.ping().then(
   () => true,
@@ -119,7 +120,28 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     dir = await makeTempDir('mcpgw-docker-e2e-');
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
-    ok(await cli(['init', '--dir', dir, '--yes', '--public-url', publicUrl, '--provider', 'github', '--github-url', github.url, '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--allowed-users', 'alice', '--router', 'builtin']));
+    ok(
+      await cli([
+        'init',
+        '--dir',
+        dir,
+        '--yes',
+        '--public-url',
+        publicUrl,
+        '--provider',
+        'github',
+        '--github-url',
+        github.url,
+        '--github-client-id',
+        'test-client-id',
+        '--github-client-secret',
+        'test-client-secret',
+        '--allowed-users',
+        'alice',
+        '--router',
+        'builtin',
+      ]),
+    );
     // No flags for these: the router published on loopback only, and the built-in demo server
     // (no npx download in a container on a host without a registry).
     const file = join(dir, 'mcp-gateway.yaml');
@@ -131,7 +153,14 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     await mkdir(join(dir, 'tools'));
     await cp(PROBE_FIXTURE, join(dir, 'tools', 'probe-mcp-server.mjs'));
     const probe = { command: 'node', args: [join(dir, 'tools', 'probe-mcp-server.mjs')], mounts: [{ path: 'tools', readOnly: true }] };
-    doc.setIn(['servers'], doc.createNode({ demo: { builtin: 'demo' }, probe: { ...probe, limits: { memory: '256m', cpus: 0.5, pids: 128 } }, sealed: { ...probe, network: 'none' } }));
+    doc.setIn(
+      ['servers'],
+      doc.createNode({
+        demo: { builtin: 'demo' },
+        probe: { ...probe, limits: { memory: '256m', cpus: 0.5, pids: 128 } },
+        sealed: { ...probe, network: 'none' },
+      }),
+    );
     await writeFile(file, doc.toString());
     project = projectName(await loadConfig(dir), dir);
     upArgs = ['up', '--dir', dir, '--base-image', images.node, '--redis-image', images.redis];
@@ -147,7 +176,11 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     // The current runtime image stays as a cache for the next run; older ones built on the test base go.
     for (const image of await docker.listImages({ filters: { label: [TEST_BASE_LABEL] } })) {
       for (const tag of image.RepoTags ?? []) {
-        if (tag.startsWith('mcp-gateway-runtime-') && tag !== runtimeImage) await docker.getImage(tag).remove().catch(() => {});
+        if (tag.startsWith('mcp-gateway-runtime-') && tag !== runtimeImage)
+          await docker
+            .getImage(tag)
+            .remove()
+            .catch(() => {});
       }
     }
     console.info(`docker e2e timings (ms): ${JSON.stringify(timings)}`);
@@ -159,7 +192,9 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
   /** On this shared build machine, `npm run build` elsewhere changes dist/, hence the runtime image: say so when it happens. */
   const explainRecreation = (before: Record<string, { image: string }>, after: Record<string, { image: string }>): string => {
     const changed = Object.keys(before).filter((s) => after[s] && after[s].image !== before[s]!.image);
-    return changed.length === 0 ? 'recreated with the same image' : `the image of ${changed.join(', ')} changed (${changed.map((s) => `${before[s]!.image} -> ${after[s]!.image}`).join('; ')}): was the package rebuilt during the test?`;
+    return changed.length === 0
+      ? 'recreated with the same image'
+      : `the image of ${changed.join(', ')} changed (${changed.map((s) => `${before[s]!.image} -> ${after[s]!.image}`).join('; ')}): was the package rebuilt during the test?`;
   };
 
   it('refuses to start when the router port is taken, naming port and service, before building anything', async () => {
@@ -183,11 +218,15 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(up.stdout).toContain(`${publicUrl}/demo/mcp`);
     const containers = await listProjectContainers(docker, project);
     expect(containers.map((c) => c.service).sort()).toEqual(SERVICES);
-    for (const c of containers) expect({ service: c.service, state: c.state, health: c.health }).toEqual({ service: c.service, state: 'running', health: 'healthy' });
+    for (const c of containers)
+      expect({ service: c.service, state: c.state, health: c.health }).toEqual({ service: c.service, state: 'running', health: 'healthy' });
     // Only the router is published, and only on loopback.
     expect(containers.flatMap((c) => c.ports.filter((p) => p.includes('->')))).toEqual([`127.0.0.1:${new URL(publicUrl).port}->8080/tcp`]);
     runtimeImage = containers.find((c) => c.service === 'auth')!.image;
-    const status = JSON.parse(ok(await cli(['status', '--dir', dir, '--json'])).stdout) as { project: string; services: Array<{ service: string; health: string }> };
+    const status = JSON.parse(ok(await cli(['status', '--dir', dir, '--json'])).stdout) as {
+      project: string;
+      services: Array<{ service: string; health: string }>;
+    };
     expect(status.project).toBe(project);
     expect(status.services.map((s) => `${s.service}:${s.health}`).sort()).toEqual(SERVICES.map((s) => `${s}:healthy`));
   }, 300_000);
@@ -210,12 +249,18 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
 
   /** A client of NAME's endpoint through the router, with a token `token issue` signs (the OAuth flow is proven above). */
   const connectTo = async (server: string): Promise<Client> => {
-    const token = ok(await cli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', server, '--ttl', '5m'])).stdout.trim().split('\n').at(-1)!;
+    const token = ok(await cli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', server, '--ttl', '5m']))
+      .stdout.trim()
+      .split('\n')
+      .at(-1)!;
     const client = new Client({ name: `docker-e2e-${server}`, version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/${server}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${publicUrl}/${server}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    );
     return client;
   };
-  const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> => textOf(await client.callTool({ name, arguments: args }));
+  const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> =>
+    textOf(await client.callTool({ name, arguments: args }));
   const inspectService = async (service: string): Promise<Docker.ContainerInspectInfo> => {
     const container = (await listProjectContainers(docker, project)).find((c) => c.service === service)!;
     return docker.getContainer(container.id).inspect();
@@ -229,7 +274,9 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
       if (file.isFile()) secretValues.add((await readFile(join(file.parentPath, file.name), 'utf8')).trim());
     }
     const auth = await inspectService('auth');
-    const authSecrets = (auth.Config.Env ?? []).filter((entry) => /^MCPGW_(?:SIGNING_KEYS|STATE_KEY|REDIS_PASSWORD|ADMIN_TOKEN|GITHUB_CLIENT_SECRET)=/.test(entry));
+    const authSecrets = (auth.Config.Env ?? []).filter((entry) =>
+      /^MCPGW_(?:SIGNING_KEYS|STATE_KEY|REDIS_PASSWORD|ADMIN_TOKEN|GITHUB_CLIENT_SECRET)=/.test(entry),
+    );
     expect(authSecrets).toHaveLength(5);
     for (const entry of authSecrets) secretValues.add(entry.slice(entry.indexOf('=') + 1));
     const limits: Record<string, { memory: number; nanoCpus: number; pids: number }> = {
@@ -241,7 +288,15 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
       const info = await inspectService(service);
       const server = service.slice('bridge-'.length);
       const host = info.HostConfig;
-      expect({ service, readOnly: host.ReadonlyRootfs, capDrop: host.CapDrop, securityOpt: host.SecurityOpt, memory: host.Memory, nanoCpus: host.NanoCpus, pids: host.PidsLimit }).toEqual({
+      expect({
+        service,
+        readOnly: host.ReadonlyRootfs,
+        capDrop: host.CapDrop,
+        securityOpt: host.SecurityOpt,
+        memory: host.Memory,
+        nanoCpus: host.NanoCpus,
+        pids: host.PidsLimit,
+      }).toEqual({
         service,
         readOnly: true,
         capDrop: ['ALL'],
@@ -256,9 +311,15 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
       const env = info.Config.Env ?? [];
       for (const entry of env) {
         const value = entry.slice(entry.indexOf('=') + 1);
-        for (const secret of secretValues) expect(secret.length > 0 && value.includes(secret), `${service} has a gateway secret in ${entry.split('=')[0]}`).toBe(false);
+        for (const secret of secretValues)
+          expect(secret.length > 0 && value.includes(secret), `${service} has a gateway secret in ${entry.split('=')[0]}`).toBe(false);
       }
-      expect(env.map((entry) => entry.split('=')[0]).filter((name) => name!.startsWith('MCPGW_')).sort()).toEqual(['MCPGW_CONFIG', 'MCPGW_LISTEN']);
+      expect(
+        env
+          .map((entry) => entry.split('=')[0])
+          .filter((name) => name!.startsWith('MCPGW_'))
+          .sort(),
+      ).toEqual(['MCPGW_CONFIG', 'MCPGW_LISTEN']);
       // Its data volume at the host path of its data directory, its own config read-only, the granted tools/ read-only: nothing else.
       const dataDir = serverDataDir(dir, server);
       const mounts = (info.Mounts as Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>)
@@ -280,16 +341,24 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     }
     // The relay: hardened the same way, no secret (no env file at all), only the socket volume, read-only, on the router's network.
     const relay = await inspectService('relay-sealed');
-    expect({ readOnly: relay.HostConfig.ReadonlyRootfs, capDrop: relay.HostConfig.CapDrop, securityOpt: relay.HostConfig.SecurityOpt, privileged: relay.HostConfig.Privileged }).toEqual({
+    expect({
+      readOnly: relay.HostConfig.ReadonlyRootfs,
+      capDrop: relay.HostConfig.CapDrop,
+      securityOpt: relay.HostConfig.SecurityOpt,
+      privileged: relay.HostConfig.Privileged,
+    }).toEqual({
       readOnly: true,
       capDrop: ['ALL'],
       securityOpt: ['no-new-privileges:true'],
       privileged: false,
     });
-    expect((relay.Config.Env ?? []).filter((entry) => entry.startsWith('MCPGW_')).sort()).toEqual(['MCPGW_LISTEN=0.0.0.0:8000', 'MCPGW_RELAY_SOCKET=/run/mcpgw/sealed.sock']);
-    expect((relay.Mounts as Array<{ Name?: string; Destination: string; RW: boolean }>).map((m) => ({ name: m.Name, destination: m.Destination, rw: m.RW }))).toEqual([
-      { name: `${project}_socket-sealed`, destination: '/run/mcpgw', rw: false },
+    expect((relay.Config.Env ?? []).filter((entry) => entry.startsWith('MCPGW_')).sort()).toEqual([
+      'MCPGW_LISTEN=0.0.0.0:8000',
+      'MCPGW_RELAY_SOCKET=/run/mcpgw/sealed.sock',
     ]);
+    expect(
+      (relay.Mounts as Array<{ Name?: string; Destination: string; RW: boolean }>).map((m) => ({ name: m.Name, destination: m.Destination, rw: m.RW })),
+    ).toEqual([{ name: `${project}_socket-sealed`, destination: '/run/mcpgw', rw: false }]);
     expect(Object.keys(relay.NetworkSettings.Networks)).toEqual([`${project}_relay-sealed`]);
     const own = parseDocument(await readFile(join(dir, 'deploy', 'config', 'bridges', 'probe', 'mcp-gateway.yaml'), 'utf8')).toJS() as { servers: object };
     expect(Object.keys(own.servers)).toEqual(['probe']);
@@ -315,7 +384,13 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
         { host: '192.0.2.1', port: 443 },
       ];
       const attempts = await Promise.all(
-        [probe, sealed].flatMap((client, i) => targets.map(async (target) => ({ server: i === 0 ? 'probe' : 'sealed', ...target, result: await call(client, 'connect', { ...target, timeoutMs: 1500 }) }))),
+        [probe, sealed].flatMap((client, i) =>
+          targets.map(async (target) => ({
+            server: i === 0 ? 'probe' : 'sealed',
+            ...target,
+            result: await call(client, 'connect', { ...target, timeoutMs: 1500 }),
+          })),
+        ),
       );
       for (const attempt of attempts) expect(attempt.result, JSON.stringify(attempt)).not.toBe('connected');
       // The control: with the network on, the same tool reaches a server outside the deployment (the GitHub stand-in).
@@ -324,14 +399,20 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
       // the host's addresses (moby/libnetwork#1151). Without a network no address but loopback has a route.
       const relayNetwork = await docker.getNetwork(`${project}_relay-sealed`).inspect();
       const hostAddresses = [
-        ...new Set([outside.hostname, '172.17.0.1', ...((relayNetwork.IPAM?.Config ?? []) as Array<{ Gateway?: string }>).flatMap((c) => (c.Gateway ? [c.Gateway] : []))]),
+        ...new Set([
+          outside.hostname,
+          '172.17.0.1',
+          ...((relayNetwork.IPAM?.Config ?? []) as Array<{ Gateway?: string }>).flatMap((c) => (c.Gateway ? [c.Gateway] : [])),
+        ]),
       ];
       expect(hostAddresses.length).toBeGreaterThanOrEqual(2);
       const fromSealed = await Promise.all(
-        [...hostAddresses.map((host) => ({ host, port: Number(outside.port) })), { host: '192.0.2.1', port: 443 }, { host: '1.1.1.1', port: 443 }].map(async (target) => ({
-          ...target,
-          result: await call(sealed, 'connect', { ...target, timeoutMs: 1500 }),
-        })),
+        [...hostAddresses.map((host) => ({ host, port: Number(outside.port) })), { host: '192.0.2.1', port: 443 }, { host: '1.1.1.1', port: 443 }].map(
+          async (target) => ({
+            ...target,
+            result: await call(sealed, 'connect', { ...target, timeoutMs: 1500 }),
+          }),
+        ),
       );
       for (const attempt of fromSealed) expect(attempt, JSON.stringify(attempt)).toEqual({ ...attempt, result: 'ENETUNREACH' });
     } finally {
@@ -368,7 +449,9 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
 
     // The access token issued before the restarts still opens the endpoint.
     const client = new Client({ name: 'after-restart', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/demo/mcp`), { requestInit: { headers: { authorization: `Bearer ${tokens.access_token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${publicUrl}/demo/mcp`), { requestInit: { headers: { authorization: `Bearer ${tokens.access_token}` } } }),
+    );
     expect(textOf(await client.callTool({ name: 'add', arguments: { a: 40, b: 2 } }))).toBe('42');
     await client.close();
 
@@ -376,7 +459,12 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     const refreshed = await fetch(`${publicUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: clientId, resource: `${publicUrl}/demo/mcp` }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token!,
+        client_id: clientId,
+        resource: `${publicUrl}/demo/mcp`,
+      }).toString(),
     });
     const body = (await refreshed.json()) as { access_token?: string; refresh_token?: string };
     expect(refreshed.status, JSON.stringify(body)).toBe(200);
@@ -385,7 +473,14 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
 
     // The registered client is still known: /authorize sends the browser on to GitHub, not back with invalid_client.
     const authorize = new URL(`${publicUrl}/authorize`);
-    authorize.search = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: `${publicUrl}/demo/mcp` }).toString();
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      resource: `${publicUrl}/demo/mcp`,
+    }).toString();
     const res = await fetch(authorize, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toContain(`${github.url}/login/oauth/authorize`);
@@ -412,7 +507,8 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(added.stdout).toContain(`${publicUrl}/extra/mcp`);
     const withExtra = await snapshot();
     expect(Object.keys(withExtra).sort()).toEqual([...SERVICES, 'bridge-extra'].sort());
-    for (const unrelated of ['redis', 'bridge-demo', 'bridge-sealed', 'relay-sealed']) expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
+    for (const unrelated of ['redis', 'bridge-demo', 'bridge-sealed', 'relay-sealed'])
+      expect(withExtra[unrelated], explainRecreation(before, withExtra)).toEqual(before[unrelated]);
     expect(withExtra['bridge-probe']!.id).not.toBe(old.id.slice(0, 12));
     const probe = await connectTo('probe');
     expect(await call(probe, 'read', { path: 'note.txt' })).toBe('kept across containers');
@@ -430,7 +526,11 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
 
     // The token issued at the start still works through the recreated auth and router (its state is in Redis).
     const client = new Client({ name: 'after-changes', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/demo/mcp`), { requestInit: { headers: { authorization: `Bearer ${provider.tokens()!.access_token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${publicUrl}/demo/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${provider.tokens()!.access_token}` } },
+      }),
+    );
     expect(textOf(await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } }))).toBe('2');
     await client.close();
   }, 240_000);
@@ -447,7 +547,14 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(kept.stdout).toContain('kept the volumes');
     const volumes = ((await docker.listVolumes({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })).Volumes ?? []).map((v) => v.Name).sort();
     // The removed server's too (its data is not lost with its configuration).
-    expect(volumes).toEqual([`${project}_data-demo`, `${project}_data-extra`, `${project}_data-probe`, `${project}_data-sealed`, `${project}_redis-data`, `${project}_socket-sealed`]);
+    expect(volumes).toEqual([
+      `${project}_data-demo`,
+      `${project}_data-extra`,
+      `${project}_data-probe`,
+      `${project}_data-sealed`,
+      `${project}_redis-data`,
+      `${project}_socket-sealed`,
+    ]);
     ok(await cli(['down', '--dir', dir, '--volumes']));
     // A data volume is a bind of the server's directory: removing the volume leaves the files on the host.
     expect(await readFile(join(serverDataDir(dir, 'probe'), 'note.txt'), 'utf8')).toBe('kept across containers');

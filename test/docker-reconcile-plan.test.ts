@@ -44,7 +44,10 @@ describe('planReconcile', () => {
 });
 
 describe('startOrder', () => {
-  const svc = (name: string, ...deps: string[]) => ({ name, dependsOn: deps.map((service) => ({ service, condition: 'service_healthy' as const, required: true })) });
+  const svc = (name: string, ...deps: string[]) => ({
+    name,
+    dependsOn: deps.map((service) => ({ service, condition: 'service_healthy' as const, required: true })),
+  });
 
   it('puts every service after what it depends on, otherwise keeps file order', () => {
     expect(startOrder([svc('router', 'auth'), svc('bridge-a'), svc('auth', 'redis'), svc('redis')])).toEqual(['redis', 'auth', 'router', 'bridge-a']);

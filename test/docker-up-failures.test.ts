@@ -47,14 +47,21 @@ describe.skipIf(!reachable && !process.env['CI'])('deployUp on a real engine', (
 
   afterEach(async () => {
     if (project) await deployDown(connection.docker, project, { volumes: true });
-    for (const name of unrelated.splice(0)) await connection.docker.getContainer(name).remove({ force: true }).catch(() => {});
+    for (const name of unrelated.splice(0))
+      await connection.docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => {});
     if (dir) await rm(dir, { recursive: true, force: true });
     dir = undefined;
     project = undefined;
   });
 
   afterAll(async () => {
-    await connection?.docker.getImage('mcpgw-test-broken:1').remove().catch(() => {});
+    await connection?.docker
+      .getImage('mcpgw-test-broken:1')
+      .remove()
+      .catch(() => {});
   });
 
   async function composeProject(services: Record<string, string>) {
@@ -69,10 +76,17 @@ describe.skipIf(!reachable && !process.env['CI'])('deployUp on a real engine', (
 
   const web = (extra = ''): string =>
     // init: node as PID 1 would ignore SIGTERM, and every stop would wait out its grace period.
-    [`image: ${nodeImage}`, 'init: true', `command: ["/usr/local/bin/node", "-e", ${JSON.stringify(SERVE)}]`, `healthcheck: { test: ["CMD", "/usr/local/bin/node", "-e", ${JSON.stringify(CHECK)}], interval: 1s, retries: 30 }`, extra]
+    [
+      `image: ${nodeImage}`,
+      'init: true',
+      `command: ["/usr/local/bin/node", "-e", ${JSON.stringify(SERVE)}]`,
+      `healthcheck: { test: ["CMD", "/usr/local/bin/node", "-e", ${JSON.stringify(CHECK)}], interval: 1s, retries: 30 }`,
+      extra,
+    ]
       .filter(Boolean)
       .join('\n');
-  const crashing = (code: number): string => [`image: ${nodeImage}`, `command: ["/usr/local/bin/node", "-e", "process.exit(${code})"]`, 'restart: "no"'].join('\n');
+  const crashing = (code: number): string =>
+    [`image: ${nodeImage}`, `command: ["/usr/local/bin/node", "-e", "process.exit(${code})"]`, 'restart: "no"'].join('\n');
 
   async function failure(run: Promise<unknown>): Promise<GatewayError> {
     const err = await run.then(
@@ -94,7 +108,12 @@ describe.skipIf(!reachable && !process.env['CI'])('deployUp on a real engine', (
     expect(await names()).toEqual([]);
     expect((await connection.docker.listNetworks()).map((n) => n.Name)).not.toContain(`${project}_default`);
     expect(((await connection.docker.listVolumes()).Volumes ?? []).map((v) => v.Name)).not.toContain(`${project}_data`);
-    expect(events.filter((e) => e.phase === 'rolled back').map((e) => e.service).sort()).toEqual(['web', 'worker']);
+    expect(
+      events
+        .filter((e) => e.phase === 'rolled back')
+        .map((e) => e.service)
+        .sort(),
+    ).toEqual(['web', 'worker']);
   }, 60_000);
 
   it('puts the previous container back when its replacement fails', async () => {

@@ -26,13 +26,27 @@ import { freePort } from './helpers/free-port.js';
 const ECHO_SERVER = join(PACKAGE_ROOT, 'test/fixtures/echo-mcp-server.mjs');
 
 /** A project directory with a valid signing key, and the check context for `input` in it. */
-async function project(input: Partial<GatewayConfigInput>, deps: Partial<DoctorDeps> = {}, docker?: { reason?: string; engine?: () => Promise<DoctorDockerEngine> }): Promise<DoctorContext> {
+async function project(
+  input: Partial<GatewayConfigInput>,
+  deps: Partial<DoctorDeps> = {},
+  docker?: { reason?: string; engine?: () => Promise<DoctorDockerEngine> },
+): Promise<DoctorContext> {
   const dir = await makeTempDir('mcpgw-doctor-');
   dirs.push(dir);
   const paths = projectPaths(dir);
   await writeNewKeyFile(paths.signingKeys);
-  const config = parseConfig({ publicUrl: 'http://127.0.0.1:8080', provider: { type: 'local', user: 'alice' }, allowedUsers: ['alice'], ...input }, 'test config');
-  const engine = docker?.engine ?? (() => Promise.reject(new GatewayError('ERR_DOCKER_UNREACHABLE', 'Docker is not reachable: no Docker socket at unix:///nowhere', { hint: 'start the Docker engine (dockerd)' })));
+  const config = parseConfig(
+    { publicUrl: 'http://127.0.0.1:8080', provider: { type: 'local', user: 'alice' }, allowedUsers: ['alice'], ...input },
+    'test config',
+  );
+  const engine =
+    docker?.engine ??
+    (() =>
+      Promise.reject(
+        new GatewayError('ERR_DOCKER_UNREACHABLE', 'Docker is not reachable: no Docker socket at unix:///nowhere', {
+          hint: 'start the Docker engine (dockerd)',
+        }),
+      ));
   return {
     paths,
     config,
@@ -64,7 +78,10 @@ describe('doctor: the domain check', () => {
   });
 
   it('passes a host that resolves to a public IPv4 address', async () => {
-    const ctx = await project({ publicUrl: 'https://mcp.example.com' }, { lookup: lookupAnswering({ 'mcp.example.com': [{ address: '93.184.215.14', family: 4 }] }) });
+    const ctx = await project(
+      { publicUrl: 'https://mcp.example.com' },
+      { lookup: lookupAnswering({ 'mcp.example.com': [{ address: '93.184.215.14', family: 4 }] }) },
+    );
     expect(await checkDomain(ctx)).toMatchObject({ status: 'pass' });
   });
 
@@ -83,14 +100,24 @@ describe('doctor: the domain check', () => {
   });
 
   it('fails a host that does not resolve, and warns about one with IPv6 only', async () => {
-    expect(await checkDomain(await project({ publicUrl: 'https://nowhere.example.com' }, { lookup: lookupAnswering({}) }))).toMatchObject({ status: 'fail', detail: expect.stringMatching(/does not resolve/) });
-    const v6 = await project({ publicUrl: 'https://mcp.example.com' }, { lookup: lookupAnswering({ 'mcp.example.com': [{ address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 }] }) });
+    expect(await checkDomain(await project({ publicUrl: 'https://nowhere.example.com' }, { lookup: lookupAnswering({}) }))).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/does not resolve/),
+    });
+    const v6 = await project(
+      { publicUrl: 'https://mcp.example.com' },
+      { lookup: lookupAnswering({ 'mcp.example.com': [{ address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 }] }) },
+    );
     expect(await checkDomain(v6)).toMatchObject({ status: 'warn' });
   });
 
   it('checks every NAME.<domain> host with subdomain routing', async () => {
     const ctx = await project(
-      { publicUrl: 'https://mcp.example.com', deploy: { routing: 'subdomain', domain: 'example.com' }, servers: { time: { command: 'uvx', args: ['mcp-server-time'] } } },
+      {
+        publicUrl: 'https://mcp.example.com',
+        deploy: { routing: 'subdomain', domain: 'example.com' },
+        servers: { time: { command: 'uvx', args: ['mcp-server-time'] } },
+      },
       { lookup: lookupAnswering({ 'mcp.example.com': [{ address: '93.184.215.14', family: 4 }] }) },
     );
     const result = await checkDomain(ctx);
@@ -115,9 +142,14 @@ describe('doctor: Docker and ports', () => {
     const engine: DoctorDockerEngine = {
       endpoint: 'unix:///var/run/docker.sock',
       local: true,
-      projectContainers: async (project) => (project === 'mcpgw-test' ? [{ name: 'mcpgw-test-traefik-1', ports: [{ hostIp: '0.0.0.0', port: 80, protocol: 'tcp' }] }] : []),
+      projectContainers: async (project) =>
+        project === 'mcpgw-test' ? [{ name: 'mcpgw-test-traefik-1', ports: [{ hostIp: '0.0.0.0', port: 80, protocol: 'tcp' }] }] : [],
     };
-    const ctx = await project({ publicUrl: 'https://mcp.example.com', deploy: { email: 'ops@example.com' } }, { bindTest: async () => 'in-use' }, { reason: 'deploy.email set', engine: async () => engine });
+    const ctx = await project(
+      { publicUrl: 'https://mcp.example.com', deploy: { email: 'ops@example.com' } },
+      { bindTest: async () => 'in-use' },
+      { reason: 'deploy.email set', engine: async () => engine },
+    );
     expect(await checkDocker(ctx)).toMatchObject({ status: 'pass' });
     const result = await checkPorts(ctx);
     expect(result.status).toBe('fail');
@@ -163,7 +195,12 @@ describe('doctor: secrets, Redis and OpenID Connect', () => {
   it('reports Redis as unreachable with the store error, and skips it for the embedded store', async () => {
     const failing = await project(
       { store: { type: 'redis', url: 'redis://127.0.0.1:1/0' } },
-      { pingRedis: () => Promise.reject(new GatewayError('ERR_STORE_UNREACHABLE', 'cannot reach Redis at redis://127.0.0.1:1/0: connect ECONNREFUSED', { hint: 'start Redis' })) },
+      {
+        pingRedis: () =>
+          Promise.reject(
+            new GatewayError('ERR_STORE_UNREACHABLE', 'cannot reach Redis at redis://127.0.0.1:1/0: connect ECONNREFUSED', { hint: 'start Redis' }),
+          ),
+      },
     );
     expect(await checkRedis(failing)).toMatchObject({ status: 'fail', fix: 'start Redis' });
     expect(await checkRedis(await project({}))).toMatchObject({ status: 'skip' });
@@ -184,7 +221,10 @@ describe('doctor: secrets, Redis and OpenID Connect', () => {
         })) as typeof fetch;
     const oidc = { provider: { type: 'oidc' as const, issuer, clientId: 'gw' }, allowedUsers: ['a@example.com'] };
     expect(await checkProvider(await project(oidc, { fetch: discovery(issuer) }))).toMatchObject({ status: 'pass' });
-    expect(await checkProvider(await project(oidc, { fetch: discovery('https://elsewhere.example.com') }))).toMatchObject({ status: 'fail', fix: expect.stringMatching(/issuer/) });
+    expect(await checkProvider(await project(oidc, { fetch: discovery('https://elsewhere.example.com') }))).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/issuer/),
+    });
   });
 });
 
@@ -252,7 +292,9 @@ describe('doctor: servers', () => {
         if (req.method === 'DELETE') return void res.writeHead(204).end();
         if (req.headers.authorization !== 'Bearer right') return void res.writeHead(401).end();
         res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' });
-        res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 'mcp-gateway-doctor', result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'remote-fixture', version: '1' } } })}\n\n`);
+        res.end(
+          `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 'mcp-gateway-doctor', result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'remote-fixture', version: '1' } } })}\n\n`,
+        );
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
@@ -269,7 +311,11 @@ describe('doctor: servers', () => {
       const server = { url, headers: ['Authorization'] };
       expect(await checkServer(ctx, 'docs', server)).toMatchObject({ status: 'pass', detail: expect.stringMatching(/remote-fixture/) });
       await writeSecret(join(ctx.paths.secretsDir, 'servers', 'docs.headers.json'), JSON.stringify({ Authorization: 'Bearer wrong' }));
-      expect(await checkServer(ctx, 'docs', server)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/HTTP 401/), fix: expect.stringMatching(/--header/) });
+      expect(await checkServer(ctx, 'docs', server)).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/HTTP 401/),
+        fix: expect.stringMatching(/--header/),
+      });
     });
   });
 });
@@ -278,7 +324,10 @@ describe('runDoctor', () => {
   it('reports an invalid config with its dotted path and skips the checks that need it', async () => {
     const dir = await makeTempDir('mcpgw-doctor-');
     dirs.push(dir);
-    await writeFile(join(dir, 'mcp-gateway.yaml'), 'publicUrl: http://127.0.0.1:8080\nprovider: { type: local, user: alice }\nallowedUsers: [alice]\nservers:\n  time:\n    command: ""\n');
+    await writeFile(
+      join(dir, 'mcp-gateway.yaml'),
+      'publicUrl: http://127.0.0.1:8080\nprovider: { type: local, user: alice }\nallowedUsers: [alice]\nservers:\n  time:\n    command: ""\n',
+    );
     const results = await runDoctor(dir, defaultDoctorDeps());
     expect(results[0]).toMatchObject({ name: 'config', status: 'fail', detail: expect.stringContaining('servers.time.command: must not be empty') });
     expect(results.slice(1).every((r) => r.status === 'skip')).toBe(true);
@@ -294,8 +343,20 @@ describe('mcp-gateway doctor (the CLI, on a real project)', () => {
     dir = await makeTempDir('mcpgw-doctor-cli-');
     const publicUrl = `http://127.0.0.1:${await freePort()}`;
     const init = await runCli([
-      'init', '--dir', dir, '--yes', '--public-url', publicUrl, '--allowed-users', 'alice',
-      '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--github-url', github.url,
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--public-url',
+      publicUrl,
+      '--allowed-users',
+      'alice',
+      '--github-client-id',
+      'test-client-id',
+      '--github-client-secret',
+      'test-client-secret',
+      '--github-url',
+      github.url,
     ]);
     expect(init.stderr).toBe('');
     expect(init.code).toBe(0);

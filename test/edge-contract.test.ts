@@ -28,7 +28,13 @@ import {
 import { createHttpForwardAuth, type HttpForwardAuth } from '../runtime/router/http-forward-auth.js';
 import { createEmbeddedStore } from '../runtime/store/embedded-store.js';
 import { renderSampleFiles, sampleConfig } from './helpers/deploy-fixtures.js';
-import { traefikCorsResponseHeaders, traefikForwardedHeaders, traefikPreflight, type HeaderMap, type TraefikMiddleware } from './helpers/traefik-middlewares.js';
+import {
+  traefikCorsResponseHeaders,
+  traefikForwardedHeaders,
+  traefikPreflight,
+  type HeaderMap,
+  type TraefikMiddleware,
+} from './helpers/traefik-middlewares.js';
 import { routeRequest, type TraefikRouter } from './helpers/traefik-rules.js';
 
 /*
@@ -40,7 +46,11 @@ import { routeRequest, type TraefikRouter } from './helpers/traefik-rules.js';
  */
 
 interface DynamicConfig {
-  http: { routers: Record<string, TraefikRouter>; middlewares: Record<string, TraefikMiddleware>; services: Record<string, { loadBalancer: { servers: Array<{ url: string }> } }> };
+  http: {
+    routers: Record<string, TraefikRouter>;
+    middlewares: Record<string, TraefikMiddleware>;
+    services: Record<string, { loadBalancer: { servers: Array<{ url: string }> } }>;
+  };
 }
 
 let traefik: DynamicConfig;
@@ -147,7 +157,13 @@ beforeAll(async () => {
   );
   const store = await createEmbeddedStore({});
   keys = await ephemeralKeySet();
-  ctx = createAuthContext({ config, store, keys, logger: silentLogger(), upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }) });
+  ctx = createAuthContext({
+    config,
+    store,
+    keys,
+    logger: silentLogger(),
+    upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }),
+  });
   authServer = createServer(createAuthHandler(ctx));
   await new Promise<void>((resolve) => authServer.listen(0, '127.0.0.1', resolve));
   authBase = `http://127.0.0.1:${(authServer.address() as AddressInfo).port}`;
@@ -170,113 +186,129 @@ async function verifyAsTraefik(uri: string, client: HeaderMap): Promise<{ status
   return { status: res.status, headers: Object.fromEntries(res.headers) };
 }
 
-describe.each([
-  { forwardAuth: 'in-process, as in serve' as const },
-  { forwardAuth: 'over HTTP, as in the router container' as const },
-])('the built-in router with ForwardAuth $forwardAuth answers as the rendered Traefik config', ({ forwardAuth: mode }) => {
-  let router: Server;
-  let base: string;
-  let httpForwardAuth: HttpForwardAuth | undefined;
-  let seen: IncomingMessage['headers'][] = [];
+describe.each([{ forwardAuth: 'in-process, as in serve' as const }, { forwardAuth: 'over HTTP, as in the router container' as const }])(
+  'the built-in router with ForwardAuth $forwardAuth answers as the rendered Traefik config',
+  ({ forwardAuth: mode }) => {
+    let router: Server;
+    let base: string;
+    let httpForwardAuth: HttpForwardAuth | undefined;
+    let seen: IncomingMessage['headers'][] = [];
 
-  beforeAll(async () => {
-    const recorder: McpEndpoint = {
-      async handle(req, res) {
-        seen.push({ ...req.headers });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      },
-    };
-    let forwardAuth: BuiltinRouterOptions['forwardAuth'];
-    if (mode === 'in-process, as in serve') {
-      forwardAuth = createRequestVerifier(ctx);
-    } else {
-      httpForwardAuth = createHttpForwardAuth({ authUrl: authBase, logger: silentLogger() });
-      forwardAuth = httpForwardAuth.verify;
-    }
-    const auth = createAuthHandler(ctx);
-    router = createServer(
-      createBuiltinRouter({ urls: ctx.urls, forwardAuth, services: new Map([['echo', recorder]]), auth, health: (_req, res) => void res.writeHead(200).end('ok'), logger: silentLogger() }),
-    );
-    await new Promise<void>((resolve) => router.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(router.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    httpForwardAuth?.close();
-    await new Promise((resolve) => router.close(resolve));
-  });
-
-  it('answers an MCP preflight of a 2026-07-28 client with the allow lists of cors-mcp', async () => {
-    const requested = 'authorization, content-type, mcp-protocol-version, mcp-method, mcp-name';
-    const res = await fetch(`${base}/echo/mcp`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': requested } });
-    expect(res.status).toBe(204);
-    const fromTraefik = traefikPreflight(chainFor(TRAEFIK_MCP), { origin: ORIGIN, method: 'POST' });
-    expect(fromTraefik).toBeDefined();
-    expect(corsOf(res.headers)).toEqual(corsOf(fromTraefik!));
-    expect(corsOf(res.headers).headers).toEqual(expect.arrayContaining(listOf(requested)));
-  });
-
-  it('exposes the same response headers on an MCP answer (WWW-Authenticate of a 401 included)', async () => {
-    const res = await fetch(`${base}/echo/mcp`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json' }, body: '{}' });
-    expect(res.status).toBe(401);
-    const fromTraefik = traefikCorsResponseHeaders(chainFor(TRAEFIK_MCP), ORIGIN);
-    expect(listOf(res.headers.get('access-control-expose-headers'))).toEqual(listOf(fromTraefik['access-control-expose-headers']));
-    expect(listOf(res.headers.get('access-control-expose-headers'))).toContain('www-authenticate');
-    expect(res.headers.get('access-control-allow-origin')).toBe(fromTraefik['access-control-allow-origin']);
-  });
-
-  it('answers an OAuth preflight (RFC 7592 PUT on /register/ID) with the allow lists of cors-oauth', async () => {
-    const res = await fetch(`${base}/register/client-123`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'PUT' } });
-    expect(res.status).toBe(204);
-    const fromTraefik = traefikPreflight(chainFor(TRAEFIK_OAUTH), { origin: ORIGIN, method: 'PUT' });
-    expect(corsOf(res.headers)).toEqual(corsOf(fromTraefik!));
-  });
-
-  it('strips the token, cookies and forged X-User-* before the bridge and copies the verified identity, as Traefik does', async () => {
-    const client: HeaderMap = {
-      authorization: `Bearer ${await tokenFor('alice')}`,
-      cookie: 'session=secret',
-      'proxy-authorization': 'Basic cm9vdDpyb290',
-      'x-user-sub': 'github:1',
-      'x-user-login': 'root',
-      'x-user-id': '1',
-      'x-user-client-id': 'evil',
-      'x-user-scope': 'admin',
-      'content-type': 'application/json',
-    };
-    seen = [];
-    const res = await fetch(`${base}/echo/mcp`, { method: 'POST', headers: client, body: '{}' });
-    expect(res.status).toBe(200);
-    expect(seen).toHaveLength(1);
-    const atBridge = seen[0]!;
-
-    const verdict = await verifyAsTraefik('/echo/mcp', client);
-    expect(verdict.status).toBe(200);
-    const throughTraefik = traefikForwardedHeaders(chainFor(TRAEFIK_MCP), client, verdict.headers);
-
-    const contract = (headers: IncomingMessage['headers'] | HeaderMap) => Object.fromEntries(names(STRIPPED_REQUEST_HEADERS).map((name) => [name, headers[name]]));
-    expect(contract(atBridge)).toEqual(contract(throughTraefik));
-    expect(contract(atBridge)).toEqual({
-      authorization: undefined,
-      cookie: undefined,
-      'proxy-authorization': undefined,
-      'x-user-sub': 'local:alice',
-      'x-user-login': 'alice',
-      'x-user-id': '42',
-      'x-user-client-id': 'c1',
-      'x-user-scope': 'mcp',
+    beforeAll(async () => {
+      const recorder: McpEndpoint = {
+        async handle(req, res) {
+          seen.push({ ...req.headers });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        },
+      };
+      let forwardAuth: BuiltinRouterOptions['forwardAuth'];
+      if (mode === 'in-process, as in serve') {
+        forwardAuth = createRequestVerifier(ctx);
+      } else {
+        httpForwardAuth = createHttpForwardAuth({ authUrl: authBase, logger: silentLogger() });
+        forwardAuth = httpForwardAuth.verify;
+      }
+      const auth = createAuthHandler(ctx);
+      router = createServer(
+        createBuiltinRouter({
+          urls: ctx.urls,
+          forwardAuth,
+          services: new Map([['echo', recorder]]),
+          auth,
+          health: (_req, res) => void res.writeHead(200).end('ok'),
+          logger: silentLogger(),
+        }),
+      );
+      await new Promise<void>((resolve) => router.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(router.address() as AddressInfo).port}`;
     });
-  });
+    afterAll(async () => {
+      httpForwardAuth?.close();
+      await new Promise((resolve) => router.close(resolve));
+    });
 
-  it('lets no forged identity through when the verified token has none of the optional claims', async () => {
-    const token = (await signAccessToken({ sub: 'local:alice', login: 'alice', clientId: 'c1', audience: `${issuer}/echo/mcp` }, { keys, issuer, ttlMs: 60_000, now: Date.now() })).token;
-    const client: HeaderMap = { authorization: `Bearer ${token}`, 'x-user-id': '1', 'x-user-scope': 'admin', 'content-type': 'application/json' };
-    seen = [];
-    expect((await fetch(`${base}/echo/mcp`, { method: 'POST', headers: client, body: '{}' })).status).toBe(200);
-    const verdict = await verifyAsTraefik('/echo/mcp', client);
-    const throughTraefik = traefikForwardedHeaders(chainFor(TRAEFIK_MCP), client, verdict.headers);
-    for (const name of ['x-user-id', 'x-user-scope']) {
-      expect(seen[0]![name]).toBeUndefined();
-      expect(throughTraefik[name]).toBeUndefined();
-    }
-  });
-});
+    it('answers an MCP preflight of a 2026-07-28 client with the allow lists of cors-mcp', async () => {
+      const requested = 'authorization, content-type, mcp-protocol-version, mcp-method, mcp-name';
+      const res = await fetch(`${base}/echo/mcp`, {
+        method: 'OPTIONS',
+        headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': requested },
+      });
+      expect(res.status).toBe(204);
+      const fromTraefik = traefikPreflight(chainFor(TRAEFIK_MCP), { origin: ORIGIN, method: 'POST' });
+      expect(fromTraefik).toBeDefined();
+      expect(corsOf(res.headers)).toEqual(corsOf(fromTraefik!));
+      expect(corsOf(res.headers).headers).toEqual(expect.arrayContaining(listOf(requested)));
+    });
+
+    it('exposes the same response headers on an MCP answer (WWW-Authenticate of a 401 included)', async () => {
+      const res = await fetch(`${base}/echo/mcp`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(401);
+      const fromTraefik = traefikCorsResponseHeaders(chainFor(TRAEFIK_MCP), ORIGIN);
+      expect(listOf(res.headers.get('access-control-expose-headers'))).toEqual(listOf(fromTraefik['access-control-expose-headers']));
+      expect(listOf(res.headers.get('access-control-expose-headers'))).toContain('www-authenticate');
+      expect(res.headers.get('access-control-allow-origin')).toBe(fromTraefik['access-control-allow-origin']);
+    });
+
+    it('answers an OAuth preflight (RFC 7592 PUT on /register/ID) with the allow lists of cors-oauth', async () => {
+      const res = await fetch(`${base}/register/client-123`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'PUT' } });
+      expect(res.status).toBe(204);
+      const fromTraefik = traefikPreflight(chainFor(TRAEFIK_OAUTH), { origin: ORIGIN, method: 'PUT' });
+      expect(corsOf(res.headers)).toEqual(corsOf(fromTraefik!));
+    });
+
+    it('strips the token, cookies and forged X-User-* before the bridge and copies the verified identity, as Traefik does', async () => {
+      const client: HeaderMap = {
+        authorization: `Bearer ${await tokenFor('alice')}`,
+        cookie: 'session=secret',
+        'proxy-authorization': 'Basic cm9vdDpyb290',
+        'x-user-sub': 'github:1',
+        'x-user-login': 'root',
+        'x-user-id': '1',
+        'x-user-client-id': 'evil',
+        'x-user-scope': 'admin',
+        'content-type': 'application/json',
+      };
+      seen = [];
+      const res = await fetch(`${base}/echo/mcp`, { method: 'POST', headers: client, body: '{}' });
+      expect(res.status).toBe(200);
+      expect(seen).toHaveLength(1);
+      const atBridge = seen[0]!;
+
+      const verdict = await verifyAsTraefik('/echo/mcp', client);
+      expect(verdict.status).toBe(200);
+      const throughTraefik = traefikForwardedHeaders(chainFor(TRAEFIK_MCP), client, verdict.headers);
+
+      const contract = (headers: IncomingMessage['headers'] | HeaderMap) =>
+        Object.fromEntries(names(STRIPPED_REQUEST_HEADERS).map((name) => [name, headers[name]]));
+      expect(contract(atBridge)).toEqual(contract(throughTraefik));
+      expect(contract(atBridge)).toEqual({
+        authorization: undefined,
+        cookie: undefined,
+        'proxy-authorization': undefined,
+        'x-user-sub': 'local:alice',
+        'x-user-login': 'alice',
+        'x-user-id': '42',
+        'x-user-client-id': 'c1',
+        'x-user-scope': 'mcp',
+      });
+    });
+
+    it('lets no forged identity through when the verified token has none of the optional claims', async () => {
+      const token = (
+        await signAccessToken(
+          { sub: 'local:alice', login: 'alice', clientId: 'c1', audience: `${issuer}/echo/mcp` },
+          { keys, issuer, ttlMs: 60_000, now: Date.now() },
+        )
+      ).token;
+      const client: HeaderMap = { authorization: `Bearer ${token}`, 'x-user-id': '1', 'x-user-scope': 'admin', 'content-type': 'application/json' };
+      seen = [];
+      expect((await fetch(`${base}/echo/mcp`, { method: 'POST', headers: client, body: '{}' })).status).toBe(200);
+      const verdict = await verifyAsTraefik('/echo/mcp', client);
+      const throughTraefik = traefikForwardedHeaders(chainFor(TRAEFIK_MCP), client, verdict.headers);
+      for (const name of ['x-user-id', 'x-user-scope']) {
+        expect(seen[0]![name]).toBeUndefined();
+        expect(throughTraefik[name]).toBeUndefined();
+      }
+    });
+  },
+);

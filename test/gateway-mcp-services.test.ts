@@ -7,10 +7,19 @@ import { freePort } from './helpers/free-port.js';
 import { startLocalGateway, type LocalGateway } from './helpers/local-gateway.js';
 import { ServeProcess } from './helpers/serve-process.js';
 
-const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+});
 
 function initialize(url: string, token: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: INITIALIZE });
+  return fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: INITIALIZE,
+  });
 }
 
 describe('stdio servers in the gateway: Origin, limits and pool from the config, /health', () => {
@@ -61,13 +70,18 @@ describe('stdio servers in the gateway: Origin, limits and pool from the config,
 
 describe('/health with a server that cannot start', () => {
   it('answers 503 naming the server and why', async () => {
-    const gw = await startLocalGateway({ servers: { ok: { command: process.execPath, args: [ECHO_SERVER] }, broken: { command: 'mcp-gateway-no-such-command' } } });
+    const gw = await startLocalGateway({
+      servers: { ok: { command: process.execPath, args: [ECHO_SERVER] }, broken: { command: 'mcp-gateway-no-such-command' } },
+    });
     try {
       const res = await fetch(`${gw.urls.issuer}/health`);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({
         status: 'unavailable',
-        servers: { ok: { healthy: true }, broken: { healthy: false, detail: expect.stringMatching(/mcp-gateway-no-such-command.*(not found|No such file or directory)/) } },
+        servers: {
+          ok: { healthy: true },
+          broken: { healthy: false, detail: expect.stringMatching(/mcp-gateway-no-such-command.*(not found|No such file or directory)/) },
+        },
       });
     } finally {
       await gw.close();
@@ -160,9 +174,19 @@ describe('mcp-gateway serve and SIGTERM with calls in flight', () => {
       const url = `${publicUrl}/echo/mcp`;
       const init = await initialize(url, token);
       const session = init.headers.get('mcp-session-id')!;
-      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json', 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+      const headers = {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+      };
       await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-      const slow = fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: { steps: 1, delayMs: 2_500 } } }) });
+      const slow = fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'slow', arguments: { steps: 1, delayMs: 2_500 } } }),
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
       const stopped = serve.stop('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 500));

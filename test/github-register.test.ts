@@ -115,7 +115,14 @@ describe('mcp-gateway github register (GitHub App manifest flow against the stan
 
     const submitted = github.manifests.at(-1)!;
     expect(submitted.owner).toEqual({ login: 'alice', type: 'User' });
-    expect(submitted.manifest).toMatchObject({ name: 'mcp-gateway-127-0-0-1', url: publicUrl, callback_urls: [`${publicUrl}/callback`], public: false, default_permissions: {}, request_oauth_on_install: false });
+    expect(submitted.manifest).toMatchObject({
+      name: 'mcp-gateway-127-0-0-1',
+      url: publicUrl,
+      callback_urls: [`${publicUrl}/callback`],
+      public: false,
+      default_permissions: {},
+      request_oauth_on_install: false,
+    });
     expect(submitted.manifest).not.toHaveProperty('hook_attributes');
     expect(String(submitted.manifest['redirect_url'])).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
 
@@ -153,7 +160,9 @@ describe('mcp-gateway github register (GitHub App manifest flow against the stan
     expect(submitted.owner).toEqual({ login: 'acme', type: 'Organization' });
     expect(submitted.manifest).toMatchObject({ name: 'acme-gateway', default_permissions: { members: 'read' } });
     expect(proc.stdout).toContain(`${github.url}/apps/acme-gateway/installations/new`);
-    expect(parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8'))).toMatchObject({ provider: { clientId: github.apps.at(-1)!.clientId, orgs: ['acme'] } });
+    expect(parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8'))).toMatchObject({
+      provider: { clientId: github.apps.at(-1)!.clientId, orgs: ['acme'] },
+    });
 
     await serveAndLogin(dir, publicUrl);
   });
@@ -247,7 +256,9 @@ describe('mcp-gateway github register --manual', () => {
   });
 
   it('prints the OAuth-app form values, checks the pasted credentials with GitHub, and stores them', async () => {
-    const result = await runCli(['github', 'register', '--dir', dir, '--manual', '--github-client-id', 'test-client-id'], { env: { MCP_GATEWAY_GITHUB_CLIENT_SECRET: 'test-client-secret' } });
+    const result = await runCli(['github', 'register', '--dir', dir, '--manual', '--github-client-id', 'test-client-id'], {
+      env: { MCP_GATEWAY_GITHUB_CLIENT_SECRET: 'test-client-secret' },
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`${github.url}/settings/applications/new`);
     expect(result.stdout).toMatch(/Homepage URL +https:\/\/mcp\.example\.com\n/);
@@ -265,7 +276,19 @@ describe('mcp-gateway github register --manual', () => {
 
   it('refuses credentials GitHub calls incorrect with exit 1, and writes nothing', async () => {
     const before = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
-    const result = await runCli(['github', 'register', '--dir', dir, '--manual', '--org', 'acme', '--github-client-id', 'test-client-id', '--github-client-secret', 'wrong-secret-4711']);
+    const result = await runCli([
+      'github',
+      'register',
+      '--dir',
+      dir,
+      '--manual',
+      '--org',
+      'acme',
+      '--github-client-id',
+      'test-client-id',
+      '--github-client-secret',
+      'wrong-secret-4711',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${github.url}/organizations/acme/settings/applications/new`);
     expect(result.stderr).toMatch(/^error: GitHub refused the client credentials \(incorrect_client_credentials\)/m);
@@ -300,7 +323,12 @@ describe('the GitHub stand-in refuses the manifests GitHub refuses', () => {
       body: new URLSearchParams({ manifest: typeof manifest === 'string' ? manifest : JSON.stringify(manifest) }).toString(),
       redirect: 'manual',
     });
-  const valid = { name: 'stand-in-check', url: 'https://mcp.example.com', redirect_url: 'http://127.0.0.1:9/callback', callback_urls: ['https://mcp.example.com/callback'] };
+  const valid = {
+    name: 'stand-in-check',
+    url: 'https://mcp.example.com',
+    redirect_url: 'http://127.0.0.1:9/callback',
+    callback_urls: ['https://mcp.example.com/callback'],
+  };
 
   it.each([
     ['no url', { ...valid, url: undefined }],

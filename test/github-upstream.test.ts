@@ -103,8 +103,7 @@ describe('GitHub upstream against the stand-in', () => {
     github.setCurrentUser('alice');
   });
 
-  const make = (clientSecret = 'test-client-secret'): GitHubUpstream =>
-    createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret });
+  const make = (clientSecret = 'test-client-secret'): GitHubUpstream => createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret });
 
   it('exchanges a login code and fetches the user who logged in', async () => {
     upstream = make();
@@ -280,8 +279,7 @@ describe('GitHub org and team membership', () => {
 
   const make = (scope?: string): GitHubUpstream =>
     createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret', ...(scope === undefined ? {} : { scope }) });
-  const tokenFor = async (upstream: GitHubUpstream): Promise<string> =>
-    upstream.exchangeCode({ code: await loginCode(upstream), redirectUri: CALLBACK });
+  const tokenFor = async (upstream: GitHubUpstream): Promise<string> => upstream.exchangeCode({ code: await loginCode(upstream), redirectUri: CALLBACK });
 
   it('asks GitHub for read:org only when configured to', () => {
     const scopeOf = (upstream: GitHubUpstream): string | null =>

@@ -39,7 +39,13 @@ afterAll(async () => {
 
 /** A ping in the open session: 200 when the request got past authentication. */
 function mcp(request: Partial<RawRequest> & { headers?: RawRequest['headers'] }) {
-  return send(h.urls.issuer, { method: 'POST', path: '/echo/mcp', body: PING, ...request, headers: { ...MCP_HEADERS, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', ...request.headers } });
+  return send(h.urls.issuer, {
+    method: 'POST',
+    path: '/echo/mcp',
+    body: PING,
+    ...request,
+    headers: { ...MCP_HEADERS, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', ...request.headers },
+  });
 }
 
 function verify(headers: Record<string, string | string[]>) {
@@ -49,7 +55,11 @@ function verify(headers: Record<string, string | string[]>) {
 describe('tokens outside the Authorization header', () => {
   it('does not authenticate ?access_token= at the MCP endpoint or through /verify', async () => {
     const query = `access_token=${encodeURIComponent(token)}`;
-    for (const res of [await mcp({ path: `/echo/mcp?${query}` }), await mcp({ method: 'GET', path: `/echo/mcp?${query}`, body: '' }), await verify({ 'x-forwarded-uri': `/echo/mcp?${query}` })]) {
+    for (const res of [
+      await mcp({ path: `/echo/mcp?${query}` }),
+      await mcp({ method: 'GET', path: `/echo/mcp?${query}`, body: '' }),
+      await verify({ 'x-forwarded-uri': `/echo/mcp?${query}` }),
+    ]) {
       expect(res.status).toBe(401);
       // RFC 6750 §3.1: no credentials were presented (in a place we accept), so no error code.
       expect(res.headers['www-authenticate']).not.toContain('error=');
@@ -93,7 +103,8 @@ describe('Authorization header variants', () => {
       const viaVerify = await verify({ authorization, 'x-forwarded-uri': '/echo/mcp' });
       expectNo5xx(viaRouter.status, name);
       expectNo5xx(viaVerify.status, name);
-      if (viaRouter.status !== expected || viaVerify.status !== expected) seen.push(`${name}: router ${viaRouter.status}, verify ${viaVerify.status}, expected ${expected}`);
+      if (viaRouter.status !== expected || viaVerify.status !== expected)
+        seen.push(`${name}: router ${viaRouter.status}, verify ${viaVerify.status}, expected ${expected}`);
     }
     expect(seen).toEqual([]);
   });
@@ -115,7 +126,15 @@ describe('hostile Origin on the MCP endpoint', () => {
   // DESIGN.md: "Origin header present and not allowed: 403". Asserted loosely (200 or 403, never
   // anything else) while the bridge's Origin validation lands; a refusal must be a 403.
   it('answers a valid token from a foreign origin with 200 or 403, never 5xx', async () => {
-    for (const origin of ['http://evil.example', 'null', 'http://127.0.0.1.evil.example', `${h.urls.issuer}.evil.example`, 'not a url', `http://${'a'.repeat(4000)}.example`, 'file://']) {
+    for (const origin of [
+      'http://evil.example',
+      'null',
+      'http://127.0.0.1.evil.example',
+      `${h.urls.issuer}.evil.example`,
+      'not a url',
+      `http://${'a'.repeat(4000)}.example`,
+      'file://',
+    ]) {
       const res = await mcp({ headers: { authorization: `Bearer ${token}`, origin } });
       expect([200, 403], `Origin: ${origin.slice(0, 60)}`).toContain(res.status);
     }
@@ -132,14 +151,23 @@ describe('hostile Origin on the MCP endpoint', () => {
   it('challenges a foreign origin without a token (authentication comes first) and answers its preflight without 5xx', async () => {
     const res = await mcpInitialize(echo, undefined, { origin: 'http://evil.example' });
     expect(res.status).toBe(401);
-    const preflight = await send(h.urls.issuer, { method: 'OPTIONS', path: '/echo/mcp', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } });
+    const preflight = await send(h.urls.issuer, {
+      method: 'OPTIONS',
+      path: '/echo/mcp',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
     expectNo5xx(preflight.status, 'preflight');
   });
 });
 
 describe('/verify with missing and hostile X-Forwarded-* headers', () => {
   it('answers without any X-Forwarded-* header, never 5xx and never 200', async () => {
-    const cases: Array<Record<string, string>> = [{}, { authorization: `Bearer ${token}` }, { 'x-forwarded-method': 'POST' }, { authorization: `Bearer ${token}`, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }];
+    const cases: Array<Record<string, string>> = [
+      {},
+      { authorization: `Bearer ${token}` },
+      { 'x-forwarded-method': 'POST' },
+      { authorization: `Bearer ${token}`, 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    ];
     for (const headers of cases) {
       const res = await verify(headers);
       expectNo5xx(res.status, JSON.stringify(headers).slice(0, 80));
@@ -148,7 +176,8 @@ describe('/verify with missing and hostile X-Forwarded-* headers', () => {
   });
 
   it('grants only the exact MCP path of the token audience', async () => {
-    for (const uri of ['/echo/mcp', '/echo/mcp/', '/echo/mcp?x=1']) expect((await verify({ authorization: `Bearer ${token}`, 'x-forwarded-uri': uri })).status, uri).toBe(200);
+    for (const uri of ['/echo/mcp', '/echo/mcp/', '/echo/mcp?x=1'])
+      expect((await verify({ authorization: `Bearer ${token}`, 'x-forwarded-uri': uri })).status, uri).toBe(200);
     const hostile = [
       '/other/mcp',
       '/ECHO/mcp',

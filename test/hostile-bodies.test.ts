@@ -45,14 +45,26 @@ const CASES: BodyCase[] = [
   { name: 'JSON huge number', type: JSON_TYPE, body: '1e999999' },
   { name: 'deeply nested JSON objects', type: JSON_TYPE, body: `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}` },
   { name: 'deeply nested JSON arrays', type: JSON_TYPE, body: `${'['.repeat(12_000)}${']'.repeat(12_000)}` },
-  { name: 'prototype-polluting keys', type: JSON_TYPE, body: '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"redirect_uris":["https://app.example/cb"]}' },
-  { name: 'JSON strings: lone surrogate, NUL, ESC', type: JSON_TYPE, body: '{"client_name":"\\ud800\\u0000\\u001b[2J","redirect_uris":["https://app.example/cb"],"client_id":"\\u0000"}' },
+  {
+    name: 'prototype-polluting keys',
+    type: JSON_TYPE,
+    body: '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"redirect_uris":["https://app.example/cb"]}',
+  },
+  {
+    name: 'JSON strings: lone surrogate, NUL, ESC',
+    type: JSON_TYPE,
+    body: '{"client_name":"\\ud800\\u0000\\u001b[2J","redirect_uris":["https://app.example/cb"],"client_id":"\\u0000"}',
+  },
   { name: 'JSON with a UTF-8 BOM', type: JSON_TYPE, body: '\ufeff{"redirect_uris":["https://app.example/cb"]}' },
   { name: 'invalid UTF-8 bytes', type: JSON_TYPE, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) },
   { name: 'duplicate JSON keys', type: JSON_TYPE, body: '{"redirect_uris":["https://app.example/cb"],"redirect_uris":"javascript:alert(1)"}' },
   { name: 'form: malformed percent-encoding', type: FORM, body: 'grant_type=%ZZ&code=%&client_id=%E0%A4%A&token=%' },
   { name: 'form: empty names and values', type: FORM, body: '=&=&&&=x&grant_type=&token=' },
-  { name: 'form: repeated parameters', type: FORM, body: 'grant_type=authorization_code&grant_type=refresh_token&client_id=a&client_id=b&token=a&token=b&consent_id=a&consent_id=b&decision=approve&decision=deny' },
+  {
+    name: 'form: repeated parameters',
+    type: FORM,
+    body: 'grant_type=authorization_code&grant_type=refresh_token&client_id=a&client_id=b&token=a&token=b&consent_id=a&consent_id=b&decision=approve&decision=deny',
+  },
   { name: 'form: bracket arrays and objects', type: FORM, body: 'client_id[]=a&client_id[x]=b&grant_type[]=refresh_token&token[a][b]=c&decision[]=approve' },
   { name: 'form: 60 parameters', type: FORM, body: Array.from({ length: 60 }, (_, i) => `p${i}=${i}`).join('&'), oauthStatus: 413 },
   { name: 'form: control characters', type: FORM, body: 'grant_type=authorization_code&client_id=%00%01%1b%0d%0a&code=%7f&code_verifier=%c0%80&token=%00' },
@@ -69,7 +81,11 @@ const CASES: BodyCase[] = [
   { name: 'parameters in the media type', type: `${FORM}; charset="utf-8"; boundary=x; q=1`, body: 'grant_type=refresh_token' },
   { name: 'media type in capitals', type: 'APPLICATION/X-WWW-FORM-URLENCODED', body: 'grant_type=refresh_token' },
   { name: 'malformed media type', type: 'application/;;;charset', body: 'grant_type=refresh_token' },
-  { name: 'multipart body', type: 'multipart/form-data; boundary=XX', body: '--XX\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nrefresh_token\r\n--XX--\r\n' },
+  {
+    name: 'multipart body',
+    type: 'multipart/form-data; boundary=XX',
+    body: '--XX\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nrefresh_token\r\n--XX--\r\n',
+  },
   { name: 'JSON sent as a form', type: FORM, body: '{"grant_type":"refresh_token","redirect_uris":["https://app.example/cb"]}' },
   { name: 'a form sent as JSON', type: JSON_TYPE, body: 'grant_type=refresh_token&token=x' },
   { name: 'gzip that is not gzip', type: FORM, encoding: 'gzip', body: 'not gzip at all' },
@@ -84,13 +100,26 @@ function endpoints(): Array<{ name: string; method: string; path: string; header
   const registration = new URL(client.registrationClientUri).pathname;
   return [
     { name: 'POST /register', method: 'POST', path: '/register', headers: {}, oauth: true, parses: JSON_TYPE },
-    { name: 'PUT /register/:id', method: 'PUT', path: registration, headers: { authorization: `Bearer ${client.registrationAccessToken}` }, oauth: true, parses: JSON_TYPE },
+    {
+      name: 'PUT /register/:id',
+      method: 'PUT',
+      path: registration,
+      headers: { authorization: `Bearer ${client.registrationAccessToken}` },
+      oauth: true,
+      parses: JSON_TYPE,
+    },
     { name: 'POST /token', method: 'POST', path: '/token', headers: { authorization: client.authorization }, oauth: true, parses: FORM },
     { name: 'POST /token (public)', method: 'POST', path: '/token', headers: {}, oauth: true, parses: FORM },
     { name: 'POST /revoke', method: 'POST', path: '/revoke', headers: { authorization: client.authorization }, oauth: true, parses: FORM },
     { name: 'POST /introspect', method: 'POST', path: '/introspect', headers: { authorization: client.authorization }, oauth: true, parses: FORM },
     { name: 'POST /consent', method: 'POST', path: '/consent', headers: { cookie: 'mcpgw-consent=abc' }, oauth: true, parses: FORM },
-    { name: 'POST /echo/mcp', method: 'POST', path: '/echo/mcp', headers: { authorization: `Bearer ${token}`, accept: 'application/json, text/event-stream' }, oauth: false },
+    {
+      name: 'POST /echo/mcp',
+      method: 'POST',
+      path: '/echo/mcp',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json, text/event-stream' },
+      oauth: false,
+    },
     { name: 'POST /verify', method: 'POST', path: '/verify', headers: { authorization: `Bearer ${token}`, 'x-forwarded-uri': '/echo/mcp' }, oauth: false },
     { name: 'POST /authorize', method: 'POST', path: '/authorize', headers: {}, oauth: false },
   ];
@@ -121,10 +150,20 @@ describe('hostile bodies', () => {
   });
 
   it('refuses JSON at /token and a form at /register with 400, naming the media type', async () => {
-    const json = await send(h.urls.issuer, { method: 'POST', path: '/token', headers: { 'content-type': JSON_TYPE }, body: '{"grant_type":"refresh_token","refresh_token":"x","client_id":"y"}' });
+    const json = await send(h.urls.issuer, {
+      method: 'POST',
+      path: '/token',
+      headers: { 'content-type': JSON_TYPE },
+      body: '{"grant_type":"refresh_token","refresh_token":"x","client_id":"y"}',
+    });
     expect(json.status).toBe(400);
     expect(JSON.parse(json.body)).toMatchObject({ error: 'invalid_request' });
-    const form = await send(h.urls.issuer, { method: 'POST', path: '/register', headers: { 'content-type': FORM }, body: 'redirect_uris=https%3A%2F%2Fapp.example%2Fcb' });
+    const form = await send(h.urls.issuer, {
+      method: 'POST',
+      path: '/register',
+      headers: { 'content-type': FORM },
+      body: 'redirect_uris=https%3A%2F%2Fapp.example%2Fcb',
+    });
     expect(form.status).toBe(400);
     expect(JSON.parse(form.body)).toMatchObject({ error: 'invalid_client_metadata' });
   });

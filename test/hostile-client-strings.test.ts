@@ -70,7 +70,8 @@ describe('registration (RFC 7591) refuses disguising characters in every display
       for (const [what, char] of DISGUISES) {
         const { status, body } = await register({ [field]: value(char) });
         const named = String(body['error_description'] ?? '').startsWith(`${field}: `);
-        if (status !== 400 || body['error'] !== 'invalid_client_metadata' || !named) accepted.push(`${field} with ${what}: ${status} ${JSON.stringify(body).slice(0, 120)}`);
+        if (status !== 400 || body['error'] !== 'invalid_client_metadata' || !named)
+          accepted.push(`${field} with ${what}: ${status} ${JSON.stringify(body).slice(0, 120)}`);
       }
     }
     expect(accepted).toEqual([]);
@@ -85,7 +86,11 @@ describe('registration (RFC 7591) refuses disguising characters in every display
   });
 
   it('refuses a redirect URI hiding a bidi override or a zero-width space with invalid_redirect_uri', async () => {
-    for (const uri of ['https://claude.ai/api/mcp/\u202Ekcabllac_htua', 'https://claude.ai/api/\u200Bmcp/auth_callback', 'cursor://anysphere\u2066.cursor-mcp/cb']) {
+    for (const uri of [
+      'https://claude.ai/api/mcp/\u202Ekcabllac_htua',
+      'https://claude.ai/api/\u200Bmcp/auth_callback',
+      'cursor://anysphere\u2066.cursor-mcp/cb',
+    ]) {
       const { status, body } = await register({ redirect_uris: [uri] });
       expect(status, JSON.stringify(uri)).toBe(400);
       expect(body['error']).toBe('invalid_redirect_uri');

@@ -47,7 +47,17 @@ interface Attempt {
 /** One /authorize in a fresh browser, through the GitHub stand-in; stops at anything that is not the gateway (`https://`, or the native scheme). */
 async function attempt(clientId: string, params: Record<string, string>, stopAt = 'https://'): Promise<Attempt> {
   const browser = new TestBrowser(stopAt);
-  const result = await browser.open(authorizeUrl(h, { response_type: 'code', client_id: clientId, code_challenge: newPkce().challenge, code_challenge_method: 'S256', state: 'st', resource: plain, ...params }));
+  const result = await browser.open(
+    authorizeUrl(h, {
+      response_type: 'code',
+      client_id: clientId,
+      code_challenge: newPkce().challenge,
+      code_challenge_method: 'S256',
+      state: 'st',
+      resource: plain,
+      ...params,
+    }),
+  );
   return { browser, result };
 }
 
@@ -81,7 +91,9 @@ function consentKeysOf(clientId: string): Promise<string[]> {
   return h.store.keys(`consent-granted:${sha256Base64url(clientId)}:`);
 }
 
-async function registerManaged(metadata: Record<string, unknown>): Promise<{ clientId: string; uri: string; token: string; metadata: Record<string, unknown> }> {
+async function registerManaged(
+  metadata: Record<string, unknown>,
+): Promise<{ clientId: string; uri: string; token: string; metadata: Record<string, unknown> }> {
   const body = { client_name: 'Claude', token_endpoint_auth_method: 'none', ...metadata };
   const client = await registerClient(h, body);
   return { clientId: client.client_id, uri: String(client['registration_client_uri']), token: String(client['registration_access_token']), metadata: body };
@@ -175,7 +187,10 @@ describe('RFC 7592 management and removal forget consents', () => {
   it("an operator's removal of a client forgets its consents", async () => {
     const client = await registerManaged({ redirect_uris: [CLAUDE] });
     await approveAndCheckRemembered(client.clientId, { redirect_uri: CLAUDE });
-    const res = await fetch(`${h.urls.issuer}/admin/clients/${encodeURIComponent(client.clientId)}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const res = await fetch(`${h.urls.issuer}/admin/clients/${encodeURIComponent(client.clientId)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(res.status).toBe(200);
     expect(await consentKeysOf(client.clientId)).toEqual([]);
   });

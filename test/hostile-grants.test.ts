@@ -20,10 +20,21 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function codeFor(params: Record<string, string | undefined> = {}, metadata: Record<string, unknown> = {}): Promise<{ clientId: string; pkce: Pkce; code: string }> {
+async function codeFor(
+  params: Record<string, string | undefined> = {},
+  metadata: Record<string, unknown> = {},
+): Promise<{ clientId: string; pkce: Pkce; code: string }> {
   const client = await registerClient(h, metadata);
   const pkce = newPkce();
-  const result = await loginAndConsent(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource: echo, ...params });
+  const result = await loginAndConsent(h, {
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: CLIENT_REDIRECT,
+    code_challenge: pkce.challenge,
+    code_challenge_method: 'S256',
+    resource: echo,
+    ...params,
+  });
   const code = result.redirectedTo?.searchParams.get('code');
   if (!code) throw new Error(`no code: ${result.redirectedTo?.href ?? result.page?.body.slice(0, 200)}`);
   return { clientId: client.client_id, pkce, code };
@@ -54,7 +65,15 @@ describe('authorization codes', () => {
   });
 
   it('refuses wrong, short, long and malformed verifiers with invalid_grant or invalid_request', async () => {
-    const verifiers = [newPkce().verifier, 'a'.repeat(42), 'a'.repeat(129), `${'a'.repeat(42)}+/=`, `${'a'.repeat(43)}\u00e9`, '%00'.repeat(20), ' '.repeat(50)];
+    const verifiers = [
+      newPkce().verifier,
+      'a'.repeat(42),
+      'a'.repeat(129),
+      `${'a'.repeat(42)}+/=`,
+      `${'a'.repeat(43)}\u00e9`,
+      '%00'.repeat(20),
+      ' '.repeat(50),
+    ];
     for (const verifier of verifiers) {
       const { clientId, pkce, code } = await codeFor();
       const res = await exchange(clientId, code, verifier);
@@ -82,7 +101,10 @@ describe('authorization codes', () => {
       expect(res.status).toBe(400);
       expect(res.body['error']).toBe('invalid_grant');
     }
-    const repeated = await postForm(h.urls.tokenEndpoint, `grant_type=authorization_code&code=a&code=b&code_verifier=${verifier}&client_id=${client.client_id}&redirect_uri=${encodeURIComponent(CLIENT_REDIRECT)}`);
+    const repeated = await postForm(
+      h.urls.tokenEndpoint,
+      `grant_type=authorization_code&code=a&code=b&code_verifier=${verifier}&client_id=${client.client_id}&redirect_uri=${encodeURIComponent(CLIENT_REDIRECT)}`,
+    );
     expect(repeated.status).toBe(400);
     expect(((await repeated.json()) as Record<string, unknown>)['error']).toBe('invalid_request');
   });
@@ -100,7 +122,14 @@ describe('authorization codes', () => {
 describe('refresh tokens', () => {
   it('refuses mangled refresh tokens and tokens of another kind without touching the grant', async () => {
     const tokens = await obtainTokens(h, echo);
-    for (const presented of [`${tokens.refresh_token}x`, tokens.refresh_token.slice(0, -1), tokens.refresh_token.toUpperCase(), 'a'.repeat(5000), tokens.access_token, `${tokens.refresh_token} `]) {
+    for (const presented of [
+      `${tokens.refresh_token}x`,
+      tokens.refresh_token.slice(0, -1),
+      tokens.refresh_token.toUpperCase(),
+      'a'.repeat(5000),
+      tokens.access_token,
+      `${tokens.refresh_token} `,
+    ]) {
       const res = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: presented, client_id: tokens.clientId });
       expect(res.status).toBe(400);
       expect(res.body['error']).toBe('invalid_grant');
@@ -125,12 +154,16 @@ describe('refresh tokens', () => {
     h.advance(31_000);
     const reuse = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId });
     expect(reuse.body['error']).toBe('invalid_grant');
-    expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(rotated.body['refresh_token']), client_id: tokens.clientId })).body['error']).toBe('invalid_grant');
+    expect(
+      (await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(rotated.body['refresh_token']), client_id: tokens.clientId })).body['error'],
+    ).toBe('invalid_grant');
   });
 
   it('answers a burst of concurrent refreshes with one token without a 5xx', async () => {
     const tokens = await obtainTokens(h, echo);
-    const burst = await Promise.all(Array.from({ length: 6 }, () => tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId })));
+    const burst = await Promise.all(
+      Array.from({ length: 6 }, () => tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens.clientId })),
+    );
     for (const res of burst) expectNo5xx(res.status, 'concurrent refresh');
     expect(burst.some((res) => res.status === 200)).toBe(true);
     for (const res of burst) if (res.status !== 200) expect(res.body['error']).toBe('invalid_grant');
@@ -155,7 +188,11 @@ describe('RFC 7592 client configuration endpoint', () => {
     ];
     for (const headers of wrong) {
       for (const method of ['GET', 'PUT', 'DELETE']) {
-        const res = await fetch(victim.registrationClientUri, { method, headers: { ...headers, 'content-type': 'application/json' }, body: method === 'PUT' ? JSON.stringify({ client_id: victim.clientId, redirect_uris: ['https://evil.example/cb'] }) : null });
+        const res = await fetch(victim.registrationClientUri, {
+          method,
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: method === 'PUT' ? JSON.stringify({ client_id: victim.clientId, redirect_uris: ['https://evil.example/cb'] }) : null,
+        });
         expect(res.status, `${method} with ${JSON.stringify(headers).slice(0, 60)}`).toBe(401);
         expect(await res.text()).not.toContain(victim.clientId);
       }
@@ -169,7 +206,12 @@ describe('RFC 7592 client configuration endpoint', () => {
 
   it('refuses hostile updates with the right token and keeps the client as it was', async () => {
     const c = await registerConfidential(h);
-    const put = (body: unknown) => fetch(c.registrationClientUri, { method: 'PUT', headers: { authorization: `Bearer ${c.registrationAccessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const put = (body: unknown) =>
+      fetch(c.registrationClientUri, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${c.registrationAccessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     for (const body of [
       { client_id: c.clientId, redirect_uris: ['javascript:alert(1)'] },
       { client_id: c.clientId, client_secret: 'not-the-secret', redirect_uris: ['https://app.example/cb'] },

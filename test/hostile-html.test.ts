@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayHarness } from './helpers/gateway-harness.js';
-import { HTML_PAYLOADS, expectHealthy, expectNo5xx, expectSafePage, postForm, startHostileHarness, startLocalLoginGateway, type LocalLoginGateway } from './helpers/hostile.js';
+import {
+  HTML_PAYLOADS,
+  expectHealthy,
+  expectNo5xx,
+  expectSafePage,
+  postForm,
+  startHostileHarness,
+  startLocalLoginGateway,
+  type LocalLoginGateway,
+} from './helpers/hostile.js';
 import { CLIENT_REDIRECT, authorizeUrl, newPkce, registerClient } from './helpers/oauth-flow.js';
 import { TestBrowser } from './helpers/test-browser.js';
 
@@ -53,10 +62,21 @@ describe('/authorize error pages', () => {
   it('carries a hostile state and resource back to the client only percent-encoded, and the redirect body escaped', async () => {
     const client = await registerClient(h);
     const payload = `${HTML_PAYLOADS[0]!}\r\nSet-Cookie: x=1`;
-    const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', state: payload, resource: payload }), {
-      redirect: 'manual',
-      headers: { accept: 'text/html' },
-    });
+    const res = await fetch(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: client.client_id,
+        redirect_uri: CLIENT_REDIRECT,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+        state: payload,
+        resource: payload,
+      }),
+      {
+        redirect: 'manual',
+        headers: { accept: 'text/html' },
+      },
+    );
     expect(res.status).toBe(302);
     const location = res.headers.get('location')!;
     expect(location).not.toMatch(/[<>"\r\n ]/);
@@ -82,7 +102,11 @@ describe('GitHub callback and consent error pages', () => {
 
   it('never reflects hostile consent form fields', async () => {
     for (const payload of HTML_PAYLOADS) {
-      const res = await postForm(h.urls.consent, { consent_id: payload, csrf_token: payload, decision: payload }, { cookie: `mcpgw-consent=${encodeURIComponent(payload)}` });
+      const res = await postForm(
+        h.urls.consent,
+        { consent_id: payload, csrf_token: payload, decision: payload },
+        { cookie: `mcpgw-consent=${encodeURIComponent(payload)}` },
+      );
       expectNo5xx(res.status, `consent ${payload}`);
       expectSafePage(`consent ${payload}`, await res.text(), res.headers.get('content-security-policy'));
     }
@@ -95,7 +119,17 @@ describe('the consent page', () => {
       const client = await registerClient(h, { client_name: payload });
       const pkce = newPkce();
       const browser = new TestBrowser(CLIENT_REDIRECT);
-      const result = await browser.open(authorizeUrl(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: payload, resource: h.urls.resourceFor('echo') }));
+      const result = await browser.open(
+        authorizeUrl(h, {
+          response_type: 'code',
+          client_id: client.client_id,
+          redirect_uri: CLIENT_REDIRECT,
+          code_challenge: pkce.challenge,
+          code_challenge_method: 'S256',
+          state: payload,
+          resource: h.urls.resourceFor('echo'),
+        }),
+      );
       const consent = result.page!;
       expect(consent.status).toBe(200);
       expect(consent.body).toContain('name="decision" value="approve"');
@@ -112,7 +146,16 @@ describe('the consent page', () => {
     const native = 'cursor://anysphere.cursor-mcp/oauth/callback';
     const client = await registerClient(h, { redirect_uris: [native] });
     const browser = new TestBrowser(native);
-    const result = await browser.open(authorizeUrl(h, { response_type: 'code', client_id: client.client_id, redirect_uri: native, code_challenge: newPkce().challenge, code_challenge_method: 'S256', resource: h.urls.resourceFor('echo') }));
+    const result = await browser.open(
+      authorizeUrl(h, {
+        response_type: 'code',
+        client_id: client.client_id,
+        redirect_uri: native,
+        code_challenge: newPkce().challenge,
+        code_challenge_method: 'S256',
+        resource: h.urls.resourceFor('echo'),
+      }),
+    );
     const csp = result.page!.headers.get('content-security-policy')!;
     const formAction = /form-action ([^;]+)/.exec(csp)![1]!.split(' ');
     expect(formAction).not.toContain('null');
@@ -141,10 +184,22 @@ describe('the local login pages (provider: local)', () => {
   });
 
   it('escapes the login form for a real login with a hostile client and a wrong code', async () => {
-    const res = await fetch(local.urls.registrationEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: HTML_PAYLOADS[0], redirect_uris: [CLIENT_REDIRECT], token_endpoint_auth_method: 'none' }) });
+    const res = await fetch(local.urls.registrationEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: HTML_PAYLOADS[0], redirect_uris: [CLIENT_REDIRECT], token_endpoint_auth_method: 'none' }),
+    });
     const client = (await res.json()) as { client_id: string };
     const url = new URL(local.urls.authorizationEndpoint);
-    for (const [k, v] of Object.entries({ response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', state: HTML_PAYLOADS[1]! })) url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: newPkce().challenge,
+      code_challenge_method: 'S256',
+      state: HTML_PAYLOADS[1]!,
+    }))
+      url.searchParams.set(k, v);
     const browser = new TestBrowser(CLIENT_REDIRECT);
     const form = (await browser.open(url.href)).page!;
     expect(form.status).toBe(200);

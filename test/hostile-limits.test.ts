@@ -54,9 +54,11 @@ function get(agent: Agent, url: string, headers: Record<string, string> = {}): P
 /** Runs `count` tasks, `concurrency` at a time. */
 async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
 }
 
 function rssBytes(pid: number): number {
@@ -167,7 +169,9 @@ describe('a real `serve` under hostile traffic', () => {
     await new Promise((r) => setTimeout(r, 500)); // the embedded store writes behind
     const after = { rss: rssBytes(serve.pid), store: await storeBytes() };
     const growth = { rssMB: (after.rss - before.rss) / MB, storeMB: (after.store - before.store) / MB };
-    console.info(`${HOSTILE_REQUESTS} hostile /authorize on ${redisClient ? 'Redis' : 'the embedded store'} in ${seconds.toFixed(1)} s: statuses ${JSON.stringify(Object.fromEntries(statuses))}; RSS ${(before.rss / MB).toFixed(1)} -> ${(after.rss / MB).toFixed(1)} MB (+${growth.rssMB.toFixed(1)}), store ${(before.store / 1024).toFixed(0)} -> ${(after.store / 1024).toFixed(0)} KB (+${growth.storeMB.toFixed(2)} MB)`);
+    console.info(
+      `${HOSTILE_REQUESTS} hostile /authorize on ${redisClient ? 'Redis' : 'the embedded store'} in ${seconds.toFixed(1)} s: statuses ${JSON.stringify(Object.fromEntries(statuses))}; RSS ${(before.rss / MB).toFixed(1)} -> ${(after.rss / MB).toFixed(1)} MB (+${growth.rssMB.toFixed(1)}), store ${(before.store / 1024).toFixed(0)} -> ${(after.store / 1024).toFixed(0)} KB (+${growth.storeMB.toFixed(2)} MB)`,
+    );
 
     for (const status of statuses.keys()) expectNo5xx(status, `/authorize flood answered ${status}`);
     expect(statuses.get(429), 'the flood must hit the per-address limit').toBeGreaterThan(HOSTILE_REQUESTS / 2);
@@ -222,7 +226,9 @@ describe('a real `serve` under hostile traffic', () => {
     });
     await new Promise((r) => setTimeout(r, 200));
     const read = bytesReadBy(serve.pid) - readBefore;
-    console.info(`1 GB unauthenticated upload: the client got ${outcome.written / 1024} KB into its socket before the gateway closed; the gateway read ${(read / 1024).toFixed(1)} KB`);
+    console.info(
+      `1 GB unauthenticated upload: the client got ${outcome.written / 1024} KB into its socket before the gateway closed; the gateway read ${(read / 1024).toFixed(1)} KB`,
+    );
     expect(outcome.closed, 'the gateway must close the connection').toBe(true);
     expect(outcome.answer).toMatch(/^HTTP\/1\.1 401 /);
     expect(outcome.answer).toMatch(/\r\nconnection: close\r\n/i);
@@ -336,7 +342,12 @@ describe('deeply nested JSON to a remote server', () => {
     }
     expect(bodies).toBe(0);
     // A shallow message still goes through.
-    const ok = await send(gw.urls.issuer, { method: 'POST', path: '/remote/mcp', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    const ok = await send(gw.urls.issuer, {
+      method: 'POST',
+      path: '/remote/mcp',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(ok.status).toBe(200);
     expect(bodies).toBe(1);
   });
@@ -347,10 +358,26 @@ describe('deeply nested JSON to a remote server', () => {
     const body = '{"jsonrpc":"2.0","id":2,"method":"ping"}';
     const result = await new Promise<{ continued: boolean; status: number }>((resolve, reject) => {
       let continued = false;
-      const req = request({ host: hostname, port, method: 'POST', path: '/remote/mcp', agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ continued, status: res.statusCode ?? 0 }));
-      });
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/remote/mcp',
+          agent: false,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+            'content-length': Buffer.byteLength(body),
+            expect: '100-continue',
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ continued, status: res.statusCode ?? 0 }));
+        },
+      );
       req.on('continue', () => {
         continued = true;
         req.end(body);
@@ -375,8 +402,23 @@ describe('the pending-authorization quota behind a trusted proxy', () => {
     store = redis ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-quota-${Date.now()}:` }) : await createEmbeddedStore({});
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
-    const config = parseConfig({ publicUrl: issuer, provider: { type: 'local', user: 'alice' }, allowedUsers: ['alice'], clients: { registrationsPer10Min: 10_000 }, servers: { echo: { command: 'true' } } }, 'test');
-    const ctx = createAuthContext({ config, store, keys: await ephemeralKeySet(), logger: silentLogger(), upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }) });
+    const config = parseConfig(
+      {
+        publicUrl: issuer,
+        provider: { type: 'local', user: 'alice' },
+        allowedUsers: ['alice'],
+        clients: { registrationsPer10Min: 10_000 },
+        servers: { echo: { command: 'true' } },
+      },
+      'test',
+    );
+    const ctx = createAuthContext({
+      config,
+      store,
+      keys: await ephemeralKeySet(),
+      logger: silentLogger(),
+      upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }),
+    });
     // As in the auth container: one proxy in front, whose X-Forwarded-For names the client.
     server = createServer(createAuthApp(ctx, { trustProxy: 1 }));
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -420,7 +462,10 @@ describe('the pending-authorization quota behind a trusted proxy', () => {
   it('an oversized state is a 400 page, never a redirect or a stored pending authorization', async () => {
     const before = (await store.keys('authz:')).length;
     for (const state of ['s'.repeat(1025), 'é'.repeat(513)]) {
-      const res = await fetch(`${base}/authorize?response_type=code&client_id=x&state=${encodeURIComponent(state)}`, { redirect: 'manual', headers: { 'x-forwarded-for': '203.0.113.9' } });
+      const res = await fetch(`${base}/authorize?response_type=code&client_id=x&state=${encodeURIComponent(state)}`, {
+        redirect: 'manual',
+        headers: { 'x-forwarded-for': '203.0.113.9' },
+      });
       expect(res.status).toBe(400);
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toContain('longer than 1024 bytes');

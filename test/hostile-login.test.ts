@@ -31,7 +31,15 @@ afterAll(async () => {
 });
 
 function authorizeFor(clientId: string, challenge: string): string {
-  return authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: CLIENT_REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 'client-state', resource: echo });
+  return authorizeUrl(h, {
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: CLIENT_REDIRECT,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'client-state',
+    resource: echo,
+  });
 }
 
 /** Login and consent in `browser`; reports whether the consent page was shown, and the tokens. */
@@ -42,7 +50,14 @@ async function logIn(browser: TestBrowser, clientId: string): Promise<{ consentS
   if (consentShown) result = await browser.submitForm(result.page!, { decision: 'approve' });
   const code = result.redirectedTo?.searchParams.get('code');
   if (!code) throw new Error(`no code: ${result.redirectedTo?.href ?? result.page?.body.slice(0, 300)}`);
-  const token = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: clientId, resource: echo });
+  const token = await tokenRequest(h, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: pkce.verifier,
+    redirect_uri: CLIENT_REDIRECT,
+    client_id: clientId,
+    resource: echo,
+  });
   expect(token.status).toBe(200);
   return { consentShown, accessToken: String(token.body['access_token']), refreshToken: String(token.body['refresh_token']) };
 }
@@ -62,7 +77,11 @@ async function openSession(token: string): Promise<string> {
 }
 
 function pingIn(session: string, token: string): Promise<Response> {
-  return fetch(echo, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': session }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+  return fetch(echo, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': session },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }),
+  });
 }
 
 /** The browser's trip to GitHub and back, stopped at the gateway's /callback: the callback URL (code and state) it would open. */
@@ -75,7 +94,7 @@ async function startLogin(browser: TestBrowser, clientId: string): Promise<strin
 }
 
 describe('identity is the GitHub account id, not the login', () => {
-  it('a renamed GitHub login taken by someone else does not get the old user\'s sessions or grants', async () => {
+  it("a renamed GitHub login taken by someone else does not get the old user's sessions or grants", async () => {
     const client = await registerClient(h);
     const alice = await logIn(new TestBrowser(CLIENT_REDIRECT), client.client_id);
     expect(alice.consentShown).toBe(true);
@@ -136,7 +155,10 @@ describe('the upstream state is bound to the browser that started the login', ()
     }
 
     // Neither refusal used up the other's login: each browser still completes its own.
-    for (const [browser, callback] of [[attacker, attackersCallback], [victim, victimsCallback]] as const) {
+    for (const [browser, callback] of [
+      [attacker, attackersCallback],
+      [victim, victimsCallback],
+    ] as const) {
       const own = await browser.open(callback);
       expect(own.page?.status).toBe(200);
       expect(own.page?.body).toContain('name="decision" value="approve"');
@@ -190,7 +212,16 @@ describe('the upstream state is bound to the browser that started the login', ()
         body: JSON.stringify({ client_name: 'https', redirect_uris: [CLIENT_REDIRECT], token_endpoint_auth_method: 'none' }),
       });
       const { client_id: clientId } = (await registered.json()) as { client_id: string };
-      const url = new URL(authorizeUrl(https, { response_type: 'code', client_id: clientId, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', resource: https.urls.resourceFor('echo') }));
+      const url = new URL(
+        authorizeUrl(https, {
+          response_type: 'code',
+          client_id: clientId,
+          redirect_uri: CLIENT_REDIRECT,
+          code_challenge: newPkce().challenge,
+          code_challenge_method: 'S256',
+          resource: https.urls.resourceFor('echo'),
+        }),
+      );
       const res = await fetch(`${local.origin}${url.pathname}${url.search}`, { redirect: 'manual' });
       expect(res.status).toBe(302);
       const cookie = res.headers.getSetCookie().find((c) => c.startsWith('__Host-mcpgw-login='));
@@ -214,7 +245,14 @@ describe('the local one-time-code login is bound to its browser too', () => {
   it("a login form answered without the browser's login cookie fails, and does not use up the code", async () => {
     const client = await registerClient(local);
     const browser = new TestBrowser(CLIENT_REDIRECT);
-    const url = authorizeUrl(local, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: newPkce().challenge, code_challenge_method: 'S256', resource: local.urls.resourceFor('echo') });
+    const url = authorizeUrl(local, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: CLIENT_REDIRECT,
+      code_challenge: newPkce().challenge,
+      code_challenge_method: 'S256',
+      resource: local.urls.resourceFor('echo'),
+    });
     const form = await browser.open(url);
     expect(form.page?.status).toBe(200);
     const code = local.announcements.at(-1)!.code;
@@ -269,7 +307,10 @@ describe('grants from before users were identified by account id', () => {
   it('an access token issued to a login before the id change works until it expires', async () => {
     // Safe to honour: every subject issued since has a `provider:` prefix, so a login-keyed one
     // can only ever meet other tokens from before the change, and only until they expire.
-    const { token } = await signAccessToken({ sub: 'alice', login: 'alice', uid: 1001, clientId: 'old-client', audience: echo }, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() });
+    const { token } = await signAccessToken(
+      { sub: 'alice', login: 'alice', uid: 1001, clientId: 'old-client', audience: echo },
+      { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() },
+    );
     const res = await mcpInitialize(echo, token);
     await res.arrayBuffer();
     expectNo5xx(res.status, 'legacy access token');

@@ -23,7 +23,15 @@ async function codeVia(clientId: string, redirectUri: string): Promise<{ code: s
   const pkce = newPkce();
   const result = await loginAndConsent(
     h,
-    { response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'st', resource: h.urls.resourceFor('echo') },
+    {
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      state: 'st',
+      resource: h.urls.resourceFor('echo'),
+    },
     new TestBrowser(redirectUri),
   );
   const code = result.redirectedTo?.searchParams.get('code');
@@ -32,7 +40,17 @@ async function codeVia(clientId: string, redirectUri: string): Promise<{ code: s
 }
 
 async function authorizeStatus(clientId: string, redirectUri: string): Promise<{ status: number; location: string | null }> {
-  const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: newPkce().challenge, code_challenge_method: 'S256', state: 's' }), { redirect: 'manual' });
+  const res = await fetch(
+    authorizeUrl(h, {
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: newPkce().challenge,
+      code_challenge_method: 'S256',
+      state: 's',
+    }),
+    { redirect: 'manual' },
+  );
   await res.arrayBuffer();
   expectNo5xx(res.status, redirectUri);
   return { status: res.status, location: res.headers.get('location') };
@@ -49,7 +67,13 @@ describe('loopback redirect URIs match with any port (RFC 8252 §7.3)', () => {
       const client = await registerClient(h, { redirect_uris: [registered] });
       const { code, verifier, to } = await codeVia(client.client_id, requested);
       expect(`${to.origin}${to.pathname}`).toBe(requested);
-      const token = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: requested, client_id: client.client_id });
+      const token = await tokenRequest(h, {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: requested,
+        client_id: client.client_id,
+      });
       expect(token.status, JSON.stringify(token.body)).toBe(200);
     });
   }
@@ -59,7 +83,13 @@ describe('loopback redirect URIs match with any port (RFC 8252 §7.3)', () => {
     const client = await registerClient(h, { redirect_uris: [registered] });
     for (const named of ['http://127.0.0.1:61235/callback', registered]) {
       const { code, verifier } = await codeVia(client.client_id, 'http://127.0.0.1:40000/callback');
-      const token = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: named, client_id: client.client_id });
+      const token = await tokenRequest(h, {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: named,
+        client_id: client.client_id,
+      });
       expect(token.status, named).toBe(400);
       expect(token.body['error']).toBe('invalid_grant');
     }

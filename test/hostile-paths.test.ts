@@ -42,11 +42,25 @@ describe('hostile query strings', () => {
     const registration = new URL(client.registrationClientUri).pathname;
     // A request that passes client and redirect checks, so the hostile parameters reach the code after them.
     const valid = `response_type=code&client_id=${client.clientId}&redirect_uri=${encodeURIComponent(CLIENT_REDIRECT)}&code_challenge=${pkce.challenge}&code_challenge_method=S256`;
-    const paths = ['/authorize', `/authorize?${valid}&`, '/callback', '/.well-known/oauth-authorization-server', '/.well-known/oauth-protected-resource/echo/mcp', '/jwks.json', '/health', registration, '/login/local', '/echo/mcp'];
+    const paths = [
+      '/authorize',
+      `/authorize?${valid}&`,
+      '/callback',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/oauth-protected-resource/echo/mcp',
+      '/jwks.json',
+      '/health',
+      registration,
+      '/login/local',
+      '/echo/mcp',
+    ];
     for (const path of paths) {
       for (const query of QUERIES) {
         const target = path.includes('?') ? `${path}${query}` : `${path}?${query}`;
-        const res = await send(h.urls.issuer, { path: target, headers: { authorization: path.startsWith('/register') ? `Bearer ${client.registrationAccessToken}` : `Bearer ${token}` } });
+        const res = await send(h.urls.issuer, {
+          path: target,
+          headers: { authorization: path.startsWith('/register') ? `Bearer ${client.registrationAccessToken}` : `Bearer ${token}` },
+        });
         expectNo5xx(res.status, target.slice(0, 120));
         const location = res.headers.location;
         if (location !== undefined) {
@@ -59,21 +73,58 @@ describe('hostile query strings', () => {
 });
 
 describe('methods not allowed', () => {
-  const PATHS = ['/token', '/authorize', '/register', '/register/some-client', '/revoke', '/introspect', '/consent', '/callback', '/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/oauth-protected-resource/echo/mcp', '/verify', '/health', '/echo/mcp', '/login/local'];
+  const PATHS = [
+    '/token',
+    '/authorize',
+    '/register',
+    '/register/some-client',
+    '/revoke',
+    '/introspect',
+    '/consent',
+    '/callback',
+    '/jwks.json',
+    '/.well-known/oauth-authorization-server',
+    '/.well-known/oauth-protected-resource/echo/mcp',
+    '/verify',
+    '/health',
+    '/echo/mcp',
+    '/login/local',
+  ];
   const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'MKCOL', 'PURGE'];
 
   it('answers every method on every path without a 5xx', async () => {
     for (const path of PATHS) {
       for (const method of METHODS) {
-        const res = await send(h.urls.issuer, { method, path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' });
+        const res = await send(h.urls.issuer, {
+          method,
+          path,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: method === 'GET' || method === 'HEAD' ? undefined : '{}',
+        });
         expectNo5xx(res.status, `${method} ${path}`);
       }
     }
   });
 
   it('answers the wrong method on an OAuth endpoint with 404 or 405', async () => {
-    for (const [method, path] of [['PUT', '/token'], ['GET', '/token'], ['DELETE', '/authorize'], ['POST', '/authorize'], ['PATCH', '/register'], ['GET', '/revoke'], ['DELETE', '/introspect'], ['PUT', '/consent'], ['POST', '/jwks.json'], ['DELETE', '/.well-known/oauth-authorization-server']] as const) {
-      const res = await send(h.urls.issuer, { method, path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: method === 'GET' ? undefined : 'a=b' });
+    for (const [method, path] of [
+      ['PUT', '/token'],
+      ['GET', '/token'],
+      ['DELETE', '/authorize'],
+      ['POST', '/authorize'],
+      ['PATCH', '/register'],
+      ['GET', '/revoke'],
+      ['DELETE', '/introspect'],
+      ['PUT', '/consent'],
+      ['POST', '/jwks.json'],
+      ['DELETE', '/.well-known/oauth-authorization-server'],
+    ] as const) {
+      const res = await send(h.urls.issuer, {
+        method,
+        path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: method === 'GET' ? undefined : 'a=b',
+      });
       expect([404, 405], `${method} ${path}`).toContain(res.status);
     }
   });
@@ -115,7 +166,12 @@ describe('odd paths', () => {
   it('answers every odd path without a 5xx, and none of them registers a client or returns another one', async () => {
     for (const path of ODD) {
       for (const method of ['GET', 'POST', 'DELETE']) {
-        const res = await send(h.urls.issuer, { method, path, headers: { 'content-type': 'application/json', authorization: `Bearer ${client.registrationAccessToken}` }, body: method === 'GET' ? undefined : '{"redirect_uris":["https://app.example/cb"]}' });
+        const res = await send(h.urls.issuer, {
+          method,
+          path,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${client.registrationAccessToken}` },
+          body: method === 'GET' ? undefined : '{"redirect_uris":["https://app.example/cb"]}',
+        });
         expectNo5xx(res.status, `${method} ${path.slice(0, 80)}`);
         expect(res.status, `${method} ${path.slice(0, 80)} must not register`).not.toBe(201);
         expect(res.body, `${method} ${path.slice(0, 80)}`).not.toContain('registration_access_token');
@@ -127,7 +183,12 @@ describe('odd paths', () => {
 
   it('never routes an odd path to an MCP server', async () => {
     for (const path of ['/echo/mcp/..', '/echo/mcp/../mcp', '//echo/mcp', '/echo//mcp', '/ECHO/mcp', '/%65cho/mcp', '/echo/mcp/x', '/./echo/mcp']) {
-      const res = await send(h.urls.issuer, { method: 'POST', path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+      const res = await send(h.urls.issuer, {
+        method: 'POST',
+        path,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      });
       expectNo5xx(res.status, path);
       expect(res.body, path).not.toContain('jsonrpc');
     }

@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 function register(redirectUris: unknown): Promise<Response> {
-  return fetch(h.urls.registrationEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'redirect tests', token_endpoint_auth_method: 'none', redirect_uris: redirectUris }) });
+  return fetch(h.urls.registrationEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'redirect tests', token_endpoint_auth_method: 'none', redirect_uris: redirectUris }),
+  });
 }
 
 describe('registration (RFC 7591)', () => {
@@ -56,13 +60,24 @@ describe('registration (RFC 7591)', () => {
     for (const uri of refused) {
       const res = await register([uri]);
       const body = (await res.json()) as Record<string, unknown>;
-      if (res.status !== 400 || body['error'] !== 'invalid_redirect_uri') accepted.push(`${JSON.stringify(uri.slice(0, 60))}: ${res.status} ${String(body['error'])}`);
+      if (res.status !== 400 || body['error'] !== 'invalid_redirect_uri')
+        accepted.push(`${JSON.stringify(uri.slice(0, 60))}: ${res.status} ${String(body['error'])}`);
     }
     expect(accepted).toEqual([]);
   });
 
   it('refuses redirect_uris of the wrong shape with a 400', async () => {
-    for (const value of [[], [123], [null], [{}], [['https://app.example/cb']], 'https://app.example/cb', {}, null, Array.from({ length: 21 }, (_, i) => `https://app.example/cb${i}`)]) {
+    for (const value of [
+      [],
+      [123],
+      [null],
+      [{}],
+      [['https://app.example/cb']],
+      'https://app.example/cb',
+      {},
+      null,
+      Array.from({ length: 21 }, (_, i) => `https://app.example/cb${i}`),
+    ]) {
       const res = await register(value);
       expect(res.status, JSON.stringify(value).slice(0, 60)).toBe(400);
     }
@@ -125,9 +140,20 @@ describe('authorization request: exact redirect match', () => {
     ];
     const redirected: string[] = [];
     for (const redirect of variants) {
-      const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: client.client_id, redirect_uri: redirect, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 's' }), { redirect: 'manual' });
+      const res = await fetch(
+        authorizeUrl(h, {
+          response_type: 'code',
+          client_id: client.client_id,
+          redirect_uri: redirect,
+          code_challenge: pkce.challenge,
+          code_challenge_method: 'S256',
+          state: 's',
+        }),
+        { redirect: 'manual' },
+      );
       expectNo5xx(res.status, redirect);
-      if (res.status !== 400 || res.headers.get('location') !== null) redirected.push(`${JSON.stringify(redirect)}: ${res.status} ${res.headers.get('location') ?? ''}`);
+      if (res.status !== 400 || res.headers.get('location') !== null)
+        redirected.push(`${JSON.stringify(redirect)}: ${res.status} ${res.headers.get('location') ?? ''}`);
       expect(res.headers.get('content-type')).toMatch(/^text\/html/);
       await res.arrayBuffer();
     }
@@ -136,14 +162,19 @@ describe('authorization request: exact redirect match', () => {
 
   it('requires redirect_uri when several are registered, and never guesses one', async () => {
     const client = await registerClient(h, { redirect_uris: [CLAUDE, LOOPBACK] });
-    const res = await fetch(authorizeUrl(h, { response_type: 'code', client_id: client.client_id, code_challenge: newPkce().challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(h, { response_type: 'code', client_id: client.client_id, code_challenge: newPkce().challenge, code_challenge_method: 'S256' }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
   });
 
   it('redirects a request that fails after the redirect check to the registered URI only, with iss', async () => {
     const client = await registerClient(h, { redirect_uris: [CLAUDE] });
-    const res = await fetch(authorizeUrl(h, { response_type: 'token', client_id: client.client_id, redirect_uri: CLAUDE, state: 'st' }), { redirect: 'manual' });
+    const res = await fetch(authorizeUrl(h, { response_type: 'token', client_id: client.client_id, redirect_uri: CLAUDE, state: 'st' }), {
+      redirect: 'manual',
+    });
     expect(res.status).toBe(302);
     const to = new URL(res.headers.get('location')!);
     expect(`${to.origin}${to.pathname}`).toBe(CLAUDE);

@@ -28,13 +28,30 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function tokensFor(resource: string, scope: string | undefined): Promise<{ code: Record<string, unknown>; refresh: Record<string, unknown>; clientId: string }> {
+async function tokensFor(
+  resource: string,
+  scope: string | undefined,
+): Promise<{ code: Record<string, unknown>; refresh: Record<string, unknown>; clientId: string }> {
   const client = await registerClient(h);
   const pkce = newPkce();
-  const result = await loginAndConsent(h, { response_type: 'code', client_id: client.client_id, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', resource, scope });
+  const result = await loginAndConsent(h, {
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: CLIENT_REDIRECT,
+    code_challenge: pkce.challenge,
+    code_challenge_method: 'S256',
+    resource,
+    scope,
+  });
   const code = result.redirectedTo?.searchParams.get('code');
   if (!code) throw new Error(`no code: ${result.redirectedTo?.href ?? result.page?.body.slice(0, 300) ?? ''}`);
-  const first = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id });
+  const first = await tokenRequest(h, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: pkce.verifier,
+    redirect_uri: CLIENT_REDIRECT,
+    client_id: client.client_id,
+  });
   expect(first.status, JSON.stringify(first.body)).toBe(200);
   const refreshed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(first.body['refresh_token']), client_id: client.client_id });
   expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
@@ -56,7 +73,12 @@ describe('the token response states the granted scope', () => {
 
   it('states the original grant on a refresh that asks for other scopes, which are not honoured', async () => {
     const { code, clientId } = await tokensFor(scoped, 'tools:call');
-    const refreshed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: String(code['refresh_token']), client_id: clientId, scope: 'tools:read tools:call openid' });
+    const refreshed = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: String(code['refresh_token']),
+      client_id: clientId,
+      scope: 'tools:read tools:call openid',
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body['scope']).toBe('tools:call');
   });

@@ -32,7 +32,9 @@ afterAll(async () => {
 });
 
 function verify(authorization: string | undefined, uri = '/echo/mcp'): Promise<Response> {
-  return fetch(`${h.urls.issuer}/verify`, { headers: { 'x-forwarded-uri': uri, 'x-forwarded-method': 'POST', ...(authorization === undefined ? {} : { authorization }) } });
+  return fetch(`${h.urls.issuer}/verify`, {
+    headers: { 'x-forwarded-uri': uri, 'x-forwarded-method': 'POST', ...(authorization === undefined ? {} : { authorization }) },
+  });
 }
 
 /** Runs `probe` for every forgery and lists those whose answer was not the expected one, so one run shows them all. */
@@ -100,11 +102,24 @@ describe('forged access tokens', () => {
 
 describe('oversized tokens', () => {
   it('refuses a 12 KB bearer token with 401 and a 20 KB one at the header limit with 431', async () => {
-    const big = await send(h.urls.issuer, { method: 'POST', path: '/echo/mcp', headers: { authorization: `Bearer ${'a'.repeat(12_000)}`, 'content-type': 'application/json' }, body: '{}' });
+    const big = await send(h.urls.issuer, {
+      method: 'POST',
+      path: '/echo/mcp',
+      headers: { authorization: `Bearer ${'a'.repeat(12_000)}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(big.status).toBe(401);
-    const huge = await send(h.urls.issuer, { method: 'POST', path: '/echo/mcp', headers: { authorization: `Bearer ${'a'.repeat(20_000)}`, 'content-type': 'application/json' }, body: '{}' });
+    const huge = await send(h.urls.issuer, {
+      method: 'POST',
+      path: '/echo/mcp',
+      headers: { authorization: `Bearer ${'a'.repeat(20_000)}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(huge.status).toBe(431);
-    const viaVerify = await send(h.urls.issuer, { path: '/verify', headers: { authorization: `Bearer ${genuine.repeat(30)}`, 'x-forwarded-uri': '/echo/mcp' } });
+    const viaVerify = await send(h.urls.issuer, {
+      path: '/verify',
+      headers: { authorization: `Bearer ${genuine.repeat(30)}`, 'x-forwarded-uri': '/echo/mcp' },
+    });
     expect(viaVerify.status).toBe(401);
   });
 

@@ -33,7 +33,9 @@ describe('rotateKeyFile', () => {
     const after = await loadKeySet(path);
     expect(after.current.kid).toBe(first.newKid);
     expect(after.jwks.keys.map((k) => k.kid)).toEqual([first.newKid, before.current.kid]);
-    await expect(verifyAccessToken(old.token, { keys: after, issuer: 'http://127.0.0.1:1', audience: claims.audience, now: t0 })).resolves.toMatchObject({ login: 'alice' });
+    await expect(verifyAccessToken(old.token, { keys: after, issuer: 'http://127.0.0.1:1', audience: claims.audience, now: t0 })).resolves.toMatchObject({
+      login: 'alice',
+    });
 
     const second = await rotateKeyFile(path, { now: new Date(t0 + 2 * HOUR), retireAfterMs: HOUR });
     expect(second.removed).toEqual([before.current.kid]);
@@ -58,7 +60,8 @@ describe('mcp-gateway keys rotate with a running serve', () => {
     await removeTempDir(dir);
   });
 
-  const issue = async (): Promise<string> => (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
+  const issue = async (): Promise<string> =>
+    (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
   const status = async (token: string): Promise<number> =>
     (
       await fetch(`${url}/echo/mcp`, {

@@ -18,7 +18,9 @@ function sources(dir: string): string[] {
 function imports(): Array<[string, string]> {
   return ['runtime', 'cli'].flatMap((top) =>
     sources(join(ROOT, top)).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(IMPORT)].map(([, spec]) => [relative(ROOT, file), relative(ROOT, resolve(dirname(file), spec!))] as [string, string]),
+      [...readFileSync(file, 'utf8').matchAll(IMPORT)].map(
+        ([, spec]) => [relative(ROOT, file), relative(ROOT, resolve(dirname(file), spec!))] as [string, string],
+      ),
     ),
   );
 }

@@ -30,7 +30,11 @@ afterAll(async () => {
 });
 
 async function register(metadata: Partial<oauth.OmitSymbolProperties<oauth.Client>>): Promise<oauth.Client> {
-  const res = await oauth.dynamicClientRegistrationRequest(as, { redirect_uris: [CLIENT_REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...metadata }, insecure);
+  const res = await oauth.dynamicClientRegistrationRequest(
+    as,
+    { redirect_uris: [CLIENT_REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...metadata },
+    insecure,
+  );
   return oauth.processDynamicClientRegistrationResponse(res);
 }
 
@@ -67,7 +71,12 @@ describe('oauth4webapi against the gateway, strict checks on', () => {
     const oidc = await oauth.processDiscoveryResponse(new URL(h.urls.issuer), await oauth.discoveryRequest(new URL(h.urls.issuer), insecure));
     expect(oidc.token_endpoint).toBe(as.token_endpoint);
     // A client that expected another issuer refuses the document.
-    await expect(oauth.processDiscoveryResponse(new URL('https://evil.example'), await oauth.discoveryRequest(new URL(h.urls.issuer), { algorithm: 'oauth2', ...insecure }))).rejects.toThrow(/issuer/);
+    await expect(
+      oauth.processDiscoveryResponse(
+        new URL('https://evil.example'),
+        await oauth.discoveryRequest(new URL(h.urls.issuer), { algorithm: 'oauth2', ...insecure }),
+      ),
+    ).rejects.toThrow(/issuer/);
   });
 
   it('registers, authorizes with PKCE, validates iss (RFC 9207), exchanges the code for the resource, refreshes and revokes (public client)', async () => {
@@ -76,7 +85,10 @@ describe('oauth4webapi against the gateway, strict checks on', () => {
     const { params, verifier, callback } = await authorize(client, echo);
     expect(callback.searchParams.get('iss')).toBe(h.urls.issuer);
 
-    const tokenRes = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CLIENT_REDIRECT, verifier, { additionalParameters: { resource: echo }, ...insecure });
+    const tokenRes = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CLIENT_REDIRECT, verifier, {
+      additionalParameters: { resource: echo },
+      ...insecure,
+    });
     expect(tokenRes.headers.get('cache-control')).toBe('no-store');
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, tokenRes);
     expect(tokens.token_type).toBe('bearer');
@@ -86,17 +98,35 @@ describe('oauth4webapi against the gateway, strict checks on', () => {
     const claims = await oauth.validateJwtAccessToken(as, new Request(echo, { headers: { authorization: `Bearer ${tokens.access_token}` } }), echo, insecure);
     expect(claims.client_id).toBe(client.client_id);
     expect(claims.aud).toBe(echo);
-    await expect(oauth.validateJwtAccessToken(as, new Request(echo, { headers: { authorization: `Bearer ${tokens.access_token}` } }), h.urls.resourceFor('other'), insecure)).rejects.toThrow(/aud/);
+    await expect(
+      oauth.validateJwtAccessToken(
+        as,
+        new Request(echo, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+        h.urls.resourceFor('other'),
+        insecure,
+      ),
+    ).rejects.toThrow(/aud/);
 
     expect((await mcpInitialize(echo, tokens.access_token)).status).toBe(200);
 
-    const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, { additionalParameters: { resource: echo }, ...insecure }));
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, { additionalParameters: { resource: echo }, ...insecure }),
+    );
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect((await mcpInitialize(echo, refreshed.access_token)).status).toBe(200);
 
-    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, oauth.None(), refreshed.refresh_token!, { additionalParameters: { token_type_hint: 'refresh_token' }, ...insecure }));
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, oauth.None(), refreshed.refresh_token!, {
+        additionalParameters: { token_type_hint: 'refresh_token' },
+        ...insecure,
+      }),
+    );
     expect((await mcpInitialize(echo, refreshed.access_token)).status).toBe(401);
-    const afterRevoke = oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshed.refresh_token!, insecure).then((res) => oauth.processRefreshTokenResponse(as, client, res));
+    const afterRevoke = oauth
+      .refreshTokenGrantRequest(as, client, oauth.None(), refreshed.refresh_token!, insecure)
+      .then((res) => oauth.processRefreshTokenResponse(as, client, res));
     await expect(afterRevoke).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
   });
 
@@ -115,7 +145,12 @@ describe('oauth4webapi against the gateway, strict checks on', () => {
   it('answers a replayed code with an RFC 6749 error the library parses (invalid_grant)', async () => {
     const client = await register({ client_name: 'oauth4webapi replay', token_endpoint_auth_method: 'none' });
     const { params, verifier } = await authorize(client, echo);
-    const exchange = async () => oauth.processAuthorizationCodeResponse(as, client, await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CLIENT_REDIRECT, verifier, insecure));
+    const exchange = async () =>
+      oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, CLIENT_REDIRECT, verifier, insecure),
+      );
     const first = await exchange();
     await expect(exchange()).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
     expect((await mcpInitialize(echo, first.access_token)).status).toBe(401);
@@ -127,25 +162,38 @@ describe('oauth4webapi against the gateway, strict checks on', () => {
     expect(secret).toBeTypeOf('string');
     const auth = oauth.ClientSecretBasic(String(secret));
     const { params, verifier } = await authorize(client, echo);
-    const tokens = await oauth.processAuthorizationCodeResponse(as, client, await oauth.authorizationCodeGrantRequest(as, client, auth, params, CLIENT_REDIRECT, verifier, { additionalParameters: { resource: echo }, ...insecure }));
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, auth, params, CLIENT_REDIRECT, verifier, { additionalParameters: { resource: echo }, ...insecure }),
+    );
     expect((await mcpInitialize(echo, tokens.access_token)).status).toBe(200);
 
-    const introspect = async (token: string) => oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, token, insecure));
+    const introspect = async (token: string) =>
+      oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, token, insecure));
     const active = await introspect(tokens.access_token);
     expect(active).toMatchObject({ active: true, client_id: client.client_id, aud: echo, iss: h.urls.issuer, username: 'alice', token_type: 'Bearer' });
     expect(active.exp).toBeGreaterThan(Math.floor(Date.now() / 1000));
     expect((await introspect(tokens.refresh_token!)).active).toBe(true);
 
-    const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, auth, tokens.refresh_token!, insecure));
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, auth, tokens.refresh_token!, insecure),
+    );
     expect((await introspect(tokens.refresh_token!)).active).toBe(false);
 
-    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, auth, refreshed.access_token, { additionalParameters: { token_type_hint: 'access_token' }, ...insecure }));
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, auth, refreshed.access_token, { additionalParameters: { token_type_hint: 'access_token' }, ...insecure }),
+    );
     expect((await introspect(refreshed.access_token)).active).toBe(false);
     expect((await mcpInitialize(echo, refreshed.access_token)).status).toBe(401);
 
     // A wrong secret is refused at every endpoint that authenticates the client.
     const wrong = oauth.ClientSecretBasic('not-the-secret');
-    await expect(oauth.introspectionRequest(as, client, wrong, refreshed.refresh_token!, insecure).then((res) => oauth.processIntrospectionResponse(as, client, res))).rejects.toMatchObject({ status: 401 });
+    await expect(
+      oauth.introspectionRequest(as, client, wrong, refreshed.refresh_token!, insecure).then((res) => oauth.processIntrospectionResponse(as, client, res)),
+    ).rejects.toMatchObject({ status: 401 });
     const refreshWithWrongSecret = await oauth.refreshTokenGrantRequest(as, client, wrong, refreshed.refresh_token!, insecure);
     expect(refreshWithWrongSecret.status).toBe(401);
   });

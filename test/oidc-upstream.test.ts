@@ -195,9 +195,7 @@ describe('OpenID Connect upstream against a real OpenID provider', () => {
     };
     const upstream = make({ fetch: rewritingIdToken(tamper) });
     const { code, verifier, nonce } = await loginAt(op, upstream);
-    expect((await rejection(upstream.exchangeCode({ code, redirectUri: CALLBACK, codeVerifier: verifier, nonce }))).code).toBe(
-      'ERR_UPSTREAM_BAD_RESPONSE',
-    );
+    expect((await rejection(upstream.exchangeCode({ code, redirectUri: CALLBACK, codeVerifier: verifier, nonce }))).code).toBe('ERR_UPSTREAM_BAD_RESPONSE');
   });
 
   it.each([
@@ -207,7 +205,11 @@ describe('OpenID Connect upstream against a real OpenID provider', () => {
       'ERR_JOSE_ALG_NOT_ALLOWED',
     ],
     // Refused before jose sees it: an id_token must have a signature.
-    ['alg none', async (p: JWTPayload) => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(p)).toString('base64url')}.`, undefined],
+    [
+      'alg none',
+      async (p: JWTPayload) => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(p)).toString('base64url')}.`,
+      undefined,
+    ],
   ])('refuses an id_token signed with %s', async (_name, sign, joseCode) => {
     const upstream = make({ fetch: rewritingIdToken(async (real) => sign(decodeJwt(real))) });
     const { code, verifier, nonce } = await loginAt(op, upstream);
@@ -232,9 +234,7 @@ describe('OpenID Connect upstream against a real OpenID provider', () => {
   it('refuses an expired id_token by the clock it is given', async () => {
     const upstream = make({ now: () => Date.now() + 2 * 3600_000 });
     const { code, verifier, nonce } = await loginAt(op, upstream);
-    expect((await rejection(upstream.exchangeCode({ code, redirectUri: CALLBACK, codeVerifier: verifier, nonce }))).code).toBe(
-      'ERR_UPSTREAM_BAD_RESPONSE',
-    );
+    expect((await rejection(upstream.exchangeCode({ code, redirectUri: CALLBACK, codeVerifier: verifier, nonce }))).code).toBe('ERR_UPSTREAM_BAD_RESPONSE');
   });
 
   it('checks the authorization response: RFC 9207 iss, and the provider’s error', async () => {
@@ -301,9 +301,7 @@ describe('OpenID Connect upstream when the id_token carries only sub', () => {
     };
     const upstream = createOidcUpstream({ issuer: op.issuer, clientId: 'gateway', clientSecret: SECRET, fetch: swapping });
     const { code, verifier, nonce } = await loginAt(op, upstream);
-    expect((await rejection(upstream.exchangeCode({ code, redirectUri: CALLBACK, codeVerifier: verifier, nonce }))).code).toBe(
-      'ERR_UPSTREAM_BAD_RESPONSE',
-    );
+    expect((await rejection(upstream.exchangeCode({ code, redirectUri: CALLBACK, codeVerifier: verifier, nonce }))).code).toBe('ERR_UPSTREAM_BAD_RESPONSE');
   });
 });
 

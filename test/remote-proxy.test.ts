@@ -67,7 +67,9 @@ async function startUpstream(): Promise<Upstream> {
       transport = created;
     }
     if (transport === undefined) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
       return;
     }
     await transport.handleRequest(req, res, body);
@@ -145,7 +147,12 @@ describe('remote MCP server behind the gateway', () => {
     const { client, transport } = await connect('alice');
     const mallory = await fetch(endpoint, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await gw.token('remote', 'bob')}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId! },
+      headers: {
+        authorization: `Bearer ${await gw.token('remote', 'bob')}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': transport.sessionId!,
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(mallory.status).toBe(404);
@@ -160,7 +167,12 @@ describe('remote MCP server behind the gateway', () => {
     const res = await fetch(gw.urls.resourceFor('wrongkey'), {
       method: 'POST',
       headers: { authorization: `Bearer ${await gw.token('wrongkey')}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
     expect(res.status).toBe(502);
     expect(res.headers.get('www-authenticate')).toBeNull();
@@ -190,7 +202,10 @@ describe('add-server --url / --header', () => {
   it('writes the URL and header names to the YAML and the values to a 0600 secret; list shows the URL', async () => {
     let out = '';
     const output = { stdout: (text: string) => void (out += text), stderr: () => {} };
-    await runAddServer({ dir, name: 'docs', url: 'https://mcp.example.com/mcp', header: ['Authorization=Bearer sk-secret', 'X-Team=core'], description: 'Docs' }, { output });
+    await runAddServer(
+      { dir, name: 'docs', url: 'https://mcp.example.com/mcp', header: ['Authorization=Bearer sk-secret', 'X-Team=core'], description: 'Docs' },
+      { output },
+    );
     const yaml = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
     expect(parse(yaml).servers.docs).toEqual({ url: 'https://mcp.example.com/mcp', headers: ['Authorization', 'X-Team'], description: 'Docs' });
     expect(yaml).not.toContain('sk-secret');
@@ -207,7 +222,9 @@ describe('add-server --url / --header', () => {
   it('refuses plain http to a remote host, a reserved header, and --header without --url', async () => {
     const output = { stdout: () => {}, stderr: () => {} };
     await expect(runAddServer({ dir, name: 'plain', url: 'http://mcp.example.com/mcp' }, { output })).rejects.toMatchObject({ code: 'ERR_USAGE' });
-    await expect(runAddServer({ dir, name: 'host', url: 'https://mcp.example.com/mcp', header: ['Host=evil'] }, { output })).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    await expect(runAddServer({ dir, name: 'host', url: 'https://mcp.example.com/mcp', header: ['Host=evil'] }, { output })).rejects.toMatchObject({
+      code: 'ERR_USAGE',
+    });
     await expect(runAddServer({ dir, name: 'stdio', command: 'node x.js', header: ['X-Api-Key=1'] }, { output })).rejects.toMatchObject({ code: 'ERR_USAGE' });
   });
 });

@@ -27,7 +27,10 @@ async function expectGolden(name: string, actual: string): Promise<void> {
 
 /** What changes without the output changing meaning: the package version, the build-context hash in image tags, the temp folder of the project. */
 function normalise(text: string, version: string, root: string): string {
-  return text.replaceAll(root, '<root>').replaceAll(version, '<version>').replace(/(mcp-gateway-runtime-(?:node|python):<version>-)[0-9a-f]{12}\b/g, '$1<hash>');
+  return text
+    .replaceAll(root, '<root>')
+    .replaceAll(version, '<version>')
+    .replace(/(mcp-gateway-runtime-(?:node|python):<version>-)[0-9a-f]{12}\b/g, '$1<hash>');
 }
 
 /** The folder as a listing (build/app/ as one line): path, mode, and for env files the variables but never the values. */
@@ -42,7 +45,12 @@ async function describeTree(out: string): Promise<string> {
         if (path !== 'build/app') await walk(path);
         continue;
       }
-      const variables = path.endsWith('.env') ? (await readFile(join(out, path), 'utf8')).split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split('=', 1)[0]) : [];
+      const variables = path.endsWith('.env')
+        ? (await readFile(join(out, path), 'utf8'))
+            .split('\n')
+            .filter((line) => /^[A-Z_]+=/.test(line))
+            .map((line) => line.split('=', 1)[0])
+        : [];
       lines.push(`${path} ${mode}${variables.length > 0 ? `  ${variables.join(' ')}` : ''}`);
     }
   };
@@ -92,7 +100,12 @@ describe('rendered files of the other shapes', () => {
   });
 
   it('network: none: the bridge without a network, its relay, the socket volume (compose.yaml)', async () => {
-    const files = await renderSampleFiles(sampleConfig({ routing: 'path', router: 'builtin' }, { sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none' }, demo: { builtin: 'demo' } }));
+    const files = await renderSampleFiles(
+      sampleConfig(
+        { routing: 'path', router: 'builtin' },
+        { sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none' }, demo: { builtin: 'demo' } },
+      ),
+    );
     await expectGolden('network-none/compose.yaml', files.get('compose.yaml')!);
   });
 });

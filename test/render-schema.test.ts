@@ -86,7 +86,15 @@ describe('rendered files validate against the published schemas', () => {
       const project = parseComposeProject(files.get('compose.yaml')!, '/srv/gw/deploy/compose.yaml', { env: {} });
       expect(project.name).toBe('mcpgw-gw');
       expect(project.unsetVariables).toEqual([]);
-      expect(project.services.map((s) => s.name)).toEqual(['redis', 'auth', shape.router === 'traefik' ? 'traefik' : 'router', 'bridge-demo', 'bridge-docs', 'bridge-memory', 'bridge-time']);
+      expect(project.services.map((s) => s.name)).toEqual([
+        'redis',
+        'auth',
+        shape.router === 'traefik' ? 'traefik' : 'router',
+        'bridge-demo',
+        'bridge-docs',
+        'bridge-memory',
+        'bridge-time',
+      ]);
     });
 
     if (shape.router === 'traefik') {
@@ -109,19 +117,44 @@ describe('rendered files validate against the published schemas', () => {
   });
 
   it('compose.yaml with servers.NAME.limits, mounts and network: none is a valid compose file', async () => {
-    const config = sampleConfig({ routing: 'path', router: 'traefik' }, {
-      sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none', limits: { memory: '300MiB', cpus: 0.25, pids: 32 }, mounts: [{ path: '/opt/tools', readOnly: true }] },
-      demo: { builtin: 'demo', limits: { memory: '2g' } },
-    });
-    const file = parse((await renderSampleFiles(config)).get('compose.yaml')!) as { services: Record<string, Record<string, unknown>>; networks: Record<string, Record<string, unknown>> };
+    const config = sampleConfig(
+      { routing: 'path', router: 'traefik' },
+      {
+        sealed: {
+          command: 'node',
+          args: ['/opt/tools/server.mjs'],
+          network: 'none',
+          limits: { memory: '300MiB', cpus: 0.25, pids: 32 },
+          mounts: [{ path: '/opt/tools', readOnly: true }],
+        },
+        demo: { builtin: 'demo', limits: { memory: '2g' } },
+      },
+    );
+    const file = parse((await renderSampleFiles(config)).get('compose.yaml')!) as {
+      services: Record<string, Record<string, unknown>>;
+      networks: Record<string, Record<string, unknown>>;
+    };
     expect(compose(file), problems(compose)).toBe(true);
-    expect(file.services['bridge-sealed']).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], mem_limit: '300m', cpus: 0.25, pids_limit: 32, network_mode: 'none' });
+    expect(file.services['bridge-sealed']).toMatchObject({
+      read_only: true,
+      cap_drop: ['ALL'],
+      security_opt: ['no-new-privileges:true'],
+      mem_limit: '300m',
+      cpus: 0.25,
+      pids_limit: 32,
+      network_mode: 'none',
+    });
     expect(file.services['bridge-sealed']!['networks']).toBeUndefined();
     expect(file.services['bridge-sealed']!['volumes']).toContainEqual({ type: 'bind', source: '/opt/tools', target: '/opt/tools', read_only: true });
     expect(file.services['bridge-sealed']!['volumes']).toContainEqual({ type: 'volume', source: 'socket-sealed', target: '/run/mcpgw' });
     expect(file.services['bridge-demo']).toMatchObject({ mem_limit: '2g', cpus: 1, pids_limit: 512 });
     // Traefik reaches the relay on its internal network under the bridge's name: the same route as every other server.
-    expect(file.services['relay-sealed']).toMatchObject({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], networks: { 'relay-sealed': { aliases: ['bridge-sealed'] } } });
+    expect(file.services['relay-sealed']).toMatchObject({
+      read_only: true,
+      cap_drop: ['ALL'],
+      security_opt: ['no-new-privileges:true'],
+      networks: { 'relay-sealed': { aliases: ['bridge-sealed'] } },
+    });
     expect(file.services['relay-sealed']!['env_file']).toBeUndefined();
     expect(file.services['relay-sealed']!['volumes']).toEqual([{ type: 'volume', source: 'socket-sealed', target: '/run/mcpgw', read_only: true }]);
     expect(file.networks['relay-sealed']).toMatchObject({ internal: true });
@@ -131,7 +164,9 @@ describe('rendered files validate against the published schemas', () => {
 
   it('traefik/dynamic.yml with a network: none server is valid and routes it to bridge-NAME:8000 like the others', async () => {
     const config = sampleConfig({ routing: 'path', router: 'traefik' }, { sealed: { command: 'node', args: ['/opt/tools/server.mjs'], network: 'none' } });
-    const dynamic = parse((await renderSampleFiles(config)).get('traefik/dynamic.yml')!) as { http: { services: Record<string, { loadBalancer: { servers: Array<{ url: string }> } }> } };
+    const dynamic = parse((await renderSampleFiles(config)).get('traefik/dynamic.yml')!) as {
+      http: { services: Record<string, { loadBalancer: { servers: Array<{ url: string }> } }> };
+    };
     expect(traefikDynamic(dynamic), problems(traefikDynamic)).toBe(true);
     expect(dynamic.http.services['bridge-sealed']!.loadBalancer.servers).toEqual([{ url: 'http://bridge-sealed:8000' }]);
   });
@@ -152,7 +187,10 @@ describe('rendered files validate against the published schemas', () => {
   it('with the dashboard on, the static config enables it and compose publishes it on loopback only', async () => {
     const config = sampleConfig({ routing: 'path', router: 'traefik' });
     const files = await renderSampleFiles({ ...config, deploy: { ...config.deploy, dashboard: true, httpsPort: 8443 } });
-    const staticConfig = parse(files.get('traefik/traefik.yml')!) as { api: unknown; entryPoints: { web: { http: { redirections: { entryPoint: { to: string } } } } } };
+    const staticConfig = parse(files.get('traefik/traefik.yml')!) as {
+      api: unknown;
+      entryPoints: { web: { http: { redirections: { entryPoint: { to: string } } } } };
+    };
     expect(traefikStatic(staticConfig), problems(traefikStatic)).toBe(true);
     expect(staticConfig.api).toEqual({ dashboard: true, insecure: true });
     // Redirects name the published HTTPS port when it is not 443.

@@ -10,7 +10,11 @@ import { sampleConfig } from './helpers/deploy-fixtures.js';
 
 describe('renderTemplate', () => {
   it('writes each value as one YAML value, so no value can add keys or break the document', () => {
-    const text = renderTemplate('a: {{a}}\nb: {{b}}\nc: {{c}}\n', { a: 'x\nevil: true', b: '"quoted" # not a comment', c: { list: [1, 'two'] } }, { format: 'yaml', source: 't.yml' });
+    const text = renderTemplate(
+      'a: {{a}}\nb: {{b}}\nc: {{c}}\n',
+      { a: 'x\nevil: true', b: '"quoted" # not a comment', c: { list: [1, 'two'] } },
+      { format: 'yaml', source: 't.yml' },
+    );
     expect(parse(text)).toEqual({ a: 'x\nevil: true', b: '"quoted" # not a comment', c: { list: [1, 'two'] } });
   });
 
@@ -43,8 +47,11 @@ describe('merging rendered fragments', () => {
 
 describe('env files of the secrets', () => {
   it('round-trips through the env-file reader of `up`, JSON with quotes included', () => {
-    const headers = JSON.stringify({ Authorization: "Bearer it's \"ok\" $HOME #1" });
-    const text = formatEnvFile('bridge-docs', [['MCPGW_UPSTREAM_HEADERS', headers], ['PLAIN', 'a$b #c\\d']]);
+    const headers = JSON.stringify({ Authorization: 'Bearer it\'s "ok" $HOME #1' });
+    const text = formatEnvFile('bridge-docs', [
+      ['MCPGW_UPSTREAM_HEADERS', headers],
+      ['PLAIN', 'a$b #c\\d'],
+    ]);
     const parsed = parseEnvFile(text);
     expect(parsed.ok).toBe(true);
     const env = new Map(parsed.ok ? parsed.env : []);
@@ -60,10 +67,12 @@ describe('env files of the secrets', () => {
 });
 
 describe('the deployment plan', () => {
-  it('refuses Traefik without a Let\'s Encrypt e-mail or with an http public URL', () => {
+  it("refuses Traefik without a Let's Encrypt e-mail or with an http public URL", () => {
     const config = sampleConfig({ routing: 'path', router: 'traefik' });
     const { email: _email, ...withoutEmail } = config.deploy;
-    expect(() => planDeployment({ ...config, deploy: withoutEmail }, '/srv/gw')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', hint: expect.stringContaining('init') }));
+    expect(() => planDeployment({ ...config, deploy: withoutEmail }, '/srv/gw')).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID', hint: expect.stringContaining('init') }),
+    );
     expect(() => planDeployment({ ...config, publicUrl: 'http://127.0.0.1:8080' }, '/srv/gw')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
     expect(planDeployment({ ...config, publicUrl: 'http://127.0.0.1:8080', deploy: { ...withoutEmail, router: 'builtin' } }, '/srv/gw').router).toBe('builtin');
   });
@@ -75,7 +84,8 @@ describe('the deployment plan', () => {
   });
 
   it('runs uvx, uv, python and pip servers in the Python runtime, everything else in the node one', () => {
-    for (const command of ['uvx', 'uv', 'python3', 'python3.12', '/usr/bin/python', 'pip']) expect(bridgeRuntime({ command, args: [], env: {} }), command).toBe('python');
+    for (const command of ['uvx', 'uv', 'python3', 'python3.12', '/usr/bin/python', 'pip'])
+      expect(bridgeRuntime({ command, args: [], env: {} }), command).toBe('python');
     for (const command of ['npx', 'node', '/opt/bin/server', 'uvicorn']) expect(bridgeRuntime({ command, args: [], env: {} }), command).toBe('node');
     expect(bridgeRuntime({ url: 'https://x.example/mcp' })).toBe('node');
     expect(bridgeRuntime({ builtin: 'demo' })).toBe('node');

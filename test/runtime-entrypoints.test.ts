@@ -58,7 +58,9 @@ interface Recorded {
  */
 async function startBridgeNetwork(bridgePorts: Record<string, number>) {
   const recorded: Recorded[] = [];
-  const proxies = new Map<string, ReverseProxy>(Object.entries(bridgePorts).map(([name, port]) => [name, createReverseProxy({ name, target: `http://127.0.0.1:${port}`, logger: silentLogger() })]));
+  const proxies = new Map<string, ReverseProxy>(
+    Object.entries(bridgePorts).map(([name, port]) => [name, createReverseProxy({ name, target: `http://127.0.0.1:${port}`, logger: silentLogger() })]),
+  );
   const server = createServer((req, res) => {
     const [, name, ...rest] = (req.url ?? '/').split('/');
     const record: Recorded = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers } };
@@ -86,7 +88,7 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
  * Docker (relay-runtime.ts): every router test on echo (SSE, client disconnects, ForwardAuth)
  * crosses the relay too.
  */
-(('skip' in redis) ? describe.skip : describe)('container runtimes as real processes (auth, router, two bridges one behind a relay, Redis)', () => {
+('skip' in redis ? describe.skip : describe)('container runtimes as real processes (auth, router, two bridges one behind a relay, Redis)', () => {
   let github: GitHubStandIn;
   let dir: string;
   let logDir: string;
@@ -138,7 +140,7 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     };
     network = await startBridgeNetwork({ echo: ports.echo, demo: ports.demo });
     echoSocket = join(dir, 'echo.sock');
-    const echo = (processes['echo'] = new RuntimeProcess(['bridge', 'echo'], { ...env, MCPGW_LISTEN: `unix:${echoSocket}` }));
+    processes['echo'] = new RuntimeProcess(['bridge', 'echo'], { ...env, MCPGW_LISTEN: `unix:${echoSocket}` });
     const relay = (processes['relay'] = new RuntimeProcess(['relay'], { MCPGW_LISTEN: `127.0.0.1:${ports.echo}`, MCPGW_RELAY_SOCKET: echoSocket }));
     const demo = (processes['demo'] = new RuntimeProcess(['bridge', 'demo'], { ...env, MCPGW_LISTEN: `127.0.0.1:${ports.demo}` }));
     const auth = startAuth();
@@ -148,7 +150,12 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
       MCPGW_AUTH_URL: `http://127.0.0.1:${ports.auth}`,
       MCPGW_BRIDGE_URL: `${network.url}/{name}`,
     }));
-    await Promise.all([relay.waitHealthy(health(ports.echo)), demo.waitHealthy(health(ports.demo)), auth.waitHealthy(health(ports.auth)), router.waitHealthy(health(ports.router))]);
+    await Promise.all([
+      relay.waitHealthy(health(ports.echo)),
+      demo.waitHealthy(health(ports.demo)),
+      auth.waitHealthy(health(ports.auth)),
+      router.waitHealthy(health(ports.router)),
+    ]);
   });
 
   afterAll(async () => {
@@ -197,10 +204,14 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
 
   it('streams SSE through the router as events happen, not buffered until the end', async () => {
     const client = new Client({ name: 'stream', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${issued.accessToken}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${issued.accessToken}` } } }),
+    );
     const started = Date.now();
     const progressAt: number[] = [];
-    const result = await client.callTool({ name: 'slow', arguments: { steps: 3, delayMs: 300 } }, undefined, { onprogress: () => progressAt.push(Date.now() - started) });
+    const result = await client.callTool({ name: 'slow', arguments: { steps: 3, delayMs: 300 } }, undefined, {
+      onprogress: () => progressAt.push(Date.now() - started),
+    });
     const doneAt = Date.now() - started;
     await client.close();
     expect(textOf(result)).toBe('done after 3 steps');
@@ -214,7 +225,12 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     const init = await fetch(endpoint, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cut', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cut', version: '1' } },
+      }),
     });
     const session = { ...auth, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
     await init.text();
@@ -238,12 +254,21 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
 
   it('never lets a request reach a bridge without ForwardAuth, and a bridge refuses one without X-User-Sub', async () => {
     const before = network.recorded.length;
-    const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'forger', version: '1' } } });
+    const initialize = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'forger', version: '1' } },
+    });
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const forged = await fetch(`${publicUrl}/echo/mcp`, { method: 'POST', headers: { ...headers, 'x-user-sub': 'alice' }, body: initialize });
     expect(forged.status).toBe(401);
     expect(forged.headers.get('www-authenticate')).toContain(`resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/echo/mcp"`);
-    const wrongAudience = await fetch(`${publicUrl}/demo/mcp`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${issued.accessToken}` }, body: initialize });
+    const wrongAudience = await fetch(`${publicUrl}/demo/mcp`, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${issued.accessToken}` },
+      body: initialize,
+    });
     expect(wrongAudience.status).toBe(401);
     expect(network.recorded.length).toBe(before);
     const direct = await fetch(`http://127.0.0.1:${ports.echo}/echo/mcp`, { method: 'POST', headers, body: initialize });
@@ -279,13 +304,18 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     const body = (await refreshed.json()) as { access_token?: string; refresh_token?: string; error?: string };
     expect(refreshed.status, JSON.stringify(body)).toBe(200);
     const client = new Client({ name: 'after-restart', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${body.access_token!}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${body.access_token!}` } } }),
+    );
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe('still here');
     await client.close();
     issued.accessToken = body.access_token!;
 
     // Both auth processes appended their JSON lines to MCPGW_LOG_DIR.
-    const logged = (await readFile(join(logDir, 'auth.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { runtime?: string; event?: string });
+    const logged = (await readFile(join(logDir, 'auth.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { runtime?: string; event?: string });
     expect(logged.every((line) => line.runtime === 'auth')).toBe(true);
     expect(logged.filter((line) => line.event === 'runtime_listening')).toHaveLength(2);
   });
@@ -337,8 +367,8 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
 
   it('keeps the runtime commands out of the top-level help', async () => {
     const help = await runCli(['--help']);
-    expect(help.stdout).toMatch(/^  serve\b/m);
-    expect(help.stdout).not.toMatch(/^  runtime\b/m);
+    expect(help.stdout).toMatch(/^ {2}serve\b/m);
+    expect(help.stdout).not.toMatch(/^ {2}runtime\b/m);
   });
 
   it('stops every runtime on SIGTERM with exit 0, letting a call in flight finish, leaving no child process behind', async () => {
@@ -346,7 +376,9 @@ async function startBridgeNetwork(bridgePorts: Record<string, number>) {
     const clients: Client[] = [];
     for (let i = 0; i < 2; i++) {
       const client = new Client({ name: 'pids', version: '1' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${issued.accessToken}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${issued.accessToken}` } } }),
+      );
       pids.push(Number(textOf(await client.callTool({ name: 'pid', arguments: {} }))));
       clients.push(client);
     }
@@ -365,7 +397,10 @@ describe('container runtimes in process', () => {
   it('auth /health answers 503 while Redis is unreachable', async () => {
     const own = await startRedis({ private: true });
     if ('skip' in own) return void console.warn(`skipping: ${own.skip}`);
-    const config = parseConfig({ publicUrl: 'http://127.0.0.1:9', provider: { type: 'local', user: 'alice' }, allowedUsers: ['alice'], store: { type: 'redis', url: own.url } }, 'test config');
+    const config = parseConfig(
+      { publicUrl: 'http://127.0.0.1:9', provider: { type: 'local', user: 'alice' }, allowedUsers: ['alice'], store: { type: 'redis', url: own.url } },
+      'test config',
+    );
     const store = await createRedisStore({ url: own.url, keyPrefix: 'health:', connectTimeoutMs: 1_000 });
     const upstream = await createUpstreamLogin(config, { store, announceLoginCode: () => {} });
     const auth = await startAuthRuntime({ config, store, keys: await ephemeralKeySet(), upstream, logger: silentLogger() }, { host: '127.0.0.1', port: 0 });
@@ -384,9 +419,12 @@ describe('container runtimes in process', () => {
 
   it('ForwardAuth over HTTP answers 503 when /verify is slow or failing, and passes decisions through', async () => {
     let mode: 'hang' | 'fail' | 'deny' = 'hang';
-    const auth = createServer((req, res) => {
+    const auth = createServer((_req, res) => {
       if (mode === 'fail') res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}');
-      if (mode === 'deny') res.writeHead(401, { 'www-authenticate': 'Bearer resource_metadata="x"', 'content-type': 'application/json' }).end('{"error":"invalid_token","error_description":"expired"}');
+      if (mode === 'deny')
+        res
+          .writeHead(401, { 'www-authenticate': 'Bearer resource_metadata="x"', 'content-type': 'application/json' })
+          .end('{"error":"invalid_token","error_description":"expired"}');
     });
     const port = await listen(auth);
     const forwardAuth = createHttpForwardAuth({ authUrl: `http://127.0.0.1:${port}`, logger: silentLogger(), timeoutMs: 200 });
@@ -396,7 +434,11 @@ describe('container runtimes in process', () => {
       mode = 'fail';
       expect((await forwardAuth.verify(request)).status).toBe(503);
       mode = 'deny';
-      expect(await forwardAuth.verify(request)).toEqual({ status: 401, headers: { 'WWW-Authenticate': 'Bearer resource_metadata="x"' }, body: { error: 'invalid_token', error_description: 'expired' } });
+      expect(await forwardAuth.verify(request)).toEqual({
+        status: 401,
+        headers: { 'WWW-Authenticate': 'Bearer resource_metadata="x"' },
+        body: { error: 'invalid_token', error_description: 'expired' },
+      });
     } finally {
       forwardAuth.close();
       auth.closeAllConnections();
@@ -457,10 +499,18 @@ describe('container runtimes in process', () => {
     const dir = await makeTempDir('mcpgw-socket-');
     const socket = join(dir, 'bridge.sock');
     // A process killed while listening leaves its socket file behind, as a crashed bridge does in the shared volume.
-    const crashed = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const crashed = spawn(process.execPath, [
+      '-e',
+      `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     await new Promise((resolve) => crashed.once('exit', resolve));
     expect((await lstat(socket)).isSocket()).toBe(true);
-    const runtime = await serveRuntime('bridge-x', (_req, res) => void res.writeHead(200).end('ok'), { socket }, { logger: silentLogger(), cleanup: async () => {} });
+    const runtime = await serveRuntime(
+      'bridge-x',
+      (_req, res) => void res.writeHead(200).end('ok'),
+      { socket },
+      { logger: silentLogger(), cleanup: async () => {} },
+    );
     try {
       expect(runtime.address).toEqual({ socket });
       expect(await checkHealth('http://localhost/health', { socketPath: socket })).toEqual({ healthy: true, detail: 'HTTP 200' });

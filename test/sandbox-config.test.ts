@@ -42,12 +42,18 @@ describe('sandbox settings in mcp-gateway.yaml', () => {
 
   it('refuses a mount inside .secrets/ or the store, also through a symlink, and one that contains them', async () => {
     await writeFile(join(dir, '.secrets', 'admin-token'), 'x');
-    expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: '.secrets/admin-token', readOnly: true }] } })).toMatch(/servers\.s\.mounts\.0\.path: .* lies inside .*\.secrets/);
-    expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: '.mcp-gateway' }] } })).toMatch(/servers\.s\.mounts\.0\.path: .* lies inside .*\.mcp-gateway/);
+    expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: '.secrets/admin-token', readOnly: true }] } })).toMatch(
+      /servers\.s\.mounts\.0\.path: .* lies inside .*\.secrets/,
+    );
+    expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: '.mcp-gateway' }] } })).toMatch(
+      /servers\.s\.mounts\.0\.path: .* lies inside .*\.mcp-gateway/,
+    );
     expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: 'mcp-gateway.yaml' }] } })).toMatch(/lies inside .*mcp-gateway\.yaml/);
     const { symlink } = await import('node:fs/promises');
     await symlink(join(dir, '.secrets'), join(dir, 'innocent'));
-    expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: 'innocent' }] } })).toMatch(/servers\.s\.mounts\.0\.path: .*innocent lies inside .*\.secrets/);
+    expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: 'innocent' }] } })).toMatch(
+      /servers\.s\.mounts\.0\.path: .*innocent lies inside .*\.secrets/,
+    );
     expect(await loadError(dir, { s: { command: 'x', mounts: [{ path: '.' }] } })).toMatch(/servers\.s\.mounts\.0\.path: .* contains .*/);
   });
 
@@ -89,7 +95,19 @@ describe('sandbox settings in mcp-gateway.yaml', () => {
 });
 
 describe('the sandbox command line', () => {
-  const policy = { mode: 'on' as const, hidden: ['/srv/gw'], dataDir: '/srv/gw/.mcp-gateway/servers/s', cwd: '/srv/gw/.mcp-gateway/servers/s', tempDir: '/srv/gw/.mcp-gateway/servers/s/.tmp', mounts: [{ hostPath: '/data/in', readOnly: true }, { hostPath: '/srv/gw/files', readOnly: false }], readable: [], network: false };
+  const policy = {
+    mode: 'on' as const,
+    hidden: ['/srv/gw'],
+    dataDir: '/srv/gw/.mcp-gateway/servers/s',
+    cwd: '/srv/gw/.mcp-gateway/servers/s',
+    tempDir: '/srv/gw/.mcp-gateway/servers/s/.tmp',
+    mounts: [
+      { hostPath: '/data/in', readOnly: true },
+      { hostPath: '/srv/gw/files', readOnly: false },
+    ],
+    readable: [],
+    network: false,
+  };
 
   it('hides the project after binding outside grants, then binds the data directory and inner grants on top, read-only underneath', () => {
     const args = bubblewrapArgs(policy, 'node', ['server.js']);
@@ -115,7 +133,9 @@ describe('the sandbox command line', () => {
 
   it('writes a Seatbelt profile that denies the hidden directories and allows the data directory after them', () => {
     const profile = seatbeltProfile(policy, ['/private/tmp']);
-    expect(profile.indexOf('(deny file-read* file-write* (subpath "/srv/gw"))')).toBeLessThan(profile.indexOf(`(allow file-read* file-write* (subpath "${policy.dataDir}")`));
+    expect(profile.indexOf('(deny file-read* file-write* (subpath "/srv/gw"))')).toBeLessThan(
+      profile.indexOf(`(allow file-read* file-write* (subpath "${policy.dataDir}")`),
+    );
     expect(profile).toContain('(deny network*)');
     expect(profile).toContain('(allow file-read* (subpath "/data/in"))');
     expect(seatbeltProfile({ ...policy, hidden: ['/a "quoted" dir'] }, [])).toContain('(subpath "/a \\"quoted\\" dir")');
@@ -141,13 +161,21 @@ describe('doctor: the sandbox check', () => {
 
   it('fails when serve could not confine a stdio server, with the install command', async () => {
     const result = await checkSandbox(ctxFor({ s: { command: 'x' } }, missing));
-    expect(result).toMatchObject({ name: 'sandbox', status: 'fail', detail: expect.stringMatching(/not installed, so serve will not start 1 sandboxed server/), fix: expect.stringMatching(/apt-get install bubblewrap/) });
+    expect(result).toMatchObject({
+      name: 'sandbox',
+      status: 'fail',
+      detail: expect.stringMatching(/not installed, so serve will not start 1 sandboxed server/),
+      fix: expect.stringMatching(/apt-get install bubblewrap/),
+    });
   });
 
   it('passes with bubblewrap, warns about servers with the sandbox off, and skips without stdio servers', async () => {
     const found = { kind: 'bubblewrap' as const, path: '/usr/bin/bwrap' };
     expect(await checkSandbox(ctxFor({ s: { command: 'x' } }, found))).toMatchObject({ status: 'pass' });
-    expect(await checkSandbox(ctxFor({ s: { command: 'x', sandbox: 'off' } }, found))).toMatchObject({ status: 'warn', detail: expect.stringMatching(/sandbox off .*: s/) });
+    expect(await checkSandbox(ctxFor({ s: { command: 'x', sandbox: 'off' } }, found))).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/sandbox off .*: s/),
+    });
     expect(await checkSandbox(ctxFor({ r: { url: 'https://mcp.example.com/mcp' } }, missing))).toMatchObject({ status: 'skip' });
     expect(await checkSandbox(ctxFor({ s: { command: 'x' } }, missing, 'deploy/ exists'))).toMatchObject({ status: 'warn' });
   });

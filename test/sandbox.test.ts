@@ -49,7 +49,12 @@ class McpCaller {
   async call(server: string, tool: string, args: Record<string, unknown> = {}): Promise<ToolOutcome> {
     let session = this.#sessions.get(server);
     if (session === undefined) {
-      const init = await this.#post(server, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'sandbox-test', version: '1' } } });
+      const init = await this.#post(server, {
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'sandbox-test', version: '1' } },
+      });
       expect(init.status, await init.clone().text()).toBe(200);
       session = init.headers.get('mcp-session-id')!;
       this.#sessions.set(server, session);
@@ -82,7 +87,20 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
     await writeFile(join(grantsDir, 'outside.txt'), 'not granted');
     gatewayPort = await freePort();
     publicUrl = `http://127.0.0.1:${gatewayPort}`;
-    const init = await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--public-url', publicUrl, '--allowed-users', 'alice', '--listen', `127.0.0.1:${gatewayPort}`]);
+    const init = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--provider',
+      'local',
+      '--public-url',
+      publicUrl,
+      '--allowed-users',
+      'alice',
+      '--listen',
+      `127.0.0.1:${gatewayPort}`,
+    ]);
     expect(init.code, init.stderr).toBe(0);
     const configFile = join(dir, 'mcp-gateway.yaml');
     const config = parse(await readFile(configFile, 'utf8')) as { servers?: Record<string, unknown> };
@@ -116,7 +134,11 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
 
   it('cannot read the config, the secrets or the store, by absolute or relative path', async () => {
     // Something in the store first: a client registration.
-    const registered = await fetch(`${publicUrl}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'probe', redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }) });
+    const registered = await fetch(`${publicUrl}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'probe', redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }),
+    });
     expect(registered.status).toBe(201);
     const storeFiles = (await readdir(join(dir, '.mcp-gateway'))).filter((name) => name !== 'servers').map((name) => `.mcp-gateway/${name}`);
     expect(storeFiles.length).toBeGreaterThan(0);
@@ -130,7 +152,7 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
     expect(await caller.call('hostile', 'read_file', { path: '../../../.secrets/admin-token' })).toMatchObject({ ok: false });
   });
 
-  it('sees an empty project directory, and not another server\'s data', async () => {
+  it("sees an empty project directory, and not another server's data", async () => {
     const listing = await caller.call('hostile', 'list_dir', { path: dir });
     expect(listing.ok).toBe(true);
     expect(listing.value).not.toContain('mcp-gateway.yaml');
@@ -140,8 +162,14 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
   });
 
   it('cannot reach the secrets through a symlink or /proc of the gateway', async () => {
-    expect(await caller.call('hostile', 'symlink_read', { target: join(dir, '.secrets', 'signing-keys.json'), link: 'keys-link' })).toMatchObject({ ok: false, code: 'ENOENT' });
-    expect(await caller.call('hostile', 'symlink_read', { target: '../../../.secrets/admin-token', link: 'token-link' })).toMatchObject({ ok: false, code: 'ENOENT' });
+    expect(await caller.call('hostile', 'symlink_read', { target: join(dir, '.secrets', 'signing-keys.json'), link: 'keys-link' })).toMatchObject({
+      ok: false,
+      code: 'ENOENT',
+    });
+    expect(await caller.call('hostile', 'symlink_read', { target: '../../../.secrets/admin-token', link: 'token-link' })).toMatchObject({
+      ok: false,
+      code: 'ENOENT',
+    });
     const pid = serve.pid;
     for (const path of [`/proc/${pid}/environ`, `/proc/${pid}/cmdline`, `/proc/${pid}/root${dir}/.secrets/admin-token`, `/proc/${pid}/cwd/mcp-gateway.yaml`]) {
       expect(await caller.call('hostile', 'read_file', { path }), path).toMatchObject({ ok: false });
@@ -153,7 +181,15 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
 
   it('cannot write the config, the secrets, or anything outside its own directory and grants', async () => {
     const before = await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8');
-    for (const path of [join(dir, 'mcp-gateway.yaml'), join(dir, '.secrets', 'admin-token'), join(dir, 'planted.txt'), join(dataDir('peer'), 'private.txt'), '/etc/planted', join(dirname(HOSTILE_FIXTURE), 'planted.mjs'), join(grantsDir, 'outside.txt')]) {
+    for (const path of [
+      join(dir, 'mcp-gateway.yaml'),
+      join(dir, '.secrets', 'admin-token'),
+      join(dir, 'planted.txt'),
+      join(dataDir('peer'), 'private.txt'),
+      '/etc/planted',
+      join(dirname(HOSTILE_FIXTURE), 'planted.mjs'),
+      join(grantsDir, 'outside.txt'),
+    ]) {
       expect(await caller.call('hostile', 'write_file', { path, content: 'pwned' }), path).toMatchObject({ ok: false });
     }
     expect(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')).toBe(before);
@@ -180,13 +216,16 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
     expect(await caller.call('hostile', 'write_file', { path: join(grantsDir, 'rw', 'out.txt'), content: 'granted' })).toMatchObject({ ok: true });
     expect(await readFile(join(grantsDir, 'rw', 'out.txt'), 'utf8')).toBe('granted');
     expect(await caller.call('hostile', 'read_file', { path: join(grantsDir, 'ro', 'shared.txt') })).toEqual({ ok: true, value: 'shared for reading' });
-    expect(await caller.call('hostile', 'write_file', { path: join(grantsDir, 'ro', 'shared.txt'), content: 'changed' })).toMatchObject({ ok: false, code: 'EROFS' });
+    expect(await caller.call('hostile', 'write_file', { path: join(grantsDir, 'ro', 'shared.txt'), content: 'changed' })).toMatchObject({
+      ok: false,
+      code: 'EROFS',
+    });
     // The peer has no grants: it reads them like the rest of the host (they are outside the project), and writes nothing.
     expect(await caller.call('peer', 'write_file', { path: join(grantsDir, 'rw', 'peer.txt'), content: 'x' })).toMatchObject({ ok: false, code: 'EROFS' });
     expect(existsSync(join(grantsDir, 'rw', 'peer.txt'))).toBe(false);
   });
 
-  it('never has the gateway\'s secrets in its environment, argv or open file descriptors', async () => {
+  it("never has the gateway's secrets in its environment, argv or open file descriptors", async () => {
     const who = (await caller.call('hostile', 'whoami')).value as { env: Record<string, string>; argv: string[]; fds: string[] };
     const seen = JSON.stringify(who);
     const adminToken = (await readFile(join(dir, '.secrets', 'admin-token'), 'utf8')).trim();
@@ -224,7 +263,20 @@ describe('where no sandbox can be set up', () => {
   beforeAll(async () => {
     dir = await makeTempDir();
     const port = await freePort();
-    const init = await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--public-url', `http://127.0.0.1:${port}`, '--allowed-users', 'alice', '--listen', `127.0.0.1:${port}`]);
+    const init = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--provider',
+      'local',
+      '--public-url',
+      `http://127.0.0.1:${port}`,
+      '--allowed-users',
+      'alice',
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]);
     expect(init.code, init.stderr).toBe(0);
     const add = await runCli(['add-server', 'hostile', '--dir', dir, '--command', `"${process.execPath}" "${HOSTILE_FIXTURE}"`]);
     expect(add.code, add.stderr).toBe(0);
@@ -269,28 +321,54 @@ describe('where no sandbox can be set up', () => {
 
 // Regression: a child that ignores stdin EOF outlived a kill -9ed gateway forever.
 describe('a gateway that is killed leaves no MCP server behind', () => {
-  it.each([['on' as const], ['off' as const]])('kill -9 of serve with sandbox: %s stops a server that ignores SIGTERM and stdin EOF within 10 s', async (mode) => {
-    if (mode === 'on' && available.kind === 'none') return;
-    const dir = await makeTempDir();
-    try {
-      const port = await freePort();
-      const publicUrl = `http://127.0.0.1:${port}`;
-      expect((await runCli(['init', '--dir', dir, '--yes', '--provider', 'local', '--public-url', publicUrl, '--allowed-users', 'alice', '--listen', `127.0.0.1:${port}`])).code).toBe(0);
-      // A server that answers initialize, then ignores SIGTERM and the end of its input.
-      const stubborn = "process.on('SIGTERM',()=>{});process.stdin.on('end',()=>{});require('readline').createInterface({input:process.stdin}).on('line',l=>{const m=JSON.parse(l);if(m.id!==undefined)process.stdout.write(JSON.stringify({jsonrpc:'2.0',id:m.id,result:{protocolVersion:'2025-06-18',capabilities:{},serverInfo:{name:'stubborn',version:'1'}}})+'\\n')});setInterval(()=>{},1000)";
-      const configFile = join(dir, 'mcp-gateway.yaml');
-      const config = parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
-      config['servers'] = { stubborn: { command: process.execPath, args: ['-e', stubborn], pool: 2, sandbox: mode } };
-      await writeFile(configFile, stringify(config));
-      const serve = new ServeProcess(['--dir', dir]);
-      await serve.waitFor(/mcp-gateway is ready/);
-      // Two warm children (in sandboxes: bwrap, its init, the server), the health probe's, and the watchdog.
-      await expect.poll(() => descendantPids(serve.pid).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(mode === 'on' ? 6 : 3);
-      const servers = descendantPids(serve.pid);
-      await serve.stop('SIGKILL');
-      await expect.poll(() => servers.filter(isAlive).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 80)}`), { timeout: 10_000, interval: 200 }).toEqual([]);
-    } finally {
-      await removeTempDir(dir);
-    }
-  });
+  it.each([['on' as const], ['off' as const]])(
+    'kill -9 of serve with sandbox: %s stops a server that ignores SIGTERM and stdin EOF within 10 s',
+    async (mode) => {
+      if (mode === 'on' && available.kind === 'none') return;
+      const dir = await makeTempDir();
+      try {
+        const port = await freePort();
+        const publicUrl = `http://127.0.0.1:${port}`;
+        expect(
+          (
+            await runCli([
+              'init',
+              '--dir',
+              dir,
+              '--yes',
+              '--provider',
+              'local',
+              '--public-url',
+              publicUrl,
+              '--allowed-users',
+              'alice',
+              '--listen',
+              `127.0.0.1:${port}`,
+            ])
+          ).code,
+        ).toBe(0);
+        // A server that answers initialize, then ignores SIGTERM and the end of its input.
+        const stubborn =
+          "process.on('SIGTERM',()=>{});process.stdin.on('end',()=>{});require('readline').createInterface({input:process.stdin}).on('line',l=>{const m=JSON.parse(l);if(m.id!==undefined)process.stdout.write(JSON.stringify({jsonrpc:'2.0',id:m.id,result:{protocolVersion:'2025-06-18',capabilities:{},serverInfo:{name:'stubborn',version:'1'}}})+'\\n')});setInterval(()=>{},1000)";
+        const configFile = join(dir, 'mcp-gateway.yaml');
+        const config = parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+        config['servers'] = { stubborn: { command: process.execPath, args: ['-e', stubborn], pool: 2, sandbox: mode } };
+        await writeFile(configFile, stringify(config));
+        const serve = new ServeProcess(['--dir', dir]);
+        await serve.waitFor(/mcp-gateway is ready/);
+        // Two warm children (in sandboxes: bwrap, its init, the server), the health probe's, and the watchdog.
+        await expect.poll(() => descendantPids(serve.pid).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(mode === 'on' ? 6 : 3);
+        const servers = descendantPids(serve.pid);
+        await serve.stop('SIGKILL');
+        await expect
+          .poll(() => servers.filter(isAlive).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 80)}`), {
+            timeout: 10_000,
+            interval: 200,
+          })
+          .toEqual([]);
+      } finally {
+        await removeTempDir(dir);
+      }
+    },
+  );
 });

@@ -54,7 +54,9 @@ for (const variant of variants) {
       // A second connection of the same user and client is not asked for consent again.
       const again = new TestOAuthProvider('http://127.0.0.1:53682/callback', async (browser, url) => browser.open(url.href));
       again.client = provider.client;
-      await expect(new Client({ name: 'sdk-e2e', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint, { authProvider: again }))).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(
+        new Client({ name: 'sdk-e2e', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint, { authProvider: again })),
+      ).rejects.toBeInstanceOf(UnauthorizedError);
       expect(again.code()).toBeTruthy();
     });
   });

@@ -75,7 +75,24 @@ beforeAll(async () => {
   github = await startGitHubStandIn();
   dir = await makeTempDir('mcpgw-serve-crash-');
   const publicUrl = `http://127.0.0.1:${await freePort()}`;
-  const init = await runCli(['init', '--dir', dir, '--yes', '--public-url', publicUrl, '--provider', 'github', '--github-url', github.url, '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--allowed-users', 'alice']);
+  const init = await runCli([
+    'init',
+    '--dir',
+    dir,
+    '--yes',
+    '--public-url',
+    publicUrl,
+    '--provider',
+    'github',
+    '--github-url',
+    github.url,
+    '--github-client-id',
+    'test-client-id',
+    '--github-client-secret',
+    'test-client-secret',
+    '--allowed-users',
+    'alice',
+  ]);
   expect(init.code, init.stderr).toBe(0);
   const add = await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_FIXTURE}"`]);
   expect(add.code, add.stderr).toBe(0);
@@ -112,7 +129,11 @@ async function register(): Promise<Registration | 'throttled'> {
 }
 
 async function tokenRequest(form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(gw.urls.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  const res = await fetch(gw.urls.tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -132,7 +153,15 @@ async function prepareCode(book: Book): Promise<PreparedCode> {
   if (client === 'throttled') throw new Error('registration throttled');
   book.registrations.push(client);
   const pkce = newPkce();
-  const result = await loginAndConsent(gw, { response_type: 'code', client_id: client.clientId, redirect_uri: CLIENT_REDIRECT, code_challenge: pkce.challenge, code_challenge_method: 'S256', state: 'st', resource: echo });
+  const result = await loginAndConsent(gw, {
+    response_type: 'code',
+    client_id: client.clientId,
+    redirect_uri: CLIENT_REDIRECT,
+    code_challenge: pkce.challenge,
+    code_challenge_method: 'S256',
+    state: 'st',
+    resource: echo,
+  });
   const code = result.redirectedTo?.searchParams.get('code');
   if (!code) throw new Error(`no code: ${result.redirectedTo?.href ?? `${result.page?.status} ${result.page?.body.slice(0, 200)}`}`);
   return { clientId: client.clientId, code, verifier: pkce.verifier };
@@ -140,7 +169,14 @@ async function prepareCode(book: Book): Promise<PreparedCode> {
 
 /** The code exchange; its answer reaching the test makes a grant. */
 async function exchange(book: Book, prepared: PreparedCode, life: number): Promise<'throttled' | undefined> {
-  const token = await tokenRequest({ grant_type: 'authorization_code', code: prepared.code, code_verifier: prepared.verifier, redirect_uri: CLIENT_REDIRECT, client_id: prepared.clientId, resource: echo });
+  const token = await tokenRequest({
+    grant_type: 'authorization_code',
+    code: prepared.code,
+    code_verifier: prepared.verifier,
+    redirect_uri: CLIENT_REDIRECT,
+    client_id: prepared.clientId,
+    resource: echo,
+  });
   if (token.status === 429) return 'throttled';
   if (token.status !== 200) throw new Error(`life ${life}: a code exchange answered ${token.status} ${JSON.stringify(token.body)}`);
   book.grants.push({ clientId: prepared.clientId, current: String(token.body['refresh_token']), superseded: [], uncertain: false });
@@ -153,7 +189,14 @@ async function exchange(book: Book, prepared: PreparedCode, life: number): Promi
  * after the start. A request that fails after the kill was not acknowledged; one that fails
  * before it is a failure of the test.
  */
-async function burstThenKill(running: ServeProcess, book: Book, life: number, codes: PreparedCode[], killAfterMs: number, totals: Totals): Promise<{ registrations: number; refreshes: number }> {
+async function burstThenKill(
+  running: ServeProcess,
+  book: Book,
+  life: number,
+  codes: PreparedCode[],
+  killAfterMs: number,
+  totals: Totals,
+): Promise<{ registrations: number; refreshes: number }> {
   let killed = false;
   const counts = { registrations: 0, refreshes: 0 };
   const untilKilled = async (step: () => Promise<'stop' | undefined>): Promise<void> => {
@@ -281,10 +324,21 @@ describe('mcp-gateway serve under kill -9', () => {
   it(
     `loses no acknowledged registration or grant and revives no superseded refresh token over ${ROUNDS} kills during a burst`,
     async () => {
-      const totals: Totals = { registrationsAcknowledged: 0, registrationsLost: 0, refreshesAcknowledged: 0, codeExchangesAcknowledged: 0, grantsChecked: 0, grantsLost: 0, uncertainRotations: 0, supersededRefused: 0, throttled: 0 };
+      const totals: Totals = {
+        registrationsAcknowledged: 0,
+        registrationsLost: 0,
+        refreshesAcknowledged: 0,
+        codeExchangesAcknowledged: 0,
+        grantsChecked: 0,
+        grantsLost: 0,
+        uncertainRotations: 0,
+        supersededRefused: 0,
+        throttled: 0,
+      };
       const book: Book = { registrations: [], grants: [] };
       serve = await startServe();
-      for (const prepared of await Promise.all(Array.from({ length: INITIAL_GRANTS }, () => prepareCode(book)))) expect(await exchange(book, prepared, 0)).toBeUndefined();
+      for (const prepared of await Promise.all(Array.from({ length: INITIAL_GRANTS }, () => prepareCode(book))))
+        expect(await exchange(book, prepared, 0)).toBeUndefined();
 
       // Life `kill` of serve: the checks of the previous kill, codes for the burst, the burst, SIGKILL.
       for (let kill = 0; kill < ROUNDS; kill++) {

@@ -40,7 +40,24 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     github = await startGitHubStandIn();
     dir = await makeTempDir('mcpgw-e2e-');
     publicUrl = `http://127.0.0.1:${await freePort()}`;
-    const init = await runCli(['init', '--dir', dir, '--yes', '--public-url', publicUrl, '--provider', 'github', '--github-url', github.url, '--github-client-id', 'test-client-id', '--github-client-secret', 'test-client-secret', '--allowed-users', 'alice']);
+    const init = await runCli([
+      'init',
+      '--dir',
+      dir,
+      '--yes',
+      '--public-url',
+      publicUrl,
+      '--provider',
+      'github',
+      '--github-url',
+      github.url,
+      '--github-client-id',
+      'test-client-id',
+      '--github-client-secret',
+      'test-client-secret',
+      '--allowed-users',
+      'alice',
+    ]);
     expect(init.code, init.stderr).toBe(0);
     for (const name of ['echo', 'other']) {
       const add = await runCli(['add-server', name, '--dir', dir, '--command', `"${process.execPath}" "${ECHO_FIXTURE}"`, '--env', 'FIXTURE_GREETING=hello']);
@@ -88,7 +105,12 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
       fetch(`${publicUrl}/${server}/mcp`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ci', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ci', version: '1' } },
+        }),
       });
     const ok = await init('echo');
     expect(ok.status).toBe(200);
@@ -122,7 +144,9 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     const token = (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
     for (let i = 0; i < 3; i++) {
       const client = new Client({ name: 'pids', version: '1' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${publicUrl}/echo/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+      );
       expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'up' } }))).toBe('up');
     }
     // Host pids: a sandboxed server sees only its own pid namespace (its `pid` tool says 2).
@@ -130,7 +154,11 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     // Each session is a sandbox (bwrap, its init, the server) at least.
     expect(pids.length).toBeGreaterThanOrEqual(3);
     expect(pids.every(isAlive)).toBe(true);
-    const registered = await fetch(`${publicUrl}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+    const registered = await fetch(`${publicUrl}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
+    });
     const clientId = ((await registered.json()) as { client_id: string }).client_id;
 
     const { code } = await serve.stop('SIGTERM');
@@ -143,7 +171,14 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     serve = new ServeProcess(['--dir', dir]);
     await serve.waitFor(/mcp-gateway is ready/);
     const authorize = new URL(`${publicUrl}/authorize`);
-    authorize.search = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: `${publicUrl}/echo/mcp` }).toString();
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      resource: `${publicUrl}/echo/mcp`,
+    }).toString();
     const res = await fetch(authorize, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toContain(github.url);

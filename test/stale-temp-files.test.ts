@@ -13,7 +13,7 @@ describe('temp files of interrupted atomic writes', () => {
   });
   afterAll(async () => removeTempDir(dir));
 
-  it('removes those whose writer is gone, keeps a live writer\'s and everything else', async () => {
+  it("removes those whose writer is gone, keeps a live writer's and everything else", async () => {
     // A pid that has certainly exited: a finished child's.
     const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
     await writeFile(join(dir, `mcp-gateway.yaml.${gone}.0123456789ab.tmp`), 'half');
@@ -21,7 +21,10 @@ describe('temp files of interrupted atomic writes', () => {
     await writeFile(join(dir, `mcp-gateway.yaml.${process.pid}.aaaaaaaaaaaa.tmp`), 'being written');
     await writeFile(join(dir, 'notes.tmp'), 'not ours');
     const removed = await removeStaleTempFiles([dir, join(dir, '.secrets'), join(dir, 'missing')]);
-    expect(removed.map((path) => path.slice(dir.length + 1)).sort()).toEqual([`.secrets/admin-token.${gone}.ba9876543210.tmp`, `mcp-gateway.yaml.${gone}.0123456789ab.tmp`]);
+    expect(removed.map((path) => path.slice(dir.length + 1)).sort()).toEqual([
+      `.secrets/admin-token.${gone}.ba9876543210.tmp`,
+      `mcp-gateway.yaml.${gone}.0123456789ab.tmp`,
+    ]);
     expect((await readdir(dir)).sort()).toEqual(['.secrets', `mcp-gateway.yaml.${process.pid}.aaaaaaaaaaaa.tmp`, 'notes.tmp']);
   });
 });

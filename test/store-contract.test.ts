@@ -218,7 +218,7 @@ describeStoreContract(
   { skip: 'skip' in redis },
 );
 
-(('skip' in redis) ? describe.skip : describe)('redis store', () => {
+('skip' in redis ? describe.skip : describe)('redis store', () => {
   const url = 'url' in redis ? redis.url : '';
 
   it('rejects with ERR_STORE_UNREACHABLE within the timeout when nothing listens, without revealing the password', async () => {
@@ -264,4 +264,3 @@ describeStoreContract(
     await expect(store.get('k')).rejects.toMatchObject({ code: 'ERR_STORE_UNREACHABLE' });
   });
 });
-

@@ -52,7 +52,9 @@ async function writeThenKill(path: string, round: number, killAfterMs: number): 
     }
   });
   // 'close': every line the child wrote before it died has been read.
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (c, s) => resolve({ code: c, signal: s })));
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (c, s) => resolve({ code: c, signal: s })),
+  );
   clearTimeout(timer);
   expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
   return acknowledged;

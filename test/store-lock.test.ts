@@ -32,7 +32,10 @@ describe('gateway lock', () => {
   it('refuses a second gateway with ERR_STORE_LOCKED naming the first', async () => {
     const path = databasePath();
     const first = await acquireGatewayLock(path);
-    await expect(acquireGatewayLock(path)).rejects.toMatchObject({ code: 'ERR_STORE_LOCKED', message: expect.stringContaining(`in use by process ${process.pid}`) });
+    await expect(acquireGatewayLock(path)).rejects.toMatchObject({
+      code: 'ERR_STORE_LOCKED',
+      message: expect.stringContaining(`in use by process ${process.pid}`),
+    });
     await first.release();
     await (await acquireGatewayLock(path)).release();
   });

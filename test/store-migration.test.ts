@@ -37,7 +37,8 @@ function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Ar
   return { lines, logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } }) };
 }
 
-const open = (paths: ProjectPaths, logger = capturingLogger().logger, path = '.mcp-gateway/store.sqlite') => createStore({ type: 'embedded', path }, paths, { logger, now });
+const open = (paths: ProjectPaths, logger = capturingLogger().logger, path = '.mcp-gateway/store.sqlite') =>
+  createStore({ type: 'embedded', path }, paths, { logger, now });
 
 describe('import of a state.json of the JSON-file store', () => {
   it('imports every live entry on first start in one go, says so in one line, and keeps the old file as a backup', async () => {
@@ -45,7 +46,10 @@ describe('import of a state.json of the JSON-file store', () => {
     const { logger, lines } = capturingLogger();
     const store = await open(paths, logger);
     try {
-      expect(await store.get('client:c-cursor')).toMatchObject({ clientName: 'Cursor ✓ ünïcode', redirectUris: ['cursor://anysphere.cursor-retrieval/oauth/callback'] });
+      expect(await store.get('client:c-cursor')).toMatchObject({
+        clientName: 'Cursor ✓ ünïcode',
+        redirectUris: ['cursor://anysphere.cursor-retrieval/oauth/callback'],
+      });
       expect(await store.get('refresh:hash-current')).toEqual({ familyId: 'f1', generation: 2 });
       expect(await store.get('null-value')).toBeNull();
       expect((await store.setMembers('user-families:github:1001')).sort()).toEqual(['f1', 'f2']);
@@ -56,7 +60,12 @@ describe('import of a state.json of the JSON-file store', () => {
     }
     const migrated = lines.filter((line) => line['event'] === 'store_migrated');
     expect(migrated).toHaveLength(1);
-    expect(migrated[0]).toMatchObject({ entries: 10, msg: expect.stringMatching(/^imported 10 entries from state\.json into .*store\.sqlite; the old file is kept as state\.json\.migrated-2025-01-01T00-02-00-000Z$/) });
+    expect(migrated[0]).toMatchObject({
+      entries: 10,
+      msg: expect.stringMatching(
+        /^imported 10 entries from state\.json into .*store\.sqlite; the old file is kept as state\.json\.migrated-2025-01-01T00-02-00-000Z$/,
+      ),
+    });
     expect((await readdir(paths.stateDir)).sort()).toEqual(['state.json.migrated-2025-01-01T00-02-00-000Z', 'store.sqlite']);
   });
 
@@ -88,7 +97,9 @@ describe('import of a state.json of the JSON-file store', () => {
     } finally {
       await second.close();
     }
-    expect(lines.filter((line) => line['event'] === 'store_migrated').map((line) => line['msg'])).toEqual([expect.stringMatching(/imported into .* before; renamed it/)]);
+    expect(lines.filter((line) => line['event'] === 'store_migrated').map((line) => line['msg'])).toEqual([
+      expect.stringMatching(/imported into .* before; renamed it/),
+    ]);
     expect(await readdir(paths.stateDir)).not.toContain('state.json');
   });
 

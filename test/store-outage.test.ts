@@ -21,10 +21,17 @@ describe('a store outage is answered like a service: 503 with Retry-After, then 
     if ('skip' in redis) return;
     port = Number(new URL(redis.url).port);
     const url = redis.url;
-    h = await startGatewayHarness({}, { store: () => createRedisStore({ url, keyPrefix: `outage-${randomBytes(4).toString('hex')}:`, connectTimeoutMs: 1_000 }) });
+    h = await startGatewayHarness(
+      {},
+      { store: () => createRedisStore({ url, keyPrefix: `outage-${randomBytes(4).toString('hex')}:`, connectTimeoutMs: 1_000 }) },
+    );
     const claims = { sub: 'github:1001', login: 'alice', uid: 1001, clientId: 'test-client', audience: h.urls.resourceFor('echo'), allowedBy: 'user:alice' };
     token = (await signAccessToken(claims, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 3_600_000, now: Date.now() })).token;
-    const registered = await fetch(`${h.urls.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }) });
+    const registered = await fetch(`${h.urls.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }),
+    });
     expect(registered.status).toBe(201);
     clientId = ((await registered.json()) as { client_id: string }).client_id;
   }, 30_000);
@@ -36,16 +43,47 @@ describe('a store outage is answered like a service: 503 with Retry-After, then 
   const mcp = (): Promise<Response> =>
     fetch(h.urls.resourceFor('echo'), {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outage', version: '1' } } }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'outage', version: '1' } },
+      }),
     });
   const requests: Record<string, () => Promise<Response>> = {
     mcp,
-    token: () => fetch(`${h.urls.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43), client_id: clientId }) }),
-    register: () => fetch(`${h.urls.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }) }),
+    token: () =>
+      fetch(`${h.urls.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43), client_id: clientId }),
+      }),
+    register: () =>
+      fetch(`${h.urls.issuer}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }),
+      }),
     authorize: () =>
-      fetch(`${h.urls.issuer}/authorize?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: h.urls.resourceFor('echo') })}`, { redirect: 'manual' }),
-    verify: () => fetch(`${h.urls.issuer}/verify`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/echo/mcp', 'x-forwarded-host': new URL(h.urls.issuer).host } }),
+      fetch(
+        `${h.urls.issuer}/authorize?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: 'http://127.0.0.1:9/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: h.urls.resourceFor('echo') })}`,
+        { redirect: 'manual' },
+      ),
+    verify: () =>
+      fetch(`${h.urls.issuer}/verify`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          'x-forwarded-method': 'POST',
+          'x-forwarded-uri': '/echo/mcp',
+          'x-forwarded-host': new URL(h.urls.issuer).host,
+        },
+      }),
   };
 
   it('answers 503 with Retry-After on MCP, /token, /register, /authorize and /verify, admits nothing, and recovers', async (ctx) => {
@@ -86,7 +124,10 @@ describe('a store outage is answered like a service: 503 with Retry-After, then 
     const seen = Object.fromEntries(counts);
     console.info(`statuses under load through a Redis stop and start: ${JSON.stringify(seen)}`);
     // Served (200/201/302), the client's own mistakes (400/401 for the junk refresh token), or 503 while Redis was down: never a 5xx other than 503.
-    expect(Object.keys(seen).filter((status) => Number(status) >= 500 && Number(status) !== 503), JSON.stringify(seen)).toEqual([]);
+    expect(
+      Object.keys(seen).filter((status) => Number(status) >= 500 && Number(status) !== 503),
+      JSON.stringify(seen),
+    ).toEqual([]);
     expect(seen[503] ?? 0).toBeGreaterThan(0);
   }, 40_000);
 });
@@ -102,7 +143,12 @@ describe('the embedded database locked past its busy timeout', () => {
     const h = await startGatewayHarness({}, { store: () => createSqliteStore({ path, busyTimeoutMs: 300 }) });
     const other = new Database(path);
     try {
-      const register = (): Promise<Response> => fetch(`${h.urls.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }) });
+      const register = (): Promise<Response> =>
+        fetch(`${h.urls.issuer}/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }),
+        });
       expect((await register()).status).toBe(201);
       other.exec('BEGIN EXCLUSIVE');
       const locked = await register();

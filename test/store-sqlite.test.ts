@@ -100,10 +100,13 @@ describe('sqlite store file', () => {
     await Promise.all(Array.from({ length: 1_000 }, (_, i) => store.set(`client:${i}`, { i, name: `client ${i}` })));
     const other = raw(path);
     expect(other.prepare('SELECT count(*) AS n FROM entries').get()).toEqual({ n: 1_000 });
-    expect(JSON.parse((other.prepare("SELECT value FROM entries WHERE key = 'client:999'").get() as { value: string }).value)).toEqual({ i: 999, name: 'client 999' });
+    expect(JSON.parse((other.prepare("SELECT value FROM entries WHERE key = 'client:999'").get() as { value: string }).value)).toEqual({
+      i: 999,
+      name: 'client 999',
+    });
   });
 
-  it('shares one file between two open stores (serve and an admin command): each sees the other\'s writes, and take stays exclusive', async () => {
+  it("shares one file between two open stores (serve and an admin command): each sees the other's writes, and take stays exclusive", async () => {
     const path = databasePath();
     const gateway = await open(path);
     const admin = await open(path);
@@ -141,7 +144,9 @@ describe('sqlite store file', () => {
   it('finds expired rows through the expires_at index, not by scanning the table', async () => {
     const path = databasePath();
     await open(path);
-    const plan = raw(path).prepare('EXPLAIN QUERY PLAN SELECT rowid FROM entries WHERE expires_at <= ? LIMIT 1000').all(Date.now()) as Array<{ detail: string }>;
+    const plan = raw(path).prepare('EXPLAIN QUERY PLAN SELECT rowid FROM entries WHERE expires_at <= ? LIMIT 1000').all(Date.now()) as Array<{
+      detail: string;
+    }>;
     expect(plan.map((row) => row.detail).join('\n')).toMatch(/USING (COVERING )?INDEX entries_by_expiry/);
   });
 
@@ -174,8 +179,14 @@ describe('embedded store paths', () => {
 
   it('reads a .json path of an earlier release as "import this file into a database beside it"', () => {
     const paths = projectPaths('/srv/gw');
-    expect(embeddedStoreFiles({ path: '.mcp-gateway/state.json' }, paths)).toEqual({ database: '/srv/gw/.mcp-gateway/state.sqlite', legacyStateFile: '/srv/gw/.mcp-gateway/state.json' });
-    expect(embeddedStoreFiles({ path: '.mcp-gateway/store.sqlite' }, paths)).toEqual({ database: '/srv/gw/.mcp-gateway/store.sqlite', legacyStateFile: '/srv/gw/.mcp-gateway/state.json' });
+    expect(embeddedStoreFiles({ path: '.mcp-gateway/state.json' }, paths)).toEqual({
+      database: '/srv/gw/.mcp-gateway/state.sqlite',
+      legacyStateFile: '/srv/gw/.mcp-gateway/state.json',
+    });
+    expect(embeddedStoreFiles({ path: '.mcp-gateway/store.sqlite' }, paths)).toEqual({
+      database: '/srv/gw/.mcp-gateway/store.sqlite',
+      legacyStateFile: '/srv/gw/.mcp-gateway/state.json',
+    });
     expect(embeddedStoreFiles({ path: '/var/lib/gw/db.sqlite' }, paths)).toEqual({ database: '/var/lib/gw/db.sqlite', legacyStateFile: undefined });
   });
 });

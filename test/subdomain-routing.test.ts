@@ -4,7 +4,14 @@ import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 
 /** Requests to 127.0.0.1 with the Host a client would send for NAME.<domain>. */
-function get(h: GatewayHarness, host: string, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  h: GatewayHarness,
+  host: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: h.gateway.address.port, path, method, headers: { host, ...headers } }, (res) => {
       let text = '';
@@ -42,8 +49,16 @@ describe('subdomain routing (deploy.routing: subdomain)', () => {
   });
 
   it("accepts a token on its own subdomain and refuses it on another server's", async () => {
-    const { token } = await signAccessToken({ sub: 'alice', login: 'alice', clientId: 'c', audience: h.urls.resourceFor('echo') }, { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() });
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+    const { token } = await signAccessToken(
+      { sub: 'alice', login: 'alice', clientId: 'c', audience: h.urls.resourceFor('echo') },
+      { keys: h.keys, issuer: h.urls.issuer, ttlMs: 60_000, now: Date.now() },
+    );
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     expect((await get(h, `echo.mcp.test:${port}`, '/mcp', headers, 'POST', init)).status).toBe(200);
     expect((await get(h, `other.mcp.test:${port}`, '/mcp', headers, 'POST', init)).status).toBe(401);

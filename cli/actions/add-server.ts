@@ -3,7 +3,17 @@ import { resolve } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
-import { HEADER_NAME, isLoopbackHost, RESERVED_UPSTREAM_HEADERS, SERVER_NAME, SERVER_NAME_HINT, type GatewayConfig, type SandboxMode, type ServerConfig, type ServerMountConfig } from '../../runtime/config/schema.js';
+import {
+  HEADER_NAME,
+  isLoopbackHost,
+  RESERVED_UPSTREAM_HEADERS,
+  SERVER_NAME,
+  SERVER_NAME_HINT,
+  type GatewayConfig,
+  type SandboxMode,
+  type ServerConfig,
+  type ServerMountConfig,
+} from '../../runtime/config/schema.js';
 import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
@@ -124,7 +134,8 @@ async function putServer(dir: string, name: string, entry: ServerConfig, force: 
 function parseMountFlag(text: string): ServerMountConfig {
   const readOnly = text.endsWith(':ro');
   const path = readOnly ? text.slice(0, -3) : text.replace(/:rw$/, '');
-  if (path.trim() === '') throw new GatewayError('ERR_USAGE', `--mount ${text}: no path`, { hint: 'pass a directory or file, e.g. --mount /srv/notes or --mount /srv/notes:ro' });
+  if (path.trim() === '')
+    throw new GatewayError('ERR_USAGE', `--mount ${text}: no path`, { hint: 'pass a directory or file, e.g. --mount /srv/notes or --mount /srv/notes:ro' });
   return { path: resolve(path), readOnly };
 }
 
@@ -132,7 +143,9 @@ function parseMountFlag(text: string): ServerMountConfig {
 async function addRemoteServer(options: AddServerOptions, output: CliOutput): Promise<void> {
   const { name } = options;
   if (options.command !== undefined || (options.env ?? []).length > 0) {
-    throw new GatewayError('ERR_USAGE', '--url cannot be combined with --command or --env', { hint: 'a remote server is reached over HTTP; static settings go in --header NAME=VALUE' });
+    throw new GatewayError('ERR_USAGE', '--url cannot be combined with --command or --env', {
+      hint: 'a remote server is reached over HTTP; static settings go in --header NAME=VALUE',
+    });
   }
   const url = parseRemoteUrl(options.url ?? '');
   const headers = Object.fromEntries((options.header ?? []).map(parseHeaderPair));
@@ -163,7 +176,9 @@ function parseRemoteUrl(text: string): string {
     throw new GatewayError('ERR_USAGE', `--url ${text} is not a URL`, { hint: 'e.g. --url https://mcp.example.com/mcp' });
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new GatewayError('ERR_USAGE', `--url ${text} must use https (http only on a loopback host)`, { hint: 'the static headers (API keys) would otherwise cross the network unencrypted' });
+    throw new GatewayError('ERR_USAGE', `--url ${text} must use https (http only on a loopback host)`, {
+      hint: 'the static headers (API keys) would otherwise cross the network unencrypted',
+    });
   }
   return url.href;
 }
@@ -178,9 +193,12 @@ function parseHeaderPair(pair: string): [string, string] {
     });
   }
   if (RESERVED_UPSTREAM_HEADERS.has(name.toLowerCase())) {
-    throw new GatewayError('ERR_USAGE', `--header ${name}: the gateway sets this header itself`, { hint: 'static headers are for credentials and similar, e.g. Authorization or X-Api-Key' });
+    throw new GatewayError('ERR_USAGE', `--header ${name}: the gateway sets this header itself`, {
+      hint: 'static headers are for credentials and similar, e.g. Authorization or X-Api-Key',
+    });
   }
   const value = pair.slice(eq + 1).trim();
-  if (/[\r\n\0]/.test(value)) throw new GatewayError('ERR_USAGE', `--header ${name}: the value must not contain line breaks`, { hint: 'pass the value on one line' });
+  if (/[\r\n\0]/.test(value))
+    throw new GatewayError('ERR_USAGE', `--header ${name}: the value must not contain line breaks`, { hint: 'pass the value on one line' });
   return [name, value];
 }

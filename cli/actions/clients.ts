@@ -23,7 +23,11 @@ type Deps = Partial<AdminSessionDeps>;
 
 function session(options: ClientsOptions, deps: Deps) {
   const output = deps.output ?? processOutput;
-  return { output, sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) }, sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) } };
+  return {
+    output,
+    sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) },
+    sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+  };
 }
 
 /** `mcp-gateway clients list`: the clients registered by dynamic registration (RFC 7591). */
@@ -41,7 +45,14 @@ export async function runClientsList(options: ClientsOptions, deps: Deps = {}): 
   output.stdout(
     formatTable(
       ['CLIENT ID', 'NAME', 'REGISTERED', 'LAST USED', 'GRANTS', 'REDIRECT URIS'],
-      clients.map((c) => [c.clientId, c.clientName ?? '-', shortTime(c.registeredAt), shortTime(c.lastUsedAt), String(c.activeGrants), c.redirectUris.join(' ')]),
+      clients.map((c) => [
+        c.clientId,
+        c.clientName ?? '-',
+        shortTime(c.registeredAt),
+        shortTime(c.lastUsedAt),
+        String(c.activeGrants),
+        c.redirectUris.join(' '),
+      ]),
     ),
   );
 }
@@ -65,7 +76,9 @@ export async function runClientsRemove(options: ClientsOptions & { clientId: str
     output.stdout(`${JSON.stringify({ removed }, null, 2)}\n`);
     return;
   }
-  output.stdout(`removed client ${removed.clientId}${removed.clientName ? ` (${printable(removed.clientName)})` : ''}; revoked ${plural(removed.revokedGrants, 'grant')}\n`);
+  output.stdout(
+    `removed client ${removed.clientId}${removed.clientName ? ` (${printable(removed.clientName)})` : ''}; revoked ${plural(removed.revokedGrants, 'grant')}\n`,
+  );
 }
 
 /** `mcp-gateway clients prune`: clients never used, or idle, for longer than given (default: the config's reaping lifetimes). */
@@ -74,7 +87,11 @@ export async function runClientsPrune(options: ClientsPruneOptions, deps: Deps =
   const unusedForMs = durationOption('--unused-for', options.unusedFor);
   const idleForMs = durationOption('--idle-for', options.idleFor);
   const report = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) =>
-    admin.pruneClients({ ...(unusedForMs === undefined ? {} : { unusedForMs }), ...(idleForMs === undefined ? {} : { idleForMs }), dryRun: options.dryRun === true }),
+    admin.pruneClients({
+      ...(unusedForMs === undefined ? {} : { unusedForMs }),
+      ...(idleForMs === undefined ? {} : { idleForMs }),
+      dryRun: options.dryRun === true,
+    }),
   );
   if (options.json) {
     output.stdout(`${JSON.stringify(report, null, 2)}\n`);
@@ -114,7 +131,15 @@ function describeClient(c: ClientDetail): string {
 export function grantTable(grants: readonly GrantSummary[]): string {
   return formatTable(
     ['GRANT', 'USER', 'CLIENT', 'RESOURCE', 'CREATED', 'LAST REFRESHED', 'STATUS'],
-    grants.map((g) => [g.familyId, g.user ?? g.sub ?? '-', g.clientId ?? '-', g.resource ?? '-', shortTime(g.createdAt), shortTime(g.lastRefreshedAt), g.revoked ? `revoked ${shortTime(g.revokedAt)}` : 'active']),
+    grants.map((g) => [
+      g.familyId,
+      g.user ?? g.sub ?? '-',
+      g.clientId ?? '-',
+      g.resource ?? '-',
+      shortTime(g.createdAt),
+      shortTime(g.lastRefreshedAt),
+      g.revoked ? `revoked ${shortTime(g.revokedAt)}` : 'active',
+    ]),
   );
 }
 
@@ -130,6 +155,11 @@ function durationOption(flag: string, text: string | undefined): number | undefi
 }
 
 function formatMs(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
   return `${Math.round(ms / 1000)}s`;
 }

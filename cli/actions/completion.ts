@@ -34,7 +34,9 @@ export async function runCompletion(options: CompletionOptions, deps: Completion
     return;
   }
   if (options.shell === undefined) {
-    throw new GatewayError('ERR_USAGE', 'name the shell: mcp-gateway completion bash|zsh|fish', { hint: 'see mcp-gateway completion --help for how to install the script' });
+    throw new GatewayError('ERR_USAGE', 'name the shell: mcp-gateway completion bash|zsh|fish', {
+      hint: 'see mcp-gateway completion --help for how to install the script',
+    });
   }
   const model = completionModel(program);
   const name = program.name();

@@ -53,7 +53,7 @@ export function formatReport(results: readonly CheckResult[]): string {
     const detail = result.status === 'skip' ? `skipped: ${result.detail}` : result.detail;
     lines.push(`${SYMBOL[result.status]} ${result.name.padEnd(width)}  ${detail}`);
     if (result.fix !== undefined && result.status !== 'pass') {
-      result.fix.split('\n').forEach((line, i) => lines.push(`${indent}${i === 0 ? 'fix: ' : '     '}${line}`));
+      for (const [i, line] of result.fix.split('\n').entries()) lines.push(`${indent}${i === 0 ? 'fix: ' : '     '}${line}`);
     }
   }
   const count = (status: CheckStatus): number => results.filter((r) => r.status === status).length;

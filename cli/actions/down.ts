@@ -30,7 +30,8 @@ export async function runDown(options: DownOptions, deps: Partial<DownDeps> = {}
   const lines = [removed === 0 ? `nothing of ${project} to remove` : `${project} is down`];
   if (!options.volumes) {
     const { volumes } = await listProjectNetworksAndVolumes(connection.docker, project);
-    if (volumes.length > 0) lines.push(`kept the volumes ${volumes.join(', ')} (Redis data: tokens, clients, consents; each server's data directory); remove them with --volumes`);
+    if (volumes.length > 0)
+      lines.push(`kept the volumes ${volumes.join(', ')} (Redis data: tokens, clients, consents; each server's data directory); remove them with --volumes`);
   }
   output.stdout(`${lines.join('\n')}\n`);
   return result;

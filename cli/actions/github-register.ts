@@ -57,12 +57,16 @@ export async function runGitHubRegister(options: GitHubRegisterOptions, deps: Pa
   const timeoutMs = parseDuration(options.timeout ?? DEFAULT_TIMEOUT);
   if (timeoutMs === undefined) throw new GatewayError('ERR_USAGE', `--timeout ${options.timeout} is not a duration`, { hint: DURATION_HINT });
   if (options.org !== undefined && !GITHUB_ORG.test(options.org)) {
-    throw new GatewayError('ERR_USAGE', `--org ${options.org} is not a GitHub organization login`, { hint: 'pass the organization as it appears in its URL, e.g. --org acme' });
+    throw new GatewayError('ERR_USAGE', `--org ${options.org} is not a GitHub organization login`, {
+      hint: 'pass the organization as it appears in its URL, e.g. --org acme',
+    });
   }
   const nameProblem = options.name === undefined ? undefined : appNameProblem(options.name);
   if (nameProblem) throw new GatewayError('ERR_USAGE', `--name ${nameProblem}`, { hint: 'e.g. --name acme-mcp-gateway' });
   if (!options.manual && options.githubClientId !== undefined) {
-    throw new GatewayError('ERR_USAGE', '--github-client-id is for --manual', { hint: 'without --manual the app and its credentials are created on GitHub for you' });
+    throw new GatewayError('ERR_USAGE', '--github-client-id is for --manual', {
+      hint: 'without --manual the app and its credentials are created on GitHub for you',
+    });
   }
 
   const paths = projectPaths(options.dir);
@@ -78,7 +82,9 @@ export async function runGitHubRegister(options: GitHubRegisterOptions, deps: Pa
   try {
     ({ webBaseUrl, apiBaseUrl } = resolveGitHubUrls(options.githubUrl ?? provider.url));
   } catch (err) {
-    throw new GatewayError('ERR_USAGE', `--github-url: ${(err as Error).message}`, { hint: 'e.g. --github-url https://github.example.com (GitHub Enterprise Server); github.com needs none' });
+    throw new GatewayError('ERR_USAGE', `--github-url: ${(err as Error).message}`, {
+      hint: 'e.g. --github-url https://github.example.com (GitHub Enterprise Server); github.com needs none',
+    });
   }
   const target = { paths, config, provider, webBaseUrl, apiBaseUrl, name: options.name ?? defaultAppName(config.publicUrl), org: options.org };
   const fetchImpl = deps.fetch ?? globalThis.fetch;
@@ -86,7 +92,13 @@ export async function runGitHubRegister(options: GitHubRegisterOptions, deps: Pa
     const canAsk = deps.interactive ?? isInteractiveTerminal();
     return registerManually(target, options, { output, fetch: fetchImpl, prompter: canAsk ? (deps.prompter ?? inquirerPrompter) : undefined });
   }
-  return registerFromManifest(target, { output, fetch: fetchImpl, timeoutMs, timeout: options.timeout ?? DEFAULT_TIMEOUT, open: options.open !== false ? (deps.openBrowser ?? openInBrowser) : undefined });
+  return registerFromManifest(target, {
+    output,
+    fetch: fetchImpl,
+    timeoutMs,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT,
+    open: options.open !== false ? (deps.openBrowser ?? openInBrowser) : undefined,
+  });
 }
 
 interface Target {
@@ -108,7 +120,13 @@ function githubProvider(config: GatewayConfig, paths: ProjectPaths): GitHubProvi
 
 async function registerFromManifest(
   t: Target,
-  { output, fetch: fetchImpl, timeoutMs, timeout, open }: { output: CliOutput; fetch: typeof fetch; timeoutMs: number; timeout: string; open: ((url: string) => void) | undefined },
+  {
+    output,
+    fetch: fetchImpl,
+    timeoutMs,
+    timeout,
+    open,
+  }: { output: CliOutput; fetch: typeof fetch; timeoutMs: number; timeout: string; open: ((url: string) => void) | undefined },
 ): Promise<void> {
   const needsMembership = t.provider.orgs.length + t.provider.teams.length > 0;
   const owner = t.org === undefined ? 'your personal account' : `the organization ${t.org}`;
@@ -122,7 +140,9 @@ async function registerFromManifest(
       output.stdout(
         [
           `Creating the GitHub App "${t.name}" for ${t.config.publicUrl} on ${t.webBaseUrl} (owned by ${owner}).`,
-          open ? 'Opening this page in your browser (if it does not open, open it yourself in a browser signed in to GitHub):' : 'Open this page in a browser signed in to GitHub:',
+          open
+            ? 'Opening this page in your browser (if it does not open, open it yourself in a browser signed in to GitHub):'
+            : 'Open this page in a browser signed in to GitHub:',
           `  ${startUrl}`,
           `Then click "Create GitHub App" on GitHub. Waiting up to ${timeout}; nothing is saved until GitHub answers.`,
           '',
@@ -176,7 +196,7 @@ function membershipAdvice(app: RegisteredGitHubApp, t: Target): string[] {
   return [
     `Org and team rules (${orgs.join(', ')}): the app asks for read access to organization members, and must be installed on each of`,
     `those organizations to see them: ${install}`,
-    ...(t.org === undefined ? ['A private app can only be installed on its owner\'s account: for organizations, register it with --org ORG.'] : []),
+    ...(t.org === undefined ? ["A private app can only be installed on its owner's account: for organizations, register it with --org ORG."] : []),
     "GitHub App user tokens expire after 8 hours: members then log in again when their membership is re-checked, unless token expiration is turned off in the app's settings (Optional features).",
   ];
 }
@@ -203,27 +223,40 @@ async function registerManually(
       `  Authorization callback URL  ${origin}/callback`,
       '  Enable Device Flow          leave unchecked',
       'Click "Register application", copy the Client ID, then "Generate a new client secret".',
-      ...(t.provider.orgs.length + t.provider.teams.length > 0 ? ['(Org and team rules: an organization that restricts OAuth apps must approve this one.)'] : []),
+      ...(t.provider.orgs.length + t.provider.teams.length > 0
+        ? ['(Org and team rules: an organization that restricts OAuth apps must approve this one.)']
+        : []),
       '',
     ].join('\n'),
   );
 
   const missing: string[] = [];
+  const notAsked = (flag: string): string => {
+    missing.push(flag);
+    return '';
+  };
   const clientId =
     nonEmpty(options.githubClientId) ??
-    (prompter ? await prompter.input({ message: 'Client ID', validate: (v) => (headerSafe(v.trim()) ? true : 'paste the Client ID shown by GitHub') }) : (missing.push('--github-client-id'), ''));
+    (prompter
+      ? await prompter.input({ message: 'Client ID', validate: (v) => (headerSafe(v.trim()) ? true : 'paste the Client ID shown by GitHub') })
+      : notAsked('--github-client-id'));
   const clientSecret =
     nonEmpty(options.githubClientSecret) ??
     (prompter
-      ? await prompter.password({ message: 'Client secret (stored in .secrets/, never in the YAML)', validate: (v) => (headerSafe(v.trim()) ? true : 'paste the client secret GitHub generated') })
-      : (missing.push('--github-client-secret (or env MCP_GATEWAY_GITHUB_CLIENT_SECRET)'), ''));
+      ? await prompter.password({
+          message: 'Client secret (stored in .secrets/, never in the YAML)',
+          validate: (v) => (headerSafe(v.trim()) ? true : 'paste the client secret GitHub generated'),
+        })
+      : notAsked('--github-client-secret (or env MCP_GATEWAY_GITHUB_CLIENT_SECRET)'));
   if (missing.length > 0) {
     throw new GatewayError('ERR_USAGE', `github register --manual needs ${missing.join(' and ')} when it cannot ask`, {
       hint: 'e.g. MCP_GATEWAY_GITHUB_CLIENT_SECRET=... mcp-gateway github register --manual --github-client-id Ov23li...',
     });
   }
   if (!headerSafe(clientId) || !headerSafe(clientSecret)) {
-    throw new GatewayError('ERR_USAGE', 'the client id or secret contains spaces or control characters', { hint: 'copy them again from the app\'s page on GitHub' });
+    throw new GatewayError('ERR_USAGE', 'the client id or secret contains spaces or control characters', {
+      hint: "copy them again from the app's page on GitHub",
+    });
   }
 
   // Before anything is written: GitHub tells right credentials from wrong ones without a user login.

@@ -143,7 +143,11 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
       : []),
     `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
     `  mcp-gateway serve${dir}              start the gateway`,
-    ...(Object.keys(answers.deploy).length > 0 ? [`  mcp-gateway render${dir}             or write the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`] : []),
+    ...(Object.keys(answers.deploy).length > 0
+      ? [
+          `  mcp-gateway render${dir}             or write the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`,
+        ]
+      : []),
   ];
   output.stdout(`${lines.join('\n')}\n`);
 
@@ -205,7 +209,11 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
         ? await prompter.select<GitHubCredentialsChoice>({
             message: 'GitHub app credentials for the login',
             choices: [
-              { value: 'register-now', name: 'Create a GitHub App now', description: 'opens GitHub in your browser (mcp-gateway github register); nothing to copy' },
+              {
+                value: 'register-now',
+                name: 'Create a GitHub App now',
+                description: 'opens GitHub in your browser (mcp-gateway github register); nothing to copy',
+              },
               { value: 'enter', name: 'Enter a client ID and secret', description: 'of an OAuth app or GitHub App you already created' },
               { value: 'register-later', name: 'Later', description: 'run mcp-gateway github register before serve' },
             ],
@@ -228,11 +236,19 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
   let oidcClientId = '';
   let oidcClientSecret: string | undefined;
   if (provider === 'oidc') {
-    oidcIssuer = nonEmpty(options.oidcIssuer) ?? (await ask('--oidc-issuer', (p) => p.input({ message: 'OpenID provider issuer URL (e.g. https://accounts.google.com)', validate: (v) => (v.trim() ? true : 'required') })));
-    oidcClientId = nonEmpty(options.oidcClientId) ?? (await ask('--oidc-client-id', (p) => p.input({ message: 'Client ID registered at the provider', validate: (v) => (v.trim() ? true : 'required') })));
+    oidcIssuer =
+      nonEmpty(options.oidcIssuer) ??
+      (await ask('--oidc-issuer', (p) =>
+        p.input({ message: 'OpenID provider issuer URL (e.g. https://accounts.google.com)', validate: (v) => (v.trim() ? true : 'required') }),
+      ));
+    oidcClientId =
+      nonEmpty(options.oidcClientId) ??
+      (await ask('--oidc-client-id', (p) => p.input({ message: 'Client ID registered at the provider', validate: (v) => (v.trim() ? true : 'required') })));
     oidcClientSecret =
       nonEmpty(options.oidcClientSecret) ??
-      (prompter ? nonEmpty(await prompter.password({ message: 'Client secret (leave empty for a public client; stored in .secrets/)', validate: () => true })) : undefined);
+      (prompter
+        ? nonEmpty(await prompter.password({ message: 'Client secret (leave empty for a public client; stored in .secrets/)', validate: () => true }))
+        : undefined);
   }
   const githubOrgs = provider === 'github' ? (options.githubOrgs ?? []) : [];
   const githubTeams = provider === 'github' ? (options.githubTeams ?? []) : [];
@@ -248,7 +264,11 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
   const allowedUsers =
     (options.allowedUsers && options.allowedUsers.length > 0) || (groupRules && !prompter)
       ? (options.allowedUsers ?? [])
-      : splitLogins(await ask('--allowed-users', (p) => p.input({ message: usersQuestion, validate: (v) => (groupRules && v.trim() === '' ? true : checkField('allowedUsers', splitLogins(v))) })));
+      : splitLogins(
+          await ask('--allowed-users', (p) =>
+            p.input({ message: usersQuestion, validate: (v) => (groupRules && v.trim() === '' ? true : checkField('allowedUsers', splitLogins(v))) }),
+          ),
+        );
 
   if (missing.length > 0) {
     throw new GatewayError('ERR_USAGE', `init needs ${missing.join(', ')} when it cannot ask (--yes, or no interactive terminal)`, {
@@ -256,8 +276,8 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
         provider === 'oidc'
           ? 'e.g. mcp-gateway init --yes --provider oidc --public-url https://mcp.example.com --oidc-issuer https://accounts.google.com --oidc-client-id ID --email-domains example.com (secret in MCP_GATEWAY_OIDC_CLIENT_SECRET)'
           : provider === 'github'
-          ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice, then `mcp-gateway github register` creates the GitHub app; or pass both --github-client-id and the secret (MCP_GATEWAY_GITHUB_CLIENT_SECRET) of an existing app; or --provider local to skip GitHub'
-          : 'e.g. mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
+            ? 'e.g. mcp-gateway init --yes --public-url https://mcp.example.com --allowed-users alice, then `mcp-gateway github register` creates the GitHub app; or pass both --github-client-id and the secret (MCP_GATEWAY_GITHUB_CLIENT_SECRET) of an existing app; or --provider local to skip GitHub'
+            : 'e.g. mcp-gateway init --yes --provider local --public-url http://127.0.0.1:8080 --allowed-users alice',
     });
   }
   return {
@@ -299,7 +319,12 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
             ...(answers.githubTeams.length > 0 ? { teams: answers.githubTeams } : {}),
           }
         : answers.provider === 'oidc'
-          ? { type: 'oidc', issuer: answers.oidcIssuer, clientId: answers.oidcClientId, ...(answers.emailDomains.length > 0 ? { emailDomains: answers.emailDomains } : {}) }
+          ? {
+              type: 'oidc',
+              issuer: answers.oidcIssuer,
+              clientId: answers.oidcClientId,
+              ...(answers.emailDomains.length > 0 ? { emailDomains: answers.emailDomains } : {}),
+            }
           : // The one-time code signs in as one user; the first allowed login, so that login can get in.
             { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
     allowedUsers: answers.allowedUsers,
@@ -309,13 +334,24 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
 }
 
 function describeAllowed(users: string[], orgs: string[], teams: string[]): string {
-  const parts = [users.length > 0 ? `users ${users.join(', ')}` : '', orgs.length > 0 ? `members of ${orgs.join(', ')}` : '', teams.length > 0 ? `teams ${teams.join(', ')}` : ''];
+  const parts = [
+    users.length > 0 ? `users ${users.join(', ')}` : '',
+    orgs.length > 0 ? `members of ${orgs.join(', ')}` : '',
+    teams.length > 0 ? `teams ${teams.join(', ')}` : '',
+  ];
   return parts.filter(Boolean).join('; ');
 }
 
 /** Commas separate logins; blanks and repeats are dropped. */
 export function splitLogins(text: string): string[] {
-  return [...new Set(text.split(',').map((login) => login.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((login) => login.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Asks the config schema itself about one field, so a prompt accepts exactly what the config will. */

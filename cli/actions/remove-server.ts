@@ -35,9 +35,7 @@ export async function runRemoveServer(options: RemoveServerOptions, deps: Partia
     return current;
   });
   output.stdout(
-    [
-      `Removed server ${options.name}; a running mcp-gateway serve stops serving ${endpointUrl(config.publicUrl, options.name)} by itself (its sessions end).`,
-      'Files it created (if any) are left in place.',
-    ].join('\n') + '\n',
+    `Removed server ${options.name}; a running mcp-gateway serve stops serving ${endpointUrl(config.publicUrl, options.name)} by itself (its sessions end).\n` +
+      'Files it created (if any) are left in place.\n',
   );
 }

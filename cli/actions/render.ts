@@ -47,11 +47,13 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
   const gitignore = await ensureGitignore(paths.gitignore, ignored);
 
   const describe = (path: string): string => {
-    if (path === 'compose.yaml') return `project ${result.project}: redis, auth, ${result.router === 'traefik' ? 'traefik' : 'router'}${result.bridges.map((b) => `, ${b.service}${b.relay === undefined ? '' : `, ${b.relay.service}`}`).join('')}`;
+    if (path === 'compose.yaml')
+      return `project ${result.project}: redis, auth, ${result.router === 'traefik' ? 'traefik' : 'router'}${result.bridges.map((b) => `, ${b.service}${b.relay === undefined ? '' : `, ${b.relay.service}`}`).join('')}`;
     if (path === 'config/mcp-gateway.yaml') return 'the config for the containers (store: the deployment Redis), no secrets';
     if (path.startsWith('secrets/')) return 'mode 0600';
     if (path === 'build/runtime-node.Dockerfile') return result.images.node;
-    if (path === 'build/runtime-python.Dockerfile') return result.bridges.some((b) => b.runtime === 'python') ? result.images.python : `${result.images.python} (no server needs it yet)`;
+    if (path === 'build/runtime-python.Dockerfile')
+      return result.bridges.some((b) => b.runtime === 'python') ? result.images.python : `${result.images.python} (no server needs it yet)`;
     if (path === 'build/app/') return 'bin/, dist/, package.json and the production node_modules';
     if (path === 'traefik/traefik.yml') return "entry points 80/443, Let's Encrypt, providers";
     if (path === 'traefik/dynamic.yml') return `routes, ForwardAuth, CORS, rate limits (${config.deploy.routing} routing)`;

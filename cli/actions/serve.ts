@@ -40,12 +40,21 @@ export async function runServe(options: ServeOptions, out: CliOutput = processOu
   if (options.demo) {
     const listen = parseListen(options.listen ?? DEMO_LISTEN);
     if (!isLoopbackHost(listen.host)) {
-      throw new GatewayError('ERR_USAGE', `the demo only listens on loopback, not ${listen.host}`, { hint: 'use --listen 127.0.0.1:PORT, or `mcp-gateway init` for a real deployment' });
+      throw new GatewayError('ERR_USAGE', `the demo only listens on loopback, not ${listen.host}`, {
+        hint: 'use --listen 127.0.0.1:PORT, or `mcp-gateway init` for a real deployment',
+      });
     }
     const port = listen.port === 0 ? await freePort(listen.host) : listen.port;
     config = demoConfig(port);
     const store = await createEmbeddedStore();
-    gateway = await startProjectGateway({ config, keys: await ephemeralKeySet(), store, listen: { host: listen.host, port }, logger, announceLoginCode: announce });
+    gateway = await startProjectGateway({
+      config,
+      keys: await ephemeralKeySet(),
+      store,
+      listen: { host: listen.host, port },
+      logger,
+      announceLoginCode: announce,
+    });
   } else {
     const paths = projectPaths(options.dir);
     config = await loadConfig(paths.dir);
@@ -98,7 +107,7 @@ function printEndpoints(out: CliOutput, config: GatewayConfig, gateway: RunningG
     );
   }
   lines.push('Press Ctrl+C to stop.', '');
-  out.stdout(lines.join('\n') + '\n');
+  out.stdout(`${lines.join('\n')}\n`);
 }
 
 function untilSignal(out: CliOutput): Promise<void> {

@@ -64,7 +64,9 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
   const config = await loadConfig(paths.dir);
   const urls = gatewayUrls(config);
   if (urls.serverNames.length === 0) {
-    throw new GatewayError('ERR_USAGE', 'no servers configured, so there is nothing to check', { hint: `add one with \`mcp-gateway add-server NAME${dirArg(paths.dir)}\`` });
+    throw new GatewayError('ERR_USAGE', 'no servers configured, so there is nothing to check', {
+      hint: `add one with \`mcp-gateway add-server NAME${dirArg(paths.dir)}\``,
+    });
   }
   const timeoutMs = timeoutOption(options.timeout);
   const user = smokeUser(config, options.user);
@@ -86,7 +88,13 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
     const scopes = 'scopes' in serverConfig && serverConfig.scopes ? serverConfig.scopes : [];
     const now = Date.now();
     const { token, jti, expiresIn } = await signAccessToken(
-      { sub: cliSubject(user), login: user, clientId: SMOKE_CLIENT_ID, audience: urls.resourceFor(server), ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+      {
+        sub: cliSubject(user),
+        login: user,
+        clientId: SMOKE_CLIENT_ID,
+        audience: urls.resourceFor(server),
+        ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+      },
       { keys, issuer: urls.issuer, ttlMs: TOKEN_TTL_MS, now },
     );
     issued.push({ jti, expiresAt: Math.floor(now / 1000) * 1000 + expiresIn * 1000 });
@@ -108,13 +116,20 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
 /** One request before the checks, so "nothing listens there" is one clear line instead of a failure per check. */
 async function expectGatewayAnswers(target: SmokeTarget, base: string, docker: DockerDeployment | undefined): Promise<void> {
   try {
-    const res = await target.fetch(target.reachAt(`${target.urls.issuer}/.well-known/oauth-authorization-server`), { redirect: 'manual', signal: AbortSignal.timeout(target.timeoutMs) });
+    const res = await target.fetch(target.reachAt(`${target.urls.issuer}/.well-known/oauth-authorization-server`), {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
     await res.arrayBuffer();
   } catch (err) {
-    throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `no ${docker ? `router of the Docker deployment (${docker.reason})` : 'gateway'} answers at ${base}: ${describeFetchError(err)}`, {
-      hint: docker?.reachHint ?? 'start it (`mcp-gateway serve`, or `mcp-gateway up` for Docker), or pass --url with the address the gateway is reached at',
-      cause: err,
-    });
+    throw new GatewayError(
+      'ERR_GATEWAY_UNREACHABLE',
+      `no ${docker ? `router of the Docker deployment (${docker.reason})` : 'gateway'} answers at ${base}: ${describeFetchError(err)}`,
+      {
+        hint: docker?.reachHint ?? 'start it (`mcp-gateway serve`, or `mcp-gateway up` for Docker), or pass --url with the address the gateway is reached at',
+        cause: err,
+      },
+    );
   }
 }
 
@@ -126,7 +141,9 @@ async function revokeTokens(options: SmokeOptions, output: CliOutput, issued: Re
     });
     return true;
   } catch (err) {
-    output.stderr(`warning: could not revoke the smoke tokens (${err instanceof Error ? err.message : String(err)}); they expire within ${TOKEN_TTL_MS / 60_000} minutes\n`);
+    output.stderr(
+      `warning: could not revoke the smoke tokens (${err instanceof Error ? err.message : String(err)}); they expire within ${TOKEN_TTL_MS / 60_000} minutes\n`,
+    );
     return false;
   }
 }
@@ -170,6 +187,8 @@ function formatReport(report: SmokeReport): string {
     for (const c of s.checks) if (!c.ok) lines.push(`        ${c.check}: ${printable(c.detail, 500)}`);
   }
   lines.push(report.tokensRevoked ? 'The smoke tokens are revoked.' : 'The smoke tokens could not be revoked; they expire within 5 minutes.');
-  lines.push(report.ok ? (report.servers.length === 1 ? 'The server passed.' : `All ${report.servers.length} servers passed.`) : `Failed: ${report.failed.join(', ')}`);
+  lines.push(
+    report.ok ? (report.servers.length === 1 ? 'The server passed.' : `All ${report.servers.length} servers passed.`) : `Failed: ${report.failed.join(', ')}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -47,7 +47,10 @@ export async function runStatus(options: StatusOptions, deps: Partial<StatusDeps
     output.stdout(`${project}: no containers (start it with mcp-gateway up)\n`);
     return status;
   }
-  const rows = [['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'PORTS'], ...status.services.map((s) => [s.service ?? '?', s.container, s.state, s.health ?? '-', s.ports.filter((p) => p.includes('->')).join(', ') || '-'])];
+  const rows = [
+    ['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'PORTS'],
+    ...status.services.map((s) => [s.service ?? '?', s.container, s.state, s.health ?? '-', s.ports.filter((p) => p.includes('->')).join(', ') || '-']),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   output.stdout(`${project}\n${rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`);
   return status;

@@ -28,13 +28,19 @@ const MAX_TTL_MS = 24 * 3_600_000;
 export async function runTokenIssue(options: TokenIssueOptions, out: CliOutput = processOutput): Promise<void> {
   const ttlMs = parseDuration(options.ttl);
   if (ttlMs === undefined) throw new GatewayError('ERR_USAGE', `--ttl ${options.ttl} is not a duration`, { hint: DURATION_HINT });
-  if (ttlMs > MAX_TTL_MS) throw new GatewayError('ERR_USAGE', `--ttl ${options.ttl} is longer than 24h`, { hint: 'tokens for smoke checks should be short-lived; use e.g. --ttl 15m' });
+  if (ttlMs > MAX_TTL_MS)
+    throw new GatewayError('ERR_USAGE', `--ttl ${options.ttl} is longer than 24h`, {
+      hint: 'tokens for smoke checks should be short-lived; use e.g. --ttl 15m',
+    });
   const paths = projectPaths(options.dir);
   const config = await loadConfig(paths.dir);
   const urls = gatewayUrls(config);
   if (!urls.serverNames.includes(options.server)) {
     throw new GatewayError('ERR_SERVER_UNKNOWN', `no server named ${options.server}`, {
-      hint: urls.serverNames.length > 0 ? `configured servers: ${urls.serverNames.join(', ')}` : `add one with \`mcp-gateway add-server NAME --dir ${options.dir}\``,
+      hint:
+        urls.serverNames.length > 0
+          ? `configured servers: ${urls.serverNames.join(', ')}`
+          : `add one with \`mcp-gateway add-server NAME --dir ${options.dir}\``,
     });
   }
   // The token carries no rule of its own, so /verify will admit it by the login's `user:` rule.

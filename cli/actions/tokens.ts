@@ -20,7 +20,11 @@ type Deps = Partial<AdminSessionDeps>;
 
 function sessionArgs(options: TokensOptions, deps: Deps) {
   const output = deps.output ?? processOutput;
-  return { output, sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) }, sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) } };
+  return {
+    output,
+    sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) },
+    sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+  };
 }
 
 function filterOf(options: TokensRevokeOptions): { user?: string; client?: string; family?: string } {
@@ -51,7 +55,9 @@ export async function runTokensList(options: TokensOptions, deps: Deps = {}): Pr
 export async function runTokensRevoke(options: TokensRevokeOptions, deps: Deps = {}): Promise<void> {
   const filter = filterOf(options);
   if (Object.keys(filter).length === 0) {
-    throw new GatewayError('ERR_USAGE', 'tokens revoke needs --user LOGIN, --client ID or --family ID', { hint: 'see `mcp-gateway tokens list` for what there is to revoke' });
+    throw new GatewayError('ERR_USAGE', 'tokens revoke needs --user LOGIN, --client ID or --family ID', {
+      hint: 'see `mcp-gateway tokens list` for what there is to revoke',
+    });
   }
   const { output, sessionOptions, sessionDeps } = sessionArgs(options, deps);
   const report = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.revokeGrants(filter));

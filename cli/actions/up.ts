@@ -46,7 +46,8 @@ export interface UpDeps {
 export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Promise<UpResult> {
   const output = deps.output ?? processOutput;
   const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
-  if (options.timeout !== undefined && timeoutMs === undefined) throw new GatewayError('ERR_USAGE', `--timeout ${options.timeout} is not a duration`, { hint: DURATION_HINT });
+  if (options.timeout !== undefined && timeoutMs === undefined)
+    throw new GatewayError('ERR_USAGE', `--timeout ${options.timeout} is not a duration`, { hint: DURATION_HINT });
 
   const { config, project: projectName, connection } = await deploymentTarget(options.dir, deps.connect);
   const effective: GatewayConfig = options.redisImage === undefined ? config : { ...config, deploy: { ...config.deploy, redisImage: options.redisImage } };
@@ -59,11 +60,16 @@ export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Pro
     version: packageVersion(),
   });
   // As `render` does: the deploy folder holds secrets and node_modules, logs/ is the operator's.
-  await ensureGitignore(paths.gitignore, [...(rendered.out.startsWith(paths.dir + sep) ? [`${relative(paths.dir, rendered.out).split(sep).join('/')}/`] : []), 'logs/']);
+  await ensureGitignore(paths.gitignore, [
+    ...(rendered.out.startsWith(paths.dir + sep) ? [`${relative(paths.dir, rendered.out).split(sep).join('/')}/`] : []),
+    'logs/',
+  ]);
   const project = await loadComposeProject(join(rendered.out, 'compose.yaml'), { projectName });
   if (project.name !== projectName) {
     // down/status/logs find the deployment by the config's name; a hand-edited `name:` would hide it from them.
-    throw new GatewayError('ERR_COMPOSE_INVALID', `${rendered.out}/compose.yaml names the project ${project.name}, the config ${projectName}`, { hint: 'render again without editing compose.yaml, or set deploy.project' });
+    throw new GatewayError('ERR_COMPOSE_INVALID', `${rendered.out}/compose.yaml names the project ${project.name}, the config ${projectName}`, {
+      hint: 'render again without editing compose.yaml, or set deploy.project',
+    });
   }
   for (const name of project.unsetVariables) output.stderr(`warning: compose.yaml uses \${${name}}, which is not set; it is empty\n`);
 

@@ -26,7 +26,14 @@ export interface AdminHttpClient extends AdminOps {
 const ADMIN_CODES = new Set<GatewayErrorCode>(['ERR_CLIENT_UNKNOWN', 'ERR_GRANT_UNKNOWN']);
 
 /** The admin operations of a running gateway, through its `/admin/*` API (runtime/auth/admin/admin-api.ts). */
-export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch, timeoutMs = 15_000, target = 'gateway', hints = {} }: AdminHttpClientOptions): AdminHttpClient {
+export function createAdminHttpClient({
+  baseUrl,
+  token,
+  fetch: fetchImpl = fetch,
+  timeoutMs = 15_000,
+  target = 'gateway',
+  hints = {},
+}: AdminHttpClientOptions): AdminHttpClient {
   const base = baseUrl.replace(/\/+$/, '');
 
   async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -53,7 +60,9 @@ export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch
     const description = typeof error['error_description'] === 'string' ? error['error_description'] : text.slice(0, 200);
     const code = error['code'];
     if (res.status === 404 && typeof code === 'string' && ADMIN_CODES.has(code as GatewayErrorCode)) {
-      throw new GatewayError(code as GatewayErrorCode, description, { hint: code === 'ERR_CLIENT_UNKNOWN' ? 'list them with `mcp-gateway clients list`' : 'list them with `mcp-gateway tokens list`' });
+      throw new GatewayError(code as GatewayErrorCode, description, {
+        hint: code === 'ERR_CLIENT_UNKNOWN' ? 'list them with `mcp-gateway clients list`' : 'list them with `mcp-gateway tokens list`',
+      });
     }
     // Every path called here exists in the admin API: any other 404 means it is not mounted (no
     // admin token configured) or a proxy in front does not route /admin/ to the auth runtime.
@@ -66,10 +75,15 @@ export function createAdminHttpClient({ baseUrl, token, fetch: fetchImpl = fetch
     }
     if (res.status === 401) {
       throw new GatewayError('ERR_ADMIN_DENIED', `the ${target} at ${base} refused the admin token in .secrets/admin-token (HTTP 401)`, {
-        hint: hints.denied ?? 'the running gateway was started with another token: restart `mcp-gateway serve`, or for Docker run `mcp-gateway render` and `up` again',
+        hint:
+          hints.denied ??
+          'the running gateway was started with another token: restart `mcp-gateway serve`, or for Docker run `mcp-gateway render` and `up` again',
       });
     }
-    if (res.status === 429) throw new GatewayError('ERR_ADMIN_DENIED', `the ${target} at ${base} is limiting admin requests from this address: ${description}`, { hint: 'wait ten minutes; failed requests from this address count against it' });
+    if (res.status === 429)
+      throw new GatewayError('ERR_ADMIN_DENIED', `the ${target} at ${base} is limiting admin requests from this address: ${description}`, {
+        hint: 'wait ten minutes; failed requests from this address count against it',
+      });
     if (res.status === 400) throw new GatewayError('ERR_USAGE', `the gateway refused the request: ${description}`);
     throw new GatewayError('ERR_ADMIN_FAILED', `the admin API at ${base} answered ${method} ${path} with HTTP ${res.status}: ${description}`, {
       hint: 'see the gateway log (`mcp-gateway logs auth` for Docker, stderr of `mcp-gateway serve`)',

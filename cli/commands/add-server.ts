@@ -18,11 +18,20 @@ export const addServerCommand = defineCommand({
     // No default ([]) so the help does not print "(default: [])"; the command treats absent as none.
     new Option('--env <NAME=VALUE>', 'environment variable for the server (repeatable)').argParser(collect),
     new Option('--url <url>', 'proxy a remote Streamable HTTP MCP server at this URL instead of running a command (https, or http on loopback)'),
-    new Option('--header <NAME=VALUE>', 'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)').argParser(collect),
+    new Option(
+      '--header <NAME=VALUE>',
+      'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)',
+    ).argParser(collect),
     new Option('--description <text>', 'one line saying what the server does'),
-    new Option('--mount <path[:ro]>', 'a host directory or file the sandboxed server may use besides its own data directory; add :ro for read-only (repeatable)').argParser(collect),
+    new Option(
+      '--mount <path[:ro]>',
+      'a host directory or file the sandboxed server may use besides its own data directory; add :ro for read-only (repeatable)',
+    ).argParser(collect),
     new Option('--network <mode>', 'none: the server gets no network at all').choices(['none']),
-    new Option('--sandbox <mode>', 'on (the default: project directory hidden, the rest read-only), strict (reads only system directories, its program and its mounts) or off (unsandboxed, at your own risk)').choices(['on', 'strict', 'off']),
+    new Option(
+      '--sandbox <mode>',
+      'on (the default: project directory hidden, the rest read-only), strict (reads only system directories, its program and its mounts) or off (unsandboxed, at your own risk)',
+    ).choices(['on', 'strict', 'off']),
     new Option('--force', 'replace a server of the same name'),
   ],
   notes: () => `Catalog (the reference servers of modelcontextprotocol/servers):

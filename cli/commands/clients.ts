@@ -29,7 +29,8 @@ export const clientsCommand = defineCommand({
       options: [dirOption(), adminUrlOption(), new Option('--json', 'print one JSON document { clients: [...] }')],
       notes: ADMIN_API_NOTE,
       examples: ['mcp-gateway clients list --dir ./gw', 'mcp-gateway clients list --json | jq -r ".clients[].clientId"'],
-      action: (_, flags: Flags<action.ClientsOptions>, { output }) => runClientsList({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
+      action: (_, flags: Flags<action.ClientsOptions>, { output }) =>
+        runClientsList({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
     }),
     defineCommand({
       name: 'show',
@@ -38,7 +39,8 @@ export const clientsCommand = defineCommand({
       options: [dirOption(), adminUrlOption(), new Option('--json', 'print one JSON document { client: {..., grants: [...]} }')],
       notes: ADMIN_API_NOTE,
       examples: ['mcp-gateway clients show 3q2-x7Yb... --dir ./gw'],
-      action: ([clientId]: [string], flags: Flags<action.ClientsOptions>, { output }) => runClientsShow({ ...flags, dir: projectDir(flags), json: flags.json === true, clientId }, { output }),
+      action: ([clientId]: [string], flags: Flags<action.ClientsOptions>, { output }) =>
+        runClientsShow({ ...flags, dir: projectDir(flags), json: flags.json === true, clientId }, { output }),
     }),
     defineCommand({
       name: 'remove',
@@ -47,7 +49,8 @@ export const clientsCommand = defineCommand({
       options: [dirOption(), adminUrlOption(), new Option('--json', 'print one JSON document { removed: { clientId, clientName, revokedGrants } }')],
       notes: ADMIN_API_NOTE,
       examples: ['mcp-gateway clients remove 3q2-x7Yb... --dir ./gw'],
-      action: ([clientId]: [string], flags: Flags<action.ClientsOptions>, { output }) => runClientsRemove({ ...flags, dir: projectDir(flags), json: flags.json === true, clientId }, { output }),
+      action: ([clientId]: [string], flags: Flags<action.ClientsOptions>, { output }) =>
+        runClientsRemove({ ...flags, dir: projectDir(flags), json: flags.json === true, clientId }, { output }),
     }),
     defineCommand({
       name: 'prune',

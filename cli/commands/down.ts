@@ -12,7 +12,10 @@ export const downCommand = defineCommand({
   description: "Stop and remove the Docker deployment's containers and network (volumes only with --volumes)",
   options: [
     dirOption(),
-    new Option('--volumes', "also remove the volumes: the Redis data (tokens, registered clients, consents) is lost; servers' data stays in .mcp-gateway/servers/"),
+    new Option(
+      '--volumes',
+      "also remove the volumes: the Redis data (tokens, registered clients, consents) is lost; servers' data stays in .mcp-gateway/servers/",
+    ),
   ],
   examples: ['mcp-gateway down --dir ./gw', 'mcp-gateway down --volumes'],
   action: (_, flags: Flags<action.DownOptions>, { output }) => runDown({ dir: projectDir(flags), volumes: flags.volumes === true }, { output }),

@@ -13,7 +13,8 @@ export const githubCommand = defineCommand({
   subcommands: [
     defineCommand({
       name: 'register',
-      description: "Create the GitHub App users log in with (GitHub's app-manifest flow, in your browser) and store its credentials; --manual checks and stores an OAuth app's instead",
+      description:
+        "Create the GitHub App users log in with (GitHub's app-manifest flow, in your browser) and store its credentials; --manual checks and stores an OAuth app's instead",
       options: [
         dirOption(),
         new Option('--github-url <url>', 'GitHub Enterprise Server base URL (default: provider.url of the config, else https://github.com)'),
@@ -23,7 +24,9 @@ export const githubCommand = defineCommand({
         new Option('--timeout <duration>', 'how long to wait for GitHub, e.g. 20m').default('10m'),
         new Option('--manual', "print the values for GitHub's OAuth-app form, then check and store the client id and secret pasted back"),
         new Option('--github-client-id <id>', 'with --manual: the client ID (asked for when omitted in a terminal)'),
-        new Option('--github-client-secret <secret>', 'with --manual: the client secret; prefer the environment variable').env('MCP_GATEWAY_GITHUB_CLIENT_SECRET'),
+        new Option('--github-client-secret <secret>', 'with --manual: the client secret; prefer the environment variable').env(
+          'MCP_GATEWAY_GITHUB_CLIENT_SECRET',
+        ),
         new Option('--force', 'replace the GitHub app already configured'),
       ],
       notes: `A local page on 127.0.0.1 posts the app's manifest to GitHub (no webhook, no permissions beyond

@@ -15,17 +15,20 @@ export const initCommand = defineCommand({
     new Option('-y, --yes', 'never ask: a missing required value is an error (for scripts and CI)'),
     new Option('--force', 'overwrite an existing mcp-gateway.yaml (the signing key is kept, so issued tokens stay valid)'),
     new Option('--public-url <url>', 'the URL clients connect to; https, or http on a loopback host (e.g. http://127.0.0.1:8080)'),
-    new Option('--provider <type>', 'how users log in: github (a GitHub App or OAuth app; the default), oidc (any OpenID Connect provider) or local (a one-time code printed by the gateway)').choices([
-      'github',
-      'oidc',
-      'local',
-    ]),
+    new Option(
+      '--provider <type>',
+      'how users log in: github (a GitHub App or OAuth app; the default), oidc (any OpenID Connect provider) or local (a one-time code printed by the gateway)',
+    ).choices(['github', 'oidc', 'local']),
     new Option('--github-client-id <id>', 'client ID of your GitHub OAuth app or GitHub App (omit to run `mcp-gateway github register` next)'),
-    new Option('--github-client-secret <secret>', 'client secret of your GitHub OAuth app; prefer the environment variable, which stays out of shell history').env(
-      'MCP_GATEWAY_GITHUB_CLIENT_SECRET',
-    ),
+    new Option(
+      '--github-client-secret <secret>',
+      'client secret of your GitHub OAuth app; prefer the environment variable, which stays out of shell history',
+    ).env('MCP_GATEWAY_GITHUB_CLIENT_SECRET'),
     new Option('--github-url <url>', 'GitHub base URL, for GitHub Enterprise Server (default: https://github.com)'),
-    new Option('--allowed-users <logins>', 'comma-separated logins that may sign in, e.g. alice,bob (OpenID Connect: verified email addresses or subjects)').argParser(commaList),
+    new Option(
+      '--allowed-users <logins>',
+      'comma-separated logins that may sign in, e.g. alice,bob (OpenID Connect: verified email addresses or subjects)',
+    ).argParser(commaList),
     new Option('--github-orgs <orgs>', 'comma-separated GitHub organizations whose members may sign in (asks GitHub for read:org)').argParser(commaList),
     new Option('--github-teams <teams>', 'comma-separated GitHub teams as org/team-slug whose members may sign in').argParser(commaList),
     new Option('--oidc-issuer <url>', 'OpenID Connect issuer URL, with --provider oidc (e.g. https://accounts.google.com)'),
@@ -33,10 +36,19 @@ export const initCommand = defineCommand({
     new Option('--oidc-client-secret <secret>', 'client secret at the OpenID provider; omit for a public client').env('MCP_GATEWAY_OIDC_CLIENT_SECRET'),
     new Option('--email-domains <domains>', 'comma-separated domains whose verified addresses may sign in (OpenID Connect)').argParser(commaList),
     new Option('--listen <host:port>', 'address the gateway listens on (default: derived from the public URL by serve)'),
-    new Option('--domain <domain>', "the Docker deployment's domain: public URL https://DOMAIN unless --public-url, and the base of NAME.DOMAIN with --routing subdomain"),
+    new Option(
+      '--domain <domain>',
+      "the Docker deployment's domain: public URL https://DOMAIN unless --public-url, and the base of NAME.DOMAIN with --routing subdomain",
+    ),
     new Option('--email <email>', "Let's Encrypt account e-mail for Traefik's certificates (deploy.email)"),
-    new Option('--router <router>', "Docker deployment: traefik (HTTPS with Let's Encrypt; the default) or builtin (our router, plain HTTP behind your own TLS)").choices(['traefik', 'builtin']),
-    new Option('--routing <style>', 'where each server lives: path (https://DOMAIN/NAME/mcp; the default) or subdomain (https://NAME.DOMAIN/mcp)').choices(['path', 'subdomain']),
+    new Option(
+      '--router <router>',
+      "Docker deployment: traefik (HTTPS with Let's Encrypt; the default) or builtin (our router, plain HTTP behind your own TLS)",
+    ).choices(['traefik', 'builtin']),
+    new Option('--routing <style>', 'where each server lives: path (https://DOMAIN/NAME/mcp; the default) or subdomain (https://NAME.DOMAIN/mcp)').choices([
+      'path',
+      'subdomain',
+    ]),
   ],
   notes: `Without --yes, init asks for missing values when run in a terminal. The client secret is written to
 .secrets/github-client-secret (mode 0600), never to mcp-gateway.yaml or the screen; a new signing key goes to

@@ -10,7 +10,10 @@ export const listCommand = defineCommand({
   name: 'list',
   group: 'Servers',
   description: 'List the configured servers with their endpoint URLs and commands',
-  options: [dirOption(), new Option('--json', 'print one JSON document { publicUrl, servers: [{ name, endpoint, command, args, description, url? }] } and nothing else')],
+  options: [
+    dirOption(),
+    new Option('--json', 'print one JSON document { publicUrl, servers: [{ name, endpoint, command, args, description, url? }] } and nothing else'),
+  ],
   examples: ['mcp-gateway list', 'mcp-gateway list --json | jq -r ".servers[].endpoint"'],
   action: (_, flags: Flags<action.ListOptions>, { output }) => runList({ dir: projectDir(flags), json: flags.json ?? false }, { output }),
 });

@@ -18,7 +18,11 @@ export const renderCommand = defineCommand({
   ],
   notes: `\`docker compose up -d\` in the deploy folder starts the deployment without this CLI. Secrets go to
 secrets/<service>.env (mode 0600), never into compose.yaml or the images.`,
-  examples: ['mcp-gateway render --dir ./gw', 'cd ./gw/deploy && docker compose up -d', 'mcp-gateway render --dir ./gw --base-image registry.example.com/node:20'],
+  examples: [
+    'mcp-gateway render --dir ./gw',
+    'cd ./gw/deploy && docker compose up -d',
+    'mcp-gateway render --dir ./gw --base-image registry.example.com/node:20',
+  ],
   action: (_, flags: Flags<action.RenderOptions>, { output }) =>
     runRender({ ...flags, dir: projectDir(flags), ...(flags.out === undefined ? {} : { out: resolve(flags.out) }) }, { output }),
 });

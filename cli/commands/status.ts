@@ -10,7 +10,10 @@ export const statusCommand = defineCommand({
   name: 'status',
   group: 'Deploy',
   description: 'Show the Docker deployment: service, container, state, health, ports',
-  options: [dirOption(), new Option('--json', 'print one JSON document { project, services: [{ service, server, container, state, health, ports, image, status }] }')],
+  options: [
+    dirOption(),
+    new Option('--json', 'print one JSON document { project, services: [{ service, server, container, state, health, ports, image, status }] }'),
+  ],
   examples: ['mcp-gateway status --dir ./gw', 'mcp-gateway status --json | jq -r ".services[] | select(.health != \\"healthy\\") | .service"'],
   action: (_, flags: Flags<action.StatusOptions>, { output }) => runStatus({ dir: projectDir(flags), json: flags.json === true }, { output }),
 });

@@ -35,7 +35,10 @@ export const tokensCommand = defineCommand({
       options: [
         dirOption(),
         adminUrlOption(),
-        new Option('--user <login>', 'every grant of this user (login, or subject such as github:12345: a renamed GitHub login may since belong to someone else)'),
+        new Option(
+          '--user <login>',
+          'every grant of this user (login, or subject such as github:12345: a renamed GitHub login may since belong to someone else)',
+        ),
         new Option('--client <id>', 'every grant of this client (the client stays registered; see clients remove)'),
         new Option('--family <id>', 'one grant (the GRANT column of tokens list)'),
         new Option('--json', 'print one JSON document { revoked: [grant ids], alreadyRevoked }'),
@@ -45,7 +48,8 @@ belong to no grant: they expire on their own (--ttl, at most 24h), or end when t
 
 ${ADMIN_API_NOTE}`,
       examples: ['mcp-gateway tokens revoke --user alice', 'mcp-gateway tokens revoke --client 3q2-x7Yb...', 'mcp-gateway tokens revoke --family Zk1...'],
-      action: (_, flags: Flags<action.TokensRevokeOptions>, { output }) => runTokensRevoke({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
+      action: (_, flags: Flags<action.TokensRevokeOptions>, { output }) =>
+        runTokensRevoke({ ...flags, dir: projectDir(flags), json: flags.json === true }, { output }),
     }),
   ],
 });

@@ -26,7 +26,12 @@ export function bashScript(root: CompletionCommand, program: string): string {
   for (const command of commands) {
     for (const option of command.options) {
       if (!option.takesValue || option.values.kind === 'none') continue;
-      valueCases.push(valueCase(option.flags.map((flag) => `${pathKey(command.path)}|${flag}`), option.values));
+      valueCases.push(
+        valueCase(
+          option.flags.map((flag) => `${pathKey(command.path)}|${flag}`),
+          option.values,
+        ),
+      );
     }
     command.arguments.forEach((argument, index) => {
       if (argument.values.kind !== 'none') valueCases.push(valueCase([`${pathKey(command.path)}|#${index}`], argument.values));

@@ -28,7 +28,9 @@ export function fishScript(root: CompletionCommand, program: string): string {
     command.arguments.forEach((argument, index) => {
       if (argument.values.kind === 'none') return;
       const slot = argument.variadic ? `${index}+` : String(index);
-      lines.push(`complete -c ${program} -n "${fn}_slot ${at} ${slot}" -a ${valueWords(argument.values)} -d ${fishQuote(oneLine(argument.description || argument.name))}`);
+      lines.push(
+        `complete -c ${program} -n "${fn}_slot ${at} ${slot}" -a ${valueWords(argument.values)} -d ${fishQuote(oneLine(argument.description || argument.name))}`,
+      );
     });
   }
 

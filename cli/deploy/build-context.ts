@@ -47,7 +47,10 @@ export async function writeBuildContext(buildDir: string, options: BuildContextO
   const node = options.templates.nodeDockerfile;
   const python = options.templates.pythonDockerfile;
   await atomicWriteFile(join(buildDir, DOCKERFILES.node), renderTemplate(node.text, values, { format: 'text', source: node.source }));
-  await atomicWriteFile(join(buildDir, DOCKERFILES.python), renderTemplate(python.text, { ...values, pythonImage: options.pythonImage }, { format: 'text', source: python.source }));
+  await atomicWriteFile(
+    join(buildDir, DOCKERFILES.python),
+    renderTemplate(python.text, { ...values, pythonImage: options.pythonImage }, { format: 'text', source: python.source }),
+  );
   await copyProductionApp(options.packageRoot, join(buildDir, 'app'));
 
   const contextHash = await hashDirectory(buildDir);

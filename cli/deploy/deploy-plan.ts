@@ -86,7 +86,9 @@ export function bridgeRuntime(server: ServerConfig): RuntimeKind {
  */
 export function projectName(config: Pick<GatewayConfig, 'deploy'>, projectDir: string): string {
   if (config.deploy.project !== undefined) return config.deploy.project;
-  const base = basename(projectDir).toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+  const base = basename(projectDir)
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-');
   return `mcpgw-${base}`.slice(0, 63);
 }
 

@@ -20,7 +20,11 @@ export type ServiceSecrets = Map<string, Array<[name: string, value: string]>>;
  * time, so they stay the same across renders.
  */
 export async function collectServiceSecrets(config: GatewayConfig, paths: ProjectPaths, plan: DeployPlan): Promise<ServiceSecrets> {
-  const signingKeys = await requireSecret(paths.signingKeys, 'the token signing key file', 'run `mcp-gateway init` in the project (with --force to keep the config), or `mcp-gateway keys rotate`');
+  const signingKeys = await requireSecret(
+    paths.signingKeys,
+    'the token signing key file',
+    'run `mcp-gateway init` in the project (with --force to keep the config), or `mcp-gateway keys rotate`',
+  );
   const stateKey = Buffer.from(await loadOrCreateStateKey(paths.stateKey)).toString('base64url');
   const redisPassword = await loadOrCreateRedisPassword(paths.redisPassword);
   const adminToken = await loadOrCreateAdminToken(paths.adminToken);
@@ -65,7 +69,9 @@ function compactJson(text: string, path: string): string {
   try {
     return JSON.stringify(JSON.parse(text));
   } catch {
-    throw new GatewayError('ERR_KEYS_INVALID', `${path} is not valid JSON`, { hint: 'restore it from a backup, or run `mcp-gateway init --force` to write a new key (issued tokens stop working)' });
+    throw new GatewayError('ERR_KEYS_INVALID', `${path} is not valid JSON`, {
+      hint: 'restore it from a backup, or run `mcp-gateway init --force` to write a new key (issued tokens stop working)',
+    });
   }
 }
 
@@ -80,9 +86,13 @@ export function formatEnvFile(service: string, entries: ReadonlyArray<readonly [
   for (const [name, raw] of entries) {
     const value = name === 'MCPGW_SIGNING_KEYS' || name === 'MCPGW_UPSTREAM_HEADERS' ? raw.replace(/'/g, '\\u0027') : raw;
     if (/['\r\n]|\\$/.test(value)) {
-      throw new GatewayError('ERR_SECRET_UNSAFE', `the value of ${name} for ${service} contains a quote, a line break or a trailing backslash, which an env file cannot carry literally`, {
-        hint: 'use a secret without those characters (the .secrets/ file it comes from), then render again',
-      });
+      throw new GatewayError(
+        'ERR_SECRET_UNSAFE',
+        `the value of ${name} for ${service} contains a quote, a line break or a trailing backslash, which an env file cannot carry literally`,
+        {
+          hint: 'use a secret without those characters (the .secrets/ file it comes from), then render again',
+        },
+      );
     }
     lines.push(`${name}='${value}'`);
   }

@@ -56,7 +56,14 @@ export function renderCompose({ config, plan, templates, images, logsDir, user, 
     return parseRendered(renderTemplate(text, values, { format: 'yaml', source }), source);
   };
   const node = { nodeImage: images.node.tag, nodeBuild: images.node.build };
-  const doc = render('composeBase', { project: plan.project, redisImage: config.deploy.redisImage, ...node, user, logsDir, configHash: hashFor(configHashes, 'auth') });
+  const doc = render('composeBase', {
+    project: plan.project,
+    redisImage: config.deploy.redisImage,
+    ...node,
+    user,
+    logsDir,
+    configHash: hashFor(configHashes, 'auth'),
+  });
   doc.commentBefore = [
     ` ${COMPOSE_HEADER_MARK} from the project's mcp-gateway.yaml; edit that and render again.`,
     ' `docker compose up -d` in this folder starts the deployment (so does `mcp-gateway up`).',
@@ -79,7 +86,16 @@ export function renderCompose({ config, plan, templates, images, logsDir, user, 
     }
     mergeDocuments(doc, traefik, templates.composeRouterTraefik.source);
   } else {
-    const router = render('composeRouterBuiltin', { project: plan.project, ...node, user, logsDir, httpPort, bind, authUrl: AUTH_URL, configHash: hashFor(configHashes, 'router') });
+    const router = render('composeRouterBuiltin', {
+      project: plan.project,
+      ...node,
+      user,
+      logsDir,
+      httpPort,
+      bind,
+      authUrl: AUTH_URL,
+      configHash: hashFor(configHashes, 'router'),
+    });
     mergeDocuments(doc, router, templates.composeRouterBuiltin.source);
   }
 
@@ -104,11 +120,18 @@ export function renderCompose({ config, plan, templates, images, logsDir, user, 
       pids: bridge.limits.pids,
       network: bridge.network,
       listen: relay === undefined ? '0.0.0.0:8000' : `unix:${relay.socket}`,
-      healthTest: ['CMD', ...HEALTHCHECK, ...(relay === undefined ? ['http://127.0.0.1:8000/health'] : ['--unix-socket', relay.socket, 'http://localhost/health'])],
+      healthTest: [
+        'CMD',
+        ...HEALTHCHECK,
+        ...(relay === undefined ? ['http://127.0.0.1:8000/health'] : ['--unix-socket', relay.socket, 'http://localhost/health']),
+      ],
       configHash: hashFor(configHashes, bridge.service),
     });
     for (const mount of bridge.mounts) {
-      fragment.addIn(['services', bridge.service, 'volumes'], fragment.createNode({ type: 'bind', source: mount.hostPath, target: mount.hostPath, read_only: mount.readOnly }));
+      fragment.addIn(
+        ['services', bridge.service, 'volumes'],
+        fragment.createNode({ type: 'bind', source: mount.hostPath, target: mount.hostPath, read_only: mount.readOnly }),
+      );
     }
     if (relay !== undefined) {
       withoutNetwork(fragment, bridge.service, relay.service);

@@ -23,7 +23,8 @@ export function renderTemplate(template: string, values: Readonly<Record<string,
     unused.delete(name);
     const value = values[name]!;
     if (options.format === 'yaml') return JSON.stringify(value);
-    if (typeof value === 'object' || /[\r\n]/.test(String(value))) throw new TypeError(`${options.source}: {{${name}}} must be a one-line string in a text template`);
+    if (typeof value === 'object' || /[\r\n]/.test(String(value)))
+      throw new TypeError(`${options.source}: {{${name}}} must be a one-line string in a text template`);
     return String(value);
   });
   if (unused.size > 0) throw new TypeError(`${options.source}: values without a placeholder: ${[...unused].join(', ')}`);

@@ -1,6 +1,15 @@
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import type { GatewayConfig } from '../../runtime/config/schema.js';
-import { AUTH_URL, CLIENT_CREDENTIAL_HEADERS, IDENTITY_HEADER_NAMES, MCP_CORS, OAUTH_CORS, RUNTIME_PORT, verifyUrl, type CorsPolicy } from '../../runtime/http/edge-contract.js';
+import {
+  AUTH_URL,
+  CLIENT_CREDENTIAL_HEADERS,
+  IDENTITY_HEADER_NAMES,
+  MCP_CORS,
+  OAUTH_CORS,
+  RUNTIME_PORT,
+  verifyUrl,
+  type CorsPolicy,
+} from '../../runtime/http/edge-contract.js';
 import type { DeployPlan } from './deploy-plan.js';
 import type { DeployTemplates } from './deploy-templates.js';
 import { mergeDocuments, parseRendered, toYamlText } from './merge-documents.js';

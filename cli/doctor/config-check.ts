@@ -14,7 +14,10 @@ export async function checkConfig(paths: ProjectPaths): Promise<{ result: CheckR
     const servers = Object.keys(config.servers).length;
     return {
       config,
-      result: pass('config', `${paths.configFile} is valid (provider ${config.provider.type}, store ${config.store.type}, ${servers} server${servers === 1 ? '' : 's'})`),
+      result: pass(
+        'config',
+        `${paths.configFile} is valid (provider ${config.provider.type}, store ${config.store.type}, ${servers} server${servers === 1 ? '' : 's'})`,
+      ),
     };
   } catch (err) {
     if (!isGatewayError(err)) throw err;

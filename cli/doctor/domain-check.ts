@@ -9,8 +9,7 @@ interface HostFinding {
   fix?: string;
 }
 
-const WHY =
-  'Claude.ai, ChatGPT and other hosted clients connect from the internet, so the name must resolve to a public IPv4 address that reaches this host';
+const WHY = 'Claude.ai, ChatGPT and other hosted clients connect from the internet, so the name must resolve to a public IPv4 address that reaches this host';
 
 /**
  * The hosts remote clients connect to (the public URL's, and with subdomain routing each
@@ -22,7 +21,10 @@ export async function checkDomain(ctx: DoctorContext): Promise<CheckResult> {
   const { config } = ctx;
   const publicHost = new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, '');
   if (isLoopbackHost(publicHost)) {
-    return skip('domain', `publicUrl ${config.publicUrl} is on loopback: clients on this machine only (Claude Code, Cursor, MCP Inspector); remote clients such as Claude.ai cannot reach it`);
+    return skip(
+      'domain',
+      `publicUrl ${config.publicUrl} is on loopback: clients on this machine only (Claude Code, Cursor, MCP Inspector); remote clients such as Claude.ai cannot reach it`,
+    );
   }
   const hosts = [publicHost];
   if (config.deploy.routing === 'subdomain') {
@@ -64,7 +66,11 @@ async function inspectHost(ctx: DoctorContext, host: string): Promise<HostFindin
   }
   if (nonPublic.length === 0 && addresses.length > 0) {
     // Public IPv6 only: fine for clients with IPv6, but not every hosted client has it.
-    return { status: 'warn', text: `${host} resolves to ${list(addresses)} (IPv6 only, no A record)`, fix: `add a DNS A record for ${host} with this host's public IPv4 address` };
+    return {
+      status: 'warn',
+      text: `${host} resolves to ${list(addresses)} (IPv6 only, no A record)`,
+      fix: `add a DNS A record for ${host} with this host's public IPv4 address`,
+    };
   }
   const found = nonPublic.length === 0 ? 'no address' : nonPublic.map((a) => `${a.address} (${a.reason})`).join(', ');
   return {

@@ -14,7 +14,8 @@ interface PortFinding {
  * engine is on this machine; a port below 1024 that we may not bind is reported, not guessed.
  */
 export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
-  if (ctx.dockerReason === undefined) return skip('ports', 'not a Docker deployment: ports 80/443 are not ours to claim (serve listens where listen: or publicUrl says)');
+  if (ctx.dockerReason === undefined)
+    return skip('ports', 'not a Docker deployment: ports 80/443 are not ours to claim (serve listens where listen: or publicUrl says)');
   const { deploy } = ctx.config;
   const ports = deploy.router === 'traefik' ? [deploy.httpPort, deploy.httpsPort] : [deploy.httpPort];
   const bind = deploy.bind;
@@ -39,7 +40,11 @@ export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
       continue;
     }
     if (outcome === 'not-local') {
-      findings.push({ status: 'fail', text: `deploy.bind ${bind} is not an address of this host`, fix: 'set deploy.bind to one of this host\'s addresses (0.0.0.0 for all) in mcp-gateway.yaml' });
+      findings.push({
+        status: 'fail',
+        text: `deploy.bind ${bind} is not an address of this host`,
+        fix: "set deploy.bind to one of this host's addresses (0.0.0.0 for all) in mcp-gateway.yaml",
+      });
       continue;
     }
     const holder = ours?.find((c) => c.ports.some((p) => p.port === port && p.protocol === 'tcp'));

@@ -41,10 +41,21 @@ async function checkGitHub(ctx: DoctorContext, provider: GitHubProviderConfig): 
   }
   const secret = await readSecretText(ctx.paths.githubClientSecret);
   if (secret === undefined || secret === '') {
-    return fail('provider', `the GitHub client secret is missing (${ctx.paths.githubClientSecret}), so GitHub logins cannot work`, githubSecretHint(ctx.paths.dir));
+    return fail(
+      'provider',
+      `the GitHub client secret is missing (${ctx.paths.githubClientSecret}), so GitHub logins cannot work`,
+      githubSecretHint(ctx.paths.dir),
+    );
   }
   const { webBaseUrl } = resolveGitHubUrls(provider.url);
-  const github = createGitHubUpstream({ baseUrl: provider.url, clientId, clientSecret: secret, fetch: ctx.deps.fetch, timeoutMs: ctx.deps.timeoutMs, userAgent: USER_AGENT });
+  const github = createGitHubUpstream({
+    baseUrl: provider.url,
+    clientId,
+    clientSecret: secret,
+    fetch: ctx.deps.fetch,
+    timeoutMs: ctx.deps.timeoutMs,
+    userAgent: USER_AGENT,
+  });
   try {
     await github.checkClientCredentials();
     return pass('provider', `GitHub at ${webBaseUrl} accepts client id ${clientId} and its secret`);
@@ -52,7 +63,11 @@ async function checkGitHub(ctx: DoctorContext, provider: GitHubProviderConfig): 
     if (!isGatewayError(err)) throw err;
     const url = `${webBaseUrl}/login/oauth/access_token`;
     if (err.code === 'ERR_UPSTREAM_UNREACHABLE') {
-      return fail('provider', withCause(err), `check provider.url (now ${webBaseUrl}) and that this host can reach ${new URL(url).origin} (DNS, proxy, firewall)`);
+      return fail(
+        'provider',
+        withCause(err),
+        `check provider.url (now ${webBaseUrl}) and that this host can reach ${new URL(url).origin} (DNS, proxy, firewall)`,
+      );
     }
     return fail('provider', `${err.message} (client id ${clientId}, ${url})`, err.hint ?? `check the GitHub app's client id and secret`);
   }
@@ -63,7 +78,10 @@ async function checkOidc(ctx: DoctorContext, issuer: string, method: 'client_sec
   const clientAuth = secret === undefined || secret === '' ? 'none' : (method ?? 'auto');
   try {
     const metadata = await fetchOidcMetadata({ issuer, clientAuth, fetch: ctx.deps.fetch, timeoutMs: ctx.deps.timeoutMs, userAgent: USER_AGENT });
-    return pass('provider', `OpenID Connect discovery for ${metadata.issuer} works (token endpoint ${metadata.tokenEndpoint}, client authentication ${metadata.tokenEndpointAuth})`);
+    return pass(
+      'provider',
+      `OpenID Connect discovery for ${metadata.issuer} works (token endpoint ${metadata.tokenEndpoint}, client authentication ${metadata.tokenEndpointAuth})`,
+    );
   } catch (err) {
     if (!isGatewayError(err)) throw err;
     return fail('provider', withCause(err), err.hint ?? `check provider.issuer (now ${issuer})`);

@@ -17,7 +17,9 @@ export async function checkRedis(ctx: DoctorContext): Promise<CheckResult> {
     return fail(
       'redis',
       err.message,
-      auth ? `write Redis's password to ${ctx.paths.redisPassword} (mode 0600), or fix the one there` : (err.hint ?? `start Redis or fix store.url (now ${where})`),
+      auth
+        ? `write Redis's password to ${ctx.paths.redisPassword} (mode 0600), or fix the one there`
+        : (err.hint ?? `start Redis or fix store.url (now ${where})`),
     );
   }
 }

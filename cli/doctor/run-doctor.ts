@@ -61,7 +61,11 @@ async function guarded(deps: DoctorDeps, name: string, run: () => Promise<CheckR
   try {
     result = await run();
   } catch (err) {
-    result = fail(name, `the check itself failed: ${err instanceof Error ? err.message : String(err)}`, 'if the message does not point at a cause on this host, this is a bug in mcp-gateway doctor');
+    result = fail(
+      name,
+      `the check itself failed: ${err instanceof Error ? err.message : String(err)}`,
+      'if the message does not point at a cause on this host, this is a bug in mcp-gateway doctor',
+    );
   }
   return { ...result, ms: deps.now() - started };
 }

@@ -15,13 +15,19 @@ export async function checkSandbox(ctx: DoctorContext): Promise<CheckResult> {
   const found = ctx.deps.sandbox();
   const offNote = unsandboxed.length > 0 ? `; sandbox off (they can read the gateway's secrets): ${unsandboxed.join(', ')}` : '';
   if (found.kind === 'none') {
-    if (confined === 0) return warn(check, `${found.reason}; every stdio server runs with the sandbox off${offNote}`, `${found.install}, then remove the sandbox: off settings`);
+    if (confined === 0)
+      return warn(check, `${found.reason}; every stdio server runs with the sandbox off${offNote}`, `${found.install}, then remove the sandbox: off settings`);
     const text = `${found.reason}, so serve will not start ${confined} sandboxed server(s)${offNote}`;
     // In the Docker deployment the container confines each server; the host sandbox only matters for serve.
     if (ctx.dockerReason !== undefined) return warn(check, `${text} (the Docker deployment does not need it)`, found.install);
     return fail(check, text, `${found.install}; or set sandbox: off (top-level or servers.NAME.sandbox) to run them unsandboxed at your own risk`);
   }
   const detail = `${found.kind} at ${found.path} confines ${confined} stdio server(s)${offNote}`;
-  if (unsandboxed.length > 0) return warn(check, detail, `remove sandbox: off from ${unsandboxed.map((name) => `servers.${name}`).join(', ')} (grant paths with servers.NAME.mounts instead)`);
+  if (unsandboxed.length > 0)
+    return warn(
+      check,
+      detail,
+      `remove sandbox: off from ${unsandboxed.map((name) => `servers.${name}`).join(', ')} (grant paths with servers.NAME.mounts instead)`,
+    );
   return pass(check, detail);
 }

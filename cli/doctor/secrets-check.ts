@@ -56,7 +56,10 @@ export async function checkSecrets({ paths, config }: DoctorContext): Promise<Ch
       validate: async (text) =>
         Buffer.from(text.trim(), 'base64url').length === 32
           ? undefined
-          : { problem: `${paths.stateKey} does not hold a 32-byte key`, fix: `rm ${quote([paths.stateKey])} (a new one is created on the next start; users admitted by org/team membership log in again)` },
+          : {
+              problem: `${paths.stateKey} does not hold a 32-byte key`,
+              fix: `rm ${quote([paths.stateKey])} (a new one is created on the next start; users admitted by org/team membership log in again)`,
+            },
     },
   ];
   if (config.provider.type === 'github') {
@@ -117,7 +120,8 @@ async function inspect(file: SecretFile): Promise<Finding | undefined> {
   try {
     mode = (await stat(file.path)).mode;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { status: 'fail', text: `cannot read the ${file.what} (${file.path}): ${(err as Error).message}` };
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      return { status: 'fail', text: `cannot read the ${file.what} (${file.path}): ${(err as Error).message}` };
     return file.required ? { status: 'fail', text: `missing: the ${file.what} (${file.path})`, fix: file.missingFix } : undefined;
   }
   if ((mode & 0o077) !== 0) {
@@ -142,7 +146,8 @@ async function inspectDirectory(dir: string, inspected: ReadonlySet<string>): Pr
   let entries: string[];
   try {
     const mode = (await stat(dir)).mode;
-    if ((mode & 0o077) !== 0) findings.push({ status: 'warn', text: `${dir} is accessible to other users (mode ${octal(mode)})`, fix: `chmod 700 ${quote([dir])}` });
+    if ((mode & 0o077) !== 0)
+      findings.push({ status: 'warn', text: `${dir} is accessible to other users (mode ${octal(mode)})`, fix: `chmod 700 ${quote([dir])}` });
     entries = await readdir(dir, { recursive: true });
   } catch {
     return findings;

@@ -7,6 +7,7 @@ import type { RemoteServerConfig, ServerConfig } from '../../runtime/config/sche
 import { readServerHeaders } from '../../runtime/config/server-headers.js';
 import { isGatewayError } from '../../runtime/errors.js';
 import { launchFor, serverLaunch } from '../../runtime/mcp-services.js';
+import type { StdioLaunch } from '../../runtime/bridge/child-process-session.js';
 import { fail, pass, warn, type CheckResult, type DoctorContext } from './doctor-check.js';
 
 /** How many of the server's last stderr lines a failure quotes. */
@@ -32,26 +33,43 @@ async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<Serv
   if (!(await isExecutableCommand(configured.command, { path: env['PATH'] ?? '', cwd: configured.cwd }))) {
     const text = `command ${configured.command} is not installed (not found on PATH)`;
     // In the Docker deployment the server runs in the runtime image, which brings node, npx, uvx and python.
-    if (ctx.dockerReason !== undefined) return warn(check, `${text} on this host; the Docker deployment's runtime image may provide it`, `install ${configured.command} here to test the server with doctor, or check it with \`mcp-gateway logs ${name}\` after \`mcp-gateway up\``);
+    if (ctx.dockerReason !== undefined)
+      return warn(
+        check,
+        `${text} on this host; the Docker deployment's runtime image may provide it`,
+        `install ${configured.command} here to test the server with doctor, or check it with \`mcp-gateway logs ${name}\` after \`mcp-gateway up\``,
+      );
     return fail(check, text, `install ${configured.command} (it must be on the PATH the gateway runs with), or ${configFix}`);
   }
-  let launch;
+  let launch: StdioLaunch;
   try {
-    launch = serverLaunch(name, server, ctx.config, { projectDir: ctx.paths.dir, confinement: ctx.dockerReason === undefined ? 'host' : 'container', sandbox: ctx.deps.sandbox() });
+    launch = serverLaunch(name, server, ctx.config, {
+      projectDir: ctx.paths.dir,
+      confinement: ctx.dockerReason === undefined ? 'host' : 'container',
+      sandbox: ctx.deps.sandbox(),
+    });
   } catch (err) {
     if (!isGatewayError(err)) throw err;
     return fail(check, err.message, err.hint ?? configFix);
   }
 
   const stderr: string[] = [];
-  const logger = pino({ level: 'info' }, {
-    write(line: string) {
-      const entry = JSON.parse(line) as { stream?: string; msg?: string };
-      if (entry.stream === 'stderr' && typeof entry.msg === 'string') stderr.push(entry.msg);
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as { stream?: string; msg?: string };
+        if (entry.stream === 'stderr' && typeof entry.msg === 'string') stderr.push(entry.msg);
+      },
     },
-  });
+  );
   const started = ctx.deps.now();
-  const outcome = await startInitializedChild({ launch: { ...launch, env: buildChildEnv(ctx.deps.env, launch.env) }, logger, template: DEFAULT_TEMPLATE, timeoutMs: ctx.deps.serverTimeoutMs });
+  const outcome = await startInitializedChild({
+    launch: { ...launch, env: buildChildEnv(ctx.deps.env, launch.env) },
+    logger,
+    template: DEFAULT_TEMPLATE,
+    timeoutMs: ctx.deps.serverTimeoutMs,
+  });
   const seconds = ((ctx.deps.now() - started) / 1000).toFixed(1);
   if (outcome.ok) {
     // The whole process group, as the bridge stops a session's child.
@@ -87,17 +105,31 @@ async function checkRemote(ctx: DoctorContext, name: string, server: RemoteServe
     text = (await res.text()).slice(0, 1024 * 1024);
   } catch (err) {
     const timedOut = err instanceof Error && err.name === 'TimeoutError';
-    return fail(check, timedOut ? `${server.url} did not answer within ${ctx.deps.timeoutMs} ms` : `could not reach ${server.url} (${reasonOf(err)})`, `check that this host reaches ${new URL(server.url).origin} (DNS, proxy, firewall), or fix servers.${name}.url`);
+    return fail(
+      check,
+      timedOut ? `${server.url} did not answer within ${ctx.deps.timeoutMs} ms` : `could not reach ${server.url} (${reasonOf(err)})`,
+      `check that this host reaches ${new URL(server.url).origin} (DNS, proxy, firewall), or fix servers.${name}.url`,
+    );
   }
   const session = res.headers.get('mcp-session-id');
   if (session !== null) {
     // Not left open on the upstream: the probe's session is ended at once, as the bridge's health probe does.
-    void ctx.deps.fetch(server.url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session }, signal: AbortSignal.timeout(ctx.deps.timeoutMs) }).then((r) => r.body?.cancel(), () => undefined);
+    void ctx.deps
+      .fetch(server.url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session }, signal: AbortSignal.timeout(ctx.deps.timeoutMs) })
+      .then(
+        (r) => r.body?.cancel(),
+        () => undefined,
+      );
   }
   if (res.status === 401 || res.status === 403) {
     return fail(check, `${server.url} refused the configured headers (HTTP ${res.status})`, `store valid header values (an API key, usually): ${rewrite}`);
   }
-  if (!res.ok) return fail(check, `${server.url} answered initialize with HTTP ${res.status}`, `check servers.${name}.url: it must be the server's Streamable HTTP endpoint`);
+  if (!res.ok)
+    return fail(
+      check,
+      `${server.url} answered initialize with HTTP ${res.status}`,
+      `check servers.${name}.url: it must be the server's Streamable HTTP endpoint`,
+    );
   const json = text.trimStart().startsWith('{') ? text : (/^data: ?(.*)$/m.exec(text)?.[1] ?? '');
   let message: { result?: { serverInfo?: { name?: unknown }; protocolVersion?: unknown }; error?: { message?: unknown } };
   try {
@@ -106,7 +138,11 @@ async function checkRemote(ctx: DoctorContext, name: string, server: RemoteServe
     return fail(check, `${server.url} did not answer initialize with JSON-RPC`, `check servers.${name}.url: it must be the server's Streamable HTTP endpoint`);
   }
   if (message.result === undefined) {
-    return fail(check, `${server.url}: initialize failed: ${typeof message.error?.message === 'string' ? message.error.message.slice(0, 300) : 'no result'}`, `check the remote server, or servers.${name}`);
+    return fail(
+      check,
+      `${server.url}: initialize failed: ${typeof message.error?.message === 'string' ? message.error.message.slice(0, 300) : 'no result'}`,
+      `check the remote server, or servers.${name}`,
+    );
   }
   const serverName = typeof message.result.serverInfo?.name === 'string' ? message.result.serverInfo.name : 'unnamed server';
   return pass(check, `${server.url} answered initialize (${serverName})`);

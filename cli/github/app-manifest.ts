@@ -38,6 +38,7 @@ export function defaultAppName(publicUrl: string): string {
 export function appNameProblem(name: string): string | undefined {
   if (name.trim() === '') return 'must not be empty';
   if (name.length > MAX_APP_NAME_LENGTH) return `must be at most ${MAX_APP_NAME_LENGTH} characters (GitHub's limit), not ${name.length}`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (/[\x00-\x1f\x7f]/.test(name)) return 'must not contain control characters';
   return undefined;
 }

@@ -46,7 +46,12 @@ const apiErrorBody = z.object({ message: z.string() });
  * id, client id and secret, webhook secret and private key. The call needs no authentication; the
  * code is single-use and expires one hour after the manifest was submitted.
  */
-export async function convertManifestCode({ apiBaseUrl, code, fetch: fetchImpl = globalThis.fetch, timeoutMs = 15_000 }: ConvertManifestCodeOptions): Promise<RegisteredGitHubApp> {
+export async function convertManifestCode({
+  apiBaseUrl,
+  code,
+  fetch: fetchImpl = globalThis.fetch,
+  timeoutMs = 15_000,
+}: ConvertManifestCodeOptions): Promise<RegisteredGitHubApp> {
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(code)) {
     throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', 'GitHub sent back a code that is not a manifest code', {
       hint: 'start again with `mcp-gateway github register`',
@@ -65,7 +70,8 @@ export async function convertManifestCode({ apiBaseUrl, code, fetch: fetchImpl =
     { system: 'GitHub', timeoutMs, hint },
   ).catch((err: unknown) => {
     // The URL carries the code: keep it out of the message.
-    if (err instanceof GatewayError) throw new GatewayError(err.code, err.message.split(url).join(shown), { ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
+    if (err instanceof GatewayError)
+      throw new GatewayError(err.code, err.message.split(url).join(shown), { ...(err.hint ? { hint: err.hint } : {}), cause: err.cause });
     throw err;
   });
   const json = parseJson(text);

@@ -68,9 +68,13 @@ export async function runManifestFlow<T>(options: ManifestFlowOptions<T>): Promi
       if (phase !== 'waiting') return;
       end({
         ok: false,
-        error: new GatewayError('ERR_REGISTRATION_TIMEOUT', `GitHub did not send the browser back within ${Math.round(timeoutMs / 1000)} s; nothing was saved`, {
-          hint: 'run `mcp-gateway github register` again and open the printed URL in a browser that is signed in to GitHub (--timeout 20m gives more time; --manual registers an OAuth app by hand)',
-        }),
+        error: new GatewayError(
+          'ERR_REGISTRATION_TIMEOUT',
+          `GitHub did not send the browser back within ${Math.round(timeoutMs / 1000)} s; nothing was saved`,
+          {
+            hint: 'run `mcp-gateway github register` again and open the printed URL in a browser that is signed in to GitHub (--timeout 20m gives more time; --manual registers an OAuth app by hand)',
+          },
+        ),
       });
     }, timeoutMs);
 
@@ -84,11 +88,17 @@ export async function runManifestFlow<T>(options: ManifestFlowOptions<T>): Promi
       }
       if (url.pathname !== '/callback') return void sendText(res, 404, 'Not found.');
       if (req.method !== 'GET') return void sendText(res, 405, 'Method not allowed.');
-      if (phase !== 'waiting') return void sendPage(res, 409, 'Already done', '<p>This registration has already received its answer from GitHub. Look at the terminal.</p>');
+      if (phase !== 'waiting')
+        return void sendPage(res, 409, 'Already done', '<p>This registration has already received its answer from GitHub. Look at the terminal.</p>');
 
       const sentState = url.searchParams.get('state');
       if (sentState === null || !timingSafeEqual(digest(sentState), expectedState)) {
-        sendPage(res, 400, 'Not this registration', '<p>The answer did not carry this registration’s state, so it was refused and nothing was saved. Look at the terminal.</p>');
+        sendPage(
+          res,
+          400,
+          'Not this registration',
+          '<p>The answer did not carry this registration’s state, so it was refused and nothing was saved. Look at the terminal.</p>',
+        );
         return end({
           ok: false,
           error: new GatewayError('ERR_REGISTRATION_REFUSED', 'a callback arrived with a wrong or missing state and was refused; nothing was saved', {
@@ -115,7 +125,12 @@ export async function runManifestFlow<T>(options: ManifestFlowOptions<T>): Promi
         },
         (error: unknown) => {
           const message = error instanceof GatewayError ? error.message : 'an unexpected error';
-          sendPage(res, 502, 'Not saved', `<p>The app could not be saved: ${escapeHtml(message)}.</p><p>Nothing was written to the project. Look at the terminal for what to do.</p>`);
+          sendPage(
+            res,
+            502,
+            'Not saved',
+            `<p>The app could not be saved: ${escapeHtml(message)}.</p><p>Nothing was written to the project. Look at the terminal for what to do.</p>`,
+          );
           end({ ok: false, error });
         },
       );

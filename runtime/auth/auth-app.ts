@@ -74,7 +74,8 @@ function authorizeLimit() {
     limit: 120,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    handler: (_req, res) => sendErrorPage(res, 429, 'Too many requests', 'Too many sign-ins were started from your network. Wait a minute, then connect again.'),
+    handler: (_req, res) =>
+      sendErrorPage(res, 429, 'Too many requests', 'Too many sign-ins were started from your network. Wait a minute, then connect again.'),
   });
 }
 
@@ -156,7 +157,14 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
     const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
     if (status >= 400 && status < 500) {
       const tooDeep = (err as { type?: unknown }).type === 'entity.too.deep';
-      const description = status === 413 ? 'the request body is too large' : status === 415 ? 'unsupported content type or charset' : tooDeep ? `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels` : 'the request body is malformed';
+      const description =
+        status === 413
+          ? 'the request body is too large'
+          : status === 415
+            ? 'unsupported content type or charset'
+            : tooDeep
+              ? `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`
+              : 'the request body is malformed';
       sendOAuthError(res, new OAuthError('invalid_request', description, status));
       return;
     }
@@ -172,7 +180,8 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
       return;
     }
     ctx.logger.error({ event: 'auth_error', path: req.path, err }, 'unexpected error in the auth runtime');
-    if (!res.headersSent) res.status(500).set('Cache-Control', 'no-store').json({ error: 'server_error', error_description: 'internal error; see the gateway log' });
+    if (!res.headersSent)
+      res.status(500).set('Cache-Control', 'no-store').json({ error: 'server_error', error_description: 'internal error; see the gateway log' });
   });
   return app;
 }

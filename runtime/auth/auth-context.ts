@@ -99,7 +99,9 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
       store,
       now,
       clientLifetimes,
-      config.clients.metadataDocuments ? { resolver: createCimdResolver({ now, logger, allowPrivateNetworks: config.clients.allowPrivateMetadataHosts, ...cimd }), logger } : undefined,
+      config.clients.metadataDocuments
+        ? { resolver: createCimdResolver({ now, logger, allowPrivateNetworks: config.clients.allowPrivateMetadataHosts, ...cimd }), logger }
+        : undefined,
     ),
     grants: createGrantStore(store),
     consents: createConsentStore(store),

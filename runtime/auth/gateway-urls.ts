@@ -31,7 +31,9 @@ export interface GatewayUrls {
   routing: 'path' | 'subdomain';
 }
 
-export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'> & { deploy?: Pick<GatewayConfig['deploy'], 'routing' | 'domain'> }): GatewayUrls {
+export function gatewayUrls(
+  config: Pick<GatewayConfig, 'publicUrl' | 'servers'> & { deploy?: Pick<GatewayConfig['deploy'], 'routing' | 'domain'> },
+): GatewayUrls {
   const publicUrl = new URL(config.publicUrl);
   const issuer = publicUrl.origin;
   const routing = config.deploy?.routing ?? 'path';
@@ -63,7 +65,9 @@ export function gatewayUrls(config: Pick<GatewayConfig, 'publicUrl' | 'servers'>
     serverNames,
     resourceFor,
     protectedResourceMetadataFor: (name) =>
-      routing === 'subdomain' ? `${publicUrl.protocol}//${name}.${domain}${port}/.well-known/oauth-protected-resource/mcp` : `${issuer}/.well-known/oauth-protected-resource/${name}/mcp`,
+      routing === 'subdomain'
+        ? `${publicUrl.protocol}//${name}.${domain}${port}/.well-known/oauth-protected-resource/mcp`
+        : `${issuer}/.well-known/oauth-protected-resource/${name}/mcp`,
     serverForResource(resource) {
       let url: URL;
       try {

@@ -170,7 +170,10 @@ export class BridgeSession {
   answerInitialize(res: ServerResponse, id: RequestId, resultJson: string, accept: Acceptable): void {
     const line = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`;
     const headers = { 'Mcp-Session-Id': this.id };
-    if (accept.json) return replyRaw(res, 200, line, headers);
+    if (accept.json) {
+      replyRaw(res, 200, line, headers);
+      return;
+    }
     const sse = new SseStream(res, 200, headers);
     sse.send(line);
     sse.end();
@@ -327,9 +330,7 @@ export class BridgeSession {
   #childClosed(exit: ChildExit): void {
     const expected = this.#terminating;
     this.#end();
-    const message = expected
-      ? 'MCP session terminated'
-      : `MCP server process exited (${exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`})`;
+    const message = expected ? 'MCP session terminated' : `MCP server process exited (${exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`})`;
     this.#log[expected ? 'info' : 'warn']({ exitCode: exit.code, signal: exit.signal }, 'MCP server exited');
     for (const post of [...this.#posts]) post.childGone(message);
     this.#getStream.end();

@@ -41,7 +41,8 @@ export function cachedHealth(probe: () => Promise<ServerHealth>, options: Cached
         }),
     };
     const { result, startedAt } = running;
-    const meanwhile = (): ServerHealth => cached?.result ?? { ok: false, detail: `no answer to initialize yet (probing for ${Math.round((now() - startedAt) / 1000)} s)` };
+    const meanwhile = (): ServerHealth =>
+      cached?.result ?? { ok: false, detail: `no answer to initialize yet (probing for ${Math.round((now() - startedAt) / 1000)} s)` };
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<ServerHealth>((resolve) => {
       timer = setTimeout(() => resolve(meanwhile()), maxWaitMs);

@@ -25,10 +25,7 @@ function isInherited(name: string): boolean {
   return INHERITED_NAMES.has(name) || name.startsWith('LC_');
 }
 
-export function buildChildEnv(
-  parentEnv: NodeJS.ProcessEnv,
-  configured: Readonly<Record<string, string>>,
-): Record<string, string> {
+export function buildChildEnv(parentEnv: NodeJS.ProcessEnv, configured: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(parentEnv)) {
     if (value !== undefined && isInherited(name)) env[name] = value;

@@ -125,9 +125,7 @@ export class ChildProcessSession {
         });
       });
     });
-    this.closed
-      .then((exit) => this.#handlers.onClose(exit))
-      .catch((err: unknown) => this.#log.error({ err }, 'MCP server close handler failed'));
+    this.closed.then((exit) => this.#handlers.onClose(exit)).catch((err: unknown) => this.#log.error({ err }, 'MCP server close handler failed'));
   }
 
   get alive(): boolean {
@@ -161,7 +159,7 @@ export class ChildProcessSession {
       this.#child.stdin.cork();
       setImmediate(this.#uncork);
     }
-    this.#child.stdin.write(line + '\n');
+    this.#child.stdin.write(`${line}\n`);
   }
 
   readonly #uncork = (): void => {
@@ -207,7 +205,11 @@ export class ChildProcessSession {
       // A hostile server's deep batch would make JSON.stringify below throw in a stdout handler,
       // which takes the whole gateway down (json-depth.ts).
       if (jsonNestedTooDeep(line)) {
-        if (junk.admit()) this.#log.warn({ stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) }, `skipping JSON nested deeper than ${MAX_JSON_DEPTH} levels from MCP server`);
+        if (junk.admit())
+          this.#log.warn(
+            { stream: 'stdout', line: line.slice(0, LOGGED_HEAD_CHARS) },
+            `skipping JSON nested deeper than ${MAX_JSON_DEPTH} levels from MCP server`,
+          );
         return;
       }
       let value: unknown;
@@ -284,7 +286,7 @@ function spawnFailure(launch: StdioLaunch, err: NodeJS.ErrnoException): GatewayE
         : `command "${command}" not found, or working directory "${cwd}" does not exist`
       : `could not run command "${command}" (${err.code ?? err.message})`;
   return new GatewayError('ERR_BRIDGE_SPAWN_FAILED', `Could not start the MCP server: ${reason}`, {
-    hint: 'Check the server\'s command, args and cwd in the config; the command must be on the PATH the gateway runs with.',
+    hint: "Check the server's command, args and cwd in the config; the command must be on the PATH the gateway runs with.",
     cause: err,
   });
 }

@@ -1,7 +1,15 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { JsonDepthGauge, MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { relayLifecycle } from '../http/relay-lifecycle.js';
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../logger.js';
 import { cachedHealth, type ServerHealth } from './cached-health.js';
@@ -32,9 +40,30 @@ export interface RemoteProxyOptions {
 }
 
 /** What the client may tell the upstream server; everything else (credentials, cookies, X-User-*, hop-by-hop) stays here. */
-const FORWARDED_REQUEST_HEADERS = ['content-type', 'content-length', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name', 'user-agent'];
+const FORWARDED_REQUEST_HEADERS = [
+  'content-type',
+  'content-length',
+  'accept',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
+  'user-agent',
+];
 /** Never passed back: hop-by-hop (RFC 9110 §7.6.1), cookies for a domain that is not ours, and headers the router sets. */
-const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'set-cookie', 'www-authenticate']);
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'set-cookie',
+  'www-authenticate',
+]);
 
 interface Binding {
   owner: string;
@@ -69,14 +98,17 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   const inFlight = new Set<ClientRequest>();
   let closing = false;
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const [id, binding] of bindings) {
-      if (now - binding.lastSeen < idleTimeoutMs) continue;
-      bindings.delete(id);
-      deleteUpstream(id);
-    }
-  }, Math.max(50, Math.min(idleTimeoutMs / 2, 30_000)));
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, binding] of bindings) {
+        if (now - binding.lastSeen < idleTimeoutMs) continue;
+        bindings.delete(id);
+        deleteUpstream(id);
+      }
+    },
+    Math.max(50, Math.min(idleTimeoutMs / 2, 30_000)),
+  );
   sweeper.unref();
 
   function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -133,7 +165,16 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         return;
       }
       track(req.method, sessionId, status, answer.headers['mcp-session-id'], user);
-      relayUpstreamResponse({ answer, res, status, headers: responseHeaders(answer.headers), maxMessageBytes, method: req.method, requestId: () => describeByEnds(sentEnds.finish()).id, log });
+      relayUpstreamResponse({
+        answer,
+        res,
+        status,
+        headers: responseHeaders(answer.headers),
+        maxMessageBytes,
+        method: req.method,
+        requestId: () => describeByEnds(sentEnds.finish()).id,
+        log,
+      });
     });
     // Stream the body up as it arrives, counting: a chunked body has no Content-Length to check.
     // Nothing is parsed here, but the nesting is gauged on the way, so the upstream server never

@@ -64,19 +64,28 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   });
   let closing = false;
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const session of sessions.all()) {
-      if (session.busy || now - session.lastActive < idleTimeoutMs) continue;
-      log.info({ session: session.id }, 'MCP session idle; ending it');
-      void session.terminate();
-    }
-  }, Math.max(50, Math.min(idleTimeoutMs / 2, 30_000)));
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const session of sessions.all()) {
+        if (session.busy || now - session.lastActive < idleTimeoutMs) continue;
+        log.info({ session: session.id }, 'MCP session idle; ending it');
+        void session.terminate();
+      }
+    },
+    Math.max(50, Math.min(idleTimeoutMs / 2, 30_000)),
+  );
   sweeper.unref();
 
   const probe = cachedHealth(
     async () => {
-      const outcome = await startInitializedChild({ launch: childLaunch, logger: log.child({ probe: true }), template: DEFAULT_TEMPLATE, timeoutMs: settings.healthProbeTimeoutMs, maxMessageBytes });
+      const outcome = await startInitializedChild({
+        launch: childLaunch,
+        logger: log.child({ probe: true }),
+        template: DEFAULT_TEMPLATE,
+        timeoutMs: settings.healthProbeTimeoutMs,
+        maxMessageBytes,
+      });
       if (!outcome.ok) return { ok: false, detail: outcome.detail };
       await outcome.value.child.terminate();
       return { ok: true, detail: `answered initialize (${outcome.value.serverName})` };
@@ -149,12 +158,19 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     const session = sessionFor(req, res, user);
     if (session === undefined) return;
     if (batch && !allowsBatch(session.negotiatedVersion)) {
-      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.negotiatedVersion}`);
+      replyJsonRpcError(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid Request: JSON-RPC batches are not supported in protocol version ${session.negotiatedVersion}`,
+      );
       return;
     }
     if (!session.canWrite(post.bytes)) {
       log.warn({ session: session.id }, 'MCP server is not reading its input; refusing messages');
-      replyJsonRpcError(res, 503, TRANSPORT_ERROR, 'Service Unavailable: the MCP server is not reading its input', { headers: { 'Retry-After': BUSY_RETRY_AFTER_S } });
+      replyJsonRpcError(res, 503, TRANSPORT_ERROR, 'Service Unavailable: the MCP server is not reading its input', {
+        headers: { 'Retry-After': BUSY_RETRY_AFTER_S },
+      });
       return;
     }
     const seen = new Set<string | number>();
@@ -174,7 +190,14 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     await session.request(res, messages, { batch, accept }).done;
   }
 
-  async function initialize(req: IncomingMessage, res: ServerResponse, user: string, messages: ClientMessage[], batch: boolean, accept: Acceptable): Promise<void> {
+  async function initialize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: string,
+    messages: ClientMessage[],
+    batch: boolean,
+    accept: Acceptable,
+  ): Promise<void> {
     if (batch) {
       replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a JSON-RPC batch');
       return;
@@ -193,8 +216,14 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     const limit = sessions.reserve(user);
     if (limit !== undefined) {
       log.warn({ user, limit }, 'session limit reached');
-      const message = limit === 'user' ? 'you have too many open sessions with this server; end one (DELETE) or retry later' : 'this server has too many open sessions; retry later';
-      replyJsonRpcError(res, 503, TRANSPORT_ERROR, `Service Unavailable: ${message}`, { id: first.envelope.id, headers: { 'Retry-After': LIMIT_RETRY_AFTER_S } });
+      const message =
+        limit === 'user'
+          ? 'you have too many open sessions with this server; end one (DELETE) or retry later'
+          : 'this server has too many open sessions; retry later';
+      replyJsonRpcError(res, 503, TRANSPORT_ERROR, `Service Unavailable: ${message}`, {
+        id: first.envelope.id,
+        headers: { 'Retry-After': LIMIT_RETRY_AFTER_S },
+      });
       return;
     }
     const warm = pool?.take(first.envelope.value['params']);

@@ -48,7 +48,10 @@ export function relayUpstreamResponse(relay: UpstreamRelay): void {
     else res.once('finish', () => answer.destroy()).once('close', () => answer.destroy());
   };
   const contentType = String(answer.headers['content-type'] ?? '');
-  if (contentType.startsWith('text/event-stream')) return relaySse(relay, cutUpstream);
+  if (contentType.startsWith('text/event-stream')) {
+    relaySse(relay, cutUpstream);
+    return;
+  }
 
   const declared = Number(answer.headers['content-length']);
   if (Number.isFinite(declared) && declared > relay.maxMessageBytes) {
@@ -96,12 +99,15 @@ function relaySse(relay: UpstreamRelay, cutUpstream: () => void): void {
     },
     onOversized({ bytes }) {
       if (relay.method === 'GET') {
-        log.warn({ maxMessageBytes }, 'skipping an event larger than maxMessageBytes on the remote MCP server\'s stream');
+        log.warn({ maxMessageBytes }, "skipping an event larger than maxMessageBytes on the remote MCP server's stream");
         return;
       }
       events.stop();
       const id = relay.requestId();
-      log.warn({ id, bytesSoFar: bytes, maxMessageBytes }, 'remote MCP server sent an event larger than maxMessageBytes; answering the request with an error and cutting the stream');
+      log.warn(
+        { id, bytesSoFar: bytes, maxMessageBytes },
+        'remote MCP server sent an event larger than maxMessageBytes; answering the request with an error and cutting the stream',
+      );
       // With no single request id (a batch), nothing can be answered by id: the stream just ends.
       res.end(id === undefined ? undefined : `data: ${tooLargeErrorLine(id, WHAT, maxMessageBytes)}\n\n`);
       cutUpstream();

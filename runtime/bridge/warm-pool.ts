@@ -1,13 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { StdioLaunch } from './child-process-session.js';
-import {
-  DEFAULT_TEMPLATE,
-  startInitializedChild,
-  templateFrom,
-  templateKey,
-  type InitializedChild,
-  type InitializeTemplate,
-} from './initialized-child.js';
+import { DEFAULT_TEMPLATE, startInitializedChild, templateFrom, templateKey, type InitializedChild, type InitializeTemplate } from './initialized-child.js';
 
 export interface WarmPoolOptions {
   size: number;
@@ -130,7 +123,13 @@ export class WarmPool {
     this.#starting++;
     const key = this.#key;
     const { launch, initializeTimeoutMs } = this.#options;
-    void startInitializedChild({ launch, logger: this.#log, template: this.#template, timeoutMs: initializeTimeoutMs, maxMessageBytes: this.#options.maxMessageBytes }).then((outcome) => {
+    void startInitializedChild({
+      launch,
+      logger: this.#log,
+      template: this.#template,
+      timeoutMs: initializeTimeoutMs,
+      maxMessageBytes: this.#options.maxMessageBytes,
+    }).then((outcome) => {
       this.#starting--;
       if (!outcome.ok) {
         this.#failures++;

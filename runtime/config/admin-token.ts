@@ -23,7 +23,9 @@ export async function readAdminToken(path: string): Promise<string | undefined> 
   const text = await readSecret(path);
   if (text === undefined) return undefined;
   if (!ADMIN_TOKEN_PATTERN.test(text)) {
-    throw new GatewayError('ERR_KEYS_INVALID', `${path} does not hold an admin token`, { hint: `delete it; \`mcp-gateway serve\` or \`render\` writes a new one (then restart the gateway or render and up again)` });
+    throw new GatewayError('ERR_KEYS_INVALID', `${path} does not hold an admin token`, {
+      hint: `delete it; \`mcp-gateway serve\` or \`render\` writes a new one (then restart the gateway or render and up again)`,
+    });
   }
   return text;
 }

@@ -11,7 +11,8 @@ const FIELD_HINTS: Record<string, string> = {
   publicUrl: 'the URL clients connect to, e.g. https://mcp.example.com or http://127.0.0.1:8080',
   provider: 'provider.type is github (with clientId) or local',
   store: 'store.type is embedded (default) or redis (with url)',
-  servers: 'each server needs a command (and optional args, env, cwd, pool, limits, mounts, sandbox, network) or a url (and optional headers, limits.maxMessageBytes); `mcp-gateway add-server NAME --force` rewrites one',
+  servers:
+    'each server needs a command (and optional args, env, cwd, pool, limits, mounts, sandbox, network) or a url (and optional headers, limits.maxMessageBytes); `mcp-gateway add-server NAME --force` rewrites one',
   sandbox: 'sandbox is on (default), strict or off',
   allowedOrigins: 'a list of origins such as https://app.example.com (scheme, host and port only)',
   allowedUsers: 'a list of GitHub logins, e.g. [alice, bob]',
@@ -20,10 +21,12 @@ const FIELD_HINTS: Record<string, string> = {
 };
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.flatMap((issue) => explainIssue(issue, [])).map((issue) => {
-    const path = issue.path.map(String).join('.') || '(root)';
-    return `${path}: ${issue.message}`;
-  });
+  return issues
+    .flatMap((issue) => explainIssue(issue, []))
+    .map((issue) => {
+      const path = issue.path.map(String).join('.') || '(root)';
+      return `${path}: ${issue.message}`;
+    });
 }
 
 /**
@@ -81,9 +84,13 @@ export async function loadConfig(dir: string): Promise<GatewayConfig> {
   const config = parseConfigText(text, configFile);
   const mountIssues = checkServerMounts(config, projectPaths(dir).dir);
   if (mountIssues.length > 0) {
-    throw new GatewayError('ERR_CONFIG_INVALID', `${configFile} is invalid:\n  ${mountIssues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`, {
-      hint: 'servers.NAME.mounts lists existing directories or files the server may use; the gateway\'s .secrets/, store and config are never granted',
-    });
+    throw new GatewayError(
+      'ERR_CONFIG_INVALID',
+      `${configFile} is invalid:\n  ${mountIssues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`,
+      {
+        hint: "servers.NAME.mounts lists existing directories or files the server may use; the gateway's .secrets/, store and config are never granted",
+      },
+    );
   }
   return config;
 }

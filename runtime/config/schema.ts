@@ -12,7 +12,8 @@ const DOMAIN_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9
 /** An allowlist entry: a login (GitHub, local) or, for OpenID Connect, a verified email address or a `sub`. */
 // An entry with `@` is an email address to the user policy (runtime/auth/policy/user-policy.ts),
 // which needs a dotted domain after the last `@`; subjects therefore contain no `@`.
-const ALLOWED_USER = /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}|[\x21-\x3F\x41-\x7E]{1,255})$/;
+const ALLOWED_USER =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}|[\x21-\x3F\x41-\x7E]{1,255})$/;
 export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
 
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, { message: `not a duration: ${DURATION_HINT}` });
@@ -45,9 +46,17 @@ const bridgeLimits = z.strictObject({
    * Largest message either way: a client's POST body (413 past it), a server's stdout line, JSON
    * answer or SSE event (the request it answers gets a JSON-RPC error). Default 16 MiB.
    */
-  maxMessageBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .optional(),
   /** Docker deployments: the bridge container's memory limit (`512m`, `1g`); default in cli/deploy/container-limits.ts. */
-  memory: z.string().refine((text) => parseByteSize(text) !== undefined, { message: `not a memory size: ${BYTE_SIZE_HINT}` }).optional(),
+  memory: z
+    .string()
+    .refine((text) => parseByteSize(text) !== undefined, { message: `not a memory size: ${BYTE_SIZE_HINT}` })
+    .optional(),
   /** Docker deployments: CPUs the bridge container may use (0.5 = half a core). */
   cpus: z.number().min(0.01).max(1024).optional(),
   /** Docker deployments: most processes and threads the bridge container may have. */
@@ -65,7 +74,10 @@ const sandboxMode = z.enum(SANDBOX_MODES, { message: 'must be on, strict or off'
 
 /** A host path a sandboxed server may use besides its own data directory; relative paths are relative to the project directory. */
 const serverMount = z.strictObject({
-  path: z.string().min(1, 'must not be empty').refine((path) => !path.includes('\0'), { message: 'must not contain NUL' }),
+  path: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((path) => !path.includes('\0'), { message: 'must not contain NUL' }),
   readOnly: z.boolean().default(false),
 });
 
@@ -105,8 +117,22 @@ const builtinServer = z.strictObject({
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers the proxy sets itself (framing, the MCP transport's own): a static value would break them. */
 export const RESERVED_UPSTREAM_HEADERS = new Set([
-  'host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'content-type',
-  'accept', 'accept-encoding', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'proxy-authorization', 'proxy-connection',
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'content-type',
+  'accept',
+  'accept-encoding',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'proxy-authorization',
+  'proxy-connection',
 ]);
 const upstreamHeaderName = z
   .string()
@@ -225,13 +251,19 @@ export const configSchema = z
         /** `path`: <publicUrl>/NAME/mcp. `subdomain`: https://NAME.<domain>/mcp, metadata served on every subdomain. */
         routing: z.enum(['path', 'subdomain']).default('path'),
         /** Base domain of the subdomain style (servers at NAME.<domain>); defaults to the public URL's host. */
-        domain: z.string().regex(/^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9-]{1,63}$/, 'must be a domain name').optional(),
+        domain: z
+          .string()
+          .regex(/^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9-]{1,63}$/, 'must be a domain name')
+          .optional(),
         /** Let's Encrypt account e-mail (Traefik's HTTP-01 resolver). */
         email: z.email().optional(),
         /** `traefik` (HTTPS with Let's Encrypt) or `builtin` (our router; plain HTTP, for hosts behind another TLS proxy or without Traefik). */
         router: z.enum(['traefik', 'builtin']).default('traefik'),
         /** Docker project name: prefixes containers, network and volumes, and labels them. */
-        project: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _').optional(),
+        project: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _')
+          .optional(),
         /** Base images of the runtime images (hosts without a registry build their own). */
         nodeImage: z.string().min(1).default('node:20-bookworm-slim'),
         pythonImage: z.string().min(1).default('python:3.12-slim'),
@@ -277,7 +309,8 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['publicUrl'],
-        message: 'must use https unless the host is loopback (OAuth 2.1 requires TLS for remote clients); terminate TLS in front of the gateway and set publicUrl to the https URL',
+        message:
+          'must use https unless the host is loopback (OAuth 2.1 requires TLS for remote clients); terminate TLS in front of the gateway and set publicUrl to the https URL',
       });
     }
     for (const [name, server] of Object.entries(config.servers)) {
@@ -290,12 +323,20 @@ export const configSchema = z
     for (const [index, origin] of (config.allowedOrigins ?? []).entries()) {
       const url = new URL(origin);
       if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-        ctx.addIssue({ code: 'custom', path: ['allowedOrigins', index], message: 'must be an origin without path, query or fragment (e.g. https://app.example.com)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allowedOrigins', index],
+          message: 'must be an origin without path, query or fragment (e.g. https://app.example.com)',
+        });
       }
     }
     const provider = config.provider;
     if (provider.type === 'local' && !config.allowedUsers.some((u) => u.toLowerCase() === provider.user.toLowerCase())) {
-      ctx.addIssue({ code: 'custom', path: ['provider', 'user'], message: `${provider.user} logs in with the one-time code but is not in allowedUsers; add it there` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['provider', 'user'],
+        message: `${provider.user} logs in with the one-time code but is not in allowedUsers; add it there`,
+      });
     }
     if (provider.type === 'oidc') {
       const issuer = new URL(provider.issuer);
@@ -305,7 +346,11 @@ export const configSchema = z
     }
     const groupRules = provider.type === 'github' ? provider.orgs.length + provider.teams.length : provider.type === 'oidc' ? provider.emailDomains.length : 0;
     if (config.allowedUsers.length === 0 && groupRules === 0) {
-      ctx.addIssue({ code: 'custom', path: ['allowedUsers'], message: 'is empty, so nobody could log in: add at least one login (mcp-gateway init --allowed-users alice,bob), or provider.orgs/teams/emailDomains' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowedUsers'],
+        message: 'is empty, so nobody could log in: add at least one login (mcp-gateway init --allowed-users alice,bob), or provider.orgs/teams/emailDomains',
+      });
     }
   });
 

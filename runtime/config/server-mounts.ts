@@ -69,7 +69,11 @@ export function checkServerMounts(config: GatewayConfig, projectDir: string): Mo
       }
       // A Docker bind mount of a parent would show the secrets inside the container.
       const around = guarded.find((secret) => isWithin(secret, real));
-      if (around !== undefined) issues.push({ path: at, message: `${absolute} contains ${around}, the gateway's own secrets or state; grant a directory that does not hold the gateway project` });
+      if (around !== undefined)
+        issues.push({
+          path: at,
+          message: `${absolute} contains ${around}, the gateway's own secrets or state; grant a directory that does not hold the gateway project`,
+        });
     });
   }
   return issues;

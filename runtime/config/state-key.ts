@@ -11,10 +11,13 @@ export async function loadOrCreateStateKey(path: string): Promise<Uint8Array> {
   const existing = await readSecret(path);
   if (existing !== undefined) {
     const key = Buffer.from(existing, 'base64url');
-    if (key.length !== 32) throw new GatewayError('ERR_KEYS_INVALID', `${path} does not hold a 32-byte key`, { hint: `delete it; a new one is created on the next start (users admitted by org/team membership log in again)` });
+    if (key.length !== 32)
+      throw new GatewayError('ERR_KEYS_INVALID', `${path} does not hold a 32-byte key`, {
+        hint: `delete it; a new one is created on the next start (users admitted by org/team membership log in again)`,
+      });
     return key;
   }
   const key = randomBytes(32);
-  await writeSecret(path, key.toString('base64url') + '\n');
+  await writeSecret(path, `${key.toString('base64url')}\n`);
   return key;
 }

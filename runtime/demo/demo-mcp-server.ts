@@ -9,21 +9,20 @@ import { z } from 'zod';
 
 const server = new McpServer({ name: 'mcp-gateway-demo', version: '1.0.0' });
 
-server.registerTool(
-  'echo',
-  { description: 'Returns the text it is given.', inputSchema: { text: z.string().max(10_000) } },
-  async ({ text }) => ({ content: [{ type: 'text', text }] }),
-);
+server.registerTool('echo', { description: 'Returns the text it is given.', inputSchema: { text: z.string().max(10_000) } }, async ({ text }) => ({
+  content: [{ type: 'text', text }],
+}));
 
-server.registerTool(
-  'add',
-  { description: 'Adds two numbers.', inputSchema: { a: z.number(), b: z.number() } },
-  async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
-);
+server.registerTool('add', { description: 'Adds two numbers.', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({
+  content: [{ type: 'text', text: String(a + b) }],
+}));
 
 server.registerTool(
   'current_time',
-  { description: 'The current time on the gateway host, in ISO 8601 and in a time zone of your choice.', inputSchema: { timeZone: z.string().max(64).optional() } },
+  {
+    description: 'The current time on the gateway host, in ISO 8601 and in a time zone of your choice.',
+    inputSchema: { timeZone: z.string().max(64).optional() },
+  },
   async ({ timeZone }) => {
     const now = new Date();
     let local: string;

@@ -127,7 +127,10 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
       clientSecret,
       // No terminal in a container: the operator reads the code with `mcp-gateway logs auth`.
       announceLoginCode: ({ code, clientName, user }) =>
-        logger.warn({ event: 'local_login_code', code, clientName, user }, `login requested by ${clientName} for ${user}: one-time code ${code} (valid 10 minutes)`),
+        logger.warn(
+          { event: 'local_login_code', code, clientName, user },
+          `login requested by ${clientName} for ${user}: one-time code ${code} (valid 10 minutes)`,
+        ),
       ...(fetchImpl ? { fetch: fetchImpl } : {}),
     });
     return await startAuthRuntime({ config, store, keys, upstream, logger, ...(stateKey ? { stateKey } : {}), ...(adminToken ? { adminToken } : {}) }, listen);
@@ -140,7 +143,10 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
 /** MCPGW_ADMIN_TOKEN (.secrets/admin-token): optional, but a value that is there must be a real token. */
 function readAdminToken(text: string | undefined, logger: Logger): string | undefined {
   if (text === undefined) {
-    logger.info({ event: 'admin_api_disabled' }, 'MCPGW_ADMIN_TOKEN is not set: no admin API (mcp-gateway clients/tokens reach this deployment only after render and up again)');
+    logger.info(
+      { event: 'admin_api_disabled' },
+      'MCPGW_ADMIN_TOKEN is not set: no admin API (mcp-gateway clients/tokens reach this deployment only after render and up again)',
+    );
     return undefined;
   }
   if (!ADMIN_TOKEN_PATTERN.test(text)) {
@@ -153,7 +159,10 @@ function readAdminToken(text: string | undefined, logger: Logger): string | unde
 
 function readStateKey(text: string | undefined, logger: Logger): Uint8Array | undefined {
   if (text === undefined) {
-    logger.warn({ event: 'state_key_missing' }, 'MCPGW_STATE_KEY is not set: upstream credentials sealed now cannot be read after a restart (users admitted by org/team membership log in again)');
+    logger.warn(
+      { event: 'state_key_missing' },
+      'MCPGW_STATE_KEY is not set: upstream credentials sealed now cannot be read after a restart (users admitted by org/team membership log in again)',
+    );
     return undefined;
   }
   const key = Buffer.from(text, 'base64url');

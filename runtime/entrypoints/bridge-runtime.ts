@@ -54,26 +54,44 @@ export interface BridgeRuntimeEnvOptions {
  * as the embedded gateway (stdio bridge, or remote proxy for `url` servers, whose header values
  * come from MCPGW_UPSTREAM_HEADERS).
  */
-export async function startBridgeRuntimeFromEnv({ serverName, env, logger, secretsDir, cwd = process.cwd() }: BridgeRuntimeEnvOptions): Promise<RunningRuntime<RuntimeAddress>> {
+export async function startBridgeRuntimeFromEnv({
+  serverName,
+  env,
+  logger,
+  secretsDir,
+  cwd = process.cwd(),
+}: BridgeRuntimeEnvOptions): Promise<RunningRuntime<RuntimeAddress>> {
   const { config } = await loadRuntimeConfig(env);
   const server = Object.hasOwn(config.servers, serverName) ? config.servers[serverName] : undefined;
   if (server === undefined) {
     const known = Object.keys(config.servers);
     throw new GatewayError('ERR_SERVER_UNKNOWN', `server ${serverName} is not in the config`, {
-      hint: known.length > 0 ? `configured servers: ${known.join(', ')}; render the deploy folder again if one was added` : 'add one with mcp-gateway add-server, then render the deploy folder again',
+      hint:
+        known.length > 0
+          ? `configured servers: ${known.join(', ')}; render the deploy folder again if one was added`
+          : 'add one with mcp-gateway add-server, then render the deploy folder again',
     });
   }
   const listen = runtimeAddress(env);
   const headerNames = 'url' in server ? (server.headers ?? []) : [];
   const upstreamHeaders =
-    headerNames.length > 0 ? { [serverName]: headerValues(await secretReader(env, secretsDir).required('MCPGW_UPSTREAM_HEADERS', `the header values of server ${serverName}`), headerNames) } : undefined;
+    headerNames.length > 0
+      ? {
+          [serverName]: headerValues(
+            await secretReader(env, secretsDir).required('MCPGW_UPSTREAM_HEADERS', `the header values of server ${serverName}`),
+            headerNames,
+          ),
+        }
+      : undefined;
   // The container is the boundary (read-only root, no capabilities, no secrets of the gateway, its
   // own network or, with network: none, none at all): no host sandbox inside it. Its working directory is the server's data volume
   // (compose working_dir), named as the server's cwd so the child starts there whatever the
   // embedded gateway's default is.
   const own = 'command' in server && server.cwd === undefined ? { ...server, cwd } : server;
   const single: GatewayConfig = { ...config, servers: { [serverName]: own } };
-  const bridge = createMcpServices(single, { projectDir: cwd, logger, confinement: 'container', ...(upstreamHeaders ? { upstreamHeaders } : {}) }).get(serverName)!;
+  const bridge = createMcpServices(single, { projectDir: cwd, logger, confinement: 'container', ...(upstreamHeaders ? { upstreamHeaders } : {}) }).get(
+    serverName,
+  )!;
   try {
     return await startBridgeRuntime({ serverName, bridge, logger }, listen);
   } catch (err) {

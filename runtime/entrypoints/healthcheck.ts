@@ -20,7 +20,10 @@ export interface HealthcheckOptions {
  * `mcp-gateway runtime healthcheck URL`, the compose healthcheck of images without curl:
  * healthy when `GET url` answers 200 within `timeoutMs` (redirects are not followed).
  */
-export async function checkHealth(url: string, { timeoutMs = 2_000, fetch: fetchImpl = fetch, socketPath }: HealthcheckOptions = {}): Promise<HealthcheckResult> {
+export async function checkHealth(
+  url: string,
+  { timeoutMs = 2_000, fetch: fetchImpl = fetch, socketPath }: HealthcheckOptions = {},
+): Promise<HealthcheckResult> {
   try {
     const status = socketPath === undefined ? await fetchStatus(fetchImpl, url, timeoutMs) : await socketStatus(socketPath, url, timeoutMs);
     return { healthy: status === 200, detail: `HTTP ${status}` };

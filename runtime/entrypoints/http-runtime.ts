@@ -51,7 +51,12 @@ export async function serveRuntime<A extends RuntimeAddress>(
   name: string,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   listen: A,
-  { logger, cleanup, deferContinue: defer = false, shutdownGraceMs = RUNTIME_SHUTDOWN_GRACE_MS }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean; shutdownGraceMs?: number },
+  {
+    logger,
+    cleanup,
+    deferContinue: defer = false,
+    shutdownGraceMs = RUNTIME_SHUTDOWN_GRACE_MS,
+  }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean; shutdownGraceMs?: number },
 ): Promise<RunningRuntime<A>> {
   // As in serve: on SIGTERM (docker stop) new requests get 503 and calls in flight may finish.
   const drain = createDrain(handler);
@@ -75,7 +80,8 @@ export async function serveRuntime<A extends RuntimeAddress>(
     address: address as A,
     close() {
       closing ??= (async () => {
-        if (!(await drain.drain(shutdownGraceMs))) logger.warn({ event: 'runtime_drain_timeout', inFlight: drain.inFlight }, 'requests still in flight after the shutdown grace; ending them');
+        if (!(await drain.drain(shutdownGraceMs)))
+          logger.warn({ event: 'runtime_drain_timeout', inFlight: drain.inFlight }, 'requests still in flight after the shutdown grace; ending them');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await cleanup();

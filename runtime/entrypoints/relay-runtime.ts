@@ -43,7 +43,8 @@ export async function startRelayRuntime({ socket, logger }: RelayRuntimeDeps, li
     client.on('error', () => {});
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       // The bridge not (yet) listening: the router answers its client 502.
-      if (!connected) logger.warn({ event: 'relay_upstream_failed', socket, code: err.code }, `cannot reach the bridge at ${socket}: ${err.code ?? err.message}`);
+      if (!connected)
+        logger.warn({ event: 'relay_upstream_failed', socket, code: err.code }, `cannot reach the bridge at ${socket}: ${err.code ?? err.message}`);
     });
     client.pipe(upstream);
     upstream.pipe(client);

@@ -115,7 +115,9 @@ export function secretReader(env: RuntimeEnv, secretsDir: string = DEFAULT_SECRE
     async required(name, what) {
       const value = await optional(name);
       if (value === undefined) {
-        throw new GatewayError('ERR_SECRET_MISSING', `${what} is missing: set ${name} (or the Docker secret ${join(secretsDir, name.toLowerCase())})`, { hint: RENDER_HINT });
+        throw new GatewayError('ERR_SECRET_MISSING', `${what} is missing: set ${name} (or the Docker secret ${join(secretsDir, name.toLowerCase())})`, {
+          hint: RENDER_HINT,
+        });
       }
       return value;
     },

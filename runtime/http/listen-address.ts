@@ -12,7 +12,8 @@ export interface ListenAddress {
 export function parseListen(text: string): ListenAddress {
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[2]);
-  if (!match || port > 65535) throw new GatewayError('ERR_USAGE', `--listen ${text} is not HOST:PORT`, { hint: 'e.g. --listen 127.0.0.1:8080 or --listen 0.0.0.0:8080' });
+  if (!match || port > 65535)
+    throw new GatewayError('ERR_USAGE', `--listen ${text} is not HOST:PORT`, { hint: 'e.g. --listen 127.0.0.1:8080 or --listen 0.0.0.0:8080' });
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -33,11 +34,23 @@ export function listenOn(server: NetServer, { host, port }: ListenAddress): Prom
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'EADDRINUSE') {
-        reject(new GatewayError('ERR_PORT_IN_USE', `${host}:${port} is already in use`, { hint: 'stop the program using it, or pass --listen HOST:PORT with a free port (and a matching publicUrl)' }));
+        reject(
+          new GatewayError('ERR_PORT_IN_USE', `${host}:${port} is already in use`, {
+            hint: 'stop the program using it, or pass --listen HOST:PORT with a free port (and a matching publicUrl)',
+          }),
+        );
       } else if (err.code === 'EACCES') {
-        reject(new GatewayError('ERR_LISTEN_FAILED', `not allowed to listen on ${host}:${port}`, { hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE; use --listen with a higher port behind a proxy' }));
+        reject(
+          new GatewayError('ERR_LISTEN_FAILED', `not allowed to listen on ${host}:${port}`, {
+            hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE; use --listen with a higher port behind a proxy',
+          }),
+        );
       } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-        reject(new GatewayError('ERR_LISTEN_FAILED', `${host} is not an address of this machine`, { hint: 'pass --listen with a local address, e.g. 127.0.0.1:8080 or 0.0.0.0:8080' }));
+        reject(
+          new GatewayError('ERR_LISTEN_FAILED', `${host} is not an address of this machine`, {
+            hint: 'pass --listen with a local address, e.g. 127.0.0.1:8080 or 0.0.0.0:8080',
+          }),
+        );
       } else {
         reject(err);
       }

@@ -35,4 +35,3 @@ export function relayLifecycle(res: ServerResponse, outgoing: ClientRequest, { i
     finish();
   });
 }
-

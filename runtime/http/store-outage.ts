@@ -14,12 +14,17 @@ export function isStoreOutage(err: unknown): boolean {
 }
 
 /** RFC 6749 §4.1.2.1's `temporarily_unavailable`, the OAuth word for it, as JSON. */
-export const STORE_OUTAGE_BODY = { error: 'temporarily_unavailable', error_description: 'The gateway cannot reach its store right now; retry shortly.' } as const;
+export const STORE_OUTAGE_BODY = {
+  error: 'temporarily_unavailable',
+  error_description: 'The gateway cannot reach its store right now; retry shortly.',
+} as const;
 
 export function sendStoreOutage(res: ServerResponse): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': STORE_RETRY_AFTER_S }).end(JSON.stringify(STORE_OUTAGE_BODY));
+  res
+    .writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': STORE_RETRY_AFTER_S })
+    .end(JSON.stringify(STORE_OUTAGE_BODY));
 }

@@ -49,7 +49,10 @@ export async function applyReload(next: GatewayConfig, deps: ReloadDeps): Promis
     if (old !== undefined) retired.push(old);
     services.set(name, service);
   }
-  logger.info({ event: 'config_reloaded', added: plan.added, removed: plan.removed, changed: plan.changed, allowlistChanged: plan.allowlistChanged }, 'configuration reloaded');
+  logger.info(
+    { event: 'config_reloaded', added: plan.added, removed: plan.removed, changed: plan.changed, allowlistChanged: plan.allowlistChanged },
+    'configuration reloaded',
+  );
   await Promise.all(retired.map((service) => service.close()));
   return plan;
 }

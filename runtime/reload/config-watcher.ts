@@ -45,7 +45,12 @@ export function watchConfig({ configFile, load, apply, logger, report, debounceM
     }
     try {
       const plan = await apply(next);
-      const parts = [plan.added.length > 0 ? `added ${plan.added.join(', ')}` : '', plan.removed.length > 0 ? `removed ${plan.removed.join(', ')}` : '', plan.changed.length > 0 ? `restarted ${plan.changed.join(', ')}` : '', plan.allowlistChanged ? 'allowlist updated' : ''].filter(Boolean);
+      const parts = [
+        plan.added.length > 0 ? `added ${plan.added.join(', ')}` : '',
+        plan.removed.length > 0 ? `removed ${plan.removed.join(', ')}` : '',
+        plan.changed.length > 0 ? `restarted ${plan.changed.join(', ')}` : '',
+        plan.allowlistChanged ? 'allowlist updated' : '',
+      ].filter(Boolean);
       report(`config reloaded (${reason}): ${parts.length > 0 ? parts.join('; ') : 'nothing to change'}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -77,7 +82,9 @@ export function watchConfig({ configFile, load, apply, logger, report, debounceM
       clearTimeout(timer);
       timer = setTimeout(() => void reload('file changed'), debounceMs);
     });
-    watcher.on('error', (err) => logger.warn({ event: 'config_watch_failed', err: err.message }, 'stopped watching the configuration; SIGHUP still reloads it'));
+    watcher.on('error', (err) =>
+      logger.warn({ event: 'config_watch_failed', err: err.message }, 'stopped watching the configuration; SIGHUP still reloads it'),
+    );
   } catch (err) {
     logger.warn({ event: 'config_watch_failed', err: (err as Error).message }, 'cannot watch the configuration; SIGHUP still reloads it');
   }

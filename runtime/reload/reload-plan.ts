@@ -43,7 +43,10 @@ export function planReload(current: GatewayConfig, next: GatewayConfig): ReloadP
   const after = Object.keys(next.servers);
   const added = after.filter((name) => !Object.hasOwn(current.servers, name));
   const removed = before.filter((name) => !Object.hasOwn(next.servers, name));
-  const changed = after.filter((name) => Object.hasOwn(current.servers, name) && (everyServer || !isDeepStrictEqual(current.servers[name], next.servers[name])));
-  const allowlistChanged = !isDeepStrictEqual(current.allowedUsers, next.allowedUsers) || !isDeepStrictEqual(allowlistOf(current.provider), allowlistOf(next.provider));
+  const changed = after.filter(
+    (name) => Object.hasOwn(current.servers, name) && (everyServer || !isDeepStrictEqual(current.servers[name], next.servers[name])),
+  );
+  const allowlistChanged =
+    !isDeepStrictEqual(current.allowedUsers, next.allowedUsers) || !isDeepStrictEqual(allowlistOf(current.provider), allowlistOf(next.provider));
   return { needsRestart, added, removed, changed, allowlistChanged };
 }

@@ -45,7 +45,9 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
     if (!service) {
       // Not an MCP endpoint: the auth runtime reads its own (size-limited) bodies.
       sendContinue(req, res);
-      return path === '/health' ? health(req, res) : auth(req, res);
+      if (path === '/health') health(req, res);
+      else auth(req, res);
+      return;
     }
     for (const [name, value] of Object.entries(MCP_CORS_HEADERS)) res.setHeader(name, value);
     // CORS preflights carry no credentials by design; they must not be challenged.
@@ -53,8 +55,8 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       res.writeHead(204).end();
       return;
     }
-    forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization, clientIp: req.socket.remoteAddress }).then(
-      (result) => {
+    forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization, clientIp: req.socket.remoteAddress })
+      .then((result) => {
         if (result.status !== 200) {
           // No `100 Continue` was sent (deferContinue), and the body is not wanted: the answer
           // closes the connection, and at most UNAUTHENTICATED_BODY_BYTES are read meanwhile, so
@@ -68,15 +70,15 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
         for (const name of STRIPPED_HEADERS) delete req.headers[name];
         Object.assign(req.headers, result.headers);
         return service.handle(req, res);
-      },
-    ).catch((err: unknown) => {
-      if (isStoreOutage(err)) {
-        logger.warn({ event: 'store_unavailable', server, err: (err as Error).message }, 'store unreachable; answering 503');
-        return sendStoreOutage(res);
-      }
-      logger.error({ event: 'router_error', server, err }, 'request failed in the router');
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'server_error' }));
-      else res.destroy();
-    });
+      })
+      .catch((err: unknown) => {
+        if (isStoreOutage(err)) {
+          logger.warn({ event: 'store_unavailable', server, err: (err as Error).message }, 'store unreachable; answering 503');
+          return sendStoreOutage(res);
+        }
+        logger.error({ event: 'router_error', server, err }, 'request failed in the router');
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'server_error' }));
+        else res.destroy();
+      });
   };
 }

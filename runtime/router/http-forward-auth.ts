@@ -121,7 +121,8 @@ export function createHttpForwardAuth({ authUrl, logger, timeoutMs = 5_000 }: Ht
 function errorBody(text: string, status: number): { error: string; error_description: string } {
   try {
     const parsed = JSON.parse(text) as { error?: unknown; error_description?: unknown };
-    if (typeof parsed.error === 'string') return { error: parsed.error, error_description: typeof parsed.error_description === 'string' ? parsed.error_description : '' };
+    if (typeof parsed.error === 'string')
+      return { error: parsed.error, error_description: typeof parsed.error_description === 'string' ? parsed.error_description : '' };
   } catch {
     // not JSON: fall through
   }

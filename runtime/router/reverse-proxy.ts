@@ -1,5 +1,12 @@
 import { relayLifecycle } from '../http/relay-lifecycle.js';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.js';
@@ -21,7 +28,17 @@ export interface ReverseProxy extends McpEndpoint {
 const JSON_NO_STORE = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
 /** RFC 9110 §7.6.1, plus the non-standard ones proxies still meet. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 /** Set here from what this hop saw; a client's own values would be believed downstream. */
 const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'];
 
@@ -64,7 +81,9 @@ export function createReverseProxy({ name, target, logger }: ReverseProxyOptions
         done: resolve,
         onUnreachable(err) {
           log.warn({ event: 'upstream_unreachable', err: err.message, code: err.code }, `${name} did not answer`);
-          res.writeHead(502, JSON_NO_STORE).end(JSON.stringify({ error: 'bad_gateway', error_description: `${name} did not answer (${err.code ?? err.message})` }));
+          res
+            .writeHead(502, JSON_NO_STORE)
+            .end(JSON.stringify({ error: 'bad_gateway', error_description: `${name} did not answer (${err.code ?? err.message})` }));
         },
       });
       outgoing.on('response', (answer) => {

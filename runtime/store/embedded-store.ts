@@ -15,9 +15,7 @@ export interface EmbeddedStoreOptions {
 
 const SWEEP_INTERVAL_MS = 60_000;
 
-type Entry =
-  | { type: 'value'; json: string; expiresAt: number | undefined }
-  | { type: 'set'; members: Set<string>; expiresAt: number | undefined };
+type Entry = { type: 'value'; json: string; expiresAt: number | undefined } | { type: 'set'; members: Set<string>; expiresAt: number | undefined };
 
 export async function createEmbeddedStore({ now = Date.now }: EmbeddedStoreOptions = {}): Promise<Store> {
   return new EmbeddedStore(new Map(), now);
@@ -37,7 +35,7 @@ class EmbeddedStore implements Store {
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const entry = this.live(key);
-    return entry === undefined ? undefined : (JSON.parse(valueOf(entry, key)) as T);
+    return entry === undefined ? undefined : (JSON.parse(storedValue(entry, key)) as T);
   }
 
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
@@ -57,7 +55,7 @@ class EmbeddedStore implements Store {
   async take<T = unknown>(key: string): Promise<T | undefined> {
     const entry = this.live(key);
     if (entry === undefined) return undefined;
-    const json = valueOf(entry, key);
+    const json = storedValue(entry, key);
     this.entries.delete(key);
     return JSON.parse(json) as T;
   }
@@ -135,7 +133,7 @@ function isExpired(entry: Entry, at: number): boolean {
   return entry.expiresAt !== undefined && entry.expiresAt <= at;
 }
 
-function valueOf(entry: Entry, key: string): string {
+function storedValue(entry: Entry, key: string): string {
   if (entry.type !== 'value') throw new TypeError(`store key ${JSON.stringify(key)} holds a set, not a value`);
   return entry.json;
 }

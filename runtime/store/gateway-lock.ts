@@ -106,7 +106,11 @@ async function releaseLock(path: string): Promise<void> {
 }
 
 function gatewayRunningError(databasePath: string, holder: LockHolder): GatewayError {
-  return new GatewayError('ERR_STORE_LOCKED', `the database ${databasePath} is in use by process ${holder.pid}${holder.since ? ` (since ${holder.since})` : ''}, a running mcp-gateway serve`, {
-    hint: `another \`mcp-gateway serve\` of this project is running: stop that one first; if process ${holder.pid} is no mcp-gateway, delete ${gatewayLockPath(databasePath)}`,
-  });
+  return new GatewayError(
+    'ERR_STORE_LOCKED',
+    `the database ${databasePath} is in use by process ${holder.pid}${holder.since ? ` (since ${holder.since})` : ''}, a running mcp-gateway serve`,
+    {
+      hint: `another \`mcp-gateway serve\` of this project is running: stop that one first; if process ${holder.pid} is no mcp-gateway, delete ${gatewayLockPath(databasePath)}`,
+    },
+  );
 }

@@ -36,23 +36,25 @@ export async function importLegacyStateFile(db: SqliteDatabase, { from, database
   const entries = await readLegacyStateFile(from, now);
   if (entries === undefined) return;
 
-  const imported = db.transaction(() => {
-    if (db.prepare('SELECT 1 FROM meta WHERE name = ?').get(MARKER) !== undefined) return undefined;
-    const putValue = db.prepare("INSERT INTO entries (key, kind, value, expires_at) VALUES (?, 'value', ?, ?) ON CONFLICT (key) DO NOTHING");
-    const putSet = db.prepare("INSERT INTO entries (key, kind, value, expires_at) VALUES (?, 'set', NULL, ?) ON CONFLICT (key) DO NOTHING");
-    const addMember = db.prepare('INSERT OR IGNORE INTO set_members (key, member) VALUES (?, ?)');
-    let count = 0;
-    for (const entry of entries) {
-      if (entry.type === 'value') {
-        count += putValue.run(entry.key, entry.json, entry.expiresAt ?? null).changes;
-      } else if (entry.members.length > 0 && putSet.run(entry.key, entry.expiresAt ?? null).changes === 1) {
-        for (const member of entry.members) addMember.run(entry.key, member);
-        count++;
+  const imported = db
+    .transaction(() => {
+      if (db.prepare('SELECT 1 FROM meta WHERE name = ?').get(MARKER) !== undefined) return undefined;
+      const putValue = db.prepare("INSERT INTO entries (key, kind, value, expires_at) VALUES (?, 'value', ?, ?) ON CONFLICT (key) DO NOTHING");
+      const putSet = db.prepare("INSERT INTO entries (key, kind, value, expires_at) VALUES (?, 'set', NULL, ?) ON CONFLICT (key) DO NOTHING");
+      const addMember = db.prepare('INSERT OR IGNORE INTO set_members (key, member) VALUES (?, ?)');
+      let count = 0;
+      for (const entry of entries) {
+        if (entry.type === 'value') {
+          count += putValue.run(entry.key, entry.json, entry.expiresAt ?? null).changes;
+        } else if (entry.members.length > 0 && putSet.run(entry.key, entry.expiresAt ?? null).changes === 1) {
+          for (const member of entry.members) addMember.run(entry.key, member);
+          count++;
+        }
       }
-    }
-    db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(MARKER, JSON.stringify({ from, importedAt: new Date(now).toISOString(), entries: count }));
-    return count;
-  }).immediate();
+      db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(MARKER, JSON.stringify({ from, importedAt: new Date(now).toISOString(), entries: count }));
+      return count;
+    })
+    .immediate();
 
   const backup = `${from}.migrated-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
   await rename(from, backup);

@@ -24,7 +24,13 @@ const SWEEP_INTERVAL_MS = 60_000;
 /** Rows deleted per sweep transaction, so a large backlog of expired rows never holds the write lock long. */
 const SWEEP_BATCH = 1_000;
 
-export async function createSqliteStore({ path, importFrom, now = Date.now, logger = silentLogger(), busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS }: SqliteStoreOptions): Promise<Store> {
+export async function createSqliteStore({
+  path,
+  importFrom,
+  now = Date.now,
+  logger = silentLogger(),
+  busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
+}: SqliteStoreOptions): Promise<Store> {
   const db = await openDatabase(path, { busyTimeoutMs });
   try {
     if (importFrom !== undefined) await importLegacyStateFile(db, { from: importFrom, databasePath: path, now: now(), logger });
@@ -80,7 +86,9 @@ class SqliteStore implements Store {
       anyMember: db.prepare<{ key: string }, { one: number }>('SELECT 1 AS one FROM set_members WHERE key = @key LIMIT 1'),
       // Range reads on the primary key: the bound is computed so that no glob or LIKE character means anything.
       keysFrom: db.prepare<{ from: string; now: number }, { key: string }>(`SELECT key FROM entries WHERE key >= @from AND ${live}`),
-      keysBetween: db.prepare<{ from: string; to: string; now: number }, { key: string }>(`SELECT key FROM entries WHERE key >= @from AND key < @to AND ${live}`),
+      keysBetween: db.prepare<{ from: string; to: string; now: number }, { key: string }>(
+        `SELECT key FROM entries WHERE key >= @from AND key < @to AND ${live}`,
+      ),
       // `expires_at <= @now` implies the partial index's `expires_at IS NOT NULL`, so this reads the index, not the table.
       sweep: db.prepare<{ now: number; limit: number }>('DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries WHERE expires_at <= @now LIMIT @limit)'),
       ping: db.prepare('SELECT 1'),
@@ -93,7 +101,7 @@ class SqliteStore implements Store {
   async get<T = unknown>(key: string): Promise<T | undefined> {
     return this.read(() => {
       const row = this.sql.entry.get({ key, now: this.now() });
-      return row === undefined ? undefined : (JSON.parse(valueOf(row, key)) as T);
+      return row === undefined ? undefined : (JSON.parse(storedValue(row, key)) as T);
     });
   }
 
@@ -119,7 +127,7 @@ class SqliteStore implements Store {
     return this.write(() => {
       const row = this.sql.entry.get({ key, now: this.now() });
       if (row === undefined) return undefined;
-      const json = valueOf(row, key);
+      const json = storedValue(row, key);
       this.sql.delete.run({ key });
       return JSON.parse(json) as T;
     });
@@ -289,7 +297,7 @@ export function prefixUpperBound(prefix: string): string | undefined {
   return undefined;
 }
 
-function valueOf(row: Row, key: string): string {
+function storedValue(row: Row, key: string): string {
   if (row.kind !== 'value' || row.value === null) throw new TypeError(`store key ${JSON.stringify(key)} holds a set, not a value`);
   return row.value;
 }

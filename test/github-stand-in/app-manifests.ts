@@ -53,15 +53,27 @@ export interface ManifestRoutesContext {
 const MANIFEST_CODE_TTL_MS = 60 * 60 * 1000;
 const MAX_NAME_LENGTH = 34;
 const MANIFEST_KEYS = new Set([
-  'name', 'url', 'hook_attributes', 'redirect_url', 'callback_urls', 'setup_url', 'description', 'public',
-  'default_events', 'default_permissions', 'request_oauth_on_install', 'setup_on_update',
+  'name',
+  'url',
+  'hook_attributes',
+  'redirect_url',
+  'callback_urls',
+  'setup_url',
+  'description',
+  'public',
+  'default_events',
+  'default_permissions',
+  'request_oauth_on_install',
+  'setup_on_update',
 ]);
 
 /** Why GitHub would refuse this manifest ("Invalid GitHub App configuration"), or none. */
 export function manifestProblems(manifest: unknown): string[] {
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) return ['the manifest is not a JSON object'];
   const m = manifest as Record<string, unknown>;
-  const problems = Object.keys(m).filter((key) => !MANIFEST_KEYS.has(key)).map((key) => `"${key}" is not a manifest parameter`);
+  const problems = Object.keys(m)
+    .filter((key) => !MANIFEST_KEYS.has(key))
+    .map((key) => `"${key}" is not a manifest parameter`);
   const isUrl = (value: unknown): boolean => typeof value === 'string' && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
   if (!isUrl(m['url'])) problems.push('"url" wasn\'t supplied');
   if (m['name'] !== undefined && (typeof m['name'] !== 'string' || m['name'].length === 0 || m['name'].length > MAX_NAME_LENGTH)) {
@@ -69,20 +81,25 @@ export function manifestProblems(manifest: unknown): string[] {
   }
   const hook = m['hook_attributes'];
   if (hook !== undefined) {
-    if (typeof hook !== 'object' || hook === null || !isUrl((hook as Record<string, unknown>)['url'])) problems.push('"url" wasn\'t supplied (hook_attributes)');
+    if (typeof hook !== 'object' || hook === null || !isUrl((hook as Record<string, unknown>)['url']))
+      problems.push('"url" wasn\'t supplied (hook_attributes)');
   }
   const events = m['default_events'];
-  if (events !== undefined && (!Array.isArray(events) || (events.length > 0 && hook === undefined))) problems.push('"default_events" need a webhook (hook_attributes)');
+  if (events !== undefined && (!Array.isArray(events) || (events.length > 0 && hook === undefined)))
+    problems.push('"default_events" need a webhook (hook_attributes)');
   for (const key of ['redirect_url', 'setup_url'] as const) if (m[key] !== undefined && !isUrl(m[key])) problems.push(`"${key}" is not a URL`);
   const callbacks = m['callback_urls'];
-  if (callbacks !== undefined && (!Array.isArray(callbacks) || callbacks.length > 10 || !callbacks.every(isUrl))) problems.push('"callback_urls" must be up to 10 URLs');
+  if (callbacks !== undefined && (!Array.isArray(callbacks) || callbacks.length > 10 || !callbacks.every(isUrl)))
+    problems.push('"callback_urls" must be up to 10 URLs');
   for (const key of ['public', 'request_oauth_on_install', 'setup_on_update'] as const) {
     if (m[key] !== undefined && typeof m[key] !== 'boolean') problems.push(`"${key}" must be a boolean`);
   }
   const permissions = m['default_permissions'];
   if (permissions !== undefined) {
     if (typeof permissions !== 'object' || permissions === null || Array.isArray(permissions)) problems.push('"default_permissions" must be an object');
-    else for (const [name, access] of Object.entries(permissions)) if (access !== 'read' && access !== 'write') problems.push(`permission "${name}" must be read or write`);
+    else
+      for (const [name, access] of Object.entries(permissions))
+        if (access !== 'read' && access !== 'write') problems.push(`permission "${name}" must be read or write`);
   }
   if (m['description'] !== undefined && typeof m['description'] !== 'string') problems.push('"description" must be a string');
   return problems;
@@ -131,7 +148,9 @@ export function manifestRoutes(ctx: ManifestRoutesContext): { web: express.Route
     const issued = codes.get(code);
     codes.delete(code); // single use
     if (!issued || issued.expiresAt <= ctx.now()) {
-      return void res.status(404).json({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest', status: '404' });
+      return void res
+        .status(404)
+        .json({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest', status: '404' });
     }
     const { manifest: m, owner } = issued.submission;
     const name = typeof m['name'] === 'string' ? m['name'] : `${owner.login}-app`;
@@ -139,7 +158,10 @@ export function manifestRoutes(ctx: ManifestRoutesContext): { web: express.Route
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const app: StandInApp = {
       id: 9001 + ctx.apps.length,
-      slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, ''),
+      slug: name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, ''),
       name,
       owner,
       clientId: `Iv23li${randomBytes(7).toString('hex')}`,

@@ -191,7 +191,13 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       back.searchParams.set('error_uri', '/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied');
     } else {
       const code = randomBytes(10).toString('hex');
-      codes.set(code, { clientId: client.clientId, redirectUri: requested, userId: currentUser, scope: normaliseScope(q.get('scope') ?? ''), expiresAt: now() + CODE_TTL_MS });
+      codes.set(code, {
+        clientId: client.clientId,
+        redirectUri: requested,
+        userId: currentUser,
+        scope: normaliseScope(q.get('scope') ?? ''),
+        expiresAt: now() + CODE_TTL_MS,
+      });
       back.searchParams.set('code', code);
     }
     if (state !== null) back.searchParams.set('state', state);
@@ -204,7 +210,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     for (const [k, v] of Object.entries(bodyParams(req))) params.set(k, v);
     const reply = (fields: Record<string, string | number>): void => {
       if ((req.get('accept') ?? '').includes('application/json')) res.status(200).json(fields);
-      else res.status(200).type('application/x-www-form-urlencoded; charset=utf-8').send(new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString());
+      else
+        res
+          .status(200)
+          .type('application/x-www-form-urlencoded; charset=utf-8')
+          .send(new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString());
     };
     const fail = (error: keyof typeof TOKEN_ERRORS): void => reply({ error, ...TOKEN_ERRORS[error] });
 
@@ -226,7 +236,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       // A GitHub App's user access token: no scopes, expires after 8 hours, comes with a refresh token.
       const accessToken = `ghu_${randomBytes(18).toString('hex')}`;
       tokens.set(accessToken, { userId: issued.userId, scopes: new Set(), appPermissions: client.app.permissions });
-      return reply({ access_token: accessToken, expires_in: 28800, refresh_token: `ghr_${randomBytes(30).toString('hex')}`, refresh_token_expires_in: 15811200, token_type: 'bearer', scope: '' });
+      return reply({
+        access_token: accessToken,
+        expires_in: 28800,
+        refresh_token: `ghr_${randomBytes(30).toString('hex')}`,
+        refresh_token_expires_in: 15811200,
+        token_type: 'bearer',
+        scope: '',
+      });
     }
     const accessToken = `gho_${randomBytes(18).toString('hex')}`;
     tokens.set(accessToken, { userId: issued.userId, scopes: new Set(issued.scope.split(',').filter(Boolean)) });
@@ -255,7 +272,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   api.get('/user/orgs', (req, res) => {
     if (!hasScope(res, ['user', 'read:org', 'write:org', 'admin:org'])) return;
     const user = res.locals['user'] as StandInUser;
-    page(req, res, orgsOf(user).map((org) => ({ login: org, id: orgId(org), url: `${apiUrl()}/orgs/${org}`, description: null })));
+    page(
+      req,
+      res,
+      orgsOf(user).map((org) => ({ login: org, id: orgId(org), url: `${apiUrl()}/orgs/${org}`, description: null })),
+    );
   });
   api.get('/user/teams', (req, res) => {
     if (!hasScope(res, ['user', 'repo', 'read:org', 'write:org', 'admin:org'])) return;
@@ -280,7 +301,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       return user ? { login: user.login, orgs: orgsOf(user) } : null;
     },
     registerClient: (created) =>
-      clients.set(created.clientId, { clientId: created.clientId, clientSecret: created.clientSecret, app: { permissions: created.permissions, callbackUrls: created.callbackUrls } }),
+      clients.set(created.clientId, {
+        clientId: created.clientId,
+        clientSecret: created.clientSecret,
+        app: { permissions: created.permissions, callbackUrls: created.callbackUrls },
+      }),
     submitted: manifests,
     apps,
   });

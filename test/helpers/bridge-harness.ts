@@ -72,10 +72,20 @@ export interface PostOptions {
 }
 
 export function post(url: string, body: unknown, options: PostOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: options.accept ?? BOTH, 'x-user-sub': options.sub ?? 'alice', ...options.headers };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: options.accept ?? BOTH,
+    'x-user-sub': options.sub ?? 'alice',
+    ...options.headers,
+  };
   if (options.session !== undefined) headers['mcp-session-id'] = options.session;
   if (options.version !== undefined) headers['mcp-protocol-version'] = options.version;
-  return fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), ...(options.signal ? { signal: options.signal } : {}) });
+  return fetch(url, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 export const initializeRequest = (protocolVersion = '2025-06-18', capabilities: Record<string, unknown> = {}, id: number | string = 0) => ({

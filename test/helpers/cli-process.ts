@@ -26,7 +26,11 @@ export class CliProcess {
     readonly args: string[],
     options: { env?: Record<string, string> } = {},
   ) {
-    this.child = spawn(process.execPath, ['bin/mcp-gateway.js', ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...options.env } });
+    this.child = spawn(process.execPath, ['bin/mcp-gateway.js', ...args], {
+      cwd: PACKAGE_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...cleanEnv(), ...options.env },
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     // 'close', not 'exit': by then everything the process wrote has been read.
@@ -43,7 +47,8 @@ export class CliProcess {
     for (;;) {
       const match = pattern.exec(this.stdout.slice(from));
       if (match) return match;
-      if (this.child.exitCode !== null) throw new Error(`${this.args.join(' ')} exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`${this.args.join(' ')} exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.stdout}\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -17,7 +17,10 @@ export interface CliResult {
  * Runs `node bin/mcp-gateway.js ...args` as a child process (stdin is a pipe, so never a TTY).
  * Variables that change the CLI's behaviour are removed from the inherited environment.
  */
-export function runCli(args: string[], options: { env?: Record<string, string>; /** Another copy of the built package (default: this one). */ packageRoot?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string> /** Another copy of the built package (default: this one). */; packageRoot?: string } = {},
+): Promise<CliResult> {
   const env = { ...process.env };
   delete env['MCP_GATEWAY_GITHUB_CLIENT_SECRET'];
   delete env['MCP_GATEWAY_OIDC_CLIENT_SECRET'];

@@ -41,7 +41,10 @@ export function sampleConfig(shape: DeployShape, servers?: GatewayConfigInput['s
 
 /** Stand-ins for the tags `writeBuildContext` computes from the build context. */
 export const TEST_IMAGES: Readonly<Record<RuntimeKind, RuntimeImage>> = {
-  node: { tag: 'mcp-gateway-runtime-node:0.0.0-test', build: { context: './build', dockerfile: 'runtime-node.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim' } } },
+  node: {
+    tag: 'mcp-gateway-runtime-node:0.0.0-test',
+    build: { context: './build', dockerfile: 'runtime-node.Dockerfile', args: { BASE_IMAGE: 'node:20-bookworm-slim' } },
+  },
   python: {
     tag: 'mcp-gateway-runtime-python:0.0.0-test',
     build: { context: './build', dockerfile: 'runtime-python.Dockerfile', args: { NODE_IMAGE: 'node:20-bookworm-slim', PYTHON_IMAGE: 'python:3.12-slim' } },

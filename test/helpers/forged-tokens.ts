@@ -36,12 +36,27 @@ async function hmacKey(secret: string): Promise<Key> {
 /** The claims the gateway itself puts in an access token for `audience` (RFC 9068 plus its own). */
 export function gatewayClaims(h: GatewayHarness, audience: string, overrides: Json = {}): Json {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: h.urls.issuer, sub: 'alice', aud: audience, iat: now, nbf: now, exp: now + 600, jti: randomUUID(), login: 'alice', client_id: 'forged-client', ...overrides };
+  return {
+    iss: h.urls.issuer,
+    sub: 'alice',
+    aud: audience,
+    iat: now,
+    nbf: now,
+    exp: now + 600,
+    jti: randomUUID(),
+    login: 'alice',
+    client_id: 'forged-client',
+    ...overrides,
+  };
 }
 
 /** A token exactly like the gateway's own, signed with its real key: the control every forgery is a variation of. */
 export async function genuineToken(h: GatewayHarness, audience: string, overrides: Json = {}): Promise<string> {
-  return signCompact({ alg: 'ES256', typ: 'at+jwt', kid: h.keys.current.kid }, gatewayClaims(h, audience, overrides), h.keys.current.privateKey as unknown as Key);
+  return signCompact(
+    { alg: 'ES256', typ: 'at+jwt', kid: h.keys.current.kid },
+    gatewayClaims(h, audience, overrides),
+    h.keys.current.privateKey as unknown as Key,
+  );
 }
 
 /**
@@ -59,7 +74,8 @@ export async function forgedTokens(h: GatewayHarness, audience: string, { jti, c
   const claims = (overrides: Json = {}): Json => gatewayClaims(h, audience, { jti, client_id: clientId, ...overrides });
   // Only the gateway can sign with its key, so these variants test claim checks, not forgery: they
   // get a jti of their own (revoking one that is merely inactive must not hit the victim's jti).
-  const withGatewayKey = (payload: Json, hdr: Json = header): Promise<string> => signCompact(hdr, 'jti' in payload ? { ...payload, jti: randomUUID() } : payload, gatewayKey);
+  const withGatewayKey = (payload: Json, hdr: Json = header): Promise<string> =>
+    signCompact(hdr, 'jti' in payload ? { ...payload, jti: randomUUID() } : payload, gatewayKey);
   const without = (name: string): Json => {
     const { [name]: _dropped, ...rest } = claims();
     return rest;
@@ -68,7 +84,11 @@ export async function forgedTokens(h: GatewayHarness, audience: string, { jti, c
   const attacker = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const attackerJwk = await webcrypto.subtle.exportKey('jwk', attacker.publicKey);
   const p384 = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const rsa = (await webcrypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const rsa = (await webcrypto.subtle.generateKey(
+    { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    false,
+    ['sign', 'verify'],
+  )) as webcrypto.CryptoKeyPair;
   const pem = await exportSPKI(h.keys.current.publicKey);
   const now = Math.floor(Date.now() / 1000);
 
@@ -101,7 +121,10 @@ export async function forgedTokens(h: GatewayHarness, audience: string, { jti, c
     ['crit header the gateway does not understand', withGatewayKey(claims(), { ...header, crit: ['urn:example:x'], 'urn:example:x': true })],
     ['unencoded payload (b64: false)', withGatewayKey(claims(), { ...header, b64: false, crit: ['b64'] })],
     ['five parts (JWE shape)', `${genuine}.${genuineSignature}.x`],
-    ...['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'login', 'client_id'].map((name): [string, Promise<string>] => [`claim ${name} missing`, withGatewayKey(without(name))]),
+    ...['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'login', 'client_id'].map((name): [string, Promise<string>] => [
+      `claim ${name} missing`,
+      withGatewayKey(without(name)),
+    ]),
     ['login is a number', withGatewayKey(claims({ login: 42 }))],
     ['client_id is an array', withGatewayKey(claims({ client_id: [clientId] }))],
     ['scope is an array', withGatewayKey(claims({ scope: ['tools'] }))],

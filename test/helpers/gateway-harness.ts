@@ -38,7 +38,17 @@ export interface GatewayHarness {
  * An embedded gateway in this process with two echo servers (`echo`, `other`), a GitHub
  * stand-in as the identity provider and alice on the allowlist.
  */
-export async function startGatewayHarness(overrides: Partial<Record<string, unknown>> = {}, options: { store?: (now: () => number) => Promise<Store>; cimd?: Partial<CimdResolverOptions>; githubUsers?: StandInUser[]; port?: number; upstream?: (config: GatewayConfig, store: Store) => Promise<UpstreamLogin>; adminToken?: string } = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(
+  overrides: Partial<Record<string, unknown>> = {},
+  options: {
+    store?: (now: () => number) => Promise<Store>;
+    cimd?: Partial<CimdResolverOptions>;
+    githubUsers?: StandInUser[];
+    port?: number;
+    upstream?: (config: GatewayConfig, store: Store) => Promise<UpstreamLogin>;
+    adminToken?: string;
+  } = {},
+): Promise<GatewayHarness> {
   const github = await startGitHubStandIn(options.githubUsers ? { users: options.githubUsers } : {});
   const port = options.port ?? (await freePort());
   const config = parseConfig(
@@ -70,12 +80,30 @@ export async function startGatewayHarness(overrides: Partial<Record<string, unkn
   const upstream = options.upstream
     ? await options.upstream(config, store)
     : createGitHubLogin(
-        createGitHubUpstream({ baseUrl: github.url, clientId: 'test-client-id', clientSecret: 'test-client-secret', scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE }),
+        createGitHubUpstream({
+          baseUrl: github.url,
+          clientId: 'test-client-id',
+          clientSecret: 'test-client-secret',
+          scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE,
+        }),
         gatewayUrls(config).callback,
         needsMembership,
       );
   const project = tempProjectDir();
-  const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir: project.dir, now, ...(options.cimd ? { cimd: options.cimd } : {}), ...(options.adminToken ? { adminToken: options.adminToken } : {}) }, { host: '127.0.0.1', port });
+  const gateway = await startGateway(
+    {
+      config,
+      store,
+      keys,
+      upstream,
+      logger: silentLogger(),
+      projectDir: project.dir,
+      now,
+      ...(options.cimd ? { cimd: options.cimd } : {}),
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    },
+    { host: '127.0.0.1', port },
+  );
   return {
     storeKind,
     gateway,

@@ -110,11 +110,16 @@ export async function startLocalLoginGateway(): Promise<LocalLoginGateway> {
   const urls = gatewayUrls(config);
   const redis = process.env['MCPGW_TEST_STORE'] === 'redis' ? await startRedis() : undefined;
   const store: Store =
-    redis && 'url' in redis ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-test-${randomBytes(6).toString('hex')}:` }) : await createEmbeddedStore({});
+    redis && 'url' in redis
+      ? await createRedisStore({ url: redis.url, keyPrefix: `mcpgw-test-${randomBytes(6).toString('hex')}:` })
+      : await createEmbeddedStore({});
   const announcements: LocalLoginAnnouncement[] = [];
   const upstream = createLocalLogin({ store, user: 'alice', loginUrl: urls.localLogin, announce: (a) => announcements.push(a) });
   const project = tempProjectDir();
-  const gateway = await startGateway({ config, store, keys: await ephemeralKeySet(), upstream, logger: silentLogger(), projectDir: project.dir }, { host: '127.0.0.1', port });
+  const gateway = await startGateway(
+    { config, store, keys: await ephemeralKeySet(), upstream, logger: silentLogger(), projectDir: project.dir },
+    { host: '127.0.0.1', port },
+  );
   return {
     gateway,
     urls,

@@ -22,10 +22,7 @@ export interface LocalGateway {
  * The embedded gateway with the local login provider (no GitHub stand-in): for tests of the MCP
  * side, which mint tokens with the gateway's own keys instead of logging in.
  */
-export async function startLocalGateway(
-  configOverrides: Record<string, unknown>,
-  deps: Pick<GatewayDeps, 'upstreamHeaders'> = {},
-): Promise<LocalGateway> {
+export async function startLocalGateway(configOverrides: Record<string, unknown>, deps: Pick<GatewayDeps, 'upstreamHeaders'> = {}): Promise<LocalGateway> {
   const port = await freePort();
   const config = parseConfig(
     { publicUrl: `http://127.0.0.1:${port}`, provider: { type: 'local', user: 'alice' }, allowedUsers: ['alice', 'bob'], ...configOverrides },

@@ -17,7 +17,10 @@ export function newPkce(): Pkce {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-export async function registerClient(h: HasUrls, metadata: Record<string, unknown> = {}): Promise<{ client_id: string; client_secret?: string } & Record<string, unknown>> {
+export async function registerClient(
+  h: HasUrls,
+  metadata: Record<string, unknown> = {},
+): Promise<{ client_id: string; client_secret?: string } & Record<string, unknown>> {
   const res = await fetch(h.urls.registrationEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -34,13 +37,21 @@ export function authorizeUrl(h: HasUrls, params: Record<string, string | undefin
 }
 
 /** Runs /authorize → GitHub stand-in → /callback → consent (approved) and returns where the browser ended. */
-export async function loginAndConsent(h: HasUrls, params: Record<string, string | undefined>, browser = new TestBrowser(CLIENT_REDIRECT)): Promise<BrowserResult> {
+export async function loginAndConsent(
+  h: HasUrls,
+  params: Record<string, string | undefined>,
+  browser = new TestBrowser(CLIENT_REDIRECT),
+): Promise<BrowserResult> {
   const first = await browser.open(authorizeUrl(h, params));
   if (first.page?.body.includes('name="decision"')) return browser.submitForm(first.page, { decision: 'approve' });
   return first;
 }
 
-export async function tokenRequest(h: HasUrls, form: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+export async function tokenRequest(
+  h: HasUrls,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(h.urls.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -64,7 +75,14 @@ export async function obtainTokens(h: HasUrls, resource: string): Promise<{ clie
   });
   const code = result.redirectedTo?.searchParams.get('code');
   if (!code) throw new Error(`no code: ${result.redirectedTo?.href ?? result.page?.body.slice(0, 200)}`);
-  const token = await tokenRequest(h, { grant_type: 'authorization_code', code, code_verifier: pkce.verifier, redirect_uri: CLIENT_REDIRECT, client_id: client.client_id, resource });
+  const token = await tokenRequest(h, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: pkce.verifier,
+    redirect_uri: CLIENT_REDIRECT,
+    client_id: client.client_id,
+    resource,
+  });
   if (token.status !== 200) throw new Error(`token failed: ${JSON.stringify(token.body)}`);
   return { clientId: client.client_id, access_token: String(token.body['access_token']), refresh_token: String(token.body['refresh_token']) };
 }
@@ -78,6 +96,11 @@ export function mcpInitialize(endpoint: string, token: string | undefined, extra
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
       ...extraHeaders,
     },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
 }

@@ -106,7 +106,7 @@ export async function startOidcProvider({ clients, accounts, claimsInIdToken = f
       for (let step = 0; step < 3; step++) {
         if (result.redirectedTo) return result.redirectedTo;
         const page = result.page;
-        if (!page || page.status !== 200) throw new Error(`OpenID provider answered ${page?.status}: ${page?.body.slice(0, 500)}`);
+        if (page?.status !== 200) throw new Error(`OpenID provider answered ${page?.status}: ${page?.body.slice(0, 500)}`);
         result = await submitProviderForm(browser, page, { login: account, password: 'any' });
       }
       throw new Error(`login did not come back to ${redirectUri}: ${result.hops.join(' -> ')}`);

@@ -43,7 +43,11 @@ export function send(origin: string, { method = 'GET', path, headers = {}, body 
  * values, lying Content-Length) and returns the status of the first response, or 0 when the
  * server closed the connection without answering (what Node does for CONNECT and upgrades).
  */
-export function sendBytes(origin: string, bytes: string | Buffer, { halfClose = true }: { halfClose?: boolean } = {}): Promise<{ status: number; head: string }> {
+export function sendBytes(
+  origin: string,
+  bytes: string | Buffer,
+  { halfClose = true }: { halfClose?: boolean } = {},
+): Promise<{ status: number; head: string }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) });

@@ -16,7 +16,9 @@ const REDIS_SKIP_MESSAGE = 'redis-server not found: install it (apt-get install 
  * always starts one of its own (a test that stops its server). Without
  * redis-server the tests skip locally but fail in CI, where a skip would hide a regression.
  */
-export async function startRedis(options: { private?: boolean; /** A port of its own choosing (a test restarting Redis where the gateway expects it). */ port?: number } = {}): Promise<{ url: string; stop(): Promise<void> } | { skip: string }> {
+export async function startRedis(
+  options: { private?: boolean /** A port of its own choosing (a test restarting Redis where the gateway expects it). */; port?: number } = {},
+): Promise<{ url: string; stop(): Promise<void> } | { skip: string }> {
   const external = process.env['REDIS_URL'];
   if (external && !options.private) return { url: external, stop: async () => {} };
   const binary = findOnPath('redis-server');
@@ -86,7 +88,6 @@ function findOnPath(command: string): string | undefined {
   }
   return undefined;
 }
-
 
 async function waitForPong(port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;

@@ -37,7 +37,12 @@ export async function buildScratchImage(docker: Docker, spec: ScratchImageSpec):
   const hash = createHash('sha256');
   for (const [to, from] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     hash.update(`${to}\0`);
-    await new Promise<void>((resolve, reject) => createReadStream(from).on('data', (chunk) => hash.update(chunk)).on('end', resolve).on('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      createReadStream(from)
+        .on('data', (chunk) => hash.update(chunk))
+        .on('end', resolve)
+        .on('error', reject),
+    );
   }
   hash.update(JSON.stringify(spec.dirs ?? []));
   const tag = `${spec.repository}:${hash.digest('hex').slice(0, 16)}`;
@@ -57,7 +62,9 @@ export async function buildScratchImage(docker: Docker, spec: ScratchImageSpec):
     }
     await writeFile(join(context, 'Dockerfile'), `FROM scratch\nCOPY rootfs/ /\nLABEL ${TEST_BASE_LABEL}="${spec.repository}"\n`);
     const stream = await docker.buildImage({ context, src: ['Dockerfile', 'rootfs'] }, { t: tag, rm: true, forcerm: true });
-    const output = await new Promise<Array<{ error?: string; stream?: string }>>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string }>) => (err ? reject(err) : resolve(res))));
+    const output = await new Promise<Array<{ error?: string; stream?: string }>>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string }>) => (err ? reject(err) : resolve(res))),
+    );
     const failed = output.find((entry) => entry.error);
     if (failed) throw new Error(`building ${tag} failed: ${failed.error}\n${output.map((e) => e.stream ?? '').join('')}`);
   } finally {

@@ -71,13 +71,16 @@ export class TestOAuthProvider implements OAuthClientProvider {
   /** The authorization code the browser brought back; throws with what it saw otherwise. */
   code(): string {
     const code = this.lastLogin?.redirectedTo?.searchParams.get('code');
-    if (!code) throw new Error(`no code: ${JSON.stringify({ to: this.lastLogin?.redirectedTo?.href, page: this.lastLogin?.page?.body.slice(0, 300), hops: this.lastLogin?.hops })}`);
+    if (!code)
+      throw new Error(
+        `no code: ${JSON.stringify({ to: this.lastLogin?.redirectedTo?.href, page: this.lastLogin?.page?.body.slice(0, 300), hops: this.lastLogin?.hops })}`,
+      );
     return code;
   }
 }
 
 /** Approve the consent page if one is shown. */
 export async function approveConsent(browser: TestBrowser, result: BrowserResult): Promise<BrowserResult> {
-  if (result.page && result.page.body.includes('name="decision"')) return browser.submitForm(result.page, { decision: 'approve' });
+  if (result.page?.body.includes('name="decision"')) return browser.submitForm(result.page, { decision: 'approve' });
   return result;
 }

@@ -91,7 +91,8 @@ export function parseRule(rule: string): RuleExpression {
       return inner;
     }
     const name = expect('name').text;
-    if (name !== 'Host' && name !== 'HostRegexp' && name !== 'Path' && name !== 'PathPrefix') throw new SyntaxError(`matcher ${name} is not supported by this evaluator`);
+    if (name !== 'Host' && name !== 'HostRegexp' && name !== 'Path' && name !== 'PathPrefix')
+      throw new SyntaxError(`matcher ${name} is not supported by this evaluator`);
     expect('(');
     const value = expect('value').text;
     expect(')');
@@ -131,7 +132,11 @@ export function routerPriority(router: TraefikRouter): number {
 }
 
 /** The router Traefik hands the request to on `entryPoint`, or undefined (Traefik's 404). */
-export function routeRequest(routers: Readonly<Record<string, TraefikRouter>>, request: TraefikRequest, entryPoint = 'websecure'): { name: string; router: TraefikRouter } | undefined {
+export function routeRequest(
+  routers: Readonly<Record<string, TraefikRouter>>,
+  request: TraefikRequest,
+  entryPoint = 'websecure',
+): { name: string; router: TraefikRouter } | undefined {
   const candidates = Object.entries(routers)
     .filter(([, router]) => router.entryPoints === undefined || router.entryPoints.includes(entryPoint))
     .filter(([, router]) => ruleMatches(parseRule(router.rule), request))

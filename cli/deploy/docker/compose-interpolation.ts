@@ -34,7 +34,7 @@ export function interpolate<T>(value: T, env: Readonly<Record<string, string | u
 function interpolateString(text: string, env: Readonly<Record<string, string | undefined>>, unset: Set<string>, path: string): string {
   return text.replace(PATTERN, (_whole, dollar?: string, braced?: string, modifier?: string, operand?: string, bare?: string, invalid?: string) => {
     if (dollar) return '$';
-    if (invalid !== undefined) throw new InterpolationError(`${path || '(root)'}: invalid interpolation \$${invalid}; write $$ for a literal $`);
+    if (invalid !== undefined) throw new InterpolationError(`${path || '(root)'}: invalid interpolation $${invalid}; write $$ for a literal $`);
     const name = (braced ?? bare)!;
     const current = env[name];
     const word = operand === undefined ? '' : interpolateString(operand, env, unset, path);

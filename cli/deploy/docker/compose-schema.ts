@@ -75,16 +75,16 @@ const dependsOn = z.union([
   ),
 ]);
 
-const serviceNetworks = z.union([
-  z.array(z.string()),
-  z.record(z.string(), z.strictObject({ aliases: z.array(z.string()).optional() }).nullable()),
-]);
+const serviceNetworks = z.union([z.array(z.string()), z.record(z.string(), z.strictObject({ aliases: z.array(z.string()).optional() }).nullable())]);
 
 export const composeServiceSchema = z.strictObject({
   image: z.string().optional(),
   build: build.optional(),
   pull_policy: z.enum(['always', 'never', 'missing', 'build', 'if_not_present']).optional(),
-  container_name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, 'must be a valid container name').optional(),
+  container_name: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, 'must be a valid container name')
+    .optional(),
   hostname: z.string().optional(),
   command: stringOrList.nullable().optional(),
   entrypoint: stringOrList.nullable().optional(),
@@ -100,7 +100,10 @@ export const composeServiceSchema = z.strictObject({
   labels: mapOrList.optional(),
   healthcheck: healthcheck.optional(),
   depends_on: dependsOn.optional(),
-  restart: z.string().regex(/^(?:no|always|unless-stopped|on-failure(?::\d+)?)$/, 'must be no, always, unless-stopped or on-failure[:N]').optional(),
+  restart: z
+    .string()
+    .regex(/^(?:no|always|unless-stopped|on-failure(?::\d+)?)$/, 'must be no, always, unless-stopped or on-failure[:N]')
+    .optional(),
   user: scalar.optional(),
   working_dir: z.string().optional(),
   read_only: z.boolean().optional(),
@@ -132,7 +135,10 @@ const namedNetwork = resourceFields.extend({ internal: z.boolean().optional() })
 export const composeFileSchema = z.strictObject({
   /** Obsolete in the compose spec; accepted and ignored as `docker compose` does. */
   version: z.string().optional(),
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, - and _').optional(),
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, - and _')
+    .optional(),
   services: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/, 'invalid service name'), composeServiceSchema),
   networks: z.record(z.string(), namedNetwork).optional(),
   volumes: z.record(z.string(), namedResource).optional(),
@@ -147,7 +153,9 @@ export type RawComposeService = z.output<typeof composeServiceSchema>;
  */
 export function withoutExtensions(document: unknown): unknown {
   const strip = (node: unknown): unknown =>
-    node !== null && typeof node === 'object' && !Array.isArray(node) ? Object.fromEntries(Object.entries(node).filter(([key]) => !key.startsWith('x-'))) : node;
+    node !== null && typeof node === 'object' && !Array.isArray(node)
+      ? Object.fromEntries(Object.entries(node).filter(([key]) => !key.startsWith('x-')))
+      : node;
   const root = strip(document);
   if (root === null || typeof root !== 'object' || Array.isArray(root)) return root;
   const result: Record<string, unknown> = { ...(root as Record<string, unknown>) };

@@ -13,7 +13,9 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 }
 
 /** `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, IPv6 host addresses in brackets; no ranges. */
-export function parsePort(entry: number | string | { target: number; published?: number | string | undefined; host_ip?: string | undefined; protocol?: 'tcp' | 'udp' | undefined }): PortMapping | string {
+export function parsePort(
+  entry: number | string | { target: number; published?: number | string | undefined; host_ip?: string | undefined; protocol?: 'tcp' | 'udp' | undefined },
+): PortMapping | string {
   if (typeof entry === 'object') {
     const published = entry.published === undefined ? undefined : Number(entry.published);
     if (published !== undefined && !validPort(published)) return `published must be a port number, not ${String(entry.published)}`;
@@ -47,9 +49,21 @@ export function parseMount(entry: string | RawMount, dir: string): Mount | strin
     }
     if (entry.type === 'bind') {
       if (entry.source === undefined) return 'a bind mount needs a source';
-      return { type: 'bind', source: hostPath(entry.source, dir), target: entry.target, readOnly: entry.read_only ?? false, createHostPath: entry.bind?.create_host_path ?? true };
+      return {
+        type: 'bind',
+        source: hostPath(entry.source, dir),
+        target: entry.target,
+        readOnly: entry.read_only ?? false,
+        createHostPath: entry.bind?.create_host_path ?? true,
+      };
     }
-    return { type: 'volume', ...optional('source', entry.source), target: entry.target, readOnly: entry.read_only ?? false, noCopy: entry.volume?.nocopy ?? false };
+    return {
+      type: 'volume',
+      ...optional('source', entry.source),
+      target: entry.target,
+      readOnly: entry.read_only ?? false,
+      noCopy: entry.volume?.nocopy ?? false,
+    };
   }
   const parts = entry.split(':');
   if (parts.length === 1) return { type: 'volume', target: parts[0]!, readOnly: false, noCopy: false };
@@ -75,4 +89,3 @@ export function parseBytes(value: string | number): number | undefined {
   const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
   return match && unit !== undefined ? Math.round(Number(match[1]) * unit) : undefined;
 }
-

@@ -59,7 +59,12 @@ export async function lastLogLines(docker: Docker, id: string, count = 20): Prom
   }
 }
 
-function demuxLines(docker: Docker, source: NodeJS.ReadableStream, onLine: (stream: 'stdout' | 'stderr', text: string) => void, signal?: AbortSignal): Promise<void> {
+function demuxLines(
+  docker: Docker,
+  source: NodeJS.ReadableStream,
+  onLine: (stream: 'stdout' | 'stderr', text: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve) => {
     const out = new PassThrough();
     const err = new PassThrough();

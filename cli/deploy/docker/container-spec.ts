@@ -37,10 +37,19 @@ export function containerSpec(project: ComposeProject, service: ComposeService, 
   const tmpfs: Record<string, string> = {};
   for (const mount of service.mounts) {
     if (mount.type === 'bind') binds.push(`${mount.source}:${mount.target}${mount.readOnly ? ':ro' : ''}`);
-    else if (mount.type === 'tmpfs') tmpfs[mount.target] = [mount.sizeBytes === undefined ? '' : `size=${mount.sizeBytes}`, mount.mode === undefined ? '' : `mode=${mount.mode.toString(8)}`].filter(Boolean).join(',');
+    else if (mount.type === 'tmpfs')
+      tmpfs[mount.target] = [mount.sizeBytes === undefined ? '' : `size=${mount.sizeBytes}`, mount.mode === undefined ? '' : `mode=${mount.mode.toString(8)}`]
+        .filter(Boolean)
+        .join(',');
     else {
       const source = mount.source === undefined ? '' : (project.volumes[mount.source]?.name ?? `${project.name}_${mount.source}`);
-      mounts.push({ Type: 'volume', Source: source, Target: mount.target, ReadOnly: mount.readOnly, ...(mount.noCopy ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] } : {}) });
+      mounts.push({
+        Type: 'volume',
+        Source: source,
+        Target: mount.target,
+        ReadOnly: mount.readOnly,
+        ...(mount.noCopy ? { VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] } : {}),
+      });
     }
   }
 
@@ -61,7 +70,14 @@ export function containerSpec(project: ComposeProject, service: ComposeService, 
     ...(mounts.length > 0 ? { Mounts: mounts } : {}),
     ...(Object.keys(tmpfs).length > 0 ? { Tmpfs: tmpfs } : {}),
     ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
-    ...(service.restart ? { RestartPolicy: { Name: service.restart.name, ...(service.restart.maximumRetryCount === undefined ? {} : { MaximumRetryCount: service.restart.maximumRetryCount }) } } : {}),
+    ...(service.restart
+      ? {
+          RestartPolicy: {
+            Name: service.restart.name,
+            ...(service.restart.maximumRetryCount === undefined ? {} : { MaximumRetryCount: service.restart.maximumRetryCount }),
+          },
+        }
+      : {}),
     ...(service.readOnly ? { ReadonlyRootfs: true } : {}),
     ...(service.init === undefined ? {} : { Init: service.init }),
     ...(service.capAdd.length > 0 ? { CapAdd: service.capAdd } : {}),

@@ -201,7 +201,14 @@ async function allOrNothing(tasks: Array<(stop: AbortSignal) => Promise<void>>, 
   if (first !== undefined) throw first;
 }
 
-async function ready(docker: Docker, service: string, id: string, timeoutMs: number, signal: AbortSignal | undefined, emit: (e: UpEvent) => void): Promise<void> {
+async function ready(
+  docker: Docker,
+  service: string,
+  id: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  emit: (e: UpEvent) => void,
+): Promise<void> {
   emit({ service, phase: 'waiting' });
   const state = await waitReady(docker, id, { service, timeoutMs, ...(signal ? { signal } : {}) });
   emit({ service, phase: state });

@@ -20,7 +20,11 @@ export async function connectDocker(options: { docker?: Docker; timeoutMs?: numb
   try {
     docker = options.docker ?? new Docker();
   } catch (err) {
-    throw unreachable(`DOCKER_HOST=${process.env['DOCKER_HOST'] ?? ''} is not a Docker endpoint`, 'set DOCKER_HOST to unix:///var/run/docker.sock or tcp://HOST:PORT, or unset it', err);
+    throw unreachable(
+      `DOCKER_HOST=${process.env['DOCKER_HOST'] ?? ''} is not a Docker endpoint`,
+      'set DOCKER_HOST to unix:///var/run/docker.sock or tcp://HOST:PORT, or unset it',
+      err,
+    );
   }
   const modem = docker.modem as unknown as { socketPath?: string | (() => string); host?: string; port?: string | number; protocol?: string };
   const socketPath = typeof modem.socketPath === 'function' ? modem.socketPath() : modem.socketPath;
@@ -43,10 +47,23 @@ export async function connectDocker(options: { docker?: Docker; timeoutMs?: numb
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES') {
-      throw unreachable(`permission denied on ${endpoint}`, 'add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or run as a user allowed to use the Docker socket', err);
+      throw unreachable(
+        `permission denied on ${endpoint}`,
+        'add your user to the docker group (sudo usermod -aG docker $USER, then log in again), or run as a user allowed to use the Docker socket',
+        err,
+      );
     }
-    const reason = code === 'ENOENT' ? `no Docker socket at ${endpoint}` : code === 'ETIMEDOUT' ? `no answer from ${endpoint} within ${timeoutMs / 1000}s` : `cannot connect to ${endpoint} (${code ?? (err as Error).message})`;
-    throw unreachable(reason, 'start the Docker engine (sudo systemctl start docker, or run dockerd), check DOCKER_HOST, and that your user may use /var/run/docker.sock (the docker group)', err);
+    const reason =
+      code === 'ENOENT'
+        ? `no Docker socket at ${endpoint}`
+        : code === 'ETIMEDOUT'
+          ? `no answer from ${endpoint} within ${timeoutMs / 1000}s`
+          : `cannot connect to ${endpoint} (${code ?? (err as Error).message})`;
+    throw unreachable(
+      reason,
+      'start the Docker engine (sudo systemctl start docker, or run dockerd), check DOCKER_HOST, and that your user may use /var/run/docker.sock (the docker group)',
+      err,
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -79,6 +79,7 @@ async function buildImage(docker: Docker, tag: string, build: ComposeBuild, serv
   const keep = (text: string): void => {
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes (ESC [ ... m) from the build log
       tail.push(line.replace(/\x1b\[[0-9;]*m/g, ''));
       if (tail.length > BUILD_LOG_TAIL) tail.shift();
     }
@@ -107,9 +108,13 @@ async function buildImage(docker: Docker, tag: string, build: ComposeBuild, serv
   }
   if (failure !== undefined) {
     keep(failure);
-    throw new GatewayError('ERR_DOCKER_BUILD_FAILED', `building image ${tag} for ${services.join(', ')} failed: ${failure}\n--- last build output ---\n${tail.join('\n')}`, {
-      hint: `fix the cause above; the Dockerfile is ${build.dockerfile} in ${build.context} (base image: --base-image or deploy.nodeImage)`,
-    });
+    throw new GatewayError(
+      'ERR_DOCKER_BUILD_FAILED',
+      `building image ${tag} for ${services.join(', ')} failed: ${failure}\n--- last build output ---\n${tail.join('\n')}`,
+      {
+        hint: `fix the cause above; the Dockerfile is ${build.dockerfile} in ${build.context} (base image: --base-image or deploy.nodeImage)`,
+      },
+    );
   }
 }
 

@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { formatIssues } from '../../../runtime/config/load-config.js';
 import { GatewayError } from '../../../runtime/errors.js';
 import { parseComposeDuration } from './compose-duration.js';
-import { interpolate, InterpolationError } from './compose-interpolation.js';
+import { interpolate, InterpolationError, type Interpolated } from './compose-interpolation.js';
 import type { ComposeProject, ComposeResource, ComposeService, DependencyCondition, Mount } from './compose-model.js';
 import { parseBytes, parseMount, parsePort } from './compose-short-syntax.js';
 import { composeFileSchema, withoutExtensions, type RawComposeService } from './compose-schema.js';
@@ -24,7 +24,9 @@ export async function loadComposeProject(file: string, options: LoadComposeOptio
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new GatewayError('ERR_DEPLOY_NOT_RENDERED', `no compose file at ${file}`, { hint: 'run `mcp-gateway render` (or `mcp-gateway up`, which renders first)' });
+      throw new GatewayError('ERR_DEPLOY_NOT_RENDERED', `no compose file at ${file}`, {
+        hint: 'run `mcp-gateway render` (or `mcp-gateway up`, which renders first)',
+      });
     }
     throw err;
   }
@@ -34,7 +36,7 @@ export async function loadComposeProject(file: string, options: LoadComposeOptio
 export function parseComposeProject(text: string, file: string, options: LoadComposeOptions = {}): ComposeProject {
   const doc = parseDocument(text, { uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) throw invalid(file, [doc.errors[0]!.message.split('\n')[0]!]);
-  let interpolated;
+  let interpolated: Interpolated<unknown>;
   try {
     interpolated = interpolate(withoutExtensions(doc.toJS()), options.env ?? process.env);
   } catch (err) {
@@ -107,7 +109,13 @@ function normaliseService(
   // Compose refuses the two together; without either a service joins the default network.
   if (raw.network_mode !== undefined && raw.networks !== undefined) report('network_mode', 'cannot be combined with networks');
   const networkEntries =
-    raw.network_mode !== undefined ? [] : raw.networks === undefined ? [['default', null] as const] : Array.isArray(raw.networks) ? raw.networks.map((key) => [key, null] as const) : Object.entries(raw.networks);
+    raw.network_mode !== undefined
+      ? []
+      : raw.networks === undefined
+        ? [['default', null] as const]
+        : Array.isArray(raw.networks)
+          ? raw.networks.map((key) => [key, null] as const)
+          : Object.entries(raw.networks);
   const restart = raw.restart === undefined ? undefined : parseRestart(raw.restart);
   const gracePeriod = raw.stop_grace_period === undefined ? undefined : parseComposeDuration(raw.stop_grace_period);
   const healthcheck = raw.healthcheck;
@@ -178,7 +186,9 @@ function normaliseService(
     ...(gracePeriod === undefined ? {} : { stopGracePeriodNs: gracePeriod }),
     ...(raw.stop_signal === undefined ? {} : { stopSignal: raw.stop_signal }),
     extraHosts: Object.entries(toMap(raw.extra_hosts, ':')).map(([host, address]) => `${host}:${address}`),
-    ...(raw.logging === undefined ? {} : { logging: { ...(raw.logging.driver === undefined ? {} : { driver: raw.logging.driver }), options: toMap(raw.logging.options) } }),
+    ...(raw.logging === undefined
+      ? {}
+      : { logging: { ...(raw.logging.driver === undefined ? {} : { driver: raw.logging.driver }), options: toMap(raw.logging.options) } }),
     ...(memLimit === undefined ? {} : { memLimitBytes: memLimit }),
     ...(nanoCpus === undefined ? {} : { nanoCpus }),
     ...(raw.pids_limit === undefined ? {} : { pidsLimit: raw.pids_limit }),
@@ -189,7 +199,13 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-function durations(h: { interval?: string | undefined; timeout?: string | undefined; start_period?: string | undefined; start_interval?: string | undefined; retries?: number | undefined }) {
+function durations(h: {
+  interval?: string | undefined;
+  timeout?: string | undefined;
+  start_period?: string | undefined;
+  start_interval?: string | undefined;
+  retries?: number | undefined;
+}) {
   const ns = (text: string | undefined): number | undefined => (text === undefined ? undefined : parseComposeDuration(text));
   return {
     ...optional('intervalNs', ns(h.interval)),

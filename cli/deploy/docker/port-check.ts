@@ -15,7 +15,11 @@ export interface PortClaim {
  * (by binding the port for a moment). A port we cannot bind for lack of privilege (below 1024
  * as a normal user) is left to Docker, whose "port is already allocated" is mapped the same way.
  */
-export async function assertPortsFree(docker: Docker, claims: readonly PortClaim[], options: { local: boolean; ignoreContainers: ReadonlySet<string> }): Promise<void> {
+export async function assertPortsFree(
+  docker: Docker,
+  claims: readonly PortClaim[],
+  options: { local: boolean; ignoreContainers: ReadonlySet<string> },
+): Promise<void> {
   if (claims.length === 0) return;
   const running = await docker.listContainers();
   const publishes = (c: Docker.ContainerInfo, port: PortClaim['port']): boolean =>

@@ -25,7 +25,9 @@ export async function listProjectContainers(docker: Docker, project: string): Pr
 
 export function toProjectContainer(info: Docker.ContainerInfo): ProjectContainer {
   const health = /\((healthy|unhealthy|health: starting)\)/.exec(info.Status)?.[1];
-  const ports = [...new Set((info.Ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? ''}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)))].sort();
+  const ports = [
+    ...new Set((info.Ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? ''}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`))),
+  ].sort();
   return {
     id: info.Id,
     name: (info.Names[0] ?? info.Id).replace(/^\//, ''),

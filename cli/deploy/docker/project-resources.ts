@@ -94,11 +94,17 @@ async function inspected<T>(inspect: () => Promise<T>): Promise<T | undefined> {
 }
 
 function internalMismatch(network: ComposeResource, actual: boolean): GatewayError {
-  return new GatewayError('ERR_COMPOSE_INVALID', `the network ${network.name} exists with internal: ${actual}, but compose.yaml wants internal: ${network.internal}`, {
-    hint: `remove it first (mcp-gateway down, or docker network rm ${network.name}), then run up again`,
-  });
+  return new GatewayError(
+    'ERR_COMPOSE_INVALID',
+    `the network ${network.name} exists with internal: ${actual}, but compose.yaml wants internal: ${network.internal}`,
+    {
+      hint: `remove it first (mcp-gateway down, or docker network rm ${network.name}), then run up again`,
+    },
+  );
 }
 
 function missingExternal(kind: 'network' | 'volume', resource: ComposeResource): GatewayError {
-  return new GatewayError('ERR_COMPOSE_INVALID', `the external ${kind} ${resource.name} does not exist`, { hint: `create it first (docker ${kind} create ${resource.name})` });
+  return new GatewayError('ERR_COMPOSE_INVALID', `the external ${kind} ${resource.name} does not exist`, {
+    hint: `create it first (docker ${kind} create ${resource.name})`,
+  });
 }

@@ -44,7 +44,8 @@ export function planReconcile(desired: readonly DesiredContainer[], existing: re
     const current = existing.find((c) => c.name === want.containerName);
     if (current === undefined) return { kind: 'create', service: want.service };
     claimed.add(current.id);
-    if (current.hash !== want.hash || current.service !== want.service || current.state === 'dead' || current.state === 'removing') return { kind: 'recreate', service: want.service, old: current };
+    if (current.hash !== want.hash || current.service !== want.service || current.state === 'dead' || current.state === 'removing')
+      return { kind: 'recreate', service: want.service, old: current };
     if (current.state === 'running' || current.state === 'restarting') return { kind: 'keep', service: want.service, container: current };
     return { kind: 'start', service: want.service, container: current };
   });
@@ -63,7 +64,9 @@ export function startOrder(services: readonly Pick<ComposeService, 'name' | 'dep
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') {
       const cycle = [...path.slice(path.indexOf(name)), name];
-      throw new GatewayError('ERR_COMPOSE_INVALID', `depends_on has a cycle: ${cycle.join(' -> ')}`, { hint: 'render the deploy folder again with `mcp-gateway render`' });
+      throw new GatewayError('ERR_COMPOSE_INVALID', `depends_on has a cycle: ${cycle.join(' -> ')}`, {
+        hint: 'render the deploy folder again with `mcp-gateway render`',
+      });
     }
     state.set(name, 'visiting');
     for (const dep of byName.get(name)?.dependsOn ?? []) if (byName.has(dep.service)) visit(dep.service, [...path, name]);

@@ -8,7 +8,10 @@ import { parseEnvFile } from './env-file.js';
  * `render`, read here on the host and passed as Env, never baked into an image), then
  * `environment:`, which wins. Values never appear in errors: only file names and line numbers.
  */
-export async function serviceEnvironment(service: ComposeService, env: Readonly<Record<string, string | undefined>> = process.env): Promise<Map<string, string>> {
+export async function serviceEnvironment(
+  service: ComposeService,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Map<string, string>> {
   const result = new Map<string, string>();
   for (const file of service.envFiles) {
     let text: string;
@@ -21,10 +24,14 @@ export async function serviceEnvironment(service: ComposeService, env: Readonly<
           hint: 'run `mcp-gateway render` (or `mcp-gateway up`, which renders first) to write the deploy folder with its secrets',
         });
       }
-      throw new GatewayError('ERR_SECRET_MISSING', `service ${service.name}: cannot read its env file ${file.path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
-        hint: 'the secrets are 0600 files of the user who ran render; run up as that user',
-        cause: err,
-      });
+      throw new GatewayError(
+        'ERR_SECRET_MISSING',
+        `service ${service.name}: cannot read its env file ${file.path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        {
+          hint: 'the secrets are 0600 files of the user who ran render; run up as that user',
+          cause: err,
+        },
+      );
     }
     const parsed = parseEnvFile(text, (key) => env[key]);
     if (!parsed.ok) {

@@ -44,7 +44,12 @@ export async function waitReady(docker: Docker, id: string, options: WaitReadyOp
     restarts ??= info.RestartCount;
     // With a restart policy a crash shows as a restart (or a brief `restarting`), not as `exited`.
     if (state.Status === 'exited' || state.Status === 'dead' || state.Restarting || info.RestartCount > restarts) {
-      throw await failure(docker, id, 'ERR_DOCKER_START_FAILED', `service ${service} stopped during start (exit code ${state.ExitCode}${state.Error ? `: ${state.Error}` : ''})`);
+      throw await failure(
+        docker,
+        id,
+        'ERR_DOCKER_START_FAILED',
+        `service ${service} stopped during start (exit code ${state.ExitCode}${state.Error ? `: ${state.Error}` : ''})`,
+      );
     }
     const health = state.Health?.Status;
     const test = info.Config.Healthcheck?.Test;
@@ -60,7 +65,12 @@ export async function waitReady(docker: Docker, id: string, options: WaitReadyOp
     }
     if (now() >= deadline) {
       const output = state.Health?.Log?.at(-1)?.Output?.trim();
-      throw await failure(docker, id, 'ERR_DOCKER_UNHEALTHY', `service ${service} did not become healthy within ${Math.round(timeoutMs / 1000)}s${output ? ` (last check: ${output})` : ''}`);
+      throw await failure(
+        docker,
+        id,
+        'ERR_DOCKER_UNHEALTHY',
+        `service ${service} did not become healthy within ${Math.round(timeoutMs / 1000)}s${output ? ` (last check: ${output})` : ''}`,
+      );
     }
     if (useProbe && state.Running && test && test.length > 1 && now() - lastProbe >= 1_000) {
       lastProbe = now();

@@ -21,8 +21,18 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const pruneBody = z.strictObject({
-  unusedForMs: z.number().int().min(1).max(10 * YEAR_MS).optional(),
-  idleForMs: z.number().int().min(1).max(10 * YEAR_MS).optional(),
+  unusedForMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(10 * YEAR_MS)
+    .optional(),
+  idleForMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(10 * YEAR_MS)
+    .optional(),
   dryRun: z.boolean().optional(),
 });
 const grantFilter = {
@@ -151,7 +161,9 @@ export function adminApi(ctx: AuthContext, adminToken: string): express.Router {
     // Body-parser failures (malformed JSON, too large, wrong charset) are the caller's.
     const status = typeof err === 'object' && err !== null && 'status' in err ? Number((err as { status: unknown }).status) : 500;
     if (status >= 400 && status < 500) {
-      res.status(status).json({ error: 'invalid_request', error_description: status === 413 ? 'the request body is too large' : 'the request body is malformed' });
+      res
+        .status(status)
+        .json({ error: 'invalid_request', error_description: status === 413 ? 'the request body is too large' : 'the request body is malformed' });
       return;
     }
     ctx.logger.error({ event: 'admin_error', path: req.path, err }, 'unexpected error in the admin API');

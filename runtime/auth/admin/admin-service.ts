@@ -5,7 +5,19 @@ import { parseDuration } from '../../config/duration.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import type { AdminOps, ClientDetail, ClientSummary, GrantFilter, GrantSummary, PruneOptions, PruneReport, PrunedClient, RemovedClient, RevokeFilter, RevokeReport } from './admin-types.js';
+import type {
+  AdminOps,
+  ClientDetail,
+  ClientSummary,
+  GrantFilter,
+  GrantSummary,
+  PruneOptions,
+  PruneReport,
+  PrunedClient,
+  RemovedClient,
+  RevokeFilter,
+  RevokeReport,
+} from './admin-types.js';
 
 export interface AdminServiceDeps {
   clients: ClientRegistry;
@@ -56,14 +68,18 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
 
   async function registered(clientId: string): Promise<ClientRecord> {
     const record = await clients.getRegistered(clientId);
-    if (!record) throw new GatewayError('ERR_CLIENT_UNKNOWN', `no registered client ${JSON.stringify(clientId.slice(0, 200))}`, { hint: 'list them with `mcp-gateway clients list`' });
+    if (!record)
+      throw new GatewayError('ERR_CLIENT_UNKNOWN', `no registered client ${JSON.stringify(clientId.slice(0, 200))}`, {
+        hint: 'list them with `mcp-gateway clients list`',
+      });
     return record;
   }
 
   async function revokeAll(grants: GrantSummary[], fields: Record<string, string>): Promise<RevokeReport> {
     const live = grants.filter((g) => !g.revoked);
     await Promise.all(live.map((g) => families.revoke(g.familyId, BY_OPERATOR)));
-    for (const g of live) audit('family_revoked', { reason: BY_OPERATOR, familyId: g.familyId, clientId: g.clientId ?? undefined, login: g.user ?? undefined, ...fields });
+    for (const g of live)
+      audit('family_revoked', { reason: BY_OPERATOR, familyId: g.familyId, clientId: g.clientId ?? undefined, login: g.user ?? undefined, ...fields });
     return { revoked: live.map((g) => g.familyId), alreadyRevoked: grants.length - live.length };
   }
 
@@ -80,7 +96,9 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
       const [records, grants] = await Promise.all([clients.listRegistered(), listGrants({})]);
       const active = new Map<string, number>();
       for (const g of grants) if (!g.revoked && g.clientId !== null) active.set(g.clientId, (active.get(g.clientId) ?? 0) + 1);
-      return records.map((r) => summarise(r, active.get(r.clientId) ?? 0)).sort((a, b) => (a.registeredAt < b.registeredAt ? 1 : a.registeredAt > b.registeredAt ? -1 : 0));
+      return records
+        .map((r) => summarise(r, active.get(r.clientId) ?? 0))
+        .sort((a, b) => (a.registeredAt < b.registeredAt ? 1 : a.registeredAt > b.registeredAt ? -1 : 0));
     },
 
     async showClient(clientId) {
@@ -104,7 +122,14 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
       const at = now();
       const pruned: PrunedClient[] = [];
       for (const record of await clients.listRegistered()) {
-        const reason = record.lastUsedAt === undefined ? (record.issuedAt * 1000 <= at - unusedForMs ? 'unused' : undefined) : record.lastUsedAt <= at - idleForMs ? 'idle' : undefined;
+        const reason =
+          record.lastUsedAt === undefined
+            ? record.issuedAt * 1000 <= at - unusedForMs
+              ? 'unused'
+              : undefined
+            : record.lastUsedAt <= at - idleForMs
+              ? 'idle'
+              : undefined;
         if (reason === undefined) continue;
         const removed = dryRun
           ? { clientId: record.clientId, clientName: record.clientName ?? null, revokedGrants: 0 }
@@ -117,12 +142,15 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
     listGrants,
 
     async revokeGrants(filter: RevokeFilter) {
-      if (filter.user === undefined && filter.client === undefined && filter.family === undefined) throw new TypeError('revokeGrants needs a user, a client or a family');
+      if (filter.user === undefined && filter.client === undefined && filter.family === undefined)
+        throw new TypeError('revokeGrants needs a user, a client or a family');
       let grants: GrantSummary[];
       if (filter.family !== undefined) {
         const grant = await describeFamily(filter.family, filter.client === undefined ? {} : { clientId: filter.client });
         if (grant.createdAt === null && !(await isIndexed(filter.family, filter))) {
-          throw new GatewayError('ERR_GRANT_UNKNOWN', `no grant ${JSON.stringify(filter.family.slice(0, 200))}`, { hint: 'list them with `mcp-gateway tokens list`' });
+          throw new GatewayError('ERR_GRANT_UNKNOWN', `no grant ${JSON.stringify(filter.family.slice(0, 200))}`, {
+            hint: 'list them with `mcp-gateway tokens list`',
+          });
         }
         grants = matches(grant, filter) ? [grant] : [];
       } else {

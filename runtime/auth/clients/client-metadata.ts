@@ -13,8 +13,14 @@ const httpsUrl = displayed(z.url({ protocol: /^https$/ }).max(2000));
 const clientMetadataSchema = z.object({
   redirect_uris: z.array(z.string().max(2000)).min(1, 'at least one redirect URI is required').max(20),
   token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
-  grant_types: z.array(z.enum(['authorization_code', 'refresh_token'], { message: 'only authorization_code and refresh_token are supported' })).min(1).optional(),
-  response_types: z.array(z.literal('code', { message: 'only the code response type is supported' })).min(1).optional(),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token'], { message: 'only authorization_code and refresh_token are supported' }))
+    .min(1)
+    .optional(),
+  response_types: z
+    .array(z.literal('code', { message: 'only the code response type is supported' }))
+    .min(1)
+    .optional(),
   // Checked before trimming: trim() would silently drop a leading BOM or trailing U+2028.
   client_name: displayed(z.string()).trim().min(1).max(200).optional(),
   client_uri: httpsUrl.optional(),

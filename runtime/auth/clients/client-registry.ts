@@ -34,7 +34,10 @@ export interface ClientRecord {
   consentEpoch?: string;
 }
 
-export type ClientMetadata = Omit<ClientRecord, 'clientId' | 'clientSecretHash' | 'registrationAccessTokenHash' | 'issuedAt' | 'lastUsedAt' | 'metadataDocument' | 'consentEpoch'>;
+export type ClientMetadata = Omit<
+  ClientRecord,
+  'clientId' | 'clientSecretHash' | 'registrationAccessTokenHash' | 'issuedAt' | 'lastUsedAt' | 'metadataDocument' | 'consentEpoch'
+>;
 
 export interface ClientLifetimes {
   /** Registered but never used: forgotten after this. */
@@ -50,7 +53,12 @@ const key = (clientId: string): string => `client:${clientId}`;
  * use of the token endpoint extends it to `idleTtl`. No sweep job, no cross-client effects:
  * forgetting one client touches nothing of any other.
  */
-export function createClientRegistry(store: Store, now: () => number, lifetimes: ClientLifetimes, metadataDocuments?: { resolver: CimdResolver; logger: Logger }) {
+export function createClientRegistry(
+  store: Store,
+  now: () => number,
+  lifetimes: ClientLifetimes,
+  metadataDocuments?: { resolver: CimdResolver; logger: Logger },
+) {
   /**
    * A client_id that is an https URL names a Client ID Metadata Document (MCP 2025-11-25): the
    * client is whatever that document says, fetched through the SSRF-guarded resolver and cached
@@ -58,7 +66,7 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
    */
   async function lookup(clientId: string): Promise<{ client: ClientRecord } | { problem: string }> {
     if (clientId.length === 0 || clientId.length > 2000) return { problem: 'unknown client_id' };
-    if (metadataDocuments && metadataDocuments.resolver.isCimdClientId(clientId)) {
+    if (metadataDocuments?.resolver.isCimdClientId(clientId)) {
       try {
         const doc = await metadataDocuments.resolver.resolve(clientId);
         return {
@@ -124,7 +132,12 @@ export function createClientRegistry(store: Store, now: () => number, lifetimes:
       const needsSecret = metadata.tokenEndpointAuthMethod !== 'none' && current.clientSecretHash === undefined;
       const clientSecret = needsSecret ? randomToken(32) : undefined;
       const { clientName: _n, clientUri: _u, logoUri: _l, scope: _s, ...kept } = current;
-      const record: ClientRecord = { ...kept, ...metadata, consentEpoch: newConsentEpoch(), ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }) };
+      const record: ClientRecord = {
+        ...kept,
+        ...metadata,
+        consentEpoch: newConsentEpoch(),
+        ...(clientSecret === undefined ? {} : { clientSecretHash: sha256Base64url(clientSecret) }),
+      };
       if (metadata.tokenEndpointAuthMethod === 'none') delete record.clientSecretHash;
       await store.set(key(current.clientId), record, { ttlMs: record.lastUsedAt === undefined ? lifetimes.unusedTtlMs : lifetimes.idleTtlMs });
       await forgetClientConsents(store, current.clientId);

@@ -67,11 +67,23 @@ export function newConsentEpoch(): string {
 
 export function createConsentStore(store: Store) {
   return {
-    async openPrompt(pending: PendingAuthorization, user: UserIdentity, client: ConsentClient, upstream?: UpstreamCredential): Promise<{ id: string; cookie: string; csrf: string }> {
+    async openPrompt(
+      pending: PendingAuthorization,
+      user: UserIdentity,
+      client: ConsentClient,
+      upstream?: UpstreamCredential,
+    ): Promise<{ id: string; cookie: string; csrf: string }> {
       const id = randomToken(24);
       const cookie = randomToken(24);
       const csrf = randomToken(24);
-      const prompt: ConsentPrompt = { pending, user, cookieHash: sha256Base64url(cookie), csrfHash: sha256Base64url(csrf), clientEpoch: epochOf(client), ...(upstream ? { upstream } : {}) };
+      const prompt: ConsentPrompt = {
+        pending,
+        user,
+        cookieHash: sha256Base64url(cookie),
+        csrfHash: sha256Base64url(csrf),
+        clientEpoch: epochOf(client),
+        ...(upstream ? { upstream } : {}),
+      };
       await store.set(`consent:${id}`, prompt, { ttlMs: PROMPT_TTL_MS });
       return { id, cookie, csrf };
     },

@@ -25,7 +25,13 @@ export function authorizeEndpoint(ctx: AuthContext) {
     let state: string | undefined;
     // Before anything else: an oversized value (a 15 KB `state`) is never looked up, kept or reflected.
     const oversized = oversizedParam(req.query);
-    if (oversized !== undefined) return sendErrorPage(res, 400, 'Invalid authorization request', `The ${oversized.slice(0, 40)} parameter is longer than ${MAX_AUTHORIZE_PARAM_BYTES} bytes.`);
+    if (oversized !== undefined)
+      return sendErrorPage(
+        res,
+        400,
+        'Invalid authorization request',
+        `The ${oversized.slice(0, 40)} parameter is longer than ${MAX_AUTHORIZE_PARAM_BYTES} bytes.`,
+      );
     try {
       clientId = param(req.query, 'client_id');
       requestedRedirect = param(req.query, 'redirect_uri');
@@ -36,7 +42,10 @@ export function authorizeEndpoint(ctx: AuthContext) {
     if (clientId === undefined) return sendErrorPage(res, 400, 'Invalid authorization request', 'client_id is required.');
     const found = await ctx.clients.lookup(clientId);
     if (!('client' in found)) {
-      const reason = found.problem === 'unknown client_id' ? 'This application is not registered with this gateway (unknown client_id). It may have been removed; reconnecting from the client registers it again.' : `The application's metadata document cannot be used: ${found.problem}`;
+      const reason =
+        found.problem === 'unknown client_id'
+          ? 'This application is not registered with this gateway (unknown client_id). It may have been removed; reconnecting from the client registers it again.'
+          : `The application's metadata document cannot be used: ${found.problem}`;
       return sendErrorPage(res, 400, 'Unknown application', reason);
     }
     const client = found.client;
@@ -50,7 +59,12 @@ export function authorizeEndpoint(ctx: AuthContext) {
       // The URI as requested (a loopback one keeps its port): /token must repeat exactly this one (RFC 6749 §4.1.3).
       redirectUri = requestedRedirect;
     } else {
-      return sendErrorPage(res, 400, 'Redirect not allowed', 'The redirect_uri does not exactly match any redirect URI registered for this application (only a loopback URI may differ, in its port).');
+      return sendErrorPage(
+        res,
+        400,
+        'Redirect not allowed',
+        'The redirect_uri does not exactly match any redirect URI registered for this application (only a loopback URI may differ, in its port).',
+      );
     }
 
     const back = state === undefined ? { redirectUri } : { redirectUri, state };
@@ -63,7 +77,14 @@ export function authorizeEndpoint(ctx: AuthContext) {
       if (!verdict.admitted) {
         ctx.audit('access_denied', { clientId, reason: `pending authorization limit (${verdict.scope})`, ip: req.ip });
         res.set('Retry-After', '600');
-        return sendErrorPage(res, 429, 'Too many sign-ins in progress', verdict.scope === 'address' ? 'Too many sign-ins were started from your network in the last minutes. Wait ten minutes, then connect again.' : 'This gateway has too many sign-ins in progress. Wait ten minutes, then connect again.');
+        return sendErrorPage(
+          res,
+          429,
+          'Too many sign-ins in progress',
+          verdict.scope === 'address'
+            ? 'Too many sign-ins were started from your network in the last minutes. Wait ten minutes, then connect again.'
+            : 'This gateway has too many sign-ins in progress. Wait ten minutes, then connect again.',
+        );
       }
       pending.browserHash = bindLoginToBrowser(ctx, req, res);
       const pendingId = await ctx.grants.savePending(pending);
@@ -102,6 +123,10 @@ export function resolveResource(ctx: AuthContext, resource: string | undefined):
     throw new OAuthError('invalid_target', `resource is required; one of: ${ctx.urls.serverNames.map(ctx.urls.resourceFor).join(', ')}`);
   }
   const server = ctx.urls.serverForResource(resource);
-  if (server === undefined) throw new OAuthError('invalid_target', `unknown resource ${resource.slice(0, 200)}; this gateway serves ${ctx.urls.serverNames.map(ctx.urls.resourceFor).join(', ') || 'no servers'}`);
+  if (server === undefined)
+    throw new OAuthError(
+      'invalid_target',
+      `unknown resource ${resource.slice(0, 200)}; this gateway serves ${ctx.urls.serverNames.map(ctx.urls.resourceFor).join(', ') || 'no servers'}`,
+    );
   return ctx.urls.resourceFor(server);
 }

@@ -21,7 +21,10 @@ export function clientManagementEndpoint(ctx: AuthContext) {
     if (!match || !client || !ctx.clients.registrationTokenMatches(client, match[1]!)) {
       res
         .status(401)
-        .set({ 'WWW-Authenticate': `Bearer error="invalid_token", error_description="a valid registration access token is required"`, 'Cache-Control': 'no-store' })
+        .set({
+          'WWW-Authenticate': `Bearer error="invalid_token", error_description="a valid registration access token is required"`,
+          'Cache-Control': 'no-store',
+        })
         .json({ error: 'invalid_token', error_description: 'a valid registration access token is required' });
       return undefined;
     }
@@ -32,7 +35,10 @@ export function clientManagementEndpoint(ctx: AuthContext) {
     async read(req: Request, res: Response): Promise<void> {
       const client = await authorise(req, res);
       if (!client) return;
-      res.status(200).set('Cache-Control', 'no-store').json(clientInformationResponse(client, { registrationClientUri: registrationClientUri(ctx, client.clientId) }));
+      res
+        .status(200)
+        .set('Cache-Control', 'no-store')
+        .json(clientInformationResponse(client, { registrationClientUri: registrationClientUri(ctx, client.clientId) }));
     },
 
     async update(req: Request, res: Response): Promise<void> {
@@ -41,15 +47,22 @@ export function clientManagementEndpoint(ctx: AuthContext) {
       try {
         if (!req.is('application/json')) throw new OAuthError('invalid_client_metadata', 'the update must be application/json');
         // RFC 7592 §2.2: the body carries the client_id, and a client_secret only if it is the current one.
-        if (param(req.body, 'client_id') !== client.clientId) throw new OAuthError('invalid_request', 'client_id in the body must match the client being updated');
+        if (param(req.body, 'client_id') !== client.clientId)
+          throw new OAuthError('invalid_request', 'client_id in the body must match the client being updated');
         const secret = param(req.body, 'client_secret');
-        if (secret !== undefined && !ctx.clients.secretMatches(client, secret)) throw new OAuthError('invalid_client_metadata', 'client_secret does not match the current secret');
+        if (secret !== undefined && !ctx.clients.secretMatches(client, secret))
+          throw new OAuthError('invalid_client_metadata', 'client_secret does not match the current secret');
         const { record, clientSecret } = await ctx.clients.update(client, parseClientMetadata(req.body));
         ctx.audit('client_updated', { clientId: record.clientId, redirectUris: record.redirectUris.join(' ') });
         res
           .status(200)
           .set('Cache-Control', 'no-store')
-          .json(clientInformationResponse(record, { registrationClientUri: registrationClientUri(ctx, record.clientId), ...(clientSecret === undefined ? {} : { clientSecret }) }));
+          .json(
+            clientInformationResponse(record, {
+              registrationClientUri: registrationClientUri(ctx, record.clientId),
+              ...(clientSecret === undefined ? {} : { clientSecret }),
+            }),
+          );
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         sendOAuthError(res, err);

@@ -31,7 +31,14 @@ const OTHER_BROWSER =
  * its own browser. Taken (single use) only after that check, so a stranger presenting someone
  * else's `state` cannot burn it either.
  */
-async function pendingOfThisBrowser(ctx: AuthContext, req: Request, res: Response, id: string, provider: string, take: boolean): Promise<PendingAuthorization | undefined> {
+async function pendingOfThisBrowser(
+  ctx: AuthContext,
+  req: Request,
+  res: Response,
+  id: string,
+  provider: string,
+  take: boolean,
+): Promise<PendingAuthorization | undefined> {
   const waiting = await ctx.grants.peekPending(id);
   if (!waiting) return void sendErrorPage(res, 400, 'Login expired', EXPIRED);
   if (!startedInThisBrowser(ctx, req, waiting)) {
@@ -99,7 +106,11 @@ export function oidcCallbackEndpoint(ctx: AuthContext, login: OidcLogin) {
         ...(claims.email === undefined ? {} : { email: claims.email }),
         ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
       };
-      const facts: UserFacts = { login: claims.sub, ...(claims.email === undefined ? {} : { email: claims.email }), ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }) };
+      const facts: UserFacts = {
+        login: claims.sub,
+        ...(claims.email === undefined ? {} : { email: claims.email }),
+        ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
+      };
       await finishLogin(ctx, res, pending, identity, facts);
     } catch (err) {
       return upstreamFailed(ctx, res, pending, 'oidc', err);

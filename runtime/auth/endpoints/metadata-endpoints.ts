@@ -59,7 +59,10 @@ export function metadataEndpoints(ctx: AuthContext) {
       const suffix = req.path.slice('/.well-known/oauth-protected-resource'.length);
       const server = ctx.urls.serverForRequest(req.get('host'), suffix);
       if (server === undefined) {
-        res.status(404).json({ error: 'not_found', error_description: `no MCP server at ${suffix.slice(0, 100)}; servers: ${ctx.urls.serverNames.map((n) => `/${n}/mcp`).join(', ')}` });
+        res.status(404).json({
+          error: 'not_found',
+          error_description: `no MCP server at ${suffix.slice(0, 100)}; servers: ${ctx.urls.serverNames.map((n) => `/${n}/mcp`).join(', ')}`,
+        });
         return;
       }
       sendJson(res, protectedResourceMetadata(ctx, server));

@@ -57,7 +57,8 @@ export function introspectionEndpoint(ctx: AuthContext) {
     try {
       requireForm(req);
       const client = await authenticateClient(ctx, req);
-      if (client.tokenEndpointAuthMethod === 'none') throw new OAuthError('invalid_client', 'introspection requires a confidential client (client_secret_basic or client_secret_post)');
+      if (client.tokenEndpointAuthMethod === 'none')
+        throw new OAuthError('invalid_client', 'introspection requires a confidential client (client_secret_basic or client_secret_post)');
       const token = requiredParam(req.body, 'token');
       const found = await inspectToken(ctx, token);
       res.status(200).set({ 'Cache-Control': 'no-store' });
@@ -80,7 +81,16 @@ export function introspectionEndpoint(ctx: AuthContext) {
       }
       if (found.kind === 'refresh' && found.active && found.clientId === client.clientId && found.grant) {
         const g = found.grant;
-        res.json({ active: true, token_type: 'refresh_token', client_id: g.clientId, username: g.user.login, sub: g.user.sub, aud: g.resource, iss: ctx.urls.issuer, ...(g.scope === undefined ? {} : { scope: g.scope }) });
+        res.json({
+          active: true,
+          token_type: 'refresh_token',
+          client_id: g.clientId,
+          username: g.user.login,
+          sub: g.user.sub,
+          aud: g.resource,
+          iss: ctx.urls.issuer,
+          ...(g.scope === undefined ? {} : { scope: g.scope }),
+        });
         return;
       }
       res.json({ active: false });

@@ -70,7 +70,14 @@ async function redeemCode(ctx: AuthContext, req: Request, client: ClientRecord):
   const familyId = await ctx.families.start(client.clientId, grant.user, { resource: grant.resource, scope: grant.scope });
   // Marked before tokens exist, so a replay racing this request still finds the family to revoke.
   await ctx.grants.markCodeUsed(hash, familyId);
-  const body = await issueTokens(ctx, client, { clientId: client.clientId, resource: grant.resource, user: grant.user, familyId, ...scopeOf(grant.scope), ...(grant.upstream ? { upstream: grant.upstream } : {}) });
+  const body = await issueTokens(ctx, client, {
+    clientId: client.clientId,
+    resource: grant.resource,
+    user: grant.user,
+    familyId,
+    ...scopeOf(grant.scope),
+    ...(grant.upstream ? { upstream: grant.upstream } : {}),
+  });
   ctx.audit('tokens_issued', { login: grant.user.login, sub: grant.user.sub, clientId: client.clientId, resource: grant.resource, familyId });
   return body;
 }
@@ -123,7 +130,13 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
   }
   const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
   await ctx.families.touch(grant.familyId, grant.user);
-  ctx.audit('tokens_refreshed', { login: grant.user.login, sub: grant.user.sub, clientId: client.clientId, resource: grant.resource, familyId: grant.familyId });
+  ctx.audit('tokens_refreshed', {
+    login: grant.user.login,
+    sub: grant.user.sub,
+    clientId: client.clientId,
+    resource: grant.resource,
+    familyId: grant.familyId,
+  });
   return body;
 }
 
@@ -150,7 +163,12 @@ function statedScope(granted: string | undefined): { scope?: string } {
   return granted === undefined || granted === '' ? {} : { scope: granted };
 }
 
-async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: RefreshGrant, supersedes?: { hash: string; graceable: boolean }): Promise<TokenResponse> {
+async function issueTokens(
+  ctx: AuthContext,
+  client: ClientRecord,
+  grant: RefreshGrant,
+  supersedes?: { hash: string; graceable: boolean },
+): Promise<TokenResponse> {
   const { user } = grant;
   const { token, expiresIn } = await signAccessToken(
     {
@@ -167,7 +185,10 @@ async function issueTokens(ctx: AuthContext, client: ClientRecord, grant: Refres
   );
   const body: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: expiresIn, ...statedScope(grant.scope) };
   if (client.grantTypes.includes('refresh_token')) {
-    const refresh = supersedes === undefined ? await ctx.families.issueRefreshToken(grant) : await ctx.families.rotateRefreshToken(supersedes.hash, grant, supersedes.graceable);
+    const refresh =
+      supersedes === undefined
+        ? await ctx.families.issueRefreshToken(grant)
+        : await ctx.families.rotateRefreshToken(supersedes.hash, grant, supersedes.graceable);
     // A racing refresh of the same token claimed it first; its answer carries the successor.
     if (refresh === undefined) throw new OAuthError('invalid_grant', 'a newer refresh token was already issued for this one; use it');
     body.refresh_token = refresh.token;

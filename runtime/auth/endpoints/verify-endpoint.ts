@@ -39,5 +39,5 @@ export function handleVerify(verify: RequestVerifier, req: IncomingMessage, res:
 }
 
 export function isVerifyPath(url: string | undefined): boolean {
-  return url === VERIFY_PATH || (url !== undefined && url.startsWith(`${VERIFY_PATH}?`));
+  return url === VERIFY_PATH || url?.startsWith(`${VERIFY_PATH}?`) === true;
 }

@@ -24,7 +24,7 @@ const MEMBERSHIP_STALE_MS = 24 * 3_600_000;
 export async function recheckOnRefresh(ctx: AuthContext, original: RefreshGrant): Promise<RefreshGrant> {
   const user = upgradeLoginSubject(original.user, ctx.config.provider);
   if (user === undefined) {
-    throw new OAuthError('invalid_grant', "this grant was issued before users were identified by their account id and cannot be moved to one; log in again");
+    throw new OAuthError('invalid_grant', 'this grant was issued before users were identified by their account id and cannot be moved to one; log in again');
   }
   const grant = user === original.user ? original : { ...original, user };
   const rule = admittingRule(grant.user);
@@ -54,7 +54,8 @@ export async function recheckOnRefresh(ctx: AuthContext, original: RefreshGrant)
       ctx.logger.warn({ event: 'membership_recheck_deferred', login: grant.user.login, sub: grant.user.sub, reason: err.message });
       return grant;
     }
-    if (err.code === 'ERR_UPSTREAM_UNREACHABLE') throw new OAuthError('temporarily_unavailable', 'GitHub cannot be reached to confirm membership; try again later', 503);
+    if (err.code === 'ERR_UPSTREAM_UNREACHABLE')
+      throw new OAuthError('temporarily_unavailable', 'GitHub cannot be reached to confirm membership; try again later', 503);
     // The GitHub token was revoked, or the app lost access: membership is unknowable, so no.
     throw new OAuthError('invalid_grant', 'GitHub no longer confirms this login; log in again');
   }

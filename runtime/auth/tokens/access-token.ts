@@ -63,7 +63,10 @@ export type TokenRejection = 'malformed' | 'expired' | 'bad_signature' | 'wrong_
 
 export class TokenRejectedError extends Error {
   override readonly name = 'TokenRejectedError';
-  constructor(readonly reason: TokenRejection, message: string) {
+  constructor(
+    readonly reason: TokenRejection,
+    message: string,
+  ) {
     super(message);
   }
 }

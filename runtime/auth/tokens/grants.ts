@@ -78,7 +78,9 @@ export function createGrantStore(store: Store) {
      * family it started, which the caller revokes (RFC 6749 §4.1.2: "SHOULD revoke all tokens
      * previously issued based on that authorization code").
      */
-    async redeemCode(code: string): Promise<{ status: 'ok'; grant: CodeGrant; hash: string } | { status: 'replayed'; familyId: string } | { status: 'unknown' }> {
+    async redeemCode(
+      code: string,
+    ): Promise<{ status: 'ok'; grant: CodeGrant; hash: string } | { status: 'replayed'; familyId: string } | { status: 'unknown' }> {
       if (code.length === 0 || code.length > 200) return { status: 'unknown' };
       const hash = sha256Base64url(code);
       const grant = await store.take<CodeGrant>(`code:${hash}`);

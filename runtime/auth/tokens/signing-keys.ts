@@ -63,7 +63,7 @@ export async function ephemeralKeySet(): Promise<KeySet> {
 
 export async function writeNewKeyFile(path: string): Promise<void> {
   const file: StoredKeyFile = { version: 1, keys: [await generateStoredKey()] };
-  await writeSecret(path, JSON.stringify(file, null, 2) + '\n');
+  await writeSecret(path, `${JSON.stringify(file, null, 2)}\n`);
 }
 
 const KEY_FILE_HINT = 'restore it from a backup, or delete it and run `mcp-gateway init --force` (issued tokens stop working)';
@@ -92,7 +92,10 @@ async function readKeyFile(path: string): Promise<StoredKeyFile> {
  * The key set from the content of a signing-keys.json handed over in memory (the container
  * runtimes get it as `MCPGW_SIGNING_KEYS`); `source` names where it came from in errors.
  */
-export async function keySetFromJson(text: string, { source = 'MCPGW_SIGNING_KEYS', hint = KEY_FILE_HINT }: { source?: string; hint?: string } = {}): Promise<KeySet> {
+export async function keySetFromJson(
+  text: string,
+  { source = 'MCPGW_SIGNING_KEYS', hint = KEY_FILE_HINT }: { source?: string; hint?: string } = {},
+): Promise<KeySet> {
   const file = parseKeyFile(text, source, hint);
   try {
     return await buildKeySet(file.keys);
@@ -125,7 +128,7 @@ export async function rotateKeyFile(path: string, { now = new Date(), retireAfte
     if (now.getTime() - Date.parse(retiredAt) > retireAfterMs) removed.push(key.kid);
     else kept.push({ ...key, retiredAt });
   }
-  await writeSecret(path, JSON.stringify({ version: 1, keys: [fresh, ...kept] } satisfies StoredKeyFile, null, 2) + '\n');
+  await writeSecret(path, `${JSON.stringify({ version: 1, keys: [fresh, ...kept] } satisfies StoredKeyFile, null, 2)}\n`);
   return { newKid: fresh.kid, verifying: kept.map((k) => ({ kid: k.kid, retiredAt: k.retiredAt! })), removed };
 }
 

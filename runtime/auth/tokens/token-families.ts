@@ -133,7 +133,10 @@ export function createTokenFamilies(store: Store, { now, refreshTtlMs }: { now: 
       if (remaining > 0) await store.set(`revoked-jti:${jti}`, 1, { ttlMs: remaining });
     },
     async isAccessTokenRevoked(jti: string, familyId: string | undefined): Promise<boolean> {
-      const [byJti, byFamily] = await Promise.all([store.get(`revoked-jti:${jti}`), familyId === undefined ? undefined : store.get(`revoked-family:${familyId}`)]);
+      const [byJti, byFamily] = await Promise.all([
+        store.get(`revoked-jti:${jti}`),
+        familyId === undefined ? undefined : store.get(`revoked-family:${familyId}`),
+      ]);
       return byJti !== undefined || byFamily !== undefined;
     },
 

@@ -49,7 +49,7 @@ export function createRequestVerifier(ctx: AuthContext) {
     if (req.authorization === undefined || req.authorization === '') return challengeFor(undefined, 'a bearer token is required');
     const match = BEARER.exec(req.authorization);
     if (!match) return challengeFor('invalid_request', 'the Authorization header must be "Bearer <token>"');
-    let token;
+    let token: VerifiedAccessToken;
     try {
       token = await cache.verify(match[1]!, resource);
     } catch (err) {

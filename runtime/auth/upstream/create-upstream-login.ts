@@ -26,7 +26,10 @@ export interface UpstreamLoginDeps {
  * The identity provider the config names, as the login the auth runtime drives. Shared by the
  * embedded gateway and the auth container so both log users in the same way.
  */
-export async function createUpstreamLogin(config: GatewayConfig, { store, clientSecret, announceLoginCode, fetch: fetchImpl }: UpstreamLoginDeps): Promise<UpstreamLogin> {
+export async function createUpstreamLogin(
+  config: GatewayConfig,
+  { store, clientSecret, announceLoginCode, fetch: fetchImpl }: UpstreamLoginDeps,
+): Promise<UpstreamLogin> {
   const urls = gatewayUrls(config);
   const provider = config.provider;
   const fetchOption = fetchImpl ? { fetch: fetchImpl } : {};

@@ -57,7 +57,13 @@ export async function finishLogin(
   sendPage(res, 200, 'Allow access?', consentPageBody(page), [formTarget]);
 }
 
-export async function issueCodeAndRedirect(ctx: AuthContext, res: Response, pending: PendingAuthorization, user: UserIdentity, upstream?: UpstreamCredential): Promise<void> {
+export async function issueCodeAndRedirect(
+  ctx: AuthContext,
+  res: Response,
+  pending: PendingAuthorization,
+  user: UserIdentity,
+  upstream?: UpstreamCredential,
+): Promise<void> {
   const code = await ctx.grants.issueCode({ ...pending, user, ...(upstream ? { upstream } : {}) });
   ctx.audit('code_issued', { login: user.login, sub: user.sub, clientId: pending.clientId, resource: pending.resource });
   redirectToClient(ctx, res, pending, { code });

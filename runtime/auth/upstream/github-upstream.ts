@@ -120,9 +120,7 @@ const userBody = z.object({
 });
 const apiErrorBody = z.object({ message: z.string() });
 const orgsPage = z.array(z.object({ login: z.string().min(1).max(100) })).max(PER_PAGE);
-const teamsPage = z
-  .array(z.object({ slug: z.string().min(1).max(255), organization: z.object({ login: z.string().min(1).max(100) }) }))
-  .max(PER_PAGE);
+const teamsPage = z.array(z.object({ slug: z.string().min(1).max(255), organization: z.object({ login: z.string().min(1).max(100) }) })).max(PER_PAGE);
 
 /** GitHub-side fixes for the token endpoint's documented error codes. */
 const TOKEN_ERROR_HINTS = new Map<string, string>([
@@ -229,7 +227,12 @@ export function createGitHubUpstream({
 
   /** The token endpoint's answer: GitHub's own error (HTTP 200 either way), or the access token. */
   async function requestToken(code: string, redirectUri: string | undefined): Promise<{ error: string; description?: string } | { accessToken: string }> {
-    const form = new URLSearchParams({ client_id: clientId, client_secret: clientSecret, code, ...(redirectUri === undefined ? {} : { redirect_uri: redirectUri }) });
+    const form = new URLSearchParams({
+      client_id: clientId,
+      client_secret: clientSecret,
+      code,
+      ...(redirectUri === undefined ? {} : { redirect_uri: redirectUri }),
+    });
     const { status, headers, text } = await send(tokenEndpoint, {
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },

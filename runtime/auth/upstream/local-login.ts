@@ -25,7 +25,17 @@ export type LocalCodeCheck = 'ok' | 'wrong' | 'expired';
  * Login without an identity provider: each login attempt gets a fresh one-time code that only
  * the operator sees (printed in the gateway's terminal). Single-use, 10 minutes, 5 tries.
  */
-export function createLocalLogin({ store, user, loginUrl, announce }: { store: Store; user: string; loginUrl: string; announce: (a: LocalLoginAnnouncement) => void }) {
+export function createLocalLogin({
+  store,
+  user,
+  loginUrl,
+  announce,
+}: {
+  store: Store;
+  user: string;
+  loginUrl: string;
+  announce: (a: LocalLoginAnnouncement) => void;
+}) {
   const upstream: UpstreamLoginBase & { readonly kind: 'local'; check(pendingId: string, code: string): Promise<LocalCodeCheck>; user: string } = {
     kind: 'local',
     user,

@@ -75,7 +75,10 @@ const tokenErrorBody = z.object({ error: z.string().min(1), error_description: z
 const tokenSuccessBody = z.object({
   access_token: z.string().max(16_384).regex(HEADER_SAFE),
   token_type: z.string().regex(/^bearer$/i),
-  id_token: z.string().max(16_384).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
+  id_token: z
+    .string()
+    .max(16_384)
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
   refresh_token: z.string().min(1).max(16_384).optional(),
 });
 
@@ -153,7 +156,10 @@ export function createOidcUpstream({
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       if (err instanceof joseErrors.JWKSTimeout) {
-        throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `the OpenID provider's jwks_uri did not answer within ${timeoutMs} ms`, { hint: reachHint, cause: err });
+        throw new GatewayError('ERR_UPSTREAM_UNREACHABLE', `the OpenID provider's jwks_uri did not answer within ${timeoutMs} ms`, {
+          hint: reachHint,
+          cause: err,
+        });
       }
       if (!(err instanceof joseErrors.JOSEError)) throw err;
       // jose's messages name the claim or step that failed, never the token's contents.
@@ -209,9 +215,13 @@ export function createOidcUpstream({
       const iss = query.get('iss');
       // RFC 9207 §2.4: defends against mix-up, where another provider's response is played to our callback.
       if (iss !== null ? iss !== metadata.issuer : metadata.issInAuthorizationResponse) {
-        throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `the authorization response does not come from ${issuer} (iss ${iss === null ? 'missing' : 'differs'})`, {
-          hint: 'start the login again from the gateway; a response from another identity provider is never accepted',
-        });
+        throw new GatewayError(
+          'ERR_UPSTREAM_BAD_RESPONSE',
+          `the authorization response does not come from ${issuer} (iss ${iss === null ? 'missing' : 'differs'})`,
+          {
+            hint: 'start the login again from the gateway; a response from another identity provider is never accepted',
+          },
+        );
       }
       const error = query.get('error');
       if (error !== null) {
@@ -228,7 +238,8 @@ export function createOidcUpstream({
         );
       }
       const code = query.get('code');
-      if (!code) throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', 'the authorization response has neither code nor error', { hint: 'start the login again' });
+      if (!code)
+        throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', 'the authorization response has neither code nor error', { hint: 'start the login again' });
       return code;
     },
 
@@ -271,16 +282,18 @@ export function createOidcUpstream({
       if (status >= 400 && failure.success) {
         const { error, error_description: description } = failure.data;
         const said = (words: string): string => untrusted(words, secrets);
-        throw new GatewayError('ERR_UPSTREAM_DENIED', `the OpenID provider refused the code exchange (${said(error)})${description ? `: ${said(description)}` : ''}`, {
-          hint: TOKEN_ERROR_HINTS.get(error) ?? 'start the login again; if it keeps failing, check the client settings at the provider',
-        });
+        throw new GatewayError(
+          'ERR_UPSTREAM_DENIED',
+          `the OpenID provider refused the code exchange (${said(error)})${description ? `: ${said(description)}` : ''}`,
+          {
+            hint: TOKEN_ERROR_HINTS.get(error) ?? 'start the login again; if it keeps failing, check the client settings at the provider',
+          },
+        );
       }
       const success = tokenSuccessBody.safeParse(json);
       if (status !== 200 || !success.success) {
         const where =
-          status >= 300 && status < 400
-            ? `redirected to ${untrusted(replyHeaders.get('location') ?? '?', secrets)}`
-            : 'not a token response with an id_token';
+          status >= 300 && status < 400 ? `redirected to ${untrusted(replyHeaders.get('location') ?? '?', secrets)}` : 'not a token response with an id_token';
         throw new GatewayError('ERR_UPSTREAM_BAD_RESPONSE', `unexpected reply from the OpenID provider at ${endpoint} (HTTP ${status}): ${where}`, {
           hint: `check the OpenID issuer (now ${issuer}) and that the client at the provider may use the openid scope`,
         });

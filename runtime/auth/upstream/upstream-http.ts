@@ -23,6 +23,7 @@ export function parseJson(text: string): unknown {
  * injection) and without anything we sent it (a proxy that echoes the request must not leak it).
  */
 export function untrusted(text: string, secrets: readonly string[] = []): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
   let clean = text.replace(/[\x00-\x1f\x7f]+/g, ' ');
   // Below 8 characters a "secret" is no credential and redacting it would garble ordinary words.
   for (const secret of secrets.filter((s) => s.length >= 8)) {

@@ -36,7 +36,7 @@ export function sandboxModeOf(server: StdioServerEntry, config: Pick<GatewayConf
  * and only "network on" or "none", which is one bwrap command line and no extra process.
  */
 export function confinedLaunch(input: ConfinedLaunchInput): StdioLaunch {
-  const { name, server, launch, config, projectDir, sandbox } = input;
+  const { name, server, launch, config, sandbox } = input;
   const mode = sandboxModeOf(server, config);
   // The built-in demo is this package's own code, with no tool that touches files or the
   // network: it runs as is, so the zero-setup demo works on every host and writes nothing.
@@ -73,7 +73,8 @@ function sandboxPolicy(input: ConfinedLaunchInput, mode: 'on' | 'strict'): Sandb
   const dataDir = serverDataDir(project, name);
   const mounts = resolveMounts(server, project);
   const configuredCwd = 'cwd' in server && server.cwd !== undefined ? realOrSelf(resolve(project, server.cwd)) : undefined;
-  const visible = (path: string): boolean => !hidden.some((dir) => isWithin(path, dir)) || isWithin(path, dataDir) || mounts.some((mount) => isWithin(path, mount.hostPath));
+  const visible = (path: string): boolean =>
+    !hidden.some((dir) => isWithin(path, dir)) || isWithin(path, dataDir) || mounts.some((mount) => isWithin(path, mount.hostPath));
   if (configuredCwd !== undefined && !visible(configuredCwd)) {
     throw new GatewayError('ERR_CONFIG_INVALID', `servers.${name}.cwd: ${configuredCwd} lies in the project directory, which the sandbox hides`, {
       hint: `grant it: servers.${name}.mounts: [{ path: ${configuredCwd}, readOnly: true }], or move the server's files out of the project directory`,

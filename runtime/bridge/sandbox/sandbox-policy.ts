@@ -27,4 +27,17 @@ export interface SandboxPolicy {
  * System directories a strict-mode server may read: interpreters, shared libraries, CA bundles
  * and resolver config. Only those that exist are bound.
  */
-export const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/System', '/Library', '/private/etc', '/opt/homebrew'];
+export const SYSTEM_READ_PATHS = [
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/etc',
+  '/System',
+  '/Library',
+  '/private/etc',
+  '/opt/homebrew',
+];

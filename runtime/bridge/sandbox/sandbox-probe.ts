@@ -19,20 +19,40 @@ export function probeSandbox(env: NodeJS.ProcessEnv = process.env, platform: Nod
   const path = env['PATH'] ?? '';
   if (platform === 'darwin') {
     const exec = findExecutable('sandbox-exec', { path: `${path}${delimiter}/usr/bin` });
-    if (exec === undefined) return { kind: 'none', reason: 'sandbox-exec was not found', install: 'sandbox-exec ships with macOS in /usr/bin; check that /usr/bin is on PATH' };
+    if (exec === undefined)
+      return { kind: 'none', reason: 'sandbox-exec was not found', install: 'sandbox-exec ships with macOS in /usr/bin; check that /usr/bin is on PATH' };
     const trial = spawnSync(exec, ['-p', '(version 1)(allow default)', '/usr/bin/true'], { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8' });
-    if (trial.status !== 0) return { kind: 'none', reason: `sandbox-exec did not run a test command (${firstLine(trial.stderr) || `exit ${trial.status}`})`, install: 'run the gateway as a normal macOS user, outside another sandbox' };
+    if (trial.status !== 0)
+      return {
+        kind: 'none',
+        reason: `sandbox-exec did not run a test command (${firstLine(trial.stderr) || `exit ${trial.status}`})`,
+        install: 'run the gateway as a normal macOS user, outside another sandbox',
+      };
     return { kind: 'sandbox-exec', path: exec };
   }
-  if (platform !== 'linux') return { kind: 'none', reason: `no sandbox is supported on ${platform}`, install: 'run the gateway on Linux (bubblewrap) or macOS (sandbox-exec), or in Docker with `mcp-gateway up`' };
+  if (platform !== 'linux')
+    return {
+      kind: 'none',
+      reason: `no sandbox is supported on ${platform}`,
+      install: 'run the gateway on Linux (bubblewrap) or macOS (sandbox-exec), or in Docker with `mcp-gateway up`',
+    };
   const bwrap = findExecutable('bwrap', { path });
-  if (bwrap === undefined) return { kind: 'none', reason: 'bubblewrap (bwrap) is not installed', install: 'install it: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora), apk add bubblewrap (Alpine)' };
-  const trial = spawnSync(bwrap, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--', 'true'], { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8' });
+  if (bwrap === undefined)
+    return {
+      kind: 'none',
+      reason: 'bubblewrap (bwrap) is not installed',
+      install: 'install it: apt-get install bubblewrap (Debian/Ubuntu), dnf install bubblewrap (Fedora), apk add bubblewrap (Alpine)',
+    };
+  const trial = spawnSync(bwrap, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--', 'true'], {
+    timeout: PROBE_TIMEOUT_MS,
+    encoding: 'utf8',
+  });
   if (trial.status !== 0) {
     return {
       kind: 'none',
       reason: `bubblewrap cannot create a sandbox here (${firstLine(trial.stderr) || `exit ${trial.status ?? trial.signal}`})`,
-      install: 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0), or run the gateway outside a container that forbids them',
+      install:
+        'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0), or run the gateway outside a container that forbids them',
     };
   }
   return { kind: 'bubblewrap', path: bwrap };

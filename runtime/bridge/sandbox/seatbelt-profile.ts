@@ -13,7 +13,12 @@ function literal(path: string): string {
  * grants. Strict mode also denies reads outside the system directories and the server's program.
  */
 export function seatbeltProfile(policy: SandboxPolicy, tempDirs: readonly string[]): string {
-  const lines = ['(version 1)', '(allow default)', '(deny file-write* (subpath "/"))', '(allow file-write* (literal "/dev/null") (literal "/dev/tty") (regex #"^/dev/fd/"))'];
+  const lines = [
+    '(version 1)',
+    '(allow default)',
+    '(deny file-write* (subpath "/"))',
+    '(allow file-write* (literal "/dev/null") (literal "/dev/tty") (regex #"^/dev/fd/"))',
+  ];
   if (policy.mode === 'strict') {
     const readable = [...SYSTEM_READ_PATHS, ...policy.readable, ...tempDirs, '/dev', '/private/var/db/timezone'];
     lines.push('(deny file-read* (subpath "/"))');
@@ -25,5 +30,5 @@ export function seatbeltProfile(policy: SandboxPolicy, tempDirs: readonly string
     lines.push(`(allow file-read*${mount.readOnly ? '' : ' file-write*'} (subpath ${literal(mount.hostPath)}))`);
   }
   if (!policy.network) lines.push('(deny network*)');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,9 @@ import { redirectUriProblem } from '../redirect-uri-policy.js';
 import type { ClientRecord } from '../client-registry.js';
 
 /** What the gateway keeps of a Client ID Metadata Document: a registered client's public fields, always a public client. */
-export type CimdClient = Pick<ClientRecord, 'clientId' | 'clientName' | 'clientUri' | 'logoUri' | 'redirectUris' | 'grantTypes' | 'responseTypes' | 'scope'> & { tokenEndpointAuthMethod: 'none' };
+export type CimdClient = Pick<ClientRecord, 'clientId' | 'clientName' | 'clientUri' | 'logoUri' | 'redirectUris' | 'grantTypes' | 'responseTypes' | 'scope'> & {
+  tokenEndpointAuthMethod: 'none';
+};
 
 const SUPPORTED_GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
 // CIMD §4.1: no method based on a shared symmetric secret can work, since none was ever exchanged.
@@ -14,7 +16,10 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 // The document's name and URLs reach the consent page and the operator's terminal like a
 // registered client's: the same refusal of disguising characters (display-text.ts).
-const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' }).max(2000).refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE);
+const httpsUrl = z
+  .url({ protocol: /^https$/, message: 'must be an https URL' })
+  .max(2000)
+  .refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE);
 
 /**
  * RFC 7591 §2 client metadata as a CIMD document carries it (CIMD §4). Unknown members are ignored:
@@ -71,7 +76,8 @@ export function parseCimdDocument(json: unknown, clientId: string): CimdClient {
   if (SHARED_SECRET_METHODS.has(method)) {
     throw new DocumentProblem(`token_endpoint_auth_method: ${method} needs a shared secret, which a client metadata document cannot establish (CIMD §4.1)`);
   }
-  if (method !== 'none') throw new DocumentProblem(`token_endpoint_auth_method: ${method.slice(0, 100)} is not supported here; this gateway accepts only public clients ("none")`);
+  if (method !== 'none')
+    throw new DocumentProblem(`token_endpoint_auth_method: ${method.slice(0, 100)} is not supported here; this gateway accepts only public clients ("none")`);
 
   doc.redirect_uris.forEach((uri, i) => {
     const problem = redirectUriProblem(uri);

@@ -127,7 +127,14 @@ export function createCimdResolver({
     const timer = setTimeout(() => controller.abort(fail('ERR_CIMD_FETCH_FAILED', clientId, `no complete answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       const addresses = await abortable(resolveHost(url, clientId), controller.signal);
-      const response = await pinnedGet(url, { addresses, accept: ACCEPT, userAgent: USER_AGENT, maxBytes, signal: controller.signal, ...(ca === undefined ? {} : { ca }) });
+      const response = await pinnedGet(url, {
+        addresses,
+        accept: ACCEPT,
+        userAgent: USER_AGENT,
+        maxBytes,
+        signal: controller.signal,
+        ...(ca === undefined ? {} : { ca }),
+      });
       const fetchedAt = now();
       const client = parseResponse(clientId, response.headers['content-type'], response.body);
       const lifetime = cacheLifetimeMs(response.headers, fetchedAt);
@@ -164,9 +171,13 @@ export function createCimdResolver({
       for (const { address } of addresses) {
         const reason = forbiddenAddressReason(address);
         if (reason !== undefined) {
-          throw new GatewayError('ERR_CIMD_FORBIDDEN_TARGET', `client_id ${shorten(clientId)}: ${host} resolves to ${address}, which is ${reason}; the gateway does not fetch from such addresses (CIMD §8.6)`, {
-            hint: 'Client metadata documents must be served from a public address. For local development only, set allowPrivateNetworks.',
-          });
+          throw new GatewayError(
+            'ERR_CIMD_FORBIDDEN_TARGET',
+            `client_id ${shorten(clientId)}: ${host} resolves to ${address}, which is ${reason}; the gateway does not fetch from such addresses (CIMD §8.6)`,
+            {
+              hint: 'Client metadata documents must be served from a public address. For local development only, set allowPrivateNetworks.',
+            },
+          );
         }
       }
     }

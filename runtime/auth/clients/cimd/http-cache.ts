@@ -41,7 +41,13 @@ function parseCacheControl(header: string | string[] | undefined): Map<string, s
     const [rawName = '', ...rawValue] = part.split('=');
     const name = rawName.trim().toLowerCase();
     if (name === '' || directives.has(name)) continue;
-    const value = rawValue.length === 0 ? undefined : rawValue.join('=').trim().replace(/^"(.*)"$/, '$1');
+    const value =
+      rawValue.length === 0
+        ? undefined
+        : rawValue
+            .join('=')
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
     directives.set(name, value);
   }
   return directives;

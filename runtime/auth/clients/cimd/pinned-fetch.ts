@@ -53,7 +53,10 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
     if (head === undefined) {
       callback(Object.assign(new Error(`no checked IPv${String(wanted)} address`), { code: 'ENOTFOUND' }), '', 0);
     } else if (options.all === true) {
-      callback(null, usable.map(({ address, family }) => ({ address, family })));
+      callback(
+        null,
+        usable.map(({ address, family }) => ({ address, family })),
+      );
     } else {
       callback(null, head.address, head.family);
     }
@@ -85,7 +88,11 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) {
         const location = res.headers.location;
-        fail(new FetchProblem(`the server answered ${status} redirecting to ${location === undefined ? '(no Location)' : location.slice(0, 300)}; redirects are not followed (CIMD §5)`));
+        fail(
+          new FetchProblem(
+            `the server answered ${status} redirecting to ${location === undefined ? '(no Location)' : location.slice(0, 300)}; redirects are not followed (CIMD §5)`,
+          ),
+        );
         return;
       }
       if (status !== 200) {
@@ -116,7 +123,8 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
       });
       res.on('error', (err) => fail(describe(err, signal)));
       res.on('close', () => {
-        if (!res.complete) fail(signal.aborted ? describe(new Error('aborted'), signal) : new FetchProblem('the server closed the connection before the document was complete'));
+        if (!res.complete)
+          fail(signal.aborted ? describe(new Error('aborted'), signal) : new FetchProblem('the server closed the connection before the document was complete'));
       });
     });
     req.on('error', (err) => fail(describe(err, signal)));

@@ -182,7 +182,8 @@ describe('admin commands against a Docker deployment (rendered deploy folder, bu
       expect(tokens.code, tokens.stderr).toBe(0);
       expect(tokens.stdout).toBe('No grants.\n');
 
-      const removed = await runCli(['clients', 'remove', clientId, '--dir', paths.dir, '--url', authUrl]);
+      // `--` first: a client id may start with a dash.
+      const removed = await runCli(['clients', 'remove', '--dir', paths.dir, '--url', authUrl, '--', clientId]);
       expect(removed.code, removed.stderr).toBe(0);
       const after = await runCli(['clients', 'list', '--dir', paths.dir, '--url', authUrl, '--json']);
       expect((JSON.parse(after.stdout) as { clients: unknown[] }).clients).toEqual([]);

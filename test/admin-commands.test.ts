@@ -6,7 +6,7 @@ import type { ClientDetail, ClientSummary, GrantSummary, PruneReport, RevokeRepo
 import { gatewayUrls } from '../runtime/auth/gateway-urls.js';
 import { loadConfig } from '../runtime/config/load-config.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
-import { STACK_FRAME, makeTempDir, removeTempDir, runCli, type CliResult } from './helpers/cli-run.js';
+import { STACK_FRAME, makeTempDir, removeTempDir, runCli, type CliResult, githubInitArgs } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ECHO_FIXTURE } from './helpers/gateway-harness.js';
 import { mcpInitialize, obtainTokens, registerClient, tokenRequest, type HasUrls } from './helpers/oauth-flow.js';
@@ -72,24 +72,7 @@ beforeAll(async () => {
   github = await startGitHubStandIn({ users: USERS });
   dir = await makeTempDir('mcpgw-admin-');
   const publicUrl = `http://127.0.0.1:${await freePort()}`;
-  const init = await runCli([
-    'init',
-    '--dir',
-    dir,
-    '--yes',
-    '--public-url',
-    publicUrl,
-    '--provider',
-    'github',
-    '--github-url',
-    github.url,
-    '--github-client-id',
-    'test-client-id',
-    '--github-client-secret',
-    'test-client-secret',
-    '--allowed-users',
-    'alice,bob',
-  ]);
+  const init = await runCli(githubInitArgs(dir, publicUrl, github.url, 'alice,bob'));
   expect(init.code, init.stderr).toBe(0);
   const add = await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_FIXTURE}"`]);
   expect(add.code, add.stderr).toBe(0);

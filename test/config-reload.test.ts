@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { planReload } from '../runtime/reload/reload-plan.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { ECHO_SERVER } from './helpers/bridge-harness.js';
-import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { localInitArgs, makeTempDir, removeTempDir, runCli, githubInitArgs } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ServeProcess } from './helpers/serve-process.js';
 
@@ -53,24 +53,7 @@ describe('a running serve takes over config changes without a restart', () => {
     dir = await makeTempDir('mcpgw-reload-');
     publicUrl = `http://127.0.0.1:${await freePort()}`;
     // A GitHub provider: its allowlist can change freely (the local provider's user must stay on it). Nobody logs in here.
-    const init = await runCli([
-      'init',
-      '--dir',
-      dir,
-      '--yes',
-      '--public-url',
-      publicUrl,
-      '--provider',
-      'github',
-      '--github-url',
-      'http://127.0.0.1:9',
-      '--github-client-id',
-      'test-client-id',
-      '--github-client-secret',
-      'test-client-secret',
-      '--allowed-users',
-      'alice',
-    ]);
+    const init = await runCli(githubInitArgs(dir, publicUrl, 'http://127.0.0.1:9'));
     expect(init.code, init.stderr).toBe(0);
     expect((await runCli(['add-server', 'a', '--dir', dir, '--command', echo])).code).toBe(0);
     serve = new ServeProcess(['--dir', dir]);

@@ -17,7 +17,7 @@ import { listProjectContainers } from '../cli/deploy/docker/project-containers.j
 import { waitReady } from '../cli/deploy/docker/wait-ready.js';
 import { projectName } from '../cli/deploy/deploy-plan.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
-import { makeTempDir, PACKAGE_ROOT, removeTempDir, runCli, STACK_FRAME, type CliResult } from './helpers/cli-run.js';
+import { makeTempDir, PACKAGE_ROOT, removeTempDir, runCli, STACK_FRAME, type CliResult, githubInitArgs } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { buildTestBaseImages, TEST_BASE_LABEL } from './helpers/scratch-images.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
@@ -120,28 +120,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     dir = await makeTempDir('mcpgw-docker-e2e-');
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
-    ok(
-      await cli([
-        'init',
-        '--dir',
-        dir,
-        '--yes',
-        '--public-url',
-        publicUrl,
-        '--provider',
-        'github',
-        '--github-url',
-        github.url,
-        '--github-client-id',
-        'test-client-id',
-        '--github-client-secret',
-        'test-client-secret',
-        '--allowed-users',
-        'alice',
-        '--router',
-        'builtin',
-      ]),
-    );
+    ok(await cli([...githubInitArgs(dir, publicUrl, github.url), '--router', 'builtin']));
     // No flags for these: the router published on loopback only, and the built-in demo server
     // (no npx download in a container on a host without a registry).
     const file = join(dir, 'mcp-gateway.yaml');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayUrls } from '../runtime/auth/gateway-urls.js';
 import { loadConfig } from '../runtime/config/load-config.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
-import { makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { makeTempDir, removeTempDir, runCli, githubInitArgs } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ECHO_FIXTURE } from './helpers/gateway-harness.js';
 import { CLIENT_REDIRECT, loginAndConsent, newPkce, type HasUrls } from './helpers/oauth-flow.js';
@@ -75,24 +75,7 @@ beforeAll(async () => {
   github = await startGitHubStandIn();
   dir = await makeTempDir('mcpgw-serve-crash-');
   const publicUrl = `http://127.0.0.1:${await freePort()}`;
-  const init = await runCli([
-    'init',
-    '--dir',
-    dir,
-    '--yes',
-    '--public-url',
-    publicUrl,
-    '--provider',
-    'github',
-    '--github-url',
-    github.url,
-    '--github-client-id',
-    'test-client-id',
-    '--github-client-secret',
-    'test-client-secret',
-    '--allowed-users',
-    'alice',
-  ]);
+  const init = await runCli(githubInitArgs(dir, publicUrl, github.url));
   expect(init.code, init.stderr).toBe(0);
   const add = await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_FIXTURE}"`]);
   expect(add.code, add.stderr).toBe(0);

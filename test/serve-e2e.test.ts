@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
-import { makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { makeTempDir, removeTempDir, runCli, githubInitArgs } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ECHO_FIXTURE } from './helpers/gateway-harness.js';
 import { TestOAuthProvider, approveConsent } from './helpers/sdk-oauth-provider.js';
@@ -40,24 +40,7 @@ describe('mcp-gateway serve with a GitHub provider (GitHub stand-in)', () => {
     github = await startGitHubStandIn();
     dir = await makeTempDir('mcpgw-e2e-');
     publicUrl = `http://127.0.0.1:${await freePort()}`;
-    const init = await runCli([
-      'init',
-      '--dir',
-      dir,
-      '--yes',
-      '--public-url',
-      publicUrl,
-      '--provider',
-      'github',
-      '--github-url',
-      github.url,
-      '--github-client-id',
-      'test-client-id',
-      '--github-client-secret',
-      'test-client-secret',
-      '--allowed-users',
-      'alice',
-    ]);
+    const init = await runCli(githubInitArgs(dir, publicUrl, github.url));
     expect(init.code, init.stderr).toBe(0);
     for (const name of ['echo', 'other']) {
       const add = await runCli(['add-server', name, '--dir', dir, '--command', `"${process.execPath}" "${ECHO_FIXTURE}"`, '--env', 'FIXTURE_GREETING=hello']);

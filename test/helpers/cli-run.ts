@@ -57,3 +57,25 @@ export const STACK_FRAME = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 export function localInitArgs(dir: string, publicUrl = 'http://127.0.0.1:8080'): string[] {
   return ['init', '--dir', dir, '--yes', '--provider', 'local', '--public-url', publicUrl, '--allowed-users', 'alice'];
 }
+
+/** Flags for a non-interactive init with a GitHub provider (the stand-in at `githubUrl`, or an address nobody answers). */
+export function githubInitArgs(dir: string, publicUrl: string, githubUrl: string, allowedUsers = 'alice'): string[] {
+  return [
+    'init',
+    '--dir',
+    dir,
+    '--yes',
+    '--public-url',
+    publicUrl,
+    '--provider',
+    'github',
+    '--github-url',
+    githubUrl,
+    '--github-client-id',
+    'test-client-id',
+    '--github-client-secret',
+    'test-client-secret',
+    '--allowed-users',
+    allowedUsers,
+  ];
+}

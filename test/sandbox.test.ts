@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeSandbox } from '../runtime/bridge/sandbox/sandbox-probe.js';
 import { freePort } from './helpers/free-port.js';
-import { makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
 import { descendantPids, isAlive } from './helpers/bridge-harness.js';
 import { CliProcess } from './helpers/cli-process.js';
 import { ServeProcess } from './helpers/serve-process.js';
@@ -87,20 +87,7 @@ describe.skipIf(available.kind === 'none')('stdio servers in serve run sandboxed
     await writeFile(join(grantsDir, 'outside.txt'), 'not granted');
     gatewayPort = await freePort();
     publicUrl = `http://127.0.0.1:${gatewayPort}`;
-    const init = await runCli([
-      'init',
-      '--dir',
-      dir,
-      '--yes',
-      '--provider',
-      'local',
-      '--public-url',
-      publicUrl,
-      '--allowed-users',
-      'alice',
-      '--listen',
-      `127.0.0.1:${gatewayPort}`,
-    ]);
+    const init = await runCli([...localInitArgs(dir, publicUrl), '--listen', `127.0.0.1:${gatewayPort}`]);
     expect(init.code, init.stderr).toBe(0);
     const configFile = join(dir, 'mcp-gateway.yaml');
     const config = parse(await readFile(configFile, 'utf8')) as { servers?: Record<string, unknown> };
@@ -329,24 +316,7 @@ describe('a gateway that is killed leaves no MCP server behind', () => {
       try {
         const port = await freePort();
         const publicUrl = `http://127.0.0.1:${port}`;
-        expect(
-          (
-            await runCli([
-              'init',
-              '--dir',
-              dir,
-              '--yes',
-              '--provider',
-              'local',
-              '--public-url',
-              publicUrl,
-              '--allowed-users',
-              'alice',
-              '--listen',
-              `127.0.0.1:${port}`,
-            ])
-          ).code,
-        ).toBe(0);
+        expect((await runCli([...localInitArgs(dir, publicUrl), '--listen', `127.0.0.1:${port}`])).code).toBe(0);
         // A server that answers initialize, then ignores SIGTERM and the end of its input.
         const stubborn =
           "process.on('SIGTERM',()=>{});process.stdin.on('end',()=>{});require('readline').createInterface({input:process.stdin}).on('line',l=>{const m=JSON.parse(l);if(m.id!==undefined)process.stdout.write(JSON.stringify({jsonrpc:'2.0',id:m.id,result:{protocolVersion:'2025-06-18',capabilities:{},serverInfo:{name:'stubborn',version:'1'}}})+'\\n')});setInterval(()=>{},1000)";

@@ -33,7 +33,8 @@ export function protectedPaths(projectDir: string, config?: Pick<GatewayConfig, 
   return list.map(realOrSelf);
 }
 
-function realOrSelf(path: string): string {
+/** The path with symlinks followed, or as given when it does not exist (yet). */
+export function realOrSelf(path: string): string {
   try {
     return realpathSync(path);
   } catch {

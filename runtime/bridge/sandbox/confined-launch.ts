@@ -1,8 +1,8 @@
-import { accessSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { accessSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { findExecutable } from '../../fs/executable-command.js';
 import type { GatewayConfig, SandboxMode, ServerConfig, RemoteServerConfig } from '../../config/schema.js';
-import { isWithin, resolveMounts, serverDataDir } from '../../config/server-mounts.js';
+import { isWithin, realOrSelf, resolveMounts, serverDataDir } from '../../config/server-mounts.js';
 import { GatewayError } from '../../errors.js';
 import type { StdioLaunch } from '../child-process-session.js';
 import { bubblewrapArgs } from './bubblewrap-args.js';
@@ -111,13 +111,5 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function realOrSelf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
   }
 }

@@ -1,3 +1,4 @@
+import { urlText } from '../runtime/config/config-codecs.js';
 import { createAdminHttpClient, type AdminHttpClient, type AdminHttpClientOptions } from './admin/admin-http-client.js';
 import { createStoreAdminService } from '../runtime/auth/admin/admin-service.js';
 import type { AdminOps } from '../runtime/auth/admin/admin-types.js';
@@ -58,7 +59,7 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
   // one the deployment never uses, and an empty one says "No registered clients").
   const docker = await dockerDeployment(config, paths);
   if (docker !== undefined) {
-    const client = apiClient(options.url ?? config.publicUrl, requireToken(token, paths, docker), deps, undefined, dockerTarget(docker));
+    const client = apiClient(options.url ?? urlText(config.publicUrl), requireToken(token, paths, docker), deps, undefined, dockerTarget(docker));
     await client.ping();
     return apiSession(config, client, `the Docker deployment at ${client.baseUrl}`);
   }
@@ -82,15 +83,19 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
           },
         );
       }
-      const client = apiClient(config.publicUrl, token, deps);
+      const client = apiClient(urlText(config.publicUrl), token, deps);
       try {
         await client.ping();
       } catch (err) {
         if (isGatewayError(err) && err.code === 'ERR_GATEWAY_UNREACHABLE') {
-          throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `a gateway (process ${holder.pid}) serves ${database} but does not answer at ${config.publicUrl}`, {
-            hint: 'pass --url with the address it listens on (e.g. --url http://127.0.0.1:8080); the database is left to it while it runs',
-            cause: err,
-          });
+          throw new GatewayError(
+            'ERR_GATEWAY_UNREACHABLE',
+            `a gateway (process ${holder.pid}) serves ${database} but does not answer at ${urlText(config.publicUrl)}`,
+            {
+              hint: 'pass --url with the address it listens on (e.g. --url http://127.0.0.1:8080); the database is left to it while it runs',
+              cause: err,
+            },
+          );
         }
         throw err;
       }
@@ -105,8 +110,8 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
   let unreachable: GatewayError | undefined;
   if (token !== undefined) {
     try {
-      await apiClient(config.publicUrl, token, deps, PROBE_TIMEOUT_MS).ping();
-      return apiSession(config, apiClient(config.publicUrl, token, deps));
+      await apiClient(urlText(config.publicUrl), token, deps, PROBE_TIMEOUT_MS).ping();
+      return apiSession(config, apiClient(urlText(config.publicUrl), token, deps));
     } catch (err) {
       if (!isGatewayError(err) || (err.code !== 'ERR_GATEWAY_UNREACHABLE' && err.code !== 'ERR_ADMIN_UNAVAILABLE')) throw err;
       unreachable = err;
@@ -123,8 +128,8 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
       cause: err,
     });
   }
-  deps.output.stderr(`${unreachable ? `${unreachable.message}: ` : ''}working on Redis (${config.store.url}) directly\n`);
-  return { config, admin: createStoreAdminService(config, store), via: `Redis at ${config.store.url}`, close: () => store.close() };
+  deps.output.stderr(`${unreachable ? `${unreachable.message}: ` : ''}working on Redis (${urlText(config.store.url)}) directly\n`);
+  return { config, admin: createStoreAdminService(config, store), via: `Redis at ${urlText(config.store.url)}`, close: () => store.close() };
 }
 
 /** Opens a session, runs `work`, and closes the session (and the store it opened) whatever happens. */

@@ -14,10 +14,7 @@ import { createBuiltinRouter } from './router/builtin-router.js';
 import { createDrain } from './http/graceful-drain.js';
 import { applyReload, type ReloadDeps } from './reload/apply-reload.js';
 import type { ReloadPlan } from './reload/reload-plan.js';
-import { parseDuration } from './config/duration.js';
 
-/** What `shutdownGrace` defaults to (schema.ts); used only if the config could not say. */
-const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 import { deferContinue } from './http/expect-continue.js';
 import type { Store } from './store/store.js';
 import { listenOn, type ListenAddress } from './http/listen-address.js';
@@ -124,7 +121,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     close() {
       closing ??= (async () => {
         // Still listening while draining: a new request gets a 503 with Retry-After, not a refused connection.
-        const graceMs = parseDuration(config.shutdownGrace) ?? DEFAULT_SHUTDOWN_GRACE_MS;
+        const graceMs = config.shutdownGrace;
         if (drain.inFlight > 0) logger.info({ event: 'gateway_draining', inFlight: drain.inFlight, graceMs }, 'waiting for requests in flight');
         if (!(await drain.drain(graceMs)))
           logger.warn({ event: 'gateway_drain_timeout', inFlight: drain.inFlight, graceMs }, 'requests still in flight after the shutdown grace; ending them');

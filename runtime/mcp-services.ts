@@ -4,7 +4,6 @@ import type { StdioLaunch } from './bridge/child-process-session.js';
 import { createRemoteProxy } from './bridge/remote-proxy.js';
 import { createStdioBridge } from './bridge/streamable-http-bridge.js';
 import type { Bridge } from './bridge/bridge.js';
-import { parseDuration } from './config/duration.js';
 import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -54,7 +53,7 @@ export function serverLaunch(
  * and the configured `allowedOrigins`.
  */
 export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps): Map<string, Bridge> {
-  const allowedOrigins = [new URL(config.publicUrl).origin, ...(config.allowedOrigins ?? [])];
+  const allowedOrigins = [config.publicUrl, ...(config.allowedOrigins ?? [])].map((url) => url.origin);
   // Checked before any service exists: a warm pool starts children as soon as it is created.
   const upstreamHeaders = new Map<string, Record<string, string>>();
   for (const [name, server] of Object.entries(config.servers)) {
@@ -103,8 +102,8 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
         ...(limits.maxSessions === undefined ? {} : { maxSessions: limits.maxSessions }),
         ...(limits.maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser: limits.maxSessionsPerUser }),
         ...(limits.maxMessageBytes === undefined ? {} : { maxMessageBytes: limits.maxMessageBytes }),
-        ...(limits.idleTimeout === undefined ? {} : { idleTimeoutMs: parseDuration(limits.idleTimeout)! }),
-        ...(limits.requestTimeout === undefined ? {} : { requestTimeoutMs: parseDuration(limits.requestTimeout)! }),
+        ...(limits.idleTimeout === undefined ? {} : { idleTimeoutMs: limits.idleTimeout }),
+        ...(limits.requestTimeout === undefined ? {} : { requestTimeoutMs: limits.requestTimeout }),
       }),
     );
   }

@@ -63,7 +63,7 @@ async function createUpstream(options: ProjectGatewayOptions, store: Store): Pro
  */
 export async function startProjectGateway(options: ProjectGatewayOptions): Promise<RunningGateway> {
   const { config, paths, logger } = options;
-  if (!isLoopbackHost(options.listen.host) && new URL(config.publicUrl).protocol === 'http:') {
+  if (!isLoopbackHost(options.listen.host) && config.publicUrl.protocol === 'http:') {
     logger.warn({ event: 'insecure_listen', listen: options.listen.host }, 'listening beyond loopback with an http publicUrl');
   }
   if (paths) {

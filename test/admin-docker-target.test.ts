@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { writeNewKeyFile } from '../runtime/auth/tokens/signing-keys.js';
-import { parseConfig } from '../runtime/config/load-config.js';
 import { projectPaths, type ProjectPaths } from '../runtime/config/project-paths.js';
 import type { GatewayConfigInput } from '../runtime/config/schema.js';
 import { writeSecret } from '../runtime/config/secrets.js';
@@ -40,7 +39,7 @@ async function makeProject(deploy: GatewayConfigInput['deploy'], publicUrl = UNR
     ...(deploy ? { deploy } : {}),
     servers: { docs: { url: 'https://docs.example.net/mcp' } },
   };
-  await writeConfig(paths.dir, parseConfig(input, 'the test config'));
+  await writeConfig(paths.dir, input);
   await writeNewKeyFile(paths.signingKeys);
   return { root, paths };
 }

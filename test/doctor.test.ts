@@ -308,7 +308,7 @@ describe('doctor: servers', () => {
       const ctx = await project({ servers: { docs: { url, headers: ['Authorization'] } } });
       await mkdir(join(ctx.paths.secretsDir, 'servers'), { recursive: true });
       await writeSecret(join(ctx.paths.secretsDir, 'servers', 'docs.headers.json'), JSON.stringify({ Authorization: 'Bearer right' }));
-      const server = { url, headers: ['Authorization'] };
+      const server = { url: new URL(url), headers: ['Authorization'] };
       expect(await checkServer(ctx, 'docs', server)).toMatchObject({ status: 'pass', detail: expect.stringMatching(/remote-fixture/) });
       await writeSecret(join(ctx.paths.secretsDir, 'servers', 'docs.headers.json'), JSON.stringify({ Authorization: 'Bearer wrong' }));
       expect(await checkServer(ctx, 'docs', server)).toMatchObject({

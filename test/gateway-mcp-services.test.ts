@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../runtime/config/load-config.js';
-import { writeConfig } from '../runtime/config/write-config.js';
+import { editConfig } from '../runtime/config/edit-config.js';
+import { withProjectLock } from '../runtime/config/project-lock.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
 import { ECHO_SERVER, childProcesses, descendantPids, isAlive } from './helpers/bridge-harness.js';
 import { freePort } from './helpers/free-port.js';
@@ -102,8 +102,7 @@ describe('mcp-gateway serve and SIGTERM', () => {
     const publicUrl = `http://127.0.0.1:${await freePort()}`;
     expect((await runCli(localInitArgs(dir, publicUrl))).code).toBe(0);
     expect((await runCli(['add-server', 'echo', '--dir', dir, '--command', `"${process.execPath}" "${ECHO_SERVER}"`])).code).toBe(0);
-    const config = await loadConfig(dir);
-    await writeConfig(dir, { ...config, servers: { echo: { ...config.servers['echo']!, pool: 1 } } });
+    await withProjectLock(dir, () => editConfig(dir, (document) => document.setIn(['servers', 'echo', 'pool'], 1)));
     const token = (await runCli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', 'echo'])).stdout.trim().split('\n').at(-1)!;
     const serve = new ServeProcess(['--dir', dir]);
     try {

@@ -5,7 +5,6 @@ import { signAccessToken } from '../runtime/auth/tokens/access-token.js';
 import { createTokenFamilies, type RefreshGrant } from '../runtime/auth/tokens/token-families.js';
 import type { UserIdentity } from '../runtime/auth/tokens/grants.js';
 import { upgradeLoginSubject } from '../runtime/auth/upstream/user-subject.js';
-import { parseDuration } from '../runtime/config/duration.js';
 import { freePort } from './helpers/free-port.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { expectNo5xx, postForm, startHostileHarness, startLocalLoginGateway, type LocalLoginGateway } from './helpers/hostile.js';
@@ -276,7 +275,7 @@ describe('grants from before users were identified by account id', () => {
   const legacyUser = (extra: Partial<UserIdentity> = {}): UserIdentity => ({ sub: 'alice', login: 'alice', allowedBy: 'user:alice', ...extra });
 
   async function legacyRefreshToken(clientId: string, user: UserIdentity): Promise<{ token: string; familyId: string }> {
-    const families = createTokenFamilies(h.store, { now: Date.now, refreshTtlMs: parseDuration(h.config.tokens.refreshTokenTtl)! });
+    const families = createTokenFamilies(h.store, { now: Date.now, refreshTtlMs: h.config.tokens.refreshTokenTtl });
     const familyId = await families.start(clientId, user, { resource: echo });
     const grant: RefreshGrant = { clientId, resource: echo, user, familyId };
     return { token: (await families.issueRefreshToken(grant)).token, familyId };

@@ -73,8 +73,12 @@ describe('the deployment plan', () => {
     expect(() => planDeployment({ ...config, deploy: withoutEmail }, '/srv/gw')).toThrow(
       expect.objectContaining({ code: 'ERR_CONFIG_INVALID', hint: expect.stringContaining('init') }),
     );
-    expect(() => planDeployment({ ...config, publicUrl: 'http://127.0.0.1:8080' }, '/srv/gw')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
-    expect(planDeployment({ ...config, publicUrl: 'http://127.0.0.1:8080', deploy: { ...withoutEmail, router: 'builtin' } }, '/srv/gw').router).toBe('builtin');
+    expect(() => planDeployment({ ...config, publicUrl: new URL('http://127.0.0.1:8080') }, '/srv/gw')).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
+    expect(planDeployment({ ...config, publicUrl: new URL('http://127.0.0.1:8080'), deploy: { ...withoutEmail, router: 'builtin' } }, '/srv/gw').router).toBe(
+      'builtin',
+    );
   });
 
   it('names the project mcpgw-<folder>, lowercased, unless deploy.project says otherwise', () => {
@@ -87,7 +91,7 @@ describe('the deployment plan', () => {
     for (const command of ['uvx', 'uv', 'python3', 'python3.12', '/usr/bin/python', 'pip'])
       expect(bridgeRuntime({ command, args: [], env: {} }), command).toBe('python');
     for (const command of ['npx', 'node', '/opt/bin/server', 'uvicorn']) expect(bridgeRuntime({ command, args: [], env: {} }), command).toBe('node');
-    expect(bridgeRuntime({ url: 'https://x.example/mcp' })).toBe('node');
+    expect(bridgeRuntime({ url: new URL('https://x.example/mcp') })).toBe('node');
     expect(bridgeRuntime({ builtin: 'demo' })).toBe('node');
   });
 });

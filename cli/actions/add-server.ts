@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
-import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import {
   HEADER_NAME,
@@ -11,11 +10,11 @@ import {
   SERVER_NAME_HINT,
   type GatewayConfig,
   type SandboxMode,
-  type ServerConfig,
+  type ServerConfigInput,
   type ServerMountConfig,
 } from '../../runtime/config/schema.js';
 import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
-import { writeConfig } from '../../runtime/config/write-config.js';
+import { blockStyle, editConfig } from '../../runtime/config/edit-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { catalogNames, resolveCatalogServer } from '../catalog.js';
 import { formatCommandLine, parseCommandLine } from '../command-line.js';
@@ -83,7 +82,7 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   const env = { ...catalog?.env, ...extraEnv };
   const finalDescription = description ?? catalog?.description;
   const mounts = [...(catalog?.mounts ?? []), ...extraMounts];
-  const entry: ServerConfig = {
+  const entry: ServerConfigInput = {
     command,
     args,
     env,
@@ -116,17 +115,20 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
  * run at the same time (another add-server, a remove-server) is never overwritten. Returns the
  * config as it was before.
  */
-async function putServer(dir: string, name: string, entry: ServerConfig, force: boolean, beforeWrite?: () => Promise<void>): Promise<GatewayConfig> {
+async function putServer(dir: string, name: string, entry: ServerConfigInput, force: boolean, beforeWrite?: () => Promise<void>): Promise<GatewayConfig> {
   return withProjectLock(dir, async () => {
-    const config = await loadConfig(dir);
-    if (Object.hasOwn(config.servers, name) && !force) {
-      throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
-        hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
-      });
-    }
-    await beforeWrite?.();
-    await writeConfig(dir, { ...config, servers: { ...config.servers, [name]: entry } });
-    return config;
+    const { before } = await editConfig(dir, async (document, config) => {
+      if (Object.hasOwn(config.servers, name) && !force) {
+        throw new GatewayError('ERR_SERVER_EXISTS', `a server named ${name} is already configured`, {
+          hint: `pass --force to replace it, or pick another name (remove it with \`mcp-gateway remove-server ${name}\`)`,
+        });
+      }
+      await beforeWrite?.();
+      if (!document.has('servers')) document.set('servers', document.createNode({}));
+      blockStyle(document, ['servers']);
+      document.setIn(['servers', name], document.createNode(entry));
+    });
+    return before;
   });
 }
 
@@ -152,7 +154,7 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
   const description = options.description?.trim() || undefined;
   const paths = projectPaths(options.dir);
   const names = Object.keys(headers);
-  const entry: ServerConfig = { url, ...(names.length > 0 ? { headers: names } : {}), ...(description === undefined ? {} : { description }) };
+  const entry: ServerConfigInput = { url, ...(names.length > 0 ? { headers: names } : {}), ...(description === undefined ? {} : { description }) };
   // Secret first: a config naming headers whose values are missing would not start.
   const config = await putServer(paths.dir, name, entry, options.force === true, async () => {
     if (names.length > 0) await writeServerHeaders(paths, name, headers);

@@ -1,3 +1,4 @@
+import { urlText } from '../../runtime/config/config-codecs.js';
 import { createGitHubUpstream, resolveGitHubUrls } from '../../runtime/auth/upstream/github-upstream.js';
 import { parseDuration, DURATION_HINT } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
@@ -80,7 +81,7 @@ export async function runGitHubRegister(options: GitHubRegisterOptions, deps: Pa
   let webBaseUrl: string;
   let apiBaseUrl: string;
   try {
-    ({ webBaseUrl, apiBaseUrl } = resolveGitHubUrls(options.githubUrl ?? provider.url));
+    ({ webBaseUrl, apiBaseUrl } = resolveGitHubUrls(options.githubUrl ?? urlText(provider.url)));
   } catch (err) {
     throw new GatewayError('ERR_USAGE', `--github-url: ${(err as Error).message}`, {
       hint: 'e.g. --github-url https://github.example.com (GitHub Enterprise Server); github.com needs none',
@@ -139,7 +140,7 @@ async function registerFromManifest(
     onReady: (startUrl) => {
       output.stdout(
         [
-          `Creating the GitHub App "${t.name}" for ${t.config.publicUrl} on ${t.webBaseUrl} (owned by ${owner}).`,
+          `Creating the GitHub App "${t.name}" for ${t.config.publicUrl.origin} on ${t.webBaseUrl} (owned by ${owner}).`,
           open
             ? 'Opening this page in your browser (if it does not open, open it yourself in a browser signed in to GitHub):'
             : 'Open this page in a browser signed in to GitHub:',
@@ -179,7 +180,7 @@ async function registerFromManifest(
     ...written.map((path) => `  wrote   ${path}${describeFile(path)}`),
     ...(gitignore === 'unchanged' ? [] : [`  ${gitignore} .gitignore (ignores ${SECRETS_IGNORED.join(' and ')})`]),
     '',
-    `Users log in at ${t.config.publicUrl}; GitHub sends them back to ${new URL('/callback', t.config.publicUrl).href}.`,
+    `Users log in at ${t.config.publicUrl.origin}; GitHub sends them back to ${new URL('/callback', t.config.publicUrl).href}.`,
     'The private key and webhook secret are stored for later use; the gateway does not use them yet (the app has no webhook).',
     ...(needsMembership ? membershipAdvice(app, t) : []),
     '',
@@ -213,7 +214,7 @@ async function registerManually(
   options: GitHubRegisterOptions,
   { output, fetch: fetchImpl, prompter }: { output: CliOutput; fetch: typeof fetch; prompter: Prompter | undefined },
 ): Promise<void> {
-  const origin = new URL(t.config.publicUrl).origin;
+  const origin = t.config.publicUrl.origin;
   output.stdout(
     [
       `Register an OAuth app for the gateway on GitHub${t.org === undefined ? '' : ` (organization ${t.org})`}:`,

@@ -95,7 +95,8 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
   if (keepKeys) await loadKeySet(paths.signingKeys);
 
   const answers = await collectAnswers(options, prompter);
-  const config = parseConfig(toConfigInput(answers), 'the configuration to write');
+  const input = toConfigInput(answers);
+  const config = parseConfig(input, 'the configuration to write');
 
   // Secrets and keys first, the config last: the project counts as initialised only once
   // mcp-gateway.yaml exists, so a failure part-way leaves something `init` can simply rerun.
@@ -118,7 +119,7 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
   await chmod(paths.secretsDir, SECRET_DIR_MODE);
   const gitignore = await ensureGitignore(paths.gitignore, GITIGNORE_ENTRIES);
   written.push(describeGitignore(gitignore));
-  await writeConfig(paths.dir, config);
+  await writeConfig(paths.dir, input);
   written.push(`wrote   mcp-gateway.yaml`);
 
   const dir = dirArg(paths.dir);
@@ -127,7 +128,7 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     `Initialised the gateway in ${paths.dir}`,
     ...written.map((line) => `  ${line}`),
     '',
-    `Public URL: ${config.publicUrl}`,
+    `Public URL: ${config.publicUrl.origin}`,
     config.provider.type === 'github'
       ? `Login: GitHub (${answers.githubUrl}), allowed: ${describeAllowed(config.allowedUsers, answers.githubOrgs, answers.githubTeams)}\n` +
         (unregistered

@@ -1,5 +1,4 @@
 import { rotateKeyFile } from '../../runtime/auth/tokens/signing-keys.js';
-import { parseDuration } from '../../runtime/config/duration.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
@@ -20,7 +19,7 @@ const SKEW_MS = 5 * 60_000;
 export async function runKeysRotate(options: KeysRotateOptions, out: CliOutput = processOutput): Promise<void> {
   const paths = projectPaths(options.dir);
   const config = await loadConfig(paths.dir);
-  const retireAfterMs = parseDuration(config.tokens.accessTokenTtl)! + SKEW_MS;
+  const retireAfterMs = config.tokens.accessTokenTtl + SKEW_MS;
   // Under the project lock: two rotations at once must not each drop the other's new key.
   const result = await withProjectLock(paths.dir, () => rotateKeyFile(paths.signingKeys, { retireAfterMs }));
   if (options.json) {

@@ -1,3 +1,4 @@
+import { urlText } from '../../runtime/config/config-codecs.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import type { ServerConfig } from '../../runtime/config/schema.js';
@@ -37,7 +38,7 @@ export async function runList(options: ListOptions, deps: Partial<ListDeps> = {}
   const paths = projectPaths(options.dir);
   const config = await loadConfig(paths.dir);
   const listing: ServerListing = {
-    publicUrl: config.publicUrl,
+    publicUrl: urlText(config.publicUrl),
     servers: Object.entries(config.servers)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, server]) => ({ name, endpoint: endpointUrl(config.publicUrl, name), ...describe(server) })),
@@ -62,6 +63,6 @@ export async function runList(options: ListOptions, deps: Partial<ListDeps> = {}
 
 function describe(server: ServerConfig): Pick<ServerListing['servers'][number], 'command' | 'args' | 'description' | 'builtin' | 'url'> {
   if ('builtin' in server) return { command: null, args: [], description: server.description ?? null, builtin: server.builtin };
-  if ('url' in server) return { command: null, args: [], description: server.description ?? null, url: server.url };
+  if ('url' in server) return { command: null, args: [], description: server.description ?? null, url: urlText(server.url) };
   return { command: server.command, args: server.args, description: server.description ?? null };
 }

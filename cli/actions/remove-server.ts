@@ -1,7 +1,6 @@
 import { GatewayError } from '../../runtime/errors.js';
-import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
-import { writeConfig } from '../../runtime/config/write-config.js';
+import { editConfig } from '../../runtime/config/edit-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { removeServerHeaders } from '../../runtime/config/server-headers.js';
 import { endpointUrl } from '../endpoint-url.js';
@@ -21,18 +20,18 @@ export async function runRemoveServer(options: RemoveServerOptions, deps: Partia
   const paths = projectPaths(options.dir);
   // Read, change and write under the project lock, so a concurrent add-server is never lost.
   const config = await withProjectLock(paths.dir, async () => {
-    const current = await loadConfig(paths.dir);
-    if (!Object.hasOwn(current.servers, options.name)) {
-      const names = Object.keys(current.servers).sort();
-      throw new GatewayError('ERR_SERVER_UNKNOWN', `no server named ${options.name} is configured`, {
-        hint: names.length > 0 ? `configured servers: ${names.join(', ')}` : 'no servers are configured yet',
-      });
-    }
-    const servers = Object.fromEntries(Object.entries(current.servers).filter(([name]) => name !== options.name));
-    await writeConfig(paths.dir, { ...current, servers });
+    const { before } = await editConfig(paths.dir, (document, current) => {
+      if (!Object.hasOwn(current.servers, options.name)) {
+        const names = Object.keys(current.servers).sort();
+        throw new GatewayError('ERR_SERVER_UNKNOWN', `no server named ${options.name} is configured`, {
+          hint: names.length > 0 ? `configured servers: ${names.join(', ')}` : 'no servers are configured yet',
+        });
+      }
+      document.deleteIn(['servers', options.name]);
+    });
     // A remote server's header values are a secret: do not leave them behind.
     await removeServerHeaders(paths, options.name);
-    return current;
+    return before;
   });
   output.stdout(
     `Removed server ${options.name}; a running mcp-gateway serve stops serving ${endpointUrl(config.publicUrl, options.name)} by itself (its sessions end).\n` +

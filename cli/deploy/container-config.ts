@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { stringify } from 'yaml';
 import { parseConfig } from '../../runtime/config/load-config.js';
-import type { GatewayConfig } from '../../runtime/config/schema.js';
+import { configSchema, type GatewayConfig } from '../../runtime/config/schema.js';
+import { configText } from '../../runtime/config/write-config.js';
 
 /** Redis as the containers reach it: the compose service on the project network. */
 export const CONTAINER_REDIS_URL = 'redis://redis:6379/0';
@@ -19,11 +19,11 @@ const HEADER = `# Rendered by \`mcp-gateway render\` from the project's mcp-gate
  */
 export function containerConfig(config: GatewayConfig): GatewayConfig {
   const keyPrefix = config.store.type === 'redis' ? config.store.keyPrefix : DEFAULT_KEY_PREFIX;
-  return parseConfig({ ...config, store: { type: 'redis', url: CONTAINER_REDIS_URL, keyPrefix } }, 'the configuration for the containers');
+  return parseConfig({ ...configSchema.encode(config), store: { type: 'redis', url: CONTAINER_REDIS_URL, keyPrefix } }, 'the configuration for the containers');
 }
 
 export function containerConfigText(config: GatewayConfig): string {
-  return HEADER + stringify(config, { lineWidth: 0 });
+  return HEADER + configText(config);
 }
 
 /** Short content hash for the `io.mcp-gateway.config-hash` labels. */

@@ -1,4 +1,3 @@
-import { parseByteSize } from '../../runtime/config/byte-size.js';
 import type { ServerConfig } from '../../runtime/config/schema.js';
 
 /**
@@ -42,7 +41,9 @@ export interface ContainerLimits {
 /** One server's limits with the defaults filled in; remote servers take the defaults (their bridge is a proxy). */
 export function bridgeContainerLimits(server: ServerConfig): ContainerLimits {
   const limits = 'url' in server ? {} : (server.limits ?? {});
-  // The schema refused a size parseByteSize cannot read, so a set memory always parses here.
-  const memoryBytes = (limits.memory === undefined ? undefined : parseByteSize(limits.memory)) ?? BRIDGE_CONTAINER_DEFAULTS.memoryBytes;
-  return { memoryBytes, cpus: limits.cpus ?? BRIDGE_CONTAINER_DEFAULTS.cpus, pids: limits.pids ?? BRIDGE_CONTAINER_DEFAULTS.pids };
+  return {
+    memoryBytes: limits.memory ?? BRIDGE_CONTAINER_DEFAULTS.memoryBytes,
+    cpus: limits.cpus ?? BRIDGE_CONTAINER_DEFAULTS.cpus,
+    pids: limits.pids ?? BRIDGE_CONTAINER_DEFAULTS.pids,
+  };
 }

@@ -98,9 +98,9 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
       hint: 'set deploy.email in mcp-gateway.yaml (or run `mcp-gateway init --force --email you@example.com ...`), or use deploy.router: builtin behind your own TLS proxy',
     });
   }
-  if (config.deploy.router === 'traefik' && new URL(config.publicUrl).protocol !== 'https:') {
+  if (config.deploy.router === 'traefik' && config.publicUrl.protocol !== 'https:') {
     // Traefik serves HTTPS only; the issuer and every resource URL would name the wrong scheme.
-    throw new GatewayError('ERR_CONFIG_INVALID', `publicUrl ${config.publicUrl} is http, but router: traefik serves https`, {
+    throw new GatewayError('ERR_CONFIG_INVALID', `publicUrl ${config.publicUrl.origin} is http, but router: traefik serves https`, {
       hint: 'set publicUrl to https://<your domain> (mcp-gateway init --force --domain ...), or use deploy.router: builtin for a plain-HTTP deployment',
     });
   }

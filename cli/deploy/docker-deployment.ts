@@ -51,7 +51,7 @@ function reachHint(config: GatewayConfig): string {
   if (config.deploy.router === 'builtin') {
     return `pass --url http://${hostOf(bind)}:${httpPort} (the router's published port, deploy.httpPort on deploy.bind) to reach the deployment from this host; \`mcp-gateway status\` says whether it runs`;
   }
-  const publicHost = new URL(config.publicUrl).hostname;
+  const publicHost = config.publicUrl.hostname;
   return `Traefik routes by host name, so ${publicHost} must resolve from this host to the Traefik router (published on ${hostOf(bind)}:${httpsPort}; on the Docker host, e.g. an /etc/hosts line "127.0.0.1 ${publicHost}"), or pass --url with another address that reaches it; \`mcp-gateway status\` says whether it runs`;
 }
 

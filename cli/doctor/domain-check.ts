@@ -19,11 +19,11 @@ const WHY = 'Claude.ai, ChatGPT and other hosted clients connect from the intern
  */
 export async function checkDomain(ctx: DoctorContext): Promise<CheckResult> {
   const { config } = ctx;
-  const publicHost = new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, '');
+  const publicHost = config.publicUrl.hostname.replace(/^\[|\]$/g, '');
   if (isLoopbackHost(publicHost)) {
     return skip(
       'domain',
-      `publicUrl ${config.publicUrl} is on loopback: clients on this machine only (Claude Code, Cursor, MCP Inspector); remote clients such as Claude.ai cannot reach it`,
+      `publicUrl ${config.publicUrl.origin} is on loopback: clients on this machine only (Claude Code, Cursor, MCP Inspector); remote clients such as Claude.ai cannot reach it`,
     );
   }
   const hosts = [publicHost];

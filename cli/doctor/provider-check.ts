@@ -1,3 +1,4 @@
+import { urlText } from '../../runtime/config/config-codecs.js';
 import { readFile } from 'node:fs/promises';
 import { quote } from 'shell-quote';
 import { fetchOidcMetadata } from '../../runtime/auth/upstream/oidc-discovery.js';
@@ -47,9 +48,9 @@ async function checkGitHub(ctx: DoctorContext, provider: GitHubProviderConfig): 
       githubSecretHint(ctx.paths.dir),
     );
   }
-  const { webBaseUrl } = resolveGitHubUrls(provider.url);
+  const { webBaseUrl } = resolveGitHubUrls(urlText(provider.url));
   const github = createGitHubUpstream({
-    baseUrl: provider.url,
+    baseUrl: urlText(provider.url),
     clientId,
     clientSecret: secret,
     fetch: ctx.deps.fetch,

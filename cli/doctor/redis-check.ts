@@ -1,3 +1,4 @@
+import { urlText } from '../../runtime/config/config-codecs.js';
 import { readFile } from 'node:fs/promises';
 import { isGatewayError } from '../../runtime/errors.js';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor-check.js';
@@ -7,9 +8,14 @@ export async function checkRedis(ctx: DoctorContext): Promise<CheckResult> {
   const store = ctx.config.store;
   if (store.type !== 'redis') return skip('redis', `the store is embedded (${store.path}): no Redis to reach`);
   const password = await readPassword(ctx.paths.redisPassword);
-  const where = describe(store.url);
+  const where = describe(urlText(store.url));
   try {
-    await ctx.deps.pingRedis({ url: store.url, keyPrefix: store.keyPrefix, timeoutMs: ctx.deps.timeoutMs, ...(password === undefined ? {} : { password }) });
+    await ctx.deps.pingRedis({
+      url: urlText(store.url),
+      keyPrefix: store.keyPrefix,
+      timeoutMs: ctx.deps.timeoutMs,
+      ...(password === undefined ? {} : { password }),
+    });
     return pass('redis', `Redis at ${where} answers${password === undefined ? ' (no password)' : ' (with .secrets/redis-password)'}`);
   } catch (err) {
     if (!isGatewayError(err)) throw err;

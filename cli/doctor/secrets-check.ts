@@ -1,3 +1,4 @@
+import { urlText } from '../../runtime/config/config-codecs.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { quote } from 'shell-quote';
@@ -81,7 +82,7 @@ export async function checkSecrets({ paths, config }: DoctorContext): Promise<Ch
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('url' in server) || (server.headers ?? []).length === 0) continue;
     const path = serverHeadersPath(paths, name);
-    const rewrite = `mcp-gateway add-server ${name} ${dirArg} --url ${quote([server.url])} ${(server.headers ?? []).map((h) => `--header ${quote([`${h}=...`])}`).join(' ')} --force`;
+    const rewrite = `mcp-gateway add-server ${name} ${dirArg} --url ${quote([urlText(server.url)])} ${(server.headers ?? []).map((h) => `--header ${quote([`${h}=...`])}`).join(' ')} --force`;
     files.push({
       path,
       what: `header values of server ${name}`,

@@ -1,3 +1,4 @@
+import { urlText } from '../../runtime/config/config-codecs.js';
 import { isExecutableCommand } from '../../runtime/fs/executable-command.js';
 import { pino } from 'pino';
 import { quote } from 'shell-quote';
@@ -83,7 +84,7 @@ async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<Serv
 
 async function checkRemote(ctx: DoctorContext, name: string, server: RemoteServerConfig): Promise<CheckResult> {
   const check = `server:${name}`;
-  const rewrite = `mcp-gateway add-server ${name} --dir ${quote([ctx.paths.dir])} --url ${quote([server.url])}${(server.headers ?? []).map((h) => ` --header ${quote([`${h}=...`])}`).join('')} --force`;
+  const rewrite = `mcp-gateway add-server ${name} --dir ${quote([ctx.paths.dir])} --url ${quote([urlText(server.url)])}${(server.headers ?? []).map((h) => ` --header ${quote([`${h}=...`])}`).join('')} --force`;
   let headers: Record<string, string>;
   try {
     headers = await readServerHeaders(ctx.paths, name, server.headers ?? []);
@@ -108,7 +109,7 @@ async function checkRemote(ctx: DoctorContext, name: string, server: RemoteServe
     return fail(
       check,
       timedOut ? `${server.url} did not answer within ${ctx.deps.timeoutMs} ms` : `could not reach ${server.url} (${reasonOf(err)})`,
-      `check that this host reaches ${new URL(server.url).origin} (DNS, proxy, firewall), or fix servers.${name}.url`,
+      `check that this host reaches ${server.url.origin} (DNS, proxy, firewall), or fix servers.${name}.url`,
     );
   }
   const session = res.headers.get('mcp-session-id');

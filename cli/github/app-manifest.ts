@@ -25,8 +25,8 @@ export interface AppManifest {
 export const MAX_APP_NAME_LENGTH = 34;
 
 /** `mcp-gateway-<host of the public URL>`, in the characters GitHub keeps in a slug, cut to fit. */
-export function defaultAppName(publicUrl: string): string {
-  const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+export function defaultAppName(publicUrl: URL): string {
+  const host = publicUrl.hostname.replace(/^\[|\]$/g, '');
   const name = `mcp-gateway-${host}`
     .replace(/[^A-Za-z0-9-]+/g, '-')
     .replace(/-{2,}/g, '-')
@@ -46,7 +46,7 @@ export function appNameProblem(name: string): string | undefined {
 export interface AppManifestOptions {
   name: string;
   /** The gateway's public URL: the app's homepage; its `/callback` is the login callback. */
-  publicUrl: string;
+  publicUrl: URL;
   /** The local server's callback that receives the manifest code. */
   redirectUrl: string;
   /** Org or team rules are configured: the login must read memberships. */
@@ -61,7 +61,7 @@ export interface AppManifestOptions {
  * org or team rules need `GET /user/orgs` and `/user/teams`. A GitHub App takes no OAuth scopes.
  */
 export function buildAppManifest({ name, publicUrl, redirectUrl, needsMembership }: AppManifestOptions): AppManifest {
-  const origin = new URL(publicUrl).origin;
+  const origin = publicUrl.origin;
   return {
     name,
     url: origin,

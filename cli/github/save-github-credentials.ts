@@ -1,11 +1,11 @@
 import { readFile, rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { loadConfig, parseConfig } from '../../runtime/config/load-config.js';
+import { checkConfig } from '../../runtime/config/load-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import type { ProjectPaths } from '../../runtime/config/project-paths.js';
-import type { GatewayConfig, GitHubProviderConfig } from '../../runtime/config/schema.js';
+import type { GatewayConfig } from '../../runtime/config/schema.js';
 import { writeSecret } from '../../runtime/config/secrets.js';
-import { writeConfig } from '../../runtime/config/write-config.js';
+import { editConfig } from '../../runtime/config/edit-config.js';
 
 export interface GitHubCredentials {
   clientId: string;
@@ -28,16 +28,10 @@ export async function saveGitHubCredentials(paths: ProjectPaths, config: Gateway
   if (config.provider.type !== 'github') throw new TypeError('the config has no GitHub provider');
   // The browser flow takes minutes: the config is read again under the lock, so a server added
   // meanwhile is kept.
-  return withProjectLock(paths.dir, async () => {
-    const current = await loadConfig(paths.dir);
-    if (current.provider.type !== 'github') throw new TypeError('the config has no GitHub provider');
-    return writeCredentials(paths, current, current.provider, credentials);
-  });
+  return withProjectLock(paths.dir, () => writeCredentials(paths, credentials));
 }
 
-async function writeCredentials(paths: ProjectPaths, config: GatewayConfig, provider: GitHubProviderConfig, credentials: GitHubCredentials): Promise<string[]> {
-  const next = parseConfig({ ...config, provider: { ...provider, clientId: credentials.clientId, url: credentials.githubUrl } }, 'the configuration to write');
-
+async function writeCredentials(paths: ProjectPaths, credentials: GitHubCredentials): Promise<string[]> {
   const secrets: Array<[path: string, value: string]> = [[paths.githubClientSecret, credentials.clientSecret]];
   if (credentials.privateKey !== undefined) secrets.push([paths.githubAppPrivateKey, credentials.privateKey]);
   if (credentials.webhookSecret) secrets.push([paths.githubWebhookSecret, credentials.webhookSecret]);
@@ -45,8 +39,13 @@ async function writeCredentials(paths: ProjectPaths, config: GatewayConfig, prov
   const previous = new Map<string, string | undefined>();
   for (const [path] of secrets) previous.set(path, await readIfPresent(path));
   try {
-    for (const [path, value] of secrets) await writeSecret(path, value.endsWith('\n') ? value : `${value}\n`);
-    await writeConfig(paths.dir, next);
+    await editConfig(paths.dir, async (document, current) => {
+      if (current.provider.type !== 'github') throw new TypeError('the config has no GitHub provider');
+      document.setIn(['provider', 'clientId'], credentials.clientId);
+      document.setIn(['provider', 'url'], credentials.githubUrl);
+      checkConfig(document.toJS(), 'the configuration to write', paths.dir);
+      for (const [path, value] of secrets) await writeSecret(path, value.endsWith('\n') ? value : `${value}\n`);
+    });
   } catch (err) {
     for (const [path, old] of previous) {
       await (old === undefined ? rm(path, { force: true }) : writeSecret(path, old)).catch(() => undefined);

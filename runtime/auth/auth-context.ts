@@ -1,5 +1,4 @@
 import type { GatewayConfig } from '../config/schema.js';
-import { parseDuration } from '../config/duration.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { randomBytes } from 'node:crypto';
@@ -86,8 +85,8 @@ export function policyFor(config: GatewayConfig): UserPolicy {
 }
 
 export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd, stateKey, adminToken }: AuthDeps): AuthContext {
-  const refreshTokenTtlMs = parseDuration(config.tokens.refreshTokenTtl)!;
-  const clientLifetimes: ClientLifetimes = { unusedTtlMs: parseDuration(config.clients.unusedTtl)!, idleTtlMs: parseDuration(config.clients.idleTtl)! };
+  const refreshTokenTtlMs = config.tokens.refreshTokenTtl;
+  const clientLifetimes: ClientLifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
   const policy = policyFor(config);
   let lastReload = 0;
   const ctx: AuthContext = {
@@ -114,12 +113,12 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     upstream,
     logger,
     now,
-    accessTokenTtlMs: parseDuration(config.tokens.accessTokenTtl)!,
+    accessTokenTtlMs: config.tokens.accessTokenTtl,
     refreshTokenTtlMs,
-    refreshReuseGraceMs: parseDuration(config.tokens.refreshReuseGrace)!,
+    refreshReuseGraceMs: config.tokens.refreshReuseGrace,
     clientLifetimes,
     ...(adminToken === undefined ? {} : { adminToken }),
-    secureCookies: config.publicUrl.startsWith('https:'),
+    secureCookies: config.publicUrl.protocol === 'https:',
     applyConfig(next) {
       ctx.config = next;
       Object.assign(ctx.urls, gatewayUrls(next));

@@ -34,7 +34,7 @@ export interface GatewayUrls {
 export function gatewayUrls(
   config: Pick<GatewayConfig, 'publicUrl' | 'servers'> & { deploy?: Pick<GatewayConfig['deploy'], 'routing' | 'domain'> },
 ): GatewayUrls {
-  const publicUrl = new URL(config.publicUrl);
+  const publicUrl = config.publicUrl;
   const issuer = publicUrl.origin;
   const routing = config.deploy?.routing ?? 'path';
   const domain = (config.deploy?.domain ?? publicUrl.hostname).toLowerCase();

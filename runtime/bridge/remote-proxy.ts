@@ -24,7 +24,7 @@ import type { Bridge } from './bridge.js';
 export interface RemoteProxyOptions {
   serverName: string;
   /** The upstream Streamable HTTP endpoint. */
-  url: string;
+  url: URL | string;
   /** Static headers for every upstream request (values from `.secrets/`). */
   headers?: Readonly<Record<string, string>>;
   logger: Logger;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { type Document, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './schema.js';
@@ -54,6 +54,11 @@ export function parseConfig(raw: unknown, source: string): GatewayConfig {
 }
 
 export function parseConfigText(text: string, source: string): GatewayConfig {
+  return parseConfig(parseConfigDocument(text, source).toJS(), source);
+}
+
+/** The YAML document itself (comments and all), for edits that must keep what a person wrote. */
+export function parseConfigDocument(text: string, source: string): Document {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
@@ -64,15 +69,40 @@ export function parseConfigText(text: string, source: string): GatewayConfig {
       hint: `fix the YAML syntax${at}, or run \`mcp-gateway init --force\` to write a fresh config`,
     });
   }
-  return parseConfig(doc.toJS(), source);
+  return doc;
 }
 
 /** Reads and validates `<dir>/mcp-gateway.yaml`, once; code past this point sees only the typed model. */
 export async function loadConfig(dir: string): Promise<GatewayConfig> {
+  return (await loadConfigDocument(dir)).config;
+}
+
+/** The config file's document and its validated model. */
+export async function loadConfigDocument(dir: string): Promise<{ document: Document; config: GatewayConfig }> {
   const { configFile } = projectPaths(dir);
-  let text: string;
+  const document = parseConfigDocument(await readConfigText(configFile, dir), configFile);
+  return { document, config: checkConfig(document.toJS(), configFile, dir) };
+}
+
+/** Schema, then the checks that look at the disk (mount paths). */
+export function checkConfig(raw: unknown, source: string, dir: string): GatewayConfig {
+  const config = parseConfig(raw, source);
+  const mountIssues = checkServerMounts(config, projectPaths(dir).dir);
+  if (mountIssues.length > 0) {
+    throw new GatewayError(
+      'ERR_CONFIG_INVALID',
+      `${source} is invalid:\n  ${mountIssues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`,
+      {
+        hint: "servers.NAME.mounts lists existing directories or files the server may use; the gateway's .secrets/, store and config are never granted",
+      },
+    );
+  }
+  return config;
+}
+
+async function readConfigText(configFile: string, dir: string): Promise<string> {
   try {
-    text = await readFile(configFile, 'utf8');
+    return await readFile(configFile, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new GatewayError('ERR_CONFIG_NOT_FOUND', `no gateway config at ${configFile}`, {
@@ -81,16 +111,4 @@ export async function loadConfig(dir: string): Promise<GatewayConfig> {
     }
     throw err;
   }
-  const config = parseConfigText(text, configFile);
-  const mountIssues = checkServerMounts(config, projectPaths(dir).dir);
-  if (mountIssues.length > 0) {
-    throw new GatewayError(
-      'ERR_CONFIG_INVALID',
-      `${configFile} is invalid:\n  ${mountIssues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`,
-      {
-        hint: "servers.NAME.mounts lists existing directories or files the server may use; the gateway's .secrets/, store and config are never granted",
-      },
-    );
-  }
-  return config;
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { parseDuration, DURATION_HINT } from './duration.js';
-import { parseByteSize, BYTE_SIZE_HINT } from './byte-size.js';
+import { byteSize, durationMs, urlWithScheme } from './config-codecs.js';
 
 /** Server names become URL path segments (`/NAME/mcp`) and, in Docker deployments, subdomains and container names. */
 export const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -16,7 +15,8 @@ const ALLOWED_USER =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}|[^\s@]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}|[\x21-\x3F\x41-\x7E]{1,255})$/;
 export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9_]|-(?=[A-Za-z0-9])){0,38}$/;
 
-const duration = z.string().refine((text) => parseDuration(text) !== undefined, { message: `not a duration: ${DURATION_HINT}` });
+const duration = durationMs;
+const httpUrl = urlWithScheme(/^https?$/);
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -53,10 +53,7 @@ const bridgeLimits = z.strictObject({
     .max(1024 * 1024 * 1024)
     .optional(),
   /** Docker deployments: the bridge container's memory limit (`512m`, `1g`); default in cli/deploy/container-limits.ts. */
-  memory: z
-    .string()
-    .refine((text) => parseByteSize(text) !== undefined, { message: `not a memory size: ${BYTE_SIZE_HINT}` })
-    .optional(),
+  memory: byteSize.optional(),
   /** Docker deployments: CPUs the bridge container may use (0.5 = half a core). */
   cpus: z.number().min(0.01).max(1024).optional(),
   /** Docker deployments: most processes and threads the bridge container may have. */
@@ -144,7 +141,7 @@ const upstreamHeaderName = z
  * static headers sent upstream; their values are secrets and live in `.secrets/`.
  */
 const remoteServer = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  url: httpUrl,
   headers: z.array(upstreamHeaderName).optional(),
   description: z.string().max(200).optional(),
   scopes: serverScopes,
@@ -162,7 +159,7 @@ const githubProvider = z.strictObject({
    */
   clientId: z.string().min(1, 'must not be empty').optional(),
   /** github.com or a GitHub Enterprise Server base URL: web flow at URL/login/oauth/..., REST API at URL/api/v3. */
-  url: z.url({ protocol: /^https?$/ }).default('https://github.com'),
+  url: httpUrl.prefault('https://github.com'),
   /** Members of these organizations may log in (needs the `read:org` scope, asked for automatically). */
   orgs: z.array(z.string().regex(GITHUB_ORG, 'must be a GitHub organization login')).default([]),
   /** Members of these teams (`org/team-slug`) may log in. */
@@ -203,7 +200,7 @@ const embeddedStore = z.strictObject({
 const redisStore = z.strictObject({
   type: z.literal('redis'),
   /** redis://host:port/db without a password: the password lives in .secrets/redis-password. */
-  url: z.url({ protocol: /^rediss?$/ }),
+  url: urlWithScheme(/^rediss?$/),
   keyPrefix: z.string().min(1).max(64).default('mcpgw:'),
 });
 
@@ -212,7 +209,7 @@ const hostPort = /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 export const configSchema = z
   .strictObject({
     version: z.literal(1).default(1),
-    publicUrl: z.url({ protocol: /^https?$/ }),
+    publicUrl: httpUrl,
     listen: z.string().regex(hostPort, 'must be HOST:PORT, e.g. 127.0.0.1:8080').optional(),
     provider: z.discriminatedUnion('type', [githubProvider, localProvider, oidcProvider]),
     allowedUsers: z.array(z.string().regex(ALLOWED_USER, 'must be a login, or for OpenID Connect an email address or subject')).default([]),
@@ -224,19 +221,19 @@ export const configSchema = z
      */
     tokens: z
       .strictObject({
-        accessTokenTtl: duration.default('8h'),
-        refreshTokenTtl: duration.default('30d'),
+        accessTokenTtl: duration.prefault('8h'),
+        refreshTokenTtl: duration.prefault('30d'),
         /** A rotated refresh token presented again within this window is a lost response, not theft. */
-        refreshReuseGrace: duration.default('30s'),
+        refreshReuseGrace: duration.prefault('30s'),
       })
-      .default({ accessTokenTtl: '8h', refreshTokenTtl: '30d', refreshReuseGrace: '30s' }),
+      .prefault({}),
     /** Dynamic registration: Claude re-registers on every fresh connection, so unused clients are forgotten. */
     clients: z
       .strictObject({
         /** A client registered but never used to obtain a token is removed after this. */
-        unusedTtl: duration.default('24h'),
+        unusedTtl: duration.prefault('24h'),
         /** A client that obtained tokens is removed after this long without using the token endpoint. */
-        idleTtl: duration.default('90d'),
+        idleTtl: duration.prefault('90d'),
         /** Registrations allowed per source address per 10 minutes. */
         registrationsPer10Min: z.number().int().min(1).max(10_000).default(30),
         /** Accept https client_ids that name a Client ID Metadata Document (CIMD). */
@@ -244,7 +241,7 @@ export const configSchema = z
         /** Let metadata documents live on loopback/private addresses (tests, private networks); off by default against SSRF. */
         allowPrivateMetadataHosts: z.boolean().default(false),
       })
-      .default({ unusedTtl: '24h', idleTtl: '90d', registrationsPer10Min: 30, metadataDocuments: true, allowPrivateMetadataHosts: false }),
+      .prefault({}),
     /** How requests find servers and, for `mcp-gateway up`, what the Docker deployment looks like. */
     deploy: z
       .strictObject({
@@ -277,31 +274,22 @@ export const configSchema = z
         /** Traefik dashboard and insecure API: off unless asked for. */
         dashboard: z.boolean().default(false),
       })
-      .default({
-        routing: 'path',
-        router: 'traefik',
-        nodeImage: 'node:20-bookworm-slim',
-        pythonImage: 'python:3.12-slim',
-        redisImage: 'redis:7-alpine',
-        traefikImage: 'traefik:v3.3',
-        httpPort: 80,
-        httpsPort: 443,
-        bind: '0.0.0.0',
-        dashboard: false,
-      }),
+      .prefault({}),
     servers: z.record(z.string(), serverSchema).default({}),
     /** How stdio servers are confined in `serve` unless a server says otherwise (`servers.NAME.sandbox`). */
     sandbox: sandboxMode.default('on'),
     /** On SIGTERM, requests in flight get this long to finish (new ones get 503) before sessions end. */
-    shutdownGrace: duration.default('10s'),
+    shutdownGrace: duration.prefault('10s'),
     /**
      * Origins (scheme://host[:port]) besides publicUrl's own whose browser requests the MCP
      * endpoints accept; any other Origin header gets 403 (DNS-rebinding protection).
      */
-    allowedOrigins: z.array(z.url({ protocol: /^https?$/ })).optional(),
+    allowedOrigins: z.array(httpUrl).optional(),
   })
   .superRefine((config, ctx) => {
-    const url = new URL(config.publicUrl);
+    // zod runs this even when a field failed: only fields that parsed are checked here.
+    if (!(config.publicUrl instanceof URL)) return;
+    const url = config.publicUrl;
     if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
       ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'must be an origin without path, query or fragment (e.g. https://mcp.example.com)' });
     }
@@ -316,12 +304,12 @@ export const configSchema = z
     for (const [name, server] of Object.entries(config.servers)) {
       if (!SERVER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['servers', name], message: `invalid server name: ${SERVER_NAME_HINT}` });
       // The static headers (an API key, usually) would cross the network in clear text.
-      if ('url' in server && new URL(server.url).protocol === 'http:' && !isLoopbackHost(new URL(server.url).hostname)) {
+      if ('url' in server && server.url instanceof URL && server.url.protocol === 'http:' && !isLoopbackHost(server.url.hostname)) {
         ctx.addIssue({ code: 'custom', path: ['servers', name, 'url'], message: 'must use https unless the host is loopback' });
       }
     }
-    for (const [index, origin] of (config.allowedOrigins ?? []).entries()) {
-      const url = new URL(origin);
+    for (const [index, url] of (config.allowedOrigins ?? []).entries()) {
+      if (!(url instanceof URL)) continue;
       if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
         ctx.addIssue({
           code: 'custom',
@@ -357,6 +345,7 @@ export const configSchema = z
 export type GatewayConfigInput = z.input<typeof configSchema>;
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
+export type ServerConfigInput = z.input<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServer>;
 export type RemoteServerConfig = z.output<typeof remoteServer>;
 export type BridgeLimitsConfig = z.output<typeof bridgeLimits>;

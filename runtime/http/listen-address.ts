@@ -20,7 +20,7 @@ export function parseListen(text: string): ListenAddress {
 /** Where `serve` listens without --listen: `listen` from the config, else the public URL's own host and port. */
 export function defaultListen(config: GatewayConfig): ListenAddress {
   if (config.listen !== undefined) return parseListen(config.listen);
-  const url = new URL(config.publicUrl);
+  const url = config.publicUrl;
   if (url.protocol === 'https:') {
     throw new GatewayError('ERR_USAGE', `publicUrl is https (${url.origin}) but serve speaks plain HTTP`, {
       hint: 'terminate TLS in a proxy in front of the gateway and pass --listen 127.0.0.1:8080 (or set `listen:` in mcp-gateway.yaml)',

@@ -1,3 +1,4 @@
+import { urlText } from '../config/config-codecs.js';
 import type { StoreConfig } from '../config/schema.js';
 import type { ProjectPaths } from '../config/project-paths.js';
 import type { Logger } from '../logger.js';
@@ -28,7 +29,7 @@ export async function createStore(config: StoreConfig, paths: ProjectPaths, deps
     }
     case 'redis':
       return createRedisStore({
-        url: config.url,
+        url: urlText(config.url),
         keyPrefix: config.keyPrefix,
         logger: deps.logger,
         ...(deps.redisPassword === undefined ? {} : { password: deps.redisPassword }),

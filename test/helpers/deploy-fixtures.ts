@@ -76,8 +76,7 @@ export async function makeSampleProject(input: GatewayConfigInput): Promise<{ ro
   const root = await mkdtemp(join(tmpdir(), 'mcp-gateway-render-'));
   const paths = projectPaths(join(root, 'gw'));
   await mkdir(paths.dir);
-  const config = parseConfig(input, 'the sample config');
-  await writeConfig(paths.dir, config);
+  const config = await writeConfig(paths.dir, input);
   await writeNewKeyFile(paths.signingKeys);
   await writeSecret(paths.githubClientSecret, `${SAMPLE_SECRETS.githubClientSecret}\n`);
   if ('docs' in config.servers) await writeServerHeaders(paths, 'docs', { Authorization: SAMPLE_SECRETS.docsAuthorization });

@@ -1,7 +1,6 @@
 import type { AuditLog } from '../audit-log.js';
 import { createClientRegistry, type ClientLifetimes, type ClientRecord, type ClientRegistry } from '../clients/client-registry.js';
 import { createTokenFamilies, type TokenFamilies } from '../tokens/token-families.js';
-import { parseDuration } from '../../config/duration.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import { GatewayError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
@@ -178,10 +177,10 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
 
 /** The service on a store the CLI opened itself, configured like the gateway that owns it. */
 export function createStoreAdminService(config: GatewayConfig, store: Store, now: () => number = Date.now): AdminOps {
-  const lifetimes = { unusedTtlMs: parseDuration(config.clients.unusedTtl)!, idleTtlMs: parseDuration(config.clients.idleTtl)! };
+  const lifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
   return createAdminService({
     clients: createClientRegistry(store, now, lifetimes),
-    families: createTokenFamilies(store, { now, refreshTtlMs: parseDuration(config.tokens.refreshTokenTtl)! }),
+    families: createTokenFamilies(store, { now, refreshTtlMs: config.tokens.refreshTokenTtl }),
     now,
     lifetimes,
   });

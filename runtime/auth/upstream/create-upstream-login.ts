@@ -1,3 +1,4 @@
+import { urlText } from '../../config/config-codecs.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Store } from '../../store/store.js';
 import { requireGitHubClientId } from '../../config/github-client-id.js';
@@ -55,7 +56,7 @@ export async function createUpstreamLogin(
       if (!clientSecret) throw new TypeError('the GitHub provider needs its client secret');
       const needsMembership = provider.orgs.length + provider.teams.length > 0;
       const github = createGitHubUpstream({
-        baseUrl: provider.url,
+        baseUrl: urlText(provider.url),
         clientId,
         clientSecret,
         scope: needsMembership ? GITHUB_SCOPE_WITH_ORGS : DEFAULT_GITHUB_SCOPE,

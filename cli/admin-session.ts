@@ -14,17 +14,27 @@ import { createStore } from '../runtime/store/create-store.js';
 import type { Store } from '../runtime/store/store.js';
 import { embeddedStoreFiles } from '../runtime/config/store-files.js';
 import { runningGateway } from '../runtime/store/gateway-lock.js';
-import type { CliOutput } from './output.js';
+import { type CliOutput, processOutput } from './output.js';
 
 export interface AdminSessionOptions {
   dir: string;
   /** Reach the admin API here instead of at the public URL (and never open the store): a Docker router's published port, a tunnel. */
-  url?: string;
+  url?: string | undefined;
 }
 
 export interface AdminSessionDeps {
   output: CliOutput;
   fetch?: typeof fetch;
+}
+
+/** A command's options and its partial deps as openAdminSession takes them, with the output filled in. */
+export function adminSessionArgs(options: AdminSessionOptions, deps: Partial<AdminSessionDeps>) {
+  const output = deps.output ?? processOutput;
+  return {
+    output,
+    sessionOptions: { dir: options.dir, url: options.url },
+    sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+  };
 }
 
 export interface AdminSession {

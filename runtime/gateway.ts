@@ -1,14 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAuthHandler } from './auth/auth-app.js';
-import { createAuthContext } from './auth/auth-context.js';
-import type { KeySet } from './auth/tokens/signing-keys.js';
-import type { CimdResolverOptions } from './auth/clients/cimd/cimd-resolver.js';
-import type { UpstreamLogin } from './auth/upstream/upstream-login.js';
+import { type AuthDeps, createAuthContext } from './auth/auth-context.js';
 import { createRequestVerifier } from './auth/tokens/verify-request.js';
 import type { Bridge } from './bridge/bridge.js';
 import type { GatewayConfig } from './config/schema.js';
-import type { Logger } from './logger.js';
 import { createHealthHandler, createMcpServices } from './mcp-services.js';
 import { createBuiltinRouter } from './router/builtin-router.js';
 import { createDrain } from './http/graceful-drain.js';
@@ -16,28 +12,13 @@ import { applyReload, type ReloadDeps } from './reload/apply-reload.js';
 import type { ReloadPlan } from './reload/reload-plan.js';
 
 import { deferContinue } from './http/expect-continue.js';
-import type { Store } from './store/store.js';
 import { listenOn, type ListenAddress } from './http/listen-address.js';
 
-export interface GatewayDeps {
-  config: GatewayConfig;
-  store: Store;
-  keys: KeySet;
-  upstream: UpstreamLogin;
-  logger: Logger;
+export interface GatewayDeps extends AuthDeps {
   /** Working directory for stdio servers that configure none (the project directory). */
   projectDir: string;
   /** Static upstream header values of remote servers, by server name (from `.secrets/servers/`). */
   upstreamHeaders?: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  now?: () => number;
-  /** Re-reads the signing keys (after `keys rotate`): on SIGHUP and when a token names an unknown `kid`. */
-  loadKeys?: () => Promise<KeySet>;
-  /** Overrides for the metadata-document resolver (tests: DNS, CA). */
-  cimd?: Partial<CimdResolverOptions>;
-  /** Seals upstream credentials in the store (.secrets/state-key); random per process when absent. */
-  stateKey?: Uint8Array;
-  /** Bearer secret of the admin API (.secrets/admin-token); no `/admin/*` without it. */
-  adminToken?: string;
   /** Re-reads remote servers' header values for a reloaded config. */
   loadUpstreamHeaders?: (config: GatewayConfig) => Promise<Readonly<Record<string, Readonly<Record<string, string>>>>>;
 }
@@ -61,19 +42,8 @@ export { launchFor } from './mcp-services.js';
  * store is reachable.
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
-  const { config, store, keys, upstream, logger } = deps;
-  const ctx = createAuthContext({
-    config,
-    store,
-    keys,
-    upstream,
-    logger,
-    ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.loadKeys ? { loadKeys: deps.loadKeys } : {}),
-    ...(deps.cimd ? { cimd: deps.cimd } : {}),
-    ...(deps.stateKey ? { stateKey: deps.stateKey } : {}),
-    ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
-  });
+  const { config, store, logger } = deps;
+  const ctx = createAuthContext(deps);
   // One verifier, so the router and /verify share its verified-token cache.
   const verify = createRequestVerifier(ctx);
   const authApp = createAuthHandler(ctx, { verify });

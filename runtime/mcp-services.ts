@@ -85,7 +85,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
           headers: upstreamHeaders.get(name) ?? {},
           logger: deps.logger,
           allowedOrigins,
-          ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+          maxMessageBytes,
         }),
       );
       continue;
@@ -98,12 +98,12 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
         launch: launches.get(name)!,
         logger: deps.logger,
         allowedOrigins,
-        ...(server.pool === undefined ? {} : { pool: server.pool }),
-        ...(limits.maxSessions === undefined ? {} : { maxSessions: limits.maxSessions }),
-        ...(limits.maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser: limits.maxSessionsPerUser }),
-        ...(limits.maxMessageBytes === undefined ? {} : { maxMessageBytes: limits.maxMessageBytes }),
-        ...(limits.idleTimeout === undefined ? {} : { idleTimeoutMs: limits.idleTimeout }),
-        ...(limits.requestTimeout === undefined ? {} : { requestTimeoutMs: limits.requestTimeout }),
+        pool: server.pool,
+        maxSessions: limits.maxSessions,
+        maxSessionsPerUser: limits.maxSessionsPerUser,
+        maxMessageBytes: limits.maxMessageBytes,
+        idleTimeoutMs: limits.idleTimeout,
+        requestTimeoutMs: limits.requestTimeout,
       }),
     );
   }

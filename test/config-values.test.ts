@@ -74,7 +74,9 @@ describe('the config is parsed once into typed values', () => {
       [{ ...BASE, allowedOrigins: ['not a url'] }, 'allowedOrigins.0'],
       [{ ...BASE, servers: { r: { url: 'ftp://x.example/mcp' } } }, 'servers.r'],
     ] as const) {
-      expect(() => parseConfig(raw, 'test'), JSON.stringify(raw)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(path) }));
+      expect(() => parseConfig(raw, 'test'), JSON.stringify(raw)).toThrow(
+        expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining(path) }),
+      );
     }
   });
 });

@@ -216,7 +216,7 @@ describe('add-server --url / --header', () => {
     let listed = '';
     await runList({ dir }, { output: { stdout: (text) => void (listed += text), stderr: () => {} } });
     expect(listed).toContain('-> https://mcp.example.com/mcp');
-    expect((await loadConfig(dir)).servers['docs']).toMatchObject({ url: 'https://mcp.example.com/mcp' });
+    expect((await loadConfig(dir)).servers['docs']).toMatchObject({ url: new URL('https://mcp.example.com/mcp') });
   });
 
   it('refuses plain http to a remote host, a reserved header, and --header without --url', async () => {

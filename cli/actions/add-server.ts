@@ -28,21 +28,21 @@ export interface AddServerOptions {
   dir: string;
   name: string;
   /** A command line ("CMD ARGS"), split like a shell would but run without one. */
-  command?: string;
+  command?: string | undefined;
   /** `K=V` pairs; added to (and overriding) a catalog server's own environment. */
-  env?: string[];
+  env?: string[] | undefined;
   /** A remote Streamable HTTP MCP server to proxy, instead of a command. */
-  url?: string;
+  url?: string | undefined;
   /** `K=V` static headers for the remote server; the values go to `.secrets/`. */
-  header?: string[];
-  description?: string;
+  header?: string[] | undefined;
+  description?: string | undefined;
   /** `PATH` or `PATH:ro`: host paths the sandboxed server may use (servers.NAME.mounts). */
-  mount?: string[];
+  mount?: string[] | undefined;
   /** `none`: no network for the server. */
-  network?: 'none';
-  sandbox?: SandboxMode;
+  network?: 'none' | undefined;
+  sandbox?: SandboxMode | undefined;
   /** Replace a server of the same name. */
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 export interface AddServerDeps {
@@ -86,10 +86,10 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
     command,
     args,
     env,
-    ...(finalDescription === undefined ? {} : { description: finalDescription }),
+    description: finalDescription,
     ...(mounts.length > 0 ? { mounts } : {}),
-    ...(options.network === undefined ? {} : { network: options.network }),
-    ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+    network: options.network,
+    sandbox: options.sandbox,
   };
   // Before the config, because a mount must exist for the config to load; mkdir is idempotent.
   for (const dir of catalog?.createDirs ?? []) await mkdir(dir.path, { recursive: true, mode: dir.mode });
@@ -154,7 +154,7 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
   const description = options.description?.trim() || undefined;
   const paths = projectPaths(options.dir);
   const names = Object.keys(headers);
-  const entry: ServerConfigInput = { url, ...(names.length > 0 ? { headers: names } : {}), ...(description === undefined ? {} : { description }) };
+  const entry: ServerConfigInput = { url, ...(names.length > 0 ? { headers: names } : {}), description };
   // Secret first: a config naming headers whose values are missing would not start.
   const config = await putServer(paths.dir, name, entry, options.force === true, async () => {
     if (names.length > 0) await writeServerHeaders(paths, name, headers);

@@ -1,38 +1,28 @@
 import type { ClientDetail, GrantSummary } from '../../runtime/auth/admin/admin-types.js';
 import { DURATION_HINT, parseDuration } from '../../runtime/config/duration.js';
 import { GatewayError } from '../../runtime/errors.js';
-import { withAdminSession, type AdminSessionDeps } from '../admin-session.js';
-import { processOutput } from '../output.js';
+import { adminSessionArgs, withAdminSession, type AdminSessionDeps } from '../admin-session.js';
 import { formatTable, printable, shortTime } from '../text-table.js';
 
 export interface ClientsOptions {
   dir: string;
   /** The gateway's admin API is reached here instead of its public URL. */
-  url?: string;
+  url?: string | undefined;
   /** One JSON document on stdout, nothing else. */
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 export interface ClientsPruneOptions extends ClientsOptions {
-  unusedFor?: string;
-  idleFor?: string;
-  dryRun?: boolean;
+  unusedFor?: string | undefined;
+  idleFor?: string | undefined;
+  dryRun?: boolean | undefined;
 }
 
 type Deps = Partial<AdminSessionDeps>;
 
-function session(options: ClientsOptions, deps: Deps) {
-  const output = deps.output ?? processOutput;
-  return {
-    output,
-    sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) },
-    sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
-  };
-}
-
 /** `mcp-gateway clients list`: the clients registered by dynamic registration (RFC 7591). */
 export async function runClientsList(options: ClientsOptions, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
+  const { output, sessionOptions, sessionDeps } = adminSessionArgs(options, deps);
   const clients = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.listClients());
   if (options.json) {
     output.stdout(`${JSON.stringify({ clients }, null, 2)}\n`);
@@ -59,7 +49,7 @@ export async function runClientsList(options: ClientsOptions, deps: Deps = {}): 
 
 /** `mcp-gateway clients show ID`: one client with its grants. */
 export async function runClientsShow(options: ClientsOptions & { clientId: string }, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
+  const { output, sessionOptions, sessionDeps } = adminSessionArgs(options, deps);
   const client = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.showClient(options.clientId));
   if (options.json) {
     output.stdout(`${JSON.stringify({ client }, null, 2)}\n`);
@@ -70,7 +60,7 @@ export async function runClientsShow(options: ClientsOptions & { clientId: strin
 
 /** `mcp-gateway clients remove ID`: revokes every grant of the client, then forgets it (RFC 7592 DELETE by the operator). */
 export async function runClientsRemove(options: ClientsOptions & { clientId: string }, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
+  const { output, sessionOptions, sessionDeps } = adminSessionArgs(options, deps);
   const removed = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.removeClient(options.clientId));
   if (options.json) {
     output.stdout(`${JSON.stringify({ removed }, null, 2)}\n`);
@@ -83,13 +73,13 @@ export async function runClientsRemove(options: ClientsOptions & { clientId: str
 
 /** `mcp-gateway clients prune`: clients never used, or idle, for longer than given (default: the config's reaping lifetimes). */
 export async function runClientsPrune(options: ClientsPruneOptions, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = session(options, deps);
+  const { output, sessionOptions, sessionDeps } = adminSessionArgs(options, deps);
   const unusedForMs = durationOption('--unused-for', options.unusedFor);
   const idleForMs = durationOption('--idle-for', options.idleFor);
   const report = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) =>
     admin.pruneClients({
-      ...(unusedForMs === undefined ? {} : { unusedForMs }),
-      ...(idleForMs === undefined ? {} : { idleForMs }),
+      unusedForMs,
+      idleForMs,
       dryRun: options.dryRun === true,
     }),
   );

@@ -9,9 +9,9 @@ import { zshScript } from '../completion/zsh-script.js';
 import type { CliOutput } from '../output.js';
 
 export interface CompletionOptions {
-  shell?: CompletionShell;
+  shell?: CompletionShell | undefined;
   /** The scripts' own lookup: print the configured server names of `dir`, one a line. */
-  servers?: boolean;
+  servers?: boolean | undefined;
   dir: string;
 }
 

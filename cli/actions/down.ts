@@ -10,7 +10,7 @@ export interface DownOptions {
    * Also remove the volumes: Redis data (tokens, registered clients, consents) is lost. A server's
    * data volume is a bind of its directory under .mcp-gateway/servers/, which stays on the host.
    */
-  volumes?: boolean;
+  volumes?: boolean | undefined;
 }
 
 export interface DownDeps {

@@ -18,21 +18,21 @@ import { inquirerPrompter, isInteractiveTerminal, type Prompter } from '../promp
 export interface GitHubRegisterOptions {
   dir: string;
   /** GitHub Enterprise Server base URL; default the config's provider.url. */
-  githubUrl?: string;
+  githubUrl?: string | undefined;
   /** Register the app for this organization instead of the personal account. */
-  org?: string;
+  org?: string | undefined;
   /** The app's name; default `mcp-gateway-<host>`. */
-  name?: string;
+  name?: string | undefined;
   /** Open the local page in a browser (default true; `--no-open`). */
-  open?: boolean;
+  open?: boolean | undefined;
   /** How long to wait for GitHub, e.g. `10m`. */
-  timeout?: string;
+  timeout?: string | undefined;
   /** Print the values for GitHub's OAuth-app form and check the credentials pasted back instead. */
-  manual?: boolean;
-  githubClientId?: string;
-  githubClientSecret?: string;
+  manual?: boolean | undefined;
+  githubClientId?: string | undefined;
+  githubClientSecret?: string | undefined;
   /** Replace the app already configured. */
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 export interface GitHubRegisterDeps {
@@ -134,7 +134,7 @@ async function registerFromManifest(
   let written: string[] = [];
   const app = await runManifestFlow<RegisteredGitHubApp>({
     webBaseUrl: t.webBaseUrl,
-    ...(t.org === undefined ? {} : { org: t.org }),
+    org: t.org,
     timeoutMs,
     manifest: (redirectUrl) => buildAppManifest({ name: t.name, publicUrl: t.config.publicUrl, redirectUrl, needsMembership }),
     onReady: (startUrl) => {

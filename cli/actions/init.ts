@@ -17,31 +17,31 @@ export type ProviderType = 'github' | 'local' | 'oidc';
 export interface InitOptions {
   dir: string;
   /** Never ask; a missing required value is a usage error. */
-  yes?: boolean;
+  yes?: boolean | undefined;
   /** Overwrite an existing mcp-gateway.yaml (the signing key file is kept). */
-  force?: boolean;
-  publicUrl?: string;
-  provider?: ProviderType;
-  githubClientId?: string;
-  githubClientSecret?: string;
-  githubUrl?: string;
-  allowedUsers?: string[];
+  force?: boolean | undefined;
+  publicUrl?: string | undefined;
+  provider?: ProviderType | undefined;
+  githubClientId?: string | undefined;
+  githubClientSecret?: string | undefined;
+  githubUrl?: string | undefined;
+  allowedUsers?: string[] | undefined;
   /** GitHub organizations / `org/team` teams whose members may log in. */
-  githubOrgs?: string[];
-  githubTeams?: string[];
-  oidcIssuer?: string;
-  oidcClientId?: string;
+  githubOrgs?: string[] | undefined;
+  githubTeams?: string[] | undefined;
+  oidcIssuer?: string | undefined;
+  oidcClientId?: string | undefined;
   /** Absent: a public client (PKCE only). */
-  oidcClientSecret?: string;
+  oidcClientSecret?: string | undefined;
   /** OpenID Connect: verified addresses in these domains may log in. */
-  emailDomains?: string[];
-  listen?: string;
+  emailDomains?: string[] | undefined;
+  listen?: string | undefined;
   /** Docker deployment: the public host (publicUrl https://DOMAIN unless --public-url) and base of NAME.<domain>. */
-  domain?: string;
+  domain?: string | undefined;
   /** Let's Encrypt account e-mail (deploy.email). */
-  email?: string;
-  router?: 'traefik' | 'builtin';
-  routing?: 'path' | 'subdomain';
+  email?: string | undefined;
+  router?: 'traefik' | 'builtin' | undefined;
+  routing?: 'path' | 'subdomain' | undefined;
 }
 
 export interface InitDeps {
@@ -297,10 +297,10 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
     emailDomains,
     listen: nonEmpty(options.listen),
     deploy: {
-      ...(domain === undefined ? {} : { domain }),
+      domain,
       ...(nonEmpty(options.email) === undefined ? {} : { email: nonEmpty(options.email) }),
-      ...(options.router === undefined ? {} : { router: options.router }),
-      ...(options.routing === undefined ? {} : { routing: options.routing }),
+      router: options.router,
+      routing: options.routing,
     },
   };
 }
@@ -309,7 +309,7 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
   return {
     version: 1,
     publicUrl: answers.publicUrl,
-    ...(answers.listen === undefined ? {} : { listen: answers.listen }),
+    listen: answers.listen,
     provider:
       answers.provider === 'github'
         ? {

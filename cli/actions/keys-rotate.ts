@@ -6,7 +6,7 @@ import { processOutput, type CliOutput } from '../output.js';
 
 export interface KeysRotateOptions {
   dir: string;
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 /** Old keys verify for one access-token lifetime after they stop signing, plus this much clock skew. */

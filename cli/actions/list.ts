@@ -10,7 +10,7 @@ import { processOutput, type CliOutput } from '../output.js';
 export interface ListOptions {
   dir: string;
   /** One JSON document on stdout, nothing else. */
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 export interface ListDeps {

@@ -8,12 +8,12 @@ import { processOutput, type CliOutput } from '../output.js';
 export interface LogsOptions {
   dir: string;
   /** A service (auth, router, redis, bridge-NAME), a server NAME, or a container name; all when absent. */
-  name?: string;
-  follow?: boolean;
+  name?: string | undefined;
+  follow?: boolean | undefined;
   /** Lines per container from the end (a number, as typed). */
-  tail?: string;
+  tail?: string | undefined;
   /** Without the `service | ` prefix (e.g. to pipe one service's JSON lines into jq). */
-  prefix?: boolean;
+  prefix?: boolean | undefined;
 }
 
 export interface LogsDeps {

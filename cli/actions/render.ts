@@ -11,9 +11,9 @@ import { packageRoot, packageVersion } from '../package-info.js';
 export interface RenderOptions {
   dir: string;
   /** The deploy folder; default `<dir>/deploy`. */
-  out?: string;
+  out?: string | undefined;
   /** Base image of the node runtime image, for hosts without a registry. */
-  baseImage?: string;
+  baseImage?: string | undefined;
 }
 
 export interface RenderDeps {
@@ -38,8 +38,8 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
     packageRoot: deps.packageRoot ?? packageRoot(),
     version: deps.version ?? packageVersion(),
     ...(options.out === undefined ? {} : { out: resolve(options.out) }),
-    ...(options.baseImage === undefined ? {} : { baseImage: options.baseImage }),
-    ...(deps.user === undefined ? {} : { user: deps.user }),
+    baseImage: options.baseImage,
+    user: deps.user,
   });
 
   // The deploy folder holds secrets and a copy of node_modules, the logs are the operator's: neither belongs in git.

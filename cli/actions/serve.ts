@@ -17,8 +17,8 @@ import { watchConfig } from '../../runtime/reload/config-watcher.js';
 
 export interface ServeOptions {
   dir: string;
-  listen?: string;
-  demo?: boolean;
+  listen?: string | undefined;
+  demo?: boolean | undefined;
 }
 
 const DEMO_LISTEN = '127.0.0.1:8080';

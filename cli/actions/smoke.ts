@@ -20,12 +20,12 @@ import { printable } from '../text-table.js';
 export interface SmokeOptions {
   dir: string;
   /** Where the gateway is reached when not at its public URL (a Docker router on 127.0.0.1, a tunnel). */
-  url?: string;
+  url?: string | undefined;
   /** Who the tokens are for; default: the first allowed user. */
-  user?: string;
+  user?: string | undefined;
   /** Per request; default 30s. */
-  timeout?: string;
-  json?: boolean;
+  timeout?: string | undefined;
+  json?: boolean | undefined;
 }
 
 export interface SmokeDeps {
@@ -136,7 +136,7 @@ async function expectGatewayAnswers(target: SmokeTarget, base: string, docker: D
 async function revokeTokens(options: SmokeOptions, output: CliOutput, issued: ReadonlyArray<{ jti: string; expiresAt: number }>): Promise<boolean> {
   const quiet: CliOutput = { stdout: () => {}, stderr: () => {} };
   try {
-    await withAdminSession({ dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) }, { output: quiet }, async ({ admin }) => {
+    await withAdminSession({ dir: options.dir, url: options.url }, { output: quiet }, async ({ admin }) => {
       for (const token of issued) await admin.revokeAccessToken(token.jti, token.expiresAt);
     });
     return true;

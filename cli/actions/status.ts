@@ -6,7 +6,7 @@ import { processOutput, type CliOutput } from '../output.js';
 export interface StatusOptions {
   dir: string;
   /** One JSON document on stdout, nothing else. */
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 export interface StatusDeps {

@@ -1,43 +1,34 @@
 import { GatewayError } from '../../runtime/errors.js';
-import { withAdminSession, type AdminSessionDeps } from '../admin-session.js';
-import { processOutput } from '../output.js';
+import type { RevokeFilter } from '../../runtime/auth/admin/admin-types.js';
+import { adminSessionArgs, withAdminSession, type AdminSessionDeps } from '../admin-session.js';
 import { grantTable, plural } from './clients.js';
 
 export interface TokensOptions {
   dir: string;
-  url?: string;
+  url?: string | undefined;
   /** A login (case-insensitive) or a token subject. */
-  user?: string;
-  client?: string;
-  json?: boolean;
+  user?: string | undefined;
+  client?: string | undefined;
+  json?: boolean | undefined;
 }
 
 export interface TokensRevokeOptions extends TokensOptions {
-  family?: string;
+  family?: string | undefined;
 }
 
 type Deps = Partial<AdminSessionDeps>;
 
-function sessionArgs(options: TokensOptions, deps: Deps) {
-  const output = deps.output ?? processOutput;
+function filterOf(options: TokensRevokeOptions): RevokeFilter {
   return {
-    output,
-    sessionOptions: { dir: options.dir, ...(options.url === undefined ? {} : { url: options.url }) },
-    sessionDeps: { output, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
-  };
-}
-
-function filterOf(options: TokensRevokeOptions): { user?: string; client?: string; family?: string } {
-  return {
-    ...(options.user === undefined ? {} : { user: options.user }),
-    ...(options.client === undefined ? {} : { client: options.client }),
-    ...(options.family === undefined ? {} : { family: options.family }),
+    user: options.user,
+    client: options.client,
+    family: options.family,
   };
 }
 
 /** `mcp-gateway tokens list`: the grants (token families) by user and client, active and revoked. */
 export async function runTokensList(options: TokensOptions, deps: Deps = {}): Promise<void> {
-  const { output, sessionOptions, sessionDeps } = sessionArgs(options, deps);
+  const { output, sessionOptions, sessionDeps } = adminSessionArgs(options, deps);
   const { family: _none, ...filter } = filterOf(options);
   const grants = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.listGrants(filter));
   if (options.json) {
@@ -54,12 +45,12 @@ export async function runTokensList(options: TokensOptions, deps: Deps = {}): Pr
  */
 export async function runTokensRevoke(options: TokensRevokeOptions, deps: Deps = {}): Promise<void> {
   const filter = filterOf(options);
-  if (Object.keys(filter).length === 0) {
+  if (Object.values(filter).every((value) => value === undefined)) {
     throw new GatewayError('ERR_USAGE', 'tokens revoke needs --user LOGIN, --client ID or --family ID', {
       hint: 'see `mcp-gateway tokens list` for what there is to revoke',
     });
   }
-  const { output, sessionOptions, sessionDeps } = sessionArgs(options, deps);
+  const { output, sessionOptions, sessionDeps } = adminSessionArgs(options, deps);
   const report = await withAdminSession(sessionOptions, sessionDeps, ({ admin }) => admin.revokeGrants(filter));
   if (options.json) {
     output.stdout(`${JSON.stringify(report, null, 2)}\n`);

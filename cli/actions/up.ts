@@ -18,13 +18,13 @@ import { upProgress } from '../up-progress.js';
 export interface UpOptions {
   dir: string;
   /** Deploy folder; default <dir>/deploy. */
-  out?: string;
+  out?: string | undefined;
   /** Base image of the runtime images instead of deploy.nodeImage. */
-  baseImage?: string;
+  baseImage?: string | undefined;
   /** Redis image instead of deploy.redisImage. */
-  redisImage?: string;
+  redisImage?: string | undefined;
   /** How long each service may take to become healthy, e.g. 3m. */
-  timeout?: string;
+  timeout?: string | undefined;
 }
 
 export interface UpDeps {
@@ -53,9 +53,9 @@ export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Pro
   const effective: GatewayConfig = options.redisImage === undefined ? config : { ...config, deploy: { ...config.deploy, redisImage: options.redisImage } };
   const paths = projectPaths(options.dir);
   const rendered = await renderDeployment(effective, paths, {
-    ...(options.out === undefined ? {} : { out: options.out }),
-    ...(options.baseImage === undefined ? {} : { baseImage: options.baseImage }),
-    ...(deps.user === undefined ? {} : { user: deps.user }),
+    out: options.out,
+    baseImage: options.baseImage,
+    user: deps.user,
     packageRoot: packageRoot(),
     version: packageVersion(),
   });
@@ -80,7 +80,7 @@ export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Pro
       connection,
       project,
       onEvent: (event) => progress.update(event),
-      ...(timeoutMs === undefined ? {} : { healthTimeoutMs: timeoutMs }),
+      healthTimeoutMs: timeoutMs,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { Argument, Command, Option } from 'commander';
 import { catalogNames } from '../catalog.js';
+import { pathKey } from './quoting.js';
 
 /**
  * What the shell scripts complete, read from the commander program itself, so a command or
@@ -106,4 +107,25 @@ export function allCommands(root: CompletionCommand): CompletionCommand[] {
 /** Whether any option or argument of the tree completes server names (the scripts then carry the lookup). */
 export function needsServers(root: CompletionCommand): boolean {
   return allCommands(root).some((c) => c.options.some((o) => o.values.kind === 'servers') || c.arguments.some((a) => a.values.kind === 'servers'));
+}
+
+/** A place where a value is completed: an option's value (`PATH|--flag`) or a positional argument (`PATH|#INDEX`). */
+export interface ValueSlot {
+  keys: string[];
+  values: ValueSource;
+}
+
+/** Every value slot of the tree that has something to offer; the shell scripts turn each into one case. */
+export function valueSlots(root: CompletionCommand): ValueSlot[] {
+  const slots: ValueSlot[] = [];
+  for (const command of allCommands(root)) {
+    const at = pathKey(command.path);
+    for (const option of command.options) {
+      if (option.takesValue && option.values.kind !== 'none') slots.push({ keys: option.flags.map((flag) => `${at}|${flag}`), values: option.values });
+    }
+    command.arguments.forEach((argument, index) => {
+      if (argument.values.kind !== 'none') slots.push({ keys: [`${at}|#${index}`], values: argument.values });
+    });
+  }
+  return slots;
 }

@@ -44,7 +44,7 @@ const YAML11_AMBIGUOUS = /^(?:\d+(?::\d+)+|:.*)$/;
 export function toYamlText(doc: Document): string {
   visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && !YAML11_AMBIGUOUS.test(node.value)) node.type = undefined;
+      if (typeof node.value === 'string' && !YAML11_AMBIGUOUS.test(node.value)) delete node.type;
       else if (typeof node.value === 'string') node.type = 'QUOTE_DOUBLE';
     },
     Map(_key, node) {

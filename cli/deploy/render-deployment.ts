@@ -9,22 +9,22 @@ import { checkImageReference, writeBuildContext } from './build-context.js';
 import { bridgeContainerConfig, containerConfig, containerConfigText, contentHash } from './container-config.js';
 import { collectServiceSecrets, formatEnvFile } from './deploy-secrets.js';
 import { planDeployment, type DeployPlan, type RuntimeKind } from './deploy-plan.js';
-import { loadDeployTemplates, type DeployTemplates } from './deploy-templates.js';
+import { loadDeployTemplates } from './deploy-templates.js';
 import { DEFAULT_DEPLOY_DIR } from './docker-deployment.js';
-import { bridgeConfigDir, COMPOSE_HEADER_MARK, renderCompose, type RuntimeImage } from './render-compose.js';
+import { bridgeConfigDir, COMPOSE_HEADER_MARK, type ComposeInputs, renderCompose, type RuntimeImage } from './render-compose.js';
 import { renderTraefikDynamic, renderTraefikStatic } from './render-traefik.js';
 import { replaceDirectory } from './replace-directory.js';
 
 export interface RenderDeploymentOptions {
   /** The deploy folder, absolute or relative to the project folder; default `<project>/deploy`. */
-  out?: string;
+  out?: string | undefined;
   /** Base image of the node runtime (`--base-image`), instead of deploy.nodeImage. */
-  baseImage?: string;
+  baseImage?: string | undefined;
   /** The installed mcp-gateway package: templates/, bin/, dist/, node_modules. */
   packageRoot: string;
   version: string;
   /** `uid:gid` of the runtime containers; default this process's, so ./logs stays the operator's. */
-  user?: string;
+  user?: string | undefined;
 }
 
 export interface RenderedDeployment {
@@ -37,14 +37,8 @@ export interface RenderedDeployment {
   images: Record<RuntimeKind, string>;
 }
 
-export interface DeploymentFilesInputs {
-  config: GatewayConfig;
-  plan: DeployPlan;
-  templates: DeployTemplates;
-  images: Readonly<Record<RuntimeKind, RuntimeImage>>;
-  logsDir: string;
-  user: string;
-}
+/** What compose.yaml is rendered from, but for the config hashes, which come from the other files rendered here. */
+export type DeploymentFilesInputs = Omit<ComposeInputs, 'configHashes'>;
 
 /**
  * The text files of the deploy folder that hold no secret (compose.yaml, config/, traefik/),

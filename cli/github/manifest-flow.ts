@@ -9,7 +9,7 @@ export interface ManifestFlowOptions<T> {
   /** GitHub's web base (`https://github.com` or the Enterprise Server URL). */
   webBaseUrl: string;
   /** Register the app for this organization instead of the personal account. */
-  org?: string;
+  org?: string | undefined;
   /** The manifest, once the local callback URL (with its random port) is known. */
   manifest: (callbackUrl: string) => AppManifest;
   /** How long to wait for GitHub's redirect before giving up. */

@@ -61,15 +61,15 @@ export interface AuthDeps {
   keys: KeySet;
   upstream: UpstreamLogin;
   logger: Logger;
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Where keys come from on reload; absent for in-memory keys (the demo, tests). */
-  loadKeys?: () => Promise<KeySet>;
+  loadKeys?: (() => Promise<KeySet>) | undefined;
   /** Overrides for the metadata-document resolver (tests: DNS, CA). */
-  cimd?: Partial<CimdResolverOptions>;
+  cimd?: Partial<CimdResolverOptions> | undefined;
   /** 32 bytes sealing upstream credentials in the store; random (per process) when absent. */
-  stateKey?: Uint8Array;
+  stateKey?: Uint8Array | undefined;
   /** Bearer secret of the admin API (.secrets/admin-token, MCPGW_ADMIN_TOKEN); no admin API without it. */
-  adminToken?: string;
+  adminToken?: string | undefined;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;

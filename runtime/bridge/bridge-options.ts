@@ -8,30 +8,30 @@ export interface BridgeOptions {
   launch: StdioLaunch;
   logger: Logger;
   /** Origins whose browser requests are served; any other Origin header gets 403. */
-  allowedOrigins?: readonly string[];
+  allowedOrigins?: readonly string[] | undefined;
   /**
    * The largest message either way: a larger POST body gets 413, a larger stdout line from the
    * child is skipped and the request it answers gets a JSON-RPC error.
    */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** How long a POST waits for the child's response. */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: number | undefined;
   /** How long a new child may take to answer initialize (504 and no session after that). */
-  initializeTimeoutMs?: number;
+  initializeTimeoutMs?: number | undefined;
   /** Live sessions of this server; past it initialize gets 503 with Retry-After. */
-  maxSessions?: number;
-  maxSessionsPerUser?: number;
+  maxSessions?: number | undefined;
+  maxSessionsPerUser?: number | undefined;
   /** A session unused (no request, no open stream) this long is ended and its child stopped. */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /** Bytes a child may leave unread on stdin before its session's POSTs get 503. */
-  stdinQueueBytes?: number;
-  eventLog?: EventLogLimits;
+  stdinQueueBytes?: number | undefined;
+  eventLog?: EventLogLimits | undefined;
   /** Children kept started and initialized for new sessions; 0 turns the pool off. */
-  pool?: number;
+  pool?: number | undefined;
   /** How long a good health probe result is reused. */
-  healthTtlMs?: number;
+  healthTtlMs?: number | undefined;
   /** How long the health probe waits for `initialize`. */
-  healthProbeTimeoutMs?: number;
+  healthProbeTimeoutMs?: number | undefined;
 }
 
 export const BRIDGE_DEFAULTS = {

@@ -46,9 +46,9 @@ export interface OversizedChildMessage {
 
 export interface ChildProcessSessionOptions extends ChildHandlers {
   launch: StdioLaunch;
-  killGraceMs?: number;
+  killGraceMs?: number | undefined;
   /** Longer stdout lines are skipped as they arrive and reported to onOversized. */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
 }
 
 const DEFAULT_KILL_GRACE_MS = 2_000;

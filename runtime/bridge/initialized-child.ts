@@ -52,7 +52,7 @@ export async function startInitializedChild(options: {
   template: InitializeTemplate;
   timeoutMs: number;
   /** Default: DEFAULT_MAX_MESSAGE_BYTES (the doctor's probe has no bridge settings). */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
 }): Promise<InitializeOutcome> {
   const { launch, logger, template, timeoutMs, maxMessageBytes } = options;
   let settle!: (outcome: InitializeOutcome) => void;

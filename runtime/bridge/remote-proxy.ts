@@ -26,17 +26,17 @@ export interface RemoteProxyOptions {
   /** The upstream Streamable HTTP endpoint. */
   url: URL | string;
   /** Static headers for every upstream request (values from `.secrets/`). */
-  headers?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>> | undefined;
   logger: Logger;
-  allowedOrigins?: readonly string[];
+  allowedOrigins?: readonly string[] | undefined;
   /**
    * The largest message either way: a larger POST body gets 413 (checked as it streams), a larger
    * JSON answer or SSE event from the remote server is replaced by a JSON-RPC error. Default 16 MiB.
    */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** A session binding unused this long is forgotten (and the upstream session deleted). Default 30 min. */
-  idleTimeoutMs?: number;
-  healthTtlMs?: number;
+  idleTimeoutMs?: number | undefined;
+  healthTtlMs?: number | undefined;
 }
 
 /** What the client may tell the upstream server; everything else (credentials, cookies, X-User-*, hop-by-hop) stays here. */

@@ -1,37 +1,22 @@
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAuthHandler } from '../auth/auth-app.js';
-import { createAuthContext } from '../auth/auth-context.js';
-import type { CimdResolverOptions } from '../auth/clients/cimd/cimd-resolver.js';
-import { keySetFromJson, type KeySet } from '../auth/tokens/signing-keys.js';
+import { type AuthDeps, createAuthContext } from '../auth/auth-context.js';
+import { keySetFromJson } from '../auth/tokens/signing-keys.js';
 import { createUpstreamLogin } from '../auth/upstream/create-upstream-login.js';
-import type { UpstreamLogin } from '../auth/upstream/upstream-login.js';
 import { ADMIN_TOKEN_PATTERN } from '../config/admin-token.js';
 import { projectPaths } from '../config/project-paths.js';
-import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { ListenAddress } from '../http/listen-address.js';
 import type { Logger } from '../logger.js';
 import { createStore } from '../store/create-store.js';
-import type { Store } from '../store/store.js';
 import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
 import { sendContinue } from '../http/expect-continue.js';
 import { isVerifyPath } from '../auth/endpoints/verify-endpoint.js';
 import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
 
-export interface AuthRuntimeDeps {
-  config: GatewayConfig;
-  store: Store;
-  keys: KeySet;
-  upstream: UpstreamLogin;
-  logger: Logger;
-  /** Seals upstream credentials in the store; random per process when absent. */
-  stateKey?: Uint8Array;
-  /** Bearer secret of the admin API; no `/admin/*` without it. */
-  adminToken?: string;
-  now?: () => number;
-  cimd?: Partial<CimdResolverOptions>;
-}
+/** What the auth container's context is made of: its keys are reloaded by restarting the container, not in place. */
+export type AuthRuntimeDeps = Omit<AuthDeps, 'loadKeys'>;
 
 /** A health check must answer before the 2 s of `runtime healthcheck`, even while Redis hangs. */
 const STORE_PING_BOUND_MS = 1_500;
@@ -43,18 +28,8 @@ const STORE_PING_BOUND_MS = 1_500;
  * fail them. The store is closed with the runtime.
  */
 export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
-  const { config, store, keys, upstream, logger } = deps;
-  const ctx = createAuthContext({
-    config,
-    store,
-    keys,
-    upstream,
-    logger,
-    ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.cimd ? { cimd: deps.cimd } : {}),
-    ...(deps.stateKey ? { stateKey: deps.stateKey } : {}),
-    ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
-  });
+  const { store, logger } = deps;
+  const ctx = createAuthContext(deps);
   // Always exactly one proxy in front (Traefik or the router), which sets X-Forwarded-For:
   // without trusting it every client would share the proxy's address in the registration rate limit.
   const authHandler = createAuthHandler(ctx, { trustProxy: 1 });

@@ -22,9 +22,9 @@ export async function createStore(config: StoreConfig, paths: ProjectPaths, deps
       const files = embeddedStoreFiles(config, paths);
       return createSqliteStore({
         path: files.database,
-        ...(files.legacyStateFile === undefined ? {} : { importFrom: files.legacyStateFile }),
+        importFrom: files.legacyStateFile,
         logger: deps.logger,
-        ...(deps.now === undefined ? {} : { now: deps.now }),
+        now: deps.now,
       });
     }
     case 'redis':
@@ -32,7 +32,7 @@ export async function createStore(config: StoreConfig, paths: ProjectPaths, deps
         url: urlText(config.url),
         keyPrefix: config.keyPrefix,
         logger: deps.logger,
-        ...(deps.redisPassword === undefined ? {} : { password: deps.redisPassword }),
+        password: deps.redisPassword,
       });
   }
 }

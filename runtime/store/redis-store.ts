@@ -6,12 +6,12 @@ import type { SetOptions, Store } from './store.js';
 export interface RedisStoreOptions {
   /** redis://host:port/db or rediss://...; a password in it works but belongs in `password`. */
   url: string;
-  password?: string;
+  password?: string | undefined;
   /** Prepended to every key, so several gateways (or tests) can share one Redis. */
   keyPrefix: string;
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** How long create waits for Redis to answer, retries included; also bounds ping() and close(). */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
 }
 
 const UNREACHABLE_HINT =

@@ -8,11 +8,11 @@ export interface SqliteStoreOptions {
   /** The database file (created 0600 in a 0700 directory when missing). */
   path: string;
   /** A `state.json` of the JSON-file store of earlier releases: imported once, then renamed aside. */
-  importFrom?: string;
+  importFrom?: string | undefined;
   /** Clock in epoch milliseconds (tests pass their own). */
-  now?: () => number;
-  logger?: Logger;
-  busyTimeoutMs?: number;
+  now?: (() => number) | undefined;
+  logger?: Logger | undefined;
+  busyTimeoutMs?: number | undefined;
 }
 
 /*

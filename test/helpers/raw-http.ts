@@ -13,12 +13,12 @@ export interface RawResponse {
 }
 
 export interface RawRequest {
-  method?: string;
+  method?: string | undefined;
   /** Request target exactly as sent: `/..%2fregister`, `//register`, an absolute URL... */
   path: string;
   /** Any header may repeat (an array sends one line per value), Authorization included. */
-  headers?: Record<string, string | string[] | number>;
-  body?: string | Buffer;
+  headers?: Record<string, string | string[] | number> | undefined;
+  body?: string | Buffer | undefined;
 }
 
 const TIMEOUT_MS = 5_000;

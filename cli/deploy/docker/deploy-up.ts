@@ -39,11 +39,11 @@ export interface UpOptions {
   project: ComposeProject;
   onEvent?: (event: UpEvent) => void;
   /** Per service, from its start until healthy. Servers launched with npx/uvx download on first start. */
-  healthTimeoutMs?: number;
+  healthTimeoutMs?: number | undefined;
   /** Aborting rolls back what this run changed, like any other failure. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** For value-less `environment:` entries and env-file `KEY` lines; defaults to process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 export type ServiceOutcome = 'created' | 'recreated' | 'started' | 'unchanged';

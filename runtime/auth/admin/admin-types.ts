@@ -51,11 +51,11 @@ export interface RemovedClient {
 
 export interface PruneOptions {
   /** Registered but never used for this long (default: clients.unusedTtl). */
-  unusedForMs?: number;
+  unusedForMs?: number | undefined;
   /** Used, but not for this long (default: clients.idleTtl). */
-  idleForMs?: number;
+  idleForMs?: number | undefined;
   /** Report what would be removed, remove nothing. */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
 }
 
 export interface PrunedClient extends RemovedClient {
@@ -76,12 +76,12 @@ export interface GrantFilter {
    * A login (case-insensitive) or a token subject. A GitHub login can be renamed and then taken
    * by someone else: a subject (`github:12345`) names exactly one account.
    */
-  user?: string;
-  client?: string;
+  user?: string | undefined;
+  client?: string | undefined;
 }
 
 export interface RevokeFilter extends GrantFilter {
-  family?: string;
+  family?: string | undefined;
 }
 
 export interface RevokeReport {

@@ -122,8 +122,12 @@ function addUsageHints(command: Command, path: string): void {
 /** Entry point used by bin/mcp-gateway.js; sets process.exitCode rather than exiting, so output flushes. */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  const args = argv.slice(2);
+  const endOfOptions = args.indexOf('--');
+  const json = (endOfOptions === -1 ? args : args.slice(0, endOfOptions)).includes('--json');
   process.exitCode = await runCli(() => program.parseAsync(argv), {
     stderr: (text) => processOutput.stderr(text),
     debug: process.env['MCP_GATEWAY_DEBUG'] === '1',
+    json: json ? { stdout: (text) => processOutput.stdout(text) } : undefined,
   });
 }

@@ -40,7 +40,7 @@ export function reportError(err: unknown, io: ErrorReportIo): number {
     return EXIT_USAGE;
   }
   if (isGatewayError(err)) {
-    json(err.code, err.message, err.hint);
+    if (!err.reported) json(err.code, err.message, err.hint);
     io.stderr(`error: ${err.message}\n`);
     if (err.hint) io.stderr(`hint: ${err.hint}\n`);
     if (io.debug && err.cause instanceof Error && err.cause.stack) io.stderr(`cause: ${err.cause.stack}\n`);

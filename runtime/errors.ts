@@ -62,11 +62,17 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: GatewayErrorCode;
   readonly hint: string | undefined;
+  /**
+   * The command already printed its result on stdout (a report that names the failure, as
+   * `doctor --json` and `smoke --json` do): `--json` prints no second document after it.
+   */
+  readonly reported: boolean;
 
-  constructor(code: GatewayErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: GatewayErrorCode, message: string, options: { hint?: string | undefined; cause?: unknown; reported?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
+    this.reported = options.reported ?? false;
   }
 }
 

@@ -193,4 +193,17 @@ describe('reportError', () => {
     expect(plain.stderr).not.toMatch(/\n\s+at /);
     expect(report(new Error('boom'), true).stderr).toMatch(/\n\s+at /);
   });
+
+  it('under --json prints one error document on stdout, and none after a report the command already printed', () => {
+    const withJson = (err: unknown) => {
+      let stdout = '';
+      const code = reportError(err, { stderr: () => {}, debug: false, json: { stdout: (t) => void (stdout += t) } });
+      return { code, stdout };
+    };
+    const plain = withJson(new GatewayError('ERR_SERVER_UNKNOWN', 'no server "x"', { hint: 'list them' }));
+    expect(plain.code).toBe(1);
+    expect(JSON.parse(plain.stdout)).toEqual({ error: { code: 'ERR_SERVER_UNKNOWN', message: 'no server "x"', hint: 'list them' } });
+    const afterReport = withJson(new GatewayError('ERR_UNHEALTHY', '1 of 3 checks failed', { reported: true }));
+    expect(afterReport).toEqual({ code: 1, stdout: '' });
+  });
 });

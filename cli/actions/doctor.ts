@@ -39,6 +39,7 @@ export async function runDoctor(options: DoctorOptions, deps: Partial<DoctorComm
   if (failed.length > 0) {
     throw new GatewayError('ERR_UNHEALTHY', `${failed.length} of ${results.length} checks failed: ${failed.map((r) => r.name).join(', ')}`, {
       hint: options.json ? 'each failed entry has a "fix"' : 'do what the "fix:" lines say, then run mcp-gateway doctor again',
+      reported: true,
     });
   }
   return results;

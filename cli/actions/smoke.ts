@@ -108,6 +108,7 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
   if (failed.length > 0) {
     throw new GatewayError('ERR_SMOKE_FAILED', `smoke check failed for ${failed.join(', ')}`, {
       hint: 'the report lists the checks that failed; `mcp-gateway doctor` checks each server command, and the gateway log says why a request failed',
+      reported: true,
     });
   }
   return report;

@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { urlFlag } from './url-flag.js';
 
 /** What the `clients` and `tokens` commands share: how they reach the gateway, and the help saying so. */
 
@@ -11,5 +12,5 @@ ever asked through its auth runtime's admin API: when the public URL does not re
 host, pass --url with the router's published port (builtin router: http://127.0.0.1:<deploy.httpPort>).`;
 
 export function adminUrlOption(): Option {
-  return new Option('--url <url>', "reach the gateway's admin API here instead of at its public URL (e.g. http://127.0.0.1:8080)");
+  return new Option('--url <url>', "reach the gateway's admin API here instead of at its public URL (e.g. http://127.0.0.1:8080)").argParser(urlFlag);
 }

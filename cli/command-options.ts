@@ -26,3 +26,11 @@ export function commaList(value: string): string[] {
     .map((item) => item.trim())
     .filter(Boolean);
 }
+
+/**
+ * `--json`: the result as one JSON document on stdout (`shape` says what it holds), progress and
+ * warnings still on stderr; a failure is `{ "error": { "code", "message", "hint" } }` (run-cli.ts).
+ */
+export function jsonOption(shape: string): Option {
+  return new Option('--json', `print the result as one JSON document (${shape}); errors as {"error":{"code","message","hint"}}`);
+}

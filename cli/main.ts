@@ -6,6 +6,7 @@ import { completionCommand } from './commands/completion.js';
 import { doctorCommand } from './commands/doctor.js';
 import { downCommand } from './commands/down.js';
 import { githubCommand } from './commands/github-register.js';
+import { imagesCommand } from './commands/images.js';
 import { initCommand } from './commands/init.js';
 import { keysCommand } from './commands/keys-rotate.js';
 import { listCommand } from './commands/list.js';
@@ -41,6 +42,7 @@ const COMMANDS: readonly CommandSpec[] = [
   renderCommand,
   upCommand,
   downCommand,
+  imagesCommand,
   statusCommand,
   logsCommand,
   reloadCommand,

@@ -1,6 +1,7 @@
 import { Box, render, Text, type Instance } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
 import type { ServicePhase, UpEvent } from './deploy/docker/deploy-up.js';
+import { noColorRequested } from '../runtime/logging/no-color.js';
 import type { CliOutput } from './output.js';
 
 /** Receives `up`'s events and shows them; `done` leaves the final state on screen. */
@@ -37,9 +38,11 @@ const LABEL: Partial<Record<ServicePhase, string>> = { waiting: 'waiting for hea
  * redraws in place on a terminal, plain lines (one per change) otherwise, both on stderr so
  * stdout carries only the result.
  */
-export function upProgress(output: CliOutput, options: { interactive: boolean; stream?: NodeJS.WriteStream }): UpProgress {
+export function upProgress(output: CliOutput, options: { interactive: boolean; stream?: NodeJS.WriteStream; env?: NodeJS.ProcessEnv }): UpProgress {
   const rows = new Map<string, Row>();
   const stream = options.stream ?? process.stderr;
+  // ink's chalk ignores NO_COLOR (no-color.org), so the view leaves out its colours itself; the redraw still moves the cursor.
+  const colored = noColorRequested(options.env) ? (): { color?: string } => ({}) : (color: string): { color?: string } => ({ color });
   // A terminal that reports no width (a pty without a size) would get one character per line.
   if (!options.interactive || !stream.columns) {
     return {
@@ -62,10 +65,10 @@ export function upProgress(output: CliOutput, options: { interactive: boolean; s
         h(
           Box,
           { key: service },
-          h(Text, { color: MARK[row.phase].color }, `${MARK[row.phase].mark} `),
+          h(Text, colored(MARK[row.phase].color), `${MARK[row.phase].mark} `),
           h(Text, null, service.padEnd(width + 2)),
-          h(Text, { color: MARK[row.phase].color }, LABEL[row.phase] ?? row.phase),
-          row.detail ? h(Text, { color: 'gray' }, `  ${row.detail}`) : null,
+          h(Text, colored(MARK[row.phase].color), LABEL[row.phase] ?? row.phase),
+          row.detail ? h(Text, colored('gray'), `  ${row.detail}`) : null,
         ),
       ),
     );

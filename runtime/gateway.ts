@@ -27,7 +27,7 @@ export interface RunningGateway {
   /** Where the HTTP server actually listens (port resolved when 0 was asked for). */
   address: ListenAddress;
   bridges: ReadonlyMap<string, Bridge>;
-  /** Picks up rotated signing keys now (SIGHUP); resolves true when they changed. */
+  /** Picks up rotated signing keys now (`mcp-gateway reload`); resolves true when they changed. */
   reloadKeys(): Promise<boolean>;
   /** Serves a new config's servers and allowlist without a restart (runtime/reload/); rejects, changing nothing, when it cannot. */
   applyConfig(next: GatewayConfig): Promise<ReloadPlan>;

@@ -152,6 +152,8 @@ describe('runAddServer and runRemoveServer', () => {
 
   it('warns on stderr when the command is not on PATH, but still adds the server', async () => {
     const output = captureOutput();
+    // A serve project (plain HTTP here); a Docker one runs the server in an image and gets no such warning (cli-results.test.ts).
+    await runInit({ dir, yes: true, force: true, provider: 'local', publicUrl: 'http://127.0.0.1:8080', allowedUsers: ['alice'] }, { output: captureOutput() });
     await runAddServer({ dir, name: 'time' }, { output, commandExists: async () => false });
     expect(output.err).toMatch(/^warning: uvx is not on PATH/);
   });

@@ -259,7 +259,8 @@ describe('mcp-gateway init: deployment flags', () => {
     const config = parse(await readFile(join(dir, 'mcp-gateway.yaml'), 'utf8')) as { publicUrl: string; deploy: Record<string, unknown> };
     expect(config.publicUrl).toBe('https://example.com');
     expect(config.deploy).toMatchObject({ domain: 'example.com', email: 'ops@example.com', router: 'builtin', routing: 'subdomain' });
-    expect(result.stdout).toContain('mcp-gateway render');
+    // A Docker deployment's next step is up (which renders), not serve.
+    expect(result.stdout).toMatch(/mcp-gateway up --dir \S+ +start the Docker deployment \(the built-in router, subdomain routing\)/);
   });
 
   it('keeps an explicit --public-url next to --domain', async () => {

@@ -81,7 +81,7 @@ describe('a running serve takes over config changes without a restart', () => {
     await expect.poll(async () => (await post('n3', INITIALIZE)).status, { timeout: 10_000, interval: 200 }).toBe(404);
     expect((await callEcho('a', session, 'and still')).status).toBe(200);
     expect(serve.stdout).toMatch(/config reloaded \(file changed\): .*removed n3/);
-  }, 60_000);
+  }, 120_000);
 
   it('applies an allowlist change to the next request, with no restart', async () => {
     expect(await admission('a')).toBe(400);
@@ -111,12 +111,12 @@ describe('a running serve takes over config changes without a restart', () => {
     await serve.waitFor(/config reloaded \(file changed\): nothing to change/, { from: mark });
   }, 30_000);
 
-  it('mcp-gateway reload signals the running serve, which reloads on SIGHUP', async () => {
+  it('mcp-gateway reload signals the running serve, which reloads on SIGUSR2', async () => {
     const mark = serve.stdout.length;
     const result = await runCli(['reload', '--dir', dir]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`Sent SIGHUP to mcp-gateway serve (pid ${serve.pid})`);
-    await serve.waitFor(/config reloaded \(SIGHUP\): nothing to change/, { from: mark });
+    expect(result.stdout).toContain(`Sent SIGUSR2 to mcp-gateway serve (pid ${serve.pid})`);
+    await serve.waitFor(/config reloaded \(SIGUSR2\): nothing to change/, { from: mark });
   }, 30_000);
 
   it('mcp-gateway reload refuses an invalid config before signalling, and says when no serve runs', async () => {

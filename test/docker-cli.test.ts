@@ -6,7 +6,7 @@ import { upProgress } from '../cli/up-progress.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli, STACK_FRAME } from './helpers/cli-run.js';
 
 /** The Docker commands' contract with a person at a terminal, without needing an engine. */
-describe('up, down, status and logs without a reachable engine', () => {
+describe('up, down and logs without a reachable engine (status of a Docker project: test/status.test.ts)', () => {
   let dir: string;
   const nowhere = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
 
@@ -17,7 +17,7 @@ describe('up, down, status and logs without a reachable engine', () => {
   });
   afterAll(() => removeTempDir(dir));
 
-  it.each([['up'], ['down'], ['status'], ['logs']])('%s says Docker is unreachable and how to fix it, exit 1, no stack', async (command) => {
+  it.each([['up'], ['down'], ['logs']])('%s says Docker is unreachable and how to fix it, exit 1, no stack', async (command) => {
     const result = await runCli([command, '--dir', dir], { env: nowhere });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('error: Docker is not reachable: no Docker socket at unix:///nonexistent/docker.sock');

@@ -99,21 +99,34 @@ describe.skipIf(!reachable && !process.env['CI'])('deployUp on a real engine', (
 
   const names = async (): Promise<string[]> => (await listProjectContainers(connection.docker, project!)).map((c) => `${c.name}:${c.state}`).sort();
 
-  it('rolls back everything a failed first up created and names the service that failed', async () => {
+  it('keeps what became healthy when a later service fails, and keeps the failed one stopped for its logs', async () => {
     const events: UpEvent[] = [];
     const compose = await composeProject({ web: web('volumes: [data:/data]'), worker: `${crashing(3)}\ndepends_on: { web: { condition: service_healthy } }` });
     const err = await failure(deployUp({ connection, project: compose, onEvent: (e) => events.push(e), healthTimeoutMs: 30_000 }));
     expect(err.code).toBe('ERR_DOCKER_START_FAILED');
     expect(err.message).toMatch(/service worker stopped during start \(exit code 3\)/);
+    expect(await names()).toEqual([`${project}-web-1:running`, `${project}-worker-1:exited`]);
+    expect((await connection.docker.listNetworks()).map((n) => n.Name)).toContain(`${project}_default`);
+    expect(events.filter((e) => e.phase === 'failed').map((e) => e.service)).toEqual(['worker']);
+    expect(events.filter((e) => e.phase === 'rolled back')).toEqual([]);
+  }, 60_000);
+
+  it('an interrupted up still undoes everything it created', async () => {
+    const stop = new AbortController();
+    const compose = await composeProject({ web: web('volumes: [data:/data]') });
+    const err = await failure(
+      deployUp({
+        connection,
+        project: compose,
+        signal: stop.signal,
+        onEvent: (e) => {
+          if (e.phase === 'waiting') stop.abort();
+        },
+      }),
+    );
+    expect(err.code).toBe('ERR_DOCKER_INTERRUPTED');
     expect(await names()).toEqual([]);
-    expect((await connection.docker.listNetworks()).map((n) => n.Name)).not.toContain(`${project}_default`);
     expect(((await connection.docker.listVolumes()).Volumes ?? []).map((v) => v.Name)).not.toContain(`${project}_data`);
-    expect(
-      events
-        .filter((e) => e.phase === 'rolled back')
-        .map((e) => e.service)
-        .sort(),
-    ).toEqual(['web', 'worker']);
   }, 60_000);
 
   it('puts the previous container back when its replacement fails', async () => {

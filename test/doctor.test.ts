@@ -1,16 +1,19 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNewKeyFile } from '../runtime/auth/tokens/signing-keys.js';
 import { parseConfig } from '../runtime/config/load-config.js';
 import { projectPaths } from '../runtime/config/project-paths.js';
 import type { GatewayConfigInput } from '../runtime/config/schema.js';
 import { writeSecret } from '../runtime/config/secrets.js';
+import { writeConfig } from '../runtime/config/write-config.js';
 import { GatewayError } from '../runtime/errors.js';
 import type { CheckResult, DoctorContext } from '../cli/doctor/doctor-check.js';
-import { defaultDoctorDeps, type DoctorDeps, type DoctorDockerEngine } from '../cli/doctor/doctor-deps.js';
+import { defaultDoctorDeps, type DoctorContainer, type DoctorDeps, type DoctorDockerEngine } from '../cli/doctor/doctor-deps.js';
 import { checkDocker } from '../cli/doctor/docker-check.js';
 import { checkDomain } from '../cli/doctor/domain-check.js';
 import { checkPorts } from '../cli/doctor/ports-check.js';
@@ -20,7 +23,8 @@ import { runDoctor } from '../cli/doctor/run-doctor.js';
 import { checkSecrets } from '../cli/doctor/secrets-check.js';
 import { checkServer } from '../cli/doctor/server-check.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
-import { PACKAGE_ROOT, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { PACKAGE_ROOT, localInitArgs, makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
+import { parse, stringify } from 'yaml';
 import { freePort } from './helpers/free-port.js';
 
 const ECHO_SERVER = join(PACKAGE_ROOT, 'test/fixtures/echo-mcp-server.mjs');
@@ -144,6 +148,8 @@ describe('doctor: Docker and ports', () => {
       local: true,
       projectContainers: async (project) =>
         project === 'mcpgw-test' ? [{ name: 'mcpgw-test-traefik-1', ports: [{ hostIp: '0.0.0.0', port: 80, protocol: 'tcp' }] }] : [],
+      containers: async () => [],
+      hasImage: async () => true,
     };
     const ctx = await project(
       { publicUrl: 'https://mcp.example.com', deploy: { email: 'ops@example.com' } },
@@ -331,6 +337,127 @@ describe('runDoctor', () => {
     const results = await runDoctor(dir, defaultDoctorDeps());
     expect(results[0]).toMatchObject({ name: 'config', status: 'fail', detail: expect.stringContaining('servers.time.command: must not be empty') });
     expect(results.slice(1).every((r) => r.status === 'skip')).toBe(true);
+  });
+});
+
+describe('runDoctor on a Docker project: containers and images, not this host', () => {
+  const ABSENT = { absent: { command: 'mcp-gateway-no-such-command' } };
+  const running = (service: string, health: DoctorContainer['health'] = 'healthy', problem?: string): DoctorContainer => ({
+    name: `mcpgw-test-${service}-1`,
+    service,
+    state: 'running',
+    health,
+    exitCode: undefined,
+    problem,
+  });
+  const engineWith = (containers: DoctorContainer[], present: (image: string) => boolean = () => true): DoctorDockerEngine => ({
+    endpoint: 'unix:///var/run/docker.sock',
+    local: true,
+    projectContainers: async () => [],
+    containers: async (project) => (project === 'mcpgw-test' ? containers : []),
+    hasImage: async (image) => present(image),
+  });
+
+  async function doctorOn(input: Partial<GatewayConfigInput>, engine: DoctorDockerEngine): Promise<Map<string, CheckResult>> {
+    const dir = await makeTempDir('mcpgw-doctor-');
+    dirs.push(dir);
+    await writeConfig(dir, {
+      publicUrl: 'http://127.0.0.1:8080',
+      provider: { type: 'local', user: 'alice' },
+      allowedUsers: ['alice'],
+      servers: ABSENT,
+      ...input,
+    });
+    await writeNewKeyFile(projectPaths(dir).signingKeys);
+    const results = await runDoctor(dir, defaultDoctorDeps({ timeoutMs: 2_000, connectDocker: async () => engine, bindTest: async () => 'free' }));
+    return new Map(results.map((r) => [r.name, r]));
+  }
+
+  it("judges a server by its bridge container, never by this host's PATH", async () => {
+    const healthy = engineWith([running('redis'), running('auth'), running('router'), running('bridge-absent')]);
+    const checks = await doctorOn({ deploy: { project: 'mcpgw-test', router: 'builtin' } }, healthy);
+    expect(checks.get('images')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/node:20-bookworm-slim \(deploy\.nodeImage\) present/) });
+    expect(checks.get('containers')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/mcpgw-test-auth-1 running, healthy/) });
+    expect(checks.get('server:absent')).toMatchObject({ status: 'pass', detail: 'mcpgw-test-bridge-absent-1 running, healthy' });
+    expect(checks.get('redis')?.status).toBe('skip');
+  });
+
+  it('fails an unhealthy bridge with its healthcheck output and the logs to read', async () => {
+    const sick = engineWith([running('redis'), running('auth'), running('router'), running('bridge-absent', 'unhealthy', 'spawn uvx ENOENT')]);
+    const checks = await doctorOn({ deploy: { project: 'mcpgw-test', router: 'builtin' } }, sick);
+    const server = checks.get('server:absent');
+    expect(server).toMatchObject({ status: 'fail', detail: expect.stringMatching(/unhealthy: spawn uvx ENOENT/) });
+    expect(server?.fix).toMatch(/mcp-gateway logs bridge-absent --dir /);
+  });
+
+  it('fails a missing service container and a missing image, each with the fix', async () => {
+    const partial = engineWith([running('redis'), running('auth')], (image) => image !== 'redis:7-alpine');
+    const checks = await doctorOn({ deploy: { project: 'mcpgw-test', router: 'builtin' } }, partial);
+    expect(checks.get('containers')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/router has no container/) });
+    expect(checks.get('containers')?.fix).toMatch(/^mcp-gateway up --dir /);
+    expect(checks.get('images')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/redis:7-alpine \(deploy\.redisImage\) is not on this host/) });
+    expect(checks.get('images')?.fix).toMatch(/docker pull redis:7-alpine/);
+  });
+
+  it('checks the host, not Docker, for the same project run embedded', async () => {
+    const checks = await doctorOn({}, engineWith([]));
+    expect(checks.get('server:absent')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/not installed/) });
+    for (const name of ['docker', 'images', 'containers']) expect(checks.get(name)?.status).toBe('skip');
+  });
+});
+
+const dockerReachable = await new Docker().ping().then(
+  () => true,
+  () => false,
+);
+
+describe.skipIf(!dockerReachable && !process.env['CI'])('mcp-gateway doctor on a rendered Docker project (the real engine)', () => {
+  let dir: string;
+  const project = `mcpgw-doctor-${randomBytes(4).toString('hex')}`;
+  // No such image exists anywhere, so the check cannot pass by luck.
+  const absentImage = `mcpgw-doctor-absent-${randomBytes(4).toString('hex')}:1`;
+  let checks: Map<string, CheckResult>;
+  let code: number | null;
+
+  beforeAll(async () => {
+    if (!dockerReachable) throw new Error('Docker is required in CI: install docker.io (apt-get install -y docker.io) and start dockerd');
+    dir = await makeTempDir('mcpgw-doctor-docker-');
+    expect((await runCli(localInitArgs(dir))).code).toBe(0);
+    const file = join(dir, 'mcp-gateway.yaml');
+    const config = parse(await readFile(file, 'utf8')) as { deploy: Record<string, unknown> };
+    Object.assign(config.deploy, { project, router: 'builtin', redisImage: absentImage });
+    await writeFile(file, stringify(config));
+    expect((await runCli(['add-server', 'absent', '--dir', dir, '--command', 'mcp-gateway-no-such-command'])).code).toBe(0);
+    const render = await runCli(['render', '--dir', dir]);
+    expect(render.code, render.stderr).toBe(0);
+    const result = await runCli(['doctor', '--dir', dir, '--json']);
+    code = result.code;
+    checks = new Map((JSON.parse(result.stdout) as CheckResult[]).map((r) => [r.name, r]));
+  }, 120_000);
+  afterAll(() => removeTempDir(dir));
+
+  it('exits 1 and names the engine it reached, never [object Promise]', () => {
+    expect(code).toBe(1);
+    expect(checks.get('docker')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/deploy\/compose\.yaml was rendered/) });
+    expect(checks.get('docker')?.detail).not.toContain('[object Promise]');
+  });
+
+  it('fails the containers that do not exist, with mcp-gateway up as the fix', () => {
+    expect(checks.get('containers')).toMatchObject({ status: 'fail', detail: expect.stringContaining(`no container of ${project} exists`) });
+    expect(checks.get('containers')?.fix).toBe(`mcp-gateway up --dir ${dir}`);
+  });
+
+  it('fails the image that is not on the engine, with the fix', () => {
+    const images = checks.get('images');
+    expect(images).toMatchObject({ status: 'fail', detail: expect.stringContaining(`${absentImage} (redis) is not on this host`) });
+    expect(images?.fix).toContain(`docker pull ${absentImage}`);
+  });
+
+  it("does not look for the server's command on this host's PATH", () => {
+    const server = checks.get('server:absent');
+    expect(server?.status).toBe('skip');
+    expect(server?.detail).not.toMatch(/not installed|PATH/);
+    expect(server?.detail).toMatch(/bridge-absent runs after mcp-gateway up/);
   });
 });
 

@@ -18,7 +18,7 @@ import { blockStyle, editConfig } from '../../runtime/config/edit-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { catalogNames, resolveCatalogServer } from '../catalog.js';
 import { formatCommandLine, parseCommandLine } from '../command-line.js';
-import { dirArg } from '../dir-arg.js';
+import { applyAdvice, applyCommand, projectRunner } from '../deployment-advice.js';
 import { endpointUrl } from '../endpoint-url.js';
 import { parseEnvPairs } from '../env-pairs.js';
 import { processOutput, type CliOutput } from '../output.js';
@@ -43,6 +43,27 @@ export interface AddServerOptions {
   sandbox?: SandboxMode | undefined;
   /** Replace a server of the same name. */
   force?: boolean | undefined;
+  /** Print the result as one JSON document (AddServerResult). */
+  json?: boolean | undefined;
+}
+
+/** What `add-server --json` prints: the entry as written, where clients connect, and what applies it. */
+export interface AddServerResult {
+  server: string;
+  replaced: boolean;
+  command?: string;
+  args?: string[];
+  /** Names only: values (API keys, often) never go to stdout. */
+  env?: string[];
+  mounts?: Array<{ path: string; readOnly?: boolean | undefined }>;
+  url?: string;
+  /** Names only; the values live in .secrets/servers/NAME.headers.json. */
+  headers?: string[];
+  endpoint: string;
+  notes: string[];
+  warnings: string[];
+  /** The command that makes the change live: serve (if not running) or up. */
+  next: string;
 }
 
 export interface AddServerDeps {
@@ -96,18 +117,38 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   const config = await putServer(paths.dir, name, entry, options.force === true);
 
   const replaced = Object.hasOwn(config.servers, name);
+  const runner = await projectRunner(config, paths);
+  // In Docker the server runs in the node or python image, so this host's PATH says nothing about it.
+  const warnings =
+    runner === 'serve' && !(await commandExists(command))
+      ? [`${command} is not on PATH here; the gateway will fail to start ${name} until it is installed`]
+      : [];
+  if (options.json) {
+    const result: AddServerResult = {
+      server: name,
+      replaced,
+      command,
+      args,
+      env: Object.keys(env),
+      mounts,
+      endpoint: endpointUrl(config.publicUrl, name),
+      notes: catalog?.notes ?? [],
+      warnings,
+      next: applyCommand(runner, paths.dir),
+    };
+    output.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
   const lines = [
     `${replaced ? 'Replaced' : 'Added'} server ${name}: ${formatCommandLine(command, args)}`,
     ...Object.keys(env).map((key) => `  env ${key} is set`),
     ...mounts.map((mount) => `  mount ${mount.path}${mount.readOnly ? ' (read-only)' : ''}`),
     `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
     ...(catalog?.notes ?? []).map((note) => `  note: ${note}`),
-    `A running mcp-gateway serve picks it up by itself; otherwise start it: mcp-gateway serve${dirArg(paths.dir)}`,
+    applyAdvice(runner, paths.dir),
   ];
   output.stdout(`${lines.join('\n')}\n`);
-  if (!(await commandExists(command))) {
-    output.stderr(`warning: ${command} is not on PATH here; the gateway will fail to start ${name} until it is installed\n`);
-  }
+  for (const warning of warnings) output.stderr(`warning: ${warning}\n`);
 }
 
 /**
@@ -161,11 +202,26 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
     else await removeServerHeaders(paths, name);
   });
   const replaced = Object.hasOwn(config.servers, name);
+  const runner = await projectRunner(config, paths);
+  if (options.json) {
+    const result: AddServerResult = {
+      server: name,
+      replaced,
+      url,
+      headers: names,
+      endpoint: endpointUrl(config.publicUrl, name),
+      notes: [],
+      warnings: [],
+      next: applyCommand(runner, paths.dir),
+    };
+    output.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
   const lines = [
     `${replaced ? 'Replaced' : 'Added'} remote server ${name}: ${url}`,
     ...names.map((header) => `  header ${header} is set (value in .secrets/servers/${name}.headers.json)`),
     `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
-    `A running mcp-gateway serve picks it up by itself; otherwise start it: mcp-gateway serve${dirArg(paths.dir)}`,
+    applyAdvice(runner, paths.dir),
   ];
   output.stdout(`${lines.join('\n')}\n`);
 }

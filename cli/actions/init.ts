@@ -1,18 +1,47 @@
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { access, chmod, mkdir } from 'node:fs/promises';
-import { GatewayError } from '../../runtime/errors.js';
-import { parseConfig, formatIssues } from '../../runtime/config/load-config.js';
-import { projectPaths } from '../../runtime/config/project-paths.js';
-import { configSchema, type GatewayConfigInput } from '../../runtime/config/schema.js';
+import { basename } from 'node:path';
+import { GatewayError, isGatewayError } from '../../runtime/errors.js';
+import { formatIssues } from '../../runtime/config/config-issues.js';
+import { validUrlAnswer } from '../url-flag.js';
+import { parseConfig } from '../../runtime/config/load-config.js';
+import { projectPaths, type ProjectPaths } from '../../runtime/config/project-paths.js';
+import { withProjectLock } from '../../runtime/config/project-lock.js';
+import { configSchema, type GatewayConfig, type GatewayConfigInput } from '../../runtime/config/schema.js';
 import { SECRET_DIR_MODE, writeSecret } from '../../runtime/config/secrets.js';
 import { writeConfig } from '../../runtime/config/write-config.js';
 import { loadKeySet, writeNewKeyFile } from '../../runtime/auth/tokens/signing-keys.js';
+import { applyCommand, projectRunner } from '../deployment-advice.js';
 import { dirArg } from '../dir-arg.js';
+import { urlText } from '../../runtime/config/config-codecs.js';
+import { readPreviousConfig, resetSettings, type PreviousConfig } from '../init-previous-config.js';
 import { ensureGitignore, type GitignoreChange } from '../gitignore.js';
 import { processOutput, type CliOutput } from '../output.js';
 import { inquirerPrompter, isInteractiveTerminal, type Prompter } from '../prompter.js';
 
 export type ProviderType = 'github' | 'local' | 'oidc';
+
+/** What `init --json` prints. */
+export interface InitResult {
+  dir: string;
+  configFile: string;
+  publicUrl: string;
+  provider: ProviderType;
+  allowedUsers: string[];
+  changes: InitChange[];
+  /** With --force: the servers carried over from the replaced file, or dropped by --reset-servers. */
+  serversKept: string[];
+  serversDropped: string[];
+  /** The commands to run next, in order. */
+  next: string[];
+}
+
+/** One thing init did to the project, for the summary and `--json`. */
+export interface InitChange {
+  action: 'wrote' | 'kept' | 'created' | 'updated' | 'dropped' | 'reset';
+  what: string;
+  note?: string;
+}
 
 export interface InitOptions {
   dir: string;
@@ -20,6 +49,10 @@ export interface InitOptions {
   yes?: boolean | undefined;
   /** Overwrite an existing mcp-gateway.yaml (the signing key file is kept). */
   force?: boolean | undefined;
+  /** Print the result as one JSON document (InitResult); never asks. */
+  json?: boolean | undefined;
+  /** With --force: start without servers instead of keeping the previous config's. */
+  resetServers?: boolean | undefined;
   publicUrl?: string | undefined;
   provider?: ProviderType | undefined;
   githubClientId?: string | undefined;
@@ -80,7 +113,8 @@ interface Answers {
 
 export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}): Promise<void> {
   const output = deps.output ?? processOutput;
-  const canAsk = !options.yes && (deps.interactive ?? isInteractiveTerminal());
+  // --json output is for scripts: it never asks, as --yes (a question would land in the JSON).
+  const canAsk = !options.yes && !options.json && (deps.interactive ?? isInteractiveTerminal());
   const prompter = canAsk ? (deps.prompter ?? inquirerPrompter) : undefined;
   const paths = projectPaths(options.dir);
 
@@ -95,38 +129,40 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
   if (keepKeys) await loadKeySet(paths.signingKeys);
 
   const answers = await collectAnswers(options, prompter);
-  const input = toConfigInput(answers);
-  const config = parseConfig(input, 'the configuration to write');
-
-  // Secrets and keys first, the config last: the project counts as initialised only once
-  // mcp-gateway.yaml exists, so a failure part-way leaves something `init` can simply rerun.
-  await mkdir(paths.dir, { recursive: true });
-  const written: string[] = [];
-  if (answers.provider === 'github' && answers.githubClientId !== '') {
-    await writeSecret(paths.githubClientSecret, `${answers.githubClientSecret}\n`);
-    written.push('wrote   .secrets/github-client-secret (mode 0600)');
-  }
-  if (answers.provider === 'oidc' && answers.oidcClientSecret !== undefined) {
-    await writeSecret(paths.oidcClientSecret, `${answers.oidcClientSecret}\n`);
-    written.push('wrote   .secrets/oidc-client-secret (mode 0600)');
-  }
-  if (keepKeys) {
-    written.push('kept    .secrets/signing-keys.json (tokens already issued stay valid)');
-  } else {
-    await writeNewKeyFile(paths.signingKeys);
-    written.push('wrote   .secrets/signing-keys.json (mode 0600, a new ES256 signing key)');
-  }
-  await chmod(paths.secretsDir, SECRET_DIR_MODE);
-  const gitignore = await ensureGitignore(paths.gitignore, GITIGNORE_ENTRIES);
-  written.push(describeGitignore(gitignore));
-  await writeConfig(paths.dir, input);
-  written.push(`wrote   mcp-gateway.yaml`);
+  // Checked before anything is written; the servers a --force keeps are checked again with them.
+  parseConfig(toConfigInput(answers, {}), 'the configuration to write');
+  await makeProjectDir(paths.dir);
+  // The old file is read under the project lock, so an add-server running meanwhile is kept too.
+  const { config, written, previous } = await withProjectLock(paths.dir, () =>
+    writeProject(paths, answers, { keepKeys, resetServers: options.resetServers === true }),
+  );
 
   const dir = dirArg(paths.dir);
   const unregistered = config.provider.type === 'github' && config.provider.clientId === undefined;
+  const runner = await projectRunner(config, paths);
+  const next = [
+    ...(unregistered ? [`mcp-gateway github register${dir}`] : []),
+    ...(previous !== undefined && previous.kept.length > 0 ? [] : [`mcp-gateway add-server time${dir}`]),
+    applyCommand(runner, paths.dir),
+  ];
+  if (options.json) {
+    const result: InitResult = {
+      dir: paths.dir,
+      configFile: paths.configFile,
+      publicUrl: urlText(config.publicUrl),
+      provider: config.provider.type,
+      allowedUsers: config.allowedUsers,
+      changes: written,
+      serversKept: previous?.kept ?? [],
+      serversDropped: previous?.dropped ?? [],
+      next,
+    };
+    output.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
   const lines = [
     `Initialised the gateway in ${paths.dir}`,
-    ...written.map((line) => `  ${line}`),
+    ...written.map((change) => `  ${changeLine(change)}`),
     '',
     `Public URL: ${config.publicUrl.origin}`,
     config.provider.type === 'github'
@@ -142,13 +178,10 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     ...(unregistered && answers.githubCredentials !== 'register-now'
       ? [`  mcp-gateway github register${dir}    create the GitHub App users log in with (--manual: an OAuth app you create yourself)`]
       : []),
-    `  mcp-gateway add-server time${dir}    add an MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
-    `  mcp-gateway serve${dir}              start the gateway`,
-    ...(Object.keys(answers.deploy).length > 0
-      ? [
-          `  mcp-gateway render${dir}             or write the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`,
-        ]
-      : []),
+    `  mcp-gateway add-server time${dir}    add ${previous !== undefined && previous.kept.length > 0 ? 'another' : 'an'} MCP server (\`mcp-gateway add-server --help\` lists the catalog)`,
+    runner === 'up'
+      ? `  mcp-gateway up${dir}                 start the Docker deployment (${config.deploy.router === 'traefik' ? "Traefik with Let's Encrypt" : 'the built-in router'}, ${config.deploy.routing} routing)`
+      : `  mcp-gateway serve${dir}              start the gateway`,
   ];
   output.stdout(`${lines.join('\n')}\n`);
 
@@ -156,6 +189,56 @@ export async function runInit(options: InitOptions, deps: Partial<InitDeps> = {}
     output.stdout('\n');
     await (deps.registerGitHubApp ?? registerWithGitHub(output))(paths.dir);
   }
+}
+
+/**
+ * Secrets and keys first, the config last: the project counts as initialised only once
+ * mcp-gateway.yaml exists, so a failure part-way leaves something `init` can simply rerun.
+ */
+async function writeProject(
+  paths: ProjectPaths,
+  answers: Answers,
+  { keepKeys, resetServers }: { keepKeys: boolean; resetServers: boolean },
+): Promise<{ config: GatewayConfig; written: InitChange[]; previous: PreviousConfig | undefined }> {
+  const previous = await readPreviousConfig(paths, { resetServers });
+  const input = toConfigInput(answers, previous?.servers ?? {});
+  const checked = keptServersChecked(input, previous);
+  const written: InitChange[] = [];
+  if (answers.provider === 'github' && answers.githubClientId !== '') {
+    await writeSecret(paths.githubClientSecret, `${answers.githubClientSecret}\n`);
+    written.push({ action: 'wrote', what: '.secrets/github-client-secret', note: 'mode 0600' });
+  }
+  if (answers.provider === 'oidc' && answers.oidcClientSecret !== undefined) {
+    await writeSecret(paths.oidcClientSecret, `${answers.oidcClientSecret}\n`);
+    written.push({ action: 'wrote', what: '.secrets/oidc-client-secret', note: 'mode 0600' });
+  }
+  if (keepKeys) {
+    written.push({ action: 'kept', what: '.secrets/signing-keys.json', note: 'tokens already issued stay valid' });
+  } else {
+    await writeNewKeyFile(paths.signingKeys);
+    written.push({ action: 'wrote', what: '.secrets/signing-keys.json', note: 'mode 0600, a new ES256 signing key' });
+  }
+  await chmod(paths.secretsDir, SECRET_DIR_MODE);
+  written.push(gitignoreChange(await ensureGitignore(paths.gitignore, GITIGNORE_ENTRIES)));
+  await writeConfig(paths.dir, input);
+  written.push({
+    action: 'wrote',
+    what: 'mcp-gateway.yaml',
+    ...(previous === undefined ? {} : { note: `the previous one is saved as ${basename(previous.backup)}` }),
+  });
+  if (previous !== undefined && previous.kept.length > 0)
+    written.push({ action: 'kept', what: `servers ${previous.kept.join(', ')}`, note: '--reset-servers drops them' });
+  if (previous !== undefined && previous.dropped.length > 0)
+    written.push({ action: 'dropped', what: `servers ${previous.dropped.join(', ')}`, note: '--reset-servers' });
+  const reset = previous === undefined ? [] : resetSettings(previous, checked);
+  if (previous !== undefined && reset.length > 0) {
+    written.push({
+      action: 'reset',
+      what: reset.join(', '),
+      note: `to the defaults: init does not ask about them; copy them back from ${basename(previous.backup)}`,
+    });
+  }
+  return { config: checked, written, previous };
 }
 
 /** `github register` in this process, loaded only when chosen. */
@@ -239,9 +322,7 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
   if (provider === 'oidc') {
     oidcIssuer =
       nonEmpty(options.oidcIssuer) ??
-      (await ask('--oidc-issuer', (p) =>
-        p.input({ message: 'OpenID provider issuer URL (e.g. https://accounts.google.com)', validate: (v) => (v.trim() ? true : 'required') }),
-      ));
+      (await ask('--oidc-issuer', (p) => p.input({ message: 'OpenID provider issuer URL (e.g. https://accounts.google.com)', validate: validUrlAnswer })));
     oidcClientId =
       nonEmpty(options.oidcClientId) ??
       (await ask('--oidc-client-id', (p) => p.input({ message: 'Client ID registered at the provider', validate: (v) => (v.trim() ? true : 'required') })));
@@ -305,7 +386,7 @@ async function collectAnswers(options: InitOptions, prompter: Prompter | undefin
   };
 }
 
-function toConfigInput(answers: Answers): GatewayConfigInput {
+function toConfigInput(answers: Answers, servers: Record<string, unknown>): GatewayConfigInput {
   return {
     version: 1,
     publicUrl: answers.publicUrl,
@@ -330,7 +411,7 @@ function toConfigInput(answers: Answers): GatewayConfigInput {
             { type: 'local', user: answers.allowedUsers[0] ?? 'demo' },
     allowedUsers: answers.allowedUsers,
     ...(Object.keys(answers.deploy).length > 0 ? { deploy: answers.deploy } : {}),
-    servers: {},
+    servers: servers as GatewayConfigInput['servers'],
   };
 }
 
@@ -355,13 +436,26 @@ export function splitLogins(text: string): string[] {
   ];
 }
 
+/** The new config with the servers `init --force` keeps; a kept server the new config refuses is named, with the way out. */
+function keptServersChecked(input: GatewayConfigInput, previous: PreviousConfig | undefined): GatewayConfig {
+  try {
+    return parseConfig(input, 'the configuration to write');
+  } catch (err) {
+    if (previous === undefined || previous.kept.length === 0 || !isGatewayError(err)) throw err;
+    throw new GatewayError('ERR_CONFIG_INVALID', `${err.message}\n(servers kept from the previous mcp-gateway.yaml: ${previous.kept.join(', ')})`, {
+      hint: 'fix those servers in the saved copy and init again, or pass --reset-servers to start without them',
+      cause: err,
+    });
+  }
+}
+
 /** Asks the config schema itself about one field, so a prompt accepts exactly what the config will. */
 function checkField(field: 'publicUrl' | 'allowedUsers', value: unknown): true | string {
   const sample: GatewayConfigInput = { publicUrl: 'http://127.0.0.1:8080', provider: { type: 'local' }, allowedUsers: ['someone'] };
-  const result = configSchema.safeParse({ ...sample, [field]: value });
+  const result = configSchema.safeParse({ ...sample, [field]: value }, { reportInput: true });
   if (result.success) return true;
   const issues = result.error.issues.filter((issue) => issue.path[0] === field);
-  return issues.length === 0 ? true : formatIssues(issues).join('; ');
+  return issues.length === 0 ? true : formatIssues(issues, configSchema).join('; ');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -369,15 +463,31 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
-function describeGitignore(change: GitignoreChange): string {
+function gitignoreChange(change: GitignoreChange): InitChange {
   const what = GITIGNORE_ENTRIES.join(' and ');
   switch (change) {
     case 'created':
-      return `created .gitignore (ignores ${what})`;
+      return { action: 'created', what: '.gitignore', note: `ignores ${what}` };
     case 'updated':
-      return `updated .gitignore (now ignores ${what})`;
+      return { action: 'updated', what: '.gitignore', note: `now ignores ${what}` };
     case 'unchanged':
-      return `kept    .gitignore (already ignores ${what})`;
+      return { action: 'kept', what: '.gitignore', note: `already ignores ${what}` };
+  }
+}
+
+/** One line of what init did: `wrote   mcp-gateway.yaml (note)`. */
+function changeLine({ action, what, note }: InitChange): string {
+  return `${action.padEnd(7)} ${what}${note === undefined ? '' : ` (${note})`}`;
+}
+
+/** The project directory, created if need be; a file in its place is the user's mistake, said as such. */
+async function makeProjectDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+    throw new GatewayError('ERR_USAGE', `--dir ${dir} is a file, not a directory`, { hint: 'pass --dir with a new or existing directory for the project' });
   }
 }
 

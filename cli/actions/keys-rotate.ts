@@ -30,7 +30,7 @@ export async function runKeysRotate(options: KeysRotateOptions, out: CliOutput =
   for (const key of result.verifying) lines.push(`  still verifying ${key.kid} (stopped signing ${key.retiredAt})`);
   for (const kid of result.removed) lines.push(`  removed ${kid} (every token it signed has expired)`);
   lines.push(
-    'A running `mcp-gateway serve` signs with the new key after SIGHUP or a restart (it also reloads on its own when it sees a token from the new key);',
+    'A running `mcp-gateway serve` signs with the new key after `mcp-gateway reload` (SIGUSR2) or a restart (it also reloads on its own when it sees a token from the new key);',
     'tokens signed with the previous keys stay valid until they expire.',
   );
   out.stdout(`${lines.join('\n')}\n`);

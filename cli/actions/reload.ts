@@ -18,17 +18,18 @@ export interface ReloadDeps {
 
 /**
  * `mcp-gateway reload`: tells a running `serve` of the project to apply its config (servers,
- * allowlist) and signing keys now, by SIGHUP. The config is checked here first, so a mistake is
+ * allowlist) and signing keys now, by SIGUSR2: SIGHUP would stop a serve that runs in a terminal
+ * (its meaning there is "the terminal closed"). The config is checked here first, so a mistake is
  * reported to the person who made it, not only in the gateway's log.
  */
 export async function runReload(options: ReloadOptions, deps: Partial<ReloadDeps> = {}): Promise<void> {
   const output = deps.output ?? processOutput;
-  const signal = deps.signal ?? ((pid: number) => process.kill(pid, 'SIGHUP'));
+  const signal = deps.signal ?? ((pid: number) => process.kill(pid, 'SIGUSR2'));
   const paths = projectPaths(options.dir);
   const config = await loadConfig(paths.dir);
   if (config.store.type !== 'embedded') {
     throw new GatewayError('ERR_GATEWAY_UNREACHABLE', 'with store.type redis, serve leaves no pid file to find it by', {
-      hint: 'send the signal yourself: kill -HUP <pid of mcp-gateway serve>; serve also reloads by itself when mcp-gateway.yaml changes',
+      hint: 'send the signal yourself: kill -USR2 <pid of mcp-gateway serve>; serve also reloads by itself when mcp-gateway.yaml changes',
     });
   }
   const holder = await runningGateway(embeddedStoreFiles(config.store, paths).database);
@@ -38,5 +39,5 @@ export async function runReload(options: ReloadOptions, deps: Partial<ReloadDeps
     });
   }
   signal(holder.pid);
-  output.stdout(`Sent SIGHUP to mcp-gateway serve (pid ${holder.pid}): it applies the config and signing keys now; its output says what changed.\n`);
+  output.stdout(`Sent SIGUSR2 to mcp-gateway serve (pid ${holder.pid}): it applies the config and signing keys now; its output says what changed.\n`);
 }

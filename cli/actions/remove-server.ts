@@ -3,12 +3,16 @@ import { projectPaths } from '../../runtime/config/project-paths.js';
 import { editConfig } from '../../runtime/config/edit-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { removeServerHeaders } from '../../runtime/config/server-headers.js';
+import { applyCommand, projectRunner } from '../deployment-advice.js';
+import { dirArg } from '../dir-arg.js';
 import { endpointUrl } from '../endpoint-url.js';
 import { processOutput, type CliOutput } from '../output.js';
 
 export interface RemoveServerOptions {
   dir: string;
   name: string;
+  /** Print the result as one JSON document. */
+  json?: boolean | undefined;
 }
 
 export interface RemoveServerDeps {
@@ -33,8 +37,15 @@ export async function runRemoveServer(options: RemoveServerOptions, deps: Partia
     await removeServerHeaders(paths, options.name);
     return before;
   });
-  output.stdout(
-    `Removed server ${options.name}; a running mcp-gateway serve stops serving ${endpointUrl(config.publicUrl, options.name)} by itself (its sessions end).\n` +
-      'Files it created (if any) are left in place.\n',
-  );
+  const endpoint = endpointUrl(config.publicUrl, options.name);
+  const runner = await projectRunner(config, paths);
+  if (options.json) {
+    output.stdout(`${JSON.stringify({ server: options.name, removed: true, endpoint, next: applyCommand(runner, paths.dir) }, null, 2)}\n`);
+    return;
+  }
+  const apply =
+    runner === 'up'
+      ? `Apply it to the Docker deployment with mcp-gateway up${dirArg(paths.dir)}: its container stops and ${endpoint} stops answering.`
+      : `A running mcp-gateway serve stops serving ${endpoint} by itself (its sessions end).`;
+  output.stdout(`Removed server ${options.name}. ${apply}\nFiles it created (if any) are left in place.\n`);
 }

@@ -1,6 +1,7 @@
 import { relative, resolve, sep } from 'node:path';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
+import { deploymentImages, describeImages, type DeploymentImages, type ImageOverrides, withImageOverrides } from '../deploy/image-overrides.js';
 import { renderDeployment } from '../deploy/render-deployment.js';
 import { shellWord } from '../command-line.js';
 import { dirArg } from '../dir-arg.js';
@@ -8,12 +9,25 @@ import { ensureGitignore } from '../gitignore.js';
 import { processOutput, type CliOutput } from '../output.js';
 import { packageRoot, packageVersion } from '../package-info.js';
 
-export interface RenderOptions {
+export interface RenderOptions extends ImageOverrides {
   dir: string;
   /** The deploy folder; default `<dir>/deploy`. */
   out?: string | undefined;
-  /** Base image of the node runtime image, for hosts without a registry. */
+  /** The former name of --node-image, still accepted. */
   baseImage?: string | undefined;
+  /** The result as one JSON document on stdout (RenderReport). */
+  json?: boolean | undefined;
+}
+
+/** What `render --json` prints. */
+export interface RenderReport {
+  project: string;
+  deployFolder: string;
+  /** Paths relative to the deploy folder; build/app/ counted as one entry. */
+  files: string[];
+  images: DeploymentImages;
+  /** build/app/ was kept from the previous render: the installed package had not changed. */
+  reusedApp: boolean;
 }
 
 export interface RenderDeps {
@@ -30,21 +44,27 @@ export interface RenderDeps {
  * traefik/) from the project's config and secrets. Nothing is started: `docker compose up -d` in
  * the folder, or `mcp-gateway up`, does that.
  */
-export async function runRender(options: RenderOptions, deps: Partial<RenderDeps> = {}): Promise<void> {
+export async function runRender(options: RenderOptions, deps: Partial<RenderDeps> = {}): Promise<RenderReport> {
   const output = deps.output ?? processOutput;
   const paths = projectPaths(options.dir);
-  const config = await loadConfig(paths.dir);
+  const config = withImageOverrides(await loadConfig(paths.dir), options);
   const result = await renderDeployment(config, paths, {
     packageRoot: deps.packageRoot ?? packageRoot(),
     version: deps.version ?? packageVersion(),
     ...(options.out === undefined ? {} : { out: resolve(options.out) }),
-    baseImage: options.baseImage,
+    baseImage: options.nodeImage === undefined ? options.baseImage : undefined,
     user: deps.user,
   });
 
   // The deploy folder holds secrets and a copy of node_modules, the logs are the operator's: neither belongs in git.
   const ignored = [...(result.out.startsWith(paths.dir + sep) ? [`${relative(paths.dir, result.out).split(sep).join('/')}/`] : []), 'logs/'];
   const gitignore = await ensureGitignore(paths.gitignore, ignored);
+  const images = deploymentImages(result);
+  const report: RenderReport = { project: result.project, deployFolder: result.out, files: result.files, images, reusedApp: result.reusedApp };
+  if (options.json) {
+    output.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  }
 
   const describe = (path: string): string => {
     if (path === 'compose.yaml')
@@ -54,7 +74,8 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
     if (path === 'build/runtime-node.Dockerfile') return result.images.node;
     if (path === 'build/runtime-python.Dockerfile')
       return result.bridges.some((b) => b.runtime === 'python') ? result.images.python : `${result.images.python} (no server needs it yet)`;
-    if (path === 'build/app/') return 'bin/, dist/, package.json and the production node_modules';
+    if (path === 'build/app/')
+      return `bin/, dist/, package.json and the production node_modules${result.reusedApp ? ' (unchanged since the last render)' : ''}`;
     if (path === 'traefik/traefik.yml') return "entry points 80/443, Let's Encrypt, providers";
     if (path === 'traefik/dynamic.yml') return `routes, ForwardAuth, CORS, rate limits (${config.deploy.routing} routing)`;
     return '';
@@ -65,10 +86,14 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
     ...result.files.map((path) => `  ${path.padEnd(width)}  ${describe(path)}`.trimEnd()),
     ...(gitignore === 'unchanged' ? [] : [`  (${gitignore} ${paths.gitignore}: ignores ${ignored.join(' and ')})`]),
     '',
-    'Start it with:',
+    describeImages(images),
+    "  (on a host without a registry: `mcp-gateway images build` makes them from this host's programs)",
+    '',
+    'Start it with (Docker Compose v2):',
     `  cd ${shellWord(result.out)} && docker compose up -d`,
     // `up` renders into the default folder itself.
     ...(result.out === resolve(paths.dir, 'deploy') ? [`  or: mcp-gateway up${dirArg(paths.dir)}`] : []),
   ];
   output.stdout(`${lines.join('\n')}\n`);
+  return report;
 }

@@ -1,7 +1,18 @@
-import type { DockerConnection } from '../deploy/docker/docker-connection.js';
+import { z } from 'zod';
+import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
+import type { GatewayConfig } from '../../runtime/config/schema.js';
+import type { ProjectPaths } from '../../runtime/config/project-paths.js';
+import { embeddedStoreFiles } from '../../runtime/config/store-files.js';
+import { GatewayError, isGatewayError } from '../../runtime/errors.js';
+import { defaultListen } from '../../runtime/http/listen-address.js';
+import { runningGateway, type LockHolder } from '../../runtime/store/gateway-lock.js';
+import { connectDocker, type DockerConnection } from '../deploy/docker/docker-connection.js';
+import { dockerMessage } from '../deploy/docker/engine-error.js';
 import { listProjectContainers, type ProjectContainer } from '../deploy/docker/project-containers.js';
-import { deploymentTarget } from '../deployment-target.js';
+import { projectTarget } from '../deployment-target.js';
+import { dirArg } from '../dir-arg.js';
 import { processOutput, type CliOutput } from '../output.js';
+import { formatTable, printable, shortTime } from '../text-table.js';
 
 export interface StatusOptions {
   dir: string;
@@ -12,11 +23,19 @@ export interface StatusOptions {
 export interface StatusDeps {
   output: CliOutput;
   connect?: () => Promise<DockerConnection>;
+  /** Asks a running serve's /health. */
+  fetch?: typeof fetch;
 }
 
-/** The `status --json` document. */
+/** The `status --json` document: `mode` says which of the two it is. */
+export type ProjectStatus = DeploymentStatus | EmbeddedStatus;
+
+/** A Docker project (`mcp-gateway up`): its containers. */
 export interface DeploymentStatus {
+  mode: 'docker';
   project: string;
+  /** Why this is a Docker project, e.g. "deploy/compose.yaml was rendered". */
+  reason: string;
   services: Array<{
     service: string | null;
     server: string | null;
@@ -33,27 +52,63 @@ export interface DeploymentStatus {
   }>;
 }
 
-/** `mcp-gateway status`: the project's containers (found by its label) with state, health and ports. */
-export async function runStatus(options: StatusOptions, deps: Partial<StatusDeps> = {}): Promise<DeploymentStatus> {
+/** An embedded project (`mcp-gateway serve`): the serve that runs it, if one does. */
+export interface EmbeddedStatus {
+  mode: 'embedded';
+  dir: string;
+  publicUrl: string;
+  /** Where serve listens by the config (`listen:`, else the public URL's host and port); null when it says nowhere (an https publicUrl). */
+  listen: string | null;
+  /** The running serve; null when none runs. */
+  gateway: {
+    /** From the gateway lock (`<database>.gateway.lock`); null with store.type redis, which leaves none. */
+    pid: number | null;
+    since: string | null;
+    /** Its /health: ok (200), unavailable (503: the store or a server), unreachable (no answer at healthUrl). */
+    health: 'ok' | 'unavailable' | 'unreachable';
+    /** Where /health answered, or the last address asked. */
+    healthUrl: string;
+    /** Why it is not ok, in /health's words or ours. */
+    reason: string | null;
+  } | null;
+  servers: Array<{
+    name: string;
+    url: string;
+    /** From /health; null when no serve answered. */
+    healthy: boolean | null;
+    sessions: number | null;
+    detail: string | null;
+  }>;
+}
+
+/** How long each /health request may take: it answers within a second by design (runtime/mcp-services.ts). */
+const HEALTH_TIMEOUT_MS = 3_000;
+
+/** `mcp-gateway status`: a Docker project's containers, or the `serve` running an embedded one. */
+export async function runStatus(options: StatusOptions, deps: Partial<StatusDeps> = {}): Promise<ProjectStatus> {
   const output = deps.output ?? processOutput;
-  const { project, connection } = await deploymentTarget(options.dir, deps.connect);
-  const containers = await listProjectContainers(connection.docker, project);
-  const status: DeploymentStatus = { project, services: containers.map(describe) };
-  if (options.json) {
-    output.stdout(`${JSON.stringify(status, null, 2)}\n`);
-    return status;
-  }
-  if (status.services.length === 0) {
-    output.stdout(`${project}: no containers (start it with mcp-gateway up)\n`);
-    return status;
-  }
-  const rows = [
-    ['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'PORTS'],
-    ...status.services.map((s) => [s.service ?? '?', s.container, s.state, s.health ?? '-', s.ports.filter((p) => p.includes('->')).join(', ') || '-']),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  output.stdout(`${project}\n${rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`);
+  const target = await projectTarget(options.dir);
+  const status =
+    target.mode.kind === 'docker'
+      ? await dockerStatus(target.mode.project, target.mode.reason, deps.connect ?? (() => connectDocker()))
+      : await embeddedStatus(target.config, target.paths, deps.fetch ?? globalThis.fetch);
+  if (options.json) output.stdout(`${JSON.stringify(status, null, 2)}\n`);
+  else output.stdout(status.mode === 'docker' ? formatDocker(status) : formatEmbedded(status));
   return status;
+}
+
+async function dockerStatus(project: string, reason: string, connect: () => Promise<DockerConnection>): Promise<DeploymentStatus> {
+  const connection = await connect();
+  let containers: ProjectContainer[];
+  try {
+    containers = await listProjectContainers(connection.docker, project);
+  } catch (err) {
+    throw new GatewayError('ERR_DOCKER_UNREACHABLE', `Docker at ${connection.endpoint} could not list the containers of ${project}: ${dockerMessage(err)}`, {
+      hint: `check the engine (docker ps --filter label=io.mcp-gateway.project=${project}) and run mcp-gateway status again`,
+      cause: err,
+    });
+  }
+  return { mode: 'docker', project, reason, services: containers.map(describe) };
 }
 
 function describe(c: ProjectContainer): DeploymentStatus['services'][number] {
@@ -67,4 +122,152 @@ function describe(c: ProjectContainer): DeploymentStatus['services'][number] {
     image: c.image,
     status: c.status,
   };
+}
+
+function formatDocker(status: DeploymentStatus): string {
+  if (status.services.length === 0) return `${status.project}: no containers (start it with mcp-gateway up)\n`;
+  const rows = status.services.map((s) => [s.service ?? '?', s.container, s.state, s.health ?? '-', s.ports.filter((p) => p.includes('->')).join(', ') || '-']);
+  return `${status.project}\n${formatTable(['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'PORTS'], rows)}`;
+}
+
+const healthDocument = z.object({
+  status: z.string(),
+  reason: z.string().optional(),
+  servers: z.record(z.string(), z.object({ healthy: z.boolean(), sessions: z.number().optional(), detail: z.string().optional() })).optional(),
+});
+type HealthDocument = z.infer<typeof healthDocument>;
+
+async function embeddedStatus(config: GatewayConfig, paths: ProjectPaths, fetchFn: typeof fetch): Promise<EmbeddedStatus> {
+  const urls = gatewayUrls(config);
+  const listen = configuredListen(config);
+  const base: EmbeddedStatus = {
+    mode: 'embedded',
+    dir: paths.dir,
+    publicUrl: urls.issuer,
+    listen: listen === undefined ? null : hostPort(listen.host, listen.port),
+    gateway: null,
+    servers: urls.serverNames.map((name) => ({ name, url: urls.resourceFor(name), healthy: null, sessions: null, detail: null })),
+  };
+  // With the embedded store a running serve always holds the lock, so no lock means none runs;
+  // with Redis there is no lock, and only an answer at /health tells.
+  const holder = config.store.type === 'embedded' ? await lockHolder(embeddedStoreFiles(config.store, paths).database) : undefined;
+  if (config.store.type === 'embedded' && holder === undefined) return base;
+
+  const candidates = [...new Set([...(listen === undefined ? [] : [`http://${hostPort(reachableHost(listen.host), listen.port)}`]), urls.issuer])];
+  let answer: { url: string; status: number; body: HealthDocument } | undefined;
+  const failures: string[] = [];
+  for (const origin of candidates) {
+    const url = `${origin}/health`;
+    const found = await askHealth(fetchFn, url);
+    if (typeof found === 'string') failures.push(`${url}: ${found}`);
+    else {
+      answer = { url, ...found };
+      break;
+    }
+  }
+  if (answer === undefined) {
+    if (holder === undefined) return base;
+    return {
+      ...base,
+      gateway: {
+        pid: holder.pid,
+        since: holder.since ?? null,
+        health: 'unreachable',
+        healthUrl: `${candidates.at(-1)}/health`,
+        reason: `no answer from /health (${failures.join('; ')}); if serve was started with --listen, it listens elsewhere`,
+      },
+    };
+  }
+  const reported = answer.body.servers ?? {};
+  return {
+    ...base,
+    gateway: {
+      pid: holder?.pid ?? null,
+      since: holder?.since ?? null,
+      health: answer.status === 200 && answer.body.status === 'ok' ? 'ok' : 'unavailable',
+      healthUrl: answer.url,
+      reason: answer.body.reason ?? null,
+    },
+    servers: base.servers.map((s) => {
+      const found = reported[s.name];
+      return found === undefined ? s : { ...s, healthy: found.healthy, sessions: found.sessions ?? null, detail: found.detail ?? null };
+    }),
+  };
+}
+
+/** GET /health: the parsed document and HTTP status, or why there is none. */
+async function askHealth(fetchFn: typeof fetch, url: string): Promise<{ status: number; body: HealthDocument } | string> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetchFn(url, { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+    text = await res.text();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${HEALTH_TIMEOUT_MS / 1000}s`;
+    const cause = (err as { cause?: { code?: unknown } }).cause;
+    return typeof cause?.code === 'string' ? cause.code : err instanceof Error ? err.message : String(err);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `HTTP ${res.status}, not the gateway's /health`;
+  }
+  const body = healthDocument.safeParse(parsed);
+  return body.success ? { status: res.status, body: body.data } : `HTTP ${res.status}, not the gateway's /health`;
+}
+
+async function lockHolder(database: string): Promise<LockHolder | undefined> {
+  try {
+    return await runningGateway(database);
+  } catch (err) {
+    if (isGatewayError(err)) throw err;
+    throw new GatewayError('ERR_GATEWAY_UNREACHABLE', `cannot read the gateway lock ${database}.gateway.lock: ${(err as Error).message}`, {
+      hint: 'run mcp-gateway status as the user that runs mcp-gateway serve (the lock is theirs, mode 0600)',
+      cause: err,
+    });
+  }
+}
+
+function configuredListen(config: GatewayConfig): { host: string; port: number } | undefined {
+  try {
+    return defaultListen(config);
+  } catch (err) {
+    // An https publicUrl without `listen:`: serve needs --listen, which nothing on disk records.
+    if (isGatewayError(err) && err.code === 'ERR_USAGE') return undefined;
+    throw err;
+  }
+}
+
+/** A wildcard bind answers on loopback. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function formatEmbedded(status: EmbeddedStatus): string {
+  const { gateway } = status;
+  const lines: string[] = [];
+  if (gateway === null) {
+    lines.push(`no mcp-gateway serve is running for ${status.dir} (start it with mcp-gateway serve${dirArg(status.dir)})`);
+  } else {
+    const who = gateway.pid === null ? '' : ` (pid ${gateway.pid}${gateway.since === null ? '' : `, since ${shortTime(gateway.since)}`})`;
+    lines.push(`mcp-gateway serve is running for ${status.dir}${who}`);
+  }
+  lines.push(`  listen      ${status.listen ?? '- (set listen: or pass serve --listen)'}`, `  public URL  ${status.publicUrl}`);
+  if (gateway !== null) {
+    const why = gateway.reason === null ? '' : `: ${printable(gateway.reason, 400)}`;
+    lines.push(`  health      ${gateway.health}${why} (${gateway.healthUrl})`);
+  }
+  lines.push('');
+  if (status.servers.length === 0) return `${lines.join('\n')}no servers configured (add one with mcp-gateway add-server NAME${dirArg(status.dir)})\n`;
+  const health = (s: EmbeddedStatus['servers'][number]): string =>
+    s.healthy === null ? '-' : s.healthy ? 'healthy' : `unhealthy${s.detail === null ? '' : `: ${s.detail}`}`;
+  const rows = status.servers.map((s) => [s.name, s.sessions === null ? '-' : String(s.sessions), s.url, health(s)]);
+  return `${lines.join('\n')}${formatTable(['SERVER', 'SESSIONS', 'URL', 'HEALTH'], rows)}`;
 }

@@ -15,6 +15,8 @@ export interface TokenIssueOptions {
   user: string;
   server: string;
   ttl: string;
+  /** Print `{ token, tokenType, user, server, audience, expiresIn, expiresAt }` instead of the bare token. */
+  json?: boolean | undefined;
 }
 
 /** The client id tokens minted by the CLI carry, so logs tell them from OAuth-issued ones. */
@@ -56,5 +58,18 @@ export async function runTokenIssue(options: TokenIssueOptions, out: CliOutput =
     { keys, issuer: urls.issuer, ttlMs, now: Date.now() },
   );
   out.stderr(`token for ${options.user} on ${urls.resourceFor(options.server)}, expires in ${expiresIn} s\n`);
-  out.stdout(`${token}\n`);
+  if (!options.json) {
+    out.stdout(`${token}\n`);
+    return;
+  }
+  const issued = {
+    token,
+    tokenType: 'Bearer',
+    user: options.user,
+    server: options.server,
+    audience: urls.resourceFor(options.server),
+    expiresIn,
+    expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString(),
+  };
+  out.stdout(`${JSON.stringify(issued, null, 2)}\n`);
 }

@@ -7,6 +7,7 @@ import { deployUp, type UpResult } from '../deploy/docker/deploy-up.js';
 import type { DockerConnection } from '../deploy/docker/docker-connection.js';
 import { loadComposeProject } from '../deploy/docker/load-compose-project.js';
 import { listProjectContainers } from '../deploy/docker/project-containers.js';
+import { deploymentImages, describeImages, type DeploymentImages, type ImageOverrides, withImageOverrides } from '../deploy/image-overrides.js';
 import { renderDeployment } from '../deploy/render-deployment.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { deploymentTarget } from '../deployment-target.js';
@@ -15,16 +16,28 @@ import { processOutput, type CliOutput } from '../output.js';
 import { packageRoot, packageVersion } from '../package-info.js';
 import { upProgress } from '../up-progress.js';
 
-export interface UpOptions {
+export interface UpOptions extends ImageOverrides {
   dir: string;
   /** Deploy folder; default <dir>/deploy. */
   out?: string | undefined;
-  /** Base image of the runtime images instead of deploy.nodeImage. */
+  /** The former name of --node-image, still accepted. */
   baseImage?: string | undefined;
-  /** Redis image instead of deploy.redisImage. */
-  redisImage?: string | undefined;
   /** How long each service may take to become healthy, e.g. 3m. */
   timeout?: string | undefined;
+  /** The result as one JSON document on stdout (UpReport); progress stays on stderr. */
+  json?: boolean | undefined;
+}
+
+/** What `up --json` prints. */
+export interface UpReport {
+  project: string;
+  deployFolder: string;
+  images: DeploymentImages;
+  services: UpResult['services'];
+  removed: string[];
+  endpoints: Array<{ server: string; url: string }>;
+  health: string;
+  durationMs: number;
 }
 
 export interface UpDeps {
@@ -40,21 +53,23 @@ export interface UpDeps {
 
 /**
  * `mcp-gateway up`: renders the deploy folder, then makes the engine match its compose.yaml
- * (see deployUp). Progress goes to stderr; the result (what changed, the endpoints) to stdout.
- * On failure everything this run changed is undone and what is still running is listed.
+ * (see deployUp). Progress and the images used go to stderr; the result (what changed, the
+ * endpoints) to stdout, as one JSON document with --json. When a service fails, what became
+ * healthy stays up; what runs and what does not is listed.
  */
-export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Promise<UpResult> {
+export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Promise<UpReport> {
+  const started = Date.now();
   const output = deps.output ?? processOutput;
   const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
   if (options.timeout !== undefined && timeoutMs === undefined)
     throw new GatewayError('ERR_USAGE', `--timeout ${options.timeout} is not a duration`, { hint: DURATION_HINT });
 
   const { config, project: projectName, connection } = await deploymentTarget(options.dir, deps.connect);
-  const effective: GatewayConfig = options.redisImage === undefined ? config : { ...config, deploy: { ...config.deploy, redisImage: options.redisImage } };
+  const effective: GatewayConfig = withImageOverrides(config, options);
   const paths = projectPaths(options.dir);
   const rendered = await renderDeployment(effective, paths, {
     out: options.out,
-    baseImage: options.baseImage,
+    baseImage: options.nodeImage === undefined ? options.baseImage : undefined,
     user: deps.user,
     packageRoot: packageRoot(),
     version: packageVersion(),
@@ -72,6 +87,8 @@ export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Pro
     });
   }
   for (const name of project.unsetVariables) output.stderr(`warning: compose.yaml uses \${${name}}, which is not set; it is empty\n`);
+  const images = deploymentImages(rendered);
+  output.stderr(`${describeImages(images)}\n`);
 
   const progress = upProgress(output, { interactive: deps.interactive ?? false });
   let result: UpResult;
@@ -85,32 +102,48 @@ export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Pro
     });
   } catch (err) {
     progress.done();
-    output.stderr(await whatIsRunning(connection, project.name));
+    output.stderr(await whatIsRunning(connection, project.name, Date.now() - started));
     throw err;
   }
   progress.done();
-  output.stdout(summary(effective, project.name, result));
-  return result;
+  const urls = gatewayUrls(effective);
+  const report: UpReport = {
+    project: project.name,
+    deployFolder: rendered.out,
+    images,
+    services: result.services,
+    removed: result.removed,
+    endpoints: urls.serverNames.map((server) => ({ server, url: urls.resourceFor(server) })),
+    health: `${urls.issuer}/health`,
+    durationMs: Date.now() - started,
+  };
+  output.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, result));
+  return report;
 }
 
-async function whatIsRunning(connection: DockerConnection, project: string): Promise<string> {
+/** After a failure: what runs (kept: healthy before, or healthy in this run) and what does not, from the engine's own listing. */
+async function whatIsRunning(connection: DockerConnection, project: string, elapsedMs: number): Promise<string> {
   try {
-    const running = (await listProjectContainers(connection.docker, project)).filter((c) => c.state === 'running' || c.state === 'restarting');
-    if (running.length === 0) return `up failed and was rolled back: nothing of ${project} is running\n`;
-    return `up failed and was rolled back; still running (from before this run):\n${running.map((c) => `  ${(c.service ?? '?').padEnd(20)} ${c.name}  ${c.status}`).join('\n')}\n`;
+    const containers = await listProjectContainers(connection.docker, project);
+    const row = (c: (typeof containers)[number]): string => `  ${(c.service ?? '?').padEnd(20)} ${c.name}  ${c.status}`;
+    const running = containers.filter((c) => c.state === 'running' || c.state === 'restarting');
+    const stopped = containers.filter((c) => !running.includes(c));
+    const lines = [`up failed after ${(elapsedMs / 1000).toFixed(1)} s`];
+    lines.push(running.length === 0 ? `nothing of ${project} is running` : `running:\n${running.map(row).join('\n')}`);
+    if (stopped.length > 0) lines.push(`not running (\`mcp-gateway logs NAME\` shows why):\n${stopped.map(row).join('\n')}`);
+    return `${lines.join('\n')}\n`;
   } catch {
     return `up failed; could not list what is running (docker ps --filter label=io.mcp-gateway.project=${project})\n`;
   }
 }
 
-function summary(config: GatewayConfig, project: string, result: UpResult): string {
+function summary(report: UpReport, result: UpResult): string {
   const counts = new Map<string, number>();
   for (const s of result.services) counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1);
   const changed = [...counts].map(([outcome, n]) => `${n} ${outcome}`);
   if (result.removed.length > 0) changed.push(`${result.removed.length} removed (${result.removed.join(', ')})`);
-  const urls = gatewayUrls(config);
-  const lines = [`mcp-gateway is up (project ${project}): ${changed.join(', ')}`, ''];
-  for (const name of urls.serverNames) lines.push(`  ${name.padEnd(20)} ${urls.resourceFor(name)}`);
-  lines.push(`  ${'health'.padEnd(20)} ${urls.issuer}/health`, '');
+  const lines = [`mcp-gateway is up (project ${report.project}): ${changed.join(', ')} in ${(report.durationMs / 1000).toFixed(1)} s`, ''];
+  for (const { server, url } of report.endpoints) lines.push(`  ${server.padEnd(20)} ${url}`);
+  lines.push(`  ${'health'.padEnd(20)} ${report.health}`, '');
   return `${lines.join('\n')}\n`;
 }

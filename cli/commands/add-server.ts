@@ -1,8 +1,9 @@
 import { Argument, Option } from 'commander';
 import type * as action from '../actions/add-server.js';
 import { catalogSummaries } from '../catalog.js';
-import { collect, dirOption, projectDir } from '../command-options.js';
+import { collect, dirOption, jsonOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
+import { urlFlag } from '../url-flag.js';
 
 /** `mcp-gateway add-server NAME`: a catalog server, a stdio command or a remote URL, into mcp-gateway.yaml. */
 export const runAddServer: typeof action.runAddServer = async (...args) => (await import('../actions/add-server.js')).runAddServer(...args);
@@ -17,7 +18,9 @@ export const addServerCommand = defineCommand({
     new Option('--command <command line>', 'the command that starts the server over stdio, e.g. "npx -y @scope/server --flag"; run without a shell'),
     // No default ([]) so the help does not print "(default: [])"; the command treats absent as none.
     new Option('--env <NAME=VALUE>', 'environment variable for the server (repeatable)').argParser(collect),
-    new Option('--url <url>', 'proxy a remote Streamable HTTP MCP server at this URL instead of running a command (https, or http on loopback)'),
+    new Option('--url <url>', 'proxy a remote Streamable HTTP MCP server at this URL instead of running a command (https, or http on loopback)').argParser(
+      urlFlag,
+    ),
     new Option(
       '--header <NAME=VALUE>',
       'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)',
@@ -33,6 +36,7 @@ export const addServerCommand = defineCommand({
       'on (the default: project directory hidden, the rest read-only), strict (reads only system directories, its program and its mounts) or off (unsandboxed, at your own risk)',
     ).choices(['on', 'strict', 'off']),
     new Option('--force', 'replace a server of the same name'),
+    jsonOption('the entry written, its endpoint and the command that applies it'),
   ],
   notes: () => `Catalog (the reference servers of modelcontextprotocol/servers):
 ${catalogSummaries()

@@ -10,15 +10,18 @@ export const doctorCommand = defineCommand({
   name: 'doctor',
   group: 'Getting started',
   description:
-    'Check the project: config, secrets, Docker, ports, DNS, the login provider, Redis, and that every server starts; prints the fix for each failure',
+    'Check the project: config, secrets, the login provider, and how it runs (embedded: every server starts here; Docker: the engine, images, containers, ports); prints the fix for each failure',
   options: [
     dirOption(),
     new Option('--json', 'print the results as one JSON array [{ name, status: pass|fail|warn|skip, detail, fix? }] and nothing else'),
     new Option('--timeout <duration>', 'how long each server may take to answer initialize, e.g. 60s for a first `npx`/`uvx` download (default: 20s)'),
   ],
-  notes: `Exits 1 when a check fails (warnings and skipped checks do not). Docker and port checks run only for a
-Docker deployment (deploy.domain/email/project set, or a rendered deploy/); the GitHub app's credentials
-are checked without anybody logging in; each stdio server is started, asked to initialize and stopped.`,
+  notes: `Exits 1 when a check fails (warnings and skipped checks do not). A Docker project (a rendered deploy/,
+which \`up\` writes, or deploy.email / deploy.project set) gets the engine, images (present, or buildable
+here), containers (running and healthy per service; a server by its bridge container) and port checks;
+its servers' commands are the runtime image's, not this host's. Any other project runs embedded
+(\`serve\`): each stdio server is started here, asked to initialize and stopped. The GitHub app's
+credentials are checked without anybody logging in.`,
   examples: ['mcp-gateway doctor --dir ./gw', 'mcp-gateway doctor --json | jq -r \'.[] | select(.status == "fail") | .fix\''],
   action: (_, flags: Flags<action.DoctorOptions>, { output }) => runDoctor({ ...flags, dir: projectDir(flags) }, { output }),
 });

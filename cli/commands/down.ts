@@ -16,7 +16,9 @@ export const downCommand = defineCommand({
       '--volumes',
       "also remove the volumes: the Redis data (tokens, registered clients, consents) is lost; servers' data stays in .mcp-gateway/servers/",
     ),
+    new Option('--json', 'print one JSON document { project, removed: { containers, networks, volumes }, keptVolumes }'),
   ],
   examples: ['mcp-gateway down --dir ./gw', 'mcp-gateway down --volumes'],
-  action: (_, flags: Flags<action.DownOptions>, { output }) => runDown({ dir: projectDir(flags), volumes: flags.volumes === true }, { output }),
+  action: (_, flags: Flags<action.DownOptions>, { output }) =>
+    runDown({ dir: projectDir(flags), volumes: flags.volumes === true, json: flags.json === true }, { output }),
 });

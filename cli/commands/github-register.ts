@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type * as action from '../actions/github-register.js';
 import { dirOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
+import { urlFlag } from '../url-flag.js';
 
 /** `mcp-gateway github register`: the GitHub App users log in with, by GitHub's app-manifest flow (or --manual). */
 export const runGitHubRegister: typeof action.runGitHubRegister = async (...args) => (await import('../actions/github-register.js')).runGitHubRegister(...args);
@@ -17,7 +18,7 @@ export const githubCommand = defineCommand({
         "Create the GitHub App users log in with (GitHub's app-manifest flow, in your browser) and store its credentials; --manual checks and stores an OAuth app's instead",
       options: [
         dirOption(),
-        new Option('--github-url <url>', 'GitHub Enterprise Server base URL (default: provider.url of the config, else https://github.com)'),
+        new Option('--github-url <url>', 'GitHub Enterprise Server base URL (default: provider.url of the config, else https://github.com)').argParser(urlFlag),
         new Option('--org <org>', 'create the app for this organization instead of your personal account'),
         new Option('--name <name>', "the app's name, at most 34 characters (default: mcp-gateway-<host of the public URL>)"),
         new Option('--no-open', 'print the local URL to open instead of opening a browser'),

@@ -15,9 +15,9 @@ export const keysCommand = defineCommand({
       name: 'rotate',
       description: 'Add a new signing key; the old ones keep verifying until their tokens expire',
       options: [dirOption(), new Option('--json', 'print the result as JSON')],
-      notes: `The new key signs from now on (a running serve picks it up on SIGHUP, on restart, or when it first
+      notes: `The new key signs from now on (a running serve picks it up on mcp-gateway reload, on restart, or when it first
 sees a token signed by it). Keys retired longer ago than the access-token lifetime are removed.`,
-      examples: ['mcp-gateway keys rotate --dir ./gw', 'kill -HUP $(pidof mcp-gateway)'],
+      examples: ['mcp-gateway keys rotate --dir ./gw', 'mcp-gateway reload --dir ./gw'],
       action: (_, flags: Flags<action.KeysRotateOptions>, { output }) => runKeysRotate({ ...flags, dir: projectDir(flags) }, output),
     }),
   ],

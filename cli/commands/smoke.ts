@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import type * as action from '../actions/smoke.js';
 import { dirOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
+import { urlFlag } from '../url-flag.js';
 
 export type { SmokeReport } from '../actions/smoke.js';
 
@@ -14,7 +15,10 @@ export const smokeCommand = defineCommand({
   description: 'Check every server end to end as a client would: 401 challenge, metadata, then initialize and tools/list with a short-lived token',
   options: [
     dirOption(),
-    new Option('--url <url>', 'where the gateway is reached, if not at its public URL (e.g. the router of a Docker deployment on http://127.0.0.1:8080)'),
+    new Option(
+      '--url <url>',
+      'where the gateway is reached, if not at its public URL (e.g. the router of a Docker deployment on http://127.0.0.1:8080)',
+    ).argParser(urlFlag),
     new Option('--user <login>', 'the allowed user the tokens are for (default: the first allowed user)'),
     new Option('--timeout <duration>', 'how long each request may take (default: 30s)'),
     new Option('--json', 'print one JSON document { ok, gateway, user, servers: [{ server, ok, checks: [...] }], failed, tokensRevoked }'),

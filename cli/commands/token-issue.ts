@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import type * as action from '../actions/token-issue.js';
-import { dirOption, projectDir } from '../command-options.js';
+import { dirOption, jsonOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
 
 /** `mcp-gateway token issue`: a bearer token for one server's endpoint, signed with the project's key. */
@@ -21,6 +21,7 @@ export const tokenCommand = defineCommand({
         new Option('--user <login>', 'the login the token is issued to (must be an allowed user)').makeOptionMandatory(),
         new Option('--server <name>', 'the server whose endpoint the token is for (its audience)').makeOptionMandatory(),
         new Option('--ttl <duration>', 'lifetime, e.g. 90s, 15m, 1h').default(DEFAULT_TTL),
+        jsonOption('{ token, tokenType, user, server, audience, expiresIn, expiresAt }'),
       ],
       notes: 'Only the token goes to stdout (what it is for goes to stderr), so a script can capture it.',
       examples: ['TOKEN=$(mcp-gateway token issue --user alice --server time --ttl 5m)', 'curl -H "Authorization: Bearer $TOKEN" ...'],

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import type * as action from '../actions/up.js';
 import { dirOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
+import { imageOptions } from './images.js';
 
 /** `mcp-gateway up`: render, then create or update the Docker deployment; undone on failure or Ctrl+C. */
 export const runUp: typeof action.runUp = async (...args) => (await import('../actions/up.js')).runUp(...args);
@@ -14,14 +15,26 @@ export const upCommand = defineCommand({
   options: [
     dirOption(),
     new Option('--out <dir>', 'the deploy folder (default: <dir>/deploy)'),
-    new Option('--base-image <image>', 'base image of the runtime images instead of deploy.nodeImage (any image with node at /usr/local/bin/node)'),
-    new Option('--redis-image <image>', 'Redis image instead of deploy.redisImage'),
+    ...imageOptions(),
     new Option('--timeout <duration>', 'how long each service may take to become healthy, e.g. 5m (default: 3m)'),
+    new Option(
+      '--json',
+      'print one JSON document { project, deployFolder, images, services: [{ service, container, outcome }], removed, endpoints, health, durationMs }',
+    ),
   ],
-  notes: `Idempotent: only containers whose definition changed are recreated, containers of removed servers
-are removed, images are built when their tag (which hashes the build context) is missing. If anything
-fails, what this run changed is undone and what is still running is listed.`,
-  examples: ['mcp-gateway up --dir ./gw', 'mcp-gateway up --base-image my-node:20 --redis-image my-redis:7'],
+  notes: `Uses the official images (deploy.nodeImage, pythonImage, redisImage, traefikImage: node:20-bookworm-slim,
+python:3.12-slim, redis:7-alpine, traefik:v3.3) unless the flags or the config name others, and prints
+which. On a host without a registry, \`mcp-gateway images build\` makes them from the host's programs.
+Idempotent: only containers whose definition changed are recreated, containers of removed servers
+are removed, images are built when their tag (which hashes the build context) is missing; a second
+up with nothing changed takes seconds. A server that cannot start (its command missing, its process
+exiting before initialize) fails up at once with the reason; what became healthy (Redis, auth, the
+router, the other servers) stays up, and what runs and what failed is listed. Ctrl+C undoes the run.`,
+  examples: [
+    'mcp-gateway up --dir ./gw',
+    'mcp-gateway up --node-image my-node:20 --redis-image my-redis:7',
+    'mcp-gateway up --json | jq -r ".endpoints[].url"',
+  ],
   action: async (_, flags: Flags<action.UpOptions>, { output }) => {
     const { untilInterrupted } = await import('../interrupt.js');
     const options = { ...flags, dir: projectDir(flags), ...(flags.out === undefined ? {} : { out: resolve(flags.out) }) };

@@ -6,7 +6,8 @@ import { atomicWriteFile } from '../../runtime/fs/atomic-write.js';
 import type { RuntimeKind } from './deploy-plan.js';
 import { forEachLimited, listFiles } from './copy-tree.js';
 import type { DeployTemplates } from './deploy-templates.js';
-import { copyProductionApp } from './production-deps.js';
+import { buildInputsFingerprint, reusePreviousApp } from './build-cache.js';
+import { copyAppFiles, productionAppFiles, productionAppSources } from './production-deps.js';
 import type { RuntimeImage } from './render-compose.js';
 import { renderTemplate } from './render-template.js';
 
@@ -32,6 +33,17 @@ export interface BuildContextOptions {
   version: string;
   nodeImage: string;
   pythonImage: string;
+  /** The deploy folder being replaced: its build/app/ is moved over when the inputs are the same files (build-cache.ts). */
+  previousDeploy?: string | undefined;
+}
+
+export interface BuildContext {
+  images: Record<RuntimeKind, RuntimeImage>;
+  /** The previous render's app/ was moved in (no copy, no hash). */
+  reusedApp: boolean;
+  /** For build-cache.ts's record. */
+  fingerprint: string;
+  contextHash: string;
 }
 
 /**
@@ -40,28 +52,34 @@ export interface BuildContextOptions {
  * of the context and the build args, so a changed package, Dockerfile or base image is a new tag
  * (compose and `up` rebuild) and an unchanged one is the same tag (nothing to do).
  */
-export async function writeBuildContext(buildDir: string, options: BuildContextOptions): Promise<Record<RuntimeKind, RuntimeImage>> {
+export async function writeBuildContext(buildDir: string, options: BuildContextOptions): Promise<BuildContext> {
   checkImageReference(options.nodeImage, 'the node base image');
   checkImageReference(options.pythonImage, 'deploy.pythonImage');
   const values = { version: options.version, nodeImage: options.nodeImage };
   const node = options.templates.nodeDockerfile;
   const python = options.templates.pythonDockerfile;
-  await atomicWriteFile(join(buildDir, DOCKERFILES.node), renderTemplate(node.text, values, { format: 'text', source: node.source }));
-  await atomicWriteFile(
-    join(buildDir, DOCKERFILES.python),
-    renderTemplate(python.text, { ...values, pythonImage: options.pythonImage }, { format: 'text', source: python.source }),
-  );
-  await copyProductionApp(options.packageRoot, join(buildDir, 'app'));
-
-  const contextHash = await hashDirectory(buildDir);
+  const nodeText = renderTemplate(node.text, values, { format: 'text', source: node.source });
+  const pythonText = renderTemplate(python.text, { ...values, pythonImage: options.pythonImage }, { format: 'text', source: python.source });
+  await atomicWriteFile(join(buildDir, DOCKERFILES.node), nodeText);
+  await atomicWriteFile(join(buildDir, DOCKERFILES.python), pythonText);
+  const sources = await productionAppSources(options.packageRoot);
+  const fingerprint = await buildInputsFingerprint(sources, [nodeText, pythonText]);
+  const reused = await reusePreviousApp(options.previousDeploy, buildDir, fingerprint);
+  if (reused === undefined) await copyAppFiles(await productionAppFiles(sources), join(buildDir, 'app'));
+  const contextHash = reused ?? (await hashDirectory(buildDir));
   const image = (kind: RuntimeKind, args: Record<string, string>): RuntimeImage => {
     const build = { context: './build', dockerfile: DOCKERFILES[kind], args };
     const tagHash = createHash('sha256').update(contextHash).update(JSON.stringify(build)).digest('hex').slice(0, 12);
     return { tag: `mcp-gateway-runtime-${kind}:${options.version}-${tagHash}`, build };
   };
   return {
-    node: image('node', { BASE_IMAGE: options.nodeImage }),
-    python: image('python', { NODE_IMAGE: options.nodeImage, PYTHON_IMAGE: options.pythonImage }),
+    images: {
+      node: image('node', { BASE_IMAGE: options.nodeImage }),
+      python: image('python', { NODE_IMAGE: options.nodeImage, PYTHON_IMAGE: options.pythonImage }),
+    },
+    reusedApp: reused !== undefined,
+    fingerprint,
+    contextHash,
   };
 }
 

@@ -30,8 +30,8 @@ export interface DockerDeployment {
  * its auth runtime reaches (Redis sits on the Docker network and is not published on the host).
  * The rule: a rendered deploy folder (`render` wrote it, `up` always does), or a setting only the
  * Docker deployment reads: `deploy.email` (Let's Encrypt for Traefik) or `deploy.project`
- * (container and volume names). Not `deploy.domain` alone, unlike doctor's broader rule
- * (cli/doctor/docker-check.ts): `serve` reads it too, for subdomain routing. A folder rendered
+ * (container and volume names). Not `deploy.domain` alone: `serve` reads it too, for subdomain
+ * routing. status and doctor decide by this rule as well (cli/deployment-target.ts). A folder rendered
  * elsewhere with `render --out` without either setting is not seen; `--url` reaches it.
  */
 export async function dockerDeployment(config: GatewayConfig, paths: ProjectPaths): Promise<DockerDeployment | undefined> {

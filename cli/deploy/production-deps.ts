@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
+import { PACKAGE_NAME } from '../package-info.js';
 import { forEachLimited, listFiles } from './copy-tree.js';
 
 interface PackageJson {
@@ -76,7 +77,7 @@ export async function productionPackages(packageRoot: string): Promise<Productio
       if (resolved === undefined) {
         if (!isRequired) continue;
         throw new GatewayError('ERR_CONFIG_INVALID', `the installed mcp-gateway is incomplete: ${name} (needed by ${pkg.name ?? dir}) is not installed`, {
-          hint: `reinstall mcp-gateway (npm ci in a clone, or npm install -g mcp-gateway), then render again`,
+          hint: `reinstall it (npm ci in a clone, or npm install -g ${PACKAGE_NAME}), then render again`,
         });
       }
       if (seen.has(resolved)) continue;
@@ -95,20 +96,43 @@ export async function productionPackages(packageRoot: string): Promise<Productio
 /** Type declarations and source maps of dependencies: node never loads them, and they are a third of the files. */
 const NOT_RUN = /\.(?:d\.[mc]?ts|map)$/;
 
-/**
- * Copies what the runtimes run into `appDir`: bin/, dist/, package.json and the production
- * node_modules (files, not links). Each package is copied without its own node_modules: the
- * nested packages it needs are in the list themselves, the dev-only ones stay behind.
- */
-export async function copyProductionApp(packageRoot: string, appDir: string): Promise<void> {
-  const copies: Array<[from: string, to: string]> = [[join(packageRoot, 'package.json'), join(appDir, 'package.json')]];
+/** One file of app/: where it comes from, and its path relative to app/ (`/`-separated). */
+export interface AppFile {
+  from: string;
+  to: string;
+}
+
+/** What app/ is made of: this package's own files (bin/, dist/, package.json) and its production packages. */
+export interface AppSources {
+  own: AppFile[];
+  packages: ProductionPackage[];
+}
+
+/** The package's own files are listed; the dependencies only found (listing their thousands of files is productionAppFiles's job). */
+export async function productionAppSources(packageRoot: string): Promise<AppSources> {
+  const own: AppFile[] = [{ from: join(packageRoot, 'package.json'), to: 'package.json' }];
   for (const folder of ['bin', 'dist']) {
-    for (const file of await listFiles(join(packageRoot, folder))) copies.push([join(packageRoot, folder, file), join(appDir, folder, file)]);
+    for (const file of await listFiles(join(packageRoot, folder))) own.push({ from: join(packageRoot, folder, file), to: `${folder}/${file}` });
   }
-  for (const pkg of await productionPackages(packageRoot)) {
-    const files = await listFiles(pkg.dir, (path, isDirectory) => (isDirectory ? path === 'node_modules' : NOT_RUN.test(path)));
-    for (const file of files) copies.push([join(pkg.dir, file), join(appDir, pkg.target, file)]);
+  return { own, packages: await productionPackages(packageRoot) };
+}
+
+/**
+ * What the runtimes run, as app/ holds it: bin/, dist/, package.json and the production
+ * node_modules (files, not links). Each package without its own node_modules: the nested packages
+ * it needs are in the list themselves, the dev-only ones stay behind.
+ */
+export async function productionAppFiles({ own, packages }: AppSources): Promise<AppFile[]> {
+  const files = [...own];
+  for (const pkg of packages) {
+    const listed = await listFiles(pkg.dir, (path, isDirectory) => (isDirectory ? path === 'node_modules' : NOT_RUN.test(path)));
+    for (const file of listed) files.push({ from: join(pkg.dir, file), to: `${pkg.target.split(sep).join('/')}/${file}` });
   }
-  for (const dir of new Set(copies.map(([, to]) => dirname(to)))) await mkdir(dir, { recursive: true });
-  await forEachLimited(copies, 32, ([from, to]) => copyFile(from, to));
+  return files;
+}
+
+/** Copies `files` (from productionAppFiles) into `appDir`. */
+export async function copyAppFiles(files: readonly AppFile[], appDir: string): Promise<void> {
+  for (const dir of new Set(files.map(({ to }) => dirname(join(appDir, to))))) await mkdir(dir, { recursive: true });
+  await forEachLimited(files, 32, ({ from, to }) => copyFile(from, join(appDir, to)));
 }

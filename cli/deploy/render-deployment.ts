@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../../runtime/config/schema.js';
 import { SECRET_DIR_MODE, SECRET_FILE_MODE } from '../../runtime/config/secrets.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { atomicWriteFile } from '../../runtime/fs/atomic-write.js';
+import { recordBuildInputs, returnPreviousApp } from './build-cache.js';
 import { checkImageReference, writeBuildContext } from './build-context.js';
 import { bridgeContainerConfig, containerConfig, containerConfigText, contentHash } from './container-config.js';
 import { collectServiceSecrets, formatEnvFile } from './deploy-secrets.js';
@@ -34,7 +35,10 @@ export interface RenderedDeployment {
   bridges: DeployPlan['bridges'];
   /** Paths relative to `out`, build/app/ counted as one entry. */
   files: string[];
-  images: Record<RuntimeKind, string>;
+  /** The runtime images' tags (built from build/), with the base images they are built from, and the pulled ones. */
+  images: Record<RuntimeKind, string> & { nodeBase: string; pythonBase: string; redis: string; traefik: string | undefined };
+  /** build/app/ was the previous render's, moved over: its inputs had not changed (build-cache.ts). */
+  reusedApp: boolean;
 }
 
 /** What compose.yaml is rendered from, but for the config hashes, which come from the other files rendered here. */
@@ -89,25 +93,35 @@ export async function renderDeployment(config: GatewayConfig, paths: ProjectPath
   const version = options.version.replace(/[^A-Za-z0-9_.-]/g, '-');
   const user = options.user ?? defaultUser();
   let images: Record<RuntimeKind, RuntimeImage> | undefined;
+  let reusedApp = false;
   const written: string[] = [];
 
   await replaceDirectory(out, async (dir) => {
-    images = await writeBuildContext(join(dir, 'build'), {
+    const build = await writeBuildContext(join(dir, 'build'), {
       packageRoot: options.packageRoot,
       templates,
       version,
       nodeImage,
       pythonImage: config.deploy.pythonImage,
+      previousDeploy: out,
     });
-    written.push('build/runtime-node.Dockerfile', 'build/runtime-python.Dockerfile', 'build/app/');
-    const files = renderDeploymentFiles({ config, plan, templates, images, logsDir: composePath(out, paths.dir, logsDir), user });
-    for (const [path, text] of files) {
-      await atomicWriteFile(join(dir, path), text);
-      written.push(path);
-    }
-    for (const [path, text] of envFiles) {
-      await atomicWriteFile(join(dir, path), text, { mode: SECRET_FILE_MODE, dirMode: SECRET_DIR_MODE });
-      written.push(path);
+    ({ images, reusedApp } = build);
+    try {
+      written.push('build/runtime-node.Dockerfile', 'build/runtime-python.Dockerfile', 'build/app/');
+      const files = renderDeploymentFiles({ config, plan, templates, images, logsDir: composePath(out, paths.dir, logsDir), user });
+      for (const [path, text] of files) {
+        await atomicWriteFile(join(dir, path), text);
+        written.push(path);
+      }
+      for (const [path, text] of envFiles) {
+        await atomicWriteFile(join(dir, path), text, { mode: SECRET_FILE_MODE, dirMode: SECRET_DIR_MODE });
+        written.push(path);
+      }
+      await recordBuildInputs(dir, { fingerprint: build.fingerprint, contextHash: build.contextHash });
+    } catch (err) {
+      // The previous folder stays as it was, app/ included.
+      if (reusedApp) await returnPreviousApp(out, join(dir, 'build'));
+      throw err;
     }
   });
 
@@ -117,7 +131,15 @@ export async function renderDeployment(config: GatewayConfig, paths: ProjectPath
     router: plan.router,
     bridges: plan.bridges,
     files: written.sort(),
-    images: { node: images!.node.tag, python: images!.python.tag },
+    images: {
+      node: images!.node.tag,
+      python: images!.python.tag,
+      nodeBase: nodeImage,
+      pythonBase: config.deploy.pythonImage,
+      redis: config.deploy.redisImage,
+      traefik: plan.router === 'traefik' ? config.deploy.traefikImage : undefined,
+    },
+    reusedApp,
   };
 }
 

@@ -1,22 +1,8 @@
-import type { ProjectPaths } from '../../runtime/config/project-paths.js';
-import type { GatewayConfig } from '../../runtime/config/schema.js';
-import { renderedDeployReason } from '../deploy/docker-deployment.js';
 import { isGatewayError } from '../../runtime/errors.js';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor-check.js';
+import type { DoctorDockerEngine } from './doctor-deps.js';
 
-/**
- * Whether this project uses the Docker deployment, and how we know. The `deploy` section always
- * has defaults, so its mere presence says nothing; a domain, an e-mail or a project name set in
- * it, or a rendered deploy folder, does.
- */
-export async function dockerDeploymentReason(config: GatewayConfig, paths: ProjectPaths): Promise<string | undefined> {
-  const set = (['domain', 'email', 'project'] as const).filter((key) => config.deploy[key] !== undefined);
-  if (set.length > 0) return `deploy.${set.join(', deploy.')} set in the config`;
-  return renderedDeployReason(paths);
-}
-
-export const NOT_DOCKER =
-  'not a Docker deployment (no deploy.domain, deploy.email or deploy.project, no rendered deploy/): `mcp-gateway serve` needs no Docker';
+export const NOT_DOCKER = 'not a Docker deployment (no rendered deploy/, no deploy.email or deploy.project): `mcp-gateway serve` runs it and needs no Docker';
 
 /** The engine `mcp-gateway up` would use (DOCKER_HOST, else the default socket) answers a ping. */
 export async function checkDocker(ctx: DoctorContext): Promise<CheckResult> {
@@ -27,5 +13,19 @@ export async function checkDocker(ctx: DoctorContext): Promise<CheckResult> {
   } catch (err) {
     if (!isGatewayError(err)) throw err;
     return fail('docker', err.message, err.hint ?? 'start the Docker engine (sudo systemctl start docker, or dockerd) and check DOCKER_HOST');
+  }
+}
+
+/**
+ * The engine for a check that needs one, or the skip that check reports instead: the docker
+ * check above already fails with the fix, and one cause is reported once.
+ */
+export async function engineFor(ctx: DoctorContext, check: string): Promise<{ ok: true; engine: DoctorDockerEngine } | { ok: false; result: CheckResult }> {
+  if (ctx.dockerReason === undefined) return { ok: false, result: skip(check, NOT_DOCKER) };
+  try {
+    return { ok: true, engine: await ctx.dockerEngine() };
+  } catch (err) {
+    if (!isGatewayError(err)) throw err;
+    return { ok: false, result: skip(check, 'Docker is not reachable (see the docker check)') };
   }
 }

@@ -1,5 +1,6 @@
 import type { ProjectPaths } from '../../runtime/config/project-paths.js';
 import type { GatewayConfig } from '../../runtime/config/schema.js';
+import type { ComposeProject } from '../deploy/docker/compose-model.js';
 import type { DoctorDeps, DoctorDockerEngine } from './doctor-deps.js';
 
 /**
@@ -9,7 +10,10 @@ import type { DoctorDeps, DoctorDockerEngine } from './doctor-deps.js';
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
 export interface CheckResult {
-  /** Stable, for `--json` consumers: `config`, `secrets`, `docker`, `ports`, `domain`, `provider`, `redis`, `sandbox`, `server:NAME`. */
+  /**
+   * Stable, for `--json` consumers: `config`, `secrets`, `docker`, `images`, `containers`, `ports`, `domain`, `provider`,
+   * `redis`, `sandbox`, `server:NAME`.
+   */
   name: string;
   status: CheckStatus;
   /** One sentence: what was found. */
@@ -25,12 +29,21 @@ export interface DoctorContext {
   paths: ProjectPaths;
   config: GatewayConfig;
   deps: DoctorDeps;
-  /** The Docker deployment (`render`/`up`) is in use, so Docker and the router's ports matter; why, or undefined. */
+  /**
+   * The project is a Docker deployment (cli/deployment-target.ts: `up` ran, or deploy.email /
+   * deploy.project set), so the engine, images, containers and the router's ports matter, and the
+   * servers run in containers, not on this host; why, or undefined for an embedded project.
+   */
   dockerReason: string | undefined;
   /** The pinged engine, connected once for every check that asks. */
   dockerEngine(): Promise<DoctorDockerEngine>;
   /** The deployment's Docker project name (`deploy.project` or `mcpgw-<folder>`). */
   dockerProject: string;
+  /**
+   * deploy/compose.yaml as `up` reads it, loaded once; undefined when not rendered. Rejects with
+   * its GatewayError when invalid. Absent in contexts built for checks that never read it.
+   */
+  compose?(): Promise<ComposeProject | undefined>;
 }
 
 export function pass(name: string, detail: string): CheckResult {

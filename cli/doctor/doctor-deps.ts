@@ -1,7 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer } from 'node:net';
-import { connectDocker } from '../deploy/docker/docker-connection.js';
+import type Docker from 'dockerode';
+import { imageId } from '../deploy/docker/ensure-images.js';
 import { LABEL_PROJECT } from '../deploy/docker/labels.js';
+import { listProjectContainers } from '../deploy/docker/project-containers.js';
+import { connectDocker } from '../deploy/docker/docker-connection.js';
 import { createRedisStore } from '../../runtime/store/redis-store.js';
 import { hostSandbox, type SandboxAvailability } from '../../runtime/bridge/sandbox/sandbox-probe.js';
 
@@ -40,6 +43,25 @@ export interface DoctorDockerEngine {
   local: boolean;
   /** Running containers labelled `io.mcp-gateway.project=<project>`, with the host ports they publish. */
   projectContainers(project: string): Promise<Array<{ name: string; ports: Array<{ hostIp: string; port: number; protocol: string }> }>>;
+  /** Every container of the project, in any state, with why it stopped or is unhealthy. */
+  containers(project: string): Promise<DoctorContainer[]>;
+  /** The image (a tag or an ID) is on this engine. */
+  hasImage(image: string): Promise<boolean>;
+}
+
+/** One container of the deployment as the doctor judges it. */
+export interface DoctorContainer {
+  name: string;
+  /** `io.mcp-gateway.service`: redis, auth, router, traefik, bridge-NAME, relay-NAME. */
+  service: string | undefined;
+  /** Docker's state: running, exited, restarting, created, paused, dead. */
+  state: string;
+  /** From the healthcheck; undefined without one or when not running. */
+  health: 'healthy' | 'unhealthy' | 'starting' | undefined;
+  /** The last exit code, for a container that is not running. */
+  exitCode: number | undefined;
+  /** The output of the last failed healthcheck, or the engine's error starting it. */
+  problem: string | undefined;
 }
 
 export function defaultDoctorDeps(overrides: Partial<DoctorDeps> = {}): DoctorDeps {
@@ -60,13 +82,11 @@ export function defaultDoctorDeps(overrides: Partial<DoctorDeps> = {}): DoctorDe
 
 async function connectDockerEngine(timeoutMs: number): Promise<DoctorDockerEngine> {
   const { docker, local, endpoint } = await connectDocker({ timeoutMs });
-  // docker-modem's default socket path is an async function; connectDocker's endpoint then reads
-  // "unix://[object Promise]". After a ping the modem has resolved it.
-  const modem = docker.modem as unknown as { getSocketPath?: () => Promise<string> | undefined };
-  const socketPath = await modem.getSocketPath?.();
   return {
-    endpoint: socketPath ? `unix://${socketPath}` : endpoint,
+    endpoint,
     local,
+    containers: (project) => containersOf(docker, project),
+    hasImage: async (image) => (await imageId(docker, image)) !== undefined,
     async projectContainers(project) {
       const running = await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`] } });
       return running.map((c) => ({
@@ -75,6 +95,24 @@ async function connectDockerEngine(timeoutMs: number): Promise<DoctorDockerEngin
       }));
     },
   };
+}
+
+/** The line a person needs from a failed healthcheck or start: the last one, shortened. */
+const PROBLEM_CHARS = 300;
+
+async function containersOf(docker: Docker, project: string): Promise<DoctorContainer[]> {
+  const listed = await listProjectContainers(docker, project);
+  return Promise.all(
+    listed.map(async (c): Promise<DoctorContainer> => {
+      const base = { name: c.name, service: c.service, state: c.state, health: c.state === 'running' ? c.health : undefined };
+      if (c.state === 'running' && c.health !== 'unhealthy') return { ...base, exitCode: undefined, problem: undefined };
+      // Only a container that is not well is inspected: its exit code and last healthcheck output say why.
+      const { State: state } = await docker.getContainer(c.id).inspect();
+      const lastCheck = state.Health?.Log?.at(-1)?.Output?.trim().split('\n').at(-1);
+      const problem = c.health === 'unhealthy' ? lastCheck : state.OOMKilled ? 'killed for using more memory than its limit' : state.Error;
+      return { ...base, exitCode: c.state === 'running' ? undefined : state.ExitCode, problem: problem ? problem.slice(0, PROBLEM_CHARS) : undefined };
+    }),
+  );
 }
 
 function bindTest(host: string, port: number): Promise<BindOutcome> {

@@ -5,6 +5,8 @@ import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor
 
 /** With `store.type: redis`: Redis answers a PING, authenticated with `.secrets/redis-password` as `serve` would be. */
 export async function checkRedis(ctx: DoctorContext): Promise<CheckResult> {
+  // The containers use the deployment's own Redis (the rendered config says so), whatever store: says here.
+  if (ctx.dockerReason !== undefined) return skip('redis', "the Docker deployment's Redis is its redis container (see containers)");
   const store = ctx.config.store;
   if (store.type !== 'redis') return skip('redis', `the store is embedded (${store.path}): no Redis to reach`);
   const password = await readPassword(ctx.paths.redisPassword);

@@ -9,16 +9,17 @@ import { readServerHeaders } from '../../runtime/config/server-headers.js';
 import { isGatewayError } from '../../runtime/errors.js';
 import { launchFor, serverLaunch } from '../../runtime/mcp-services.js';
 import type { StdioLaunch } from '../../runtime/bridge/child-process-session.js';
-import { fail, pass, warn, type CheckResult, type DoctorContext } from './doctor-check.js';
+import { fail, pass, type CheckResult, type DoctorContext } from './doctor-check.js';
 
 /** How many of the server's last stderr lines a failure quotes. */
 const STDERR_LINES = 3;
 
 /**
- * Each server answers `initialize`. A stdio server is started the way the bridge starts it
- * (`serverLaunch`: in the host's sandbox unless the Docker deployment is in use, the bridge's
- * minimal environment, its own process group) and stopped right after; a remote one gets an
- * `initialize` POST with its configured headers.
+ * Each server of an embedded project answers `initialize`. A stdio server is started the way
+ * serve's bridge starts it (`serverLaunch`: in the host's sandbox, the bridge's minimal
+ * environment, its own process group) and stopped right after; a remote one gets an `initialize`
+ * POST with its configured headers. A Docker project's servers run in containers, so its checks
+ * are containers-check.ts's, not this host's commands.
  */
 export async function checkServer(ctx: DoctorContext, name: string, server: ServerConfig): Promise<CheckResult> {
   return 'url' in server ? checkRemote(ctx, name, server) : checkStdio(ctx, name, server);
@@ -33,20 +34,13 @@ async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<Serv
 
   if (!(await isExecutableCommand(configured.command, { path: env['PATH'] ?? '', cwd: configured.cwd }))) {
     const text = `command ${configured.command} is not installed (not found on PATH)`;
-    // In the Docker deployment the server runs in the runtime image, which brings node, npx, uvx and python.
-    if (ctx.dockerReason !== undefined)
-      return warn(
-        check,
-        `${text} on this host; the Docker deployment's runtime image may provide it`,
-        `install ${configured.command} here to test the server with doctor, or check it with \`mcp-gateway logs ${name}\` after \`mcp-gateway up\``,
-      );
     return fail(check, text, `install ${configured.command} (it must be on the PATH the gateway runs with), or ${configFix}`);
   }
   let launch: StdioLaunch;
   try {
     launch = serverLaunch(name, server, ctx.config, {
       projectDir: ctx.paths.dir,
-      confinement: ctx.dockerReason === undefined ? 'host' : 'container',
+      confinement: 'host',
       sandbox: ctx.deps.sandbox(),
     });
   } catch (err) {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Document, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { formatIssues } from './config-issues.js';
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './schema.js';
 import { projectPaths } from './project-paths.js';
@@ -20,33 +20,11 @@ const FIELD_HINTS: Record<string, string> = {
   listen: 'HOST:PORT, e.g. 127.0.0.1:8080',
 };
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues
-    .flatMap((issue) => explainIssue(issue, []))
-    .map((issue) => {
-      const path = issue.path.map(String).join('.') || '(root)';
-      return `${path}: ${issue.message}`;
-    });
-}
-
-/**
- * A server entry is one of three shapes (a zod union); when it matches none, zod says only
- * "Invalid input". The shape the entry came closest to (fewest problems) is the one the user
- * meant, so its own problems are reported instead: `servers.s.network: must be none`.
- */
-function explainIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[]): Array<{ path: PropertyKey[]; message: string }> {
-  const path = [...prefix, ...issue.path];
-  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path, message: issue.message }];
-  const closest = issue.errors.reduce((best, option) => (option.length < best.length ? option : best));
-  if (closest.length === 0) return [{ path, message: issue.message }];
-  return closest.flatMap((inner) => explainIssue(inner, path));
-}
-
 /** Validates an already-parsed YAML value; every problem is reported with its dotted path. */
 export function parseConfig(raw: unknown, source: string): GatewayConfig {
-  const result = configSchema.safeParse(raw ?? {});
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (result.success) return result.data;
-  const lines = formatIssues(result.error.issues);
+  const lines = formatIssues(result.error.issues, configSchema);
   const firstKey = String(result.error.issues[0]?.path[0] ?? '');
   throw new GatewayError('ERR_CONFIG_INVALID', `${source} is invalid:\n  ${lines.join('\n  ')}`, {
     hint: FIELD_HINTS[firstKey] ? `${firstKey}: ${FIELD_HINTS[firstKey]}` : 'fix the fields above, or run `mcp-gateway init` to write a fresh config',
@@ -66,7 +44,7 @@ export function parseConfigDocument(text: string, source: string): Document {
     const at = where ? ` at line ${where.line}, column ${where.col}` : '';
     const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new GatewayError('ERR_CONFIG_INVALID', `${source} is not valid YAML${at}: ${reason}`, {
-      hint: `fix the YAML syntax${at}, or run \`mcp-gateway init --force\` to write a fresh config`,
+      hint: `fix the YAML syntax${at}, or run \`mcp-gateway init --force --reset-servers\` to write a fresh config (without its servers; the old file is saved as mcp-gateway.yaml.bak)`,
     });
   }
   return doc;
@@ -104,9 +82,25 @@ async function readConfigText(configFile: string, dir: string): Promise<string> 
   try {
     return await readFile(configFile, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
       throw new GatewayError('ERR_CONFIG_NOT_FOUND', `no gateway config at ${configFile}`, {
         hint: `run \`mcp-gateway init --dir ${dir}\` first, or pass --dir pointing at an initialised project`,
+      });
+    }
+    if (code === 'ENOTDIR') {
+      throw new GatewayError('ERR_CONFIG_NOT_FOUND', `${dir} is not a directory`, {
+        hint: 'pass --dir pointing at the project directory that holds mcp-gateway.yaml',
+      });
+    }
+    if (code === 'EISDIR') {
+      throw new GatewayError('ERR_CONFIG_INVALID', `${configFile} is a directory, not a file`, {
+        hint: 'remove or rename that directory, then run `mcp-gateway init` to write the config',
+      });
+    }
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new GatewayError('ERR_CONFIG_INVALID', `${configFile} cannot be read by this user`, {
+        hint: 'run the command as the user who owns the project, or make the file readable (chmod 644)',
       });
     }
     throw err;

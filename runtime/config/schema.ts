@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { byteSize, durationMs, urlWithScheme } from './config-codecs.js';
+import { loopbackIfPortOnly } from './listen-text.js';
+import { isLoopbackHost } from './loopback-host.js';
 
 /** Server names become URL path segments (`/NAME/mcp`) and, in Docker deployments, subdomains and container names. */
 export const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -205,12 +207,18 @@ const redisStore = z.strictObject({
 });
 
 const hostPort = /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+/** `HOST:PORT`; a port alone (`8080`, or the YAML number) is this host only, as `--listen 8080` is. */
+const listenAddress = z.codec(
+  z.union([z.string().trim(), z.int().min(0).max(65_535)]),
+  z.string().regex(hostPort, 'must be HOST:PORT or a port, e.g. 127.0.0.1:8080 or 8080'),
+  { decode: (value) => loopbackIfPortOnly(String(value)), encode: (text) => text },
+);
 
 export const configSchema = z
   .strictObject({
     version: z.literal(1).default(1),
     publicUrl: httpUrl,
-    listen: z.string().regex(hostPort, 'must be HOST:PORT, e.g. 127.0.0.1:8080').optional(),
+    listen: listenAddress.optional(),
     provider: z.discriminatedUnion('type', [githubProvider, localProvider, oidcProvider]),
     allowedUsers: z.array(z.string().regex(ALLOWED_USER, 'must be a login, or for OpenID Connect an email address or subject')).default([]),
     store: z.discriminatedUnion('type', [embeddedStore, redisStore]).default({ type: 'embedded', path: '.mcp-gateway/store.sqlite' }),
@@ -326,7 +334,8 @@ export const configSchema = z
         message: `${provider.user} logs in with the one-time code but is not in allowedUsers; add it there`,
       });
     }
-    if (provider.type === 'oidc') {
+    // A malformed issuer was already reported by z.url (a format issue does not stop this refinement).
+    if (provider.type === 'oidc' && URL.canParse(provider.issuer)) {
       const issuer = new URL(provider.issuer);
       if (issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname)) {
         ctx.addIssue({ code: 'custom', path: ['provider', 'issuer'], message: 'must use https (http only for a provider on loopback)' });
@@ -355,7 +364,4 @@ export type ProviderConfig = GatewayConfig['provider'];
 export type GitHubProviderConfig = Extract<ProviderConfig, { type: 'github' }>;
 export type StoreConfig = GatewayConfig['store'];
 
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
-}
+export { isLoopbackHost } from './loopback-host.js';

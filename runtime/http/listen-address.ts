@@ -1,5 +1,6 @@
 import type { Server as NetServer } from 'node:net';
 import type { GatewayConfig } from '../config/schema.js';
+import { loopbackIfPortOnly } from '../config/listen-text.js';
 import { GatewayError } from '../errors.js';
 
 /** Where an HTTP listener binds. */
@@ -8,12 +9,14 @@ export interface ListenAddress {
   port: number;
 }
 
-/** `HOST:PORT` (IPv6 in brackets) → address; a usage error otherwise. */
+/** `HOST:PORT` (IPv6 in brackets), or a port alone for 127.0.0.1 → address; a usage error otherwise. */
 export function parseListen(text: string): ListenAddress {
-  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(loopbackIfPortOnly(text));
   const port = Number(match?.[2]);
   if (!match || port > 65535)
-    throw new GatewayError('ERR_USAGE', `--listen ${text} is not HOST:PORT`, { hint: 'e.g. --listen 127.0.0.1:8080 or --listen 0.0.0.0:8080' });
+    throw new GatewayError('ERR_USAGE', `--listen ${text} is not HOST:PORT or a port`, {
+      hint: 'e.g. --listen 8080 (this host only, 127.0.0.1:8080) or --listen 0.0.0.0:8080 (every interface)',
+    });
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 

@@ -17,7 +17,7 @@ export interface ConfigWatcherOptions {
 }
 
 export interface ConfigWatcher {
-  /** Reloads now (SIGHUP, `mcp-gateway reload`). Never rejects: a bad config is logged and the old one keeps serving. */
+  /** Reloads now (`mcp-gateway reload`: SIGUSR2; SIGHUP without a terminal). Never rejects: a bad config is logged and the old one keeps serving. */
   reload(reason: string): Promise<void>;
   close(): void;
 }
@@ -83,10 +83,10 @@ export function watchConfig({ configFile, load, apply, logger, report, debounceM
       timer = setTimeout(() => void reload('file changed'), debounceMs);
     });
     watcher.on('error', (err) =>
-      logger.warn({ event: 'config_watch_failed', err: err.message }, 'stopped watching the configuration; SIGHUP still reloads it'),
+      logger.warn({ event: 'config_watch_failed', err: err.message }, 'stopped watching the configuration; mcp-gateway reload still reloads it'),
     );
   } catch (err) {
-    logger.warn({ event: 'config_watch_failed', err: (err as Error).message }, 'cannot watch the configuration; SIGHUP still reloads it');
+    logger.warn({ event: 'config_watch_failed', err: (err as Error).message }, 'cannot watch the configuration; mcp-gateway reload still reloads it');
   }
   return {
     reload,

@@ -2,14 +2,15 @@
 # `mcp-gateway render` into build/ of the deploy folder: Python with uv, plus node and the
 # gateway (app/) from the same build context as runtime-node.Dockerfile.
 #
-# Not exercised in CI: the build machine has no Docker Hub and no PyPI, so this image is never
-# built there. It is written for real hosts, where `pip install uv` reaches PyPI.
+# PYTHON_IMAGE is deploy.pythonImage: the official python image, where `pip install uv` reaches
+# PyPI, or one that has uv already (`mcp-gateway images build` makes one from the host's python3
+# and uv, for hosts without a registry), where nothing is installed. Either needs a shell.
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG PYTHON_IMAGE=python:3.12-slim
 FROM ${NODE_IMAGE} AS node
 
 FROM ${PYTHON_IMAGE}
-RUN pip install --no-cache-dir uv
+RUN command -v uv >/dev/null 2>&1 || pip install --no-cache-dir uv
 # Node's official Linux binary needs only glibc and libstdc++, both in Debian-based Python images.
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 LABEL org.opencontainers.image.title="mcp-gateway runtime (python + uv)" \

@@ -13,7 +13,7 @@ export interface Changes {
   replaced: Array<{ old: ExistingContainer; wasRunning: boolean }>;
   /** Containers of services that are gone, stopped first (they may hold a port a new service needs). */
   orphans: Array<{ old: ExistingContainer; wasRunning: boolean }>;
-  started: string[];
+  started: Array<{ service: string; id: string }>;
   createdNetworks: string[];
   createdVolumes: string[];
 }
@@ -80,9 +80,51 @@ export async function rollBack(docker: Docker, changes: Changes, onService: (ser
     if (old.service !== undefined) onService(old.service, wasRunning ? 'previous container restarted' : 'previous container kept');
   }
   for (const { old, wasRunning } of changes.orphans) if (wasRunning) await attempt(() => docker.getContainer(old.id).start());
-  for (const id of changes.started) await stopQuietly(docker, id);
+  for (const { id } of changes.started) await stopQuietly(docker, id);
   for (const network of changes.createdNetworks) await attempt(() => docker.getNetwork(network).remove());
   for (const volume of changes.createdVolumes) await attempt(() => docker.getVolume(volume).remove());
+}
+
+/**
+ * Undoes what a run changed for `services` only (those that failed, or could not start because
+ * a dependency failed), leaving every other change in place: a server that cannot start does
+ * not take Redis, auth and the router down with it. A new container is stopped but kept, so
+ * `mcp-gateway logs` still shows why it failed (the next `up` starts or replaces it); a replaced
+ * one is put back; a started one is stopped again.
+ */
+export async function rollBackServices(
+  docker: Docker,
+  changes: Changes,
+  services: ReadonlySet<string>,
+  onService: (service: string, detail: string) => void,
+): Promise<void> {
+  // A previous container that ran is put back; one that did not run would not serve either: the new one stays (stopped), for its logs.
+  const restoring = new Set(
+    changes.replaced.flatMap(({ old, wasRunning }) => (wasRunning && old.service !== undefined && services.has(old.service) ? [old.service] : [])),
+  );
+  for (const { service, id } of [...changes.created].reverse()) {
+    if (!services.has(service)) continue;
+    if (restoring.has(service)) {
+      await removeQuietly(docker, id);
+    } else {
+      await stopQuietly(docker, id);
+    }
+  }
+  for (const { old, wasRunning } of [...changes.replaced].reverse()) {
+    if (old.service === undefined || !services.has(old.service)) continue;
+    if (!restoring.has(old.service)) {
+      await removeQuietly(docker, old.id);
+      continue;
+    }
+    await attempt(() => docker.getContainer(old.id).rename({ name: old.name }));
+    if (wasRunning) await attempt(() => docker.getContainer(old.id).start());
+    onService(old.service, wasRunning ? 'previous container restarted' : 'previous container kept');
+  }
+  for (const { service, id } of changes.started) {
+    if (!services.has(service)) continue;
+    await stopQuietly(docker, id);
+    onService(service, 'stopped again');
+  }
 }
 
 /** A container the plan creates must not have its name taken by one outside the project (those of the project were matched). */

@@ -1,11 +1,21 @@
 import { mkdir, stat } from 'node:fs/promises';
-import type Docker from 'dockerode';
-import { isGatewayError } from '../../../runtime/errors.js';
+import { GatewayError, isGatewayError } from '../../../runtime/errors.js';
 import type { ComposeProject } from './compose-model.js';
-import { assertNamesFree, createAndStart, noChanges, removeQuietly, rollBack, setAside, startContainer, stopQuietly } from './container-lifecycle.js';
+import {
+  assertNamesFree,
+  createAndStart,
+  noChanges,
+  removeQuietly,
+  rollBack,
+  rollBackServices,
+  setAside,
+  startContainer,
+  stopQuietly,
+} from './container-lifecycle.js';
 import { containerSpec, type ContainerSpec } from './container-spec.js';
 import type { DockerConnection } from './docker-connection.js';
 import { ensureImages } from './ensure-images.js';
+import { LABEL_SERVER } from './labels.js';
 import { assertPortsFree, type PortClaim } from './port-check.js';
 import { listProjectContainers } from './project-containers.js';
 import { ensureNetworksAndVolumes, removeUnusedNetworks } from './project-resources.js';
@@ -61,9 +71,14 @@ const DEFAULT_HEALTH_TIMEOUT_MS = 180_000;
  * nothing else. Images are built (or pulled) when missing; a service is created when it has no
  * container, recreated when its spec hash changed, started when stopped, left alone otherwise;
  * containers of services that no longer exist are removed once the rest is healthy. Services
- * start after what they depend on (`service_healthy` waits). If anything fails, every change of
- * this run is undone (new containers removed, replaced ones renamed back and restarted, networks
- * and volumes it created removed) before the error is thrown.
+ * start after what they depend on (`service_healthy` waits).
+ *
+ * A service that fails (its container exits, turns unhealthy, or a bridge's server cannot start:
+ * launch-probe.ts fails that in seconds) takes only itself and what depends on it down: its own
+ * changes are undone (rollBackServices), everything that became healthy stays, and the first
+ * failure is thrown. Ctrl+C (`signal`) or a failure of the engine itself undoes every change of
+ * the run (new containers removed, replaced ones renamed back and restarted, networks and
+ * volumes it created removed).
  */
 export async function deployUp(options: UpOptions): Promise<UpResult> {
   const { connection, project, signal } = options;
@@ -102,8 +117,23 @@ export async function deployUp(options: UpOptions): Promise<UpResult> {
 
   const changes = noChanges();
   const needHealthy = new Set(project.services.flatMap((s) => s.dependsOn.filter((d) => d.condition !== 'service_started').map((d) => d.service)));
+  const dependsOn = new Map(project.services.map((s) => [s.name, s.dependsOn.map((d) => d.service)]));
+  const bridges = new Set(project.services.filter((s) => s.labels[LABEL_SERVER] !== undefined && s.name.startsWith('bridge-')).map((s) => s.name));
   const containerOf = new Map<string, string>();
-  let current: string | undefined;
+  /** Services that failed in this run, or were not started because something they depend on failed; in the order it happened. */
+  const failed = new Map<string, unknown>();
+  const blockedBy = (service: string): string | undefined => dependsOn.get(service)?.find((d) => failed.has(d));
+  const fail = (service: string, err: unknown): void => {
+    if (failed.has(service)) return;
+    failed.set(service, err);
+    emit({ service, phase: 'failed', detail: firstLine(err) });
+  };
+  const waitOptions = (service: string, timeout: number, stop: AbortSignal | undefined) => ({
+    service,
+    timeoutMs: timeout,
+    launchProbe: bridges.has(service),
+    ...(stop ? { signal: stop } : {}),
+  });
   try {
     Object.assign(changes, await ensureNetworksAndVolumes(docker, project));
     for (const orphan of plan.orphans) {
@@ -113,49 +143,66 @@ export async function deployUp(options: UpOptions): Promise<UpResult> {
     }
     for (const action of plan.actions) {
       if (signal?.aborted) throw interrupted();
-      current = action.service;
-      const spec = specs.get(action.service)!;
-      if (action.kind === 'keep') {
-        containerOf.set(action.service, action.container.id);
-        emit({ service: action.service, phase: 'unchanged' });
-      } else if (action.kind === 'start') {
-        emit({ service: action.service, phase: 'starting' });
-        await startContainer(docker, action.container.id, action.service, project);
-        changes.started.push(action.container.id);
-        containerOf.set(action.service, action.container.id);
-      } else {
-        if (action.kind === 'recreate') {
-          emit({ service: action.service, phase: 'recreating' });
-          await setAside(docker, action.old, changes);
-        } else {
-          emit({ service: action.service, phase: 'creating' });
-        }
-        containerOf.set(action.service, await createAndStart(docker, spec, changes, project));
+      const blocker = blockedBy(action.service);
+      if (blocker !== undefined) {
+        fail(action.service, notStarted(action.service, blocker));
+        continue;
       }
-      // Dependents start as soon as the healthcheck's own test passes once (probe), not a whole interval later.
-      if (action.kind !== 'keep' && needHealthy.has(action.service)) {
-        emit({ service: action.service, phase: 'waiting' });
-        await waitReady(docker, containerOf.get(action.service)!, { service: action.service, timeoutMs, probe: true, ...(signal ? { signal } : {}) });
+      const spec = specs.get(action.service)!;
+      try {
+        if (action.kind === 'keep') {
+          containerOf.set(action.service, action.container.id);
+          emit({ service: action.service, phase: 'unchanged' });
+        } else if (action.kind === 'start') {
+          emit({ service: action.service, phase: 'starting' });
+          changes.started.push({ service: action.service, id: action.container.id });
+          await startContainer(docker, action.container.id, action.service, project);
+          containerOf.set(action.service, action.container.id);
+        } else {
+          if (action.kind === 'recreate') {
+            emit({ service: action.service, phase: 'recreating' });
+            await setAside(docker, action.old, changes);
+          } else {
+            emit({ service: action.service, phase: 'creating' });
+          }
+          containerOf.set(action.service, await createAndStart(docker, spec, changes, project));
+        }
+        // Dependents start as soon as the healthcheck's own test passes once (probe), not a whole interval later.
+        if (action.kind !== 'keep' && needHealthy.has(action.service)) {
+          emit({ service: action.service, phase: 'waiting' });
+          await waitReady(docker, containerOf.get(action.service)!, { ...waitOptions(action.service, timeoutMs, signal), probe: true });
+        }
+      } catch (err) {
+        if (signal?.aborted || (isGatewayError(err) && err.code === 'ERR_DOCKER_INTERRUPTED')) throw err;
+        fail(action.service, err);
       }
     }
-    current = undefined;
-    // Done when Docker itself says healthy, so `status` right after `up` agrees with it.
-    const touched = plan.actions.filter((a) => a.kind !== 'keep');
-    await allOrNothing(
-      touched.map((a) => async (stop: AbortSignal) => {
-        try {
-          await ready(docker, a.service, containerOf.get(a.service)!, timeoutMs, stop, emit);
-        } catch (err) {
-          if (!stop.aborted) emit({ service: a.service, phase: 'failed', detail: firstLine(err) });
-          throw err;
-        }
-      }),
+    // Done when Docker itself says healthy, so `status` right after `up` agrees with it. A failure
+    // stops the waits of what depends on the failed service only; the others go on.
+    const touched = plan.actions.filter((a) => a.kind !== 'keep' && !failed.has(a.service));
+    await waitIndependently(
+      touched.map((a) => a.service),
+      dependsOn,
+      async (service, stop) => {
+        emit({ service, phase: 'waiting' });
+        emit({ service, phase: await waitReady(docker, containerOf.get(service)!, waitOptions(service, timeoutMs, stop)) });
+      },
+      (service, err) => fail(service, err),
+      (service, blocker) => fail(service, notStarted(service, blocker)),
       signal,
     );
+    if (signal?.aborted) throw interrupted();
   } catch (err) {
-    if (current !== undefined) emit({ service: current, phase: 'failed', detail: firstLine(err) });
     await rollBack(docker, changes, (service, detail) => emit({ service, phase: 'rolled back', detail }));
     throw err;
+  }
+  if (failed.size > 0) {
+    await rollBackServices(docker, changes, new Set(failed.keys()), (service, detail) => emit({ service, phase: 'rolled back', detail }));
+    // What depends on nothing that failed stays up: the orphans' services are gone from the config all the same.
+    for (const { old } of changes.orphans) await removeQuietly(docker, old.id);
+    for (const { old } of changes.replaced) if (old.service === undefined || !failed.has(old.service)) await removeQuietly(docker, old.id);
+    const [first] = failed.values();
+    throw first;
   }
 
   const removed: string[] = [];
@@ -178,40 +225,61 @@ export async function deployUp(options: UpOptions): Promise<UpResult> {
 }
 
 /**
- * Runs the waits side by side; the first failure stops the others (so none keeps polling a
- * container the rollback is about to remove) and is the one thrown.
+ * Runs the waits side by side. A failure aborts the waits of the services that depend on the
+ * failed one (directly or not), reported through `onBlocked`; the others go on. `outer` aborts all.
  */
-async function allOrNothing(tasks: Array<(stop: AbortSignal) => Promise<void>>, outer: AbortSignal | undefined): Promise<void> {
-  const stop = new AbortController();
-  const forward = (): void => stop.abort();
+async function waitIndependently(
+  services: readonly string[],
+  dependsOn: ReadonlyMap<string, readonly string[]>,
+  wait: (service: string, stop: AbortSignal) => Promise<void>,
+  onFailure: (service: string, err: unknown) => void,
+  onBlocked: (service: string, blocker: string) => void,
+  outer: AbortSignal | undefined,
+): Promise<void> {
+  const stops = new Map(services.map((service) => [service, new AbortController()]));
+  const forward = (): void => {
+    for (const stop of stops.values()) stop.abort();
+  };
   outer?.addEventListener('abort', forward, { once: true });
-  let first: unknown;
+  const dependents = (failedService: string): string[] => {
+    const found = new Set<string>();
+    const visit = (name: string): void => {
+      for (const [service, deps] of dependsOn) {
+        if (deps.includes(name) && !found.has(service)) {
+          found.add(service);
+          visit(service);
+        }
+      }
+    };
+    visit(failedService);
+    return [...found];
+  };
   try {
-    await Promise.allSettled(
-      tasks.map((task) =>
-        task(stop.signal).catch((err: unknown) => {
-          if (first === undefined) first = err;
+    await Promise.all(
+      services.map((service) =>
+        wait(service, stops.get(service)!.signal).catch((err: unknown) => {
+          const stop = stops.get(service)!;
+          if (stop.signal.aborted) return;
           stop.abort();
+          onFailure(service, err);
+          for (const dependent of dependents(service)) {
+            const other = stops.get(dependent);
+            if (other === undefined || other.signal.aborted) continue;
+            other.abort();
+            onBlocked(dependent, service);
+          }
         }),
       ),
     );
   } finally {
     outer?.removeEventListener('abort', forward);
   }
-  if (first !== undefined) throw first;
 }
 
-async function ready(
-  docker: Docker,
-  service: string,
-  id: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  emit: (e: UpEvent) => void,
-): Promise<void> {
-  emit({ service, phase: 'waiting' });
-  const state = await waitReady(docker, id, { service, timeoutMs, ...(signal ? { signal } : {}) });
-  emit({ service, phase: state });
+function notStarted(service: string, blocker: string): GatewayError {
+  return new GatewayError('ERR_DOCKER_START_FAILED', `service ${service} was not started: ${blocker}, which it depends on, failed`, {
+    hint: `fix ${blocker} first (its error is above), then run \`mcp-gateway up\` again`,
+  });
 }
 
 /**

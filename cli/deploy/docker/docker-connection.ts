@@ -26,8 +26,16 @@ export async function connectDocker(options: { docker?: Docker; timeoutMs?: numb
       err,
     );
   }
-  const modem = docker.modem as unknown as { socketPath?: string | (() => string); host?: string; port?: string | number; protocol?: string };
-  const socketPath = typeof modem.socketPath === 'function' ? modem.socketPath() : modem.socketPath;
+  const modem = docker.modem as unknown as {
+    socketPath?: string | (() => string | Promise<string>);
+    host?: string;
+    port?: string | number;
+    protocol?: string;
+  };
+  // Without DOCKER_HOST (or with a bare unix://) docker-modem's socket path is an async function
+  // that looks for ~/.docker/run/docker.sock first; unawaited, every message read
+  // "no Docker socket at unix://[object Promise]".
+  const socketPath = typeof modem.socketPath === 'function' ? await modem.socketPath() : modem.socketPath;
   const endpoint = socketPath
     ? `unix://${socketPath}`
     : modem.host

@@ -112,7 +112,7 @@ async function buildImage(docker: Docker, tag: string, build: ComposeBuild, serv
       'ERR_DOCKER_BUILD_FAILED',
       `building image ${tag} for ${services.join(', ')} failed: ${failure}\n--- last build output ---\n${tail.join('\n')}`,
       {
-        hint: `fix the cause above; the Dockerfile is ${build.dockerfile} in ${build.context} (base image: --base-image or deploy.nodeImage)`,
+        hint: `fix the cause above; the Dockerfile is ${build.dockerfile} in ${build.context} (base image: --node-image or deploy.nodeImage; \`mcp-gateway images build\` makes one on a host without a registry)`,
       },
     );
   }
@@ -139,6 +139,6 @@ function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEntry: 
 
 function unavailable(image: string, services: string[], reason: string): GatewayError {
   return new GatewayError('ERR_DOCKER_IMAGE_UNAVAILABLE', `image ${image} for ${services.join(', ')} is not available: ${reason}`, {
-    hint: 'on a host without a registry, build or load the image first (docker load / docker build -t), or point the config at a local one (--redis-image, deploy.redisImage, deploy.traefikImage)',
+    hint: "on a host without a registry, `mcp-gateway images build` makes the base images from this host's programs and prints the up flags that use them (--node-image, --python-image, --redis-image; deploy.router: builtin where Traefik cannot be made), or load an image first (docker load)",
   });
 }

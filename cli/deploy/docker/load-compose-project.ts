@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseWords } from 'shell-quote';
 import { parseDocument } from 'yaml';
-import { formatIssues } from '../../../runtime/config/load-config.js';
+import { formatIssues } from '../../../runtime/config/config-issues.js';
 import { GatewayError } from '../../../runtime/errors.js';
 import { parseComposeDuration } from './compose-duration.js';
 import { interpolate, InterpolationError, type Interpolated } from './compose-interpolation.js';

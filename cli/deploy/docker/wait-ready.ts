@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { GatewayError } from '../../../runtime/errors.js';
 import { lastLogLines } from './container-logs.js';
+import { bridgeHealthDetail, isPermanentLaunchFailure } from './launch-probe.js';
 
 export interface WaitReadyOptions {
   service: string;
@@ -13,6 +14,12 @@ export interface WaitReadyOptions {
    * `up` uses this to start dependents early, then waits for Docker's own verdict at the end.
    */
   probe?: boolean;
+  /**
+   * A bridge: ask it (launch-probe.ts) why it is not healthy yet, and fail at once when the
+   * reason is one waiting does not change (its command missing, the server exiting before
+   * `initialize`), instead of after the start period and every retry.
+   */
+  launchProbe?: boolean;
   /** Between inspections. */
   pollMs?: number;
   /** Without a healthcheck, how long the container must keep running (one start, no restart) to count. */
@@ -30,10 +37,11 @@ const LOG_LINES_IN_ERRORS = 15;
  * last log lines.
  */
 export async function waitReady(docker: Docker, id: string, options: WaitReadyOptions): Promise<'healthy' | 'running'> {
-  const { service, timeoutMs, signal, probe: useProbe = false, pollMs = 500, settleMs = 2_000, now = Date.now } = options;
+  const { service, timeoutMs, signal, probe: useProbe = false, launchProbe = false, pollMs = 500, settleMs = 2_000, now = Date.now } = options;
   const container = docker.getContainer(id);
   const deadline = now() + timeoutMs;
   let lastProbe = 0;
+  let lastLaunchProbe = 0;
   // A process that crashes right after start is "running" for a moment: it counts once seen running, unrestarted, for settleMs.
   let runningSince: { at: number; startedAt: string } | undefined;
   let restarts: number | undefined;
@@ -72,6 +80,21 @@ export async function waitReady(docker: Docker, id: string, options: WaitReadyOp
         `service ${service} did not become healthy within ${Math.round(timeoutMs / 1000)}s${output ? ` (last check: ${output})` : ''}`,
       );
     }
+    if (launchProbe && state.Running && now() - lastLaunchProbe >= 1_500) {
+      lastLaunchProbe = now();
+      const detail = await bridgeHealthDetail(docker, id);
+      if (detail !== undefined && isPermanentLaunchFailure(detail)) {
+        throw await failure(
+          docker,
+          id,
+          'ERR_DOCKER_START_FAILED',
+          `service ${service} cannot start its MCP server (${detail.replace(/^Could not start the MCP server: /, '')})`,
+          {
+            hint: `waiting would not change this: the command must exist in the runtime image (node, npm, npx; python3, uv, uvx in the python one) and the server must start with the configured args and env; fix servers.${service.replace(/^bridge-/, '')} in mcp-gateway.yaml and run up again (\`mcp-gateway logs ${service.replace(/^bridge-/, '')}\` shows its output)`,
+          },
+        );
+      }
+    }
     if (useProbe && state.Running && test && test.length > 1 && now() - lastProbe >= 1_000) {
       lastProbe = now();
       if (await probe(container, test)) return 'healthy';
@@ -103,10 +126,16 @@ async function probe(container: Docker.Container, test: string[]): Promise<boole
   return false;
 }
 
-async function failure(docker: Docker, id: string, code: 'ERR_DOCKER_START_FAILED' | 'ERR_DOCKER_UNHEALTHY', message: string): Promise<GatewayError> {
+async function failure(
+  docker: Docker,
+  id: string,
+  code: 'ERR_DOCKER_START_FAILED' | 'ERR_DOCKER_UNHEALTHY',
+  message: string,
+  { hint = 'the log lines above usually say why; `mcp-gateway logs NAME` shows more' }: { hint?: string } = {},
+): Promise<GatewayError> {
   const lines = await lastLogLines(docker, id, LOG_LINES_IN_ERRORS);
   const logs = lines.length > 0 ? `\n--- last log lines ---\n${lines.join('\n')}` : '';
-  return new GatewayError(code, `${message}${logs}`, { hint: 'the log lines above usually say why; `mcp-gateway logs NAME` shows more' });
+  return new GatewayError(code, `${message}${logs}`, { hint });
 }
 
 export function interrupted(): GatewayError {

@@ -298,8 +298,8 @@ describe('where no sandbox can be set up', () => {
     const demo = new CliProcess(['serve', '--demo', '--listen', '127.0.0.1:0'], { env: noSandboxPath });
     try {
       const [, url] = await demo.waitFor(/public URL (http:\/\/127\.0\.0\.1:\d+)/);
-      const health = await fetch(`${url}/health`);
-      expect(health.status).toBe(200);
+      // /health says 503 "no answer to initialize yet" while the first probe of the demo server runs (slow under load).
+      await expect.poll(async () => (await fetch(`${url}/health`)).status, { timeout: 15_000, interval: 250 }).toBe(200);
     } finally {
       await demo.stop();
     }

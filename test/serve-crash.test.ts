@@ -235,6 +235,11 @@ async function burstThenKill(
       return undefined;
     }),
   );
+  // The random moment counts from the first acknowledged registration and refresh: a cold
+  // process (first sqlite write, first token signed) may take longer than the shortest delay,
+  // and a life that acknowledged nothing would check nothing.
+  const started = Date.now();
+  while (!(counts.registrations > 0 && counts.refreshes > 0) && Date.now() - started < 10_000) await pause(10);
   const timer = setTimeout(() => {
     killed = true;
     running.kill();

@@ -11,6 +11,7 @@ import { freePort } from './helpers/free-port.js';
 import { ECHO_FIXTURE } from './helpers/gateway-harness.js';
 import { mcpInitialize, obtainTokens, registerClient, tokenRequest, type HasUrls } from './helpers/oauth-flow.js';
 import { ServeProcess } from './helpers/serve-process.js';
+import { waitForHealth } from './helpers/wait-for-health.js';
 
 /*
  * `mcp-gateway clients` and `tokens` against a real `serve` (GitHub stand-in login): through the
@@ -27,21 +28,6 @@ let dir: string;
 let gw: HasUrls;
 let echo: string;
 let serve: ServeProcess;
-
-async function waitForHealth(url: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.status === 200,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('gateway never became healthy');
-}
 
 async function startServe(): Promise<void> {
   serve = new ServeProcess(['--dir', dir]);

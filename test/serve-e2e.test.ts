@@ -10,21 +10,9 @@ import { ECHO_FIXTURE } from './helpers/gateway-harness.js';
 import { TestOAuthProvider, approveConsent } from './helpers/sdk-oauth-provider.js';
 import { descendantPids } from './helpers/bridge-harness.js';
 import { ServeProcess, isAlive } from './helpers/serve-process.js';
+import { waitForHealth } from './helpers/wait-for-health.js';
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
-
-async function waitForHealth(url: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('gateway never became healthy');
-}
 
 function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   return (result.content as Array<{ type: string; text: string }>)[0]!.text;

@@ -8,6 +8,7 @@ import { ECHO_SERVER } from './helpers/bridge-harness.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli, STACK_FRAME } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { ServeProcess } from './helpers/serve-process.js';
+import { waitForHealth } from './helpers/wait-for-health.js';
 
 const reachable = await new Docker().ping().then(
   () => true,
@@ -16,21 +17,6 @@ const reachable = await new Docker().ping().then(
 
 /** No engine answers here: the Docker commands must say so, and no embedded project may ever ask it. */
 const NOWHERE = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
-
-async function waitForHealth(url: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.status === 200,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url}/health never answered 200`);
-}
 
 describe('status of an embedded project (mcp-gateway serve)', () => {
   let dir: string;

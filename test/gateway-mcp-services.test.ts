@@ -74,7 +74,18 @@ describe('/health with a server that cannot start', () => {
       servers: { ok: { command: process.execPath, args: [ECHO_SERVER] }, broken: { command: 'mcp-gateway-no-such-command' } },
     });
     try {
-      const res = await fetch(`${gw.urls.issuer}/health`);
+      // The good server's first probe may still run on a loaded machine ("no answer to initialize
+      // yet"); /health is polled until it is in, then the whole answer is checked.
+      let res = await fetch(`${gw.urls.issuer}/health`);
+      await expect
+        .poll(
+          async () => {
+            res = await fetch(`${gw.urls.issuer}/health`);
+            return ((await res.clone().json()) as { servers: { ok: { healthy: boolean } } }).servers.ok.healthy;
+          },
+          { timeout: 15_000 },
+        )
+        .toBe(true);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({
         status: 'unavailable',

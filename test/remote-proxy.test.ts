@@ -180,9 +180,21 @@ describe('remote MCP server behind the gateway', () => {
   });
 
   it('reports the remote server in /health: healthy when it answers initialize, with detail when not', async () => {
-    const res = await fetch(`${gw.urls.issuer}/health`);
+    type Health = { status: string; servers: Record<string, { healthy: boolean; detail?: string }> };
+    // Each server's first probe may still run on a loaded machine; poll until both are in.
+    let res = await fetch(`${gw.urls.issuer}/health`);
+    let body = (await res.json()) as Health;
+    await expect
+      .poll(
+        async () => {
+          res = await fetch(`${gw.urls.issuer}/health`);
+          body = (await res.json()) as Health;
+          return [body.servers['remote']?.healthy, body.servers['wrongkey']?.detail?.startsWith('no answer') ?? true];
+        },
+        { timeout: 15_000 },
+      )
+      .toEqual([true, false]);
     expect(res.status).toBe(503);
-    const body = (await res.json()) as { status: string; servers: Record<string, { healthy: boolean; detail?: string }> };
     expect(body.status).toBe('unavailable');
     expect(body.servers['remote']).toMatchObject({ healthy: true });
     expect(body.servers['wrongkey']).toMatchObject({ healthy: false, detail: 'the remote server answered initialize with HTTP 401' });

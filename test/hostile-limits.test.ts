@@ -140,7 +140,7 @@ describe('a real `serve` under hostile traffic', () => {
     if (dir) await removeTempDir(dir);
   });
 
-  it('6,000 hostile /authorize requests raise RSS by under 50 MB and the store by under 5 MB', async () => {
+  it('6,000 hostile /authorize requests raise RSS by under 50 MB (80 MB on Node 22+) and the store by under 5 MB', async () => {
     const client = await registerClient({ urls: gatewayUrls(await loadConfig(dir)) });
     const resource = `${publicUrl}/echo/mcp`;
     const authorize = (state: string, challenge = newPkce().challenge): string =>
@@ -177,7 +177,9 @@ describe('a real `serve` under hostile traffic', () => {
     expect(statuses.get(429), 'the flood must hit the per-address limit').toBeGreaterThan(HOSTILE_REQUESTS / 2);
     // A forged X-Forwarded-For does not buy a fresh address: serve trusts no proxy.
     expect((statuses.get(302) ?? 0) + 1).toBeLessThanOrEqual(120);
-    expect(growth.rssMB).toBeLessThan(50);
+    // Node 22 and 24 grow the heap further before collecting (+59 MB measured on Node 22 in
+    // .ci/node-matrix, under 50 on Node 20); a leak of the pending authorizations would be far more.
+    expect(growth.rssMB).toBeLessThan(Number(process.versions.node.split('.')[0]) >= 22 ? 80 : 50);
     expect(growth.storeMB).toBeLessThan(5);
     await expectHealthyWithin(publicUrl);
   });

@@ -219,15 +219,17 @@ function untilSignal(out: CliOutput, signals: readonly NodeJS.Signals[]): Promis
         process.stdout.on('error', ignore);
         process.stderr.on('error', ignore);
       }
-      out.stdout(`\n${signal} received, stopping (sessions end, child processes are stopped)\n`);
-      for (const s of signals) process.off(s, onSignal);
       // A second Ctrl+C or SIGTERM while shutting down means "now". A second SIGHUP does not:
       // a closing terminal sends two (the shell passes its own on to its jobs, then the kernel
       // hangs up the foreground group), and the first shutdown must finish. Until the process
       // ends, SIGHUP and SIGUSR2 do nothing rather than their default, which is to end it.
+      // The new listeners go on before onSignal comes off: a signal with no listener left, even
+      // for a moment, gets its default action back (Node 22 ended on a second SIGHUP that way).
       const force = (): void => process.exit(1);
-      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, force);
       for (const s of ['SIGHUP', 'SIGUSR2'] as const) process.on(s, () => undefined);
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, force);
+      for (const s of signals) process.off(s, onSignal);
+      out.stdout(`\n${signal} received, stopping (sessions end, child processes are stopped)\n`);
       resolve();
     };
     for (const s of signals) process.on(s, onSignal);

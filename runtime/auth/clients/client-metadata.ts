@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ClientMetadata, ClientRecord } from './client-registry.js';
 import { OAuthError } from '../oauth-error.js';
 import { DISPLAY_TEXT_MESSAGE, isDisplaySafe } from './display-text.js';
-import { redirectUriProblem } from './redirect-uri-policy.js';
+import { APPLICATION_TYPES, APPLICATION_TYPE_MESSAGE, redirectUriProblem } from './redirect-uri-policy.js';
 
 // Every free-text member below ends up in front of a person (consent page, terminal, `clients
 // list`), so each refuses what could disguise it (display-text.ts), not only control characters.
@@ -13,6 +13,7 @@ const httpsUrl = displayed(z.url({ protocol: /^https$/ }).max(2000));
 const clientMetadataSchema = z.object({
   redirect_uris: z.array(z.string().max(2000)).min(1, 'at least one redirect URI is required').max(20),
   token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).optional(),
+  application_type: z.enum(APPLICATION_TYPES, { message: APPLICATION_TYPE_MESSAGE }).optional(),
   grant_types: z
     .array(z.enum(['authorization_code', 'refresh_token'], { message: 'only authorization_code and refresh_token are supported' }))
     .min(1)
@@ -43,7 +44,7 @@ export function parseClientMetadata(body: unknown): ClientMetadata {
   }
   const meta = parsed.data;
   for (const uri of meta.redirect_uris) {
-    const problem = redirectUriProblem(uri);
+    const problem = redirectUriProblem(uri, meta.application_type);
     if (problem) throw new OAuthError('invalid_redirect_uri', `redirect URI ${uri.slice(0, 200)} ${problem}`);
   }
   // Most MCP clients omit grant_types yet expect refresh tokens; RFC 7591's default (code only) would log them out hourly.
@@ -59,10 +60,15 @@ export function parseClientMetadata(body: unknown): ClientMetadata {
     ...(meta.client_uri === undefined ? {} : { clientUri: meta.client_uri }),
     ...(meta.logo_uri === undefined ? {} : { logoUri: meta.logo_uri }),
     ...(meta.scope === undefined ? {} : { scope: meta.scope }),
+    ...(meta.application_type === undefined ? {} : { applicationType: meta.application_type }),
   };
 }
 
-/** RFC 7591 §3.2.1 / RFC 7592 §3: the registered metadata; never `null`, timestamps as integers. */
+/**
+ * RFC 7591 §3.2.1 / RFC 7592 §3: the registered metadata; never `null`, timestamps as integers.
+ * `application_type` only when the client stated it: echoing OIDC's default "web" to a 2025 client
+ * that registered `cursor://` would make its next RFC 7592 PUT of this very document fail.
+ */
 export function clientInformationResponse(
   record: ClientRecord,
   extra: { clientSecret?: string; registrationAccessToken?: string; registrationClientUri: string },
@@ -81,5 +87,6 @@ export function clientInformationResponse(
     ...(record.clientUri === undefined ? {} : { client_uri: record.clientUri }),
     ...(record.logoUri === undefined ? {} : { logo_uri: record.logoUri }),
     ...(record.scope === undefined ? {} : { scope: record.scope }),
+    ...(record.applicationType === undefined ? {} : { application_type: record.applicationType }),
   };
 }

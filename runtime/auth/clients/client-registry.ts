@@ -2,6 +2,7 @@ import { isGatewayError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Store } from '../../store/store.js';
 import type { CimdResolver } from './cimd/cimd-resolver.js';
+import type { ApplicationType } from './redirect-uri-policy.js';
 import { forgetClientConsents, newConsentEpoch } from '../consent/consents.js';
 import { constantTimeEqual, randomToken, sha256Base64url } from '../crypto-helpers.js';
 
@@ -21,6 +22,8 @@ export interface ClientRecord {
   responseTypes: string[];
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   scope?: string;
+  /** As the client stated it (OIDC Registration §2); absent when it did not, which 2025 clients never do. */
+  applicationType?: ApplicationType;
   /** Seconds since the epoch (RFC 7591 §3.2.1). */
   issuedAt: number;
   /** Milliseconds; set once the client has obtained a token. */
@@ -85,6 +88,7 @@ export function createClientRegistry(
             ...(doc.clientUri === undefined ? {} : { clientUri: doc.clientUri }),
             ...(doc.logoUri === undefined ? {} : { logoUri: doc.logoUri }),
             ...(doc.scope === undefined ? {} : { scope: doc.scope }),
+            ...(doc.applicationType === undefined ? {} : { applicationType: doc.applicationType }),
           },
         };
       } catch (err) {
@@ -131,7 +135,8 @@ export function createClientRegistry(
     async update(current: ClientRecord, metadata: ClientMetadata): Promise<{ record: ClientRecord; clientSecret?: string }> {
       const needsSecret = metadata.tokenEndpointAuthMethod !== 'none' && current.clientSecretHash === undefined;
       const clientSecret = needsSecret ? randomToken(32) : undefined;
-      const { clientName: _n, clientUri: _u, logoUri: _l, scope: _s, ...kept } = current;
+      // RFC 7592 §2.2: a member the update omits is gone, not kept from the old metadata.
+      const { clientName: _n, clientUri: _u, logoUri: _l, scope: _s, applicationType: _a, ...kept } = current;
       const record: ClientRecord = {
         ...kept,
         ...metadata,

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { DISPLAY_TEXT_MESSAGE, isDisplaySafe } from '../display-text.js';
-import { redirectUriProblem } from '../redirect-uri-policy.js';
+import { APPLICATION_TYPES, APPLICATION_TYPE_MESSAGE, redirectUriProblem } from '../redirect-uri-policy.js';
 import type { ClientRecord } from '../client-registry.js';
 
 /** What the gateway keeps of a Client ID Metadata Document: a registered client's public fields, always a public client. */
-export type CimdClient = Pick<ClientRecord, 'clientId' | 'clientName' | 'clientUri' | 'logoUri' | 'redirectUris' | 'grantTypes' | 'responseTypes' | 'scope'> & {
+export type CimdClient = Pick<
+  ClientRecord,
+  'clientId' | 'clientName' | 'clientUri' | 'logoUri' | 'redirectUris' | 'grantTypes' | 'responseTypes' | 'scope' | 'applicationType'
+> & {
   tokenEndpointAuthMethod: 'none';
 };
 
@@ -30,6 +33,8 @@ const documentSchema = z.object({
   client_id: z.string(),
   redirect_uris: z.array(z.string().max(2000)).min(1, 'at least one redirect URI is required').max(20),
   token_endpoint_auth_method: z.string().max(200).optional(),
+  // Not ignored like unknown members: it decides which redirect URIs are acceptable, as at registration.
+  application_type: z.enum(APPLICATION_TYPES, { message: APPLICATION_TYPE_MESSAGE }).optional(),
   grant_types: z.array(z.string().max(200)).min(1).max(20).optional(),
   response_types: z.array(z.string().max(200)).min(1).max(20).optional(),
   client_name: z.string().refine(isDisplaySafe, DISPLAY_TEXT_MESSAGE).trim().min(1).max(200).optional(),
@@ -80,7 +85,7 @@ export function parseCimdDocument(json: unknown, clientId: string): CimdClient {
     throw new DocumentProblem(`token_endpoint_auth_method: ${method.slice(0, 100)} is not supported here; this gateway accepts only public clients ("none")`);
 
   doc.redirect_uris.forEach((uri, i) => {
-    const problem = redirectUriProblem(uri);
+    const problem = redirectUriProblem(uri, doc.application_type);
     if (problem !== undefined) throw new DocumentProblem(`redirect_uris.${i}: ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
   });
 
@@ -100,6 +105,7 @@ export function parseCimdDocument(json: unknown, clientId: string): CimdClient {
     ...(doc.client_uri === undefined ? {} : { clientUri: doc.client_uri }),
     ...(doc.logo_uri === undefined ? {} : { logoUri: doc.logo_uri }),
     ...(doc.scope === undefined ? {} : { scope: doc.scope }),
+    ...(doc.application_type === undefined ? {} : { applicationType: doc.application_type }),
   };
 }
 

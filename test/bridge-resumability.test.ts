@@ -130,17 +130,14 @@ describe('protocol versions the bridge does not speak', () => {
     await h.stop();
   });
 
-  it('answers a 2026-07-28 request (no session, Mcp-Method header) with 400 listing the supported versions', async () => {
+  it('answers a 2026-07-28 header on a body without its _meta with 400 -32602 naming the key, starting no child', async () => {
     const res = await post(
       h.url,
       { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
       { version: '2026-07-28', headers: { 'mcp-method': 'tools/list' } },
     );
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({
-      id: null,
-      error: { code: -32000, data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26'], requested: '2026-07-28' } },
-    });
+    expect(await res.json()).toMatchObject({ id: 1, error: { code: -32602, message: expect.stringContaining('io.modelcontextprotocol/protocolVersion') } });
     expect(h.bridge.sessionCount).toBe(0);
   });
 

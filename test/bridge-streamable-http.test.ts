@@ -211,7 +211,14 @@ describe('stdio bridge over Streamable HTTP', () => {
     expect(await toolText(await callTool(h.url, survivor, 'echo', { text: 'unaffected' }))).toBe('unaffected');
   });
 
-  it.each(['not-a-version', '2026-07-28', '2024-11-05'])('refuses MCP-Protocol-Version %s with 400 listing the supported versions', async (version) => {
+  it('sends a 2026-07-28 header on a 2025-shaped body to the stateless side, which asks for its _meta (400, -32602)', async () => {
+    const session = await openSession(h.url);
+    const res = await post(h.url, toolCall(1, 'echo', { text: 'x' }), { version: '2026-07-28', session });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: -32602, message: expect.stringContaining('io.modelcontextprotocol/protocolVersion') } });
+  });
+
+  it.each(['not-a-version', '2024-11-05'])('refuses MCP-Protocol-Version %s with 400 listing the supported versions', async (version) => {
     const session = await openSession(h.url);
     for (const withSession of [true, false]) {
       const res = await post(h.url, toolCall(1, 'echo', { text: 'x' }), { version, ...(withSession ? { session } : {}) });

@@ -315,7 +315,10 @@ describe.skipIf(!scriptAvailable())('mcp-gateway serve in a real terminal', () =
         process.kill(pid, 'SIGHUP');
         await serve.waitFor(/SIGHUP received, stopping/);
         process.kill(pid, 'SIGHUP');
-        expect(await serve.exited).toBe(0);
+        // 0, or 129 when the second hangup lands after the shutdown finished, while Node tears the
+        // process down and signals have their default action again (seen on Node 20 and 24 when the
+        // shutdown takes a few milliseconds). Either way the shutdown ran to its end: the checks below.
+        expect([0, 129]).toContain(await serve.exited);
         expect(serve.text).toContain('SIGHUP received, stopping');
         expect(serve.text).toContain('mcp-gateway stopped');
         expect(existsSync(lockFile())).toBe(false);

@@ -1,7 +1,7 @@
 import { isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ChildProcessSession, type StdioLaunch } from './child-process-session.js';
-import { isJsonObject, type Envelope, type JsonObject } from './json-rpc.js';
+import { canonicalJson, isJsonObject, type Envelope, type JsonObject } from './json-rpc.js';
 import { tooLargeMessage } from './oversized-message.js';
 import { DEFAULT_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 
@@ -125,13 +125,4 @@ export function templateFrom(params: unknown): InitializeTemplate | undefined {
   if (templateKey(params) === undefined || !isJsonObject(params)) return undefined;
   const clientInfo = isJsonObject(params['clientInfo']) ? params['clientInfo'] : DEFAULT_TEMPLATE.clientInfo;
   return { protocolVersion: params['protocolVersion'] as string, capabilities: params['capabilities'] as JsonObject, clientInfo };
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isJsonObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -72,3 +72,13 @@ export function jsonRpcErrorLine(id: RequestId | null, code: number, message: st
  */
 export const TRANSPORT_ERROR = -32000;
 export const SESSION_NOT_FOUND = -32001;
+
+/** JSON with object keys sorted: equal values give equal text (for keys and digests). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isJsonObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -13,6 +13,8 @@ import { DEFAULT_TEMPLATE, startInitializedChild } from './initialized-child.js'
 import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
 import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
 import { acceptable, type Acceptable } from './media-types.js';
+import { createModernEndpoint } from './modern/modern-endpoint.js';
+import { looksModern } from './modern/modern-request.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { allowsBatch } from './protocol-versions.js';
 import { readPostBody } from './post-body.js';
@@ -62,6 +64,17 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     eventLog,
     onEnded: (ended) => sessions.remove(ended),
   });
+  // 2026-07-28 clients: stateless requests on per-user initialized children (modern/).
+  const modern = createModernEndpoint({
+    serverName,
+    launch: childLaunch,
+    logger: log,
+    initializeTimeoutMs,
+    requestTimeoutMs,
+    maxMessageBytes,
+    maxPerUser: settings.maxSessionsPerUser,
+    idleTimeoutMs,
+  });
   let closing = false;
 
   const sweeper = setInterval(
@@ -104,6 +117,13 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       }
       if (!originAllowed(singleHeader(req, 'origin'))) {
         replyJsonRpcError(res, 403, TRANSPORT_ERROR, 'Forbidden: Origin not allowed');
+        return;
+      }
+      if (req.method !== 'POST' && looksModern(req, undefined)) {
+        // 2026-07-28 has no GET stream (subscriptions/listen replaces it) and no session to DELETE.
+        replyJsonRpcError(res, 405, TRANSPORT_ERROR, `Method Not Allowed: 2026-07-28 requests are POSTs only (${req.method} is for 2025 sessions)`, {
+          headers: { Allow: ALLOW },
+        });
         return;
       }
       switch (req.method) {
@@ -150,6 +170,18 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     const post = await readPostBody(req, res, maxMessageBytes);
     if (post === undefined) return;
     const { messages, batch } = post;
+    if (looksModern(req, batch ? undefined : messages[0]?.envelope)) {
+      if (batch || messages.length !== 1) {
+        replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 takes one JSON-RPC message per POST, no batches');
+        return;
+      }
+      if (closing) {
+        replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
+        return;
+      }
+      await modern.handle(req, res, user, messages[0]!.envelope, accept);
+      return;
+    }
 
     if (messages.some(({ envelope }) => envelope.kind === 'request' && envelope.method === 'initialize')) {
       await initialize(req, res, user, messages, batch, accept);
@@ -288,7 +320,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     const bounded = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), CLOSE_BOUND_MS);
     });
-    const stopping = Promise.allSettled([...all.map((session) => session.terminate()), pool?.close()]);
+    const stopping = Promise.allSettled([...all.map((session) => session.terminate()), pool?.close(), modern.close()]);
     const outcome = await Promise.race([stopping, bounded]);
     clearTimeout(timer);
     if (outcome === 'timeout') log.warn({ sessions: all.length }, 'some MCP server processes did not exit in time');

@@ -1,0 +1,219 @@
+import type { ServerResponse } from 'node:http';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonObject, type JsonObject, type RequestId } from '../json-rpc.js';
+import { replyRaw } from '../json-replies.js';
+import type { Acceptable } from '../media-types.js';
+import { SseStream } from '../sse-stream.js';
+import type { ChildCall, ModernChild } from './modern-child.js';
+import { INPUT_REQUIRED_METHODS } from './modern-protocol.js';
+import { modernError, modernResult, responseLine } from './modern-results.js';
+
+/** How long a child's input requests are gathered before the client is asked: they often come in a burst. */
+const GATHER_MS = 15;
+
+export interface CallHooks {
+  /** Seals the state naming this call, for an input_required result. */
+  sealState(call: ModernCall): string;
+  /** The call is over (answered, cancelled, expired): forget its handle. */
+  ended(call: ModernCall): void;
+}
+
+interface PendingInput {
+  childId: RequestId;
+  method: string;
+  params: JsonObject;
+}
+
+/**
+ * One 2026-07-28 request running on a 2025 child, across the retries of a multi-round-trip
+ * request (mrtr.mdx): when the child asks the client something, the HTTP response ends with an
+ * `input_required` result whose sealed `requestState` names this call; the call waits, the
+ * child's question unanswered, until the client's retry brings the answers (`resume`), which go
+ * to the child, and the retry's response carries on where the first one stopped.
+ */
+export class ModernCall implements ChildCall {
+  readonly handle: string;
+  readonly user: string;
+  readonly method: string;
+  readonly asksForInput: boolean;
+  readonly progressToken: RequestId | undefined;
+  readonly #child: ModernChild;
+  readonly #hooks: CallHooks;
+  readonly #inputTtlMs: number;
+  readonly #timeoutMs: number;
+  #childId = '';
+  #res: ServerResponse | undefined;
+  #clientId: RequestId;
+  #accept: Acceptable;
+  #sse: SseStream | undefined;
+  #pending = new Map<string, PendingInput>();
+  #nextKey = 0;
+  #gatherTimer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #done = false;
+
+  constructor(options: {
+    handle: string;
+    user: string;
+    method: string;
+    clientId: RequestId;
+    progressToken: RequestId | undefined;
+    child: ModernChild;
+    accept: Acceptable;
+    hooks: CallHooks;
+    inputTtlMs: number;
+    timeoutMs: number;
+  }) {
+    this.handle = options.handle;
+    this.user = options.user;
+    this.method = options.method;
+    this.asksForInput = INPUT_REQUIRED_METHODS.has(options.method);
+    this.progressToken = options.progressToken;
+    this.#clientId = options.clientId;
+    this.#child = options.child;
+    this.#accept = options.accept;
+    this.#hooks = options.hooks;
+    this.#inputTtlMs = options.inputTtlMs;
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  /** Sends the request to the child; `res` gets the answer (or an input_required result). */
+  begin(res: ServerResponse, params: JsonObject): void {
+    this.#attach(res);
+    this.#childId = this.#child.start(this, this.method, params);
+  }
+
+  /**
+   * The client's retry: its answers go to the child's waiting requests (unknown keys are
+   * ignored, as mrtr.mdx says); any question still unanswered is asked again at once.
+   */
+  resume(res: ServerResponse, clientId: RequestId, accept: Acceptable, inputResponses: unknown): void {
+    this.#clientId = clientId;
+    this.#accept = accept;
+    this.#sse = undefined;
+    this.#attach(res);
+    const responses = isJsonObject(inputResponses) ? inputResponses : {};
+    for (const [key, input] of [...this.#pending]) {
+      const answer = responses[key];
+      if (!isJsonObject(answer)) continue;
+      this.#pending.delete(key);
+      this.#child.answer(input.childId, { result: withoutResultType(answer) });
+    }
+    if (this.#pending.size > 0) this.#askClient();
+  }
+
+  get waitingForInput(): boolean {
+    return !this.#done && this.#res === undefined;
+  }
+
+  answered(response: JsonObject): void {
+    if (this.#done) return;
+    const body =
+      'result' in response && isJsonObject(response['result'])
+        ? { result: modernResult(this.method, response['result'], this.#child.serverInfo) }
+        : { error: modernError(response['error']) };
+    // -32601 from the server: a method it does not serve (a capability it did not advertise).
+    const status = 'error' in body && body.error['code'] === ErrorCode.MethodNotFound ? 404 : 200;
+    this.#reply(responseLine(this.#clientId, body), status);
+    this.#end();
+  }
+
+  asked(childId: RequestId, method: string, params: JsonObject): void {
+    if (this.#done) {
+      this.#child.answer(childId, { error: { code: ErrorCode.InternalError, message: 'the request it belonged to has ended' } });
+      return;
+    }
+    this.#pending.set(`input-${++this.#nextKey}`, { childId, method, params });
+    if (this.#res === undefined || this.#gatherTimer !== undefined) return; // asked on the next retry, or with the burst
+    this.#gatherTimer = setTimeout(() => {
+      this.#gatherTimer = undefined;
+      if (this.#res !== undefined && this.#pending.size > 0) this.#askClient();
+    }, GATHER_MS);
+  }
+
+  progress(params: JsonObject): void {
+    if (this.#done || this.#res === undefined || !this.#accept.sse) return;
+    this.#sse ??= new SseStream(this.#res, 200);
+    this.#sse.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { ...params, progressToken: this.progressToken } }));
+  }
+
+  childGone(message: string): void {
+    if (this.#done) return;
+    this.#reply(responseLine(this.#clientId, { error: { code: ErrorCode.InternalError, message } }), 200);
+    this.#end();
+  }
+
+  /** The client gave up (closed the stream) or never came back: stop the child's work. */
+  cancel(reason: string): void {
+    if (this.#done) return;
+    for (const input of this.#pending.values()) this.#child.answer(input.childId, { error: { code: ErrorCode.InternalError, message: reason } });
+    this.#pending.clear();
+    this.#child.cancel(this.#childId, reason);
+    this.#end();
+  }
+
+  #attach(res: ServerResponse): void {
+    this.#res = res;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#reply(
+        responseLine(this.#clientId, { error: { code: ErrorCode.RequestTimeout, message: `the MCP server did not answer within ${this.#timeoutMs} ms` } }),
+        200,
+      );
+      this.cancel('The gateway stopped waiting for a response');
+    }, this.#timeoutMs);
+    this.#timer.unref();
+    res.once('close', () => {
+      // Closing the response stream cancels the request (streamable-http.mdx "Cancellation"),
+      // unless it closed because this call answered it or asked for input.
+      if (this.#res === res && !this.#done) this.cancel('The client closed the response stream');
+    });
+  }
+
+  #askClient(): void {
+    const inputRequests: JsonObject = {};
+    for (const [key, input] of this.#pending) inputRequests[key] = { method: input.method, params: input.params };
+    const result = { resultType: 'input_required', inputRequests, requestState: this.#hooks.sealState(this) };
+    const line = responseLine(this.#clientId, { result });
+    const res = this.#res;
+    this.#res = undefined; // before the reply: its 'close' must not cancel the call
+    this.#write(res, line, 200);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.cancel('The client did not answer the input requests in time'), this.#inputTtlMs);
+    this.#timer.unref();
+  }
+
+  #reply(line: string, status: number): void {
+    const res = this.#res;
+    this.#res = undefined;
+    this.#write(res, line, status);
+  }
+
+  #write(res: ServerResponse | undefined, line: string, status: number): void {
+    if (res === undefined) return;
+    if (this.#sse !== undefined) {
+      this.#sse.send(line);
+      this.#sse.end();
+      this.#sse = undefined;
+    } else if (this.#accept.json || !this.#accept.sse) {
+      replyRaw(res, status, line);
+    } else {
+      const sse = new SseStream(res, status);
+      sse.send(line);
+      sse.end();
+    }
+  }
+
+  #end(): void {
+    this.#done = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#gatherTimer);
+    this.#hooks.ended(this);
+  }
+}
+
+/** An input response as a 2025 result: `resultType` is 2026-07-28's, a 2025 server may refuse unknown fields. */
+function withoutResultType(result: JsonObject): JsonObject {
+  const { resultType, ...rest } = result;
+  return rest;
+}

@@ -1,0 +1,57 @@
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonObject, type JsonObject, type RequestId } from '../json-rpc.js';
+import { CACHEABLE_METHODS, META, MODERN_PROTOCOL_VERSIONS } from './modern-protocol.js';
+
+/** 2025's "resource not found", replaced by -32602 in 2026-07-28 (which must not send -32002). */
+const LEGACY_RESOURCE_NOT_FOUND = -32002;
+/** 2025-11-25's URL elicitation required: 2026-07-28 must not send it. */
+const LEGACY_URL_ELICITATION_REQUIRED = -32042;
+
+/**
+ * A 2025 server's answer as a 2026-07-28 result: `resultType` (absent means complete, but the
+ * spec says results MUST carry it), the caching fields on the results that need them (`private`
+ * and 0 ms: what a child tells one user is not for another, and a child's lists can change
+ * without the gateway knowing), and the server's identity in `_meta`.
+ */
+export function modernResult(method: string, result: JsonObject, serverInfo: JsonObject | undefined): JsonObject {
+  const meta = isJsonObject(result['_meta']) ? result['_meta'] : {};
+  return {
+    ...result,
+    resultType: 'complete',
+    ...(CACHEABLE_METHODS.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}),
+    _meta: serverInfo === undefined ? meta : { ...meta, [META.serverInfo]: serverInfo },
+  };
+}
+
+/** A child's JSON-RPC error with the codes 2026-07-28 renamed or dropped mapped onto its own. */
+export function modernError(error: unknown): JsonObject {
+  if (!isJsonObject(error)) return { code: ErrorCode.InternalError, message: 'The MCP server answered with a malformed error' };
+  const code = error['code'];
+  if (code === LEGACY_RESOURCE_NOT_FOUND) return { ...error, code: ErrorCode.InvalidParams };
+  if (code === LEGACY_URL_ELICITATION_REQUIRED) return { ...error, code: ErrorCode.InternalError };
+  return error;
+}
+
+/** The `server/discover` result, built from the child's initialize result. */
+export function discoverResult(initializeResult: JsonObject): JsonObject {
+  const capabilities = isJsonObject(initializeResult['capabilities']) ? initializeResult['capabilities'] : {};
+  const instructions = initializeResult['instructions'];
+  return {
+    resultType: 'complete',
+    supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+    capabilities,
+    ...(typeof instructions === 'string' ? { instructions } : {}),
+    ttlMs: 0,
+    cacheScope: 'private',
+    _meta: serverInfoOf(initializeResult) === undefined ? {} : { [META.serverInfo]: serverInfoOf(initializeResult) },
+  };
+}
+
+export function serverInfoOf(initializeResult: JsonObject): JsonObject | undefined {
+  const info = initializeResult['serverInfo'];
+  return isJsonObject(info) ? info : undefined;
+}
+
+export function responseLine(id: RequestId, body: { result: JsonObject } | { error: JsonObject }): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, ...body });
+}

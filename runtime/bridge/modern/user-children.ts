@@ -1,0 +1,156 @@
+import type { Logger } from '../../logger.js';
+import type { StdioLaunch } from '../child-process-session.js';
+import { startInitializedChild, templateKey, type InitializeTemplate } from '../initialized-child.js';
+import { isJsonObject, type JsonObject } from '../json-rpc.js';
+import { ModernChild, type ChildNotificationListener } from './modern-child.js';
+
+/** The version a 2025 child is initialized with for 2026-07-28 clients: the newest it may know. */
+const LEGACY_VERSION_FOR_MODERN = '2025-11-25';
+
+export interface UserChildrenOptions {
+  launch: StdioLaunch;
+  logger: Logger;
+  initializeTimeoutMs: number;
+  maxMessageBytes: number;
+  /** Children one user may have at once (calls asking for input each need one of their own). */
+  maxPerUser: number;
+  idleTimeoutMs: number;
+}
+
+export type Acquired = { ok: true; child: ModernChild } | { ok: false; status: number; message: string; retryAfterS?: string };
+
+/**
+ * The initialized 2025 children that serve 2026-07-28 requests, per user: one user's requests
+ * never run on another user's child. A child is initialized with what the client declares it
+ * can do (its `clientCapabilities`, as 2025 initialize capabilities), so the server asks only
+ * for input the client can give; clients of one user that declare different capabilities get
+ * different children.
+ */
+export class UserChildren {
+  readonly #options: UserChildrenOptions;
+  readonly #byUser = new Map<string, ModernChild[]>();
+  readonly #starting = new Map<string, number>();
+  readonly #listeners = new Map<string, Set<ChildNotificationListener>>();
+  readonly #sweeper: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: UserChildrenOptions) {
+    this.#options = options;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(options.idleTimeoutMs / 2, 30_000)));
+    this.#sweeper.unref();
+  }
+
+  get count(): number {
+    let n = 0;
+    for (const list of this.#byUser.values()) n += list.length;
+    return n;
+  }
+
+  /**
+   * A child for this user and these capabilities: for a call that may ask for input, one with no
+   * such call running; otherwise the least loaded. Starts one when none fits and the user has
+   * room; else 503 with Retry-After.
+   */
+  async acquire(user: string, capabilities: JsonObject, clientInfo: JsonObject | undefined, forInput: boolean): Promise<Acquired> {
+    const template: InitializeTemplate = {
+      protocolVersion: LEGACY_VERSION_FOR_MODERN,
+      capabilities: legacyCapabilities(capabilities),
+      clientInfo: clientInfo ?? { name: 'mcp-gateway (2026-07-28 client)', version: '1' },
+    };
+    const key = templateKey(template)!;
+    const mine = (this.#byUser.get(user) ?? []).filter((child) => child.alive && child.key === key);
+    const fits = forInput ? mine.filter((child) => child.takesInputCalls) : mine;
+    if (fits.length > 0) return { ok: true, child: fits.reduce((a, b) => (b.load < a.load ? b : a)) };
+    if (this.#closed) return { ok: false, status: 503, message: 'the MCP server is shutting down' };
+    if (this.#held(user) >= this.#options.maxPerUser && !this.#retireIdle(user)) {
+      return { ok: false, status: 503, message: 'you have too many requests waiting on this server; retry shortly', retryAfterS: '1' };
+    }
+    this.#starting.set(user, (this.#starting.get(user) ?? 0) + 1);
+    const { launch, logger, initializeTimeoutMs, maxMessageBytes } = this.#options;
+    const outcome = await startInitializedChild({
+      launch,
+      logger: logger.child({ user, era: '2026-07-28' }),
+      template,
+      timeoutMs: initializeTimeoutMs,
+      maxMessageBytes,
+    });
+    this.#starting.set(user, (this.#starting.get(user) ?? 1) - 1);
+    if (!outcome.ok) return { ok: false, status: 502, message: `the MCP server could not start: ${outcome.detail}` };
+    const child = new ModernChild({
+      key,
+      user,
+      initialized: outcome.value,
+      logger: logger.child({ user, era: '2026-07-28', pid: outcome.value.child.pid }),
+      onNotification: (method, params) => {
+        for (const listener of this.#listeners.get(user) ?? []) listener(method, params);
+      },
+      onExit: (gone) => this.#forget(gone),
+    });
+    if (this.#closed) {
+      void child.terminate();
+      return { ok: false, status: 503, message: 'the MCP server is shutting down' };
+    }
+    this.#byUser.set(user, [...(this.#byUser.get(user) ?? []), child]);
+    logger.info({ user, pid: child.pid }, 'MCP server started for 2026-07-28 requests');
+    return { ok: true, child };
+  }
+
+  /** Server notifications (list changes, resource updates) of any of the user's children. */
+  listen(user: string, listener: ChildNotificationListener): () => void {
+    const set = this.#listeners.get(user) ?? new Set();
+    set.add(listener);
+    this.#listeners.set(user, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(user);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    const all = [...this.#byUser.values()].flat();
+    this.#byUser.clear();
+    await Promise.allSettled(all.map((child) => child.terminate()));
+  }
+
+  #held(user: string): number {
+    return (this.#byUser.get(user)?.length ?? 0) + (this.#starting.get(user) ?? 0);
+  }
+
+  /** Makes room for a child of other capabilities by stopping an idle one. */
+  #retireIdle(user: string): boolean {
+    const idle = (this.#byUser.get(user) ?? []).find((child) => child.load === 0 && child.listeners === 0);
+    if (idle === undefined) return false;
+    this.#forget(idle);
+    void idle.terminate();
+    return true;
+  }
+
+  #forget(child: ModernChild): void {
+    const list = this.#byUser.get(child.user);
+    if (list === undefined) return;
+    const rest = list.filter((other) => other !== child);
+    if (rest.length === 0) this.#byUser.delete(child.user);
+    else this.#byUser.set(child.user, rest);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const child of [...this.#byUser.values()].flat()) {
+      if (child.load > 0 || child.listeners > 0 || now - child.lastActive < this.#options.idleTimeoutMs) continue;
+      this.#options.logger.info({ user: child.user, pid: child.pid }, 'MCP server idle; stopping it');
+      this.#forget(child);
+      void child.terminate();
+    }
+  }
+}
+
+/** 2026-07-28 client capabilities as 2025 initialize capabilities: the ones a 2025 server acts on. */
+function legacyCapabilities(capabilities: JsonObject): JsonObject {
+  const legacy: JsonObject = {};
+  for (const name of ['sampling', 'elicitation', 'roots', 'experimental'] as const) {
+    if (isJsonObject(capabilities[name])) legacy[name] = capabilities[name];
+  }
+  return legacy;
+}

@@ -240,3 +240,103 @@ describe('add-server --url / --header', () => {
     await expect(runAddServer({ dir, name: 'stdio', command: 'node x.js', header: ['X-Api-Key=1'] }, { output })).rejects.toMatchObject({ code: 'ERR_USAGE' });
   });
 });
+
+/** A 2026-07-28 request, as a modern client sends it. */
+function modernToolsList(token: string, version = '2026-07-28', method = 'tools/list'): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': version,
+      'mcp-method': method,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method,
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientCapabilities': {} } },
+    }),
+  };
+}
+
+describe('remote servers and 2026-07-28 clients', () => {
+  let legacy: Upstream;
+  let modernSeen: IncomingHttpHeaders[];
+  let modern: Server;
+  let gw: LocalGateway;
+
+  beforeAll(async () => {
+    legacy = await startUpstream();
+    modernSeen = [];
+    // A stateless 2026-07-28 server: answers tools/list, and -32022 for a version it does not speak.
+    modern = createServer(async (req, res) => {
+      modernSeen.push(req.headers);
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string };
+      const version = req.headers['mcp-protocol-version'];
+      if (body.method !== 'tools/list') {
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error: { code: -32601, message: 'Method not found' } }));
+        return;
+      }
+      const reply =
+        version === '2026-07-28'
+          ? {
+              jsonrpc: '2.0',
+              id: body.id,
+              result: { resultType: 'complete', tools: [{ name: 'modern-tool', inputSchema: { type: 'object' } }], ttlMs: 0, cacheScope: 'private' },
+            }
+          : {
+              jsonrpc: '2.0',
+              id: body.id,
+              error: { code: -32022, message: 'Unsupported protocol version', data: { supported: ['2026-07-28'], requested: version } },
+            };
+      res.writeHead('result' in reply ? 200 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+    });
+    await new Promise<void>((resolve) => modern.listen(0, '127.0.0.1', resolve));
+    const modernUrl = `http://127.0.0.1:${(modern.address() as AddressInfo).port}/mcp`;
+    gw = await startLocalGateway(
+      { servers: { old: { url: legacy.url, headers: ['X-Api-Key'] }, new: { url: modernUrl } } },
+      { upstreamHeaders: { old: { 'X-Api-Key': API_KEY } } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await legacy?.close();
+    modern?.closeAllConnections();
+    await new Promise((resolve) => modern?.close(resolve));
+  });
+
+  it('passes a 2026-07-28 request to a server that speaks it, headers included, and its answer back', async () => {
+    const res = await fetch(gw.urls.resourceFor('new'), modernToolsList(await gw.token('new')));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: 7, result: { resultType: 'complete', tools: [{ name: 'modern-tool' }] } });
+    expect(modernSeen.at(-1)).toMatchObject({ 'mcp-method': 'tools/list', 'mcp-protocol-version': '2026-07-28' });
+    expect(modernSeen.at(-1)?.['authorization']).toBeUndefined();
+  });
+
+  it("passes the server's own modern error on as is", async () => {
+    const res = await fetch(gw.urls.resourceFor('new'), modernToolsList(await gw.token('new'), '2027-01-01'));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: -32022, data: { supported: ['2026-07-28'] } } });
+  });
+
+  it("passes the server's 404 with -32601 for a method it does not serve", async () => {
+    const res = await fetch(gw.urls.resourceFor('new'), modernToolsList(await gw.token('new'), '2026-07-28', 'prompts/list'));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: -32601 } });
+  });
+
+  it('answers a 2026-07-28 request to a 2025-only server with a 400 that says why, in a code that makes auto clients fall back', async () => {
+    const res = await fetch(gw.urls.resourceFor('old'), modernToolsList(await gw.token('old')));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: number; message: string } };
+    expect(body.error.code).toBe(-32000);
+    expect(body.error.message).toContain('speaks MCP 2025-11-25/2025-06-18/2025-03-26 only');
+    expect(body.error.message).toContain('2025-11-25 client');
+  });
+});

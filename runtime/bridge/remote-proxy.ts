@@ -19,6 +19,8 @@ import { replyJson, replyJsonRpcError } from './json-replies.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage } from './oversized-message.js';
 import { relayUpstreamResponse } from './upstream-response.js';
+import { looksModern } from './modern/modern-request.js';
+import { refuseLegacyUpstream } from './modern/legacy-upstream.js';
 import type { Bridge } from './bridge.js';
 
 export interface RemoteProxyOptions {
@@ -162,6 +164,12 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         answer.resume();
         log.warn({ status }, 'remote MCP server refused the gateway credentials');
         replyJsonRpcError(res, 502, TRANSPORT_ERROR, `Bad Gateway: the remote MCP server refused the gateway's credentials (HTTP ${status})`);
+        return;
+      }
+      if ((status === 400 || status === 404 || status === 405) && looksModern(req, undefined)) {
+        // A 2026-07-28 request the upstream refused: its own modern error passes on as is; a
+        // 2025-only server's (no session, bad request) is replaced by one that says what is going on.
+        refuseLegacyUpstream(answer, res, serverName, status);
         return;
       }
       track(req.method, sessionId, status, answer.headers['mcp-session-id'], user);

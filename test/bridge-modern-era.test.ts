@@ -393,3 +393,34 @@ describe('subscriptions/listen', () => {
     expect((await modernPost(h.url, 'subscriptions/listen', { notifications: {} }, { accept: 'application/json' })).status).toBe(406);
   });
 });
+
+describe('limits on the children of 2026-07-28 clients', () => {
+  let h: BridgeHarness;
+  beforeAll(async () => {
+    h = await startBridge({ maxSessionsPerUser: 1, maxSessions: 2 });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('gives a user at most maxSessionsPerUser children and the server at most maxSessions: 503 with Retry-After beyond', async () => {
+    const slow = (sub: string, signal: AbortSignal) =>
+      modernPost(h.url, 'tools/call', { name: 'slow', arguments: { steps: 50, delayMs: 100 } }, { sub, signal, meta: { progressToken: 1 } });
+    const abort = new AbortController();
+    const first = await slow('alice', abort.signal);
+    expect(first.status).toBe(200);
+    // A second call that may ask for input needs a second child: over alice's limit.
+    const second = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { sub: 'alice' });
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('1');
+    expect(await second.json()).toMatchObject({ error: { message: expect.stringContaining('too many requests') } });
+    // Lists share the busy child.
+    expect((await resultOf(await modernPost(h.url, 'tools/list', {}, { sub: 'alice' })))['result'].tools.length).toBeGreaterThan(0);
+    const bob = await slow('bob', abort.signal);
+    expect(bob.status).toBe(200);
+    const carol = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { sub: 'carol' });
+    expect(carol.status).toBe(503);
+    abort.abort();
+    await Promise.all([first.body?.cancel().catch(() => {}), bob.body?.cancel().catch(() => {})]);
+  });
+});

@@ -73,6 +73,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     requestTimeoutMs,
     maxMessageBytes,
     maxPerUser: settings.maxSessionsPerUser,
+    maxTotal: settings.maxSessions,
     idleTimeoutMs,
   });
   let closing = false;

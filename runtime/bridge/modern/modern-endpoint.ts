@@ -21,6 +21,7 @@ export interface ModernEndpointOptions {
   requestTimeoutMs: number;
   maxMessageBytes: number;
   maxPerUser: number;
+  maxTotal: number;
   idleTimeoutMs: number;
   /** How long a call waits for the client to come back with the input it asked for. */
   inputTtlMs?: number;
@@ -54,6 +55,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     initializeTimeoutMs: options.initializeTimeoutMs,
     maxMessageBytes: options.maxMessageBytes,
     maxPerUser: options.maxPerUser,
+    maxTotal: options.maxTotal,
     idleTimeoutMs: options.idleTimeoutMs,
   });
   /** Calls that may ask for input, by handle: a requestState names one. */

@@ -14,6 +14,8 @@ export interface UserChildrenOptions {
   maxMessageBytes: number;
   /** Children one user may have at once (calls asking for input each need one of their own). */
   maxPerUser: number;
+  /** Children of all users at once (the server's session limit: each is a process like a session's). */
+  maxTotal: number;
   idleTimeoutMs: number;
 }
 
@@ -65,6 +67,9 @@ export class UserChildren {
     if (this.#held(user) >= this.#options.maxPerUser && !this.#retireIdle(user)) {
       return { ok: false, status: 503, message: 'you have too many requests waiting on this server; retry shortly', retryAfterS: '1' };
     }
+    if (this.count + this.#startingTotal() >= this.#options.maxTotal) {
+      return { ok: false, status: 503, message: 'this server has too many requests in progress; retry shortly', retryAfterS: '1' };
+    }
     this.#starting.set(user, (this.#starting.get(user) ?? 0) + 1);
     const { launch, logger, initializeTimeoutMs, maxMessageBytes } = this.#options;
     const outcome = await startInitializedChild({
@@ -112,6 +117,12 @@ export class UserChildren {
     const all = [...this.#byUser.values()].flat();
     this.#byUser.clear();
     await Promise.allSettled(all.map((child) => child.terminate()));
+  }
+
+  #startingTotal(): number {
+    let n = 0;
+    for (const starting of this.#starting.values()) n += starting;
+    return n;
   }
 
   #held(user: string): number {

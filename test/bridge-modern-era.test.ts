@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOTH, initializeRequest, openSession, post, sleep, sseEvents, startBridge, type BridgeHarness } from './helpers/bridge-harness.js';
 
 const LIST_CHANGING_SERVER = fileURLToPath(new URL('./fixtures/list-changing-mcp-server.mjs', import.meta.url));
+const MODERN_STDIO_SERVER = fileURLToPath(new URL('./fixtures/modern-stdio-server.mjs', import.meta.url));
 const MODERN = '2026-07-28';
 
 interface ModernOptions {
@@ -422,5 +423,50 @@ describe('limits on the children of 2026-07-28 clients', () => {
     expect(carol.status).toBe(503);
     abort.abort();
     await Promise.all([first.body?.cancel().catch(() => {}), bob.body?.cancel().catch(() => {})]);
+  });
+});
+
+describe('a stdio server that speaks 2026-07-28 itself', () => {
+  let h: BridgeHarness;
+  beforeAll(async () => {
+    h = await startBridge({ launch: { command: process.execPath, args: [MODERN_STDIO_SERVER], env: {} } });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it("is driven natively: its own discover and results, its own input_required and requestState, the client's ids", async () => {
+    const discover = await resultOf(await modernPost(h.url, 'server/discover', {}, { id: 'd' }));
+    expect(discover).toMatchObject({ id: 'd', result: { supportedVersions: ['2026-07-28'], cacheScope: 'public' } });
+    expect(textOf(await resultOf(await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'native' } }, { id: 5 })))).toBe('native');
+    const asked = await resultOf(await modernPost(h.url, 'tools/call', { name: 'ask' }, { id: 6, capabilities: { elicitation: {} } }));
+    expect(asked).toMatchObject({
+      id: 6,
+      result: { resultType: 'input_required', requestState: 'own-state', inputRequests: { who: { method: 'elicitation/create' } } },
+    });
+    const done = await resultOf(
+      await modernPost(
+        h.url,
+        'tools/call',
+        { name: 'ask', inputResponses: { who: { action: 'accept', content: { name: 'Ada' } } }, requestState: 'own-state' },
+        { id: 7 },
+      ),
+    );
+    expect(textOf(done)).toBe('hello Ada');
+  });
+
+  it("relays progress with the client's token, and keeps users on their own children", async () => {
+    const res = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'p' } }, { meta: { progressToken: 'tok' } });
+    const events = sseEvents(res);
+    expect(await events.message()).toMatchObject({ method: 'notifications/progress', params: { progressToken: 'tok' } });
+    expect(textOf((await events.message())!)).toBe('p');
+    const pid = async (sub: string) => textOf(await resultOf(await modernPost(h.url, 'tools/call', { name: 'pid' }, { sub })));
+    expect(await pid('alice')).not.toBe(await pid('bob'));
+  });
+
+  it('still refuses what the spec says before the server sees it', async () => {
+    const res = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: {} }, { headers: { 'mcp-name': 'pid' } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: -32020 } });
   });
 });

@@ -6,6 +6,8 @@ import { isJsonObject, type Envelope, type JsonObject } from '../json-rpc.js';
 import { replyEmpty, replyJsonRpcError, replyRaw } from '../json-replies.js';
 import type { Acceptable } from '../media-types.js';
 import { ModernCall } from './modern-call.js';
+import { ModernChild } from './modern-child.js';
+import { NativeChild } from './native-child.js';
 import { checkModernRequest, type ModernRequest } from './modern-request.js';
 import { INPUT_REQUIRED_METHODS } from './modern-protocol.js';
 import { discoverResult, responseLine } from './modern-results.js';
@@ -57,6 +59,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     maxPerUser: options.maxPerUser,
     maxTotal: options.maxTotal,
     idleTimeoutMs: options.idleTimeoutMs,
+    requestTimeoutMs,
   });
   /** Calls that may ask for input, by handle: a requestState names one. */
   const waiting = new Map<string, ModernCall>();
@@ -82,6 +85,16 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     // No client notification is defined over HTTP in 2026-07-28; accepted and dropped.
     if ('notification' in checked) return replyEmpty(res, 202);
     const { request } = checked;
+    if (children.era !== 'legacy') {
+      // A server that may speak 2026-07-28 itself: the first child tells (its era probe).
+      const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, false);
+      if (!acquired.ok) return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+      if (acquired.child instanceof NativeChild) {
+        if (request.method === 'subscriptions/listen' && !accept.sse) return refuse(res, request, 406, LISTEN_NEEDS_SSE.code, LISTEN_NEEDS_SSE.message);
+        acquired.child.relay(res, accept, request);
+        return;
+      }
+    }
     if (request.params['requestState'] !== undefined) return resume(res, user, request, accept);
     if (request.params['inputResponses'] !== undefined && !INPUT_REQUIRED_METHODS.has(request.method)) {
       return refuse(res, request, 400, ErrorCode.InvalidParams, `Invalid params: inputResponses only go with tools/call, prompts/get or resources/read`);
@@ -92,17 +105,9 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
 
     const forInput = INPUT_REQUIRED_METHODS.has(request.method);
     const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, forInput);
-    if (!acquired.ok) {
-      return refuse(
-        res,
-        request,
-        acquired.status,
-        ErrorCode.InternalError,
-        acquired.message,
-        acquired.retryAfterS === undefined ? {} : { 'Retry-After': acquired.retryAfterS },
-      );
-    }
+    if (!acquired.ok) return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
     const { child } = acquired;
+    if (!(child instanceof ModernChild)) throw new TypeError('a 2025 server gave a native child');
     if (request.method === 'server/discover') {
       replyRaw(res, 200, responseLine(request.id, { result: discoverResult(child.initializeResult) }));
       return;
@@ -181,6 +186,10 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
       return children.count;
     },
   };
+}
+
+function retryAfter(seconds: string | undefined): Record<string, string> {
+  return seconds === undefined ? {} : { 'Retry-After': seconds };
 }
 
 function refuse(res: ServerResponse, request: ModernRequest, status: number, code: number, message: string, headers: Record<string, string> = {}): void {

@@ -3,6 +3,8 @@ import type { StdioLaunch } from '../child-process-session.js';
 import { startInitializedChild, templateKey, type InitializeTemplate } from '../initialized-child.js';
 import { isJsonObject, type JsonObject } from '../json-rpc.js';
 import { ModernChild, type ChildNotificationListener } from './modern-child.js';
+import { META, FIRST_MODERN_VERSION } from './modern-protocol.js';
+import { NativeChild } from './native-child.js';
 
 /** The version a 2025 child is initialized with for 2026-07-28 clients: the newest it may know. */
 const LEGACY_VERSION_FOR_MODERN = '2025-11-25';
@@ -17,9 +19,17 @@ export interface UserChildrenOptions {
   /** Children of all users at once (the server's session limit: each is a process like a session's). */
   maxTotal: number;
   idleTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
-export type Acquired = { ok: true; child: ModernChild } | { ok: false; status: number; message: string; retryAfterS?: string };
+/** How long the era probe waits for `server/discover` before taking the server for a 2025 one. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** All of a native server's requests share its children: capabilities come with each request. */
+const NATIVE_KEY = 'native';
+
+type UserChild = ModernChild | NativeChild;
+
+export type Acquired = { ok: true; child: UserChild } | { ok: false; status: number; message: string; retryAfterS?: string };
 
 /**
  * The initialized 2025 children that serve 2026-07-28 requests, per user: one user's requests
@@ -30,16 +40,23 @@ export type Acquired = { ok: true; child: ModernChild } | { ok: false; status: n
  */
 export class UserChildren {
   readonly #options: UserChildrenOptions;
-  readonly #byUser = new Map<string, ModernChild[]>();
+  readonly #byUser = new Map<string, UserChild[]>();
   readonly #starting = new Map<string, number>();
   readonly #listeners = new Map<string, Set<ChildNotificationListener>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
+  /** Which revision the server speaks, from the first probe: kept for the bridge's life. */
+  #era: 'unknown' | 'modern' | 'legacy' = 'unknown';
 
   constructor(options: UserChildrenOptions) {
     this.#options = options;
     this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(options.idleTimeoutMs / 2, 30_000)));
     this.#sweeper.unref();
+  }
+
+  /** 'modern': the server speaks 2026-07-28 itself (NativeChild); 'legacy': a 2025 server (ModernChild). */
+  get era(): 'unknown' | 'modern' | 'legacy' {
+    return this.#era;
   }
 
   get count(): number {
@@ -59,7 +76,7 @@ export class UserChildren {
       capabilities: legacyCapabilities(capabilities),
       clientInfo: clientInfo ?? { name: 'mcp-gateway (2026-07-28 client)', version: '1' },
     };
-    const key = templateKey(template)!;
+    const key = this.#era === 'modern' ? NATIVE_KEY : templateKey(template)!;
     const mine = (this.#byUser.get(user) ?? []).filter((child) => child.alive && child.key === key);
     const fits = forInput ? mine.filter((child) => child.takesInputCalls) : mine;
     if (fits.length > 0) return { ok: true, child: fits.reduce((a, b) => (b.load < a.load ? b : a)) };
@@ -71,7 +88,36 @@ export class UserChildren {
       return { ok: false, status: 503, message: 'this server has too many requests in progress; retry shortly', retryAfterS: '1' };
     }
     this.#starting.set(user, (this.#starting.get(user) ?? 0) + 1);
+    try {
+      return await this.#start(user, key, template, capabilities);
+    } finally {
+      this.#starting.set(user, (this.#starting.get(user) ?? 1) - 1);
+    }
+  }
+
+  async #start(user: string, key: string, template: InitializeTemplate, capabilities: JsonObject): Promise<Acquired> {
     const { launch, logger, initializeTimeoutMs, maxMessageBytes } = this.#options;
+    if (this.#era !== 'legacy') {
+      const probed = await NativeChild.probe({
+        launch,
+        logger: logger.child({ user, era: '2026-07-28', native: true }),
+        key: NATIVE_KEY,
+        user,
+        meta: { [META.protocolVersion]: FIRST_MODERN_VERSION, [META.clientCapabilities]: capabilities, [META.clientInfo]: template.clientInfo },
+        timeoutMs: Math.min(initializeTimeoutMs, PROBE_TIMEOUT_MS),
+        requestTimeoutMs: this.#options.requestTimeoutMs,
+        maxMessageBytes,
+        onExit: (gone) => this.#forget(gone),
+      });
+      if (probed.era === 'failed') return { ok: false, status: 502, message: `the MCP server could not start: ${probed.detail}` };
+      if (probed.era === 'modern') {
+        if (this.#era === 'unknown') logger.info('the MCP server speaks 2026-07-28 itself: driven natively');
+        this.#era = 'modern';
+        return this.#adopt(user, probed.child);
+      }
+      if (this.#era === 'unknown') logger.info('the MCP server speaks 2025: 2026-07-28 requests are translated');
+      this.#era = 'legacy';
+    }
     const outcome = await startInitializedChild({
       launch,
       logger: logger.child({ user, era: '2026-07-28' }),
@@ -79,7 +125,6 @@ export class UserChildren {
       timeoutMs: initializeTimeoutMs,
       maxMessageBytes,
     });
-    this.#starting.set(user, (this.#starting.get(user) ?? 1) - 1);
     if (!outcome.ok) return { ok: false, status: 502, message: `the MCP server could not start: ${outcome.detail}` };
     const child = new ModernChild({
       key,
@@ -91,12 +136,16 @@ export class UserChildren {
       },
       onExit: (gone) => this.#forget(gone),
     });
+    return this.#adopt(user, child);
+  }
+
+  #adopt(user: string, child: UserChild): Acquired {
     if (this.#closed) {
       void child.terminate();
       return { ok: false, status: 503, message: 'the MCP server is shutting down' };
     }
     this.#byUser.set(user, [...(this.#byUser.get(user) ?? []), child]);
-    logger.info({ user, pid: child.pid }, 'MCP server started for 2026-07-28 requests');
+    this.#options.logger.info({ user, pid: child.pid }, 'MCP server started for 2026-07-28 requests');
     return { ok: true, child };
   }
 
@@ -138,7 +187,7 @@ export class UserChildren {
     return true;
   }
 
-  #forget(child: ModernChild): void {
+  #forget(child: UserChild): void {
     const list = this.#byUser.get(child.user);
     if (list === undefined) return;
     const rest = list.filter((other) => other !== child);

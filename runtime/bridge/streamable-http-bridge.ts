@@ -15,6 +15,7 @@ import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
 import { acceptable, type Acceptable } from './media-types.js';
 import { createModernEndpoint } from './modern/modern-endpoint.js';
 import { looksModern } from './modern/modern-request.js';
+import { stdioBackend } from './modern/stdio-backend.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { allowsBatch } from './protocol-versions.js';
 import { readPostBody } from './post-body.js';
@@ -67,11 +68,10 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   // 2026-07-28 clients: stateless requests on per-user initialized children (modern/).
   const modern = createModernEndpoint({
     serverName,
-    launch: childLaunch,
+    backend: stdioBackend({ launch: childLaunch, maxMessageBytes, requestTimeoutMs }),
     logger: log,
     initializeTimeoutMs,
     requestTimeoutMs,
-    maxMessageBytes,
     maxPerUser: settings.maxSessionsPerUser,
     maxTotal: settings.maxSessions,
     idleTimeoutMs,

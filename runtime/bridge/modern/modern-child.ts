@@ -1,10 +1,24 @@
 import type { Logger } from '../../logger.js';
-import type { ChildProcessSession } from '../child-process-session.js';
-import type { InitializedChild } from '../initialized-child.js';
+import type { ChildHandlers } from '../child-process-session.js';
 import { isJsonObject, type Envelope, type JsonObject, type RequestId } from '../json-rpc.js';
 import { tooLargeErrorLine } from '../oversized-message.js';
 import { INPUT_REQUEST_METHODS } from './modern-protocol.js';
 import { serverInfoOf } from './modern-results.js';
+
+/** What ModernChild needs of the 2025 server it drives: a stdio child, or a remote server's session. */
+export interface LegacyPeer {
+  readonly pid: number;
+  send(line: string): void;
+  terminate(): Promise<unknown>;
+  rebind(handlers: ChildHandlers): void;
+}
+
+/** A peer that has answered initialize (InitializedChild is one). */
+export interface InitializedPeer {
+  child: LegacyPeer;
+  resultJson: string;
+  early: Array<{ envelope: Envelope }>;
+}
 
 /** What a ModernChild reports to the call it is running and to the user's subscriptions. */
 export interface ChildCall {
@@ -37,7 +51,7 @@ export class ModernChild {
   lastActive = Date.now();
   /** subscriptions/listen streams using this child: it is not idle while they are open. */
   listeners = 0;
-  readonly #child: ChildProcessSession;
+  readonly #child: LegacyPeer;
   readonly #log: Logger;
   readonly #calls = new Map<string, ChildCall>();
   readonly #byProgressToken = new Map<string, ChildCall>();
@@ -49,7 +63,7 @@ export class ModernChild {
   constructor(options: {
     key: string;
     user: string;
-    initialized: InitializedChild;
+    initialized: InitializedPeer;
     logger: Logger;
     onNotification: ChildNotificationListener;
     onExit: (child: ModernChild) => void;

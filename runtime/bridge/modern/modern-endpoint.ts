@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../logger.js';
-import type { StdioLaunch } from '../child-process-session.js';
 import { isJsonObject, type Envelope, type JsonObject } from '../json-rpc.js';
 import { replyEmpty, replyJsonRpcError, replyRaw } from '../json-replies.js';
 import type { Acceptable } from '../media-types.js';
@@ -13,15 +12,15 @@ import { INPUT_REQUIRED_METHODS } from './modern-protocol.js';
 import { discoverResult, responseLine } from './modern-results.js';
 import { LISTEN_NEEDS_SSE, openSubscription, parseFilter } from './modern-subscription.js';
 import { newCallHandle, paramsDigest, RequestStateSeal } from './request-state.js';
-import { UserChildren } from './user-children.js';
+import { UserChildren, type LegacyBackend } from './user-children.js';
 
 export interface ModernEndpointOptions {
   serverName: string;
-  launch: StdioLaunch;
+  /** The 2025 side: a stdio command (stdioBackend) or a remote server (remoteLegacyBackend). */
+  backend: LegacyBackend;
   logger: Logger;
   initializeTimeoutMs: number;
   requestTimeoutMs: number;
-  maxMessageBytes: number;
   maxPerUser: number;
   maxTotal: number;
   idleTimeoutMs: number;
@@ -52,14 +51,12 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
   const log = logger.child({ era: '2026-07-28' });
   const seal = new RequestStateSeal(serverName);
   const children = new UserChildren({
-    launch: options.launch,
+    backend: options.backend,
     logger: log,
     initializeTimeoutMs: options.initializeTimeoutMs,
-    maxMessageBytes: options.maxMessageBytes,
     maxPerUser: options.maxPerUser,
     maxTotal: options.maxTotal,
     idleTimeoutMs: options.idleTimeoutMs,
-    requestTimeoutMs,
   });
   /** Calls that may ask for input, by handle: a requestState names one. */
   const waiting = new Map<string, ModernCall>();

@@ -1,25 +1,30 @@
 import type { Logger } from '../../logger.js';
-import type { StdioLaunch } from '../child-process-session.js';
-import { startInitializedChild, templateKey, type InitializeTemplate } from '../initialized-child.js';
+import { templateKey, type InitializeTemplate } from '../initialized-child.js';
 import { isJsonObject, type JsonObject } from '../json-rpc.js';
-import { ModernChild, type ChildNotificationListener } from './modern-child.js';
+import { ModernChild, type ChildNotificationListener, type InitializedPeer } from './modern-child.js';
 import { META, FIRST_MODERN_VERSION } from './modern-protocol.js';
-import { NativeChild } from './native-child.js';
+import { NativeChild, type ProbeOutcome } from './native-child.js';
+
+/** Where the 2025 peers of 2026-07-28 clients come from: a stdio command, or a remote server. */
+export interface LegacyBackend {
+  /** A peer initialized with `template`, or why not. */
+  start(template: InitializeTemplate, logger: Logger, timeoutMs: number): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string }>;
+  /** Asks a new peer `server/discover`; absent when the caller knows the server speaks 2025. */
+  probeNative?(options: { logger: Logger; key: string; user: string; meta: JsonObject; timeoutMs: number; onExit: (child: NativeChild) => void }): Promise<ProbeOutcome>;
+}
 
 /** The version a 2025 child is initialized with for 2026-07-28 clients: the newest it may know. */
 const LEGACY_VERSION_FOR_MODERN = '2025-11-25';
 
 export interface UserChildrenOptions {
-  launch: StdioLaunch;
+  backend: LegacyBackend;
   logger: Logger;
   initializeTimeoutMs: number;
-  maxMessageBytes: number;
   /** Children one user may have at once (calls asking for input each need one of their own). */
   maxPerUser: number;
   /** Children of all users at once (the server's session limit: each is a process like a session's). */
   maxTotal: number;
   idleTimeoutMs: number;
-  requestTimeoutMs: number;
 }
 
 /** How long the era probe waits for `server/discover` before taking the server for a 2025 one. */
@@ -96,17 +101,14 @@ export class UserChildren {
   }
 
   async #start(user: string, key: string, template: InitializeTemplate, capabilities: JsonObject): Promise<Acquired> {
-    const { launch, logger, initializeTimeoutMs, maxMessageBytes } = this.#options;
-    if (this.#era !== 'legacy') {
-      const probed = await NativeChild.probe({
-        launch,
+    const { backend, logger, initializeTimeoutMs } = this.#options;
+    if (this.#era !== 'legacy' && backend.probeNative !== undefined) {
+      const probed = await backend.probeNative({
         logger: logger.child({ user, era: '2026-07-28', native: true }),
         key: NATIVE_KEY,
         user,
         meta: { [META.protocolVersion]: FIRST_MODERN_VERSION, [META.clientCapabilities]: capabilities, [META.clientInfo]: template.clientInfo },
         timeoutMs: Math.min(initializeTimeoutMs, PROBE_TIMEOUT_MS),
-        requestTimeoutMs: this.#options.requestTimeoutMs,
-        maxMessageBytes,
         onExit: (gone) => this.#forget(gone),
       });
       if (probed.era === 'failed') return { ok: false, status: 502, message: `the MCP server could not start: ${probed.detail}` };
@@ -116,21 +118,15 @@ export class UserChildren {
         return this.#adopt(user, probed.child);
       }
       if (this.#era === 'unknown') logger.info('the MCP server speaks 2025: 2026-07-28 requests are translated');
-      this.#era = 'legacy';
     }
-    const outcome = await startInitializedChild({
-      launch,
-      logger: logger.child({ user, era: '2026-07-28' }),
-      template,
-      timeoutMs: initializeTimeoutMs,
-      maxMessageBytes,
-    });
+    this.#era = 'legacy';
+    const outcome = await backend.start(template, logger.child({ user, era: '2026-07-28' }), initializeTimeoutMs);
     if (!outcome.ok) return { ok: false, status: 502, message: `the MCP server could not start: ${outcome.detail}` };
     const child = new ModernChild({
       key,
       user,
       initialized: outcome.value,
-      logger: logger.child({ user, era: '2026-07-28', pid: outcome.value.child.pid }),
+      logger: logger.child({ user, era: '2026-07-28' }),
       onNotification: (method, params) => {
         for (const listener of this.#listeners.get(user) ?? []) listener(method, params);
       },

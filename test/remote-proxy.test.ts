@@ -261,6 +261,26 @@ function modernToolsList(token: string, version = '2026-07-28', method = 'tools/
   };
 }
 
+function modernRequest(token: string, method: string, params: Record<string, unknown>, name: string, capabilities: Record<string, unknown> = {}): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+      'mcp-name': name,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 8,
+      method,
+      params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': capabilities } },
+    }),
+  };
+}
+
 describe('remote servers and 2026-07-28 clients', () => {
   let legacy: Upstream;
   let modernSeen: IncomingHttpHeaders[];
@@ -277,6 +297,18 @@ describe('remote servers and 2026-07-28 clients', () => {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string };
       const version = req.headers['mcp-protocol-version'];
+      if (body.method === 'server/discover') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: body.id,
+              result: { resultType: 'complete', supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, ttlMs: 0, cacheScope: 'public' },
+            }),
+          );
+        return;
+      }
       if (body.method !== 'tools/list') {
         res
           .writeHead(404, { 'content-type': 'application/json' })
@@ -331,12 +363,42 @@ describe('remote servers and 2026-07-28 clients', () => {
     expect(await res.json()).toMatchObject({ error: { code: -32601 } });
   });
 
-  it('answers a 2026-07-28 request to a 2025-only server with a 400 that says why, in a code that makes auto clients fall back', async () => {
-    const res = await fetch(gw.urls.resourceFor('old'), modernToolsList(await gw.token('old')));
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: number; message: string } };
-    expect(body.error.code).toBe(-32000);
-    expect(body.error.message).toContain('speaks MCP 2025-11-25/2025-06-18/2025-03-26 only');
-    expect(body.error.message).toContain('2025-11-25 client');
+  it('translates for a 2025-only server: tools/list and tools/call on a session of its own, the client never sees one', async () => {
+    const token = await gw.token('old');
+    const res = await fetch(gw.urls.resourceFor('old'), modernToolsList(token));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('mcp-session-id')).toBeNull();
+    const list = (await res.json()) as { result: { resultType: string; tools: Array<{ name: string }> } };
+    expect(list.result.resultType).toBe('complete');
+    expect(list.result.tools.map((tool) => tool.name)).toContain('echo');
+    const call = await fetch(gw.urls.resourceFor('old'), modernRequest(token, 'tools/call', { name: 'echo', arguments: { text: 'translated' } }, 'echo'));
+    expect(await call.json()).toMatchObject({ result: { resultType: 'complete', content: [{ type: 'text', text: 'translated' }] } });
+    // The upstream saw the gateway's key, never the client's token.
+    for (const headers of legacy.seen) {
+      expect(headers['x-api-key']).toBe(API_KEY);
+      expect(JSON.stringify(headers)).not.toContain(token);
+    }
+  });
+
+  it("turns the 2025 server's sampling request into input_required, and the retry's answer completes the call", async () => {
+    const token = await gw.token('old', 'bob');
+    const capabilities = { sampling: {} };
+    const first = await fetch(gw.urls.resourceFor('old'), modernRequest(token, 'tools/call', { name: 'sample', arguments: {} }, 'sample', capabilities));
+    const asked = (await first.json()) as { result: { resultType: string; inputRequests: Record<string, { method: string }>; requestState: string } };
+    expect(asked.result.resultType).toBe('input_required');
+    const [key, input] = Object.entries(asked.result.inputRequests)[0]!;
+    expect(input.method).toBe('sampling/createMessage');
+    const answer = { role: 'assistant', content: { type: 'text', text: 'from the 2026 client' }, model: 'm' };
+    const done = await fetch(
+      gw.urls.resourceFor('old'),
+      modernRequest(
+        token,
+        'tools/call',
+        { name: 'sample', arguments: {}, inputResponses: { [key]: answer }, requestState: asked.result.requestState },
+        'sample',
+        capabilities,
+      ),
+    );
+    expect(await done.json()).toMatchObject({ result: { content: [{ type: 'text', text: 'from the 2026 client' }] } });
   });
 });

@@ -21,6 +21,12 @@ import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage
 import { relayUpstreamResponse } from './upstream-response.js';
 import { looksModern } from './modern/modern-request.js';
 import { refuseLegacyUpstream } from './modern/legacy-upstream.js';
+import { createModernEndpoint } from './modern/modern-endpoint.js';
+import { remoteLegacyBackend } from './modern/remote-legacy-peer.js';
+import { probeUpstreamEra, type UpstreamEra } from './modern/upstream-era.js';
+import { acceptable } from './media-types.js';
+import { readPostBody } from './post-body.js';
+import { BRIDGE_DEFAULTS } from './bridge-options.js';
 import type { Bridge } from './bridge.js';
 
 export interface RemoteProxyOptions {
@@ -99,6 +105,19 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   const bindings = new Map<string, Binding>();
   const inFlight = new Set<ClientRequest>();
   let closing = false;
+  // 2026-07-28 clients: passed through to a server that speaks it, translated onto sessions of
+  // the gateway's own (one per user) for a 2025 one. Which it is, the first such request asks.
+  let era: Promise<UpstreamEra> | undefined;
+  const modern = createModernEndpoint({
+    serverName,
+    backend: remoteLegacyBackend({ url: upstream, headers: staticHeaders, maxMessageBytes }),
+    logger: log,
+    initializeTimeoutMs: BRIDGE_DEFAULTS.initializeTimeoutMs,
+    requestTimeoutMs: BRIDGE_DEFAULTS.requestTimeoutMs,
+    maxPerUser: BRIDGE_DEFAULTS.maxSessionsPerUser,
+    maxTotal: BRIDGE_DEFAULTS.maxSessions,
+    idleTimeoutMs,
+  });
 
   const sweeper = setInterval(
     () => {
@@ -141,7 +160,33 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       replyJsonRpcError(res, 413, TRANSPORT_ERROR, payloadTooLarge, { data: { maxMessageBytes } });
       return Promise.resolve();
     }
+    if (looksModern(req, undefined) && req.method === 'POST') return handleModern(req, res, user);
     return new Promise((resolve) => forward(req, res, user, typeof sessionId === 'string' ? sessionId : undefined, resolve));
+  }
+
+  async function handleModern(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
+    era ??= probeUpstreamEra(upstream, staticHeaders).then((found) => {
+      log.info(
+        { era: found },
+        found === 'modern' ? 'the remote server speaks 2026-07-28: passed through' : 'the remote server speaks 2025: 2026-07-28 requests are translated',
+      );
+      // Not known (unreachable): asked again next time.
+      if (found === 'unknown') era = undefined;
+      return found;
+    });
+    if ((await era) !== 'legacy') return new Promise((resolve) => forward(req, res, user, undefined, resolve));
+    const accept = acceptable(req.headers.accept);
+    if (!accept.json && !accept.sse) {
+      replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
+      return;
+    }
+    const post = await readPostBody(req, res, maxMessageBytes);
+    if (post === undefined) return;
+    if (post.batch || post.messages.length !== 1) {
+      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 takes one JSON-RPC message per POST, no batches');
+      return;
+    }
+    await modern.handle(req, res, user, post.messages[0]!.envelope, accept);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void): void {
@@ -169,7 +214,9 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       if ((status === 400 || status === 404 || status === 405) && looksModern(req, undefined)) {
         // A 2026-07-28 request the upstream refused: its own modern error passes on as is; a
         // 2025-only server's (no session, bad request) is replaced by one that says what is going on.
-        refuseLegacyUpstream(answer, res, serverName, status);
+        refuseLegacyUpstream(answer, res, serverName, status, () => {
+          era = undefined;
+        });
         return;
       }
       track(req.method, sessionId, status, answer.headers['mcp-session-id'], user);
@@ -247,6 +294,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       closing = true;
       clearInterval(sweeper);
       for (const outgoing of inFlight) outgoing.destroy();
+      await modern.close();
       agent.destroy();
     },
     get sessionCount() {

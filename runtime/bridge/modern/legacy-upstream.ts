@@ -10,15 +10,15 @@ const MODERN_ERRORS = new Set([HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILI
 const MAX_ERROR_BYTES = 64 * 1024;
 
 /**
- * A remote server's 400, 404 or 405 to a 2026-07-28 request (what a 2025 server answers a POST
- * without a session). A modern error (the server speaks the revision; the request was wrong, or
- * names a method it does not serve: 404 with -32601) goes to the client as is, with its status. Anything else means a 2025-only
- * server: the gateway does not translate 2026-07-28 for remote servers (it does for stdio
- * servers, whose children it drives), so the client gets a 400 saying so, with a legacy code:
- * a client in automatic negotiation takes it for a 2025 server and falls back to initialize,
- * which the gateway relays.
+ * A remote server's 400, 404 or 405 to a 2026-07-28 request passed through to it (it answered
+ * the era probe as a 2026-07-28 server). A modern error (the request was wrong, or names a
+ * method it does not serve: 404 with -32601) goes to the client as is, with its status.
+ * Anything else is what a 2025 server answers a POST without a session: the server changed (a
+ * new version deployed behind the same URL), so the proxy forgets its era (`onLegacy`) and asks
+ * again with the next request; this one gets a 400 saying so, in a legacy code, which a client in
+ * automatic negotiation takes for a 2025 server.
  */
-export function refuseLegacyUpstream(answer: IncomingMessage, res: ServerResponse, serverName: string, status: number): void {
+export function refuseLegacyUpstream(answer: IncomingMessage, res: ServerResponse, serverName: string, status: number, onLegacy: () => void): void {
   const chunks: Buffer[] = [];
   let bytes = 0;
   answer.on('data', (chunk: Buffer) => {
@@ -32,11 +32,12 @@ export function refuseLegacyUpstream(answer: IncomingMessage, res: ServerRespons
       replyRaw(res, status, text);
       return;
     }
+    onLegacy();
     replyJsonRpcError(
       res,
       400,
       TRANSPORT_ERROR,
-      `Bad Request: the remote MCP server "${serverName}" speaks MCP ${SUPPORTED_PROTOCOL_VERSIONS.join('/')} only, and the gateway translates 2026-07-28 for stdio servers, not remote ones; connect with a 2025-11-25 client or automatic version negotiation`,
+      `Bad Request: the remote MCP server "${serverName}" refused a 2026-07-28 request as a ${SUPPORTED_PROTOCOL_VERSIONS.join('/')} server does (HTTP ${status}); send it again (the gateway checks which revision the server speaks now)`,
       { data: { supported: [...SUPPORTED_PROTOCOL_VERSIONS] } },
     );
   });

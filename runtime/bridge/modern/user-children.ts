@@ -3,14 +3,21 @@ import { templateKey, type InitializeTemplate } from '../initialized-child.js';
 import { isJsonObject, type JsonObject } from '../json-rpc.js';
 import { ModernChild, type ChildNotificationListener, type InitializedPeer } from './modern-child.js';
 import { META, FIRST_MODERN_VERSION } from './modern-protocol.js';
-import { NativeChild, type ProbeOutcome } from './native-child.js';
+import type { NativeChild, ProbeOutcome } from './native-child.js';
 
 /** Where the 2025 peers of 2026-07-28 clients come from: a stdio command, or a remote server. */
 export interface LegacyBackend {
   /** A peer initialized with `template`, or why not. */
   start(template: InitializeTemplate, logger: Logger, timeoutMs: number): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string }>;
   /** Asks a new peer `server/discover`; absent when the caller knows the server speaks 2025. */
-  probeNative?(options: { logger: Logger; key: string; user: string; meta: JsonObject; timeoutMs: number; onExit: (child: NativeChild) => void }): Promise<ProbeOutcome>;
+  probeNative?(options: {
+    logger: Logger;
+    key: string;
+    user: string;
+    meta: JsonObject;
+    timeoutMs: number;
+    onExit: (child: NativeChild) => void;
+  }): Promise<ProbeOutcome>;
 }
 
 /** The version a 2025 child is initialized with for 2026-07-28 clients: the newest it may know. */

@@ -344,10 +344,11 @@ describe('remote servers and 2026-07-28 clients', () => {
   });
 
   it('passes a 2026-07-28 request to a server that speaks it, headers included, and its answer back', async () => {
-    const res = await fetch(gw.urls.resourceFor('new'), modernToolsList(await gw.token('new')));
+    const request = modernToolsList(await gw.token('new'));
+    const res = await fetch(gw.urls.resourceFor('new'), { ...request, headers: { ...(request.headers as Record<string, string>), 'mcp-param-region': 'us-west1' } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: 7, result: { resultType: 'complete', tools: [{ name: 'modern-tool' }] } });
-    expect(modernSeen.at(-1)).toMatchObject({ 'mcp-method': 'tools/list', 'mcp-protocol-version': '2026-07-28' });
+    expect(modernSeen.at(-1)).toMatchObject({ 'mcp-method': 'tools/list', 'mcp-protocol-version': '2026-07-28', 'mcp-param-region': 'us-west1' });
     expect(modernSeen.at(-1)?.['authorization']).toBeUndefined();
   });
 

@@ -274,6 +274,10 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       const value = incoming[name];
       if (value !== undefined) headers[name] = value;
     }
+    // 2026-07-28's custom headers (a tool's `x-mcp-header` params): intermediaries MUST forward them.
+    for (const [name, value] of Object.entries(incoming)) {
+      if (name.startsWith('mcp-param-') && value !== undefined) headers[name] = value;
+    }
     return Object.assign(headers, staticHeaders);
   }
 

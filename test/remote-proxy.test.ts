@@ -242,7 +242,14 @@ describe('add-server --url / --header', () => {
 });
 
 /** A 2026-07-28 request, as a modern client sends it. */
-function modernToolsList(token: string, version = '2026-07-28', method = 'tools/list'): RequestInit {
+function modernRequest(
+  token: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  name?: string,
+  capabilities: Record<string, unknown> = {},
+  version = '2026-07-28',
+): RequestInit {
   return {
     method: 'POST',
     headers: {
@@ -251,32 +258,13 @@ function modernToolsList(token: string, version = '2026-07-28', method = 'tools/
       accept: 'application/json, text/event-stream',
       'mcp-protocol-version': version,
       'mcp-method': method,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 7,
-      method,
-      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientCapabilities': {} } },
-    }),
-  };
-}
-
-function modernRequest(token: string, method: string, params: Record<string, unknown>, name: string, capabilities: Record<string, unknown> = {}): RequestInit {
-  return {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      'mcp-name': name,
+      ...(name === undefined ? {} : { 'mcp-name': name }),
     },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 8,
       method,
-      params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': capabilities } },
+      params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': version, 'io.modelcontextprotocol/clientCapabilities': capabilities } },
     }),
   };
 }
@@ -298,15 +286,13 @@ describe('remote servers and 2026-07-28 clients', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string };
       const version = req.headers['mcp-protocol-version'];
       if (body.method === 'server/discover') {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              id: body.id,
-              result: { resultType: 'complete', supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, ttlMs: 0, cacheScope: 'public' },
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: body.id,
+            result: { resultType: 'complete', supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, ttlMs: 0, cacheScope: 'public' },
+          }),
+        );
         return;
       }
       if (body.method !== 'tools/list') {
@@ -344,29 +330,32 @@ describe('remote servers and 2026-07-28 clients', () => {
   });
 
   it('passes a 2026-07-28 request to a server that speaks it, headers included, and its answer back', async () => {
-    const request = modernToolsList(await gw.token('new'));
-    const res = await fetch(gw.urls.resourceFor('new'), { ...request, headers: { ...(request.headers as Record<string, string>), 'mcp-param-region': 'us-west1' } });
+    const request = modernRequest(await gw.token('new'), 'tools/list');
+    const res = await fetch(gw.urls.resourceFor('new'), {
+      ...request,
+      headers: { ...(request.headers as Record<string, string>), 'mcp-param-region': 'us-west1' },
+    });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id: 7, result: { resultType: 'complete', tools: [{ name: 'modern-tool' }] } });
+    expect(await res.json()).toMatchObject({ id: 8, result: { resultType: 'complete', tools: [{ name: 'modern-tool' }] } });
     expect(modernSeen.at(-1)).toMatchObject({ 'mcp-method': 'tools/list', 'mcp-protocol-version': '2026-07-28', 'mcp-param-region': 'us-west1' });
     expect(modernSeen.at(-1)?.['authorization']).toBeUndefined();
   });
 
   it("passes the server's own modern error on as is", async () => {
-    const res = await fetch(gw.urls.resourceFor('new'), modernToolsList(await gw.token('new'), '2027-01-01'));
+    const res = await fetch(gw.urls.resourceFor('new'), modernRequest(await gw.token('new'), 'tools/list', {}, undefined, {}, '2027-01-01'));
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: -32022, data: { supported: ['2026-07-28'] } } });
   });
 
   it("passes the server's 404 with -32601 for a method it does not serve", async () => {
-    const res = await fetch(gw.urls.resourceFor('new'), modernToolsList(await gw.token('new'), '2026-07-28', 'prompts/list'));
+    const res = await fetch(gw.urls.resourceFor('new'), modernRequest(await gw.token('new'), 'prompts/list'));
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: -32601 } });
   });
 
   it('translates for a 2025-only server: tools/list and tools/call on a session of its own, the client never sees one', async () => {
     const token = await gw.token('old');
-    const res = await fetch(gw.urls.resourceFor('old'), modernToolsList(token));
+    const res = await fetch(gw.urls.resourceFor('old'), modernRequest(token, 'tools/list'));
     expect(res.status).toBe(200);
     expect(res.headers.get('mcp-session-id')).toBeNull();
     const list = (await res.json()) as { result: { resultType: string; tools: Array<{ name: string }> } };

@@ -19,12 +19,12 @@ import { replyJson, replyJsonRpcError } from './json-replies.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage } from './oversized-message.js';
 import { relayUpstreamResponse } from './upstream-response.js';
-import { looksModern } from './modern/modern-request.js';
+import { looksModern, singleModernMessage } from './modern/modern-request.js';
 import { refuseLegacyUpstream } from './modern/legacy-upstream.js';
 import { createModernEndpoint } from './modern/modern-endpoint.js';
 import { remoteLegacyBackend } from './modern/remote-legacy-peer.js';
 import { probeUpstreamEra, type UpstreamEra } from './modern/upstream-era.js';
-import { acceptable } from './media-types.js';
+import { acceptedOrRefused } from './request-headers.js';
 import { readPostBody } from './post-body.js';
 import { BRIDGE_DEFAULTS } from './bridge-options.js';
 import type { Bridge } from './bridge.js';
@@ -175,18 +175,11 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       return found;
     });
     if ((await era) !== 'legacy') return new Promise((resolve) => forward(req, res, user, undefined, resolve));
-    const accept = acceptable(req.headers.accept);
-    if (!accept.json && !accept.sse) {
-      replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
-      return;
-    }
+    const accept = acceptedOrRefused(req, res);
+    if (accept === undefined) return;
     const post = await readPostBody(req, res, maxMessageBytes);
-    if (post === undefined) return;
-    if (post.batch || post.messages.length !== 1) {
-      replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 takes one JSON-RPC message per POST, no batches');
-      return;
-    }
-    await modern.handle(req, res, user, post.messages[0]!.envelope, accept);
+    const envelope = post === undefined ? undefined : singleModernMessage(post, res);
+    if (envelope !== undefined) await modern.handle(req, res, user, envelope, accept);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void): void {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRANSPORT_ERROR } from './json-rpc.js';
+import { acceptable, type Acceptable } from './media-types.js';
 import { replyJsonRpcError } from './json-replies.js';
 import { isAcceptedProtocolHeader, SUPPORTED_PROTOCOL_VERSIONS } from './protocol-versions.js';
 
@@ -22,4 +23,12 @@ export function refusedVersion(req: IncomingMessage, res: ServerResponse, negoti
     data: { supported, requested: version },
   });
   return true;
+}
+
+/** What the client's Accept takes of our two response types; neither gets 406. */
+export function acceptedOrRefused(req: IncomingMessage, res: ServerResponse): Acceptable | undefined {
+  const accept = acceptable(req.headers.accept);
+  if (accept.json || accept.sse) return accept;
+  replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
+  return undefined;
 }

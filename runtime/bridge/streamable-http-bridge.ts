@@ -14,12 +14,12 @@ import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
 import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
 import { acceptable, type Acceptable } from './media-types.js';
 import { createModernEndpoint } from './modern/modern-endpoint.js';
-import { looksModern } from './modern/modern-request.js';
+import { looksModern, singleModernMessage } from './modern/modern-request.js';
 import { stdioBackend } from './modern/stdio-backend.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { allowsBatch } from './protocol-versions.js';
 import { readPostBody } from './post-body.js';
-import { refusedVersion, singleHeader } from './request-headers.js';
+import { acceptedOrRefused, refusedVersion, singleHeader } from './request-headers.js';
 import { SessionRegistry } from './session-registry.js';
 import { WarmPool } from './warm-pool.js';
 
@@ -163,24 +163,19 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   }
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
-    const accept = acceptable(req.headers.accept);
-    if (!accept.json && !accept.sse) {
-      replyJsonRpcError(res, 406, TRANSPORT_ERROR, 'Not Acceptable: Client must accept application/json or text/event-stream');
-      return;
-    }
+    const accept = acceptedOrRefused(req, res);
+    if (accept === undefined) return;
     const post = await readPostBody(req, res, maxMessageBytes);
     if (post === undefined) return;
     const { messages, batch } = post;
     if (looksModern(req, batch ? undefined : messages[0]?.envelope)) {
-      if (batch || messages.length !== 1) {
-        replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 takes one JSON-RPC message per POST, no batches');
-        return;
-      }
+      const envelope = singleModernMessage(post, res);
+      if (envelope === undefined) return;
       if (closing) {
         replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
         return;
       }
-      await modern.handle(req, res, user, messages[0]!.envelope, accept);
+      await modern.handle(req, res, user, envelope, accept);
       return;
     }
 

@@ -1,6 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject, type Envelope, type JsonObject, type RequestId } from '../json-rpc.js';
+import { replyJsonRpcError } from '../json-replies.js';
+import type { PostBody } from '../post-body.js';
 import { singleHeader } from '../request-headers.js';
 import {
   HEADER_MISMATCH,
@@ -53,6 +55,14 @@ export function looksModern(req: IncomingMessage, envelope: Envelope | undefined
   const params = envelope.value['params'];
   const meta = isJsonObject(params) ? params['_meta'] : undefined;
   return isJsonObject(meta) && typeof meta[META.protocolVersion] === 'string';
+}
+
+/** The one message of a 2026-07-28 POST; a batch gets 400 (the revision has none). */
+export function singleModernMessage(post: PostBody, res: ServerResponse): Envelope | undefined {
+  const [only] = post.messages;
+  if (!post.batch && post.messages.length === 1 && only !== undefined) return only.envelope;
+  replyJsonRpcError(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 takes one JSON-RPC message per POST, no batches');
+  return undefined;
 }
 
 /**

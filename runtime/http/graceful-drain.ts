@@ -16,9 +16,11 @@ const RETRY_AFTER_S = '5';
 /**
  * SIGTERM without aborting calls: new requests get 503 with Retry-After (and the connection
  * closed, so a keep-alive client reconnects to whoever serves next), while calls already
- * running get up to the grace period to finish. GET requests are not waited for: on MCP
- * endpoints they are SSE streams that stay open until their session ends, which is the step
- * after the drain.
+ * running get up to the grace period to finish. Streams are not waited for: GET requests (on
+ * MCP endpoints, SSE streams that stay open until their session ends, the step after the drain)
+ * and 2026-07-28 `subscriptions/listen` POSTs, which stay open until the client or the bridge
+ * ends them (the bridge closes them gracefully when it closes). The Mcp-Method header says which
+ * a POST is; the bridge refuses one whose header and body differ, at once.
  */
 export function createDrain(handle: Handler): Drain {
   let draining = false;
@@ -30,7 +32,7 @@ export function createDrain(handle: Handler): Drain {
       res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The gateway is shutting down; retry shortly.' }));
       return;
     }
-    if (req.method !== 'GET') {
+    if (!isStream(req)) {
       inFlight++;
       res.once('close', () => {
         inFlight--;
@@ -55,4 +57,8 @@ export function createDrain(handle: Handler): Drain {
       return inFlight === 0;
     },
   };
+}
+
+function isStream(req: IncomingMessage): boolean {
+  return req.method === 'GET' || (req.method === 'POST' && req.headers['mcp-method'] === 'subscriptions/listen');
 }

@@ -210,6 +210,14 @@ describe('2026-07-28 clients on a 2025 stdio server', () => {
       expect(await replay.json()).toMatchObject({ error: { code: -32602, message: expect.stringContaining('no longer waiting') } });
     });
 
+    it('answers 400 -32021 naming the capability when the server asks for input the client did not declare', async () => {
+      const res = await modernPost(h.url, 'tools/call', { name: 'sample', arguments: { prompt: 'x' } }, { capabilities: {} });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: -32021, data: { requiredCapabilities: { sampling: {} } } } });
+      // The child's call was cancelled: the next call of this user runs at once.
+      expect(textOf(await resultOf(await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'after' } })))).toBe('after');
+    });
+
     it('refuses requestState on a request that cannot take input', async () => {
       const { state } = await askSample();
       const res = await modernPost(h.url, 'tools/list', { requestState: state });
@@ -280,8 +288,14 @@ describe('2026-07-28 requests the spec says a server refuses', () => {
   add('no clientCapabilities', () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/clientCapabilities': undefined } }), 400, -32602);
   add('oversized clientCapabilities', () => modernPost(h.url, 'tools/list', {}, { capabilities: { experimental: { junk: 'x'.repeat(20_000) } } }), 400, -32602);
   add(
+    'a body version the header does not name',
+    () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } }),
+    400,
+    -32020,
+  );
+  add(
     'an unsupported version in _meta',
-    () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/protocolVersion': '1900-01-01' } }),
+    () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/protocolVersion': '1900-01-01' }, version: '1900-01-01' }),
     400,
     -32022,
   );
@@ -306,7 +320,7 @@ describe('2026-07-28 requests the spec says a server refuses', () => {
   });
 
   it('lists the supported versions with -32022', async () => {
-    const res = await modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } });
+    const res = await modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }, version: '2099-01-01' });
     expect(await res.json()).toMatchObject({ error: { code: -32022, data: { supported: [MODERN], requested: '2099-01-01' } } });
   });
 

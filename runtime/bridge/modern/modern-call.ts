@@ -5,7 +5,7 @@ import { replyRaw } from '../json-replies.js';
 import type { Acceptable } from '../media-types.js';
 import { SseStream } from '../sse-stream.js';
 import type { ChildCall, ModernChild } from './modern-child.js';
-import { INPUT_REQUIRED_METHODS } from './modern-protocol.js';
+import { INPUT_REQUIRED_METHODS, MISSING_REQUIRED_CLIENT_CAPABILITY } from './modern-protocol.js';
 import { modernError, modernResult, responseLine } from './modern-results.js';
 
 /** How long a child's input requests are gathered before the client is asked: they often come in a burst. */
@@ -41,6 +41,7 @@ export class ModernCall implements ChildCall {
   readonly #hooks: CallHooks;
   readonly #inputTtlMs: number;
   readonly #timeoutMs: number;
+  readonly #capabilities: JsonObject;
   #childId = '';
   #res: ServerResponse | undefined;
   #clientId: RequestId;
@@ -63,6 +64,8 @@ export class ModernCall implements ChildCall {
     hooks: CallHooks;
     inputTtlMs: number;
     timeoutMs: number;
+    /** What the client declared it can do: the input it may be asked for. */
+    clientCapabilities: JsonObject;
   }) {
     this.handle = options.handle;
     this.user = options.user;
@@ -75,6 +78,7 @@ export class ModernCall implements ChildCall {
     this.#hooks = options.hooks;
     this.#inputTtlMs = options.inputTtlMs;
     this.#timeoutMs = options.timeoutMs;
+    this.#capabilities = options.clientCapabilities;
   }
 
   /** Sends the request to the child; `res` gets the answer (or an input_required result). */
@@ -121,6 +125,20 @@ export class ModernCall implements ChildCall {
   asked(childId: RequestId, method: string, params: JsonObject): void {
     if (this.#done) {
       this.#child.answer(childId, { error: { code: ErrorCode.InternalError, message: 'the request it belonged to has ended' } });
+      return;
+    }
+    const required = requiredCapability(method, params, this.#capabilities);
+    if (required !== undefined) {
+      // A 2025 server does not check what its client can do; 2026-07-28 says the server refuses
+      // (MissingRequiredClientCapabilityError), so the gateway does, for it.
+      this.#child.answer(childId, { error: { code: ErrorCode.InvalidRequest, message: `the client cannot answer ${method}` } });
+      const error = {
+        code: MISSING_REQUIRED_CLIENT_CAPABILITY,
+        message: `Missing required client capability: the server asked for ${method}`,
+        data: { requiredCapabilities: required },
+      };
+      this.#reply(responseLine(this.#clientId, { error }), 400);
+      this.cancel(`The client did not declare the capability ${method} needs`);
       return;
     }
     this.#pending.set(`input-${++this.#nextKey}`, { childId, method, params });
@@ -216,4 +234,15 @@ export class ModernCall implements ChildCall {
 function withoutResultType(result: JsonObject): JsonObject {
   const { resultType, ...rest } = result;
   return rest;
+}
+
+/** The capability a 2025 server's request needs that the client did not declare, if any. */
+function requiredCapability(method: string, params: JsonObject, declared: JsonObject): JsonObject | undefined {
+  if (method === 'sampling/createMessage') return isJsonObject(declared['sampling']) ? undefined : { sampling: {} };
+  if (method === 'roots/list') return isJsonObject(declared['roots']) ? undefined : { roots: {} };
+  const elicitation = declared['elicitation'];
+  if (!isJsonObject(elicitation)) return { elicitation: params['mode'] === 'url' ? { url: {} } : {} };
+  // `elicitation: {}` means form mode only (client/elicitation.mdx "Capabilities").
+  if (params['mode'] === 'url' && !isJsonObject(elicitation['url'])) return { elicitation: { url: {} } };
+  return undefined;
 }

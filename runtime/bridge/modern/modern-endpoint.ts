@@ -136,6 +136,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
       hooks,
       inputTtlMs,
       timeoutMs: requestTimeoutMs,
+      clientCapabilities: request.clientCapabilities,
     });
     if (forInput) {
       callDigests.set(call, paramsDigest(request.params));

@@ -67,9 +67,9 @@ export function singleModernMessage(post: PostBody, res: ServerResponse): Envelo
 
 /**
  * The checks of streamable-http.mdx ("Server Validation", "Protocol Version Header") and
- * basic/index.mdx ("_meta"), in the order a client can act on: the version first (so a client
- * of another revision learns which ones are served), then the headers against the body, then
- * the method.
+ * basic/index.mdx ("_meta"), in the order a client can act on: the version (a header that does
+ * not match it, then one the gateway does not serve, so a client of another revision learns
+ * which ones are), then the other headers against the body, then the method.
  */
 export function checkModernRequest(req: IncomingMessage, envelope: Envelope): ModernCheck {
   if (envelope.kind === 'response') return refuse(400, ErrorCode.InvalidRequest, 'Invalid Request: a client must not send JSON-RPC responses in 2026-07-28');
@@ -79,17 +79,21 @@ export function checkModernRequest(req: IncomingMessage, envelope: Envelope): Mo
   if (!isJsonObject(params) || !isJsonObject(meta) || typeof version !== 'string') {
     return refuse(400, ErrorCode.InvalidParams, `Invalid params: _meta["${META.protocolVersion}"] is required in 2026-07-28`);
   }
+  // A header that differs from the body is a mismatch whatever either names (streamable-http.mdx
+  // "Server Validation"); only a version both agree on can be an unsupported one.
+  const header = singleHeader(req, 'mcp-protocol-version');
+  if (header !== version) {
+    return mismatch(
+      header === undefined
+        ? 'MCP-Protocol-Version header is required'
+        : `MCP-Protocol-Version header '${clip(header)}' does not match the body's '${clip(version)}'`,
+    );
+  }
   if (!isModernVersion(version)) {
     return refuse(400, UNSUPPORTED_PROTOCOL_VERSION, 'Unsupported protocol version', {
       supported: [...MODERN_PROTOCOL_VERSIONS],
       requested: version.slice(0, 64),
     });
-  }
-  const header = singleHeader(req, 'mcp-protocol-version');
-  if (header !== version) {
-    return mismatch(
-      header === undefined ? 'MCP-Protocol-Version header is required' : `MCP-Protocol-Version header '${clip(header)}' does not match the body's '${version}'`,
-    );
   }
   if (envelope.kind === 'notification') return { ok: true, notification: true };
 

@@ -440,6 +440,39 @@ describe('limits on the children of 2026-07-28 clients', () => {
   });
 });
 
+describe('a user at the limit with a call that waits for input', () => {
+  let h: BridgeHarness;
+  beforeAll(async () => {
+    h = await startBridge({ maxSessionsPerUser: 1 });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('gives up the oldest call that waits for input to serve a new one, and refuses its state after', async () => {
+    const capabilities = { sampling: {}, elicitation: {} };
+    const first = await resultOf(await modernPost(h.url, 'tools/call', { name: 'sample', arguments: { prompt: 'p' } }, { capabilities, id: 1 }));
+    expect(first['result'].resultType).toBe('input_required');
+    // The only child runs the waiting call; the new call needs it.
+    const second = await resultOf(await modernPost(h.url, 'tools/call', { name: 'elicit', arguments: { message: 'm' } }, { capabilities, id: 2 }));
+    expect(second['result'].resultType).toBe('input_required');
+    const [key] = Object.keys(first['result'].inputRequests as object);
+    const late = await modernPost(
+      h.url,
+      'tools/call',
+      {
+        name: 'sample',
+        arguments: { prompt: 'p' },
+        inputResponses: { [key!]: { role: 'assistant', content: { type: 'text', text: 'x' }, model: 'm' } },
+        requestState: first['result'].requestState,
+      },
+      { capabilities, id: 3 },
+    );
+    expect(late.status).toBe(400);
+    expect(await late.json()).toMatchObject({ error: { code: -32602, message: expect.stringContaining('no longer waiting') } });
+  });
+});
+
 describe('a stdio server that speaks 2026-07-28 itself', () => {
   let h: BridgeHarness;
   beforeAll(async () => {

@@ -81,8 +81,11 @@ export class ModernChild {
       onMessage: (envelope) => this.#fromChild(envelope),
       onOversized: ({ id, hasMethod, limit }) => {
         if (hasMethod && id !== undefined) this.#child.send(tooLargeErrorLine(id, 'the request', limit));
-        else if (!hasMethod && id !== undefined)
-          this.#calls.get(String(id))?.answered(JSON.parse(tooLargeErrorLine(id, "the server's response", limit)) as JsonObject);
+        else if (!hasMethod && id !== undefined) {
+          // As if the child had answered with the error (the line was skipped unread).
+          const line = tooLargeErrorLine(id, "the server's response", limit);
+          this.#fromChild({ kind: 'response', id, value: JSON.parse(line) as JsonObject });
+        }
       },
       onClose: (exit) => {
         this.#alive = false;

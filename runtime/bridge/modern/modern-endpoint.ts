@@ -57,6 +57,16 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     maxPerUser: options.maxPerUser,
     maxTotal: options.maxTotal,
     idleTimeoutMs: options.idleTimeoutMs,
+    reclaim: (user) => {
+      // `waiting` keeps insertion order: the first of the user's that waits is the oldest.
+      for (const call of waiting.values()) {
+        if (call.user !== user || !call.waitingForInput) continue;
+        log.info({ user, method: call.method }, 'gave up a call that waited for input, to make room');
+        call.cancel('The client did not come back with the input; its server process was needed');
+        return true;
+      }
+      return false;
+    },
   });
   /** Calls that may ask for input, by handle: a requestState names one. */
   const waiting = new Map<string, ModernCall>();

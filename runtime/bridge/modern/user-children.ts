@@ -32,6 +32,11 @@ export interface UserChildrenOptions {
   /** Children of all users at once (the server's session limit: each is a process like a session's). */
   maxTotal: number;
   idleTimeoutMs: number;
+  /**
+   * Gives up the user's oldest call that waits for the client's input (a client that never came
+   * back holds a child for the whole input TTL); true when one was given up.
+   */
+  reclaim?: (user: string) => boolean;
 }
 
 /** How long the era probe waits for `server/discover` before taking the server for a 2025 one. */
@@ -94,6 +99,8 @@ export class UserChildren {
     if (fits.length > 0) return { ok: true, child: fits.reduce((a, b) => (b.load < a.load ? b : a)) };
     if (this.#closed) return { ok: false, status: 503, message: 'the MCP server is shutting down' };
     if (this.#held(user) >= this.#options.maxPerUser && !this.#retireIdle(user)) {
+      // At the limit with every child busy: a call abandoned while waiting for input frees one.
+      if (this.#options.reclaim?.(user)) return this.acquire(user, capabilities, clientInfo, forInput);
       return { ok: false, status: 503, message: 'you have too many requests waiting on this server; retry shortly', retryAfterS: '1' };
     }
     if (this.count + this.#startingTotal() >= this.#options.maxTotal) {

@@ -288,6 +288,31 @@ describe('2026-07-28 requests the spec says a server refuses', () => {
   add('no clientCapabilities', () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/clientCapabilities': undefined } }), 400, -32602);
   add('oversized clientCapabilities', () => modernPost(h.url, 'tools/list', {}, { capabilities: { experimental: { junk: 'x'.repeat(20_000) } } }), 400, -32602);
   add(
+    'oversized clientInfo',
+    () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/clientInfo': { name: 'x'.repeat(10_000), version: '1' } } }),
+    400,
+    -32602,
+  );
+  add(
+    '_meta that is a string',
+    () => post(h.url, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: 'x' } }, { version: MODERN, headers: { 'mcp-method': 'tools/list' } }),
+    400,
+    -32602,
+  );
+  add(
+    'params that are an array',
+    () => post(h.url, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: [1] }, { version: MODERN, headers: { 'mcp-method': 'tools/list' } }),
+    400,
+    -32602,
+  );
+  add(
+    'a non-ASCII tool name sent plain in Mcp-Name',
+    () => modernPost(h.url, 'tools/call', { name: 'échо', arguments: {} }, { headers: { 'mcp-name': 'echo' } }),
+    400,
+    -32020,
+  );
+  add('a tools/call without a name', () => modernPost(h.url, 'tools/call', { arguments: {} }, { headers: { 'mcp-name': 'echo' } }), 400, -32602);
+  add(
     'a body version the header does not name',
     () => modernPost(h.url, 'tools/list', {}, { meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } }),
     400,

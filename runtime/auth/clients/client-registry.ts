@@ -104,7 +104,7 @@ export function createClientRegistry(
   return {
     lookup,
     async register(metadata: ClientMetadata): Promise<{ record: ClientRecord; clientSecret?: string; registrationAccessToken: string }> {
-      const clientId = randomToken(18);
+      const clientId = newClientId();
       const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomToken(32);
       const registrationAccessToken = randomToken(32);
       const record: ClientRecord = {
@@ -179,3 +179,14 @@ export function createClientRegistry(
 }
 
 export type ClientRegistry = ReturnType<typeof createClientRegistry>;
+
+/**
+ * A random client id that does not start with "-": one that did (1 in 64 of base64url) would be
+ * read as a flag by `mcp-gateway clients remove ID` and most other command lines.
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomToken(18);
+    if (!id.startsWith('-')) return id;
+  }
+}

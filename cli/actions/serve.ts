@@ -224,7 +224,8 @@ function untilSignal(out: CliOutput, signals: readonly NodeJS.Signals[]): Promis
       // hangs up the foreground group), and the first shutdown must finish. Until the process
       // ends, SIGHUP and SIGUSR2 do nothing rather than their default, which is to end it.
       // The new listeners go on before onSignal comes off: a signal with no listener left, even
-      // for a moment, gets its default action back (Node 22 ended on a second SIGHUP that way).
+      // for a moment, gets its default action back. (A hangup after the shutdown has finished,
+      // while Node tears the process down, still ends it with 129: nothing is left to lose then.)
       const force = (): void => process.exit(1);
       for (const s of ['SIGHUP', 'SIGUSR2'] as const) process.on(s, () => undefined);
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, force);

@@ -5,6 +5,7 @@ import { BOTH, initializeRequest, openSession, post, sleep, sseEvents, startBrid
 const LIST_CHANGING_SERVER = fileURLToPath(new URL('./fixtures/list-changing-mcp-server.mjs', import.meta.url));
 const MODERN_STDIO_SERVER = fileURLToPath(new URL('./fixtures/modern-stdio-server.mjs', import.meta.url));
 const MODERN = '2026-07-28';
+const SAMPLING = { sampling: {} };
 
 interface ModernOptions {
   sub?: string;
@@ -445,23 +446,53 @@ describe('limits on the children of 2026-07-28 clients', () => {
 
   it('gives a user at most maxSessionsPerUser children and the server at most maxSessions: 503 with Retry-After beyond', async () => {
     const slow = (sub: string, signal: AbortSignal) =>
-      modernPost(h.url, 'tools/call', { name: 'slow', arguments: { steps: 50, delayMs: 100 } }, { sub, signal, meta: { progressToken: 1 } });
+      modernPost(
+        h.url,
+        'tools/call',
+        { name: 'slow', arguments: { steps: 50, delayMs: 100 } },
+        { sub, signal, meta: { progressToken: 1 }, capabilities: SAMPLING },
+      );
     const abort = new AbortController();
     const first = await slow('alice', abort.signal);
     expect(first.status).toBe(200);
-    // A second call that may ask for input needs a second child: over alice's limit.
-    const second = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { sub: 'alice' });
+    // A second call that may ask for input (its client can sample) needs a second child: over alice's limit.
+    const second = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { sub: 'alice', capabilities: SAMPLING });
     expect(second.status).toBe(503);
     expect(second.headers.get('retry-after')).toBe('1');
     expect(await second.json()).toMatchObject({ error: { message: expect.stringContaining('too many requests') } });
     // Lists share the busy child.
-    expect((await resultOf(await modernPost(h.url, 'tools/list', {}, { sub: 'alice' })))['result'].tools.length).toBeGreaterThan(0);
+    expect((await resultOf(await modernPost(h.url, 'tools/list', {}, { sub: 'alice', capabilities: SAMPLING })))['result'].tools.length).toBeGreaterThan(0);
     const bob = await slow('bob', abort.signal);
     expect(bob.status).toBe(200);
-    const carol = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { sub: 'carol' });
+    const carol = await modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, { sub: 'carol', capabilities: SAMPLING });
     expect(carol.status).toBe(503);
     abort.abort();
     await Promise.all([first.body?.cancel().catch(() => {}), bob.body?.cancel().catch(() => {})]);
+  });
+});
+
+describe('calls of a client that can give no input', () => {
+  let h: BridgeHarness;
+  beforeAll(async () => {
+    h = await startBridge({ maxSessionsPerUser: 1 });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('share one child, since it was not told it may ask', async () => {
+    const abort = new AbortController();
+    const slow = await modernPost(
+      h.url,
+      'tools/call',
+      { name: 'slow', arguments: { steps: 50, delayMs: 100 } },
+      { signal: abort.signal, meta: { progressToken: 1 } },
+    );
+    expect(slow.status).toBe(200);
+    const calls = await Promise.all(['a', 'b', 'c'].map((text) => modernPost(h.url, 'tools/call', { name: 'echo', arguments: { text } })));
+    expect(await Promise.all(calls.map(async (res) => textOf(await resultOf(res))))).toEqual(['a', 'b', 'c']);
+    abort.abort();
+    await slow.body?.cancel().catch(() => {});
   });
 });
 

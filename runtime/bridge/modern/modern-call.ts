@@ -5,7 +5,7 @@ import { replyRaw } from '../json-replies.js';
 import type { Acceptable } from '../media-types.js';
 import { SseStream } from '../sse-stream.js';
 import type { ChildCall, ModernChild } from './modern-child.js';
-import { INPUT_REQUIRED_METHODS, MISSING_REQUIRED_CLIENT_CAPABILITY } from './modern-protocol.js';
+import { declaresInput, INPUT_REQUIRED_METHODS, MISSING_REQUIRED_CLIENT_CAPABILITY } from './modern-protocol.js';
 import { modernError, modernResult, responseLine } from './modern-results.js';
 
 /** How long a child's input requests are gathered before the client is asked: they often come in a burst. */
@@ -36,6 +36,7 @@ export class ModernCall implements ChildCall {
   readonly user: string;
   readonly method: string;
   readonly asksForInput: boolean;
+  readonly mayAskForInput: boolean;
   readonly progressToken: RequestId | undefined;
   readonly #child: ModernChild;
   readonly #hooks: CallHooks;
@@ -70,7 +71,8 @@ export class ModernCall implements ChildCall {
     this.handle = options.handle;
     this.user = options.user;
     this.method = options.method;
-    this.asksForInput = INPUT_REQUIRED_METHODS.has(options.method);
+    this.mayAskForInput = INPUT_REQUIRED_METHODS.has(options.method);
+    this.asksForInput = this.mayAskForInput && declaresInput(options.clientCapabilities);
     this.progressToken = options.progressToken;
     this.#clientId = options.clientId;
     this.#child = options.child;

@@ -22,7 +22,10 @@ export interface InitializedPeer {
 
 /** What a ModernChild reports to the call it is running and to the user's subscriptions. */
 export interface ChildCall {
+  /** A call that may ask for input, of a client that can give some: it needs a child of its own. */
   readonly asksForInput: boolean;
+  /** tools/call, prompts/get or resources/read, whatever the client can give. */
+  readonly mayAskForInput: boolean;
   readonly progressToken: RequestId | undefined;
   answered(response: JsonObject): void;
   /** The child asked the client something (sampling, elicitation, roots) during this call. */
@@ -39,9 +42,13 @@ export type ChildNotificationListener = (method: string, params: JsonObject) => 
  * request, and several clients of one user share the child), and their progress tokens too.
  *
  * stdio carries no link between a server's request and the call it is about, so a child runs at
- * most one call that may ask for input (tools/call, prompts/get, resources/read) at a time
- * (UserChildren hands such calls only to a child with none): a sampling, elicitation or roots
- * request from the child then belongs to that call. Lists and completions share the child freely.
+ * most one call that may ask for input (tools/call, prompts/get, resources/read of a client that
+ * declared sampling, elicitation or roots) at a time (UserChildren hands such calls only to a
+ * child with none): a sampling, elicitation or roots request from the child then belongs to that
+ * call. Everything else shares the child freely: lists, completions, and the calls of clients
+ * that declared no input, which a child initialized without those capabilities has no reason to
+ * ask (if one asks anyway, the only call in flight gets -32021; with several, the child gets an
+ * error).
  */
 export class ModernChild {
   readonly key: string;
@@ -199,7 +206,10 @@ export class ModernChild {
       this.answer(id, { error: { code: -32601, message: `Method not found: the gateway does not relay ${method} to 2026-07-28 clients` } });
       return;
     }
-    const asking = [...this.#calls.values()].find((call) => call.asksForInput);
+    // The call that runs alone on this child as one that may ask; else, with exactly one call in
+    // flight, that one (a client that declared no input: it gets -32021, not a stuck call).
+    const calls = [...this.#calls.values()];
+    const asking = calls.find((call) => call.asksForInput) ?? (calls.length === 1 && calls[0]!.mayAskForInput ? calls[0] : undefined);
     if (asking === undefined) {
       // Roots asked for at start-up, say: a 2026-07-28 client can only answer within a call.
       this.#log.debug({ method }, 'child asked for input outside a call; refused');

@@ -8,7 +8,7 @@ import { ModernCall } from './modern-call.js';
 import { ModernChild } from './modern-child.js';
 import { NativeChild } from './native-child.js';
 import { checkModernRequest, type ModernRequest } from './modern-request.js';
-import { INPUT_REQUIRED_METHODS } from './modern-protocol.js';
+import { declaresInput, INPUT_REQUIRED_METHODS } from './modern-protocol.js';
 import { discoverResult, responseLine } from './modern-results.js';
 import { LISTEN_NEEDS_SSE, openSubscription, parseFilter } from './modern-subscription.js';
 import { newCallHandle, paramsDigest, RequestStateSeal } from './request-state.js';
@@ -110,7 +110,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     const filter = request.method === 'subscriptions/listen' ? parseFilter(request.params) : undefined;
     if (filter !== undefined && !filter.ok) return refuse(res, request, 400, ErrorCode.InvalidParams, filter.message);
 
-    const forInput = INPUT_REQUIRED_METHODS.has(request.method);
+    const forInput = INPUT_REQUIRED_METHODS.has(request.method) && declaresInput(request.clientCapabilities);
     const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, forInput);
     if (!acquired.ok) return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
     const { child } = acquired;

@@ -48,6 +48,14 @@ export const INPUT_REQUIRED_METHODS = new Set(['tools/call', 'resources/read', '
 /** Server-to-client requests of 2025 that 2026-07-28 carries as input requests instead. */
 export const INPUT_REQUEST_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 
+/**
+ * Whether a client can be asked for input at all: it declared sampling, elicitation or roots.
+ * A call of a client that declared none needs no child of its own (see ModernChild).
+ */
+export function declaresInput(capabilities: Readonly<Record<string, unknown>>): boolean {
+  return ['sampling', 'elicitation', 'roots'].some((name) => typeof capabilities[name] === 'object' && capabilities[name] !== null);
+}
+
 /** Complete results that must say how long they may be cached (server/utilities/caching.mdx). */
 export const CACHEABLE_METHODS = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
 

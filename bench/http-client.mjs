@@ -1,7 +1,8 @@
 // A lean Streamable HTTP MCP client for the benchmark: one keep-alive agent, hand-built
 // JSON-RPC bodies, and just enough parsing to find the response (JSON, or the SSE event that
 // carries it). Every HTTP target is driven by this same client, so differences between targets
-// are the servers', not the client's.
+// are the servers', not the client's. Two eras: a 2025 session (initialize, then Mcp-Session-Id
+// on every request) and 2026-07-28 stateless requests (statelessTarget: no initialize, no session).
 import { Agent, request } from 'node:http';
 
 const ACCEPT = 'application/json, text/event-stream';
@@ -11,7 +12,12 @@ export class HttpMcpTarget {
   constructor(url, headers = {}) {
     this.url = new URL(url);
     this.headers = headers;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    // `timeout`: an idle socket is dropped after 3 s, before the servers' keep-alive timeout (5 s,
+    // Node's default) closes it. Without it Node 20's agent keeps idle sockets with no timeout and
+    // can send a request on one the server is just closing: the likely cause of two "socket hang
+    // up" failures, both when a target's warm-up began about 5 s after its sessions were opened.
+    // Sockets with a request in flight are not affected (the agent only destroys free ones).
+    this.agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 3_000 });
   }
 
   /** @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders, body: string }>} */
@@ -84,6 +90,51 @@ export class HttpSession {
   async close() {
     await this.target.send('DELETE', this.headers);
   }
+}
+
+const MODERN_VERSION = '2026-07-28';
+
+/**
+ * The same target driven by a 2026-07-28 client: every tools/call stands alone, its version in
+ * the MCP-Protocol-Version header and in `_meta`, its method and tool name mirrored in Mcp-Method
+ * and Mcp-Name (streamable-http.mdx), no Mcp-Session-Id. Quacks like an HttpMcpTarget: a
+ * "session" is only a slot with its own request ids.
+ * @param {HttpMcpTarget} target
+ */
+export function statelessTarget(target) {
+  return {
+    openSession: async () => new StatelessSession(target),
+    close: () => target.close(),
+  };
+}
+
+class StatelessSession {
+  /** @param {HttpMcpTarget} target */
+  constructor(target) {
+    this.target = target;
+    this.headers = { accept: ACCEPT, 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
+    this.meta = JSON.stringify({ 'io.modelcontextprotocol/protocolVersion': MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} });
+    this.nextId = 1;
+  }
+
+  /** tools/call echo; resolves with the echoed text. */
+  async echo(text) {
+    const id = this.nextId++;
+    const res = await this.target.send(
+      'POST',
+      this.headers,
+      `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":${JSON.stringify(text)}},"_meta":${this.meta}}}`,
+    );
+    if (res.status !== 200) throw new Error(`tools/call (${MODERN_VERSION}): HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    const message = parseResponse(res);
+    if (message?.result?.resultType !== 'complete' || message.result.content?.[0]?.text !== text) {
+      throw new Error(`unexpected answer (${MODERN_VERSION}): ${res.body.slice(0, 200)}`);
+    }
+    return text;
+  }
+
+  /** Nothing to end: 2026-07-28 has no session (a DELETE would get 405). */
+  async close() {}
 }
 
 function parseResponse(res) {

@@ -13,10 +13,18 @@ import { performance } from 'node:perf_hooks';
 export async function throughput(sessions, inFlight, call, { warmupMs = 1_000, durationMs = 5_000, cpuUs } = {}) {
   let stop = false;
   let done = 0;
+  // The first failed call stops every loop and is thrown once they have ended (not left as an
+  // unhandled rejection while the window's timer runs, which ends the process without saying where).
+  let failure;
   const loop = async (session) => {
-    while (!stop) {
-      await call(session);
-      done++;
+    try {
+      while (!stop) {
+        await call(session);
+        done++;
+      }
+    } catch (err) {
+      failure ??= err;
+      stop = true;
     }
   };
   const loops = sessions.flatMap((session) => Array.from({ length: inFlight }, () => loop(session)));
@@ -30,6 +38,7 @@ export async function throughput(sessions, inFlight, call, { warmupMs = 1_000, d
   const cpuAfter = await cpuUs?.();
   stop = true;
   await Promise.all(loops);
+  if (failure !== undefined) throw failure;
   const cpuUsPerCall = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / calls;
   return { callsPerSecond: (calls / elapsed) * 1000, calls, cpuUsPerCall };
 }

@@ -4,9 +4,9 @@
 // in-memory embedded store, ephemeral keys) answering ForwardAuth at /verify. It reports
 // { url, headers } over IPC: where to send requests and the headers that make them succeed.
 import { createServer } from 'node:http';
-import { signAccessToken } from '../dist/runtime/auth/access-token.js';
+import { signAccessToken } from '../dist/runtime/auth/tokens/access-token.js';
 import { gatewayUrls } from '../dist/runtime/auth/gateway-urls.js';
-import { ephemeralKeySet } from '../dist/runtime/auth/signing-keys.js';
+import { ephemeralKeySet } from '../dist/runtime/auth/tokens/signing-keys.js';
 import { createLocalLogin } from '../dist/runtime/auth/upstream/local-login.js';
 import { parseConfig } from '../dist/runtime/config/load-config.js';
 import { startGateway } from '../dist/runtime/gateway.js';

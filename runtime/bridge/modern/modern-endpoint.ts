@@ -70,15 +70,19 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
   });
   /** Calls that may ask for input, by handle: a requestState names one. */
   const waiting = new Map<string, ModernCall>();
-  const callDigests = new Map<ModernCall, string>();
+  /** The params of each such call; their digest is made only when a state is sealed (most calls never ask). */
+  const callParams = new Map<ModernCall, { params: JsonObject; digest?: string }>();
   const closers = new Set<() => void>();
 
   const hooks = {
-    sealState: (call: ModernCall) =>
-      seal.seal(call.user, { call: call.handle, method: call.method, params: callDigests.get(call)!, exp: Date.now() + inputTtlMs }),
+    sealState: (call: ModernCall) => {
+      const entry = callParams.get(call)!;
+      entry.digest ??= paramsDigest(entry.params);
+      return seal.seal(call.user, { call: call.handle, method: call.method, params: entry.digest, exp: Date.now() + inputTtlMs });
+    },
     ended: (call: ModernCall) => {
       waiting.delete(call.handle);
-      callDigests.delete(call);
+      callParams.delete(call);
     },
   };
 
@@ -149,7 +153,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
       clientCapabilities: request.clientCapabilities,
     });
     if (forInput) {
-      callDigests.set(call, paramsDigest(request.params));
+      callParams.set(call, { params: request.params });
       waiting.set(call.handle, call);
     }
     call.begin(res, legacyParams(request.params));

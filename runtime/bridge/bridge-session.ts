@@ -13,12 +13,11 @@ import {
   type JsonObject,
   type RequestId,
 } from './json-rpc.js';
-import { replyRaw } from './json-replies.js';
+import { replyMessage } from './message-reply.js';
 import { tooLargeErrorLine } from './oversized-message.js';
 import type { Acceptable } from './media-types.js';
 import { PendingPost, type PostOutcome } from './pending-post.js';
 import { DEFAULT_PROTOCOL_VERSION } from './protocol-versions.js';
-import { SseStream } from './sse-stream.js';
 
 export interface BridgeSessionOptions {
   id: string;
@@ -169,14 +168,7 @@ export class BridgeSession {
   /** Answers the client's initialize from the warm child's cached result (see WarmPool). */
   answerInitialize(res: ServerResponse, id: RequestId, resultJson: string, accept: Acceptable): void {
     const line = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`;
-    const headers = { 'Mcp-Session-Id': this.id };
-    if (accept.json) {
-      replyRaw(res, 200, line, headers);
-      return;
-    }
-    const sse = new SseStream(res, 200, headers);
-    sse.send(line);
-    sse.end();
+    replyMessage(res, 200, line, accept, { headers: { 'Mcp-Session-Id': this.id } });
   }
 
   /** A body with at least one request: the returned POST answers `res` when the child has. */

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject, type JsonObject, type RequestId } from '../json-rpc.js';
-import { replyRaw } from '../json-replies.js';
 import type { Acceptable } from '../media-types.js';
+import { replyMessage } from '../message-reply.js';
 import { SseStream } from '../sse-stream.js';
 import type { ChildCall, ModernChild } from './modern-child.js';
 import { declaresInput, INPUT_REQUIRED_METHODS, MISSING_REQUIRED_CLIENT_CAPABILITY } from './modern-protocol.js';
@@ -211,17 +211,8 @@ export class ModernCall implements ChildCall {
 
   #write(res: ServerResponse | undefined, line: string, status: number): void {
     if (res === undefined) return;
-    if (this.#sse !== undefined) {
-      this.#sse.send(line);
-      this.#sse.end();
-      this.#sse = undefined;
-    } else if (this.#accept.json || !this.#accept.sse) {
-      replyRaw(res, status, line);
-    } else {
-      const sse = new SseStream(res, status);
-      sse.send(line);
-      sse.end();
-    }
+    replyMessage(res, status, line, this.#accept, { open: this.#sse });
+    this.#sse = undefined;
   }
 
   #end(): void {

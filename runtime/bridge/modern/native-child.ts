@@ -3,7 +3,7 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../logger.js';
 import { ChildProcessSession, type StdioLaunch } from '../child-process-session.js';
 import { isJsonObject, type Envelope, type JsonObject, type RequestId } from '../json-rpc.js';
-import { replyRaw } from '../json-replies.js';
+import { replyMessage } from '../message-reply.js';
 import type { Acceptable } from '../media-types.js';
 import { SseStream } from '../sse-stream.js';
 import { META, MODERN_PROTOCOL_VERSIONS } from './modern-protocol.js';
@@ -175,15 +175,7 @@ export class NativeChild {
   #answer(id: string, line: string, status: number): void {
     const call = this.#forget(id);
     if (call === undefined) return;
-    if (call.sse !== undefined) {
-      call.sse.send(line);
-      call.sse.end();
-    } else if (call.accept.json || !call.accept.sse) replyRaw(call.res, status, line);
-    else {
-      const sse = new SseStream(call.res, status);
-      sse.send(line);
-      sse.end();
-    }
+    replyMessage(call.res, status, line, call.accept, { open: call.sse });
   }
 
   #fromChild(envelope: Envelope): void {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from '../../runtime/fs/atomic-write.js';
-import { forEachLimited } from './copy-tree.js';
+import { mapLimited } from '../map-limited.js';
 import type { AppSources } from './production-deps.js';
 
 /**
@@ -27,7 +27,7 @@ export async function buildInputsFingerprint(sources: AppSources, extra: unknown
     ...sources.packages.map((pkg) => ({ key: `${pkg.target}\0${pkg.dir}`, file: join(pkg.dir, 'package.json') })),
   ];
   const stats = new Map<string, string>();
-  await forEachLimited(entries, 64, async ({ key, file }) => {
+  await mapLimited(entries, 64, async ({ key, file }) => {
     const info = await stat(file);
     stats.set(key, `${info.size}:${info.mtimeMs}:${info.mode & 0o111 ? 'x' : '-'}`);
   });

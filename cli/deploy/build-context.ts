@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
 import { atomicWriteFile } from '../../runtime/fs/atomic-write.js';
 import type { RuntimeKind } from './deploy-plan.js';
-import { forEachLimited, listFiles } from './copy-tree.js';
+import { listFiles } from './copy-tree.js';
+import { mapLimited } from '../map-limited.js';
 import type { DeployTemplates } from './deploy-templates.js';
 import { buildInputsFingerprint, reusePreviousApp } from './build-cache.js';
 import { copyAppFiles, productionAppFiles, productionAppSources } from './production-deps.js';
@@ -87,7 +88,7 @@ export async function writeBuildContext(buildDir: string, options: BuildContextO
 export async function hashDirectory(dir: string): Promise<string> {
   const files = await listFiles(dir);
   const digests = new Map<string, string>();
-  await forEachLimited(files, 32, async (file) => {
+  await mapLimited(files, 32, async (file) => {
     const [{ mode }, content] = await Promise.all([stat(join(dir, file)), readFile(join(dir, file))]);
     digests.set(file, `${mode & 0o111 ? 'x' : '-'}${createHash('sha256').update(content).digest('hex')}`);
   });

@@ -1,15 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Runs `task` over `items` with at most `limit` at a time (file copies and hashes: thousands of small files). */
-export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
  * Every file under `dir` as a `/`-separated relative path, sorted, following links (a build
  * context must hold files, not links out of it). `skip` sees relative paths of files and folders.

@@ -2,7 +2,8 @@ import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { GatewayError } from '../../runtime/errors.js';
 import { PACKAGE_NAME } from '../package-info.js';
-import { forEachLimited, listFiles } from './copy-tree.js';
+import { listFiles } from './copy-tree.js';
+import { mapLimited } from '../map-limited.js';
 
 interface PackageJson {
   name?: string;
@@ -134,5 +135,5 @@ export async function productionAppFiles({ own, packages }: AppSources): Promise
 /** Copies `files` (from productionAppFiles) into `appDir`. */
 export async function copyAppFiles(files: readonly AppFile[], appDir: string): Promise<void> {
   for (const dir of new Set(files.map(({ to }) => dirname(join(appDir, to))))) await mkdir(dir, { recursive: true });
-  await forEachLimited(files, 32, ({ from, to }) => copyFile(from, join(appDir, to)));
+  await mapLimited(files, 32, ({ from, to }) => copyFile(from, join(appDir, to)));
 }

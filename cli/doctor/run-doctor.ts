@@ -19,6 +19,7 @@ import { checkRedis } from './redis-check.js';
 import { checkSandbox } from './sandbox-check.js';
 import { checkSecrets } from './secrets-check.js';
 import { checkServer } from './server-check.js';
+import { mapLimited } from '../map-limited.js';
 
 /** Stdio servers started at once: each may be an `npx`/`uvx` that downloads and compiles. */
 const SERVER_CONCURRENCY = 4;
@@ -93,17 +94,4 @@ async function guarded(deps: DoctorDeps, name: string, run: () => Promise<CheckR
     );
   }
   return { ...result, ms: deps.now() - started };
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

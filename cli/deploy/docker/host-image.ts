@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { GatewayError } from '../../../runtime/errors.js';
-import { forEachLimited, listFiles } from '../copy-tree.js';
+import { listFiles } from '../copy-tree.js';
+import { mapLimited } from '../../map-limited.js';
 import { dockerMessage } from './engine-error.js';
 import { imageId } from './ensure-images.js';
 
@@ -77,7 +78,7 @@ export async function buildHostImage(docker: Docker, spec: HostImageSpec): Promi
     const rootfs = join(context, 'rootfs');
     const entries = [...copies];
     for (const dir of new Set(entries.map(([to]) => dirname(join(rootfs, to))))) await mkdir(dir, { recursive: true });
-    await forEachLimited(entries, 32, async ([to, from]) => {
+    await mapLimited(entries, 32, async ([to, from]) => {
       await copyFile(from, join(rootfs, to));
       await chmod(join(rootfs, to), (await stat(from)).mode & 0o777);
     });

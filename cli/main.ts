@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { HELP_GROUPS, helpAfter, type CommandContext, type CommandSpec } from './command-spec.js';
+import { accessCommand } from './commands/access.js';
 import { addServerCommand } from './commands/add-server.js';
 import { clientsCommand } from './commands/clients.js';
 import { completionCommand } from './commands/completion.js';
@@ -39,6 +40,7 @@ const COMMANDS: readonly CommandSpec[] = [
   addServerCommand,
   removeServerCommand,
   listCommand,
+  accessCommand,
   renderCommand,
   upCommand,
   downCommand,

@@ -15,6 +15,8 @@ export type GatewayErrorCode =
   | 'ERR_SECRET_MISSING'
   | 'ERR_SECRET_UNSAFE'
   | 'ERR_SERVER_UNKNOWN'
+  /** `access check`: the policy denies the tool (the answer was printed; exit 1). */
+  | 'ERR_ACCESS_DENIED'
   | 'ERR_SERVER_EXISTS'
   | 'ERR_USER_NOT_ALLOWED'
   | 'ERR_PORT_IN_USE'

@@ -50,13 +50,15 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   const bridges = createMcpServices(config, {
     projectDir: deps.projectDir,
     logger,
+    // Rate limits count in the store: shared by every gateway process on one Redis.
+    rates: store.rates,
     ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}),
   });
   const reloadDeps: ReloadDeps = {
     ctx,
     services: bridges,
     logger,
-    serviceDeps: { projectDir: deps.projectDir, logger },
+    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates },
     ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}),
   };
   const health = createHealthHandler(store, bridges, logger);

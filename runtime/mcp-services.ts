@@ -8,6 +8,8 @@ import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/s
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
+import { memoryRateCounter, type RateCounter } from './store/rate-counter.js';
+import { toolGateFor } from './access/server-gate.js';
 import { confinedLaunch } from './bridge/sandbox/confined-launch.js';
 import { hostSandbox, type SandboxAvailability } from './bridge/sandbox/sandbox-probe.js';
 
@@ -33,6 +35,8 @@ export interface McpServicesDeps {
   confinement?: 'host' | 'container';
   /** The host's sandbox (probed once per process by default; tests pass one). */
   sandbox?: SandboxAvailability;
+  /** Where rate limits count (the store's counters: shared on Redis); this process's memory by default. */
+  rates?: RateCounter;
 }
 
 /** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
@@ -73,8 +77,10 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
   for (const [name, server] of Object.entries(config.servers)) {
     if (!('url' in server)) launches.set(name, serverLaunch(name, server, config, deps));
   }
+  const rates = deps.rates ?? memoryRateCounter();
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {
+    const gate = toolGateFor(name, server, config, rates, deps.logger);
     if ('url' in server) {
       const maxMessageBytes = server.limits?.maxMessageBytes;
       services.set(
@@ -86,6 +92,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
           logger: deps.logger,
           allowedOrigins,
           maxMessageBytes,
+          gate,
         }),
       );
       continue;
@@ -104,6 +111,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
         maxMessageBytes: limits.maxMessageBytes,
         idleTimeoutMs: limits.idleTimeout,
         requestTimeoutMs: limits.requestTimeout,
+        gate,
       }),
     );
   }

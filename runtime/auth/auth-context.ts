@@ -1,3 +1,4 @@
+import { accessGroupsOf } from '../access/access-groups.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -27,6 +28,8 @@ export interface AuthContext {
   audit: AuditLog;
   /** Who may log in: allowed users, GitHub orgs and teams, email domains. */
   policy: UserPolicy;
+  /** The groups servers' `access` rules name: a login records those the user proved (access-groups.ts). */
+  accessGroups: ReadonlySet<string>;
   /** Is the rule that admitted this user (token claim `ab`, default `user:<login>`) still configured? */
   stillAllowed(user: { login: string; allowedBy?: string | undefined }): boolean;
   /** Seals upstream credentials kept in the store (key in .secrets/state-key). */
@@ -107,6 +110,7 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
     audit: createAuditLog(logger),
     policy,
+    accessGroups: accessGroupsOf(config),
     // Through ctx, not the const: a reload replaces the policy.
     stillAllowed: (user) => ctx.policy.hasRule(admittingRule(user)),
     sealedBox: createSealedBox(stateKey ?? randomBytes(32)),
@@ -123,6 +127,7 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
       ctx.config = next;
       Object.assign(ctx.urls, gatewayUrls(next));
       ctx.policy = policyFor(next);
+      ctx.accessGroups = accessGroupsOf(next);
     },
     async reloadKeys({ force = false } = {}) {
       if (!loadKeys || (!force && now() - lastReload < KEY_RELOAD_INTERVAL_MS)) return false;

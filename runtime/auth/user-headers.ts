@@ -11,6 +11,7 @@ export const USER_HEADERS = {
   id: lower(IDENTITY_HEADERS.id),
   clientId: lower(IDENTITY_HEADERS.clientId),
   scope: lower(IDENTITY_HEADERS.scope),
+  groups: lower(IDENTITY_HEADERS.groups),
 } as const;
 
 export const USER_HEADER_NAMES: readonly string[] = Object.values(USER_HEADERS);

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { ToolGate } from '../access/tool-gate.js';
 import type { StdioLaunch } from './child-process-session.js';
 import type { EventLogLimits } from './event-log.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './oversized-message.js';
@@ -32,6 +33,8 @@ export interface BridgeOptions {
   healthTtlMs?: number | undefined;
   /** How long the health probe waits for `initialize`. */
   healthProbeTimeoutMs?: number | undefined;
+  /** Per-tool access, rate limits and the tool-call audit (runtime/access/); none: every request goes through unaudited. */
+  gate?: ToolGate | undefined;
 }
 
 export const BRIDGE_DEFAULTS = {

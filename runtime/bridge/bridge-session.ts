@@ -18,6 +18,7 @@ import { tooLargeErrorLine } from './oversized-message.js';
 import type { Acceptable } from './media-types.js';
 import { PendingPost, type PostOutcome } from './pending-post.js';
 import { DEFAULT_PROTOCOL_VERSION } from './protocol-versions.js';
+import type { ResponseWatch } from '../access/tool-gate.js';
 
 export interface BridgeSessionOptions {
   id: string;
@@ -46,6 +47,10 @@ export interface RequestOptions {
   batch: boolean;
   accept: Acceptable;
   headers?: Readonly<Record<string, string>>;
+  /** Requests the gateway answers itself (a denied tool, a rate limit): their error lines; they never reach the child. */
+  refused?: ReadonlyMap<RequestId, string> | undefined;
+  /** Requests whose answers the tool gate follows (list filtering, the tool-call audit). */
+  watches?: ReadonlyMap<RequestId, ResponseWatch> | undefined;
 }
 
 /** Notifications about the session as a whole, not about any one request. */
@@ -72,6 +77,7 @@ export class BridgeSession {
   readonly #byRequestId = new Map<RequestId, PendingPost>();
   readonly #byProgressToken = new Map<RequestId, PendingPost>();
   readonly #posts = new Set<PendingPost>();
+  readonly #watches = new Map<RequestId, ResponseWatch>();
   #child!: ChildProcessSession;
   #negotiatedVersion: string | undefined;
   #initializeId: RequestId | undefined;
@@ -199,9 +205,15 @@ export class BridgeSession {
       onSettled: (settled, outcome) => this.#postSettled(settled, outcome),
     });
     this.#posts.add(post);
-    for (const id of requestIds) this.#byRequestId.set(id, post);
+    const { refused, watches } = options;
+    for (const id of requestIds) if (refused?.has(id) !== true) this.#byRequestId.set(id, post);
     for (const token of progressTokens) this.#byProgressToken.set(token, post);
-    this.forward(messages);
+    if (watches !== undefined) for (const [id, watch] of watches) this.#watches.set(id, watch);
+    if (refused === undefined) this.forward(messages);
+    else {
+      this.forward(messages.filter(({ envelope }) => envelope.kind !== 'request' || !refused.has(envelope.id)));
+      for (const [id, line] of refused) post.answer(id, line);
+    }
     if (this.#ended) queueMicrotask(() => post.childGone('MCP session ended')); // nothing will answer
     return post;
   }
@@ -228,6 +240,11 @@ export class BridgeSession {
 
   #fromChild(envelope: Envelope, line: string): void {
     if (envelope.kind === 'response') {
+      const watch = envelope.id === null ? undefined : this.#watches.get(envelope.id);
+      if (watch !== undefined) {
+        this.#watches.delete(envelope.id!);
+        line = watch.answered(envelope.value, line);
+      }
       const post = envelope.id === null ? undefined : this.#byRequestId.get(envelope.id);
       if (post === undefined || envelope.id === null) {
         this.#log.debug({ id: envelope.id }, 'dropping response with no pending request (client gone or timed out)');
@@ -293,6 +310,7 @@ export class BridgeSession {
     const post = this.#byRequestId.get(id);
     if (post === undefined) return;
     this.#byRequestId.delete(id);
+    this.#unwatch(id, 'cancelled by the client');
     post.cancel(id);
   }
 
@@ -300,6 +318,7 @@ export class BridgeSession {
   #cancelInChild(ids: readonly RequestId[]): void {
     for (const requestId of ids) {
       this.#byRequestId.delete(requestId);
+      this.#unwatch(requestId, 'the server did not answer in time');
       const reason = 'The gateway stopped waiting for a response';
       this.#child.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } }));
     }
@@ -308,7 +327,11 @@ export class BridgeSession {
   #postSettled(post: PendingPost, outcome: PostOutcome): void {
     this.#posts.delete(post);
     this.lastActive = Date.now();
-    for (const id of post.requestIds) if (this.#byRequestId.get(id) === post) this.#byRequestId.delete(id);
+    for (const id of post.requestIds) {
+      if (this.#byRequestId.get(id) === post) this.#byRequestId.delete(id);
+      // The client left before the answer: its late answer will be dropped, so stop following it.
+      this.#unwatch(id, 'the client left before the answer');
+    }
     for (const token of post.progressTokens) if (this.#byProgressToken.get(token) === post) this.#byProgressToken.delete(token);
     // A session whose initialize failed or whose client left before the answer has no client
     // that knows its id: nothing would ever DELETE it, so end it here.
@@ -324,7 +347,15 @@ export class BridgeSession {
     this.#end();
     const message = expected ? 'MCP session terminated' : `MCP server process exited (${exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`})`;
     this.#log[expected ? 'info' : 'warn']({ exitCode: exit.code, signal: exit.signal }, 'MCP server exited');
+    for (const id of [...this.#watches.keys()]) this.#unwatch(id, message);
     for (const post of [...this.#posts]) post.childGone(message);
     this.#getStream.end();
+  }
+
+  #unwatch(id: RequestId, reason: string): void {
+    const watch = this.#watches.get(id);
+    if (watch === undefined) return;
+    this.#watches.delete(id);
+    watch.failed(reason);
   }
 }

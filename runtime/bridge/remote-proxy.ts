@@ -14,7 +14,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../logger.js';
 import { cachedHealth, type ServerHealth } from './cached-health.js';
 import { DEFAULT_TEMPLATE } from './initialized-child.js';
-import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
+import { SESSION_NOT_FOUND, TRANSPORT_ERROR, jsonRpcErrorLine, type RequestId } from './json-rpc.js';
 import { replyJson, replyJsonRpcError } from './json-replies.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage } from './oversized-message.js';
@@ -28,6 +28,13 @@ import { acceptedOrRefused } from './request-headers.js';
 import { readPostBody } from './post-body.js';
 import { BRIDGE_DEFAULTS } from './bridge-options.js';
 import type { Bridge } from './bridge.js';
+import type { ToolGate } from '../access/tool-gate.js';
+import { subjectOf } from '../access/access-subject.js';
+import { screenRequests, wholePostRefusal } from './gate-screening.js';
+import { replyMessage } from './message-reply.js';
+import { acceptable } from './media-types.js';
+import { WatchedAnswers } from './watched-answers.js';
+import { replyRaw } from './json-replies.js';
 
 export interface RemoteProxyOptions {
   serverName: string;
@@ -45,6 +52,18 @@ export interface RemoteProxyOptions {
   /** A session binding unused this long is forgotten (and the upstream session deleted). Default 30 min. */
   idleTimeoutMs?: number | undefined;
   healthTtlMs?: number | undefined;
+  /**
+   * Per-tool access, rate limits and the tool-call audit (runtime/access/). With it, a POST's
+   * body is read (bounded, as the stdio bridge reads it) and screened before it goes upstream,
+   * and answers to watched requests are rewritten; without it bodies stream through unread.
+   */
+  gate?: ToolGate | undefined;
+}
+
+/** A POST body already read and screened: sent upstream whole. */
+interface ScreenedBody {
+  text: string;
+  watched: WatchedAnswers | undefined;
 }
 
 /** What the client may tell the upstream server; everything else (credentials, cookies, X-User-*, hop-by-hop) stays here. */
@@ -90,7 +109,7 @@ interface Binding {
  * this gateway did not see created, gets 404 and re-initializes, as with the stdio bridge.
  */
 export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
-  const { serverName, logger, allowedOrigins = [], maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES, idleTimeoutMs = 30 * 60_000 } = options;
+  const { serverName, logger, allowedOrigins = [], maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES, idleTimeoutMs = 30 * 60_000, gate } = options;
   if (!(maxMessageBytes > 0)) throw new TypeError(`remote server "${serverName}": maxMessageBytes must be positive`);
   const payloadTooLarge = `Payload Too Large: ${tooLargeMessage('the body', maxMessageBytes)}`;
   // Lowercased, so a configured name replaces a forwarded one instead of being sent twice.
@@ -161,7 +180,37 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       return Promise.resolve();
     }
     if (looksModern(req, undefined) && req.method === 'POST') return handleModern(req, res, user);
-    return new Promise((resolve) => forward(req, res, user, typeof sessionId === 'string' ? sessionId : undefined, resolve));
+    const session = typeof sessionId === 'string' ? sessionId : undefined;
+    if (gate !== undefined && req.method === 'POST') return forwardScreened(req, res, user, session, gate);
+    return new Promise((resolve) => forward(req, res, user, session, resolve));
+  }
+
+  /** A POST read and put to the tool gate first: refused requests are answered here and never sent. */
+  async function forwardScreened(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, toolGate: ToolGate): Promise<void> {
+    const post = await readPostBody(req, res, maxMessageBytes);
+    if (post === undefined) return;
+    const screening = await screenRequests(toolGate, subjectOf(req), post.messages);
+    const requests = post.messages.filter(({ envelope }) => envelope.kind === 'request').length;
+    const whole = wholePostRefusal(screening, requests, post.batch);
+    if (whole !== undefined) {
+      replyMessage(res, whole.refusal.status, whole.line, acceptable(req.headers.accept), { headers: whole.refusal.headers });
+      return;
+    }
+    if (screening.refused !== undefined) {
+      // A batch (2025-03-26) with a refused request: none of it is sent, so nothing runs half.
+      for (const watch of screening.watches?.values() ?? []) watch.failed('not sent: another request of its batch was refused');
+      const lines = post.messages.flatMap(({ envelope }) => {
+        if (envelope.kind !== 'request') return [];
+        const refused = screening.refused?.get(envelope.id);
+        return [refused?.line ?? jsonRpcErrorLine(envelope.id, ErrorCode.InvalidRequest, 'Not sent: another request of this batch was refused by the gateway')];
+      });
+      replyJsonRpcErrorBatch(res, lines);
+      return;
+    }
+    const text = post.batch ? `[${post.messages.map(({ line }) => line).join(',')}]` : post.messages[0]!.line;
+    const watched = screening.watches === undefined ? undefined : new WatchedAnswers(screening.watches);
+    await new Promise<void>((resolve) => forward(req, res, user, sessionId, resolve, { text, watched }));
+    watched?.fail('the remote server did not answer');
   }
 
   async function handleModern(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
@@ -174,7 +223,10 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       if (found === 'unknown') era = undefined;
       return found;
     });
-    if ((await era) !== 'legacy') return new Promise((resolve) => forward(req, res, user, undefined, resolve));
+    if ((await era) !== 'legacy') {
+      if (gate !== undefined) return forwardScreened(req, res, user, undefined, gate);
+      return new Promise((resolve) => forward(req, res, user, undefined, resolve));
+    }
     const accept = acceptedOrRefused(req, res);
     if (accept === undefined) return;
     const post = await readPostBody(req, res, maxMessageBytes);
@@ -182,8 +234,14 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     if (envelope !== undefined) await modern.handle(req, res, user, envelope, accept);
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void): void {
-    const outgoing = send(upstream, { method: req.method, headers: upstreamHeaders(req.headers), agent });
+  function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void, screened?: ScreenedBody): void {
+    const headers = upstreamHeaders(req.headers);
+    if (screened !== undefined) {
+      // Sent whole: the client's framing (chunked, or its own length) no longer describes it.
+      headers['content-length'] = Buffer.byteLength(screened.text);
+      delete headers['transfer-encoding'];
+    }
+    const outgoing = send(upstream, { method: req.method, headers, agent });
     let refused = false;
     relayLifecycle(res, outgoing, {
       inFlight,
@@ -220,10 +278,15 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         headers: responseHeaders(answer.headers),
         maxMessageBytes,
         method: req.method,
-        requestId: () => describeByEnds(sentEnds.finish()).id,
+        requestId: () => (screened === undefined ? describeByEnds(sentEnds.finish()).id : singleRequestId(screened.text)),
         log,
+        watched: screened?.watched,
       });
     });
+    if (screened !== undefined) {
+      outgoing.end(screened.text);
+      return;
+    }
     // Stream the body up as it arrives, counting: a chunked body has no Content-Length to check.
     // Nothing is parsed here, but the nesting is gauged on the way, so the upstream server never
     // gets a body deep enough to crash a recursive parser (json-depth.ts).
@@ -328,4 +391,16 @@ async function probeUpstream(upstream: URL, staticHeaders: Readonly<Record<strin
   } catch {
     return { ok: false, detail: 'the remote server did not answer initialize with JSON-RPC' };
   }
+}
+
+/** A batch the gateway answers itself (every request refused or held back), as a JSON array on 200. */
+function replyJsonRpcErrorBatch(res: ServerResponse, lines: readonly string[]): void {
+  replyRaw(res, 200, `[${lines.join(',')}]`);
+}
+
+/** The id of a body that is one request (for the error replacing an oversized answer). */
+function singleRequestId(text: string): RequestId | undefined {
+  if (text.startsWith('[')) return undefined;
+  const id = (JSON.parse(text) as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }

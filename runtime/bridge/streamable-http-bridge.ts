@@ -22,6 +22,9 @@ import { readPostBody } from './post-body.js';
 import { acceptedOrRefused, refusedVersion, singleHeader } from './request-headers.js';
 import { SessionRegistry } from './session-registry.js';
 import { WarmPool } from './warm-pool.js';
+import { screenRequests, wholePostRefusal } from './gate-screening.js';
+import { replyMessage } from './message-reply.js';
+import { subjectOf } from '../access/access-subject.js';
 
 export type { StdioLaunch } from './child-process-session.js';
 export type { ServerHealth } from './cached-health.js';
@@ -42,7 +45,7 @@ const BUSY_RETRY_AFTER_S = '1';
  * relays the child's stdout lines as they are.
  */
 export function createStdioBridge(options: BridgeOptions): Bridge {
-  const { serverName, launch, logger, allowedOrigins = [], eventLog = DEFAULT_EVENT_LOG_LIMITS, pool: poolSize = 0 } = options;
+  const { serverName, launch, logger, allowedOrigins = [], eventLog = DEFAULT_EVENT_LOG_LIMITS, pool: poolSize = 0, gate } = options;
   const settings = resolveBridgeSettings(options);
   const { maxMessageBytes, requestTimeoutMs, initializeTimeoutMs, idleTimeoutMs } = settings;
   if (launch.command.trim() === '') throw new TypeError(`bridge "${serverName}": launch.command is empty`);
@@ -215,7 +218,20 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyEmpty(res, 202);
       return;
     }
-    await session.request(res, messages, { batch, accept }).done;
+    if (gate === undefined) {
+      await session.request(res, messages, { batch, accept }).done;
+      return;
+    }
+    const screening = await screenRequests(gate, subjectOf(req), messages);
+    const whole = wholePostRefusal(screening, seen.size, batch);
+    if (whole !== undefined) {
+      // Nothing else in the body is a request: its notifications still go to the child.
+      session.forward(messages.filter(({ envelope }) => envelope.kind !== 'request'));
+      replyMessage(res, whole.refusal.status, whole.line, accept, { headers: whole.refusal.headers });
+      return;
+    }
+    const refused = screening.refused === undefined ? undefined : new Map([...screening.refused].map(([id, { line }]) => [id, line]));
+    await session.request(res, messages, { batch, accept, refused, watches: screening.watches }).done;
   }
 
   async function initialize(

@@ -4,6 +4,7 @@ import type { RequestId } from './json-rpc.js';
 import { replyRaw } from './json-replies.js';
 import { tooLargeErrorLine } from './oversized-message.js';
 import { SseEventSplitter } from './sse-event-splitter.js';
+import type { WatchedAnswers } from './watched-answers.js';
 
 export interface UpstreamRelay {
   /** The remote server's answer, before any of its body was read. */
@@ -18,6 +19,8 @@ export interface UpstreamRelay {
   /** The id of the client's request when its body held exactly one, for the error that replaces an oversized answer. */
   requestId(): RequestId | undefined;
   log: Logger;
+  /** The tool gate's watches of this POST's requests: messages answering them are rewritten (watched-answers.ts). */
+  watched?: WatchedAnswers | undefined;
 }
 
 const WHAT = "the server's response";
@@ -60,12 +63,12 @@ export function relayUpstreamResponse(relay: UpstreamRelay): void {
     cutUpstream();
     return;
   }
-  if (Number.isFinite(declared)) {
+  if (Number.isFinite(declared) && relay.watched === undefined) {
     res.writeHead(relay.status, relay.headers);
     answer.pipe(res);
     return;
   }
-  // Chunked without a length: held until it ends, which is never past the limit.
+  // Chunked without a length, or watched by the tool gate: held until it ends, which is never past the limit.
   const chunks: Buffer[] = [];
   let size = 0;
   answer.on('data', (chunk: Buffer) => {
@@ -81,8 +84,16 @@ export function relayUpstreamResponse(relay: UpstreamRelay): void {
   });
   answer.on('end', () => {
     if (cut) return;
-    res.writeHead(relay.status, relay.headers);
-    res.end(Buffer.concat(chunks, size));
+    const body = Buffer.concat(chunks, size);
+    if (relay.watched === undefined) {
+      res.writeHead(relay.status, relay.headers);
+      res.end(body);
+      return;
+    }
+    const text = relay.watched.rewriteJson(body.toString('utf8'));
+    const { 'content-length': _length, ...headers } = relay.headers;
+    res.writeHead(relay.status, { ...headers, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   });
 }
 
@@ -92,7 +103,8 @@ function relaySse(relay: UpstreamRelay, cutUpstream: () => void): void {
   res.flushHeaders();
   const events = new SseEventSplitter({
     maxEventBytes: maxMessageBytes,
-    onEvent(event) {
+    onEvent(received) {
+      const event = relay.watched === undefined ? received : relay.watched.rewriteEvent(received.toString('utf8'));
       if (res.write(event)) return;
       answer.pause();
       res.once('drain', () => answer.resume());

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { byteSize, durationMs, urlWithScheme } from './config-codecs.js';
 import { loopbackIfPortOnly } from './listen-text.js';
+import { accessRuleSchema, rate, serverRateLimitSchema, toolFilterSchema } from './access-schema.js';
 import { isLoopbackHost } from './loopback-host.js';
 
 /** Server names become URL path segments (`/NAME/mcp`) and, in Docker deployments, subdomains and container names. */
@@ -80,6 +81,16 @@ const serverMount = z.strictObject({
   readOnly: z.boolean().default(false),
 });
 
+/** Who may call what (runtime/access/): every kind of server takes these. */
+const accessFields = {
+  /** Tools hidden from and refused for everyone (`deny` globs). */
+  tools: toolFilterSchema.optional(),
+  /** Which users get which tools; without it every allowed user gets every tool not denied. */
+  access: z.array(accessRuleSchema).max(100).optional(),
+  /** Requests per window per user on this server, and per user per tool. */
+  rateLimit: serverRateLimitSchema.optional(),
+};
+
 /** Pre-started, pre-initialized children kept ready per server; 0 (the default) turns the pool off. */
 const pool = z.number().int().min(0).max(64).optional();
 
@@ -101,6 +112,7 @@ const stdioServer = z.strictObject({
   sandbox: sandboxMode.optional(),
   /** `none`: no network at all (a sandbox without network, a container without egress). Left out: network on. */
   network: z.enum(['default', 'none'], { message: 'must be none (or left out for network access)' }).optional(),
+  ...accessFields,
 });
 
 /** A server shipped inside this package (the zero-configuration demo); resolved to a command at start. */
@@ -110,6 +122,7 @@ const builtinServer = z.strictObject({
   scopes: serverScopes,
   pool,
   limits: bridgeLimits.optional(),
+  ...accessFields,
 });
 
 /** An HTTP header name (RFC 9110 token); the value is a secret in .secrets/servers/NAME.headers.json. */
@@ -149,6 +162,7 @@ const remoteServer = z.strictObject({
   scopes: serverScopes,
   /** Of the limits only the message size applies: the proxy has no children, sessions are the remote server's. */
   limits: bridgeLimits.pick({ maxMessageBytes: true }).optional(),
+  ...accessFields,
 });
 
 export const serverSchema = z.union([stdioServer, builtinServer, remoteServer]);
@@ -293,6 +307,10 @@ export const configSchema = z
      * endpoints accept; any other Origin header gets 403 (DNS-rebinding protection).
      */
     allowedOrigins: z.array(httpUrl).optional(),
+    /** Limits for every server unless it sets its own (`servers.NAME.rateLimit.perUser`); off by default. */
+    rateLimit: z.strictObject({ perUser: rate.optional() }).optional(),
+    /** The `tool_call` audit lines (one per tools/call): arguments and results only when asked for. */
+    audit: z.strictObject({ toolArguments: z.boolean().optional() }).optional(),
   })
   .superRefine((config, ctx) => {
     // zod runs this even when a field failed: only fields that parsed are checked here.
@@ -311,6 +329,27 @@ export const configSchema = z
     }
     for (const [name, server] of Object.entries(config.servers)) {
       if (!SERVER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['servers', name], message: `invalid server name: ${SERVER_NAME_HINT}` });
+      for (const [index, rule] of (server.access ?? []).entries()) {
+        const at = (key: string): (string | number)[] => ['servers', name, 'access', index, key];
+        if (config.provider.type !== 'github') {
+          for (const key of ['orgs', 'teams'] as const) {
+            if (rule[key]?.length) {
+              ctx.addIssue({
+                code: 'custom',
+                path: at(key),
+                message: `GitHub ${key} are known only with provider.type: github (this gateway logs in with ${config.provider.type}); name users${config.provider.type === 'oidc' ? ' or emailDomains' : ''} instead`,
+              });
+            }
+          }
+        }
+        if (config.provider.type !== 'oidc' && rule.emailDomains?.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('emailDomains'),
+            message: `verified email addresses come only from provider.type: oidc (this gateway logs in with ${config.provider.type}); name users${config.provider.type === 'github' ? ', orgs or teams' : ''} instead`,
+          });
+        }
+      }
       // The static headers (an API key, usually) would cross the network in clear text.
       if ('url' in server && server.url instanceof URL && server.url.protocol === 'http:' && !isLoopbackHost(server.url.hostname)) {
         ctx.addIssue({ code: 'custom', path: ['servers', name, 'url'], message: 'must use https unless the host is loopback' });

@@ -76,6 +76,8 @@ export const IDENTITY_HEADERS = {
   id: 'X-User-Id',
   clientId: 'X-User-Client-Id',
   scope: 'X-User-Scope',
+  /** The user's groups that servers' `access` rules name (`org:acme,team:acme/readers`): per-tool access in the bridge. */
+  groups: 'X-User-Groups',
 } as const;
 
 export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);

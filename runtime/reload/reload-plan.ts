@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { GatewayConfig } from '../config/schema.js';
+import { accessNeedsMembership } from '../access/access-groups.js';
 
 /** What applying a new config to a running gateway means, worked out before anything changes. */
 export interface ReloadPlan {
@@ -14,7 +15,7 @@ export interface ReloadPlan {
 }
 
 /** Top-level keys a running gateway takes over; any other key that changed needs a restart. */
-const LIVE_KEYS = new Set<keyof GatewayConfig>(['servers', 'allowedUsers', 'allowedOrigins', 'sandbox', 'shutdownGrace', 'version']);
+const LIVE_KEYS = new Set<keyof GatewayConfig>(['servers', 'allowedUsers', 'allowedOrigins', 'sandbox', 'shutdownGrace', 'version', 'rateLimit', 'audit']);
 
 /** The provider's allowlist part; the rest (type, client id, URLs) shapes the upstream login built at start. */
 function allowlistOf(provider: GatewayConfig['provider']): unknown {
@@ -37,8 +38,17 @@ export function planReload(current: GatewayConfig, next: GatewayConfig): ReloadP
     if (!isDeepStrictEqual(current[key], next[key])) needsRestart.push(key);
   }
   if (!isDeepStrictEqual(loginShapeOf(current.provider), loginShapeOf(next.provider))) needsRestart.push('provider');
+  // Org and team rules in servers' access make the GitHub login ask for read:org too (create-upstream-login.ts).
+  if (next.provider.type === 'github' && accessNeedsMembership(current) !== accessNeedsMembership(next)) {
+    needsRestart.push('servers.*.access org/team rules (the GitHub login asks for read:org with them)');
+  }
   // Origins are bound into every bridge's origin policy at creation: a change replaces all of them.
-  const everyServer = !isDeepStrictEqual(current.allowedOrigins, next.allowedOrigins) || current.sandbox !== next.sandbox;
+  // So are the top-level rate limit and audit settings, through every server's tool gate.
+  const everyServer =
+    !isDeepStrictEqual(current.allowedOrigins, next.allowedOrigins) ||
+    current.sandbox !== next.sandbox ||
+    !isDeepStrictEqual(current.rateLimit, next.rateLimit) ||
+    !isDeepStrictEqual(current.audit, next.audit);
   const before = Object.keys(current.servers);
   const after = Object.keys(next.servers);
   const added = after.filter((name) => !Object.hasOwn(current.servers, name));

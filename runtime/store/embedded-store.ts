@@ -1,3 +1,4 @@
+import { memoryRateCounter } from './rate-counter.js';
 import { GatewayError } from '../errors.js';
 import type { SetOptions, Store } from './store.js';
 
@@ -22,6 +23,7 @@ export async function createEmbeddedStore({ now = Date.now }: EmbeddedStoreOptio
 }
 
 class EmbeddedStore implements Store {
+  readonly rates = memoryRateCounter();
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
 

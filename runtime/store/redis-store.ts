@@ -1,3 +1,4 @@
+import { redisRateCounter, type RateCounter } from './rate-counter.js';
 import { Redis, ReplyError } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -57,13 +58,16 @@ export async function createRedisStore({ url, password, keyPrefix, logger = sile
 
 class RedisStore implements Store {
   private closing: Promise<void> | undefined;
+  readonly rates: RateCounter;
 
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
     private readonly where: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.rates = redisRateCounter(redis, keyPrefix);
+  }
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const json = await this.run(() => this.redis.get(this.keyPrefix + key));

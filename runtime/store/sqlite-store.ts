@@ -1,3 +1,4 @@
+import { memoryRateCounter } from './rate-counter.js';
 import { GatewayError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { importLegacyStateFile } from './legacy-state-import.js';
@@ -51,6 +52,8 @@ interface Operation {
 type Row = { kind: 'value' | 'set'; value: string | null };
 
 class SqliteStore implements Store {
+  /** One process uses the file (the embedded store's lock): counting in memory is exact and costs no write per call. */
+  readonly rates = memoryRateCounter();
   private closed = false;
   private closing: Promise<void> | undefined;
   private queue: Operation[] = [];

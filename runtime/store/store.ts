@@ -1,3 +1,5 @@
+import type { RateCounter } from './rate-counter.js';
+
 /**
  * Where the auth runtime keeps its state (clients, pending logins, codes, refresh tokens).
  * Two implementations pass one contract suite (test/store-contract.test.ts): Redis (ioredis)
@@ -24,6 +26,8 @@ export interface Store {
   addToSet(key: string, member: string, options?: SetOptions): Promise<void>;
   removeFromSet(key: string, member: string): Promise<void>;
   setMembers(key: string): Promise<string[]>;
+  /** Request counts per key and window, for rate limits (rate-counter.ts): shared by every process on Redis. */
+  readonly rates: RateCounter;
   /** Throws a GatewayError `ERR_STORE_UNREACHABLE` when the store cannot serve requests. */
   ping(): Promise<void>;
   /** Flushes what is pending and releases connections; idempotent. */

@@ -178,6 +178,7 @@ async function issueTokens(
       audience: grant.resource,
       familyId: grant.familyId,
       ...(user.allowedBy === undefined ? {} : { allowedBy: user.allowedBy }),
+      ...(user.groups === undefined ? {} : { groups: user.groups }),
       ...(user.uid === undefined ? {} : { uid: user.uid }),
       ...scopeOf(grant.scope),
     },

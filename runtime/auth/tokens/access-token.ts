@@ -25,6 +25,8 @@ export interface AccessTokenClaims {
   familyId?: string;
   /** The allowlist rule that admitted the user; /verify checks it is still configured. */
   allowedBy?: string;
+  /** The user's groups that servers' access rules name (access-groups.ts); /verify passes them to the bridge. */
+  groups?: readonly string[];
 }
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
@@ -45,6 +47,7 @@ export async function signAccessToken(
   if (claims.scope) payload['scope'] = claims.scope;
   if (claims.familyId !== undefined) payload['fid'] = claims.familyId;
   if (claims.allowedBy !== undefined) payload['ab'] = claims.allowedBy;
+  if (claims.groups !== undefined && claims.groups.length > 0) payload['grp'] = [...claims.groups];
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid: keys.current.kid })
     .setIssuer(issuer)
@@ -103,13 +106,15 @@ export async function verifyAccessToken(
   const scope = payload['scope'];
   const familyId = payload['fid'];
   const allowedBy = payload['ab'];
+  const groups = payload['grp'];
   if (
     typeof login !== 'string' ||
     typeof clientId !== 'string' ||
     (uid !== undefined && typeof uid !== 'number') ||
     (scope !== undefined && typeof scope !== 'string') ||
     (familyId !== undefined && typeof familyId !== 'string') ||
-    (allowedBy !== undefined && typeof allowedBy !== 'string')
+    (allowedBy !== undefined && typeof allowedBy !== 'string') ||
+    (groups !== undefined && !isGroupList(groups))
   ) {
     throw new TokenRejectedError('invalid_claims', 'the token lacks the gateway claims');
   }
@@ -125,7 +130,13 @@ export async function verifyAccessToken(
     ...(scope === undefined ? {} : { scope }),
     ...(familyId === undefined ? {} : { familyId }),
     ...(allowedBy === undefined ? {} : { allowedBy }),
+    ...(groups === undefined ? {} : { groups: groups as string[] }),
   };
+}
+
+/** Groups become a comma-separated header (X-User-Groups): no commas, no blanks, no control characters. */
+function isGroupList(value: unknown): boolean {
+  return Array.isArray(value) && value.length <= 200 && value.every((group) => typeof group === 'string' && /^[\x21-\x2b\x2d-\x7e]{1,300}$/.test(group));
 }
 
 function toRejection(err: unknown): TokenRejectedError {

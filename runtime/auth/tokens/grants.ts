@@ -16,6 +16,8 @@ export interface UserIdentity {
   emailVerified?: boolean;
   /** The allowlist rule that admitted this user (`user:alice`, `org:acme`...); see user-policy.ts. */
   allowedBy?: string;
+  /** The groups servers' `access` rules name that this login proved (`org:acme`, `team:acme/readers`, `domain:example.com`). */
+  groups?: string[];
 }
 
 /** An upstream credential kept (sealed) with a grant, to re-check org/team membership on refresh. */

@@ -71,6 +71,7 @@ export function createRequestVerifier(ctx: AuthContext) {
     };
     if (token.uid !== undefined) headers[USER_HEADERS.id] = String(token.uid);
     if (token.scope !== undefined) headers[USER_HEADERS.scope] = token.scope;
+    if (token.groups !== undefined && token.groups.length > 0) headers[USER_HEADERS.groups] = token.groups.join(',');
     return { status: 200, headers };
   };
 }

@@ -9,6 +9,7 @@ import { createLocalLogin, type LocalLoginAnnouncement } from './local-login.js'
 import { createOidcLogin } from './oidc-login.js';
 import { createOidcUpstream } from './oidc-upstream.js';
 import type { UpstreamLogin } from './upstream-login.js';
+import { accessNeedsMembership } from '../../access/access-groups.js';
 
 export interface UpstreamLoginDeps {
   store: Store;
@@ -54,7 +55,8 @@ export async function createUpstreamLogin(
       const clientId = requireGitHubClientId(provider);
       // Both callers check first and report a missing secret in their own terms (file or env var).
       if (!clientSecret) throw new TypeError('the GitHub provider needs its client secret');
-      const needsMembership = provider.orgs.length + provider.teams.length > 0;
+      // Org and team rules of the allowlist or of a server's `access` need the memberships.
+      const needsMembership = provider.orgs.length + provider.teams.length > 0 || accessNeedsMembership(config);
       const github = createGitHubUpstream({
         baseUrl: urlText(provider.url),
         clientId,

@@ -6,6 +6,7 @@ import type { PendingAuthorization, UpstreamCredential, UserIdentity } from '../
 import type { UserFacts } from '../policy/user-policy.js';
 import { consentPageBody } from '../pages/consent-page.js';
 import { sendPage } from '../pages/html.js';
+import { groupsOfUser } from '../../access/access-groups.js';
 
 /**
  * After the upstream login: enforce the allowlist, then either issue the code (this user already
@@ -28,7 +29,8 @@ export async function finishLogin(
     ctx.audit('login_denied', { login: identity.login, sub: identity.sub, clientId: pending.clientId, reason: why });
     return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: `${identity.login} is not allowed to use this gateway` });
   }
-  const user: UserIdentity = { ...identity, allowedBy };
+  const groups = groupsOfUser(facts, ctx.accessGroups);
+  const user: UserIdentity = { ...identity, allowedBy, ...(groups.length > 0 ? { groups } : {}) };
   const client = await ctx.clients.get(pending.clientId);
   if (!client) {
     return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: 'the application was removed during login' });

@@ -1,0 +1,19 @@
+import type { GatewayConfig, ServerConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { RateCounter } from '../store/rate-counter.js';
+import { createRateLimits } from './rate-limits.js';
+import { createToolCallAudit } from './tool-call-audit.js';
+import { createToolGate, type ToolGate } from './tool-gate.js';
+import { createToolPolicy } from './tool-policy.js';
+
+/** The tool gate of one configured server: its `tools`, `access` and `rateLimit`, the top-level defaults, the audit. */
+export function toolGateFor(name: string, server: ServerConfig, config: GatewayConfig, rates: RateCounter, logger: Logger): ToolGate {
+  const log = logger.child({ server: name });
+  return createToolGate({
+    server: name,
+    policy: createToolPolicy(name, server),
+    limits: createRateLimits(name, server.rateLimit, config.rateLimit?.perUser, rates),
+    audit: createToolCallAudit(log, { server: name, toolArguments: config.audit?.toolArguments === true }),
+    logger: log,
+  });
+}

@@ -8,12 +8,13 @@ import { createToolPolicy } from './tool-policy.js';
 
 /** The tool gate of one configured server: its `tools`, `access` and `rateLimit`, the top-level defaults, the audit. */
 export function toolGateFor(name: string, server: ServerConfig, config: GatewayConfig, rates: RateCounter, logger: Logger): ToolGate {
-  const log = logger.child({ server: name });
+  // The root logger, not a child bound to `server`: every line of the gate (and of the audit) names
+  // the server itself, and a binding as well made the lines carry the key twice.
   return createToolGate({
     server: name,
     policy: createToolPolicy(name, server),
     limits: createRateLimits(name, server.rateLimit, config.rateLimit?.perUser, rates),
-    audit: createToolCallAudit(log, { server: name, toolArguments: config.audit?.toolArguments === true }),
-    logger: log,
+    audit: createToolCallAudit(logger, { server: name, toolArguments: config.audit?.toolArguments === true }),
+    logger,
   });
 }

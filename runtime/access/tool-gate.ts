@@ -93,6 +93,13 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
     };
   }
 
+  /** No tool name (not a tools/call, or no string name: the server answers its own invalid-params error): nothing to decide. */
+  function policyRefusal(subject: AccessSubject, tool: string | undefined, params: unknown): GateRefusal | undefined {
+    if (tool === undefined || !policy.active) return undefined;
+    const decision = policy.decide(subject, tool);
+    return decision.allowed ? undefined : denied(subject, tool, decision.rule, params);
+  }
+
   function filterTools(subject: AccessSubject, value: JsonObject, line: string): string {
     const result = value['result'];
     if (typeof result !== 'object' || result === null) return line;
@@ -116,16 +123,11 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
 
   return {
     screen(subject, method, params) {
-      if (method === 'tools/call' && policy.active) {
-        const tool = toolNameOf(params);
-        // No string name: the server answers its own invalid-params error; nothing to decide.
-        if (tool !== undefined) {
-          const decision = policy.decide(subject, tool);
-          if (!decision.allowed) return denied(subject, tool, decision.rule, params);
-        }
-      }
-      if (!limits.active) return undefined;
-      return limited(subject, method, method === 'tools/call' ? toolNameOf(params) : undefined, params);
+      const tool = method === 'tools/call' ? toolNameOf(params) : undefined;
+      // Limits first: every request counts, a denied one too, so refused calls cannot be sent
+      // (and audited) without bound.
+      if (limits.active) return limited(subject, method, tool, params).then((over) => over ?? policyRefusal(subject, tool, params));
+      return policyRefusal(subject, tool, params);
     },
     watch(subject, method, params) {
       if (method === 'tools/list') {
@@ -140,7 +142,13 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
           const error = value['error'];
           const result = value['result'];
           const isError = error !== undefined || (typeof result === 'object' && result !== null && (result as JsonObject)['isError'] === true);
-          const reason = typeof error === 'object' && error !== null ? String((error as JsonObject)['message'] ?? '') : undefined;
+          // An isError result's text is the tool's output (left out like any result): the reason says only what it was.
+          const reason =
+            typeof error === 'object' && error !== null
+              ? String((error as JsonObject)['message'] ?? '')
+              : isError
+                ? 'the tool returned isError: true'
+                : undefined;
           audit({ subject, tool, outcome: isError ? 'error' : 'ok', durationMs: now() - started, reason, arguments: argumentsOf(params), result });
           return line;
         },

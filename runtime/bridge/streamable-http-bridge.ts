@@ -257,6 +257,15 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     }
     const [first] = messages;
     if (first?.envelope.kind !== 'request') throw new TypeError('initialize without a request');
+    if (gate !== undefined) {
+      // initialize counts against the user's rate limit like every request, before a child is started for it.
+      const screening = await screenRequests(gate, subjectOf(req), messages);
+      const whole = wholePostRefusal(screening, 1, false);
+      if (whole !== undefined) {
+        replyMessage(res, whole.refusal.status, whole.line, accept, { headers: whole.refusal.headers });
+        return;
+      }
+    }
     const limit = sessions.reserve(user);
     if (limit !== undefined) {
       log.warn({ user, limit }, 'session limit reached');

@@ -99,7 +99,10 @@ export function relayUpstreamResponse(relay: UpstreamRelay): void {
 
 function relaySse(relay: UpstreamRelay, cutUpstream: () => void): void {
   const { answer, res, log, maxMessageBytes } = relay;
-  res.writeHead(relay.status, { ...relay.headers, 'x-accel-buffering': 'no' });
+  // A rewritten event changes the body's length: the upstream's Content-Length (an SDK server
+  // sends one for a stream it already finished) would leave the client waiting for bytes that never come.
+  const { 'content-length': _length, ...unsized } = relay.headers;
+  res.writeHead(relay.status, { ...(relay.watched === undefined ? relay.headers : unsized), 'x-accel-buffering': 'no' });
   res.flushHeaders();
   const events = new SseEventSplitter({
     maxEventBytes: maxMessageBytes,

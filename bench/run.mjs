@@ -1,7 +1,7 @@
 // npm run bench: one run, one stdio echo fixture, four ways to reach it:
 //   floor         the stdio server driven directly by the MCP SDK client (StdioClientTransport)
 //   supergateway  supergateway 4 in stateful Streamable HTTP mode (a child per session)
-//   bridge        our createStdioBridge alone behind node:http
+//   bridge        our createStdioBridge alone behind node:http (2025 sessions, and 2026-07-28 stateless)
 //   gateway       our whole gateway (router + token check + bridge), as `serve` runs it: the
 //                 child in bubblewrap; the same gateway also serves it with `sandbox: off`, and
 //                 serves 2026-07-28 clients (stateless: no initialize, no session) on it
@@ -314,7 +314,8 @@ const gatewayTarget = (name) => new HttpMcpTarget(tokens[name].url, { authorizat
 const bridgeTarget = new HttpMcpTarget(`http://127.0.0.1:${bridgeServer.ready.port}/mcp`);
 const [echo, echoNoSandbox, warm, idle] = [gatewayTarget('echo'), gatewayTarget('echo-nosandbox'), gatewayTarget('warm'), gatewayTarget('idle')];
 const stateless = statelessTarget(echo);
-let floor, supergateway, bridge, gateway, gatewayNoSandbox, gatewayStateless, httpEcho, loadMid;
+const bridgeStatelessTarget = statelessTarget(bridgeTarget);
+let floor, supergateway, bridge, bridgeStateless, gateway, gatewayNoSandbox, gatewayStateless, httpEcho, loadMid;
 try {
   await waitForHttp(warm); // the pool's children have started
   await sleep(500);
@@ -332,6 +333,7 @@ try {
     ['floor', floorTarget, floorCpuUs],
     ['supergateway', supergatewayServer.target, supergatewayServer.cpuUs],
     ['bridge', bridgeTarget, () => bridgeServer.cpuUs()],
+    ['bridgeStateless', bridgeStatelessTarget, () => bridgeServer.cpuUs()],
     ['gateway', echo, () => gatewayServer.cpuUs()],
     ['gatewayNoSandbox', echoNoSandbox, () => gatewayServer.cpuUs()],
     ['gatewayStateless', stateless, () => gatewayServer.cpuUs()],
@@ -341,6 +343,7 @@ try {
   floor = { ...calls.floor, setupMs: setup.floor };
   supergateway = { ...calls.supergateway, setupMs: setup.supergateway };
   bridge = { ...calls.bridge, setupMs: setup.bridge };
+  bridgeStateless = calls.bridgeStateless;
   gateway = { ...calls.gateway, setupMs: setup.gateway, pooledSetupMs: setup.pooled };
   gatewayNoSandbox = { ...calls.gatewayNoSandbox, setupMs: setup.gatewayNoSandbox };
   gatewayStateless = calls.gatewayStateless;
@@ -357,6 +360,7 @@ const rows = [
   ['stdio direct, SDK client (floor); CPU: the stdio MCP servers themselves', floor],
   ['supergateway 4, stateful Streamable HTTP', supergateway],
   ['mcp-gateway bridge alone', bridge],
+  ['mcp-gateway bridge alone, 2026-07-28 stateless (no session)', bridgeStateless],
   ['mcp-gateway whole gateway (router + token + bridge), child in bubblewrap, 2025-06-18 session', gateway],
   ['mcp-gateway whole gateway, same process, `sandbox: off`', gatewayNoSandbox],
   ['mcp-gateway whole gateway, child in bubblewrap, 2026-07-28 stateless (no session)', gatewayStateless],
@@ -412,6 +416,7 @@ const ratios = [
   ...checks.map(([what, measured, target, met]) => `| ${what} | ${measured} | ${target} | ${met ? 'yes' : 'NO'} |`),
   `| gateway server CPU per call, 2026-07-28 stateless vs 2025-06-18 session | ${cpuRatio(gatewayStateless.cpuUsPerCall, gateway.cpuUsPerCall)} | | |`,
   `| gateway throughput, 2026-07-28 stateless vs 2025-06-18 session | ${ratio(gatewayStateless.callsPerSecond, gateway.callsPerSecond)} | | |`,
+  `| bridge alone server CPU per call, 2026-07-28 stateless vs 2025-06-18 session | ${cpuRatio(bridgeStateless.cpuUsPerCall, bridge.cpuUsPerCall)} | | |`,
   // What relaying adds to the work of the MCP server itself (the floor's children, same fixture).
   `| gateway server CPU per call vs the stdio MCP server's own (floor) | ${cpuRatio(gateway.cpuUsPerCall, floor.cpuUsPerCall)} | | |`,
   `| sandbox cost per session: gateway setup, bubblewrap minus sandbox off | ${fmt(gateway.setupMs - gatewayNoSandbox.setupMs, 1)} ms (${ratio(gateway.setupMs, gatewayNoSandbox.setupMs)}) | | |`,

@@ -6,7 +6,7 @@ import { replyMessage } from '../message-reply.js';
 import { SseStream } from '../sse-stream.js';
 import type { ChildCall, ModernChild } from './modern-child.js';
 import { declaresInput, INPUT_REQUIRED_METHODS, MISSING_REQUIRED_CLIENT_CAPABILITY } from './modern-protocol.js';
-import { modernError, modernResult, responseLine } from './modern-results.js';
+import { modernError, modernResult, responseLine, splicedResultLine } from './modern-results.js';
 
 /** How long a child's input requests are gathered before the client is asked: they often come in a burst. */
 const GATHER_MS = 15;
@@ -112,8 +112,14 @@ export class ModernCall implements ChildCall {
     return !this.#done && this.#res === undefined;
   }
 
-  answered(response: JsonObject): void {
+  answered(response: JsonObject, line?: string): void {
     if (this.#done) return;
+    const spliced = line === undefined ? undefined : splicedResultLine(line, this.#clientId, this.method, this.#child.serverInfoJson);
+    if (spliced !== undefined) {
+      this.#reply(spliced, 200);
+      this.#end();
+      return;
+    }
     const body =
       'result' in response && isJsonObject(response['result'])
         ? { result: modernResult(this.method, response['result'], this.#child.serverInfo) }

@@ -27,7 +27,8 @@ export interface ChildCall {
   /** tools/call, prompts/get or resources/read, whatever the client can give. */
   readonly mayAskForInput: boolean;
   readonly progressToken: RequestId | undefined;
-  answered(response: JsonObject): void;
+  /** `line` is the child's answer as it sent it, when there is one (spliced rather than re-serialised). */
+  answered(response: JsonObject, line?: string): void;
   /** The child asked the client something (sampling, elicitation, roots) during this call. */
   asked(id: RequestId, method: string, params: JsonObject): void;
   progress(params: JsonObject): void;
@@ -55,6 +56,8 @@ export class ModernChild {
   readonly user: string;
   readonly initializeResult: JsonObject;
   readonly serverInfo: JsonObject | undefined;
+  /** serverInfo as JSON, for every result spliced from the child's lines. */
+  readonly serverInfoJson: string | undefined;
   lastActive = Date.now();
   /** subscriptions/listen streams using this child: it is not idle while they are open. */
   listeners = 0;
@@ -80,12 +83,13 @@ export class ModernChild {
     this.user = options.user;
     this.initializeResult = JSON.parse(initialized.resultJson) as JsonObject;
     this.serverInfo = serverInfoOf(this.initializeResult);
+    this.serverInfoJson = this.serverInfo === undefined ? undefined : JSON.stringify(this.serverInfo);
     this.#child = initialized.child;
     this.#log = options.logger;
     this.#onNotification = options.onNotification;
     initialized.child.rebind({
       logger: this.#log,
-      onMessage: (envelope) => this.#fromChild(envelope),
+      onMessage: (envelope, line) => this.#fromChild(envelope, line),
       onOversized: ({ id, hasMethod, limit }) => {
         if (hasMethod && id !== undefined) this.#child.send(tooLargeErrorLine(id, 'the request', limit));
         else if (!hasMethod && id !== undefined) {
@@ -140,7 +144,9 @@ export class ModernChild {
       sent = { ...params, _meta: { ...meta, progressToken: id } };
     }
     this.lastActive = Date.now();
-    this.#child.send(JSON.stringify({ jsonrpc: '2.0', id, method, params: sent }));
+    // The text JSON.stringify gives the whole message, without building it first (every call of
+    // the stateless path comes here); `id` is the gateway's own `mcpgw-N`, which needs no escapes.
+    this.#child.send(`{"jsonrpc":"2.0","id":"${id}","method":${JSON.stringify(method)},"params":${JSON.stringify(sent)}}`);
     return id;
   }
 
@@ -175,13 +181,13 @@ export class ModernChild {
     return true;
   }
 
-  #fromChild(envelope: Envelope): void {
+  #fromChild(envelope: Envelope, line?: string): void {
     if (envelope.kind === 'response') {
       const id = envelope.id === null ? undefined : String(envelope.id);
       const call = id === undefined ? undefined : this.#calls.get(id);
       if (call === undefined || id === undefined) return; // ours (resources/subscribe), or the client left
       this.#finish(id);
-      call.answered(envelope.value);
+      call.answered(envelope.value, line);
       return;
     }
     const params = isJsonObject(envelope.value['params']) ? envelope.value['params'] : {};

@@ -140,7 +140,9 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     const meta = request.params['_meta'] as JsonObject;
     const progressToken = meta['progressToken'];
     const call = new ModernCall({
-      handle: newCallHandle(),
+      // Only a call that may wait for input is ever named by a requestState (see ModernCall.asked:
+      // a client that declared no input gets -32021, never a state), so only it needs a handle.
+      handle: forInput ? newCallHandle() : '',
       user,
       method: request.method,
       clientId: request.id,

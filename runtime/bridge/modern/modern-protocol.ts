@@ -48,12 +48,16 @@ export const INPUT_REQUIRED_METHODS = new Set(['tools/call', 'resources/read', '
 /** Server-to-client requests of 2025 that 2026-07-28 carries as input requests instead. */
 export const INPUT_REQUEST_METHODS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 
+/** A constant, not an array literal per call: declaresInput runs twice on every stateless call. */
+const INPUT_CAPABILITIES = ['sampling', 'elicitation', 'roots'] as const;
+
 /**
  * Whether a client can be asked for input at all: it declared sampling, elicitation or roots.
  * A call of a client that declared none needs no child of its own (see ModernChild).
  */
 export function declaresInput(capabilities: Readonly<Record<string, unknown>>): boolean {
-  return ['sampling', 'elicitation', 'roots'].some((name) => typeof capabilities[name] === 'object' && capabilities[name] !== null);
+  for (const name of INPUT_CAPABILITIES) if (typeof capabilities[name] === 'object' && capabilities[name] !== null) return true;
+  return false;
 }
 
 /** Complete results that must say how long they may be cached (server/utilities/caching.mdx). */

@@ -1,5 +1,6 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject, type JsonObject, type RequestId } from '../json-rpc.js';
+import { objectMembers } from './json-members.js';
 import { CACHEABLE_METHODS, META, MODERN_PROTOCOL_VERSIONS } from './modern-protocol.js';
 
 /** 2025's "resource not found", replaced by -32602 in 2026-07-28 (which must not send -32002). */
@@ -21,6 +22,46 @@ export function modernResult(method: string, result: JsonObject, serverInfo: Jso
     ...(CACHEABLE_METHODS.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}),
     _meta: serverInfo === undefined ? meta : { ...meta, [META.serverInfo]: serverInfo },
   };
+}
+
+/** Result keys the 2026-07-28 form adds: a result that has one already takes the slow path. */
+const ADDED_KEYS = new Set(['resultType', 'ttlMs', 'cacheScope', '_meta']);
+
+/**
+ * modernResult's answer as a response line, made from the child's line by splicing: the child's
+ * result members as it wrote them, then the members modernResult would add, under the client's
+ * id. The same JSON as responseLine(clientId, { result: modernResult(...) }) with none of the
+ * parse-spread-serialise of the whole result; numbers keep the child's spelling, as on the 2025
+ * session path, which relays lines as they are. Undefined, for the caller to take the slow path,
+ * unless the line is exactly `jsonrpc`, `id` and an object `result` (each once) whose keys are
+ * all plain, distinct, and none of those added. `serverInfoJson` is the child's serverInfo as
+ * JSON, made once per child.
+ */
+export function splicedResultLine(line: string, clientId: RequestId, method: string, serverInfoJson: string | undefined): string | undefined {
+  const envelope = objectMembers(line, 0);
+  if (envelope === undefined || envelope.members.length !== 3) return undefined;
+  let seen = 0;
+  let resultStart = -1;
+  for (const { key, start } of envelope.members) {
+    // Three members, each of these keys once: all three.
+    const bit = key === 'jsonrpc' ? 1 : key === 'id' ? 2 : key === 'result' ? 4 : 0;
+    if (bit === 0 || (seen & bit) !== 0) return undefined;
+    seen |= bit;
+    if (bit === 4) resultStart = start;
+  }
+  const result = objectMembers(line, resultStart);
+  if (result === undefined) return undefined;
+  const { members } = result;
+  // A repeated key: JSON.parse keeps the last and so would the slow path; rare, so left to it.
+  const keys = new Set<string>();
+  for (const { key } of members) {
+    if (ADDED_KEYS.has(key) || keys.has(key)) return undefined;
+    keys.add(key);
+  }
+  const cache = CACHEABLE_METHODS.has(method) ? ',"ttlMs":0,"cacheScope":"private"' : '';
+  const meta = serverInfoJson === undefined ? '{}' : `{"${META.serverInfo}":${serverInfoJson}}`;
+  const separator = members.length === 0 ? '' : ',';
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(clientId)},"result":${line.slice(resultStart, result.close)}${separator}"resultType":"complete"${cache},"_meta":${meta}}}`;
 }
 
 /** A child's JSON-RPC error with the codes 2026-07-28 renamed or dropped mapped onto its own. */

@@ -46,6 +46,8 @@ const NATIVE_KEY = 'native';
 
 type UserChild = ModernChild | NativeChild;
 
+const NO_CHILDREN: readonly UserChild[] = [];
+
 export type Acquired = { ok: true; child: UserChild } | { ok: false; status: number; message: string; retryAfterS?: string };
 
 /**
@@ -59,6 +61,8 @@ export class UserChildren {
   readonly #options: UserChildrenOptions;
   readonly #byUser = new Map<string, UserChild[]>();
   readonly #starting = new Map<string, number>();
+  /** The start under way per user and child key, for calls that can share the child it makes. */
+  readonly #startingChild = new Map<string, Promise<Acquired>>();
   readonly #listeners = new Map<string, Set<ChildNotificationListener>>();
   readonly #sweeper: NodeJS.Timeout;
   #closed = false;
@@ -94,10 +98,24 @@ export class UserChildren {
       clientInfo: clientInfo ?? { name: 'mcp-gateway (2026-07-28 client)', version: '1' },
     };
     const key = this.#era === 'modern' ? NATIVE_KEY : templateKey(template)!;
-    const mine = (this.#byUser.get(user) ?? []).filter((child) => child.alive && child.key === key);
-    const fits = forInput ? mine.filter((child) => child.takesInputCalls) : mine;
-    if (fits.length > 0) return { ok: true, child: fits.reduce((a, b) => (b.load < a.load ? b : a)) };
+    // One pass, no arrays: this runs on every call of the stateless path.
+    let best: UserChild | undefined;
+    for (const child of this.#byUser.get(user) ?? NO_CHILDREN) {
+      if (!child.alive || child.key !== key || (forInput && !child.takesInputCalls)) continue;
+      if (best === undefined || child.load < best.load) best = child;
+    }
+    if (best !== undefined) return { ok: true, child: best };
     if (this.#closed) return { ok: false, status: 503, message: 'the MCP server is shutting down' };
+    // A burst of first calls (8 clients x 4 in flight in bench/) would otherwise start a child per
+    // call in flight, each then serving one call at a time: no write batching, a pipe write and a
+    // wake-up of its own per call (and at maxPerUser 1, a 503 for the second). Calls that can
+    // share a child wait for the one being started instead.
+    const startKey = `${user}\n${key}`;
+    const underWay = forInput ? undefined : this.#startingChild.get(startKey);
+    if (underWay !== undefined) {
+      const shared = await underWay;
+      return shared.ok && !shared.child.alive ? this.acquire(user, capabilities, clientInfo, forInput) : shared;
+    }
     if (this.#held(user) >= this.#options.maxPerUser && !this.#retireIdle(user)) {
       // At the limit with every child busy: a call abandoned while waiting for input frees one.
       if (this.#options.reclaim?.(user)) return this.acquire(user, capabilities, clientInfo, forInput);
@@ -107,9 +125,13 @@ export class UserChildren {
       return { ok: false, status: 503, message: 'this server has too many requests in progress; retry shortly', retryAfterS: '1' };
     }
     this.#starting.set(user, (this.#starting.get(user) ?? 0) + 1);
+    const started = this.#start(user, key, template, capabilities);
+    const announced = !this.#startingChild.has(startKey);
+    if (announced) this.#startingChild.set(startKey, started);
     try {
-      return await this.#start(user, key, template, capabilities);
+      return await started;
     } finally {
+      if (announced) this.#startingChild.delete(startKey);
       this.#starting.set(user, (this.#starting.get(user) ?? 1) - 1);
     }
   }

@@ -41,3 +41,23 @@ export function wholePostRefusal(screening: Screening, requestCount: number, bat
   const [only] = screening.refused.values();
   return only;
 }
+
+/**
+ * One 2026-07-28 request put to the gate before the modern endpoint runs it: a refusal is
+ * answered here (false); otherwise true, with the watch its answer must pass through, if any.
+ */
+export async function screenModernRequest(
+  gate: ToolGate,
+  subject: AccessSubject,
+  envelope: Envelope,
+  reply: (refusal: GateRefusal, line: string) => void,
+): Promise<{ admitted: false } | { admitted: true; watch: ResponseWatch | undefined }> {
+  const screening = await screenRequests(gate, subject, [{ envelope }]);
+  const whole = wholePostRefusal(screening, envelope.kind === 'request' ? 1 : 0, false);
+  if (whole !== undefined) {
+    reply(whole.refusal, whole.line);
+    return { admitted: false };
+  }
+  const [watch] = screening.watches?.values() ?? [];
+  return { admitted: true, watch };
+}

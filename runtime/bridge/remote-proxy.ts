@@ -30,7 +30,7 @@ import { BRIDGE_DEFAULTS } from './bridge-options.js';
 import type { Bridge } from './bridge.js';
 import type { ToolGate } from '../access/tool-gate.js';
 import { subjectOf } from '../access/access-subject.js';
-import { screenRequests, wholePostRefusal } from './gate-screening.js';
+import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
 import { acceptable } from './media-types.js';
 import { WatchedAnswers } from './watched-answers.js';
@@ -231,7 +231,16 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     if (accept === undefined) return;
     const post = await readPostBody(req, res, maxMessageBytes);
     const envelope = post === undefined ? undefined : singleModernMessage(post, res);
-    if (envelope !== undefined) await modern.handle(req, res, user, envelope, accept);
+    if (envelope === undefined) return;
+    if (gate !== undefined) {
+      const screened = await screenModernRequest(gate, subjectOf(req), envelope, (refusal, line) =>
+        replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
+      );
+      if (!screened.admitted) return;
+      await modern.handle(req, res, user, envelope, accept, screened.watch);
+      return;
+    }
+    await modern.handle(req, res, user, envelope, accept);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void, screened?: ScreenedBody): void {

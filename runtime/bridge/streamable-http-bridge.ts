@@ -22,7 +22,7 @@ import { readPostBody } from './post-body.js';
 import { acceptedOrRefused, refusedVersion, singleHeader } from './request-headers.js';
 import { SessionRegistry } from './session-registry.js';
 import { WarmPool } from './warm-pool.js';
-import { screenRequests, wholePostRefusal } from './gate-screening.js';
+import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
 import { subjectOf } from '../access/access-subject.js';
 
@@ -176,6 +176,14 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       if (envelope === undefined) return;
       if (closing) {
         replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
+        return;
+      }
+      if (gate !== undefined) {
+        const screened = await screenModernRequest(gate, subjectOf(req), envelope, (refusal, line) =>
+          replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
+        );
+        if (!screened.admitted) return;
+        await modern.handle(req, res, user, envelope, accept, screened.watch);
         return;
       }
       await modern.handle(req, res, user, envelope, accept);

@@ -1,3 +1,4 @@
+import type { ResponseWatch } from '../../access/tool-gate.js';
 import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonObject, type JsonObject, type RequestId } from '../json-rpc.js';
@@ -53,6 +54,7 @@ export class ModernCall implements ChildCall {
   #gatherTimer: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
+  #watch: ResponseWatch | undefined;
 
   constructor(options: {
     handle: string;
@@ -67,6 +69,8 @@ export class ModernCall implements ChildCall {
     timeoutMs: number;
     /** What the client declared it can do: the input it may be asked for. */
     clientCapabilities: JsonObject;
+    /** The tool gate's watch of this call's answer (a tools/list filtered, a tools/call audited). */
+    watch?: ResponseWatch | undefined;
   }) {
     this.handle = options.handle;
     this.user = options.user;
@@ -81,6 +85,7 @@ export class ModernCall implements ChildCall {
     this.#inputTtlMs = options.inputTtlMs;
     this.#timeoutMs = options.timeoutMs;
     this.#capabilities = options.clientCapabilities;
+    this.#watch = options.watch;
   }
 
   /** Sends the request to the child; `res` gets the answer (or an input_required result). */
@@ -112,8 +117,21 @@ export class ModernCall implements ChildCall {
     return !this.#done && this.#res === undefined;
   }
 
-  answered(response: JsonObject, line?: string): void {
+  answered(child: JsonObject, childLine?: string): void {
     if (this.#done) return;
+    let response = child;
+    let line = childLine;
+    const watch = this.#watch;
+    if (watch !== undefined) {
+      this.#watch = undefined;
+      const given = line ?? JSON.stringify(response);
+      const next = watch.answered(response, given);
+      if (next !== given) {
+        // A list the gate filtered: answered from the filtered message, not spliced from the child's line.
+        response = JSON.parse(next) as JsonObject;
+        line = undefined;
+      }
+    }
     const spliced = line === undefined ? undefined : splicedResultLine(line, this.#clientId, this.method, this.#child.serverInfoJson);
     if (spliced !== undefined) {
       this.#reply(spliced, 200);
@@ -165,6 +183,7 @@ export class ModernCall implements ChildCall {
 
   childGone(message: string): void {
     if (this.#done) return;
+    this.#unwatch(message);
     this.#reply(responseLine(this.#clientId, { error: { code: ErrorCode.InternalError, message } }), 200);
     this.#end();
   }
@@ -172,10 +191,17 @@ export class ModernCall implements ChildCall {
   /** The client gave up (closed the stream) or never came back: stop the child's work. */
   cancel(reason: string): void {
     if (this.#done) return;
+    this.#unwatch(reason);
     for (const input of this.#pending.values()) this.#child.answer(input.childId, { error: { code: ErrorCode.InternalError, message: reason } });
     this.#pending.clear();
     this.#child.cancel(this.#childId, reason);
     this.#end();
+  }
+
+  #unwatch(reason: string): void {
+    const watch = this.#watch;
+    this.#watch = undefined;
+    watch?.failed(reason);
   }
 
   #attach(res: ServerResponse): void {

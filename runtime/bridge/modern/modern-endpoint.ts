@@ -1,3 +1,4 @@
+import type { ResponseWatch } from '../../access/tool-gate.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../logger.js';
@@ -33,7 +34,8 @@ const DEFAULT_INPUT_TTL_MS = 5 * 60_000;
 /** The 2026-07-28 (stateless) side of a stdio server's endpoint; see docs/protocol-eras.md. */
 export interface ModernEndpoint {
   /** One POST whose single message `looksModern`; `accept` was checked by the caller. */
-  handle(req: IncomingMessage, res: ServerResponse, user: string, envelope: Envelope, accept: Acceptable): Promise<void>;
+  /** `watch`: the tool gate's watch of the answer (gate-screening.ts), if any. */
+  handle(req: IncomingMessage, res: ServerResponse, user: string, envelope: Envelope, accept: Acceptable, watch?: ResponseWatch): Promise<void>;
   close(): Promise<void>;
   readonly childCount: number;
 }
@@ -86,10 +88,11 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     },
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse, user: string, envelope: Envelope, accept: Acceptable): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, user: string, envelope: Envelope, accept: Acceptable, watch?: ResponseWatch): Promise<void> {
     const checked = checkModernRequest(req, envelope);
     if (!checked.ok) {
       const { status, code, message, data } = checked.refusal;
+      watch?.failed(message);
       replyJsonRpcError(res, status, code, message, { id: envelope.kind === 'request' ? envelope.id : null, ...(data === undefined ? {} : { data }) });
       return;
     }
@@ -99,10 +102,13 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     if (children.era !== 'legacy') {
       // A server that may speak 2026-07-28 itself: the first child tells (its era probe).
       const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, false);
-      if (!acquired.ok) return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+      if (!acquired.ok) {
+        watch?.failed(acquired.message);
+        return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+      }
       if (acquired.child instanceof NativeChild) {
         if (request.method === 'subscriptions/listen' && !accept.sse) return refuse(res, request, 406, LISTEN_NEEDS_SSE.code, LISTEN_NEEDS_SSE.message);
-        acquired.child.relay(res, accept, request);
+        acquired.child.relay(res, accept, request, watch);
         return;
       }
     }
@@ -116,7 +122,10 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
 
     const forInput = INPUT_REQUIRED_METHODS.has(request.method) && declaresInput(request.clientCapabilities);
     const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, forInput);
-    if (!acquired.ok) return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+    if (!acquired.ok) {
+      watch?.failed(acquired.message);
+      return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+    }
     const { child } = acquired;
     if (!(child instanceof ModernChild)) throw new TypeError('a 2025 server gave a native child');
     if (request.method === 'server/discover') {
@@ -153,6 +162,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
       inputTtlMs,
       timeoutMs: requestTimeoutMs,
       clientCapabilities: request.clientCapabilities,
+      watch,
     });
     if (forInput) {
       callParams.set(call, { params: request.params });

@@ -1,3 +1,4 @@
+import type { ResponseWatch } from '../../access/tool-gate.js';
 import type { ServerResponse } from 'node:http';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../logger.js';
@@ -16,6 +17,8 @@ interface RelayedCall {
   progressToken: RequestId | undefined;
   sse: SseStream | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** The tool gate's watch of the answer; told `failed` when the call ends without one. */
+  watch: ResponseWatch | undefined;
 }
 
 export type ProbeOutcome = { era: 'modern'; child: NativeChild } | { era: 'legacy' } | { era: 'failed'; detail: string };
@@ -123,14 +126,14 @@ export class NativeChild {
   }
 
   /** One request, relayed; `res` gets the server's answer (and, on SSE, its progress and subscription notifications). */
-  relay(res: ServerResponse, accept: Acceptable, request: ModernRequest): void {
+  relay(res: ServerResponse, accept: Acceptable, request: ModernRequest, watch?: ResponseWatch): void {
     const id = `mcpgw-${++this.#nextId}`;
     const meta = request.params['_meta'] as JsonObject;
     const token = meta['progressToken'];
     const progressToken = typeof token === 'string' || typeof token === 'number' ? token : undefined;
     const params = progressToken === undefined ? request.params : { ...request.params, _meta: { ...meta, progressToken: id } };
     const listen = request.method === 'subscriptions/listen';
-    const call: RelayedCall = { res, clientId: request.id, accept, progressToken, sse: listen ? new SseStream(res, 200) : undefined, timer: undefined };
+    const call: RelayedCall = { res, clientId: request.id, accept, progressToken, sse: listen ? new SseStream(res, 200) : undefined, timer: undefined, watch };
     if (!listen) {
       call.timer = setTimeout(() => {
         this.#answer(
@@ -167,6 +170,8 @@ export class NativeChild {
     if (call === undefined) return undefined;
     this.#calls.delete(id);
     clearTimeout(call.timer);
+    call.watch?.failed('the request ended without an answer from the server');
+    call.watch = undefined;
     if (call.sse !== undefined && call.timer === undefined) this.listeners--;
     this.lastActive = Date.now();
     return call;
@@ -185,7 +190,13 @@ export class NativeChild {
       if (call === undefined) return;
       const error = envelope.value['error'];
       const status = isJsonObject(error) && error['code'] === ErrorCode.MethodNotFound ? 404 : 200;
-      this.#answer(id, JSON.stringify({ ...envelope.value, id: call.clientId }), status);
+      const value = { ...envelope.value, id: call.clientId };
+      let line = JSON.stringify(value);
+      if (call.watch !== undefined) {
+        line = call.watch.answered(value, line);
+        call.watch = undefined;
+      }
+      this.#answer(id, line, status);
       return;
     }
     if (envelope.kind === 'request') {

@@ -1,22 +1,40 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StdioLaunch } from './bridge/child-process-session.js';
 import { createRemoteProxy } from './bridge/remote-proxy.js';
 import { createStdioBridge } from './bridge/streamable-http-bridge.js';
 import type { Bridge } from './bridge/bridge.js';
-import type { GatewayConfig, RemoteServerConfig, ServerConfig } from './config/schema.js';
+import type { AggregateServerConfig, GatewayConfig, MemberServerConfig, RemoteServerConfig } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
 import { memoryRateCounter, type RateCounter } from './store/rate-counter.js';
 import { toolGateFor } from './access/server-gate.js';
+import type { ToolGate } from './access/tool-gate.js';
+import { createAggregateGate } from './aggregate/aggregate-gate.js';
+import { AGGREGATE_SPEC_ENV, type AggregateSpec } from './aggregate/aggregate-spec.js';
 import { confinedLaunch } from './bridge/sandbox/confined-launch.js';
 import { hostSandbox, type SandboxAvailability } from './bridge/sandbox/sandbox-probe.js';
 
-const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-mcp-server.js', import.meta.url));
+/** A server the bridge starts as a child process: a command, or one shipped in this package. */
+export type StdioLikeServer = Exclude<MemberServerConfig, RemoteServerConfig>;
+
+const AGGREGATE_SERVER_SCRIPT = builtScript('aggregate/aggregate-server.js');
+const DEMO_SERVER_SCRIPT = builtScript('demo/demo-mcp-server.js');
+
+/**
+ * A script of this package that runs as a child process: beside this module once built
+ * (dist/runtime/), or, when this module runs from its TypeScript source (the test runner), the
+ * built copy under dist/ (npm test builds first).
+ */
+function builtScript(relative: string): string {
+  const beside = fileURLToPath(new URL(`./${relative}`, import.meta.url));
+  return existsSync(beside) ? beside : fileURLToPath(new URL(`../dist/runtime/${relative}`, import.meta.url));
+}
 
 /** How to start a configured stdio server: a command line, or a server shipped with this package. */
-export function launchFor(server: Exclude<ServerConfig, RemoteServerConfig>, projectDir: string): StdioLaunch {
+export function launchFor(server: StdioLikeServer, projectDir: string): StdioLaunch {
   if ('builtin' in server) return { command: process.execPath, args: [DEMO_SERVER_SCRIPT], env: {}, cwd: projectDir };
   return { command: server.command, args: server.args, env: server.env, cwd: server.cwd ?? projectDir };
 }
@@ -42,7 +60,7 @@ export interface McpServicesDeps {
 /** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
 export function serverLaunch(
   name: string,
-  server: Exclude<ServerConfig, RemoteServerConfig>,
+  server: StdioLikeServer,
   config: GatewayConfig,
   deps: Pick<McpServicesDeps, 'projectDir' | 'confinement' | 'sandbox'>,
 ): StdioLaunch {
@@ -75,12 +93,30 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
   // Also before any service exists: every server's sandbox is set up, or the gateway does not start.
   const launches = new Map<string, StdioLaunch>();
   for (const [name, server] of Object.entries(config.servers)) {
-    if (!('url' in server)) launches.set(name, serverLaunch(name, server, config, deps));
+    if (!('url' in server) && !('aggregate' in server)) launches.set(name, serverLaunch(name, server, config, deps));
   }
   const rates = deps.rates ?? memoryRateCounter();
+  // Every member's gate first: an aggregate puts each call to its member's.
+  const gates = new Map<string, ToolGate>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (!('aggregate' in server)) gates.set(name, toolGateFor(name, server, config, rates, deps.logger));
+  }
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {
-    const gate = toolGateFor(name, server, config, rates, deps.logger);
+    if ('aggregate' in server) {
+      services.set(
+        name,
+        createStdioBridge({
+          serverName: name,
+          launch: aggregateLaunch(name, server, config, launches, deps.projectDir),
+          logger: deps.logger,
+          allowedOrigins,
+          gate: createAggregateGate(new Map(server.aggregate.map((member) => [member, gates.get(member)!]))),
+        }),
+      );
+      continue;
+    }
+    const gate = gates.get(name)!;
     if ('url' in server) {
       const maxMessageBytes = server.limits?.maxMessageBytes;
       services.set(
@@ -158,4 +194,28 @@ export function createHealthHandler(store: Store, services: ReadonlyMap<string, 
       },
     );
   };
+}
+
+/**
+ * The aggregate's own process (runtime/aggregate/aggregate-server.ts), given each member's launch
+ * as the bridge would start it (confined in its sandbox) or its URL. The aggregate process itself
+ * is the gateway's own code and runs unconfined, like the bridge: it only starts its members and
+ * relays their messages.
+ */
+function aggregateLaunch(
+  name: string,
+  server: AggregateServerConfig,
+  config: GatewayConfig,
+  launches: ReadonlyMap<string, StdioLaunch>,
+  projectDir: string,
+): StdioLaunch {
+  const spec: AggregateSpec = {
+    name,
+    members: server.aggregate.map((member) => {
+      const own = config.servers[member]!;
+      if ('url' in own) return { name: member, kind: 'remote', url: own.url.href };
+      return { name: member, kind: 'stdio', launch: launches.get(member)! };
+    }),
+  };
+  return { command: process.execPath, args: [AGGREGATE_SERVER_SCRIPT], env: { [AGGREGATE_SPEC_ENV]: JSON.stringify(spec) }, cwd: projectDir };
 }

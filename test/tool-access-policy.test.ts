@@ -136,7 +136,7 @@ describe('access config', () => {
       base({ ...serverWith({ ...fsServer, rateLimit: { perUser: '120/1m', tools: { search_files: '10/1m' } } }), rateLimit: { perUser: '1000/1h' } }),
       'test config',
     );
-    const fs = config.servers['fs']!;
+    const fs = config.servers['fs'] as { rateLimit?: { perUser?: unknown } };
     expect(fs.rateLimit?.perUser).toEqual({ count: 120, windowMs: 60_000 });
     expect(config.rateLimit?.perUser).toEqual({ count: 1000, windowMs: 3_600_000 });
     expect(config.audit).toBeUndefined();

@@ -2,6 +2,8 @@ import { groupsOfUser } from '../../runtime/access/access-groups.js';
 import { createToolPolicy, groupsNamedBy } from '../../runtime/access/tool-policy.js';
 import { policyFor } from '../../runtime/auth/auth-context.js';
 import { loadConfig } from '../../runtime/config/load-config.js';
+import type { GatewayConfig, MemberServerConfig } from '../../runtime/config/schema.js';
+import { splitMemberName } from '../../runtime/aggregate/member-names.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { processOutput, type CliOutput } from '../output.js';
 
@@ -61,8 +63,11 @@ export async function runAccessCheck(options: AccessCheckOptions, deps: { output
     ...(options.email === undefined ? {} : { email: options.email, emailVerified: true }),
   };
   const admittedBy = policyFor(config).match(facts) ?? null;
-  const groups = groupsOfUser(facts, new Set(groupsNamedBy(server.access)));
-  const decision = createToolPolicy(options.server, server).decide({ sub: '', login: options.user.toLowerCase(), groups }, options.tool);
+  // On an aggregate, `<member>__<tool>` is decided by the member's rules, as the gateway decides it.
+  const target =
+    'aggregate' in server ? memberTarget(config, options.server, server.aggregate, options.tool) : { name: options.server, server, tool: options.tool };
+  const groups = groupsOfUser(facts, new Set(groupsNamedBy(target.server.access)));
+  const decision = createToolPolicy(target.name, target.server).decide({ sub: '', login: options.user.toLowerCase(), groups }, target.tool);
   const result: AccessCheckResult = {
     allowed: admittedBy !== null && decision.allowed,
     loginAllowed: admittedBy !== null,
@@ -97,4 +102,19 @@ function formatResult(result: AccessCheckResult): string {
   lines.push(`rule: ${result.rule}`);
   if (result.groups.length > 0) lines.push(`groups the rules name: ${result.groups.join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+function memberTarget(
+  config: GatewayConfig,
+  aggregate: string,
+  members: readonly string[],
+  tool: string,
+): { name: string; server: MemberServerConfig; tool: string } {
+  const split = splitMemberName(tool);
+  if (split === undefined || !members.includes(split.member)) {
+    throw new GatewayError('ERR_USAGE', `${aggregate} is an aggregate: name the tool as <server>__<tool>, e.g. ${members[0]}__${tool}`, {
+      hint: `its members: ${members.join(', ')}`,
+    });
+  }
+  return { name: split.member, server: config.servers[split.member] as MemberServerConfig, tool: split.name };
 }

@@ -30,6 +30,8 @@ export interface ServerListing {
     builtin?: string;
     /** The upstream Streamable HTTP endpoint of a remote server. */
     url?: string;
+    /** The members of an aggregate endpoint. */
+    aggregate?: string[];
   }>;
 }
 
@@ -56,13 +58,15 @@ export async function runList(options: ListOptions, deps: Partial<ListDeps> = {}
     lines.push(`${server.name}  ${server.endpoint}`);
     if (server.description) lines.push(`  ${server.description}`);
     if (server.url !== undefined) lines.push(`  -> ${server.url}`);
+    else if (server.aggregate !== undefined) lines.push(`  aggregates ${server.aggregate.join(', ')} (tools named <server>__<tool>)`);
     else lines.push(server.command === null ? `  built into mcp-gateway (${server.builtin})` : `  $ ${formatCommandLine(server.command, server.args)}`);
   }
   output.stdout(`${lines.join('\n')}\n`);
 }
 
-function describe(server: ServerConfig): Pick<ServerListing['servers'][number], 'command' | 'args' | 'description' | 'builtin' | 'url'> {
+function describe(server: ServerConfig): Pick<ServerListing['servers'][number], 'command' | 'args' | 'description' | 'builtin' | 'url' | 'aggregate'> {
   if ('builtin' in server) return { command: null, args: [], description: server.description ?? null, builtin: server.builtin };
   if ('url' in server) return { command: null, args: [], description: server.description ?? null, url: urlText(server.url) };
+  if ('aggregate' in server) return { command: null, args: [], description: server.description ?? null, aggregate: server.aggregate };
   return { command: server.command, args: server.args, description: server.description ?? null };
 }

@@ -40,7 +40,7 @@ export interface ContainerLimits {
 
 /** One server's limits with the defaults filled in; remote servers take the defaults (their bridge is a proxy). */
 export function bridgeContainerLimits(server: ServerConfig): ContainerLimits {
-  const limits = 'url' in server ? {} : (server.limits ?? {});
+  const limits = 'url' in server || 'aggregate' in server ? {} : (server.limits ?? {});
   return {
     memoryBytes: limits.memory ?? BRIDGE_CONTAINER_DEFAULTS.memoryBytes,
     cpus: limits.cpus ?? BRIDGE_CONTAINER_DEFAULTS.cpus,

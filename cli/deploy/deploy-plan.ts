@@ -104,6 +104,18 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
       hint: 'set publicUrl to https://<your domain> (mcp-gateway init --force --domain ...), or use deploy.router: builtin for a plain-HTTP deployment',
     });
   }
+  const aggregates = Object.entries(config.servers).filter(([, server]) => 'aggregate' in server);
+  if (aggregates.length > 0) {
+    // An aggregate's process starts its members itself, which a bridge container (one server's
+    // runtime, no way into the other bridges) cannot do yet.
+    throw new GatewayError(
+      'ERR_CONFIG_INVALID',
+      `servers.${aggregates[0]![0]}: aggregate endpoints run in \`mcp-gateway serve\` only; Docker deployments do not support them yet`,
+      {
+        hint: `remove it for the Docker deployment (mcp-gateway remove-server ${aggregates[0]![0]}), or run the gateway with \`mcp-gateway serve\``,
+      },
+    );
+  }
   const project = projectName(config, projectDir);
   const bridges = Object.entries(config.servers)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

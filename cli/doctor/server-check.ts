@@ -7,7 +7,7 @@ import { DEFAULT_TEMPLATE, startInitializedChild } from '../../runtime/bridge/in
 import type { RemoteServerConfig, ServerConfig } from '../../runtime/config/schema.js';
 import { readServerHeaders } from '../../runtime/config/server-headers.js';
 import { isGatewayError } from '../../runtime/errors.js';
-import { launchFor, serverLaunch } from '../../runtime/mcp-services.js';
+import { launchFor, serverLaunch, type StdioLikeServer } from '../../runtime/mcp-services.js';
 import type { StdioLaunch } from '../../runtime/bridge/child-process-session.js';
 import { fail, pass, type CheckResult, type DoctorContext } from './doctor-check.js';
 
@@ -22,10 +22,14 @@ const STDERR_LINES = 3;
  * are containers-check.ts's, not this host's commands.
  */
 export async function checkServer(ctx: DoctorContext, name: string, server: ServerConfig): Promise<CheckResult> {
+  if ('aggregate' in server) {
+    // Its members are checked on their own; the aggregate adds nothing that can fail on its own.
+    return pass(`server:${name}`, `aggregates ${server.aggregate.join(', ')} (each checked on its own)`);
+  }
   return 'url' in server ? checkRemote(ctx, name, server) : checkStdio(ctx, name, server);
 }
 
-async function checkStdio(ctx: DoctorContext, name: string, server: Exclude<ServerConfig, RemoteServerConfig>): Promise<CheckResult> {
+async function checkStdio(ctx: DoctorContext, name: string, server: StdioLikeServer): Promise<CheckResult> {
   const check = `server:${name}`;
   const configured = launchFor(server, ctx.paths.dir);
   const commandLine = quote([configured.command, ...configured.args]);

@@ -11,7 +11,7 @@ export interface MembershipFacts {
 
 /** Every group (`org:acme`, `team:acme/readers`, `domain:example.com`) some server's `access` names. */
 export function accessGroupsOf(config: GatewayConfig): ReadonlySet<string> {
-  return new Set(Object.values(config.servers).flatMap((server) => groupsNamedBy(server.access)));
+  return new Set(Object.values(config.servers).flatMap((server) => ('aggregate' in server ? [] : groupsNamedBy(server.access))));
 }
 
 /** Whether a GitHub login must fetch memberships (scope `read:org`) for the access rules. */

@@ -1,4 +1,4 @@
-import type { GatewayConfig, ServerConfig } from '../config/schema.js';
+import type { GatewayConfig, MemberServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { RateCounter } from '../store/rate-counter.js';
 import { createRateLimits } from './rate-limits.js';
@@ -7,7 +7,7 @@ import { createToolGate, type ToolGate } from './tool-gate.js';
 import { createToolPolicy } from './tool-policy.js';
 
 /** The tool gate of one configured server: its `tools`, `access` and `rateLimit`, the top-level defaults, the audit. */
-export function toolGateFor(name: string, server: ServerConfig, config: GatewayConfig, rates: RateCounter, logger: Logger): ToolGate {
+export function toolGateFor(name: string, server: MemberServerConfig, config: GatewayConfig, rates: RateCounter, logger: Logger): ToolGate {
   // The root logger, not a child bound to `server`: every line of the gate (and of the audit) names
   // the server itself, and a binding as well made the lines carry the key twice.
   return createToolGate({

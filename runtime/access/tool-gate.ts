@@ -30,6 +30,8 @@ export interface ResponseWatch {
 }
 
 export interface ToolGate {
+  /** The server's tool policy (an aggregate endpoint filters its merged list with each member's). */
+  readonly policy: ToolPolicy;
   /**
    * A refusal for one client request, or undefined to forward it. Returns undefined at once
    * (no promise, no allocation) when nothing applies, which is every request of a server
@@ -122,6 +124,7 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
   }
 
   return {
+    policy,
     screen(subject, method, params) {
       const tool = method === 'tools/call' ? toolNameOf(params) : undefined;
       // Limits first: every request counts, a denied one too, so refused calls cannot be sent

@@ -165,7 +165,21 @@ const remoteServer = z.strictObject({
   ...accessFields,
 });
 
-export const serverSchema = z.union([stdioServer, builtinServer, remoteServer]);
+/**
+ * One endpoint for several servers (`/NAME/mcp`): their tools, prompts and resources merged under
+ * `<member>__<name>`, each call routed to its member under that member's own tools/access/rateLimit
+ * (runtime/aggregate/). Its own resource, audience, metadata and consent, like any server.
+ */
+const aggregateServer = z.strictObject({
+  aggregate: z
+    .array(z.string().regex(SERVER_NAME, `a member is a server name: ${SERVER_NAME_HINT}`))
+    .min(1, 'list at least one member server')
+    .max(32),
+  description: z.string().max(200).optional(),
+  scopes: serverScopes,
+});
+
+export const serverSchema = z.union([stdioServer, builtinServer, remoteServer, aggregateServer]);
 
 const githubProvider = z.strictObject({
   type: z.literal('github'),
@@ -329,7 +343,8 @@ export const configSchema = z
     }
     for (const [name, server] of Object.entries(config.servers)) {
       if (!SERVER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: ['servers', name], message: `invalid server name: ${SERVER_NAME_HINT}` });
-      for (const [index, rule] of (server.access ?? []).entries()) {
+      if ('aggregate' in server) checkAggregate(config.servers, name, server.aggregate, ctx);
+      for (const [index, rule] of ('aggregate' in server ? [] : (server.access ?? [])).entries()) {
         const at = (key: string): (string | number)[] => ['servers', name, 'access', index, key];
         if (config.provider.type !== 'github') {
           for (const key of ['orgs', 'teams'] as const) {
@@ -396,6 +411,9 @@ export type ServerConfig = z.output<typeof serverSchema>;
 export type ServerConfigInput = z.input<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServer>;
 export type RemoteServerConfig = z.output<typeof remoteServer>;
+export type AggregateServerConfig = z.output<typeof aggregateServer>;
+/** A server the gateway runs or proxies itself (not an aggregate of others). */
+export type MemberServerConfig = Exclude<ServerConfig, AggregateServerConfig>;
 export type BridgeLimitsConfig = z.output<typeof bridgeLimits>;
 export type SandboxMode = (typeof SANDBOX_MODES)[number];
 export type ServerMountConfig = z.output<typeof serverMount>;
@@ -404,3 +422,27 @@ export type GitHubProviderConfig = Extract<ProviderConfig, { type: 'github' }>;
 export type StoreConfig = GatewayConfig['store'];
 
 export { isLoopbackHost } from './loopback-host.js';
+
+/** An aggregate's members: configured servers, not aggregates themselves, named once, and no remote one with secret headers. */
+function checkAggregate(servers: Record<string, z.output<typeof serverSchema>>, name: string, members: readonly string[], ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  for (const [index, member] of members.entries()) {
+    const path = ['servers', name, 'aggregate', index];
+    const server = Object.hasOwn(servers, member) ? servers[member] : undefined;
+    if (seen.has(member)) ctx.addIssue({ code: 'custom', path, message: `${member} is listed twice` });
+    seen.add(member);
+    if (member === name) ctx.addIssue({ code: 'custom', path, message: 'an aggregate cannot list itself' });
+    else if (server === undefined) {
+      const known = Object.keys(servers).filter((other) => other !== name && !('aggregate' in servers[other]!));
+      ctx.addIssue({ code: 'custom', path, message: `no server named ${member}${known.length > 0 ? ` (servers: ${known.join(', ')})` : ''}` });
+    } else if ('aggregate' in server) {
+      ctx.addIssue({ code: 'custom', path, message: `${member} is an aggregate itself; list its members instead (${server.aggregate.join(', ')})` });
+    } else if ('url' in server && (server.headers?.length ?? 0) > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `${member} sends secret headers upstream, which an aggregate's process would have to hold; serve it on its own endpoint (/${member}/mcp)`,
+      });
+    }
+  }
+}

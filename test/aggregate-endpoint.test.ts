@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -10,6 +12,8 @@ import { parseConfig } from '../runtime/config/load-config.js';
 import { fileToolsServer, toolJournal } from './helpers/access-gateway.js';
 import { ECHO_FIXTURE, startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { TestOAuthProvider, approveConsent } from './helpers/sdk-oauth-provider.js';
+import { runCli } from './helpers/cli-run.js';
+import { tempProjectDir } from './helpers/temp-project.js';
 
 /*
  * An aggregate endpoint (`servers.team.aggregate: [echo, conf, files]`) of three real stdio
@@ -189,5 +193,43 @@ describe('aggregate config', () => {
   it('is refused by Docker rendering with the reason', () => {
     const config = parseConfig({ ...base({ team: { aggregate: ['a'] } }), deploy: { router: 'builtin' } }, 'test config');
     expect(() => planDeployment(config, '/tmp/project')).toThrow(/aggregate endpoints run in `mcp-gateway serve` only/);
+  });
+});
+
+describe('mcp-gateway add-server --aggregate', () => {
+  it('writes the aggregate, lists it, checks access through its members, and keeps members while it lists them', async () => {
+    const project = tempProjectDir();
+    try {
+      const dir = project.dir;
+      const init = await runCli(['init', '--yes', '--dir', dir, '--provider', 'local', '--allowed-users', 'alice', '--public-url', 'http://127.0.0.1:8123']);
+      expect(init.code, init.stderr).toBe(0);
+      expect((await runCli(['add-server', 'echo', '--dir', dir, '--command', `${process.execPath} ${ECHO_FIXTURE}`])).code).toBe(0);
+      const added = await runCli(['add-server', 'team', '--dir', dir, '--aggregate', 'echo', '--json']);
+      expect(added.code, added.stderr).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ server: 'team', aggregate: ['echo'], endpoint: 'http://127.0.0.1:8123/team/mcp' });
+      expect(readFileSync(join(dir, 'mcp-gateway.yaml'), 'utf8')).toMatch(/team:\n\s+aggregate:\n\s+- echo/);
+
+      const unknown = await runCli(['add-server', 'more', '--dir', dir, '--aggregate', 'echo,nope']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('servers.more.aggregate.1: no server named nope');
+      const mixed = await runCli(['add-server', 'more', '--dir', dir, '--aggregate', 'echo', '--url', 'https://x.example/mcp']);
+      expect(mixed.code).toBe(2);
+      expect(mixed.stderr).toContain('--aggregate cannot be combined with --url');
+
+      const listing = JSON.parse((await runCli(['list', '--dir', dir, '--json'])).stdout) as { servers: Array<{ name: string; aggregate?: string[] }> };
+      expect(listing.servers.find((server) => server.name === 'team')?.aggregate).toEqual(['echo']);
+      const check = await runCli(['access', 'check', '--dir', dir, '--user', 'alice', '--server', 'team', '--tool', 'echo__echo', '--json']);
+      expect(check.code, check.stderr).toBe(0);
+      expect(JSON.parse(check.stdout)).toMatchObject({ allowed: true, rule: 'servers.echo: no tools.deny and no access list' });
+      const bare = await runCli(['access', 'check', '--dir', dir, '--user', 'alice', '--server', 'team', '--tool', 'echo']);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toContain('name the tool as <server>__<tool>');
+
+      const removed = await runCli(['remove-server', 'echo', '--dir', dir]);
+      expect(removed.code).toBe(1);
+      expect(removed.stderr).toContain('servers.team.aggregate.0: no server named echo');
+    } finally {
+      project.remove();
+    }
   });
 });

@@ -33,6 +33,8 @@ export interface AddServerOptions {
   env?: string[] | undefined;
   /** A remote Streamable HTTP MCP server to proxy, instead of a command. */
   url?: string | undefined;
+  /** Member servers of an aggregate endpoint (servers.NAME.aggregate), instead of a command or URL. */
+  aggregate?: string[] | undefined;
   /** `K=V` static headers for the remote server; the values go to `.secrets/`. */
   header?: string[] | undefined;
   description?: string | undefined;
@@ -59,6 +61,8 @@ export interface AddServerResult {
   url?: string;
   /** Names only; the values live in .secrets/servers/NAME.headers.json. */
   headers?: string[];
+  /** The members of an aggregate endpoint. */
+  aggregate?: string[];
   endpoint: string;
   notes: string[];
   warnings: string[];
@@ -81,6 +85,7 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   if (!SERVER_NAME.test(name)) {
     throw new GatewayError('ERR_USAGE', `invalid server name "${name}"`, { hint: `${SERVER_NAME_HINT} (the name becomes the endpoint path /NAME/mcp)` });
   }
+  if (options.aggregate !== undefined) return addAggregateServer(options, output);
   if (options.url !== undefined) return addRemoteServer(options, output);
   if (options.header !== undefined && options.header.length > 0) {
     throw new GatewayError('ERR_USAGE', '--header is for remote servers', { hint: 'use it with --url; a stdio server gets settings with --env NAME=VALUE' });
@@ -180,6 +185,49 @@ function parseMountFlag(text: string): ServerMountConfig {
   if (path.trim() === '')
     throw new GatewayError('ERR_USAGE', `--mount ${text}: no path`, { hint: 'pass a directory or file, e.g. --mount /srv/notes or --mount /srv/notes:ro' });
   return { path: resolve(path), readOnly };
+}
+
+/** `add-server NAME --aggregate a,b,c`: one endpoint for several configured servers (their tools as <server>__<tool>). */
+async function addAggregateServer(options: AddServerOptions, output: CliOutput): Promise<void> {
+  const { name } = options;
+  const others = (['command', 'url', 'env', 'header', 'mount', 'network', 'sandbox'] as const).filter((key) => {
+    const value = options[key];
+    return Array.isArray(value) ? value.length > 0 : value !== undefined;
+  });
+  if (others.length > 0) {
+    throw new GatewayError('ERR_USAGE', `--aggregate cannot be combined with ${others.map((key) => `--${key}`).join(', ')}`, {
+      hint: 'an aggregate runs no command of its own: set those on its members',
+    });
+  }
+  const members = [...new Set((options.aggregate ?? []).map((member) => member.trim()).filter((member) => member !== ''))];
+  if (members.length === 0)
+    throw new GatewayError('ERR_USAGE', '--aggregate needs member servers', { hint: `e.g. mcp-gateway add-server ${name} --aggregate fs,time,memory` });
+  const description = options.description?.trim() || undefined;
+  const paths = projectPaths(options.dir);
+  // The config's own checks (members exist, none is an aggregate) run when the edit is validated.
+  const config = await putServer(paths.dir, name, { aggregate: members, description }, options.force === true);
+  const replaced = Object.hasOwn(config.servers, name);
+  const runner = await projectRunner(config, paths);
+  if (options.json) {
+    const result: AddServerResult = {
+      server: name,
+      replaced,
+      aggregate: members,
+      endpoint: endpointUrl(config.publicUrl, name),
+      notes: ['tools, prompts and resources are named <server>__<name>; each member keeps its own tools/access/rateLimit'],
+      warnings: runner === 'serve' ? [] : ['aggregate endpoints run in `mcp-gateway serve` only; Docker deployments refuse them for now'],
+      next: applyCommand(runner, paths.dir),
+    };
+    output.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `${replaced ? 'Replaced' : 'Added'} aggregate ${name}: ${members.join(', ')} (tools named <server>__<tool>, each member's own access rules apply)`,
+    `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
+    applyAdvice(runner, paths.dir),
+  ];
+  output.stdout(`${lines.join('\n')}\n`);
+  if (runner !== 'serve') output.stderr('warning: aggregate endpoints run in `mcp-gateway serve` only; Docker deployments refuse them for now\n');
 }
 
 /** `add-server NAME --url URL [--header K=V]...`: the YAML names the headers, `.secrets/` holds their values. */

@@ -1,7 +1,7 @@
 import { Argument, Option } from 'commander';
 import type * as action from '../actions/add-server.js';
 import { catalogSummaries } from '../catalog.js';
-import { collect, dirOption, jsonOption, projectDir } from '../command-options.js';
+import { collect, commaList, dirOption, jsonOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
 import { urlFlag } from '../url-flag.js';
 
@@ -21,6 +21,7 @@ export const addServerCommand = defineCommand({
     new Option('--url <url>', 'proxy a remote Streamable HTTP MCP server at this URL instead of running a command (https, or http on loopback)').argParser(
       urlFlag,
     ),
+    new Option('--aggregate <servers>', 'one endpoint for these configured servers, comma-separated: their tools become <server>__<tool>').argParser(commaList),
     new Option(
       '--header <NAME=VALUE>',
       'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)',
@@ -48,6 +49,7 @@ ${catalogSummaries()
     'mcp-gateway add-server notes --command "npx -y @modelcontextprotocol/server-filesystem /srv/notes" --mount /srv/notes --network none',
     'mcp-gateway add-server github --command "npx -y @modelcontextprotocol/server-github" --env GITHUB_PERSONAL_ACCESS_TOKEN=ghp_...',
     'mcp-gateway add-server docs --url https://mcp.example.com/mcp --header "Authorization=Bearer sk-..."',
+    'mcp-gateway add-server team --aggregate fs,time,memory',
   ],
   action: ([name]: [string], flags: Flags<action.AddServerOptions>, { output }) => runAddServer({ ...flags, name, dir: projectDir(flags) }, { output }),
 });

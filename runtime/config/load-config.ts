@@ -12,7 +12,7 @@ const FIELD_HINTS: Record<string, string> = {
   provider: 'provider.type is github (with clientId) or local',
   store: 'store.type is embedded (default) or redis (with url)',
   servers:
-    'each server needs a command (and optional args, env, cwd, pool, limits, mounts, sandbox, network) or a url (and optional headers, limits.maxMessageBytes); `mcp-gateway add-server NAME --force` rewrites one',
+    'each server needs a command (and optional args, env, cwd, pool, limits, mounts, sandbox, network, tools, access, rateLimit), a url (and optional headers, limits.maxMessageBytes, tools, access, rateLimit) or an aggregate (member servers; a member cannot be removed while an aggregate lists it); `mcp-gateway add-server NAME --force` rewrites one',
   sandbox: 'sandbox is on (default), strict or off',
   allowedOrigins: 'a list of origins such as https://app.example.com (scheme, host and port only)',
   allowedUsers: 'a list of GitHub logins, e.g. [alice, bob]',

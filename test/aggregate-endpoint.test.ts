@@ -78,6 +78,10 @@ describe('an aggregate endpoint through the whole gateway', () => {
     expect((await client.callTool({ name: 'files__read_file', arguments: { path: 'notes.txt' } })).content).toEqual([
       { type: 'text', text: 'contents of notes.txt' },
     ]);
+    // A line separator inside an argument reaches the member as one line (the fixture splits at U+2028/9).
+    expect((await client.callTool({ name: 'files__read_file', arguments: { path: 'a\u2028b\u2029c' } })).content).toEqual([
+      { type: 'text', text: 'contents of a\u2028b\u2029c' },
+    ]);
     for (const name of ['files__write_file', 'files__WRITE_FILE', 'files__ｗｒｉｔｅ_file']) {
       await expect(client.callTool({ name, arguments: { path: 'x', content: 'y' } }), name).rejects.toMatchObject({ code: -32602 });
     }
@@ -85,7 +89,7 @@ describe('an aggregate endpoint through the whole gateway', () => {
     for (const name of ['FILES__write_file', 'ｆｉｌｅｓ__write_file', 'files＿＿write_file', 'write_file', 'nobody__echo']) {
       await expect(client.callTool({ name, arguments: { path: 'x' } }), name).rejects.toMatchObject({ code: -32602 });
     }
-    expect(journal.calls()).toEqual(['read_file']);
+    expect(journal.calls()).toEqual(['read_file', 'read_file']);
 
     // A member's request to the client goes through the aggregate and back.
     const sampling = await client.callTool({ name: 'conf__test_sampling', arguments: { prompt: 'hello from the member' } });

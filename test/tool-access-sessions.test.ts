@@ -318,6 +318,15 @@ describe('per-tool access on 2025 sessions through the embedded gateway', () => 
     expect(gw.audit().filter((line) => line['tool'] === 'write_file' && line['outcome'] === 'ok')).toEqual([]);
   });
 
+  it('hands a child U+2028 and U+2029 escaped, so a server whose line reader ends lines there gets the call whole', async () => {
+    const alice = await session('fs', ALICE);
+    const path = 'a\u2028{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"write_file"}}\u2029b';
+    expect(textOf((await alice.callTool('read_file', { path })).answer)).toBe(`contents of ${path}`);
+    const old = await session('fs', ALICE, { protocolVersion: '2025-03-26' });
+    const batch = await old.post([old.request('tools/call', { name: 'read_file', arguments: { path: '\u2028' } }).body]);
+    expect(batch.messages.map((message) => textOf(message))).toEqual(['contents of \u2028']);
+  });
+
   it('rate-limits per user and per tool: 429 with Retry-After and -32030 naming the limit; the child never sees a limited request; bob keeps his own count', async () => {
     const mark = gw.audit().length;
     const alice = await session('limited', ALICE);

@@ -1,5 +1,4 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -30,6 +29,7 @@ import {
 import { buildChildEnv } from '../bridge/child-env.js';
 import { AGGREGATE_SPEC_ENV, parseAggregateSpec, type AggregateMember } from './aggregate-spec.js';
 import { memberName, splitMemberName } from './member-names.js';
+import { MemberStdioTransport } from './member-stdio-transport.js';
 
 /*
  * The process behind an aggregate endpoint (`servers.NAME.aggregate`): a stdio MCP server to the
@@ -86,12 +86,11 @@ function transportFor(member: AggregateMember) {
   // The member's own (already confined) launch, with the environment the bridge would give it.
   const parent = { ...process.env };
   delete parent[AGGREGATE_SPEC_ENV];
-  return new StdioClientTransport({
+  return new MemberStdioTransport({
     command: member.launch.command,
     args: member.launch.args,
     env: buildChildEnv(parent, member.launch.env),
     ...(member.launch.cwd === undefined ? {} : { cwd: member.launch.cwd }),
-    stderr: 'pipe',
   });
 }
 
@@ -114,7 +113,7 @@ async function connect(spec: AggregateMember): Promise<void> {
     server.sendLoggingMessage({ ...n.params, logger: memberName(spec.name, n.params.logger ?? 'log') }),
   );
   const transport = transportFor(spec);
-  if (transport instanceof StdioClientTransport) {
+  if (transport instanceof MemberStdioTransport) {
     transport.stderr?.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') warn(`[${spec.name}] ${line}`);
     });

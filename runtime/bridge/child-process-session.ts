@@ -8,6 +8,7 @@ import { forgetGroup, groupAlive, signalGroup, trackGroup } from './process-grou
 import { MAX_JSON_DEPTH, jsonNestedTooDeep } from '../http/json-depth.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, describeByEnds } from './oversized-message.js';
 import { reclaimAfterOversizedMessage } from './reclaim-memory.js';
+import { stdioLine } from './stdio-line.js';
 
 export interface StdioLaunch {
   command: string;
@@ -147,7 +148,7 @@ export class ChildProcessSession {
     this.#log = handlers.logger;
   }
 
-  /** Writes one message; `line` must not contain a newline. */
+  /** Writes one message; `line` must not contain a newline (U+2028/U+2029 are escaped here, stdio-line.ts). */
   send(line: string): void {
     if (this.#exit !== undefined || this.#child.stdin.destroyed) return;
     // Messages written in one turn of the event loop (several requests of one session arriving
@@ -159,7 +160,7 @@ export class ChildProcessSession {
       this.#child.stdin.cork();
       setImmediate(this.#uncork);
     }
-    this.#child.stdin.write(`${line}\n`);
+    this.#child.stdin.write(`${stdioLine(line)}\n`);
   }
 
   readonly #uncork = (): void => {

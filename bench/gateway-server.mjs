@@ -3,21 +3,56 @@
 // access token per server over IPC, answers {type: 'memory'} with its memory after a GC
 // (run with --expose-gc) and {type: 'cpu'} with its CPU time so far (its own, not its children's).
 // `echo` runs sandboxed (bubblewrap on Linux), as `serve` runs every stdio server by default;
-// `echo-nosandbox` is the same server with `sandbox: off`, so the sandbox's cost is a number.
+// `echo-nosandbox` is the same server with `sandbox: off`, so the sandbox's cost is a number;
+// `echo-access` is `echo` with a 10-rule access list (ACCESS_LIST), so a policy check's cost is one.
+//   node bench/gateway-server.mjs FIXTURE SED_SERVER_JSON [--dist DIR] [--log FILE] [--no-access]
+// --dist: the build to run (default ../dist; bench/profile-gateway.mjs --against runs another
+// tree's); --log: log at info as JSON lines, appended synchronously to FILE, as `serve 2>FILE`
+// would (default: silent, so the tool-call audit lines are built but not written); --no-access:
+// leave `echo-access` out (a build from before runtime/access/ refuses its keys).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signAccessToken } from '../dist/runtime/auth/tokens/access-token.js';
-import { gatewayUrls } from '../dist/runtime/auth/gateway-urls.js';
-import { ephemeralKeySet } from '../dist/runtime/auth/tokens/signing-keys.js';
-import { createLocalLogin } from '../dist/runtime/auth/upstream/local-login.js';
-import { parseConfig } from '../dist/runtime/config/load-config.js';
-import { startGateway } from '../dist/runtime/gateway.js';
-import { silentLogger } from '../dist/runtime/logger.js';
-import { createEmbeddedStore } from '../dist/runtime/store/embedded-store.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
 
 const [fixture, sedServer] = [process.argv[2], JSON.parse(process.argv[3])];
+const option = (name) => {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+};
+const dist = option('--dist') ?? fileURLToPath(new URL('../dist/', import.meta.url));
+// Imported from the build under test, so one script drives this tree's gateway and another's.
+const from = (path) => import(pathToFileURL(join(dist, path)).href);
+const { signAccessToken } = await from('runtime/auth/tokens/access-token.js');
+const { gatewayUrls } = await from('runtime/auth/gateway-urls.js');
+const { ephemeralKeySet } = await from('runtime/auth/tokens/signing-keys.js');
+const { createLocalLogin } = await from('runtime/auth/upstream/local-login.js');
+const { parseConfig } = await from('runtime/config/load-config.js');
+const { startGateway } = await from('runtime/gateway.js');
+const { createLogger, silentLogger } = await from('runtime/logger.js');
+const { createEmbeddedStore } = await from('runtime/store/embedded-store.js');
+const logFile = option('--log');
+
+/**
+ * Ten rules, none of which decides `echo` for `bench` before the last: four `tools.deny` globs that
+ * miss it, five access rules that name other users or give `bench` other tools, then the one that
+ * admits it. Each (login, groups, tool) is walked once; the policy's decision cache answers after.
+ * `add` and `env` are the refusals run.mjs checks before measuring.
+ */
+const ACCESS_LIST = {
+  tools: { deny: ['write_*', 'delete_?ile', '*_admin', 'env'] },
+  access: [
+    { users: ['alice'], tools: ['*'] },
+    { users: ['bob', 'carol'], tools: ['read_*', 'list_*'] },
+    { users: ['bench', 'dave'], tools: ['read_*', 'search_?'] },
+    { users: ['erin'], tools: ['echo'] },
+    { users: ['frank', 'grace'], tools: ['*'] },
+    { users: ['bench'], tools: ['echo', 'pid'] },
+  ],
+};
+
 const port = await new Promise((resolve) => {
   const probe = createServer().listen(0, '127.0.0.1', () => {
     const { port: free } = probe.address();
@@ -33,6 +68,7 @@ const config = parseConfig(
     servers: {
       echo: { command: process.execPath, args: [fixture], limits },
       'echo-nosandbox': { command: process.execPath, args: [fixture], sandbox: 'off', limits },
+      ...(process.argv.includes('--no-access') ? {} : { 'echo-access': { command: process.execPath, args: [fixture], limits, ...ACCESS_LIST } }),
       warm: { command: process.execPath, args: [fixture], pool: 4, limits },
       idle: { command: sedServer.command, args: sedServer.args, limits },
     },
@@ -43,12 +79,15 @@ const urls = gatewayUrls(config);
 const keys = await ephemeralKeySet();
 const store = await createEmbeddedStore();
 const upstream = createLocalLogin({ store, user: 'bench', loginUrl: urls.localLogin, announce: () => {} });
+const logger =
+  logFile === undefined ? silentLogger() : createLogger({ level: 'info', destination: pino.destination({ dest: logFile, append: true, sync: true }) });
 // A project directory of its own: stdio servers run sandboxed with the project directory hidden,
 // and the repository (where the fixture lives) must stay visible to them, as in `serve`.
 const projectDir = mkdtempSync(join(tmpdir(), 'mcpgw-bench-'));
-const gateway = await startGateway({ config, store, keys, upstream, logger: silentLogger(), projectDir }, { host: '127.0.0.1', port });
+const gateway = await startGateway({ config, store, keys, upstream, logger, projectDir }, { host: '127.0.0.1', port });
 const tokens = {};
 for (const name of Object.keys(config.servers)) {
+  // `login` is what the router passes on as X-User-Login and the tool gate decides by (access-subject.ts).
   const claims = { sub: 'bench', login: 'bench', clientId: 'bench', audience: urls.resourceFor(name) };
   tokens[name] = {
     url: urls.resourceFor(name),

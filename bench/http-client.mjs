@@ -72,6 +72,14 @@ export class HttpSession {
     this.nextId = 1;
   }
 
+  /** tools/call of any tool, outside the measured loops; resolves with the JSON-RPC answer (a result or an error). */
+  async callTool(name, args = {}) {
+    const id = this.nextId++;
+    const res = await this.target.send('POST', this.headers, JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }));
+    if (res.status !== 200) throw new Error(`tools/call ${name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    return parseResponse(res);
+  }
+
   /** tools/call echo; resolves with the echoed text. */
   async echo(text) {
     const id = this.nextId++;

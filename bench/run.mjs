@@ -4,7 +4,8 @@
 //   bridge        our createStdioBridge alone behind node:http (2025 sessions, and 2026-07-28 stateless)
 //   gateway       our whole gateway (router + token check + bridge), as `serve` runs it: the
 //                 child in bubblewrap; the same gateway also serves it with `sandbox: off`, and
-//                 serves 2026-07-28 clients (stateless: no initialize, no session) on it
+//                 serves 2026-07-28 clients (stateless: no initialize, no session) on it, and serves
+//                 the same server with a 10-rule access list (issue 14: a policy check's cost)
 // HTTP targets run in processes of their own and are driven by the same lean client
 // (bench/http-client.mjs). Prints calls/s at 8 sessions x 4 in flight, the server process's
 // CPU µs per call in those rounds (every target, with ratios against the peers of the same run),
@@ -39,6 +40,8 @@ const IN_FLIGHT = 4;
 const SETUP_ROUNDS = 12;
 /** Issue 13: the whole gateway's own CPU per call, on the session path and on the stateless one. */
 const GATEWAY_CPU_BUDGET_US = 100;
+/** Issue 14: what a policy check (the 10-rule access list of bench/gateway-server.mjs) may add to the gateway's CPU per call. */
+const POLICY_CPU_BUDGET_US = 5;
 /**
  * A target's uncounted warm-up lasts until it has answered this many calls (within the bounds of
  * `warmupBounds`): the stateless path first starts one child per call in flight, and code only it runs
@@ -115,7 +118,7 @@ async function floorCpuUs() {
  * visit the targets in turn: load from anything else on the machine then hits all of them alike.
  * A target entry is [name, target, cpuUs?]: cpuUs reads its server process's CPU time, taken
  * around each throughput round for the CPU per call. Each target's result is the median of its
- * rounds (latency: the median round by p50).
+ * rounds (latency: the median round by p50), with every round's CPU figure (`cpuRounds`).
  */
 async function measureCalls(targets) {
   const sessions = new Map();
@@ -150,9 +153,39 @@ async function measureCalls(targets) {
   return Object.fromEntries(
     [...rounds].map(([name, { rates, cpu, latencies }]) => {
       const byP50 = [...latencies].sort((a, b) => a.p50 - b.p50);
-      return [name, { callsPerSecond: median(rates), cpuUsPerCall: cpu.length ? median(cpu) : undefined, ...byP50[byP50.length >> 1] }];
+      return [name, { callsPerSecond: median(rates), cpuUsPerCall: cpu.length ? median(cpu) : undefined, cpuRounds: cpu, ...byP50[byP50.length >> 1] }];
     }),
   );
+}
+
+/**
+ * The 10-rule access list is in force for the bench user before it is measured: `echo` answers
+ * (so X-User-Login reached the gate and the last rule admitted it), `add` (no rule gives it to
+ * bench) and `env` (tools.deny) are refused with -32602. The measured loops then check every
+ * answer is the echoed text, so a denial there stops the run too.
+ */
+async function checkAccessList(target) {
+  const session = await target.openSession();
+  try {
+    const echoed = await session.callTool('echo', { text: 'policy' });
+    if (echoed?.result?.content?.[0]?.text !== 'policy') throw new Error(`access list: echo was not answered: ${JSON.stringify(echoed).slice(0, 200)}`);
+    for (const [tool, args] of [
+      ['add', { a: 1, b: 2 }],
+      ['env', { name: 'HOME' }],
+    ]) {
+      const refused = await session.callTool(tool, args);
+      if (refused?.error?.code !== -32602 || refused.error.data?.reason !== 'access_denied')
+        throw new Error(`access list: ${tool} was not refused: ${JSON.stringify(refused).slice(0, 200)}`);
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+/** Median of a - b, round by round (the two measured back to back), or undefined without both. */
+function pairedDifference(a, b) {
+  if (a.length === 0 || a.length !== b.length) return undefined;
+  return median(a.map((value, round) => value - b[round]));
 }
 
 /** `work`, its failure prefixed with the target it was measuring. */
@@ -312,12 +345,13 @@ const gatewayServer = await forkServer('./gateway-server.mjs', [FIXTURE, JSON.st
 const { tokens } = gatewayServer.ready;
 const gatewayTarget = (name) => new HttpMcpTarget(tokens[name].url, { authorization: `Bearer ${tokens[name].token}` });
 const bridgeTarget = new HttpMcpTarget(`http://127.0.0.1:${bridgeServer.ready.port}/mcp`);
-const [echo, echoNoSandbox, warm, idle] = [gatewayTarget('echo'), gatewayTarget('echo-nosandbox'), gatewayTarget('warm'), gatewayTarget('idle')];
+const [echo, echoNoSandbox, echoAccess, warm, idle] = ['echo', 'echo-nosandbox', 'echo-access', 'warm', 'idle'].map(gatewayTarget);
 const stateless = statelessTarget(echo);
 const bridgeStatelessTarget = statelessTarget(bridgeTarget);
-let floor, supergateway, bridge, bridgeStateless, gateway, gatewayNoSandbox, gatewayStateless, httpEcho, loadMid;
+let floor, supergateway, bridge, bridgeStateless, gateway, gatewayAccess, gatewayNoSandbox, gatewayStateless, httpEcho, loadMid;
 try {
   await waitForHttp(warm); // the pool's children have started
+  await checkAccessList(echoAccess);
   await sleep(500);
   const setup = await measureSetup([
     ['floor', floorTarget],
@@ -334,7 +368,9 @@ try {
     ['supergateway', supergatewayServer.target, supergatewayServer.cpuUs],
     ['bridge', bridgeTarget, () => bridgeServer.cpuUs()],
     ['bridgeStateless', bridgeStatelessTarget, () => bridgeServer.cpuUs()],
+    // Next to `gateway`: the rounds' order turns but keeps neighbours, so the two run back to back.
     ['gateway', echo, () => gatewayServer.cpuUs()],
+    ['gatewayAccess', echoAccess, () => gatewayServer.cpuUs()],
     ['gatewayNoSandbox', echoNoSandbox, () => gatewayServer.cpuUs()],
     ['gatewayStateless', stateless, () => gatewayServer.cpuUs()],
     ['httpEcho', httpEchoTarget, () => httpEchoServer.cpuUs()],
@@ -345,11 +381,12 @@ try {
   bridge = { ...calls.bridge, setupMs: setup.bridge };
   bridgeStateless = calls.bridgeStateless;
   gateway = { ...calls.gateway, setupMs: setup.gateway, pooledSetupMs: setup.pooled };
+  gatewayAccess = calls.gatewayAccess;
   gatewayNoSandbox = { ...calls.gatewayNoSandbox, setupMs: setup.gatewayNoSandbox };
   gatewayStateless = calls.gatewayStateless;
   Object.assign(gateway, await measureIdleMemory(gatewayServer, idle));
 } finally {
-  for (const target of [echo, echoNoSandbox, warm, idle, bridgeTarget, httpEchoTarget]) target.close();
+  for (const target of [echo, echoNoSandbox, echoAccess, warm, idle, bridgeTarget, httpEchoTarget]) target.close();
   await Promise.all([supergatewayServer.stop(), bridgeServer.stop(), gatewayServer.stop(), httpEchoServer.stop()]);
 }
 
@@ -362,6 +399,7 @@ const rows = [
   ['mcp-gateway bridge alone', bridge],
   ['mcp-gateway bridge alone, 2026-07-28 stateless (no session)', bridgeStateless],
   ['mcp-gateway whole gateway (router + token + bridge), child in bubblewrap, 2025-06-18 session', gateway],
+  ['mcp-gateway whole gateway with a 10-rule access list (4 tools.deny, 6 access rules), same process, bubblewrap, session', gatewayAccess],
   ['mcp-gateway whole gateway, same process, `sandbox: off`', gatewayNoSandbox],
   ['mcp-gateway whole gateway, child in bubblewrap, 2026-07-28 stateless (no session)', gatewayStateless],
   ['reference: node:http answering in-process (no MCP server, no child)', httpEcho],
@@ -375,6 +413,8 @@ const table = [
   ),
 ];
 const withinBudget = (us) => us !== undefined && us <= GATEWAY_CPU_BUDGET_US;
+const policyUs = pairedDifference(gatewayAccess.cpuRounds, gateway.cpuRounds);
+const signedUs = (us) => (us === undefined ? 'n/a' : `${us < 0 ? '-' : '+'}${fmt(Math.abs(us), 1)} µs`);
 const checks = [
   [
     'gateway throughput vs supergateway',
@@ -399,6 +439,13 @@ const checks = [
     `${fmt(gatewayStateless.cpuUsPerCall, 1)} µs`,
     `<= ${GATEWAY_CPU_BUDGET_US} µs`,
     withinBudget(gatewayStateless.cpuUsPerCall),
+  ],
+  [
+    // Round by round (the two ran back to back), the median of the differences: less noisy than the difference of the medians.
+    'policy check: gateway with a 10-rule access list, server CPU per call',
+    `${signedUs(policyUs)} vs gateway (${fmt(gatewayAccess.cpuUsPerCall, 1)} vs ${fmt(gateway.cpuUsPerCall, 1)} µs)`,
+    `<= ${POLICY_CPU_BUDGET_US} µs`,
+    policyUs !== undefined && policyUs <= POLICY_CPU_BUDGET_US,
   ],
   ['gateway p50 vs supergateway p50', ratio(gateway.p50, supergateway.p50), '<= 0.25x', gateway.p50 <= supergateway.p50 / 4],
   ['gateway setup (no pool, bubblewrap) vs floor spawn + initialize', ratio(gateway.setupMs, floor.setupMs), '<= 1.1x', gateway.setupMs <= 1.1 * floor.setupMs],

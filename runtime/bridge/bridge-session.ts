@@ -23,6 +23,8 @@ import type { ResponseWatch } from '../access/tool-gate.js';
 export interface BridgeSessionOptions {
   id: string;
   owner: string;
+  /** The owner's login, shown to operators (the owner is the immutable subject). */
+  login: string;
   /** Bound to `{ server }`; the session adds `{ session }`. */
   logger: Logger;
   requestTimeoutMs: number;
@@ -70,6 +72,8 @@ function isSessionWide(method: string): boolean {
 export class BridgeSession {
   readonly id: string;
   readonly owner: string;
+  readonly login: string;
+  readonly startedAt = Date.now();
   /** `Date.now()` when the session was last used; the bridge's idle sweep reads it. */
   lastActive = Date.now();
   readonly #options: BridgeSessionOptions;
@@ -110,6 +114,7 @@ export class BridgeSession {
   private constructor(options: BridgeSessionOptions) {
     this.id = options.id;
     this.owner = options.owner;
+    this.login = options.login;
     this.#options = options;
     this.#log = options.logger.child({ session: options.id });
     this.#getStream = new GetStream(options.eventLog, this.#log);

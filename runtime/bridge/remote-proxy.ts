@@ -94,6 +94,8 @@ const DROPPED_RESPONSE_HEADERS = new Set([
 
 interface Binding {
   owner: string;
+  login: string;
+  startedAt: number;
   lastSeen: number;
 }
 
@@ -279,7 +281,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         });
         return;
       }
-      track(req.method, sessionId, status, answer.headers['mcp-session-id'], user);
+      track(req.method, sessionId, status, answer.headers['mcp-session-id'], user, subjectOf(req).login);
       relayUpstreamResponse({
         answer,
         res,
@@ -325,9 +327,10 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   }
 
   /** Binds a session the upstream just created to its user; forgets ended ones. */
-  function track(method: string | undefined, sent: string | undefined, status: number, returned: string | string[] | undefined, user: string): void {
+  function track(method: string | undefined, sent: string | undefined, status: number, returned: string | string[] | undefined, user: string, login: string): void {
     if (sent === undefined) {
-      if (typeof returned === 'string' && status < 300 && !bindings.has(returned)) bindings.set(returned, { owner: user, lastSeen: Date.now() });
+      if (typeof returned === 'string' && status < 300 && !bindings.has(returned))
+        bindings.set(returned, { owner: user, login, startedAt: Date.now(), lastSeen: Date.now() });
       return;
     }
     if (status === 404 || (method === 'DELETE' && status < 300)) bindings.delete(sent);
@@ -369,6 +372,14 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     get sessionCount() {
       return bindings.size;
     },
+    sessions: () => [...bindings].map(([id, b]) => ({ id, sub: b.owner, login: b.login, startedAt: b.startedAt, lastActive: b.lastSeen })),
+    async endSession(id) {
+      if (!bindings.delete(id)) return false;
+      log.info({ session: id }, 'MCP session ended by an admin');
+      deleteUpstream(id);
+      return true;
+    },
+    childCount: 0,
   };
 }
 

@@ -58,6 +58,11 @@ export class SessionRegistry<S extends RegisteredSession> {
     this.#sessions.set(session.id, session);
   }
 
+  /** The session registered under `id`, whoever owns it (for operators, never for clients). */
+  get(id: string): S | undefined {
+    return this.#sessions.get(id);
+  }
+
   find(id: string, owner: string): S | undefined {
     const session = this.#sessions.get(id);
     return session !== undefined && session.owner === owner && session.alive ? session : undefined;

@@ -57,9 +57,10 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
   const childLaunch: StdioLaunch = { ...launch, env: buildChildEnv(process.env, launch.env) };
   const sessions = new SessionRegistry<BridgeSession>(settings);
   const pool = poolSize > 0 ? new WarmPool({ size: poolSize, launch: childLaunch, logger: log, initializeTimeoutMs, maxMessageBytes }) : undefined;
-  const sessionOptions = (owner: string): BridgeSessionOptions => ({
+  const sessionOptions = (owner: string, login: string): BridgeSessionOptions => ({
     id: randomUUID(),
     owner,
+    login,
     logger: log,
     requestTimeoutMs,
     initializeTimeoutMs,
@@ -289,14 +290,14 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     }
     const warm = pool?.take(first.envelope.value['params']);
     if (warm !== undefined) {
-      const session = BridgeSession.adopt(sessionOptions(user), warm);
+      const session = BridgeSession.adopt(sessionOptions(user, subjectOf(req).login), warm);
       sessions.add(session);
       session.answerInitialize(res, first.envelope.id, warm.resultJson, accept);
       return;
     }
     let session: BridgeSession;
     try {
-      session = await BridgeSession.start(sessionOptions(user), childLaunch);
+      session = await BridgeSession.start(sessionOptions(user, subjectOf(req).login), childLaunch);
     } catch (err) {
       sessions.release(user);
       if (!isGatewayError(err)) throw err;
@@ -368,6 +369,18 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     health,
     get sessionCount() {
       return sessions.size;
+    },
+    sessions: () =>
+      sessions.all().map((session) => ({ id: session.id, sub: session.owner, login: session.login, startedAt: session.startedAt, lastActive: session.lastActive })),
+    async endSession(id) {
+      const session = sessions.get(id);
+      if (session === undefined) return false;
+      log.info({ session: id, owner: session.owner }, 'MCP session ended by an admin');
+      await session.terminate();
+      return true;
+    },
+    get childCount() {
+      return sessions.size + (pool?.readyCount ?? 0) + modern.childCount;
     },
   };
 }

@@ -4,7 +4,7 @@
 // (run with --expose-gc) and {type: 'cpu'} with its CPU time so far (its own, not its children's).
 // `echo` runs sandboxed (bubblewrap on Linux), as `serve` runs every stdio server by default;
 // `echo-nosandbox` is the same server with `sandbox: off`, so the sandbox's cost is a number;
-// `echo-access` is `echo` with a 10-rule access list (ACCESS_LIST), so a policy check's cost is one.
+// `echo-access` is `echo` with a 10-rule access list (bench/access-list.mjs), so a policy check's cost is one.
 //   node bench/gateway-server.mjs FIXTURE SED_SERVER_JSON [--dist DIR] [--log FILE] [--no-access]
 // --dist: the build to run (default ../dist; bench/profile-gateway.mjs --against runs another
 // tree's); --log: log at info as JSON lines, appended synchronously to FILE, as `serve 2>FILE`
@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import { ACCESS_LIST } from './access-list.mjs';
 
 const [fixture, sedServer] = [process.argv[2], JSON.parse(process.argv[3])];
 const option = (name) => {
@@ -34,24 +35,6 @@ const { startGateway } = await from('runtime/gateway.js');
 const { createLogger, silentLogger } = await from('runtime/logger.js');
 const { createEmbeddedStore } = await from('runtime/store/embedded-store.js');
 const logFile = option('--log');
-
-/**
- * Ten rules, none of which decides `echo` for `bench` before the last: four `tools.deny` globs that
- * miss it, five access rules that name other users or give `bench` other tools, then the one that
- * admits it. Each (login, groups, tool) is walked once; the policy's decision cache answers after.
- * `add` and `env` are the refusals run.mjs checks before measuring.
- */
-const ACCESS_LIST = {
-  tools: { deny: ['write_*', 'delete_?ile', '*_admin', 'env'] },
-  access: [
-    { users: ['alice'], tools: ['*'] },
-    { users: ['bob', 'carol'], tools: ['read_*', 'list_*'] },
-    { users: ['bench', 'dave'], tools: ['read_*', 'search_?'] },
-    { users: ['erin'], tools: ['echo'] },
-    { users: ['frank', 'grace'], tools: ['*'] },
-    { users: ['bench'], tools: ['echo', 'pid'] },
-  ],
-};
 
 const port = await new Promise((resolve) => {
   const probe = createServer().listen(0, '127.0.0.1', () => {

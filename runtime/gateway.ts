@@ -12,7 +12,13 @@ import { applyReload, type ReloadDeps } from './reload/apply-reload.js';
 import type { ReloadPlan } from './reload/reload-plan.js';
 
 import { deferContinue } from './http/expect-continue.js';
-import { listenOn, type ListenAddress } from './http/listen-address.js';
+import { listenOn, parseListen, type ListenAddress } from './http/listen-address.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { meteredHandler } from './metrics/metered-handler.js';
+import { meteredStore } from './metrics/metered-store.js';
+import { routeOfPath } from './metrics/http-routes.js';
+import { startMetricsListener } from './metrics/metrics-endpoint.js';
+import { verifierWithMetrics } from './metrics/verify-decisions.js';
 
 export interface GatewayDeps extends AuthDeps {
   /** Working directory for stdio servers that configure none (the project directory). */
@@ -21,12 +27,17 @@ export interface GatewayDeps extends AuthDeps {
   upstreamHeaders?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Re-reads remote servers' header values for a reloaded config. */
   loadUpstreamHeaders?: (config: GatewayConfig) => Promise<Readonly<Record<string, Readonly<Record<string, string>>>>>;
+  /** The gateway's metrics (runtime/metrics/); one without the process defaults when absent. */
+  metrics?: GatewayMetrics;
 }
 
 export interface RunningGateway {
   /** Where the HTTP server actually listens (port resolved when 0 was asked for). */
   address: ListenAddress;
   bridges: ReadonlyMap<string, Bridge>;
+  metrics: GatewayMetrics;
+  /** Where `metrics.listen` serves GET /metrics, when configured. */
+  metricsAddress?: ListenAddress;
   /** Picks up rotated signing keys now (`mcp-gateway reload`); resolves true when they changed. */
   reloadKeys(): Promise<boolean>;
   /** Serves a new config's servers and allowlist without a restart (runtime/reload/); rejects, changing nothing, when it cannot. */
@@ -42,23 +53,27 @@ export { launchFor } from './mcp-services.js';
  * store is reachable.
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
-  const { config, store, logger } = deps;
-  const ctx = createAuthContext(deps);
+  const { config, logger } = deps;
+  const metrics = deps.metrics ?? new GatewayMetrics({ defaults: false });
+  const store = meteredStore(deps.store, metrics);
+  const ctx = createAuthContext({ ...deps, store, metrics });
   // One verifier, so the router and /verify share its verified-token cache.
-  const verify = createRequestVerifier(ctx);
+  const verify = verifierWithMetrics(createRequestVerifier(ctx), metrics);
   const authApp = createAuthHandler(ctx, { verify });
   const bridges = createMcpServices(config, {
     projectDir: deps.projectDir,
     logger,
     // Rate limits count in the store: shared by every gateway process on one Redis.
     rates: store.rates,
+    metrics,
     ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}),
   });
+  metrics.watchServers(() => bridges);
   const reloadDeps: ReloadDeps = {
     ctx,
     services: bridges,
     logger,
-    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates },
+    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates, metrics },
     ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}),
   };
   const health = createHealthHandler(store, bridges, logger);
@@ -72,11 +87,18 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     logger,
   });
   const drain = createDrain(router);
-  const server = createServer(drain.handler);
-  deferContinue(server, drain.handler);
+  const handler = meteredHandler(drain.handler, metrics, (req) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    return path !== '/health' && ctx.urls.serverForRequest(req.headers.host, path) !== undefined ? 'mcp' : routeOfPath(path);
+  });
+  const server = createServer(handler);
+  deferContinue(server, handler);
+  let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
   try {
     await listenOn(server, listen);
+    if (config.metrics?.listen !== undefined) metricsListener = await startMetricsListener(metrics, parseListen(config.metrics.listen), logger);
   } catch (err) {
+    server.close();
     // Warm pools have started children already; a gateway that never listened must not leave them.
     await Promise.all([...bridges.values()].map((b) => b.close()));
     throw err;
@@ -88,6 +110,8 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   return {
     address: { host: listen.host, port },
     bridges,
+    metrics,
+    ...(metricsListener === undefined ? {} : { metricsAddress: metricsListener.address }),
     reloadKeys: () => ctx.reloadKeys({ force: true }),
     applyConfig: (next) => applyReload(next, reloadDeps),
     close() {
@@ -98,6 +122,8 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
         if (!(await drain.drain(graceMs)))
           logger.warn({ event: 'gateway_drain_timeout', inFlight: drain.inFlight, graceMs }, 'requests still in flight after the shutdown grace; ending them');
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        metricsListener?.server.close();
+        metricsListener?.server.closeAllConnections();
         await Promise.all([...bridges.values()].map((b) => b.close()));
         // Open SSE streams ended with their sessions; drop idle keep-alive sockets too.
         server.closeAllConnections();

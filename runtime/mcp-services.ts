@@ -9,6 +9,7 @@ import type { AggregateServerConfig, GatewayConfig, MemberServerConfig, RemoteSe
 import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { memoryRateCounter, type RateCounter } from './store/rate-counter.js';
 import { toolGateFor } from './access/server-gate.js';
 import type { ToolGate } from './access/tool-gate.js';
@@ -55,6 +56,8 @@ export interface McpServicesDeps {
   sandbox?: SandboxAvailability;
   /** Where rate limits count (the store's counters: shared on Redis); this process's memory by default. */
   rates?: RateCounter;
+  /** Tool-call counts and durations, and which tool names may be labels (runtime/metrics/). */
+  metrics?: GatewayMetrics;
 }
 
 /** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
@@ -99,7 +102,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
   // Every member's gate first: an aggregate puts each call to its member's.
   const gates = new Map<string, ToolGate>();
   for (const [name, server] of Object.entries(config.servers)) {
-    if (!('aggregate' in server)) gates.set(name, toolGateFor(name, server, config, rates, deps.logger));
+    if (!('aggregate' in server)) gates.set(name, toolGateFor(name, server, config, rates, deps.logger, deps.metrics));
   }
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {

@@ -10,6 +10,7 @@ import { readSecret, requireSecret } from './config/secrets.js';
 import { readServerHeaders } from './config/server-headers.js';
 import { githubSecretHint, requireGitHubClientId } from './config/github-client-id.js';
 import { startGateway, type RunningGateway } from './gateway.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { ListenAddress } from './http/listen-address.js';
 import type { Logger } from './logger.js';
 import { createStore } from './store/create-store.js';
@@ -107,6 +108,8 @@ export async function startProjectGateway(options: ProjectGatewayOptions): Promi
         ...(paths ? { loadUpstreamHeaders: (next: GatewayConfig) => readUpstreamHeaders(next, paths) } : {}),
         ...(stateKey ? { stateKey } : {}),
         ...(adminToken ? { adminToken } : {}),
+        // The one gateway of this process: Node's own metrics (CPU, memory, event loop) too.
+        metrics: new GatewayMetrics(),
       },
       options.listen,
     );

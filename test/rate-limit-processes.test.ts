@@ -21,6 +21,8 @@ import { ServeProcess } from './helpers/serve-process.js';
 const REDIS_MISSING = 'redis-server not found: install it (apt-get install -y redis-server) to run the two-process rate-limit tests';
 const TOOL_LIMIT = 'servers.files.rateLimit.tools.search_files (2 per 60s)';
 const USER_LIMIT = 'servers.files.rateLimit.perUser (6 per 60s)';
+/** The address a load balancer in front of both processes would answer on (the tokens' audience); nothing listens there. */
+const PUBLIC_URL = 'http://127.0.0.1:18080';
 
 function skipWithoutRedis(redis: { url: string } | { skip: string }, ctx: TestContext): redis is { skip: string } {
   if (!('skip' in redis)) return false;
@@ -66,28 +68,17 @@ describe('rate limits shared by two serve processes on one Redis', () => {
     // In CI a missing redis-server throws here, failing every test below.
     redis = await startRedis();
     if ('skip' in redis) return;
-    dir = await makeTempDir('mcpgw-rate-processes-');
+    const project = await makeTempDir('mcpgw-rate-processes-');
+    dir = project;
     // The operator's steps: init, add-server, then the store and the limits in mcp-gateway.yaml.
-    // publicUrl is the address a load balancer in front of both would answer on; nothing listens there.
-    const init = await runCli([
-      'init',
-      '--dir',
-      dir,
-      '--yes',
-      '--provider',
-      'local',
-      '--public-url',
-      'http://127.0.0.1:18080',
-      '--allowed-users',
-      'alice,bob,carol',
-    ]);
+    const init = await runCli(['init', '--dir', project, '--yes', '--provider', 'local', '--public-url', PUBLIC_URL, '--allowed-users', 'alice,bob,carol']);
     expect(init.code, init.stderr).toBe(0);
     const add = await runCli([
-      ...['add-server', 'files', '--dir', dir, '--command', `"${process.execPath}" "${FILE_TOOLS_FIXTURE}"`],
+      ...['add-server', 'files', '--dir', project, '--command', `"${process.execPath}" "${FILE_TOOLS_FIXTURE}"`],
       ...['--env', `TOOL_JOURNAL=${journal.path}`, '--mount', journal.dir],
     ]);
     expect(add.code, add.stderr).toBe(0);
-    const configFile = join(dir, 'mcp-gateway.yaml');
+    const configFile = join(project, 'mcp-gateway.yaml');
     const config = parseDocument(await readFile(configFile, 'utf8'));
     // A prefix of its own: REDIS_URL may name a Redis other suites use too.
     config.set('store', { type: 'redis', url: redis.url, keyPrefix: `mcpgw-processes-${randomBytes(6).toString('hex')}:` });
@@ -95,20 +86,19 @@ describe('rate limits shared by two serve processes on one Redis', () => {
     config.set('shutdownGrace', '2s');
     await writeFile(configFile, config.toString());
 
-    const issued = await Promise.all(
-      ['alice', 'bob', 'carol'].map((user) => runCli(['token', 'issue', '--dir', dir!, '--user', user, '--server', 'files', '--ttl', '5m'])),
-    );
-    for (const [index, user] of ['alice', 'bob', 'carol'].entries()) {
-      const result = issued[index]!;
-      expect(result.code, result.stderr).toBe(0);
-      tokens.set(user, result.stdout.trim().split('\n').at(-1)!);
-    }
+    // `token issue` needs only the config and the signing key: it runs while the serves start.
+    const users = ['alice', 'bob', 'carol'];
+    const issuing = Promise.all(users.map((user) => runCli(['token', 'issue', '--dir', project, '--user', user, '--server', 'files', '--ttl', '5m'])));
     // One after the other: the first serve of a fresh project creates .secrets/state-key and admin-token.
     for (let i = 0; i < 2; i++) {
-      const serve = new ServeProcess(['--dir', dir, '--listen', '127.0.0.1:0', '--log-format', 'json']);
+      const serve = new ServeProcess(['--dir', project, '--listen', '127.0.0.1:0', '--log-format', 'json']);
       serves.push(serve);
       const [, port] = await serve.waitFor(/mcp-gateway is ready on 127\.0\.0\.1:(\d+)/);
       endpoints.push(`http://127.0.0.1:${port}/files/mcp`);
+    }
+    for (const [index, result] of (await issuing).entries()) {
+      expect(result.code, result.stderr).toBe(0);
+      tokens.set(users[index]!, result.stdout.trim().split('\n').at(-1)!);
     }
   });
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { AccessSubject } from './access-subject.js';
 
 export type ToolCallOutcome = 'ok' | 'error' | 'denied' | 'limited';
@@ -26,9 +27,13 @@ const NAME_LIMIT = 200;
  * unless the operator sets `audit.toolArguments: true`. The logger writes JSON, so a name
  * with newlines or quotes cannot forge a line.
  */
-export function createToolCallAudit(logger: Logger, { server, toolArguments }: { server: string; toolArguments: boolean }): ToolCallAudit {
+export function createToolCallAudit(
+  logger: Logger,
+  { server, toolArguments, metrics }: { server: string; toolArguments: boolean; metrics?: Pick<GatewayMetrics, 'toolCall'> | undefined },
+): ToolCallAudit {
   const audit = logger.child({ audit: true });
   return ({ subject, tool, outcome, durationMs, reason, arguments: args, result }) => {
+    metrics?.toolCall(server, tool, outcome, durationMs);
     audit.info({
       event: 'tool_call',
       server,

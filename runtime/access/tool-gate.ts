@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { RequestTiming } from '../metrics/request-timing.js';
 import type { AccessSubject } from './access-subject.js';
 import type { RateLimits } from './rate-limits.js';
 import type { ToolCallAudit } from './tool-call-audit.js';
@@ -38,8 +39,13 @@ export interface ToolGate {
    * without rate limits except `tools/call`.
    */
   screen(subject: AccessSubject, method: string, params: unknown): Promise<GateRefusal | undefined> | GateRefusal | undefined;
-  /** Undefined when the answer needs nothing of the gate. */
-  watch(subject: AccessSubject, method: string, params: unknown): ResponseWatch | undefined;
+  /**
+   * Undefined when the answer needs nothing of the gate. `timing`, when the request is timed
+   * (request-timing.ts), is told how long a tools/call waited on the server.
+   */
+  watch(subject: AccessSubject, method: string, params: unknown, timing?: RequestTiming): ResponseWatch | undefined;
+  /** The server listed these tools (directly, or as an aggregate's member). */
+  listed(names: readonly string[]): void;
 }
 
 export interface ToolGateOptions {
@@ -48,6 +54,8 @@ export interface ToolGateOptions {
   limits: RateLimits;
   audit: ToolCallAudit;
   logger: Logger;
+  /** Told the names the server lists (the metrics give those tools labels of their own). */
+  onListed?: ((names: readonly string[]) => void) | undefined;
   now?: () => number;
 }
 
@@ -66,7 +74,7 @@ function argumentsOf(params: unknown): unknown {
  * sessions, 2026-07-28 requests, remote servers). The policy never reaches the MCP server: a
  * refused call is answered here and the server never sees it.
  */
-export function createToolGate({ server, policy, limits, audit, logger, now = performance.now.bind(performance) }: ToolGateOptions): ToolGate {
+export function createToolGate({ server, policy, limits, audit, logger, onListed, now = performance.now.bind(performance) }: ToolGateOptions): ToolGate {
   let warnedUnmatched = false;
 
   function denied(subject: AccessSubject, tool: string, rule: string, params: unknown): GateRefusal {
@@ -108,6 +116,8 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
     const tools = (result as JsonObject)['tools'];
     if (!Array.isArray(tools)) return line;
     const names = tools.map((tool: unknown) => toolNameOf(tool));
+    onListed?.(names.filter((name): name is string => name !== undefined));
+    if (!policy.active) return line;
     if (!warnedUnmatched) {
       warnedUnmatched = true;
       const unmatched = policy.unmatchedPatterns(names.filter((name): name is string => name !== undefined));
@@ -132,9 +142,12 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
       if (limits.active) return limited(subject, method, tool, params).then((over) => over ?? policyRefusal(subject, tool, params));
       return policyRefusal(subject, tool, params);
     },
-    watch(subject, method, params) {
+    listed(names) {
+      onListed?.(names);
+    },
+    watch(subject, method, params, timing) {
       if (method === 'tools/list') {
-        if (!policy.active) return undefined;
+        if (!policy.active && onListed === undefined) return undefined;
         return { answered: (value, line) => filterTools(subject, value, line), failed: () => {} };
       }
       if (method !== 'tools/call') return undefined;
@@ -152,7 +165,12 @@ export function createToolGate({ server, policy, limits, audit, logger, now = pe
               : isError
                 ? 'the tool returned isError: true'
                 : undefined;
-          audit({ subject, tool, outcome: isError ? 'error' : 'ok', durationMs: now() - started, reason, arguments: argumentsOf(params), result });
+          const durationMs = now() - started;
+          if (timing !== undefined) {
+            timing.upstreamMs += durationMs;
+            timing.calls++;
+          }
+          audit({ subject, tool, outcome: isError ? 'error' : 'ok', durationMs, reason, arguments: argumentsOf(params), result });
           return line;
         },
         failed(reason) {

@@ -36,12 +36,13 @@ export function createAggregateGate(members: ReadonlyMap<string, ToolGate>): Too
       const gate = call === undefined ? undefined : members.get(call.member);
       return gate === undefined ? undefined : gate.screen(subject, method, call!.params);
     },
-    watch(subject: AccessSubject, method, params): ResponseWatch | undefined {
+    listed() {},
+    watch(subject: AccessSubject, method, params, timing): ResponseWatch | undefined {
       if (method === 'tools/list') return { answered: (value, line) => filterMerged(members, subject, value, line), failed: () => {} };
       if (method !== 'tools/call') return undefined;
       const call = renamed(params);
       const gate = call === undefined ? undefined : members.get(call.member);
-      return gate?.watch(subject, method, call!.params);
+      return gate?.watch(subject, method, call!.params, timing);
     },
   };
 }
@@ -51,12 +52,15 @@ function filterMerged(members: ReadonlyMap<string, ToolGate>, subject: AccessSub
   if (typeof result !== 'object' || result === null) return line;
   const tools = (result as JsonObject)['tools'];
   if (!Array.isArray(tools)) return line;
+  const listed = new Map<string, string[]>();
   const kept = tools.filter((tool: unknown) => {
     const name = typeof tool === 'object' && tool !== null ? (tool as JsonObject)['name'] : undefined;
     const split = typeof name === 'string' ? splitMemberName(name) : undefined;
+    if (split !== undefined) listed.get(split.member)?.push(split.name) ?? listed.set(split.member, [split.name]);
     const policy = split === undefined ? undefined : members.get(split.member)?.policy;
     return policy !== undefined && split !== undefined && policy.decide(subject, split.name).allowed;
   });
+  for (const [member, names] of listed) members.get(member)?.listed(names);
   if (kept.length === tools.length) return line;
   return JSON.stringify({ ...value, result: { ...(result as JsonObject), tools: kept } });
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 /** The events operators reconstruct a login or a denial from. */
 export type AuditEvent =
@@ -26,7 +27,10 @@ export type AuditLog = (event: AuditEvent, fields?: Record<string, string | numb
  * the rest of the log. Callers pass identifiers (client id, login, resource), never secrets:
  * the logger's redaction is the second line of defence, not the first.
  */
-export function createAuditLog(logger: Logger): AuditLog {
+export function createAuditLog(logger: Logger, metrics?: Pick<GatewayMetrics, 'audited'>): AuditLog {
   const audit = logger.child({ audit: true });
-  return (event, fields = {}) => audit.info({ event, ...fields });
+  return (event, fields = {}) => {
+    metrics?.audited(event, fields);
+    audit.info({ event, ...fields });
+  };
 }

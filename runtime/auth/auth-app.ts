@@ -15,6 +15,8 @@ import { createRequestVerifier, type RequestVerifier } from './tokens/verify-req
 import { handleVerify, isVerifyPath } from './endpoints/verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminApi } from './admin/admin-api.js';
+import { adminBearerCheck } from './admin/admin-bearer.js';
+import { METRICS_PATH, metricsHandler } from '../metrics/metrics-endpoint.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
 import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
@@ -146,6 +148,9 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Prometheus metrics for the admin token (a scraper without it uses metrics.listen).
+  if (ctx.metrics !== undefined && ctx.adminToken !== undefined)
+    app.all(METRICS_PATH, metricsHandler(ctx.metrics, ctx.logger, adminBearerCheck(ctx.adminToken)));
   // No admin token configured, no admin API: /admin/* is then a 404 like any unknown path.
   if (ctx.adminToken !== undefined) app.use('/admin', adminApi(ctx, ctx.adminToken));
 

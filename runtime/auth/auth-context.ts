@@ -1,5 +1,6 @@
 import { accessGroupsOf } from '../access/access-groups.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +44,7 @@ export interface AuthContext {
   clientLifetimes: ClientLifetimes;
   /** Bearer secret of the admin API (`/admin/*`); without it there is no admin API. */
   adminToken?: string;
+  metrics?: GatewayMetrics;
   /**
    * Re-reads the key file (after `mcp-gateway keys rotate`); resolves true when the key set
    * changed. Rate-limited, so a flood of tokens with unknown `kid`s cannot turn into disk reads.
@@ -73,6 +75,8 @@ export interface AuthDeps {
   stateKey?: Uint8Array | undefined;
   /** Bearer secret of the admin API (.secrets/admin-token, MCPGW_ADMIN_TOKEN); no admin API without it. */
   adminToken?: string | undefined;
+  /** Counts auth decisions and refreshes off the audit log, and serves GET /metrics (runtime/metrics/). */
+  metrics?: GatewayMetrics | undefined;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
@@ -87,7 +91,19 @@ export function policyFor(config: GatewayConfig): UserPolicy {
   });
 }
 
-export function createAuthContext({ config, store, keys, upstream, logger, now = Date.now, loadKeys, cimd, stateKey, adminToken }: AuthDeps): AuthContext {
+export function createAuthContext({
+  config,
+  store,
+  keys,
+  upstream,
+  logger,
+  now = Date.now,
+  loadKeys,
+  cimd,
+  stateKey,
+  adminToken,
+  metrics,
+}: AuthDeps): AuthContext {
   const refreshTokenTtlMs = config.tokens.refreshTokenTtl;
   const clientLifetimes: ClientLifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
   const policy = policyFor(config);
@@ -108,7 +124,8 @@ export function createAuthContext({ config, store, keys, upstream, logger, now =
     grants: createGrantStore(store),
     consents: createConsentStore(store),
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
-    audit: createAuditLog(logger),
+    audit: createAuditLog(logger, metrics),
+    ...(metrics === undefined ? {} : { metrics }),
     policy,
     accessGroups: accessGroupsOf(config),
     // Through ctx, not the const: a reload replaces the policy.

@@ -1,5 +1,6 @@
 import type { AccessSubject } from '../access/access-subject.js';
 import type { GateRefusal, ResponseWatch, ToolGate } from '../access/tool-gate.js';
+import type { RequestTiming } from '../metrics/request-timing.js';
 import { jsonRpcErrorLine, type Envelope, type RequestId } from './json-rpc.js';
 
 /** What the tool gate made of a POST's requests. */
@@ -16,7 +17,12 @@ const NOTHING: Screening = {};
  * refused requests). Requests with no policy, limit or audit interest cost one call each and no
  * allocation.
  */
-export async function screenRequests(gate: ToolGate, subject: AccessSubject, messages: ReadonlyArray<{ envelope: Envelope }>): Promise<Screening> {
+export async function screenRequests(
+  gate: ToolGate,
+  subject: AccessSubject,
+  messages: ReadonlyArray<{ envelope: Envelope }>,
+  timing?: RequestTiming,
+): Promise<Screening> {
   let screening = NOTHING;
   for (const { envelope } of messages) {
     if (envelope.kind !== 'request') continue;
@@ -29,7 +35,7 @@ export async function screenRequests(gate: ToolGate, subject: AccessSubject, mes
       (screening.refused ??= new Map()).set(envelope.id, { refusal, line });
       continue;
     }
-    const watch = gate.watch(subject, envelope.method, params);
+    const watch = gate.watch(subject, envelope.method, params, timing);
     if (watch !== undefined) (screening.watches ??= new Map()).set(envelope.id, watch);
   }
   return screening;
@@ -51,8 +57,9 @@ export async function screenModernRequest(
   subject: AccessSubject,
   envelope: Envelope,
   reply: (refusal: GateRefusal, line: string) => void,
+  timing?: RequestTiming,
 ): Promise<{ admitted: false } | { admitted: true; watch: ResponseWatch | undefined }> {
-  const screening = await screenRequests(gate, subject, [{ envelope }]);
+  const screening = await screenRequests(gate, subject, [{ envelope }], timing);
   const whole = wholePostRefusal(screening, envelope.kind === 'request' ? 1 : 0, false);
   if (whole !== undefined) {
     reply(whole.refusal, whole.line);

@@ -30,6 +30,7 @@ import { BRIDGE_DEFAULTS } from './bridge-options.js';
 import type { Bridge } from './bridge.js';
 import type { ToolGate } from '../access/tool-gate.js';
 import { subjectOf } from '../access/access-subject.js';
+import { timingOf } from '../metrics/request-timing.js';
 import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
 import { acceptable } from './media-types.js';
@@ -191,7 +192,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   async function forwardScreened(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, toolGate: ToolGate): Promise<void> {
     const post = await readPostBody(req, res, maxMessageBytes);
     if (post === undefined) return;
-    const screening = await screenRequests(toolGate, subjectOf(req), post.messages);
+    const screening = await screenRequests(toolGate, subjectOf(req), post.messages, timingOf(req));
     const requests = post.messages.filter(({ envelope }) => envelope.kind === 'request').length;
     const whole = wholePostRefusal(screening, requests, post.batch);
     if (whole !== undefined) {
@@ -235,8 +236,12 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     const envelope = post === undefined ? undefined : singleModernMessage(post, res);
     if (envelope === undefined) return;
     if (gate !== undefined) {
-      const screened = await screenModernRequest(gate, subjectOf(req), envelope, (refusal, line) =>
-        replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
+      const screened = await screenModernRequest(
+        gate,
+        subjectOf(req),
+        envelope,
+        (refusal, line) => replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
+        timingOf(req),
       );
       if (!screened.admitted) return;
       await modern.handle(req, res, user, envelope, accept, screened.watch);
@@ -327,7 +332,14 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   }
 
   /** Binds a session the upstream just created to its user; forgets ended ones. */
-  function track(method: string | undefined, sent: string | undefined, status: number, returned: string | string[] | undefined, user: string, login: string): void {
+  function track(
+    method: string | undefined,
+    sent: string | undefined,
+    status: number,
+    returned: string | string[] | undefined,
+    user: string,
+    login: string,
+  ): void {
     if (sent === undefined) {
       if (typeof returned === 'string' && status < 300 && !bindings.has(returned))
         bindings.set(returned, { owner: user, login, startedAt: Date.now(), lastSeen: Date.now() });

@@ -25,6 +25,7 @@ import { WarmPool } from './warm-pool.js';
 import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
 import { subjectOf } from '../access/access-subject.js';
+import { timingOf } from '../metrics/request-timing.js';
 
 export type { StdioLaunch } from './child-process-session.js';
 export type { ServerHealth } from './cached-health.js';
@@ -180,8 +181,12 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
         return;
       }
       if (gate !== undefined) {
-        const screened = await screenModernRequest(gate, subjectOf(req), envelope, (refusal, line) =>
-          replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
+        const screened = await screenModernRequest(
+          gate,
+          subjectOf(req),
+          envelope,
+          (refusal, line) => replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
+          timingOf(req),
         );
         if (!screened.admitted) return;
         await modern.handle(req, res, user, envelope, accept, screened.watch);
@@ -231,7 +236,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       await session.request(res, messages, { batch, accept }).done;
       return;
     }
-    const screening = await screenRequests(gate, subjectOf(req), messages);
+    const screening = await screenRequests(gate, subjectOf(req), messages, timingOf(req));
     const whole = wholePostRefusal(screening, seen.size, batch);
     if (whole !== undefined) {
       // Nothing else in the body is a request: its notifications still go to the child.
@@ -268,7 +273,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     if (first?.envelope.kind !== 'request') throw new TypeError('initialize without a request');
     if (gate !== undefined) {
       // initialize counts against the user's rate limit like every request, before a child is started for it.
-      const screening = await screenRequests(gate, subjectOf(req), messages);
+      const screening = await screenRequests(gate, subjectOf(req), messages, timingOf(req));
       const whole = wholePostRefusal(screening, 1, false);
       if (whole !== undefined) {
         replyMessage(res, whole.refusal.status, whole.line, accept, { headers: whole.refusal.headers });
@@ -371,7 +376,9 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       return sessions.size;
     },
     sessions: () =>
-      sessions.all().map((session) => ({ id: session.id, sub: session.owner, login: session.login, startedAt: session.startedAt, lastActive: session.lastActive })),
+      sessions
+        .all()
+        .map((session) => ({ id: session.id, sub: session.owner, login: session.login, startedAt: session.startedAt, lastActive: session.lastActive })),
     async endSession(id) {
       const session = sessions.get(id);
       if (session === undefined) return false;

@@ -325,6 +325,11 @@ export const configSchema = z
     rateLimit: z.strictObject({ perUser: rate.optional() }).optional(),
     /** The `tool_call` audit lines (one per tools/call): arguments and results only when asked for. */
     audit: z.strictObject({ toolArguments: z.boolean().optional() }).optional(),
+    /**
+     * Prometheus metrics: always at GET <publicUrl>/metrics for the admin token; `listen` adds a
+     * listener of their own without authentication (an internal address: 127.0.0.1:9464).
+     */
+    metrics: z.strictObject({ listen: listenAddress.optional() }).optional(),
   })
   .superRefine((config, ctx) => {
     // zod runs this even when a field failed: only fields that parsed are checked here.

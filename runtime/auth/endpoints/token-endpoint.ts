@@ -37,7 +37,13 @@ export function tokenEndpoint(ctx: AuthContext) {
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       const clientId = (req.body as Record<string, unknown> | undefined)?.['client_id'];
-      ctx.audit('token_refused', { error: err.error, reason: err.description, clientId: typeof clientId === 'string' ? clientId.slice(0, 200) : undefined });
+      const grantType = (req.body as Record<string, unknown> | undefined)?.['grant_type'];
+      ctx.audit('token_refused', {
+        error: err.error,
+        reason: err.description,
+        clientId: typeof clientId === 'string' ? clientId.slice(0, 200) : undefined,
+        grantType: typeof grantType === 'string' ? grantType.slice(0, 50) : undefined,
+      });
       if (err.error === 'invalid_client' && /^basic /i.test(req.headers.authorization ?? '')) res.set('WWW-Authenticate', 'Basic realm="mcp-gateway"');
       sendOAuthError(res, err);
     }

@@ -1,0 +1,64 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+import { listenOn, type ListenAddress } from '../http/listen-address.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+
+export const METRICS_PATH = '/metrics';
+
+function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers }).end(JSON.stringify(body));
+}
+
+/**
+ * GET /metrics in the Prometheus text format. `authorised` guards it on the public listener
+ * (the admin token); the separate `metrics.listen` listener has none, being the operator's
+ * internal address. Only GET and HEAD; the registry is read, never written, by a request.
+ */
+export function metricsHandler(metrics: GatewayMetrics, logger: Logger, authorised?: (authorization: string | undefined) => boolean) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'method_not_allowed', error_description: 'GET /metrics' }, { Allow: 'GET, HEAD' });
+      return;
+    }
+    if (authorised !== undefined && !authorised(req.headers.authorization)) {
+      sendJson(
+        res,
+        401,
+        { error: 'unauthorized', error_description: 'GET /metrics needs Authorization: Bearer <the content of .secrets/admin-token>, or set metrics.listen' },
+        { 'WWW-Authenticate': 'Bearer realm="mcp-gateway metrics"' },
+      );
+      return;
+    }
+    metrics.exposition().then(
+      ({ contentType, body }) => {
+        res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        logger.error({ event: 'metrics_error', err }, 'could not collect the metrics');
+        sendJson(res, 500, { error: 'server_error', error_description: 'could not collect the metrics; see the gateway log' });
+      },
+    );
+  };
+}
+
+/** The `metrics.listen` listener: GET /metrics and nothing else, without authentication. */
+export async function startMetricsListener(
+  metrics: GatewayMetrics,
+  listen: ListenAddress,
+  logger: Logger,
+): Promise<{ server: Server; address: ListenAddress }> {
+  const handle = metricsHandler(metrics, logger);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === METRICS_PATH) handle(req, res);
+    else sendJson(res, 404, { error: 'not_found', error_description: 'this listener serves GET /metrics only' });
+  });
+  // Scrapers keep their connections; nothing here is worth holding a shutdown for.
+  server.keepAliveTimeout = 65_000;
+  await listenOn(server, listen);
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
+  logger.info({ event: 'metrics_listening', host: listen.host, port }, `metrics on http://${listen.host}:${port}${METRICS_PATH}`);
+  return { server, address: { host: listen.host, port } };
+}

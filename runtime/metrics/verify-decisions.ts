@@ -1,0 +1,24 @@
+import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+
+/**
+ * The ForwardAuth verifier with each decision counted (`auth_decisions_total{endpoint="verify"}`):
+ * one verifier serves the built-in router in-process and `/verify` for Traefik, so wrapping it
+ * counts both. A verifier that throws (the store is down) counts as `unavailable`.
+ */
+export function verifierWithMetrics(
+  verify: (req: ForwardedRequest) => Promise<VerifyResult>,
+  metrics: Pick<GatewayMetrics, 'verifyDecision'>,
+): (req: ForwardedRequest) => Promise<VerifyResult> {
+  return (req) =>
+    verify(req).then(
+      (result) => {
+        metrics.verifyDecision(result.status);
+        return result;
+      },
+      (err: unknown) => {
+        metrics.verifyDecision(503);
+        throw err;
+      },
+    );
+}

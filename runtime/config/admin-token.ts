@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.js';
-import { readSecret, writeSecret } from './secrets.js';
+import { createSecretOnce, readSecret } from './secrets.js';
 
 /** 256 bits, base64url: what `.secrets/admin-token` holds and the admin API compares against. */
 export const ADMIN_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43,128}$/;
@@ -14,8 +14,8 @@ export async function loadOrCreateAdminToken(path: string): Promise<string> {
   const existing = await readAdminToken(path);
   if (existing !== undefined) return existing;
   const token = randomBytes(32).toString('base64url');
-  await writeSecret(path, `${token}\n`);
-  return token;
+  if (await createSecretOnce(path, `${token}\n`)) return token;
+  return loadOrCreateAdminToken(path); // another process made it first: use theirs
 }
 
 /** The token, or undefined when the file does not exist; refuses a file others can read or one that holds no token. */

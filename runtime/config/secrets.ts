@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rm, stat } from 'node:fs/promises';
 import { GatewayError } from '../errors.js';
 import { atomicWriteFile } from '../fs/atomic-write.js';
 
@@ -8,6 +9,27 @@ export const SECRET_DIR_MODE = 0o700;
 /** Secrets are separate files written 0600 in a 0700 directory, atomically. */
 export async function writeSecret(path: string, value: string): Promise<void> {
   await atomicWriteFile(path, value, { mode: SECRET_FILE_MODE, dirMode: SECRET_DIR_MODE });
+}
+
+/**
+ * Writes a secret only if none exists yet, for secrets made on first start (the state key, the
+ * admin token): two gateways starting at once on one project (several `serve` on one Redis)
+ * must end up with the same one, not each with its own and the last write on disk. The value
+ * is written whole to a temporary file, then hard-linked into place, which fails when the file
+ * exists: resolves false then, and the caller reads the winner's.
+ */
+export async function createSecretOnce(path: string, value: string): Promise<boolean> {
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
+  await writeSecret(temp, value);
+  try {
+    await link(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.js';
-import { readSecret, writeSecret } from './secrets.js';
+import { createSecretOnce, readSecret } from './secrets.js';
 
 /**
  * The key that seals upstream credentials in the store (runtime/auth/sealed-box.ts). Created on
@@ -18,6 +18,6 @@ export async function loadOrCreateStateKey(path: string): Promise<Uint8Array> {
     return key;
   }
   const key = randomBytes(32);
-  await writeSecret(path, `${key.toString('base64url')}\n`);
-  return key;
+  if (await createSecretOnce(path, `${key.toString('base64url')}\n`)) return key;
+  return loadOrCreateStateKey(path); // another process made it first: use theirs
 }

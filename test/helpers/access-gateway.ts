@@ -48,6 +48,8 @@ export interface AccessGatewayOptions {
   store?: Store;
   keys?: KeySet;
   upstreamHeaders?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Enables the admin API and GET /metrics for this bearer secret. */
+  adminToken?: string;
 }
 
 /**
@@ -84,7 +86,16 @@ export async function startAccessGateway(configOverrides: Record<string, unknown
   const upstream = createLocalLogin({ store, user: 'alice', loginUrl: urls.localLogin, announce: () => {} });
   const project = tempProjectDir();
   const gateway = await startGateway(
-    { config, store, keys, upstream, logger, projectDir: project.dir, ...(options.upstreamHeaders ? { upstreamHeaders: options.upstreamHeaders } : {}) },
+    {
+      config,
+      store,
+      keys,
+      upstream,
+      logger,
+      projectDir: project.dir,
+      ...(options.upstreamHeaders ? { upstreamHeaders: options.upstreamHeaders } : {}),
+      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+    },
     { host: '127.0.0.1', port },
   );
   return {

@@ -1,3 +1,4 @@
+import { GRAFANA_DASHBOARD_PATH, PROMETHEUS_CONFIG_PATH, renderGrafanaDashboard, renderPrometheusConfig } from './render-monitoring.js';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ProjectPaths } from '../../runtime/config/project-paths.js';
@@ -66,6 +67,8 @@ export function renderDeploymentFiles({ config, plan, templates, images, logsDir
     configHashes[bridge.service] = contentHash(text);
   }
   files.set('compose.yaml', renderCompose({ config, plan, templates, images, logsDir, user, configHashes }));
+  files.set(PROMETHEUS_CONFIG_PATH, renderPrometheusConfig(plan));
+  files.set(GRAFANA_DASHBOARD_PATH, renderGrafanaDashboard(plan));
   return files;
 }
 

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { GatewayUrls } from '../auth/gateway-urls.js';
 import { VERIFY_PATH } from '../http/edge-contract.js';
 
 /**
@@ -27,4 +29,12 @@ export function routeOfPath(path: string): string {
   const end = path.indexOf('/', 1);
   const first = end === -1 ? path : path.slice(0, end);
   return ROUTES.get(first) ?? 'other';
+}
+
+/** The route of any request to a router (built-in or the router container): `mcp` for an MCP endpoint, else routeOfPath. */
+export function routeClassifier(urls: Pick<GatewayUrls, 'serverForRequest'>): (req: IncomingMessage) => string {
+  return (req) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    return path !== '/health' && urls.serverForRequest(req.headers.host, path) !== undefined ? 'mcp' : routeOfPath(path);
+  };
 }

@@ -42,17 +42,48 @@ export function metricsHandler(metrics: GatewayMetrics, logger: Logger, authoris
   };
 }
 
-/** The `metrics.listen` listener: GET /metrics and nothing else, without authentication. */
+const RELAY_TIMEOUT_MS = 3_000;
+
+/**
+ * `GET /metrics/NAME`: the metrics of a runtime this one reaches and a scraper does not (the
+ * router container relays each bridge's, whose network only the router shares, so Prometheus
+ * needs no way into a bridge's network, where X-User-* headers are trusted). Only the names
+ * given; the target URL is fixed by the deployment, never taken from the request.
+ */
+function relayMetrics(url: string, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: 'method_not_allowed', error_description: 'GET /metrics/NAME' }, { Allow: 'GET, HEAD' });
+    return;
+  }
+  fetch(url, { signal: AbortSignal.timeout(RELAY_TIMEOUT_MS) })
+    .then(async (answer) => {
+      const body = await answer.text();
+      if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
+      res.writeHead(200, { 'Content-Type': answer.headers.get('content-type') ?? 'text/plain', 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    })
+    .catch((err: unknown) => {
+      sendJson(res, 502, { error: 'bad_gateway', error_description: `could not read ${url}: ${err instanceof Error ? err.message : String(err)}` });
+    });
+}
+
+/**
+ * The `metrics.listen` listener (and MCPGW_METRICS_LISTEN in containers): GET /metrics and,
+ * when `relayed` names some, GET /metrics/NAME; nothing else, without authentication.
+ */
 export async function startMetricsListener(
   metrics: GatewayMetrics,
   listen: ListenAddress,
   logger: Logger,
+  relayed: ReadonlyMap<string, string> = new Map(),
 ): Promise<{ server: Server; address: ListenAddress }> {
   const handle = metricsHandler(metrics, logger);
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === METRICS_PATH) handle(req, res);
-    else sendJson(res, 404, { error: 'not_found', error_description: 'this listener serves GET /metrics only' });
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path === METRICS_PATH) return handle(req, res);
+    const target = path.startsWith(`${METRICS_PATH}/`) ? relayed.get(path.slice(METRICS_PATH.length + 1)) : undefined;
+    if (target !== undefined) return relayMetrics(target, req, res);
+    sendJson(res, 404, { error: 'not_found', error_description: `this listener serves GET /metrics${relayed.size > 0 ? ' and /metrics/NAME' : ''} only` });
   });
   // Scrapers keep their connections; nothing here is worth holding a shutdown for.
   server.keepAliveTimeout = 65_000;

@@ -169,7 +169,7 @@ function apiClient(
 }
 
 /** What a failure to reach a Docker deployment's admin API says instead of the hints for `serve`. */
-function dockerTarget(docker: DockerDeployment): Pick<AdminHttpClientOptions, 'target' | 'hints'> {
+export function dockerTarget(docker: DockerDeployment): Pick<AdminHttpClientOptions, 'target' | 'hints'> {
   return {
     target: `auth runtime of the Docker deployment (${docker.reason})`,
     hints: {

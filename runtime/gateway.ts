@@ -16,9 +16,13 @@ import { listenOn, parseListen, type ListenAddress } from './http/listen-address
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { meteredHandler } from './metrics/metered-handler.js';
 import { meteredStore } from './metrics/metered-store.js';
-import { routeOfPath } from './metrics/http-routes.js';
+import { routeClassifier } from './metrics/http-routes.js';
 import { startMetricsListener } from './metrics/metrics-endpoint.js';
 import { verifierWithMetrics } from './metrics/verify-decisions.js';
+import { startTracing } from './tracing/start-tracing.js';
+import { tracedEndpoints } from './router/traced-endpoints.js';
+import type { OtelEnv } from './tracing/tracing-settings.js';
+import { createRecentAudit } from './logging/recent-audit.js';
 
 export interface GatewayDeps extends AuthDeps {
   /** Working directory for stdio servers that configure none (the project directory). */
@@ -29,6 +33,8 @@ export interface GatewayDeps extends AuthDeps {
   loadUpstreamHeaders?: (config: GatewayConfig) => Promise<Readonly<Record<string, Readonly<Record<string, string>>>>>;
   /** The gateway's metrics (runtime/metrics/); one without the process defaults when absent. */
   metrics?: GatewayMetrics;
+  /** The OTEL_* variables that turn traces on (runtime/tracing/, docs/tracing.md); process.env by default. */
+  otelEnv?: OtelEnv;
 }
 
 export interface RunningGateway {
@@ -54,9 +60,14 @@ export { launchFor } from './mcp-services.js';
  */
 export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Promise<RunningGateway> {
   const { config, logger } = deps;
+  // First: a setting it cannot honour fails the start before anything runs.
+  const tracing = await startTracing({ env: deps.otelEnv ?? process.env, logger, runtime: 'serve' });
   const metrics = deps.metrics ?? new GatewayMetrics({ defaults: false });
   const store = meteredStore(deps.store, metrics);
-  const ctx = createAuthContext({ ...deps, store, metrics });
+  // The admin page's last events: the auth audit and every server's tool-call audit feed it.
+  const recentAudit = createRecentAudit();
+  // `bridges` is read only when the admin page asks, long after it exists.
+  const ctx = createAuthContext({ ...deps, store, metrics, recentAudit, servers: () => bridges });
   // One verifier, so the router and /verify share its verified-token cache.
   const verify = verifierWithMetrics(createRequestVerifier(ctx), metrics);
   const authApp = createAuthHandler(ctx, { verify });
@@ -66,6 +77,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     // Rate limits count in the store: shared by every gateway process on one Redis.
     rates: store.rates,
     metrics,
+    recentAudit,
     ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}),
   });
   metrics.watchServers(() => bridges);
@@ -73,7 +85,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     ctx,
     services: bridges,
     logger,
-    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates, metrics },
+    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates, metrics, recentAudit },
     ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}),
   };
   const health = createHealthHandler(store, bridges, logger);
@@ -81,16 +93,14 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   const router = createBuiltinRouter({
     urls: ctx.urls,
     forwardAuth: verify,
-    services: bridges,
+    services: tracing === undefined ? bridges : tracedEndpoints(bridges, tracing),
     auth: (req, res) => authApp(req, res),
     health,
     logger,
+    tracing,
   });
   const drain = createDrain(router);
-  const handler = meteredHandler(drain.handler, metrics, (req) => {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    return path !== '/health' && ctx.urls.serverForRequest(req.headers.host, path) !== undefined ? 'mcp' : routeOfPath(path);
-  });
+  const handler = meteredHandler(drain.handler, metrics, routeClassifier(ctx.urls));
   const server = createServer(handler);
   deferContinue(server, handler);
   let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
@@ -101,6 +111,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     server.close();
     // Warm pools have started children already; a gateway that never listened must not leave them.
     await Promise.all([...bridges.values()].map((b) => b.close()));
+    await tracing?.shutdown();
     throw err;
   }
   const { port } = server.address() as AddressInfo;
@@ -129,6 +140,8 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
         server.closeAllConnections();
         await stopped;
         await store.close();
+        // Last: every span has ended with its request; the queued ones are exported now.
+        await tracing?.shutdown();
         logger.info({ event: 'gateway_stopped' });
       })();
       return closing;

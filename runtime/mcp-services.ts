@@ -10,6 +10,7 @@ import { GatewayError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/store.js';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
+import type { RecentAudit } from './logging/recent-audit.js';
 import { memoryRateCounter, type RateCounter } from './store/rate-counter.js';
 import { toolGateFor } from './access/server-gate.js';
 import type { ToolGate } from './access/tool-gate.js';
@@ -58,6 +59,8 @@ export interface McpServicesDeps {
   rates?: RateCounter;
   /** Tool-call counts and durations, and which tool names may be labels (runtime/metrics/). */
   metrics?: GatewayMetrics;
+  /** Where the tool-call audit also goes for the admin page (runtime/logging/recent-audit.ts). */
+  recentAudit?: RecentAudit;
 }
 
 /** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
@@ -102,7 +105,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
   // Every member's gate first: an aggregate puts each call to its member's.
   const gates = new Map<string, ToolGate>();
   for (const [name, server] of Object.entries(config.servers)) {
-    if (!('aggregate' in server)) gates.set(name, toolGateFor(name, server, config, rates, deps.logger, deps.metrics));
+    if (!('aggregate' in server)) gates.set(name, toolGateFor(name, server, config, rates, deps.logger, deps.metrics, deps.recentAudit));
   }
   const services = new Map<string, Bridge>();
   for (const [name, server] of Object.entries(config.servers)) {

@@ -397,7 +397,7 @@ describe('the audit with audit.toolArguments, and the top-level rateLimit defaul
     const alice = await RawMcpSession.open(gw.urls.resourceFor('fs'), await gw.token('fs', ALICE));
     // initialize counted: 1 of 3.
     await alice.callTool('read_file', { path: 'notes.txt' });
-    await alice.callTool('read_file', { path: 'again.txt' });
+    await alice.callTool('read_file', { path: 'again.txt', token: 'tool-arg-secret', authorization: 'Bearer arg-secret' });
     const over = await alice.callTool('read_file', { path: 'over.txt' });
     expectLimited(over, 'rateLimit.perUser (3 per 60s)');
     expect(over.answer.error?.message).not.toContain('servers.fs');
@@ -411,11 +411,17 @@ describe('the audit with audit.toolArguments, and the top-level rateLimit defaul
         arguments: { path: 'notes.txt' },
         result: { content: [{ type: 'text', text: 'contents of notes.txt' }] },
       }),
-      expect.objectContaining({ tool: 'read_file', outcome: 'ok', arguments: { path: 'again.txt' } }),
+      // Recorded arguments pass the logger's redaction like any other line.
+      expect.objectContaining({
+        tool: 'read_file',
+        outcome: 'ok',
+        arguments: { path: 'again.txt', token: '[redacted]', authorization: '[redacted]' },
+      }),
       expect.objectContaining({ tool: 'read_file', outcome: 'limited', arguments: { path: 'over.txt' }, reason: 'rateLimit.perUser (3 per 60s)' }),
       expect.objectContaining({ tool: 'write_file', outcome: 'limited', arguments: { path: 'notes.txt', content: 'x' } }),
     ]);
     expect(journal.calls()).toEqual(['read_file', 'read_file']);
+    expect(gw.rawLogs.join('')).not.toMatch(/tool-arg-secret|arg-secret/);
     await alice.close();
   });
 });

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import type { AdminStatus } from '../../runtime/auth/admin/admin-status.js';
+import { readAdminToken } from '../../runtime/config/admin-token.js';
+import { urlText } from '../../runtime/config/config-codecs.js';
+import { createAdminHttpClient, type AdminHttpClientOptions } from '../admin/admin-http-client.js';
+import { dockerTarget } from '../admin-session.js';
+import { dockerDeployment } from '../deploy/docker-deployment.js';
+import { formatDurationMs } from '../../runtime/metrics/metrics-summary.js';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import type { GatewayConfig } from '../../runtime/config/schema.js';
 import type { ProjectPaths } from '../../runtime/config/project-paths.js';
@@ -18,6 +25,8 @@ export interface StatusOptions {
   dir: string;
   /** One JSON document on stdout, nothing else. */
   json?: boolean | undefined;
+  /** Ask the admin API here instead of where /health answered (embedded) or the public URL (Docker). */
+  url?: string | undefined;
 }
 
 export interface StatusDeps {
@@ -50,6 +59,17 @@ export interface DeploymentStatus {
     /** Docker's words, e.g. "Up 3 minutes (healthy)". */
     status: string;
   }>;
+  /** From the auth runtime's GET /admin/status; present (maybe null) once a container runs. */
+  summary?: AdminStatus | null;
+  /** Why `summary` is null. */
+  summaryError?: StatusProblem | null;
+}
+
+/** A failure to read the summary: the GatewayError's code, message and hint. */
+export interface StatusProblem {
+  code: string;
+  message: string;
+  hint: string | null;
 }
 
 /** An embedded project (`mcp-gateway serve`): the serve that runs it, if one does. */
@@ -79,6 +99,13 @@ export interface EmbeddedStatus {
     sessions: number | null;
     detail: string | null;
   }>;
+  /**
+   * What the admin page shows (clients, grants, sessions per user, calls/s, p50/p99, gateway
+   * overhead), from the gateway's GET /admin/status; present (maybe null) whenever `gateway` is.
+   */
+  summary?: AdminStatus | null;
+  /** Why `summary` is null. */
+  summaryError?: StatusProblem | null;
 }
 
 /** How long each /health request may take: it answers within a second by design (runtime/mcp-services.ts). */
@@ -91,7 +118,19 @@ export async function runStatus(options: StatusOptions, deps: Partial<StatusDeps
   const status =
     target.mode.kind === 'docker'
       ? await dockerStatus(target.mode.project, target.mode.reason, deps.connect ?? (() => connectDocker()))
-      : await embeddedStatus(target.config, target.paths, deps.fetch ?? globalThis.fetch);
+      : await embeddedStatus(target.config, target.paths, deps.fetch ?? globalThis.fetch, options.url);
+  if (status.mode === 'docker' && status.services.some((s) => s.state === 'running')) {
+    const docker = await dockerDeployment(target.config, target.paths);
+    Object.assign(
+      status,
+      await adminSummary(
+        options.url ?? urlText(target.config.publicUrl),
+        target.paths.adminToken,
+        deps.fetch,
+        docker === undefined ? undefined : dockerTarget(docker),
+      ),
+    );
+  }
   if (options.json) output.stdout(`${JSON.stringify(status, null, 2)}\n`);
   else output.stdout(status.mode === 'docker' ? formatDocker(status) : formatEmbedded(status));
   return status;
@@ -127,7 +166,37 @@ function describe(c: ProjectContainer): DeploymentStatus['services'][number] {
 function formatDocker(status: DeploymentStatus): string {
   if (status.services.length === 0) return `${status.project}: no containers (start it with mcp-gateway up)\n`;
   const rows = status.services.map((s) => [s.service ?? '?', s.container, s.state, s.health ?? '-', s.ports.filter((p) => p.includes('->')).join(', ') || '-']);
-  return `${status.project}\n${formatTable(['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'PORTS'], rows)}`;
+  const table = `${status.project}\n${formatTable(['SERVICE', 'CONTAINER', 'STATE', 'HEALTH', 'PORTS'], rows)}`;
+  if (status.summary === undefined) return table;
+  return `${table}\n${summaryLines(status.summary, status.summaryError ?? null).join('\n')}\n`;
+}
+
+/** The admin page's figures as `status` lines, or why there are none. */
+function summaryLines(summary: AdminStatus | null, problem: StatusProblem | null): string[] {
+  if (summary === null) {
+    return [
+      `  summary     unavailable: ${printable(problem?.message ?? 'no answer', 400)}`,
+      ...(problem?.hint ? [`              hint: ${printable(problem.hint, 400)}`] : []),
+    ];
+  }
+  const { clients, grants, metrics } = summary;
+  const lines = [
+    `  clients     ${clients.registered} registered`,
+    `  grants      ${grants.active} active (${plural(grants.users, 'user')}), ${grants.revoked} revoked`,
+  ];
+  if (metrics === null) lines.push(`  tool calls  - (${printable(summary.metricsNote ?? 'no metrics', 300)})`);
+  else {
+    const window = `${metrics.toolCalls} in the last ${metrics.windowSeconds} s`;
+    lines.push(
+      `  tool calls  ${metrics.callsPerSecond}/s (${window}); p50 ${formatDurationMs(metrics.toolCallMs.p50)}, p99 ${formatDurationMs(metrics.toolCallMs.p99)}`,
+      `  overhead    p50 ${formatDurationMs(metrics.overheadMs.p50)}, p99 ${formatDurationMs(metrics.overheadMs.p99)} (the gateway's own time per call)`,
+    );
+  }
+  return lines;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 const healthDocument = z.object({
@@ -137,7 +206,7 @@ const healthDocument = z.object({
 });
 type HealthDocument = z.infer<typeof healthDocument>;
 
-async function embeddedStatus(config: GatewayConfig, paths: ProjectPaths, fetchFn: typeof fetch): Promise<EmbeddedStatus> {
+async function embeddedStatus(config: GatewayConfig, paths: ProjectPaths, fetchFn: typeof fetch, adminUrl: string | undefined): Promise<EmbeddedStatus> {
   const urls = gatewayUrls(config);
   const listen = configuredListen(config);
   const base: EmbeddedStatus = {
@@ -176,6 +245,16 @@ async function embeddedStatus(config: GatewayConfig, paths: ProjectPaths, fetchF
         healthUrl: `${candidates.at(-1)}/health`,
         reason: `no answer from /health (${failures.join('; ')}); if serve was started with --listen, it listens elsewhere`,
       },
+      ...(adminUrl === undefined
+        ? {
+            summary: null,
+            summaryError: {
+              code: 'ERR_GATEWAY_UNREACHABLE',
+              message: `the serve (process ${holder.pid}) does not answer at ${candidates.join(' or ')}`,
+              hint: 'pass --url with the address it listens on (e.g. --url http://127.0.0.1:8080)',
+            },
+          }
+        : await adminSummary(adminUrl, paths.adminToken, fetchFn)),
     };
   }
   const reported = answer.body.servers ?? {};
@@ -192,7 +271,35 @@ async function embeddedStatus(config: GatewayConfig, paths: ProjectPaths, fetchF
       const found = reported[s.name];
       return found === undefined ? s : { ...s, healthy: found.healthy, sessions: found.sessions ?? null, detail: found.detail ?? null };
     }),
+    // Where /health answered is where this serve is reached from here.
+    ...(await adminSummary(adminUrl ?? new URL(answer.url).origin, paths.adminToken, fetchFn)),
   };
+}
+
+/**
+ * GET /admin/status with the project's admin token: the same summary as the admin page. A
+ * failure is reported beside the rest of the status, by its code and hint, not thrown: what
+ * Docker or /health said is still worth printing.
+ */
+async function adminSummary(
+  baseUrl: string,
+  tokenFile: string,
+  fetchFn: typeof fetch | undefined,
+  describe?: Pick<AdminHttpClientOptions, 'target' | 'hints'>,
+): Promise<{ summary: AdminStatus | null; summaryError: StatusProblem | null }> {
+  try {
+    const token = await readAdminToken(tokenFile);
+    if (token === undefined) {
+      throw new GatewayError('ERR_SECRET_MISSING', `the admin token is missing (${tokenFile}), so the gateway's summary cannot be asked for`, {
+        hint: 'it is created when `mcp-gateway serve` or `render` first runs in this project; restart serve, or render and up again',
+      });
+    }
+    const client = createAdminHttpClient({ baseUrl, token, timeoutMs: HEALTH_TIMEOUT_MS, ...(fetchFn ? { fetch: fetchFn } : {}), ...describe });
+    return { summary: await client.status(), summaryError: null };
+  } catch (err) {
+    if (!isGatewayError(err)) throw err;
+    return { summary: null, summaryError: { code: err.code, message: err.message, hint: err.hint ?? null } };
+  }
 }
 
 /** GET /health: the parsed document and HTTP status, or why there is none. */
@@ -264,10 +371,13 @@ function formatEmbedded(status: EmbeddedStatus): string {
     const why = gateway.reason === null ? '' : `: ${printable(gateway.reason, 400)}`;
     lines.push(`  health      ${gateway.health}${why} (${gateway.healthUrl})`);
   }
+  if (status.summary !== undefined) lines.push(...summaryLines(status.summary, status.summaryError ?? null));
   lines.push('');
   if (status.servers.length === 0) return `${lines.join('\n')}no servers configured (add one with mcp-gateway add-server NAME${dirArg(status.dir)})\n`;
   const health = (s: EmbeddedStatus['servers'][number]): string =>
     s.healthy === null ? '-' : s.healthy ? 'healthy' : `unhealthy${s.detail === null ? '' : `: ${s.detail}`}`;
   const rows = status.servers.map((s) => [s.name, s.sessions === null ? '-' : String(s.sessions), s.url, health(s)]);
-  return `${lines.join('\n')}${formatTable(['SERVER', 'SESSIONS', 'URL', 'HEALTH'], rows)}`;
+  const perUser = (status.summary?.servers ?? []).flatMap((s) => s.users.map((u) => [s.name, u.login, u.sub, String(u.sessions)]));
+  const users = perUser.length === 0 ? '' : `\n${formatTable(['SERVER', 'USER', 'SUBJECT', 'SESSIONS'], perUser)}`;
+  return `${lines.join('\n')}${formatTable(['SERVER', 'SESSIONS', 'URL', 'HEALTH'], rows)}${users}`;
 }

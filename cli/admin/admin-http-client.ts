@@ -1,5 +1,6 @@
 import { GatewayError, type GatewayErrorCode } from '../../runtime/errors.js';
 import type { AdminOps, ClientDetail, ClientSummary, GrantSummary, PruneReport, RemovedClient, RevokeReport } from '../../runtime/auth/admin/admin-types.js';
+import type { AdminStatus } from '../../runtime/auth/admin/admin-status.js';
 
 export interface AdminHttpClientOptions {
   /** The gateway's base URL (its public URL, or wherever `--url` says it is reached). */
@@ -21,6 +22,8 @@ export interface AdminHttpClient extends AdminOps {
   readonly baseUrl: string;
   /** Resolves when the admin API answers with this token; GatewayErrors naming what is wrong otherwise. */
   ping(): Promise<void>;
+  /** GET /admin/status: what the admin page shows (runtime/auth/admin/admin-status.ts). */
+  status(): Promise<AdminStatus>;
 }
 
 const ADMIN_CODES = new Set<GatewayErrorCode>(['ERR_CLIENT_UNKNOWN', 'ERR_GRANT_UNKNOWN']);
@@ -99,6 +102,9 @@ export function createAdminHttpClient({
     baseUrl: base,
     async ping() {
       await call<{ ok: true }>('GET', '/ping');
+    },
+    async status() {
+      return (await call<{ status: AdminStatus }>('GET', '/status')).status;
     },
     async listClients() {
       return (await call<{ clients: ClientSummary[] }>('GET', '/clients')).clients;

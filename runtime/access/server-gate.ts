@@ -2,6 +2,7 @@ import type { GatewayConfig, MemberServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RateCounter } from '../store/rate-counter.js';
+import type { RecentAudit } from '../logging/recent-audit.js';
 import { createRateLimits } from './rate-limits.js';
 import { createToolCallAudit } from './tool-call-audit.js';
 import { createToolGate, type ToolGate } from './tool-gate.js';
@@ -15,6 +16,7 @@ export function toolGateFor(
   rates: RateCounter,
   logger: Logger,
   metrics?: GatewayMetrics,
+  recentAudit?: RecentAudit,
 ): ToolGate {
   // The root logger, not a child bound to `server`: every line of the gate (and of the audit) names
   // the server itself, and a binding as well made the lines carry the key twice.
@@ -22,7 +24,7 @@ export function toolGateFor(
     server: name,
     policy: createToolPolicy(name, server),
     limits: createRateLimits(name, server.rateLimit, config.rateLimit?.perUser, rates),
-    audit: createToolCallAudit(logger, { server: name, toolArguments: config.audit?.toolArguments === true, metrics }),
+    audit: createToolCallAudit(logger, { server: name, toolArguments: config.audit?.toolArguments === true, metrics, recent: recentAudit }),
     logger,
     onListed: metrics === undefined ? undefined : (names) => metrics.learnTools(name, names),
   });

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { RecentAudit } from '../logging/recent-audit.js';
 
 /** The events operators reconstruct a login or a denial from. */
 export type AuditEvent =
@@ -18,19 +19,23 @@ export type AuditEvent =
   | 'family_revoked'
   | 'access_denied'
   | 'admin_request'
-  | 'admin_denied';
+  | 'admin_denied'
+  // An admin logged in to the admin page (runtime/auth/admin/admin-login.ts); refusals are admin_denied.
+  | 'admin_login';
 
 export type AuditLog = (event: AuditEvent, fields?: Record<string, string | number | boolean | undefined>) => void;
 
 /**
  * One JSON line per security-relevant event, marked `audit: true` so it can be filtered out of
  * the rest of the log. Callers pass identifiers (client id, login, resource), never secrets:
- * the logger's redaction is the second line of defence, not the first.
+ * the logger's redaction is the second line of defence, not the first. `recent` keeps the last
+ * events for the admin page.
  */
-export function createAuditLog(logger: Logger, metrics?: Pick<GatewayMetrics, 'audited'>): AuditLog {
+export function createAuditLog(logger: Logger, metrics?: Pick<GatewayMetrics, 'audited'>, recent?: Pick<RecentAudit, 'record'>): AuditLog {
   const audit = logger.child({ audit: true });
   return (event, fields = {}) => {
     metrics?.audited(event, fields);
+    recent?.record(event, fields);
     audit.info({ event, ...fields });
   };
 }

@@ -16,6 +16,8 @@ import { handleVerify, isVerifyPath } from './endpoints/verify-endpoint.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminApi } from './admin/admin-api.js';
 import { adminBearerCheck } from './admin/admin-bearer.js';
+import { adminPage, isAdminPageRequest } from './admin/admin-page.js';
+import { createAdminStatusSource } from './admin/admin-status.js';
 import { METRICS_PATH, metricsHandler } from '../metrics/metrics-endpoint.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
@@ -151,8 +153,12 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   // Prometheus metrics for the admin token (a scraper without it uses metrics.listen).
   if (ctx.metrics !== undefined && ctx.adminToken !== undefined)
     app.all(METRICS_PATH, metricsHandler(ctx.metrics, ctx.logger, adminBearerCheck(ctx.adminToken)));
+  // The admin page (admins: in the config) and GET /admin/status share one reading of the state and metrics.
+  const adminStatus = createAdminStatusSource(ctx);
+  const page = adminPage(ctx, adminStatus);
+  app.use('/admin', (req, res, next) => (isAdminPageRequest(req) ? page(req, res, next) : next()));
   // No admin token configured, no admin API: /admin/* is then a 404 like any unknown path.
-  if (ctx.adminToken !== undefined) app.use('/admin', adminApi(ctx, ctx.adminToken));
+  if (ctx.adminToken !== undefined) app.use('/admin', adminApi(ctx, ctx.adminToken, adminStatus));
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not_found', error_description: `no such endpoint: ${req.method} ${req.path.slice(0, 100)}` });

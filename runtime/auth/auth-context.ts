@@ -13,6 +13,8 @@ import { gatewayUrls, type GatewayUrls } from './gateway-urls.js';
 import { createGrantStore, type GrantStore } from './tokens/grants.js';
 import { createTokenFamilies, type TokenFamilies } from './tokens/token-families.js';
 import { createAuditLog, type AuditLog } from './audit-log.js';
+import { createRecentAudit, type RecentAudit } from '../logging/recent-audit.js';
+import type { LiveServers } from './admin/live-servers.js';
 import type { KeySet } from './tokens/signing-keys.js';
 import type { UpstreamLogin } from './upstream/upstream-login.js';
 
@@ -45,6 +47,10 @@ export interface AuthContext {
   /** Bearer secret of the admin API (`/admin/*`); without it there is no admin API. */
   adminToken?: string;
   metrics?: GatewayMetrics;
+  /** The last audit events (auth and, in `serve`, tool calls) for the admin page. */
+  recentAudit: RecentAudit;
+  /** The running servers, for the admin page; absent in the auth container, which runs none. */
+  servers?: LiveServers;
   /**
    * Re-reads the key file (after `mcp-gateway keys rotate`); resolves true when the key set
    * changed. Rate-limited, so a flood of tokens with unknown `kid`s cannot turn into disk reads.
@@ -77,6 +83,10 @@ export interface AuthDeps {
   adminToken?: string | undefined;
   /** Counts auth decisions and refreshes off the audit log, and serves GET /metrics (runtime/metrics/). */
   metrics?: GatewayMetrics | undefined;
+  /** Shared with the bridges' tool-call audit (runtime/gateway.ts); one of its own when absent. */
+  recentAudit?: RecentAudit | undefined;
+  /** The bridges of this process (serve), shown and acted on by the admin page. */
+  servers?: LiveServers | undefined;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
@@ -103,6 +113,8 @@ export function createAuthContext({
   stateKey,
   adminToken,
   metrics,
+  recentAudit = createRecentAudit({ now }),
+  servers,
 }: AuthDeps): AuthContext {
   const refreshTokenTtlMs = config.tokens.refreshTokenTtl;
   const clientLifetimes: ClientLifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
@@ -124,8 +136,16 @@ export function createAuthContext({
     grants: createGrantStore(store),
     consents: createConsentStore(store),
     families: createTokenFamilies(store, { now, refreshTtlMs: refreshTokenTtlMs }),
-    audit: createAuditLog(logger, metrics),
+    // Auth events name the server by its resource URL; the page filters by server name.
+    audit: createAuditLog(logger, metrics, {
+      record: (event, fields) => {
+        const server = typeof fields['resource'] === 'string' ? ctx.urls.serverForResource(fields['resource']) : undefined;
+        recentAudit.record(event, server === undefined ? fields : { ...fields, server });
+      },
+    }),
     ...(metrics === undefined ? {} : { metrics }),
+    recentAudit,
+    ...(servers === undefined ? {} : { servers }),
     policy,
     accessGroups: accessGroupsOf(config),
     // Through ctx, not the const: a reload replaces the policy.

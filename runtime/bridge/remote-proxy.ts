@@ -31,6 +31,7 @@ import type { Bridge } from './bridge.js';
 import type { ToolGate } from '../access/tool-gate.js';
 import { subjectOf } from '../access/access-subject.js';
 import { timingOf } from '../metrics/request-timing.js';
+import { traceOf } from '../tracing/request-trace.js';
 import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
 import { acceptable } from './media-types.js';
@@ -192,7 +193,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   async function forwardScreened(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, toolGate: ToolGate): Promise<void> {
     const post = await readPostBody(req, res, maxMessageBytes);
     if (post === undefined) return;
-    const screening = await screenRequests(toolGate, subjectOf(req), post.messages, timingOf(req));
+    const screening = await screenRequests(toolGate, subjectOf(req), post.messages, timingOf(req), traceOf(req));
     const requests = post.messages.filter(({ envelope }) => envelope.kind === 'request').length;
     const whole = wholePostRefusal(screening, requests, post.batch);
     if (whole !== undefined) {
@@ -242,6 +243,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         envelope,
         (refusal, line) => replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
         timingOf(req),
+        traceOf(req),
       );
       if (!screened.admitted) return;
       await modern.handle(req, res, user, envelope, accept, screened.watch);
@@ -252,6 +254,9 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void, screened?: ScreenedBody): void {
     const headers = upstreamHeaders(req.headers);
+    // With traces on, the upstream's parent is our span (the client's own traceparent is never forwarded: it is not on the allowlist).
+    const trace = traceOf(req);
+    if (trace !== undefined) Object.assign(headers, trace.upstreamHeaders());
     if (screened !== undefined) {
       // Sent whole: the client's framing (chunked, or its own length) no longer describes it.
       headers['content-length'] = Buffer.byteLength(screened.text);

@@ -10,7 +10,7 @@ import type { StdioLaunch } from './child-process-session.js';
 import { buildChildEnv } from './child-env.js';
 import { DEFAULT_EVENT_LOG_LIMITS } from './event-log.js';
 import { DEFAULT_TEMPLATE, startInitializedChild } from './initialized-child.js';
-import { SESSION_NOT_FOUND, TRANSPORT_ERROR } from './json-rpc.js';
+import { SESSION_NOT_FOUND, TRANSPORT_ERROR, type RequestId } from './json-rpc.js';
 import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
 import { acceptable, type Acceptable } from './media-types.js';
 import { createModernEndpoint } from './modern/modern-endpoint.js';
@@ -25,7 +25,9 @@ import { WarmPool } from './warm-pool.js';
 import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
 import { subjectOf } from '../access/access-subject.js';
+import type { ResponseWatch } from '../access/tool-gate.js';
 import { timingOf } from '../metrics/request-timing.js';
+import { traceOf } from '../tracing/request-trace.js';
 
 export type { StdioLaunch } from './child-process-session.js';
 export type { ServerHealth } from './cached-health.js';
@@ -187,6 +189,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
           envelope,
           (refusal, line) => replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
           timingOf(req),
+          traceOf(req),
         );
         if (!screened.admitted) return;
         await modern.handle(req, res, user, envelope, accept, screened.watch);
@@ -236,7 +239,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       await session.request(res, messages, { batch, accept }).done;
       return;
     }
-    const screening = await screenRequests(gate, subjectOf(req), messages, timingOf(req));
+    const screening = await screenRequests(gate, subjectOf(req), messages, timingOf(req), traceOf(req));
     const whole = wholePostRefusal(screening, seen.size, batch);
     if (whole !== undefined) {
       // Nothing else in the body is a request: its notifications still go to the child.
@@ -271,14 +274,17 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
     }
     const [first] = messages;
     if (first?.envelope.kind !== 'request') throw new TypeError('initialize without a request');
+    // A watch here is only ever the trace's (the gate watches no initialize): its mcp.call span.
+    let watches: ReadonlyMap<RequestId, ResponseWatch> | undefined;
     if (gate !== undefined) {
       // initialize counts against the user's rate limit like every request, before a child is started for it.
-      const screening = await screenRequests(gate, subjectOf(req), messages, timingOf(req));
+      const screening = await screenRequests(gate, subjectOf(req), messages, timingOf(req), traceOf(req));
       const whole = wholePostRefusal(screening, 1, false);
       if (whole !== undefined) {
         replyMessage(res, whole.refusal.status, whole.line, accept, { headers: whole.refusal.headers });
         return;
       }
+      watches = screening.watches;
     }
     const limit = sessions.reserve(user);
     if (limit !== undefined) {
@@ -317,7 +323,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
       replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
       return;
     }
-    await session.request(res, messages, { batch: false, accept, headers: { 'Mcp-Session-Id': session.id } }).done;
+    await session.request(res, messages, { batch: false, accept, headers: { 'Mcp-Session-Id': session.id }, watches }).done;
   }
 
   async function handleGet(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {

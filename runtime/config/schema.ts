@@ -249,6 +249,13 @@ export const configSchema = z
     listen: listenAddress.optional(),
     provider: z.discriminatedUnion('type', [githubProvider, localProvider, oidcProvider]),
     allowedUsers: z.array(z.string().regex(ALLOWED_USER, 'must be a login, or for OpenID Connect an email address or subject')).default([]),
+    /**
+     * Who may use the admin page at <publicUrl>/admin/ (runtime/auth/admin/admin-page.ts), in the
+     * forms of allowedUsers: logins, or verified email addresses for OpenID Connect. They log in
+     * through the provider above; being an admin does not put anyone on the allowlist. Empty: no
+     * admin page at all (the admin API for `.secrets/admin-token` is unaffected).
+     */
+    admins: z.array(z.string().regex(ALLOWED_USER, 'must be a login, or for OpenID Connect an email address or subject')).default([]),
     store: z.discriminatedUnion('type', [embeddedStore, redisStore]).default({ type: 'embedded', path: '.mcp-gateway/store.sqlite' }),
     /*
      * Access tokens last a working day by default: Claude.ai and ChatGPT connectors have refreshed

@@ -14,9 +14,17 @@ import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime } from 
 import { sendContinue } from '../http/expect-continue.js';
 import { isVerifyPath } from '../auth/endpoints/verify-endpoint.js';
 import { loadRuntimeConfig, runtimeListen, secretReader, type RuntimeEnv } from './runtime-env.js';
+import { startRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
+import { createRequestVerifier } from '../auth/tokens/verify-request.js';
+import { meteredStore } from '../metrics/metered-store.js';
+import { routeOfPath } from '../metrics/http-routes.js';
+import { verifierWithMetrics } from '../metrics/verify-decisions.js';
 
 /** What the auth container's context is made of: its keys are reloaded by restarting the container, not in place. */
-export type AuthRuntimeDeps = Omit<AuthDeps, 'loadKeys'>;
+export type AuthRuntimeDeps = Omit<AuthDeps, 'loadKeys' | 'metrics'> & {
+  /** Counts this container's requests and decisions (MCPGW_METRICS_LISTEN); closed with the runtime. */
+  runtimeMetrics?: RuntimeMetrics;
+};
 
 /** A health check must answer before the 2 s of `runtime healthcheck`, even while Redis hangs. */
 const STORE_PING_BOUND_MS = 1_500;
@@ -28,11 +36,14 @@ const STORE_PING_BOUND_MS = 1_500;
  * fail them. The store is closed with the runtime.
  */
 export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
-  const { store, logger } = deps;
-  const ctx = createAuthContext(deps);
+  const { logger, runtimeMetrics } = deps;
+  const metrics = runtimeMetrics?.metrics;
+  const store = metrics === undefined ? deps.store : meteredStore(deps.store, metrics);
+  const ctx = createAuthContext({ ...deps, store, ...(metrics === undefined ? {} : { metrics }) });
   // Always exactly one proxy in front (Traefik or the router), which sets X-Forwarded-For:
   // without trusting it every client would share the proxy's address in the registration rate limit.
-  const authHandler = createAuthHandler(ctx, { trustProxy: 1 });
+  const verify = createRequestVerifier(ctx);
+  const authHandler = createAuthHandler(ctx, { trustProxy: 1, verify: metrics === undefined ? verify : verifierWithMetrics(verify, metrics) });
 
   function health(res: ServerResponse): void {
     let timer: NodeJS.Timeout | undefined;
@@ -50,17 +61,25 @@ export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddr
       .finally(() => clearTimeout(timer));
   }
 
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    // /verify never reads a body: an MCP request sent here (not through the router) gets its
+    // 401 without `100 Continue`, as at the router. The OAuth endpoints read theirs (32 KB at most).
+    if (!isVerifyPath(req.url)) sendContinue(req, res);
+    if (isHealthRequest(req)) health(res);
+    else authHandler(req, res);
+  };
   return serveRuntime(
     'auth',
-    (req: IncomingMessage, res: ServerResponse) => {
-      // /verify never reads a body: an MCP request sent here (not through the router) gets its
-      // 401 without `100 Continue`, as at the router. The OAuth endpoints read theirs (32 KB at most).
-      if (!isVerifyPath(req.url)) sendContinue(req, res);
-      if (isHealthRequest(req)) health(res);
-      else authHandler(req, res);
-    },
+    runtimeMetrics === undefined ? handler : runtimeMetrics.meter(handler, (req) => routeOfPath((req.url ?? '/').split('?', 1)[0]!)),
     listen,
-    { logger, cleanup: () => store.close(), deferContinue: true },
+    {
+      logger,
+      cleanup: async () => {
+        await store.close();
+        runtimeMetrics?.close();
+      },
+      deferContinue: true,
+    },
   );
 }
 
@@ -108,7 +127,16 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
         ),
       ...(fetchImpl ? { fetch: fetchImpl } : {}),
     });
-    return await startAuthRuntime({ config, store, keys, upstream, logger, ...(stateKey ? { stateKey } : {}), ...(adminToken ? { adminToken } : {}) }, listen);
+    const runtimeMetrics = await startRuntimeMetrics(env, logger);
+    try {
+      return await startAuthRuntime(
+        { config, store, keys, upstream, logger, runtimeMetrics, ...(stateKey ? { stateKey } : {}), ...(adminToken ? { adminToken } : {}) },
+        listen,
+      );
+    } catch (err) {
+      runtimeMetrics.close();
+      throw err;
+    }
   } catch (err) {
     await store.close();
     throw err;

@@ -6,12 +6,19 @@ import type { Logger } from '../logger.js';
 import { createMcpServices } from '../mcp-services.js';
 import { isHealthRequest, replyHealth, serveRuntime, type RunningRuntime, type RuntimeAddress } from './http-runtime.js';
 import { loadRuntimeConfig, runtimeAddress, secretReader, type RuntimeEnv } from './runtime-env.js';
+import { startRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
+import type { GatewayTracing } from '../tracing/gateway-tracing.js';
+import { startTracing } from '../tracing/start-tracing.js';
 
 export interface BridgeRuntimeDeps {
   serverName: string;
   /** The stdio bridge or the remote proxy, as the embedded gateway builds it. */
   bridge: Bridge;
   logger: Logger;
+  /** Counts this container's requests (MCPGW_METRICS_LISTEN); closed with the runtime. */
+  metrics?: RuntimeMetrics;
+  /** OpenTelemetry (runtime/tracing/): each request's `mcp.bridge` span, a child of the router's traceparent; shut down with the runtime. */
+  tracing?: GatewayTracing | undefined;
 }
 
 /**
@@ -21,22 +28,37 @@ export interface BridgeRuntimeDeps {
  * bridge, which refuses any without `X-User-Sub`. Only the router (or Traefik after ForwardAuth)
  * reaches this port: it is never published.
  */
-export function startBridgeRuntime({ serverName, bridge, logger }: BridgeRuntimeDeps, listen: RuntimeAddress): Promise<RunningRuntime<RuntimeAddress>> {
+export function startBridgeRuntime(
+  { serverName, bridge, logger, metrics, tracing }: BridgeRuntimeDeps,
+  listen: RuntimeAddress,
+): Promise<RunningRuntime<RuntimeAddress>> {
   function health(res: ServerResponse): void {
     void bridge.health().then(({ ok, detail }) => {
       if (!ok) logger.warn({ event: 'health_failed', detail });
       replyHealth(res, ok, { server: serverName, detail, sessions: bridge.sessionCount });
     });
   }
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (isHealthRequest(req)) health(res);
+    else {
+      tracing?.bridge(req, res, serverName);
+      void bridge.handle(req, res);
+    }
+  };
+  metrics?.metrics.watchServers(() => new Map([[serverName, bridge]]));
   return serveRuntime(
     `bridge-${serverName}`,
-    (req: IncomingMessage, res: ServerResponse) => {
-      if (isHealthRequest(req)) health(res);
-      else void bridge.handle(req, res);
-    },
+    metrics === undefined ? handler : metrics.meter(handler, (req) => (isHealthRequest(req) ? 'health' : 'mcp')),
     listen,
-    // Ends every session and waits for the children to exit.
-    { logger, cleanup: () => bridge.close() },
+    {
+      logger,
+      // Ends every session and waits for the children to exit.
+      cleanup: async () => {
+        await bridge.close();
+        metrics?.close();
+        await tracing?.shutdown();
+      },
+    },
   );
 }
 
@@ -89,13 +111,21 @@ export async function startBridgeRuntimeFromEnv({
   // embedded gateway's default is.
   const own = 'command' in server && server.cwd === undefined ? { ...server, cwd } : server;
   const single: GatewayConfig = { ...config, servers: { [serverName]: own } };
-  const bridge = createMcpServices(single, { projectDir: cwd, logger, confinement: 'container', ...(upstreamHeaders ? { upstreamHeaders } : {}) }).get(
-    serverName,
-  )!;
+  const metrics = await startRuntimeMetrics(env, logger);
+  const tracing = await startTracing({ env, logger, runtime: 'bridge', server: serverName });
+  const bridge = createMcpServices(single, {
+    projectDir: cwd,
+    logger,
+    confinement: 'container',
+    metrics: metrics.metrics,
+    ...(upstreamHeaders ? { upstreamHeaders } : {}),
+  }).get(serverName)!;
   try {
-    return await startBridgeRuntime({ serverName, bridge, logger }, listen);
+    return await startBridgeRuntime({ serverName, bridge, logger, metrics, tracing }, listen);
   } catch (err) {
     await bridge.close();
+    metrics.close();
+    await tracing?.shutdown();
     throw err;
   }
 }

@@ -10,6 +10,10 @@ import { createHttpForwardAuth } from '../router/http-forward-auth.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
 import { replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
 import { DEFAULT_ROUTER_LISTEN, loadRuntimeConfig, runtimeListen, runtimeUrl, type RuntimeEnv } from './runtime-env.js';
+import { METRICS_PORT, startRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
+import { routeClassifier } from '../metrics/http-routes.js';
+import type { GatewayTracing } from '../tracing/gateway-tracing.js';
+import { startTracing } from '../tracing/start-tracing.js';
 
 export const DEFAULT_AUTH_URL = AUTH_URL;
 export const DEFAULT_BRIDGE_URL = `http://bridge-{name}:${RUNTIME_PORT}`;
@@ -25,6 +29,10 @@ export interface RouterRuntimeDeps {
   forwardAuthTimeoutMs?: number;
   /** How long the auth runtime's /health may take before the router reports itself unhealthy. */
   healthTimeoutMs?: number;
+  /** Counts this container's requests (MCPGW_METRICS_LISTEN); closed with the runtime. */
+  metrics?: RuntimeMetrics;
+  /** OpenTelemetry (runtime/tracing/): each MCP request's root span, its token check, a traceparent to the bridge; shut down with the runtime. */
+  tracing?: GatewayTracing | undefined;
 }
 
 /**
@@ -63,13 +71,17 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
     auth: (req, res) => void auth.handle(req, res),
     health,
     logger,
+    tracing: deps.tracing,
   });
-  return serveRuntime('router', router, listen, {
+  const { metrics } = deps;
+  return serveRuntime('router', metrics === undefined ? router : metrics.meter(router, routeClassifier(urls)), listen, {
     logger,
     deferContinue: true,
     cleanup: async () => {
       for (const proxy of [auth, ...bridges.values()]) proxy.close();
       forwardAuth.close();
+      metrics?.close();
+      await deps.tracing?.shutdown();
     },
   });
 }
@@ -77,13 +89,33 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
 /** `mcp-gateway runtime router`: MCPGW_CONFIG, MCPGW_LISTEN (default 0.0.0.0:8080), MCPGW_AUTH_URL, MCPGW_BRIDGE_URL. */
 export async function startRouterRuntimeFromEnv({ env, logger }: { env: RuntimeEnv; logger: Logger }): Promise<RunningRuntime> {
   const { config } = await loadRuntimeConfig(env);
-  return startRouterRuntime(
-    {
-      config,
-      authUrl: runtimeUrl(env, 'MCPGW_AUTH_URL', DEFAULT_AUTH_URL),
-      bridgeUrl: runtimeUrl(env, 'MCPGW_BRIDGE_URL', DEFAULT_BRIDGE_URL),
-      logger,
-    },
-    runtimeListen(env, DEFAULT_ROUTER_LISTEN),
+  const bridgeUrl = runtimeUrl(env, 'MCPGW_BRIDGE_URL', DEFAULT_BRIDGE_URL);
+  // Each networked bridge's metrics, relayed at /metrics/bridge-NAME (a network: none bridge has no port to read).
+  const relayed = new Map(
+    Object.entries(config.servers)
+      .filter(([, server]) => !('network' in server && server.network === 'none'))
+      .map(([name]) => {
+        const bridge = new URL(bridgeUrl.replaceAll('{name}', name));
+        return [`bridge-${name}`, `${bridge.protocol}//${bridge.hostname}:${METRICS_PORT}/metrics`] as const;
+      }),
   );
+  const metrics = await startRuntimeMetrics(env, logger, relayed);
+  const tracing = await startTracing({ env, logger, runtime: 'router' });
+  try {
+    return await startRouterRuntime(
+      {
+        config,
+        authUrl: runtimeUrl(env, 'MCPGW_AUTH_URL', DEFAULT_AUTH_URL),
+        bridgeUrl,
+        logger,
+        metrics,
+        tracing,
+      },
+      runtimeListen(env, DEFAULT_ROUTER_LISTEN),
+    );
+  } catch (err) {
+    metrics.close();
+    await tracing?.shutdown();
+    throw err;
+  }
 }

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { GatewayUrls } from '../auth/gateway-urls.js';
 import { VERIFY_PATH } from '../http/edge-contract.js';
 
 /**
@@ -32,7 +31,7 @@ export function routeOfPath(path: string): string {
 }
 
 /** The route of any request to a router (built-in or the router container): `mcp` for an MCP endpoint, else routeOfPath. */
-export function routeClassifier(urls: Pick<GatewayUrls, 'serverForRequest'>): (req: IncomingMessage) => string {
+export function routeClassifier(urls: { serverForRequest(host: string | undefined, path: string): string | undefined }): (req: IncomingMessage) => string {
   return (req) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     return path !== '/health' && urls.serverForRequest(req.headers.host, path) !== undefined ? 'mcp' : routeOfPath(path);

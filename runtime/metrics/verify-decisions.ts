@@ -1,4 +1,3 @@
-import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
 /**
@@ -6,10 +5,10 @@ import type { GatewayMetrics } from './gateway-metrics.js';
  * one verifier serves the built-in router in-process and `/verify` for Traefik, so wrapping it
  * counts both. A verifier that throws (the store is down) counts as `unavailable`.
  */
-export function verifierWithMetrics(
-  verify: (req: ForwardedRequest) => Promise<VerifyResult>,
+export function verifierWithMetrics<Q, R extends { status: number }>(
+  verify: (req: Q) => Promise<R>,
   metrics: Pick<GatewayMetrics, 'verifyDecision'>,
-): (req: ForwardedRequest) => Promise<VerifyResult> {
+): (req: Q) => Promise<R> {
   return (req) =>
     verify(req).then(
       (result) => {

@@ -15,7 +15,17 @@ export interface ReloadPlan {
 }
 
 /** Top-level keys a running gateway takes over; any other key that changed needs a restart. */
-const LIVE_KEYS = new Set<keyof GatewayConfig>(['servers', 'allowedUsers', 'allowedOrigins', 'sandbox', 'shutdownGrace', 'version', 'rateLimit', 'audit']);
+const LIVE_KEYS = new Set<keyof GatewayConfig>([
+  'servers',
+  'allowedUsers',
+  'allowedOrigins',
+  'sandbox',
+  'shutdownGrace',
+  'version',
+  'rateLimit',
+  'audit',
+  'admins',
+]);
 
 /** The provider's allowlist part; the rest (type, client id, URLs) shapes the upstream login built at start. */
 function allowlistOf(provider: GatewayConfig['provider']): unknown {

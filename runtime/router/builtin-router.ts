@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayUrls } from '../auth/gateway-urls.js';
-import type { McpEndpoint } from '../bridge/bridge.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { Logger } from '../logger.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
 import { sendContinue } from '../http/expect-continue.js';
 import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
 import { corsResponseHeaders, MCP_CORS, STRIPPED_REQUEST_HEADERS } from '../http/edge-contract.js';
+import type { GatewayTracing } from '../tracing/gateway-tracing.js';
+import type { EndpointLookup } from './traced-endpoints.js';
 
 /** What the router needs of an MCP service: the bridge for stdio servers, a proxy for remote ones. */
 
@@ -14,11 +15,13 @@ export interface BuiltinRouterOptions {
   urls: GatewayUrls;
   /** ForwardAuth: in-process call to the auth runtime's verifier, or an HTTP client to `/verify`. */
   forwardAuth: (req: ForwardedRequest) => Promise<VerifyResult>;
-  services: ReadonlyMap<string, McpEndpoint>;
+  services: EndpointLookup;
   /** Everything that is not an MCP endpoint or /health: the auth runtime (OAuth, discovery, login, consent). */
   auth: (req: IncomingMessage, res: ServerResponse) => void;
   health: (req: IncomingMessage, res: ServerResponse) => void;
   logger: Logger;
+  /** OpenTelemetry (runtime/tracing/): the root span of each MCP request and its token check; none when traces are off. */
+  tracing?: GatewayTracing | undefined;
 }
 
 /** Headers the MCP server behind the gateway must never see: the client's credentials and forged identities (Node's lowercase keys). */
@@ -36,13 +39,14 @@ const MCP_CORS_HEADERS = corsResponseHeaders(MCP_CORS);
  * with the identity in `X-User-*` headers and without the client's credentials; everything else
  * goes to the auth runtime.
  */
-export function createBuiltinRouter({ urls, forwardAuth, services, auth, health, logger }: BuiltinRouterOptions) {
+export function createBuiltinRouter({ urls, forwardAuth, services, auth, health, logger, tracing }: BuiltinRouterOptions) {
+  const mcpRoute = urls.routing === 'subdomain' ? '/mcp' : '/{server}/mcp';
   return function route(req: IncomingMessage, res: ServerResponse): void {
     const uri = req.url ?? '/';
     const path = uri.split('?', 1)[0]!;
     const server = path === '/health' ? undefined : urls.serverForRequest(req.headers.host, path);
     const service = server === undefined ? undefined : services.get(server);
-    if (!service) {
+    if (server === undefined || service === undefined) {
       // Not an MCP endpoint: the auth runtime reads its own (size-limited) bodies.
       sendContinue(req, res);
       if (path === '/health') health(req, res);
@@ -55,7 +59,14 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       res.writeHead(204).end();
       return;
     }
-    forwardAuth({ method: req.method ?? 'GET', uri, host: req.headers.host, authorization: req.headers.authorization, clientIp: req.socket.remoteAddress })
+    const forwarded: ForwardedRequest = {
+      method: req.method ?? 'GET',
+      uri,
+      host: req.headers.host,
+      authorization: req.headers.authorization,
+      clientIp: req.socket.remoteAddress,
+    };
+    (tracing === undefined ? forwardAuth(forwarded) : tracing.request(req, res, server, mcpRoute).verify(() => forwardAuth(forwarded)))
       .then((result) => {
         if (result.status !== 200) {
           // No `100 Continue` was sent (deferContinue), and the body is not wanted: the answer

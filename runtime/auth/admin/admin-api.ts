@@ -5,6 +5,7 @@ import type { AuthContext } from '../auth-context.js';
 import { adminBearerCheck } from './admin-bearer.js';
 import { isGatewayError } from '../../errors.js';
 import { createAdminService } from './admin-service.js';
+import { createAdminStatusSource, type AdminStatusSource } from './admin-status.js';
 import { refuseDeepJson } from '../../http/json-depth.js';
 
 /** Failed admin requests per address per window; a valid token is never limited (no lockout of the operator). */
@@ -60,7 +61,7 @@ class AdminRequestError extends Error {
  * `Authorization: Bearer <.secrets/admin-token>`, compared in constant time; every refusal is
  * audited and counted per address. Mounted only when an admin token is configured.
  */
-export function adminApi(ctx: AuthContext, adminToken: string): express.Router {
+export function adminApi(ctx: AuthContext, adminToken: string, status: AdminStatusSource = createAdminStatusSource(ctx)): express.Router {
   const bearerMatches = adminBearerCheck(adminToken);
   const service = createAdminService({
     clients: ctx.clients,
@@ -109,6 +110,10 @@ export function adminApi(ctx: AuthContext, adminToken: string): express.Router {
 
   router.get('/ping', (_req, res) => {
     res.json({ ok: true });
+  });
+  // `mcp-gateway status`: what the admin page shows, as JSON (admin-status.ts).
+  router.get('/status', async (_req, res) => {
+    res.json({ status: await status.status() });
   });
   router.get('/clients', async (_req, res) => {
     res.json({ clients: await service.listClients() });

@@ -12,6 +12,7 @@ import type { UserFacts } from '../policy/user-policy.js';
 import type { PendingAuthorization, UpstreamCredential, UserIdentity } from '../tokens/grants.js';
 import { startedInThisBrowser } from '../upstream/login-browser.js';
 import { githubSubject, localSubject, oidcSubject } from '../upstream/user-subject.js';
+import { adminLoginFailed, adminLoginOfThisBrowser, finishAdminLogin, isAdminLogin } from '../admin/admin-login.js';
 
 function safeParam(source: unknown, name: string): string | undefined {
   try {
@@ -56,6 +57,7 @@ export function githubCallbackEndpoint(ctx: AuthContext, login: GitHubLogin) {
   return async function githubCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'GitHub did not return a state parameter.');
+    if (isAdminLogin(state)) return adminGithubCallback(ctx, login, req, res, state);
     const pending = await pendingOfThisBrowser(ctx, req, res, state, 'github', true);
     if (!pending) return;
     const upstreamError = safeParam(req.query, 'error');
@@ -64,26 +66,48 @@ export function githubCallbackEndpoint(ctx: AuthContext, login: GitHubLogin) {
       ctx.audit('login_denied', { provider: 'github', clientId: pending.clientId, reason: upstreamError ?? 'no code' });
       return redirectToClient(ctx, res, pending, { error: 'access_denied', error_description: 'the GitHub login was cancelled or refused' });
     }
-    let identity: UserIdentity;
-    let facts: UserFacts;
-    let upstream: UpstreamCredential | undefined;
+    let who: GitHubUser;
     try {
-      const githubToken = await login.github.exchangeCode({ code, redirectUri: login.callbackUrl });
-      const user = await login.github.fetchUser(githubToken);
-      // The numeric id is the user; the login is only what they are called today (user-subject.ts).
-      identity = { sub: githubSubject(user.id), login: user.login, uid: user.id };
-      facts = { login: user.login };
-      if (login.needsMembership) {
-        const [orgs, teams] = await Promise.all([login.github.fetchOrgs(githubToken), login.github.fetchTeams(githubToken)]);
-        facts = { login: user.login, orgs, teams };
-        // Kept sealed (key outside the store) so a refresh can ask GitHub whether the user is still a member.
-        upstream = { sealed: ctx.sealedBox.seal(githubToken, pending.clientId), checkedAt: ctx.now() };
-      }
+      who = await githubUser(ctx, login, code, pending.clientId);
     } catch (err) {
       return upstreamFailed(ctx, res, pending, 'github', err);
     }
-    await finishLogin(ctx, res, pending, identity, facts, upstream);
+    await finishLogin(ctx, res, pending, who.identity, who.facts, who.upstream);
   };
+}
+
+interface GitHubUser {
+  identity: UserIdentity;
+  facts: UserFacts;
+  upstream?: UpstreamCredential | undefined;
+}
+
+/** Who GitHub says logged in; with `sealFor` (a client's login) and org/team rules, the memberships too. */
+async function githubUser(ctx: AuthContext, login: GitHubLogin, code: string, sealFor?: string): Promise<GitHubUser> {
+  const githubToken = await login.github.exchangeCode({ code, redirectUri: login.callbackUrl });
+  const user = await login.github.fetchUser(githubToken);
+  // The numeric id is the user; the login is only what they are called today (user-subject.ts).
+  const identity: UserIdentity = { sub: githubSubject(user.id), login: user.login, uid: user.id };
+  if (sealFor === undefined || !login.needsMembership) return { identity, facts: { login: user.login } };
+  const [orgs, teams] = await Promise.all([login.github.fetchOrgs(githubToken), login.github.fetchTeams(githubToken)]);
+  // Kept sealed (key outside the store) so a refresh can ask GitHub whether the user is still a member.
+  return { identity, facts: { login: user.login, orgs, teams }, upstream: { sealed: ctx.sealedBox.seal(githubToken, sealFor), checkedAt: ctx.now() } };
+}
+
+/** The admin page's login (admin-login.ts) back from GitHub: admins are named by login, so no memberships are asked. */
+async function adminGithubCallback(ctx: AuthContext, login: GitHubLogin, req: Request, res: Response, state: string): Promise<void> {
+  if (!(await adminLoginOfThisBrowser(ctx, req, res, state, 'github', true))) return;
+  const upstreamError = safeParam(req.query, 'error');
+  const code = safeParam(req.query, 'code');
+  if (upstreamError !== undefined || code === undefined) return adminLoginFailed(ctx, req, res, 'github', upstreamError ?? 'no code');
+  let who: GitHubUser;
+  try {
+    who = await githubUser(ctx, login, code);
+  } catch (err) {
+    if (!isGatewayError(err)) throw err;
+    return adminLoginFailed(ctx, req, res, 'github', err.code);
+  }
+  await finishAdminLogin(ctx, req, res, who.identity, who.facts);
 }
 
 /** GET /callback for an OpenID Connect provider: RFC 9207 `iss` and `error` checked, code exchanged with our PKCE verifier, id_token validated. */
@@ -91,31 +115,37 @@ export function oidcCallbackEndpoint(ctx: AuthContext, login: OidcLogin) {
   return async function oidcCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'The identity provider did not return a state parameter.');
-    const pending = await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
-    if (!pending) return;
+    const admin = isAdminLogin(state);
+    const pending = admin ? undefined : await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
+    if (admin ? !(await adminLoginOfThisBrowser(ctx, req, res, state, 'oidc', true)) : !pending) return;
     const secrets = await login.takeState(state);
-    if (!secrets) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    if (!secrets) return admin ? adminLoginFailed(ctx, req, res, 'oidc', 'login state expired') : sendErrorPage(res, 400, 'Login expired', EXPIRED);
     try {
-      const code = await login.oidc.readCallback(new URLSearchParams(req.url.split('?')[1] ?? ''));
-      const { claims } = await login.oidc.exchangeCode({ code, redirectUri: login.callbackUrl, codeVerifier: secrets.codeVerifier, nonce: secrets.nonce });
-      // OIDC Core §5.7: only iss + sub identify a user; email and preferred_username can change hands.
-      const display = claims.email ?? claims.preferred_username ?? claims.sub;
-      const identity: UserIdentity = {
-        sub: oidcSubject(login.oidc.issuer, claims.sub),
-        login: display,
-        ...(claims.email === undefined ? {} : { email: claims.email }),
-        ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
-      };
-      const facts: UserFacts = {
-        login: claims.sub,
-        ...(claims.email === undefined ? {} : { email: claims.email }),
-        ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
-      };
-      await finishLogin(ctx, res, pending, identity, facts);
+      const { identity, facts } = await oidcUser(login, req, secrets);
+      if (pending === undefined) await finishAdminLogin(ctx, req, res, identity, facts);
+      else await finishLogin(ctx, res, pending, identity, facts);
     } catch (err) {
-      return upstreamFailed(ctx, res, pending, 'oidc', err);
+      if (pending !== undefined) return upstreamFailed(ctx, res, pending, 'oidc', err);
+      if (!isGatewayError(err)) throw err;
+      return adminLoginFailed(ctx, req, res, 'oidc', err.code);
     }
   };
+}
+
+async function oidcUser(
+  login: OidcLogin,
+  req: Request,
+  secrets: { codeVerifier: string; nonce: string },
+): Promise<{ identity: UserIdentity; facts: UserFacts }> {
+  const code = await login.oidc.readCallback(new URLSearchParams(req.url.split('?')[1] ?? ''));
+  const { claims } = await login.oidc.exchangeCode({ code, redirectUri: login.callbackUrl, codeVerifier: secrets.codeVerifier, nonce: secrets.nonce });
+  // OIDC Core §5.7: only iss + sub identify a user; email and preferred_username can change hands.
+  const display = claims.email ?? claims.preferred_username ?? claims.sub;
+  const email = {
+    ...(claims.email === undefined ? {} : { email: claims.email }),
+    ...(claims.email_verified === undefined ? {} : { emailVerified: claims.email_verified }),
+  };
+  return { identity: { sub: oidcSubject(login.oidc.issuer, claims.sub), login: display, ...email }, facts: { login: claims.sub, ...email } };
 }
 
 function upstreamFailed(ctx: AuthContext, res: Response, pending: PendingAuthorization, provider: string, err: unknown): void {
@@ -134,7 +164,10 @@ export function localLoginPage(ctx: AuthContext, login: LocalLogin) {
   return async function showLocalLogin(req: Request, res: Response): Promise<void> {
     const txn = safeParam(req.query, 'txn');
     if (txn === undefined) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
-    if (!(await pendingOfThisBrowser(ctx, req, res, txn, 'local', false))) return;
+    const waits = isAdminLogin(txn)
+      ? await adminLoginOfThisBrowser(ctx, req, res, txn, 'local', false)
+      : (await pendingOfThisBrowser(ctx, req, res, txn, 'local', false)) !== undefined;
+    if (!waits) return;
     sendPage(res, 200, 'Log in to this gateway', localLoginFormHtml(txn, login.user, false));
   };
 }
@@ -147,10 +180,19 @@ export function localLoginSubmit(ctx: AuthContext, login: LocalLogin) {
     if (txn === undefined || code === undefined || !req.is('application/x-www-form-urlencoded')) {
       return sendErrorPage(res, 400, 'Login failed', 'The login form was incomplete.');
     }
+    const admin = isAdminLogin(txn);
     // Before the code is checked, so a stranger's guesses do not use up the attempts either.
-    if (!(await pendingOfThisBrowser(ctx, req, res, txn, 'local', false))) return;
+    const waits = admin
+      ? await adminLoginOfThisBrowser(ctx, req, res, txn, 'local', false)
+      : (await pendingOfThisBrowser(ctx, req, res, txn, 'local', false)) !== undefined;
+    if (!waits) return;
     const result = await login.check(txn, code.slice(0, 64));
     if (result === 'wrong') return sendPage(res, 401, 'Log in to this gateway', localLoginFormHtml(txn, login.user, true));
+    if (admin) {
+      if (result !== 'ok') return adminLoginFailed(ctx, req, res, 'local', 'one-time code expired or tried too often');
+      if (!(await adminLoginOfThisBrowser(ctx, req, res, txn, 'local', true))) return;
+      return finishAdminLogin(ctx, req, res, { sub: localSubject(login.user), login: login.user }, { login: login.user });
+    }
     const pending = result === 'ok' ? await ctx.grants.takePending(txn) : undefined;
     if (!pending) {
       if (result === 'expired') await ctx.grants.takePending(txn);

@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +227,42 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     expect(github.requests.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['POST /login/oauth/access_token', 'GET /api/v3/user']));
   }, 60_000);
 
+  /** GET `url` from inside the router container (node's fetch): the status line, then the body. */
+  async function fetchInRouter(url: string): Promise<{ status: number; body: string }> {
+    const router = (await listProjectContainers(docker, project)).find((c) => c.service === 'router')!;
+    const code =
+      'fetch(process.argv[1]).then(async (r) => process.stdout.write(r.status + "\\n" + (await r.text())), (e) => process.stdout.write("0\\n" + e.message))';
+    const exec = await docker.getContainer(router.id).exec({ Cmd: ['/usr/local/bin/node', '-e', code, url], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    docker.modem.demuxStream(stream, out, new PassThrough());
+    await new Promise((resolve) => stream.on('end', resolve));
+    const newline = text.indexOf('\n');
+    return { status: Number(text.slice(0, newline)), body: text.slice(newline + 1) };
+  }
+
+  it('serves each runtime metrics on the project network only: auth and the router their own, each bridge through the router', async () => {
+    const bridge = await fetchInRouter('http://127.0.0.1:9464/metrics/bridge-demo');
+    expect(bridge.status).toBe(200);
+    expect(bridge.body).toMatch(/^mcp_gateway_tool_calls_total\{server="demo",tool="[^"]+",outcome="ok"\} [1-9]/m);
+    expect(bridge.body).toMatch(/^mcp_gateway_sessions\{server="demo"\} /m);
+    expect(bridge.body).toContain('process_resident_memory_bytes');
+    const auth = await fetchInRouter('http://auth:9464/metrics');
+    expect(auth.status).toBe(200);
+    expect(auth.body).toMatch(/^mcp_gateway_auth_decisions_total\{endpoint="verify",decision="allowed"\} [1-9]/m);
+    expect(auth.body).toMatch(/^mcp_gateway_auth_decisions_total\{endpoint="token",decision="issued"\} [1-9]/m);
+    const router = await fetchInRouter('http://127.0.0.1:9464/metrics');
+    expect(router.body).toMatch(/^mcp_gateway_http_requests_total\{route="mcp",status="200"\} [1-9]/m);
+    expect((await fetchInRouter('http://127.0.0.1:9464/metrics/bridge-nope')).status).toBe(404);
+    // A network: none bridge has no port: it is not relayed.
+    expect((await fetchInRouter('http://127.0.0.1:9464/metrics/bridge-sealed')).status).toBe(404);
+    // Never published: the host reaches none of it.
+    const published = (await listProjectContainers(docker, project)).flatMap((c) => c.ports.filter((p) => p.includes('->') && p.includes('9464')));
+    expect(published).toEqual([]);
+  }, 60_000);
+
   /** A client of NAME's endpoint through the router, with a token `token issue` signs (the OAuth flow is proven above). */
   const connectTo = async (server: string): Promise<Client> => {
     const token = ok(await cli(['token', 'issue', '--dir', dir, '--user', 'alice', '--server', server, '--ttl', '5m']))
@@ -298,7 +335,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
           .map((entry) => entry.split('=')[0])
           .filter((name) => name!.startsWith('MCPGW_'))
           .sort(),
-      ).toEqual(['MCPGW_CONFIG', 'MCPGW_LISTEN']);
+      ).toEqual(['MCPGW_CONFIG', 'MCPGW_LISTEN', 'MCPGW_METRICS_LISTEN']);
       // Its data volume at the host path of its data directory, its own config read-only, the granted tools/ read-only: nothing else.
       const dataDir = serverDataDir(dir, server);
       const mounts = (info.Mounts as Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>)

@@ -32,8 +32,9 @@ import type { ToolGate } from '../access/tool-gate.js';
 import { subjectOf } from '../access/access-subject.js';
 import { timingOf } from '../metrics/request-timing.js';
 import { traceOf } from '../tracing/request-trace.js';
-import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
+import { screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
+import { runModernRequest } from './modern-screened.js';
 import { acceptable } from './media-types.js';
 import { WatchedAnswers } from './watched-answers.js';
 import { replyRaw } from './json-replies.js';
@@ -236,20 +237,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     const post = await readPostBody(req, res, maxMessageBytes);
     const envelope = post === undefined ? undefined : singleModernMessage(post, res);
     if (envelope === undefined) return;
-    if (gate !== undefined) {
-      const screened = await screenModernRequest(
-        gate,
-        subjectOf(req),
-        envelope,
-        (refusal, line) => replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
-        timingOf(req),
-        traceOf(req),
-      );
-      if (!screened.admitted) return;
-      await modern.handle(req, res, user, envelope, accept, screened.watch);
-      return;
-    }
-    await modern.handle(req, res, user, envelope, accept);
+    await runModernRequest(gate, modern, req, res, user, envelope, accept);
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, done: () => void, screened?: ScreenedBody): void {

@@ -22,8 +22,9 @@ import { readPostBody } from './post-body.js';
 import { acceptedOrRefused, refusedVersion, singleHeader } from './request-headers.js';
 import { SessionRegistry } from './session-registry.js';
 import { WarmPool } from './warm-pool.js';
-import { screenModernRequest, screenRequests, wholePostRefusal } from './gate-screening.js';
+import { screenRequests, wholePostRefusal } from './gate-screening.js';
 import { replyMessage } from './message-reply.js';
+import { runModernRequest } from './modern-screened.js';
 import { subjectOf } from '../access/access-subject.js';
 import type { ResponseWatch } from '../access/tool-gate.js';
 import { timingOf } from '../metrics/request-timing.js';
@@ -182,20 +183,7 @@ export function createStdioBridge(options: BridgeOptions): Bridge {
         replyJson(res, 503, { error: `MCP server "${serverName}" is shutting down` });
         return;
       }
-      if (gate !== undefined) {
-        const screened = await screenModernRequest(
-          gate,
-          subjectOf(req),
-          envelope,
-          (refusal, line) => replyMessage(res, refusal.status, line, accept, { headers: refusal.headers }),
-          timingOf(req),
-          traceOf(req),
-        );
-        if (!screened.admitted) return;
-        await modern.handle(req, res, user, envelope, accept, screened.watch);
-        return;
-      }
-      await modern.handle(req, res, user, envelope, accept);
+      await runModernRequest(gate, modern, req, res, user, envelope, accept);
       return;
     }
 

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { FILE_TOOLS_FIXTURE, toolJournal } from './helpers/access-gateway.js';
 import { makeTempDir, removeTempDir, runCli } from './helpers/cli-run.js';
-import { RawMcpSession, type JsonRpcMessage, type McpReply } from './helpers/mcp-session.js';
+import { RawMcpSession } from './helpers/mcp-session.js';
+import { expectLimited, expectRan, skipWithoutRedis } from './helpers/rate-limit-replies.js';
 import { startRedis } from './helpers/redis-server.js';
 import { ServeProcess } from './helpers/serve-process.js';
 
@@ -18,32 +19,10 @@ import { ServeProcess } from './helpers/serve-process.js';
  * process that had not seen the earlier calls would let the call over the limit through.
  */
 
-const REDIS_MISSING = 'redis-server not found: install it (apt-get install -y redis-server) to run the two-process rate-limit tests';
 const TOOL_LIMIT = 'servers.files.rateLimit.tools.search_files (2 per 60s)';
 const USER_LIMIT = 'servers.files.rateLimit.perUser (6 per 60s)';
 /** The address a load balancer in front of both processes would answer on (the tokens' audience); nothing listens there. */
 const PUBLIC_URL = 'http://127.0.0.1:18080';
-
-function skipWithoutRedis(redis: { url: string } | { skip: string }, ctx: TestContext): redis is { skip: string } {
-  if (!('skip' in redis)) return false;
-  if (process.env['CI']) throw new Error(`Redis is required in CI: ${REDIS_MISSING}`);
-  console.warn(`skipped: ${redis.skip}`);
-  ctx.skip();
-  return true;
-}
-
-function expectLimited({ reply, answer }: { reply: McpReply; answer: JsonRpcMessage }, limit: string): void {
-  expect(reply.status).toBe(429);
-  expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-  expect(answer.error?.code).toBe(-32030);
-  expect(answer.error?.message).toContain(limit);
-  expect(answer.error?.data?.['limit']).toBe(limit);
-}
-
-function expectRan({ reply, answer }: { reply: McpReply; answer: JsonRpcMessage }): void {
-  expect(reply.status).toBe(200);
-  expect(answer.result?.['content']).toBeDefined();
-}
 
 /** The `tool_call` audit lines a serve wrote (JSON logs on stderr). */
 function auditOf(serve: ServeProcess): Array<Record<string, unknown>> {
@@ -117,7 +96,7 @@ describe('rate limits shared by two serve processes on one Redis', () => {
   }
 
   it('refuses the call over a per-tool limit on whichever process gets it, before any child, per user', async (ctx) => {
-    if (skipWithoutRedis(redis, ctx)) return;
+    if (skipWithoutRedis(redis, ctx, 'the two-process rate-limit tests')) return;
     const onA = await session(0, 'alice');
     const onB = await session(1, 'alice');
     expectRan(await onA.callTool('search_files', { path: '1' }));
@@ -141,7 +120,7 @@ describe('rate limits shared by two serve processes on one Redis', () => {
   });
 
   it('counts every request against perUser across both processes, tools/list included', async (ctx) => {
-    if (skipWithoutRedis(redis, ctx)) return;
+    if (skipWithoutRedis(redis, ctx, 'the two-process rate-limit tests')) return;
     const before = journal.entries().length;
     // The two initializes count: 2 of 6.
     const onA = await session(0, 'carol');

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from '../runtime/store/redis-store.js';
 import { ALICE, BOB_READER, fileToolsServer, startAccessGateway, toolJournal, type AccessGateway, type TestUser } from './helpers/access-gateway.js';
-import { RawMcpSession, type JsonRpcMessage, type McpReply } from './helpers/mcp-session.js';
+import { RawMcpSession } from './helpers/mcp-session.js';
+import { expectLimited, expectRan, skipWithoutRedis } from './helpers/rate-limit-replies.js';
 import { startRedis } from './helpers/redis-server.js';
 
 /*
@@ -12,28 +13,6 @@ import { startRedis } from './helpers/redis-server.js';
  * has its own Redis connection and its own memory (and the counter's in-memory fallback): if
  * the counts were not in Redis, the second gateway would let every call through.
  */
-
-const REDIS_MISSING = 'redis-server not found: install it (apt-get install -y redis-server) to run the shared rate-limit tests';
-
-function skipWithoutRedis(redis: { url: string } | { skip: string }, ctx: TestContext): redis is { skip: string } {
-  if (!('skip' in redis)) return false;
-  if (process.env['CI']) throw new Error(`Redis is required in CI: ${REDIS_MISSING}`);
-  console.warn(`skipped: ${redis.skip}`);
-  ctx.skip();
-  return true;
-}
-
-function expectLimited({ reply, answer }: { reply: McpReply; answer: JsonRpcMessage }, limit: string): void {
-  expect(reply.status).toBe(429);
-  expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-  expect(answer.error?.code).toBe(-32030);
-  expect(answer.error?.data?.['limit']).toBe(limit);
-}
-
-function expectRan({ reply, answer }: { reply: McpReply; answer: JsonRpcMessage }): void {
-  expect(reply.status).toBe(200);
-  expect(answer.result?.['content']).toBeDefined();
-}
 
 describe('rate limits shared by two gateways on one Redis', () => {
   let redis: { url: string; stop(): Promise<void> } | { skip: string };
@@ -70,7 +49,7 @@ describe('rate limits shared by two gateways on one Redis', () => {
   }
 
   it('counts a per-tool limit across both gateways, per user', async (ctx) => {
-    if (skipWithoutRedis(redis, ctx)) return;
+    if (skipWithoutRedis(redis, ctx, 'the shared rate-limit tests')) return;
     const [a, b] = gateways as [AccessGateway, AccessGateway];
     const onA = await session(a, 'tool', ALICE);
     const onB = await session(b, 'tool', ALICE);
@@ -94,7 +73,7 @@ describe('rate limits shared by two gateways on one Redis', () => {
   });
 
   it('counts perUser across both gateways, tools/list included', async (ctx) => {
-    if (skipWithoutRedis(redis, ctx)) return;
+    if (skipWithoutRedis(redis, ctx, 'the shared rate-limit tests')) return;
     const [a, b] = gateways as [AccessGateway, AccessGateway];
     // The two initializes count too: 2 of 6.
     const onA = await session(a, 'user', ALICE);
@@ -110,7 +89,7 @@ describe('rate limits shared by two gateways on one Redis', () => {
   });
 
   it('keeps the counts in Redis under the store prefix', async (ctx) => {
-    if (skipWithoutRedis(redis, ctx)) return;
+    if (skipWithoutRedis(redis, ctx, 'the shared rate-limit tests')) return;
     const client = new Redis((redis as { url: string }).url, { lazyConnect: true });
     await client.connect();
     try {

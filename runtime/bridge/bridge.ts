@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LiveSession } from '../auth/admin/live-servers.js';
 import type { ServerHealth } from './cached-health.js';
 
 /**
@@ -15,23 +16,12 @@ export interface Bridge {
   /** Whether the server answers initialize; cached, so cheap to call often. */
   health(): Promise<ServerHealth>;
   readonly sessionCount: number;
-  /** The live MCP sessions (2025 revisions), for the admin page and `status`. */
+  /** The live MCP sessions (2025 revisions), for the admin page and `status` (never their events or anything the client sent). */
   sessions(): LiveSession[];
   /** Ends session `id`, whoever owns it (an admin's "end session"); false when there is none. */
   endSession(id: string): Promise<boolean>;
   /** Server processes running for this server (sessions', the warm pool's, 2026 per-user ones); 0 for a remote server. */
   readonly childCount: number;
-}
-
-/** One live session as an operator sees it: never its events or anything the client sent. */
-export interface LiveSession {
-  id: string;
-  /** The token subject that owns it (`github:1001`). */
-  sub: string;
-  login: string;
-  /** `Date.now()` values. */
-  startedAt: number;
-  lastActive: number;
 }
 
 /** All the router needs of a server: where a request goes once ForwardAuth admitted it. */

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { AuthContext } from '../auth-context.js';
 import { adminBearerCheck } from './admin-bearer.js';
 import { isGatewayError } from '../../errors.js';
-import { createAdminService } from './admin-service.js';
 import { createAdminStatusSource, type AdminStatusSource } from './admin-status.js';
 import { refuseDeepJson } from '../../http/json-depth.js';
 
@@ -63,13 +62,8 @@ class AdminRequestError extends Error {
  */
 export function adminApi(ctx: AuthContext, adminToken: string, status: AdminStatusSource = createAdminStatusSource(ctx)): express.Router {
   const bearerMatches = adminBearerCheck(adminToken);
-  const service = createAdminService({
-    clients: ctx.clients,
-    families: ctx.families,
-    now: () => ctx.now(),
-    lifetimes: ctx.clientLifetimes,
-    audit: ctx.audit,
-  });
+  // The same operations the admin page uses (admin-status.ts builds them once per auth app).
+  const { service } = status;
   const router = express.Router();
 
   const authorised = (req: Request): boolean => bearerMatches(req.get('authorization'));

@@ -14,6 +14,10 @@ export type GatewayErrorCode =
   | 'ERR_RELOAD_REFUSED'
   | 'ERR_SECRET_MISSING'
   | 'ERR_SECRET_UNSAFE'
+  // A secret file that exists but does not hold what it should (.secrets/session-key).
+  | 'ERR_SECRET_INVALID'
+  // `up --target swarm` on an engine that is not a swarm manager.
+  | 'ERR_SWARM_UNAVAILABLE'
   | 'ERR_SERVER_UNKNOWN'
   /** `access check`: the policy denies the tool (the answer was printed; exit 1). */
   | 'ERR_ACCESS_DENIED'

@@ -3,6 +3,7 @@ import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import { deploymentImages, describeImages, type DeploymentImages, type ImageOverrides, withImageOverrides } from '../deploy/image-overrides.js';
 import { renderDeployment } from '../deploy/render-deployment.js';
+import { parseDeployTarget } from '../deploy/deploy-target.js';
 import { shellWord } from '../command-line.js';
 import { dirArg } from '../dir-arg.js';
 import { ensureGitignore } from '../gitignore.js';
@@ -17,6 +18,8 @@ export interface RenderOptions extends ImageOverrides {
   baseImage?: string | undefined;
   /** The result as one JSON document on stdout (RenderReport). */
   json?: boolean | undefined;
+  /** compose (default), swarm or kubernetes. */
+  target?: string | undefined;
 }
 
 /** What `render --json` prints. */
@@ -54,6 +57,7 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
     ...(options.out === undefined ? {} : { out: resolve(options.out) }),
     baseImage: options.nodeImage === undefined ? options.baseImage : undefined,
     user: deps.user,
+    target: parseDeployTarget(options.target),
   });
 
   // The deploy folder holds secrets and a copy of node_modules, the logs are the operator's: neither belongs in git.

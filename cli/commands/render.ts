@@ -4,6 +4,7 @@ import type * as action from '../actions/render.js';
 import { dirOption, projectDir } from '../command-options.js';
 import { defineCommand, type Flags } from '../command-spec.js';
 import { imageOptions } from './images.js';
+import { targetOption } from '../deploy/deploy-target.js';
 
 /** `mcp-gateway render`: the Docker deploy folder, written from the project's config and secrets. */
 export const runRender: typeof action.runRender = async (...args) => (await import('../actions/render.js')).runRender(...args);
@@ -15,6 +16,7 @@ export const renderCommand = defineCommand({
   options: [
     dirOption(),
     new Option('--out <dir>', 'the deploy folder, replaced as a whole (default: <dir>/deploy)'),
+    targetOption(),
     ...imageOptions(),
     new Option('--json', 'print one JSON document { project, deployFolder, files, images, reusedApp } and nothing else on stdout'),
   ],

@@ -3,6 +3,7 @@ import type { GatewayConfig, ServerConfig } from '../../runtime/config/schema.js
 import { resolveMounts, serverDataDir, type ResolvedMount } from '../../runtime/config/server-mounts.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { bridgeContainerLimits, type ContainerLimits } from './container-limits.js';
+import type { DeployTarget } from './deploy-target.js';
 
 /** Which runtime image a bridge runs in. */
 export type RuntimeKind = 'node' | 'python';
@@ -28,6 +29,8 @@ export interface BridgePlan {
   /** `servers.NAME.mounts`, resolved: bind-mounted at the same path. */
   mounts: ResolvedMount[];
   limits: ContainerLimits;
+  /** `servers.NAME.replicas` (swarm and kubernetes targets; compose runs one). */
+  replicas: number;
 }
 
 /**
@@ -55,6 +58,12 @@ export interface DeployPlan {
   router: GatewayConfig['deploy']['router'];
   /** Sorted by server name, so the rendered files do not depend on the order in the YAML. */
   bridges: BridgePlan[];
+  /** Where it runs; compose unless render/up were given --target. */
+  target: DeployTarget;
+  /** `deploy.replicas`: replicas of the auth runtime and of the built-in router. */
+  replicas: { auth: number; router: number };
+  /** `deploy.drainPeriod` in ms: how long a bridge replica being replaced keeps serving its sessions. */
+  drainMs: number;
 }
 
 /** Commands that need Python and uv in the image (`uvx mcp-server-time`, `python -m ...`). */
@@ -92,7 +101,7 @@ export function projectName(config: Pick<GatewayConfig, 'deploy'>, projectDir: s
   return `mcpgw-${base}`.slice(0, 63);
 }
 
-export function planDeployment(config: GatewayConfig, projectDir: string): DeployPlan {
+export function planDeployment(config: GatewayConfig, projectDir: string, target: DeployTarget = 'compose'): DeployPlan {
   if (config.deploy.router === 'traefik' && config.deploy.email === undefined) {
     throw new GatewayError('ERR_CONFIG_INVALID', "deploy.email is required with router: traefik (Let's Encrypt needs an account e-mail)", {
       hint: 'set deploy.email in mcp-gateway.yaml (or run `mcp-gateway init --force --email you@example.com ...`), or use deploy.router: builtin behind your own TLS proxy',
@@ -116,6 +125,7 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
       },
     );
   }
+  checkTarget(config, target);
   const project = projectName(config, projectDir);
   const bridges = Object.entries(config.servers)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -134,7 +144,54 @@ export function planDeployment(config: GatewayConfig, projectDir: string): Deplo
         relay: sealed ? relayPlan(server) : undefined,
         mounts: resolveMounts(definition, projectDir),
         limits: bridgeContainerLimits(definition),
+        replicas: ('replicas' in definition ? definition.replicas : undefined) ?? 1,
       };
     });
-  return { project, network: `${project}_default`, router: config.deploy.router, bridges };
+  return {
+    project,
+    network: `${project}_default`,
+    router: config.deploy.router,
+    bridges,
+    target,
+    replicas: { auth: config.deploy.replicas?.auth ?? 1, router: config.deploy.replicas?.router ?? 1 },
+    drainMs: config.deploy.drainPeriod,
+  };
+}
+
+/**
+ * What a target cannot run. Compose runs one container per service (`up` and `docker compose`
+ * name them), so replicas need swarm or kubernetes; a swarm service cannot share a socket volume
+ * with a relay task on the same node, so `network: none` is a compose (and kubernetes, by
+ * NetworkPolicy) feature.
+ */
+function checkTarget(config: GatewayConfig, target: DeployTarget): void {
+  if (target === 'compose') {
+    const counts: Array<[string, number | undefined]> = [
+      ['deploy.replicas.auth', config.deploy.replicas?.auth],
+      ['deploy.replicas.router', config.deploy.replicas?.router],
+      ...Object.entries(config.servers).map(([name, server]): [string, number | undefined] => [
+        `servers.${name}.replicas`,
+        'replicas' in server ? server.replicas : undefined,
+      ]),
+    ];
+    const many = counts.find(([, count]) => count !== undefined && count > 1);
+    if (many !== undefined) {
+      throw new GatewayError('ERR_CONFIG_INVALID', `${many[0]} is ${many[1]}, but the compose target runs one container per service`, {
+        hint: 'deploy to a swarm (mcp-gateway up --target swarm) or to Kubernetes (mcp-gateway render --target kubernetes), or set it to 1',
+      });
+    }
+    return;
+  }
+  if (target === 'swarm') {
+    const sealed = Object.entries(config.servers).find(([, server]) => 'network' in server && server.network === 'none');
+    if (sealed !== undefined) {
+      throw new GatewayError(
+        'ERR_CONFIG_INVALID',
+        `servers.${sealed[0]}.network: none is not available on a swarm (its relay must share a socket volume with the bridge, which swarm tasks cannot)`,
+        {
+          hint: 'remove network: none for the swarm deployment, or deploy to compose (one host) or Kubernetes (a NetworkPolicy without egress)',
+        },
+      );
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { readSecret, requireSecret, writeSecret } from '../../runtime/config/sec
 import { readServerHeaders } from '../../runtime/config/server-headers.js';
 import { loadOrCreateStateKey } from '../../runtime/config/state-key.js';
 import { loadOrCreateAdminToken } from '../../runtime/config/admin-token.js';
+import { loadOrCreateSessionKey } from '../../runtime/config/session-key.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { githubSecretHint, requireGitHubClientId } from '../../runtime/config/github-client-id.js';
 import type { DeployPlan } from './deploy-plan.js';
@@ -48,7 +49,8 @@ export async function collectServiceSecrets(config: GatewayConfig, paths: Projec
     ['redis', [['REDIS_PASSWORD', redisPassword]]],
     ['auth', auth],
   ]);
-  if (plan.router === 'builtin') secrets.set('router', []);
+  // The built-in router runs in every swarm and Kubernetes deployment (behind Traefik or an Ingress there).
+  if (plan.router === 'builtin' || plan.target !== 'compose') secrets.set('router', [['MCPGW_SESSION_KEY', await loadOrCreateSessionKey(paths.sessionKey)]]);
   for (const bridge of plan.bridges) {
     const headers = await readServerHeaders(paths, bridge.server, bridge.upstreamHeaders);
     secrets.set(bridge.service, Object.keys(headers).length > 0 ? [['MCPGW_UPSTREAM_HEADERS', JSON.stringify(headers)]] : []);

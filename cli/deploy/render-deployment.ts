@@ -16,6 +16,9 @@ import { DEFAULT_DEPLOY_DIR } from './docker-deployment.js';
 import { bridgeConfigDir, COMPOSE_HEADER_MARK, type ComposeInputs, renderCompose, type RuntimeImage } from './render-compose.js';
 import { renderTraefikDynamic, renderTraefikStatic } from './render-traefik.js';
 import { replaceDirectory } from './replace-directory.js';
+import type { DeployTarget, TargetFiles } from './deploy-target.js';
+import { renderKubernetesFiles } from './kubernetes/render-kubernetes.js';
+import { renderSwarmFiles } from './swarm/render-stack.js';
 
 export interface RenderDeploymentOptions {
   /** The deploy folder, absolute or relative to the project folder; default `<project>/deploy`. */
@@ -27,6 +30,8 @@ export interface RenderDeploymentOptions {
   version: string;
   /** `uid:gid` of the runtime containers; default this process's, so ./logs stays the operator's. */
   user?: string | undefined;
+  /** compose (default), swarm or kubernetes: which files describe the deployment (deploy-target.ts). */
+  target?: DeployTarget | undefined;
 }
 
 export interface RenderedDeployment {
@@ -79,7 +84,8 @@ export function renderDeploymentFiles({ config, plan, templates, images, logsDir
  * failure (a missing secret, a broken install) leaves the previous deploy folder as it was.
  */
 export async function renderDeployment(config: GatewayConfig, paths: ProjectPaths, options: RenderDeploymentOptions): Promise<RenderedDeployment> {
-  const plan = planDeployment(config, paths.dir);
+  const target = options.target ?? 'compose';
+  const plan = planDeployment(config, paths.dir, target);
   const out = resolve(paths.dir, options.out ?? DEFAULT_DEPLOY_DIR);
   await assertReplaceable(out, paths);
   const nodeImage = options.baseImage ?? config.deploy.nodeImage;
@@ -88,7 +94,7 @@ export async function renderDeployment(config: GatewayConfig, paths: ProjectPath
   const templates = await loadDeployTemplates(options.packageRoot);
   // Secrets are read and formatted before anything is written: a missing one changes nothing.
   const secrets = await collectServiceSecrets(config, paths, plan);
-  const envFiles = [...secrets].map(([service, entries]) => [`secrets/${service}.env`, formatEnvFile(service, entries)] as const);
+  const envFiles = target === 'compose' ? [...secrets].map(([service, entries]) => [`secrets/${service}.env`, formatEnvFile(service, entries)] as const) : [];
   const logsDir = join(paths.dir, 'logs');
   await mkdir(logsDir, { recursive: true });
   // The data volumes bind these (the local driver refuses a missing device); 0700 like the store beside them.
@@ -111,12 +117,18 @@ export async function renderDeployment(config: GatewayConfig, paths: ProjectPath
     ({ images, reusedApp } = build);
     try {
       written.push('build/runtime-node.Dockerfile', 'build/runtime-python.Dockerfile', 'build/app/');
-      const files = renderDeploymentFiles({ config, plan, templates, images, logsDir: composePath(out, paths.dir, logsDir), user });
-      for (const [path, text] of files) {
+      const inputs: DeploymentFilesInputs = { config, plan, templates, images, logsDir: composePath(out, paths.dir, logsDir), user };
+      const rendered: TargetFiles =
+        target === 'swarm'
+          ? renderSwarmFiles(inputs, secrets)
+          : target === 'kubernetes'
+            ? renderKubernetesFiles(inputs, secrets)
+            : { files: renderDeploymentFiles(inputs), secretFiles: new Map(envFiles) };
+      for (const [path, text] of rendered.files) {
         await atomicWriteFile(join(dir, path), text);
         written.push(path);
       }
-      for (const [path, text] of envFiles) {
+      for (const [path, text] of rendered.secretFiles) {
         await atomicWriteFile(join(dir, path), text, { mode: SECRET_FILE_MODE, dirMode: SECRET_DIR_MODE });
         written.push(path);
       }
@@ -146,6 +158,9 @@ export async function renderDeployment(config: GatewayConfig, paths: ProjectPath
   };
 }
 
+/** The file that describes a deploy folder of each target; each starts with COMPOSE_HEADER_MARK. */
+export const RENDERED_DESCRIPTIONS = ['compose.yaml', 'stack.yaml', 'kubernetes/kustomization.yaml'] as const;
+
 /** `../logs` when the deploy folder is inside the project (the two move together), else absolute. */
 function composePath(out: string, projectDir: string, target: string): string {
   return out.startsWith(projectDir + sep) ? relative(out, target) : target;
@@ -171,8 +186,8 @@ async function assertReplaceable(out: string, paths: ProjectPaths): Promise<void
     throw err;
   }
   if (entries.length === 0) return;
-  const compose = await readFile(join(out, 'compose.yaml'), 'utf8').catch(() => '');
-  if (!compose.includes(COMPOSE_HEADER_MARK)) {
+  const marked = await Promise.all(RENDERED_DESCRIPTIONS.map((path) => readFile(join(out, path), 'utf8').catch(() => '')));
+  if (!marked.some((text) => text.includes(COMPOSE_HEADER_MARK))) {
     throw new GatewayError('ERR_USAGE', `${out} exists and is not a deploy folder written by mcp-gateway render`, { hint });
   }
 }

@@ -17,6 +17,8 @@ export interface ProjectPaths {
   stateKey: string;
   /** Bearer secret of the admin API (`mcp-gateway clients`, `tokens`, `smoke`). */
   adminToken: string;
+  /** The built-in router's key for session ids (runtime/config/session-key.ts). */
+  sessionKey: string;
   stateDir: string;
   gitignore: string;
 }
@@ -36,6 +38,7 @@ export function projectPaths(dir: string): ProjectPaths {
     oidcClientSecret: join(secretsDir, 'oidc-client-secret'),
     stateKey: join(secretsDir, 'state-key'),
     adminToken: join(secretsDir, 'admin-token'),
+    sessionKey: join(secretsDir, 'session-key'),
     stateDir: join(root, '.mcp-gateway'),
     gitignore: join(root, '.gitignore'),
   };

@@ -94,6 +94,13 @@ const accessFields = {
 /** Pre-started, pre-initialized children kept ready per server; 0 (the default) turns the pool off. */
 const pool = z.number().int().min(0).max(64).optional();
 
+/**
+ * Swarm and Kubernetes deployments: how many bridge replicas run this server (default 1). The
+ * router sends each 2025 session to the replica that owns it and each 2026-07-28 request to one
+ * chosen by user (runtime/router/replicas/). More than one needs `store: redis`.
+ */
+const replicas = z.number().int().min(1).max(64).optional();
+
 const stdioServer = z.strictObject({
   command: z.string().min(1, 'must not be empty'),
   args: z.array(z.string()).default([]),
@@ -105,6 +112,7 @@ const stdioServer = z.strictObject({
   description: z.string().max(200).optional(),
   scopes: serverScopes,
   pool,
+  replicas,
   limits: bridgeLimits.optional(),
   /** Host paths the server may read (and write unless readOnly) inside its sandbox or container. */
   mounts: z.array(serverMount).max(32).optional(),
@@ -121,6 +129,7 @@ const builtinServer = z.strictObject({
   description: z.string().max(200).optional(),
   scopes: serverScopes,
   pool,
+  replicas,
   limits: bridgeLimits.optional(),
   ...accessFields,
 });
@@ -162,6 +171,7 @@ const remoteServer = z.strictObject({
   scopes: serverScopes,
   /** Of the limits only the message size applies: the proxy has no children, sessions are the remote server's. */
   limits: bridgeLimits.pick({ maxMessageBytes: true }).optional(),
+  replicas,
   ...accessFields,
 });
 
@@ -316,6 +326,18 @@ export const configSchema = z
         bind: z.string().min(1).default('0.0.0.0'),
         /** Traefik dashboard and insecure API: off unless asked for. */
         dashboard: z.boolean().default(false),
+        /** Swarm and Kubernetes deployments: replicas of the auth runtime and of the built-in router (default 1 each). More than one needs `store: redis`. */
+        replicas: z
+          .strictObject({
+            auth: z.number().int().min(1).max(64).optional(),
+            router: z.number().int().min(1).max(64).optional(),
+          })
+          .optional(),
+        /**
+         * Swarm and Kubernetes deployments: a bridge replica being replaced (rolling update, scale
+         * down) takes no new session and keeps serving its own for this long before ending them.
+         */
+        drainPeriod: duration.prefault('30s'),
       })
       .prefault({}),
     servers: z.record(z.string(), serverSchema).default({}),
@@ -392,6 +414,7 @@ export const configSchema = z
         });
       }
     }
+    checkReplicas(config, ctx);
     const provider = config.provider;
     if (provider.type === 'local' && !config.allowedUsers.some((u) => u.toLowerCase() === provider.user.toLowerCase())) {
       ctx.addIssue({
@@ -418,6 +441,31 @@ export const configSchema = z
   });
 
 export type GatewayConfigInput = z.input<typeof configSchema>;
+
+/**
+ * More than one replica of anything shares what one process keeps (users' grants, pending
+ * authorizations, rate-limit counters, refresh rotation) through the store: the embedded SQLite
+ * file is one host's, so it is refused rather than split.
+ */
+function checkReplicas(config: Pick<GatewayConfig, 'store' | 'deploy' | 'servers'>, ctx: z.RefinementCtx): void {
+  if (config.store?.type === 'redis') return;
+  const counts: Array<[path: (string | number)[], count: number | undefined]> = [
+    [['deploy', 'replicas', 'auth'], config.deploy?.replicas?.auth],
+    [['deploy', 'replicas', 'router'], config.deploy?.replicas?.router],
+    ...Object.entries(config.servers ?? {}).map(([name, server]): [string[], number | undefined] => [
+      ['servers', name, 'replicas'],
+      'replicas' in server ? server.replicas : undefined,
+    ]),
+  ];
+  for (const [path, count] of counts) {
+    if (count === undefined || count <= 1) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `is ${count}, and more than one replica needs store: redis (replicas share grants, pending authorizations and rate limits through it; the embedded store is one host's file); set store: { type: redis, url: redis://HOST:6379/0 } or use 1`,
+    });
+  }
+}
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;
 export type ServerConfigInput = z.input<typeof serverSchema>;

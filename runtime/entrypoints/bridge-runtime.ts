@@ -9,6 +9,7 @@ import { loadRuntimeConfig, runtimeAddress, secretReader, type RuntimeEnv } from
 import { startRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
 import type { GatewayTracing } from '../tracing/gateway-tracing.js';
 import { startTracing } from '../tracing/start-tracing.js';
+import { createBridgeDrain } from './bridge-drain.js';
 
 export interface BridgeRuntimeDeps {
   serverName: string;
@@ -19,6 +20,8 @@ export interface BridgeRuntimeDeps {
   metrics?: RuntimeMetrics;
   /** OpenTelemetry (runtime/tracing/): each request's `mcp.bridge` span, a child of the router's traceparent; shut down with the runtime. */
   tracing?: GatewayTracing | undefined;
+  /** MCPGW_DRAIN_MS (swarm, Kubernetes): on SIGTERM, keep serving the sessions this long, taking no new one (bridge-drain.ts). */
+  drainMs?: number;
 }
 
 /**
@@ -28,25 +31,31 @@ export interface BridgeRuntimeDeps {
  * bridge, which refuses any without `X-User-Sub`. Only the router (or Traefik after ForwardAuth)
  * reaches this port: it is never published.
  */
-export function startBridgeRuntime(
-  { serverName, bridge, logger, metrics, tracing }: BridgeRuntimeDeps,
+export async function startBridgeRuntime(
+  { serverName, bridge, logger, metrics, tracing, drainMs = 0 }: BridgeRuntimeDeps,
   listen: RuntimeAddress,
 ): Promise<RunningRuntime<RuntimeAddress>> {
-  function health(res: ServerResponse): void {
+  const drain = createBridgeDrain({ drainMs, sessions: () => bridge.sessionCount });
+  function health(req: IncomingMessage, res: ServerResponse): void {
+    // Readiness (`/health?ready=1`, Kubernetes' readinessProbe): a draining replica is alive but takes no new session.
+    if (drain.draining && new URLSearchParams((req.url ?? '').split('?')[1] ?? '').has('ready')) {
+      replyHealth(res, false, { server: serverName, reason: 'draining: this replica is being replaced', sessions: bridge.sessionCount });
+      return;
+    }
     void bridge.health().then(({ ok, detail }) => {
       if (!ok) logger.warn({ event: 'health_failed', detail });
       replyHealth(res, ok, { server: serverName, detail, sessions: bridge.sessionCount });
     });
   }
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (isHealthRequest(req)) health(res);
+  const handler = drain.wrap((req: IncomingMessage, res: ServerResponse): void => {
+    if (isHealthRequest(req)) health(req, res);
     else {
       tracing?.bridge(req, res, serverName);
       void bridge.handle(req, res);
     }
-  };
+  });
   metrics?.metrics.watchServers(() => new Map([[serverName, bridge]]));
-  return serveRuntime(
+  const running = await serveRuntime(
     `bridge-${serverName}`,
     metrics === undefined ? handler : metrics.meter(handler, (req) => (isHealthRequest(req) ? 'health' : 'mcp')),
     listen,
@@ -60,6 +69,22 @@ export function startBridgeRuntime(
       },
     },
   );
+  if (drainMs <= 0) return running;
+  let closing: Promise<void> | undefined;
+  return {
+    address: running.address,
+    close() {
+      closing ??= (async () => {
+        logger.info(
+          { event: 'bridge_draining', sessions: bridge.sessionCount, drainMs },
+          `draining: no new session; serving ${bridge.sessionCount} for up to ${drainMs} ms`,
+        );
+        await drain.drain();
+        await running.close();
+      })();
+      return closing;
+    },
+  };
 }
 
 export interface BridgeRuntimeEnvOptions {
@@ -121,13 +146,25 @@ export async function startBridgeRuntimeFromEnv({
     ...(upstreamHeaders ? { upstreamHeaders } : {}),
   }).get(serverName)!;
   try {
-    return await startBridgeRuntime({ serverName, bridge, logger, metrics, tracing }, listen);
+    return await startBridgeRuntime({ serverName, bridge, logger, metrics, tracing, drainMs: drainPeriod(env) }, listen);
   } catch (err) {
     await bridge.close();
     metrics.close();
     await tracing?.shutdown();
     throw err;
   }
+}
+
+/** MCPGW_DRAIN_MS: whole milliseconds, 0 or unset for none (compose: docker stop's 10 s are the shutdown grace alone). */
+function drainPeriod(env: RuntimeEnv): number {
+  const text = env['MCPGW_DRAIN_MS'];
+  if (text === undefined || text === '') return 0;
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new GatewayError('ERR_CONFIG_INVALID', `MCPGW_DRAIN_MS=${text} is not a whole number of milliseconds`, {
+      hint: 'e.g. MCPGW_DRAIN_MS=30000 (deploy.drainPeriod); render the deploy folder again',
+    });
+  }
+  return Number(text);
 }
 
 /** The JSON object of MCPGW_UPSTREAM_HEADERS, keyed by the configured names (matched case-insensitively, as from `.secrets/`). */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gatewayUrls } from '../auth/gateway-urls.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -9,7 +10,11 @@ import { AUTH_URL, RUNTIME_PORT } from '../http/edge-contract.js';
 import { createHttpForwardAuth } from '../router/http-forward-auth.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
 import { replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
-import { DEFAULT_ROUTER_LISTEN, loadRuntimeConfig, runtimeListen, runtimeUrl, type RuntimeEnv } from './runtime-env.js';
+import { DEFAULT_ROUTER_LISTEN, loadRuntimeConfig, runtimeListen, runtimeUrl, secretReader, type RuntimeEnv } from './runtime-env.js';
+import { checkSessionKey } from '../config/session-key.js';
+import { createReplicaRouter } from '../router/replicas/replica-router.js';
+import { createReplicaSet, dnsReplicas, type ReplicaAddress } from '../router/replicas/replica-set.js';
+import { createSessionSeal } from '../router/replicas/session-seal.js';
 import { METRICS_PORT, startRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.js';
 import { routeClassifier } from '../metrics/http-routes.js';
 import type { GatewayTracing } from '../tracing/gateway-tracing.js';
@@ -33,6 +38,10 @@ export interface RouterRuntimeDeps {
   metrics?: RuntimeMetrics;
   /** OpenTelemetry (runtime/tracing/): each MCP request's root span, its token check, a traceparent to the bridge; shut down with the runtime. */
   tracing?: GatewayTracing | undefined;
+  /** MCPGW_SESSION_KEY: seals session ids so any router replica routes a session to its bridge replica; a random one (this process only) when unset. */
+  sessionKey?: Uint8Array;
+  /** Every replica of a server's bridge now, as host:port; default: the addresses its bridge URL's host resolves to (replica-set.ts). */
+  resolveReplicas?: (server: string, bridgeUrl: URL) => () => Promise<ReplicaAddress[]>;
 }
 
 /**
@@ -45,8 +54,15 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
   const urls = gatewayUrls(config);
   const forwardAuth = createHttpForwardAuth({ authUrl, logger, ...(deps.forwardAuthTimeoutMs === undefined ? {} : { timeoutMs: deps.forwardAuthTimeoutMs }) });
   const auth = createReverseProxy({ name: 'auth', target: authUrl, logger });
+  const seal = createSessionSeal(deps.sessionKey ?? randomBytes(32));
+  const resolveReplicas = deps.resolveReplicas ?? ((_server: string, url: URL) => dnsReplicas(url));
+  // Each server's replicas (one in compose, `servers.NAME.replicas` in a swarm or Kubernetes), each session to its owner.
   const bridges = new Map<string, ReverseProxy>(
-    urls.serverNames.map((name) => [name, createReverseProxy({ name: `bridge-${name}`, target: bridgeUrl.replaceAll('{name}', name), logger })]),
+    urls.serverNames.map((name) => {
+      const target = new URL(bridgeUrl.replaceAll('{name}', name));
+      const replicas = createReplicaSet({ resolve: resolveReplicas(name, target) });
+      return [name, createReplicaRouter({ server: name, replicas, seal, logger, basePath: target.pathname })];
+    }),
   );
   const healthUrl = `${authUrl}/health`;
 
@@ -99,6 +115,14 @@ export async function startRouterRuntimeFromEnv({ env, logger }: { env: RuntimeE
         return [`bridge-${name}`, `${bridge.protocol}//${bridge.hostname}:${METRICS_PORT}/metrics`] as const;
       }),
   );
+  const keyText = await secretReader(env).optional('MCPGW_SESSION_KEY');
+  if (keyText === undefined) {
+    logger.warn(
+      { event: 'session_key_missing' },
+      'MCPGW_SESSION_KEY is not set: session ids are sealed with a key of this process only, so they end when it restarts and no other router replica can route them; render the deploy folder again',
+    );
+  }
+  const sessionKey = keyText === undefined ? undefined : Buffer.from(checkSessionKey(keyText, 'MCPGW_SESSION_KEY'), 'base64url');
   const metrics = await startRuntimeMetrics(env, logger, relayed);
   const tracing = await startTracing({ env, logger, runtime: 'router' });
   try {
@@ -110,6 +134,7 @@ export async function startRouterRuntimeFromEnv({ env, logger }: { env: RuntimeE
         logger,
         metrics,
         tracing,
+        ...(sessionKey === undefined ? {} : { sessionKey }),
       },
       runtimeListen(env, DEFAULT_ROUTER_LISTEN),
     );

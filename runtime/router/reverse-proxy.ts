@@ -112,13 +112,15 @@ export function createReverseProxy({ name, target, logger }: ReverseProxyOptions
   };
 }
 
+/** Header names a message's Connection header lists (hop-by-hop for that message). */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   const tokens = new Set<string>();
   for (const token of String(headers.connection ?? '').split(',')) if (token.trim() !== '') tokens.add(token.trim().toLowerCase());
   return tokens;
 }
 
-function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {
+/** What goes to the upstream: the client's headers minus hop-by-hop ones, X-Forwarded-* from this connection. */
+export function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   const named = connectionTokens(req.headers);
   const headers: OutgoingHttpHeaders = {};
   for (const [key, value] of Object.entries(req.headers)) {
@@ -137,7 +139,8 @@ function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   return headers;
 }
 
-function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+/** What goes back to the client: the upstream's headers minus hop-by-hop ones. */
+export function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   const named = connectionTokens(incoming);
   const headers: OutgoingHttpHeaders = {};
   for (const [key, value] of Object.entries(incoming)) {

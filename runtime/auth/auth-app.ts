@@ -1,5 +1,4 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { clientManagementEndpoint } from './endpoints/client-management-endpoint.js';
 import { introspectionEndpoint, revocationEndpoint } from './endpoints/revocation-endpoints.js';
 import type { AuthContext } from './auth-context.js';
@@ -22,6 +21,7 @@ import { METRICS_PATH, metricsHandler } from '../metrics/metrics-endpoint.js';
 import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
 import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
+import { requestRateLimit } from './request-rate-limit.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -41,13 +41,17 @@ function publicCors(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/*
+ * The limits below count in the store (request-rate-limit.ts): on Redis one count per address
+ * for all auth replicas together.
+ */
+
 /** Claude re-registers on every fresh connection, so the limit is per address and generous; a flood is 429. */
 function registrationLimit(ctx: AuthContext) {
-  return rateLimit({
+  return requestRateLimit(ctx.store.rates, {
+    name: 'register',
     windowMs: 10 * 60_000,
     limit: ctx.config.clients.registrationsPer10Min,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
     handler: (req, res) => {
       ctx.audit('access_denied', { reason: 'registration rate limit', ip: req.ip });
       sendOAuthError(res, new OAuthError('invalid_request', 'too many registrations from this address; try again later', 429));
@@ -56,12 +60,11 @@ function registrationLimit(ctx: AuthContext) {
 }
 
 /** Code guessing and refresh storms: 300 token requests per minute per address is far above any real client. */
-function tokenLimit() {
-  return rateLimit({
+function tokenLimit(ctx: AuthContext) {
+  return requestRateLimit(ctx.store.rates, {
+    name: 'token',
     windowMs: 60_000,
     limit: 300,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
     handler: (_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'too many token requests from this address; try again later', 429)),
   });
 }
@@ -72,12 +75,11 @@ function tokenLimit() {
  * person connecting clients needs. The store-side bound is pending-quota.ts; this one keeps a
  * flood from reaching it at all. A page, not JSON: a browser is at the other end.
  */
-function authorizeLimit() {
-  return rateLimit({
+function authorizeLimit(ctx: AuthContext) {
+  return requestRateLimit(ctx.store.rates, {
+    name: 'authorize',
     windowMs: 60_000,
     limit: 120,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
     handler: (_req, res) =>
       sendErrorPage(res, 429, 'Too many requests', 'Too many sign-ins were started from your network. Wait a minute, then connect again.'),
   });
@@ -129,9 +131,9 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.delete('/register/:clientId', manage.remove);
   app.post('/revoke', form, revocationEndpoint(ctx));
   app.post('/introspect', form, introspectionEndpoint(ctx));
-  app.get('/authorize', authorizeLimit(), authorizeEndpoint(ctx));
+  app.get('/authorize', authorizeLimit(ctx), authorizeEndpoint(ctx));
   app.post('/consent', form, consentEndpoint(ctx));
-  app.post('/token', tokenLimit(), form, tokenEndpoint(ctx));
+  app.post('/token', tokenLimit(ctx), form, tokenEndpoint(ctx));
 
   const upstream = ctx.upstream;
   if (upstream.kind === 'github') {

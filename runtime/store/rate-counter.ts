@@ -11,6 +11,10 @@ export interface RateWindow {
 export interface RateVerdict {
   allowed: boolean;
   retryAfterMs: number;
+  /** Requests counted in the key's current window, this one included (past the limit too). */
+  count: number;
+  /** Until the current window ends and the count starts from zero again. */
+  resetInMs: number;
 }
 
 /**
@@ -39,11 +43,14 @@ function limiterCache(make: (rate: RateWindow, keyPrefix: string) => RateLimiter
 
 async function consumeWith(limiter: RateLimiterAbstract, key: string): Promise<RateVerdict> {
   try {
-    await limiter.consume(key, 1);
-    return { allowed: true, retryAfterMs: 0 };
+    const res = await limiter.consume(key, 1);
+    return { allowed: true, retryAfterMs: 0, count: res.consumedPoints, resetInMs: Math.max(0, res.msBeforeNext) };
   } catch (err) {
     // The library rejects with a RateLimiterRes when the limit is reached, with an Error when its store failed.
-    if (err instanceof RateLimiterRes) return { allowed: false, retryAfterMs: Math.max(1, err.msBeforeNext) };
+    if (err instanceof RateLimiterRes) {
+      const retryAfterMs = Math.max(1, err.msBeforeNext);
+      return { allowed: false, retryAfterMs, count: err.consumedPoints, resetInMs: retryAfterMs };
+    }
     throw err;
   }
 }

@@ -1,11 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { AuthContext } from '../auth-context.js';
 import { adminBearerCheck } from './admin-bearer.js';
 import { isGatewayError } from '../../errors.js';
 import { createAdminStatusSource, type AdminStatusSource } from './admin-status.js';
 import { refuseDeepJson } from '../../http/json-depth.js';
+import { requestRateLimit } from '../request-rate-limit.js';
 
 /** Failed admin requests per address per window; a valid token is never limited (no lockout of the operator). */
 const FAILURES_PER_WINDOW = 30;
@@ -73,11 +73,10 @@ export function adminApi(ctx: AuthContext, adminToken: string, status: AdminStat
     next();
   });
   router.use(
-    rateLimit({
+    requestRateLimit(ctx.store.rates, {
+      name: 'admin-api-failures',
       windowMs: FAILURE_WINDOW_MS,
       limit: FAILURES_PER_WINDOW,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
       skip: (_req, res) => res.locals['adminAuthorised'] === true,
       handler: (req, res) => {
         ctx.audit('admin_denied', { reason: 'rate limit', ip: req.ip, path: req.path.slice(0, 100) });

@@ -1,5 +1,4 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { isGatewayError } from '../../errors.js';
 import { isStoreOutage, STORE_RETRY_AFTER_S } from '../../http/store-outage.js';
 import type { AuthContext } from '../auth-context.js';
@@ -8,6 +7,7 @@ import { beginAdminLogin } from './admin-login.js';
 import { closeAdminSession, csrfMatches, currentAdminSession, isAdminUser, type AdminSessionRecord } from './admin-page-session.js';
 import type { AdminStatusSource } from './admin-status.js';
 import type { RecentAuditFilter } from '../../logging/recent-audit.js';
+import { requestRateLimit } from '../request-rate-limit.js';
 
 /** The page's paths under /admin; every other path there is the JSON admin API's (admin-api.ts). */
 const PAGE_PATHS: Readonly<Record<string, 'GET' | 'POST'>> = {
@@ -104,11 +104,10 @@ export function adminPage(ctx: AuthContext, source: AdminStatusSource): express.
 
   router.get(
     '/login',
-    rateLimit({
+    requestRateLimit(ctx.store.rates, {
+      name: 'admin-login',
       windowMs: 60_000,
       limit: 30,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
       handler: (_req, res) => sendAdminMessage(res, 429, 'Too many logins', 'Too many admin logins were started from your network. Wait a minute.'),
     }),
     (req, res) => beginAdminLogin(ctx, req, res),

@@ -164,10 +164,17 @@ export function createClientRegistry(
       await forgetClientConsents(store, clientId);
       return removed;
     },
-    /** Called when the client obtains tokens: keeps it alive for another idle period. */
+    /**
+     * Called when the client obtains tokens: keeps it alive for another idle period. The record is
+     * read again, not written back from `record` (read when the token request began): an RFC 7592
+     * update or a deletion in between, on another auth replica or between this request's awaits,
+     * must not be undone by the old copy. Not atomic, but the window is one store round trip.
+     */
     async touch(record: ClientRecord): Promise<void> {
       if (record.metadataDocument) return;
-      await store.set(key(record.clientId), { ...record, lastUsedAt: now() }, { ttlMs: lifetimes.idleTtlMs });
+      const current = await store.get<ClientRecord>(key(record.clientId));
+      if (current === undefined) return;
+      await store.set(key(record.clientId), { ...current, lastUsedAt: now() }, { ttlMs: lifetimes.idleTtlMs });
     },
     secretMatches(record: ClientRecord, secret: string): boolean {
       return record.clientSecretHash !== undefined && constantTimeEqual(sha256Base64url(secret), record.clientSecretHash);

@@ -7,6 +7,7 @@ import type { UpstreamLoginBase } from './upstream-login.js';
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const MAX_ATTEMPTS = 5;
 const CODE_TTL_MS = 10 * 60_000;
+const TRIES = { count: MAX_ATTEMPTS, windowMs: CODE_TTL_MS };
 
 export interface LocalLoginAnnouncement {
   code: string;
@@ -14,9 +15,8 @@ export interface LocalLoginAnnouncement {
   user: string;
 }
 
-interface StoredAttempt {
+interface StoredCode {
   codeHash: string;
-  attempts: number;
 }
 
 export type LocalCodeCheck = 'ok' | 'wrong' | 'expired';
@@ -24,6 +24,10 @@ export type LocalCodeCheck = 'ok' | 'wrong' | 'expired';
 /**
  * Login without an identity provider: each login attempt gets a fresh one-time code that only
  * the operator sees (printed in the gateway's terminal). Single-use, 10 minutes, 5 tries.
+ *
+ * The tries are counted by the store's rate counter, one atomic count per login: they used to be
+ * a number read, incremented and written back with the code, so guesses sent at once (to one
+ * process, or spread over auth replicas) all read the same count and got more than 5 tries.
  */
 export function createLocalLogin({
   store,
@@ -42,24 +46,30 @@ export function createLocalLogin({
     async begin(pendingId, { clientName }) {
       const raw = Array.from({ length: 8 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
       const code = `${raw.slice(0, 4)}-${raw.slice(4)}`;
-      await store.set(`local-login:${pendingId}`, { codeHash: sha256Base64url(raw), attempts: 0 } satisfies StoredAttempt, { ttlMs: CODE_TTL_MS });
+      await store.set(`local-login:${pendingId}`, { codeHash: sha256Base64url(raw) } satisfies StoredCode, { ttlMs: CODE_TTL_MS });
       announce({ code, clientName, user });
       return `${loginUrl}?txn=${encodeURIComponent(pendingId)}`;
     },
     async check(pendingId, code) {
       const key = `local-login:${pendingId}`;
-      const stored = await store.get<StoredAttempt>(key);
+      const stored = await store.get<StoredCode>(key);
       if (!stored) return 'expired';
+      // The window starts after the code was made, so it outlasts the code: a count never restarts for it.
+      const attempt = await store.rates.consume(`auth:local-login\n${pendingId}`, TRIES);
+      if (!attempt.allowed) {
+        await store.delete(key);
+        return 'expired';
+      }
       const typed = code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+      // The caller takes the pending authorization (atomic), which makes a right code single-use.
       if (constantTimeEqual(sha256Base64url(typed), stored.codeHash)) {
         await store.delete(key);
         return 'ok';
       }
-      if (stored.attempts + 1 >= MAX_ATTEMPTS) {
+      if (attempt.count >= MAX_ATTEMPTS) {
         await store.delete(key);
         return 'expired';
       }
-      await store.set(key, { ...stored, attempts: stored.attempts + 1 }, { ttlMs: CODE_TTL_MS });
       return 'wrong';
     },
   };

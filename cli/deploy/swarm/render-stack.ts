@@ -158,28 +158,46 @@ export function renderSwarmFiles(inputs: DeploymentFilesInputs, secrets: Service
     ' once the images of x-build exist on the nodes (on more than one node: push them to a registry, docs/swarm.md).',
     ' Secrets are files under secrets/ (mode 0600) that become Docker secrets, never in this file or in the images.',
   ].join('\n');
-  commentKey(doc, ['services', 'redis', 'deploy'], [
-    " One Redis, on the node that holds its volume: on more than one node, pin it (placement.constraints) (the volume of another node is another, empty one).",
-  ]);
+  commentKey(
+    doc,
+    ['services', 'redis', 'deploy'],
+    [
+      ' One Redis, on the node that holds its volume: on more than one node, pin it (placement.constraints) (the volume of another node is another, empty one).',
+    ],
+  );
   if (published) {
-    commentKey(doc, ['services', 'router', 'ports'], [
-      ' Host mode: each node running a router task listens on this port itself (the ingress mesh needs IPVS).',
-      ' One router per node; put a load balancer or DNS in front of the nodes (docs/swarm.md).',
-    ]);
+    commentKey(
+      doc,
+      ['services', 'router', 'ports'],
+      [
+        ' Host mode: each node running a router task listens on this port itself (the ingress mesh needs IPVS).',
+        ' One router per node; put a load balancer or DNS in front of the nodes (docs/swarm.md).',
+      ],
+    );
   }
   for (const bridge of plan.bridges) {
-    commentKey(doc, ['services', bridge.service, 'stop_grace_period'], [
-      ' deploy.drainPeriod + shutdownGrace + 5s: a replica being replaced serves its sessions for the drain, then stops.',
-    ]);
+    commentKey(
+      doc,
+      ['services', bridge.service, 'stop_grace_period'],
+      [' deploy.drainPeriod + shutdownGrace + 5s: a replica being replaced serves its sessions for the drain, then stops.'],
+    );
   }
-  commentKey(doc, ['networks'], [
-    ' Overlay networks: the default one holds Redis, auth and the router; each bridge has its own, shared only with the',
-    ' router (a bridge trusts X-User-* headers and must not reach Redis, auth or another bridge).',
-  ]);
-  commentKey(doc, ['x-build'], [
-    ' How the runtime images are built from build/ (docker stack deploy builds nothing): `mcp-gateway up --target swarm`',
-    ' builds the missing ones on this host, as would `docker build -f build/<dockerfile> --build-arg ... -t <tag> build`.',
-  ]);
+  commentKey(
+    doc,
+    ['networks'],
+    [
+      ' Overlay networks: the default one holds Redis, auth and the router; each bridge has its own, shared only with the',
+      ' router (a bridge trusts X-User-* headers and must not reach Redis, auth or another bridge).',
+    ],
+  );
+  commentKey(
+    doc,
+    ['x-build'],
+    [
+      ' How the runtime images are built from build/ (docker stack deploy builds nothing): `mcp-gateway up --target swarm`',
+      ' builds the missing ones on this host, as would `docker build -f build/<dockerfile> --build-arg ... -t <tag> build`.',
+    ],
+  );
   commentKey(doc, ['services', 'auth', 'secrets'], [' mode 256 is 0400 and 292 is 0444: YAML 1.1 and 1.2 readers disagree about a leading 0.']);
   // Commands, tests and network lists on one line, as the compose templates write them.
   visit(doc, {

@@ -141,7 +141,8 @@ export function readSecretsFirst(script: unknown, secrets: readonly StackSecret[
 /** The limits of a bridge as swarm's deploy.resources.limits spells them (strings for cpus and memory). */
 export function bridgeLimits(bridge: BridgePlan): YamlMap {
   const { memoryBytes, cpus, pids } = bridge.limits;
-  const memory = memoryBytes % 1024 ** 3 === 0 ? `${memoryBytes / 1024 ** 3}G` : memoryBytes % 1024 ** 2 === 0 ? `${memoryBytes / 1024 ** 2}M` : `${memoryBytes}`;
+  const memory =
+    memoryBytes % 1024 ** 3 === 0 ? `${memoryBytes / 1024 ** 3}G` : memoryBytes % 1024 ** 2 === 0 ? `${memoryBytes / 1024 ** 2}M` : `${memoryBytes}`;
   return { cpus: String(cpus), memory, pids };
 }
 

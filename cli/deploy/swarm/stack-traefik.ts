@@ -40,10 +40,12 @@ export function traefikFront(inputs: DeploymentFilesInputs): TraefikFront {
   const staticKey = hashedKey('traefik-static', staticText);
   const dynamicKey = hashedKey('traefik-dynamic', dynamicText);
 
-  const compose = (parse(renderCompose({ ...inputs, configHashes: { auth: '-', traefik: '-', ...Object.fromEntries(plan.bridges.map((b) => [b.service, '-'])) } })) as {
-    services: Record<string, YamlMap>;
-    volumes: Record<string, YamlMap>;
-  }).services['traefik'];
+  const compose = (
+    parse(renderCompose({ ...inputs, configHashes: { auth: '-', traefik: '-', ...Object.fromEntries(plan.bridges.map((b) => [b.service, '-'])) } })) as {
+      services: Record<string, YamlMap>;
+      volumes: Record<string, YamlMap>;
+    }
+  ).services['traefik'];
   if (compose === undefined) throw new TypeError('the compose file of router: traefik has no traefik service');
   const service = swarmService('traefik', compose, { plan, secrets: [], user: inputs.user });
   // The Docker socket and ./traefik stay on this host: the configuration comes as swarm configs.

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { GatewayConfig, ServerConfig } from '../../runtime/config/schema.js';
+import { replicaCountsAboveOne, type GatewayConfig, type ServerConfig } from '../../runtime/config/schema.js';
 import { resolveMounts, serverDataDir, type ResolvedMount } from '../../runtime/config/server-mounts.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { bridgeContainerLimits, type ContainerLimits } from './container-limits.js';
@@ -166,18 +166,10 @@ export function planDeployment(config: GatewayConfig, projectDir: string, target
  */
 function checkTarget(config: GatewayConfig, target: DeployTarget): void {
   if (target === 'compose') {
-    const counts: Array<[string, number | undefined]> = [
-      ['deploy.replicas.auth', config.deploy.replicas?.auth],
-      ['deploy.replicas.router', config.deploy.replicas?.router],
-      ...Object.entries(config.servers).map(([name, server]): [string, number | undefined] => [
-        `servers.${name}.replicas`,
-        'replicas' in server ? server.replicas : undefined,
-      ]),
-    ];
-    const many = counts.find(([, count]) => count !== undefined && count > 1);
+    const [many] = replicaCountsAboveOne(config);
     if (many !== undefined) {
-      throw new GatewayError('ERR_CONFIG_INVALID', `${many[0]} is ${many[1]}, but the compose target runs one container per service`, {
-        hint: 'deploy to a swarm (mcp-gateway up --target swarm) or to Kubernetes (mcp-gateway render --target kubernetes), or set it to 1',
+      throw new GatewayError('ERR_CONFIG_INVALID', `${many.path.join('.')} is ${many.count}, but the compose target runs one container per service`, {
+        hint: 'deploy to a swarm (mcp-gateway render --target swarm, then docker stack deploy) or to Kubernetes (mcp-gateway render --target kubernetes), or set it to 1',
       });
     }
     return;

@@ -449,22 +449,26 @@ export type GatewayConfigInput = z.input<typeof configSchema>;
  */
 function checkReplicas(config: Pick<GatewayConfig, 'store' | 'deploy' | 'servers'>, ctx: z.RefinementCtx): void {
   if (config.store?.type === 'redis') return;
-  const counts: Array<[path: (string | number)[], count: number | undefined]> = [
-    [['deploy', 'replicas', 'auth'], config.deploy?.replicas?.auth],
-    [['deploy', 'replicas', 'router'], config.deploy?.replicas?.router],
-    ...Object.entries(config.servers ?? {}).map(([name, server]): [string[], number | undefined] => [
-      ['servers', name, 'replicas'],
-      'replicas' in server ? server.replicas : undefined,
-    ]),
-  ];
-  for (const [path, count] of counts) {
-    if (count === undefined || count <= 1) continue;
+  for (const { path, count } of replicaCountsAboveOne(config)) {
     ctx.addIssue({
       code: 'custom',
       path,
       message: `is ${count}, and more than one replica needs store: redis (replicas share grants, pending authorizations and rate limits through it; the embedded store is one host's file); set store: { type: redis, url: redis://HOST:6379/0 } or use 1`,
     });
   }
+}
+
+/** Every replica count above 1 the config sets (deploy.replicas.auth/router, servers.NAME.replicas), with its key's path. */
+export function replicaCountsAboveOne(config: Pick<GatewayConfig, 'deploy' | 'servers'>): Array<{ path: string[]; count: number }> {
+  const counts: Array<{ path: string[]; count: number | undefined }> = [
+    { path: ['deploy', 'replicas', 'auth'], count: config.deploy?.replicas?.auth },
+    { path: ['deploy', 'replicas', 'router'], count: config.deploy?.replicas?.router },
+    ...Object.entries(config.servers ?? {}).map(([name, server]) => ({
+      path: ['servers', name, 'replicas'],
+      count: 'replicas' in server ? server.replicas : undefined,
+    })),
+  ];
+  return counts.filter((entry): entry is { path: string[]; count: number } => entry.count !== undefined && entry.count > 1);
 }
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ServerConfig = z.output<typeof serverSchema>;

@@ -86,19 +86,7 @@ export function createReverseProxy({ name, target, logger }: ReverseProxyOptions
             .end(JSON.stringify({ error: 'bad_gateway', error_description: `${name} did not answer (${err.code ?? err.message})` }));
         },
       });
-      outgoing.on('response', (answer) => {
-        const headers = responseHeaders(answer.headers);
-        const streaming = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
-        res.writeHead(answer.statusCode ?? 502, headers);
-        // An event stream's headers go out now; pipe() then writes each event as it arrives.
-        if (streaming) res.flushHeaders();
-        answer.pipe(res);
-        // The upstream cut its answer short (a bridge restarting mid-stream): cut ours too.
-        answer.once('close', () => {
-          if (!answer.complete) res.destroy();
-        });
-        answer.once('error', () => res.destroy());
-      });
+      outgoing.on('response', (answer) => relayAnswer(answer, res, responseHeaders(answer.headers)));
       req.pipe(outgoing);
     });
   }
@@ -110,6 +98,19 @@ export function createReverseProxy({ name, target, logger }: ReverseProxyOptions
       agent.destroy();
     },
   };
+}
+
+/** Sends the upstream's answer on as it arrives, with `headers`; an SSE stream's headers go out at once. */
+export function relayAnswer(answer: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  res.writeHead(answer.statusCode ?? 502, headers);
+  // An event stream's headers go out now; pipe() then writes each event as it arrives.
+  if (String(answer.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+  answer.pipe(res);
+  // The upstream cut its answer short (a bridge restarting mid-stream): cut ours too.
+  answer.once('close', () => {
+    if (!answer.complete) res.destroy();
+  });
+  answer.once('error', () => res.destroy());
 }
 
 /** Header names a message's Connection header lists (hop-by-hop for that message). */

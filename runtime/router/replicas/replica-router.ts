@@ -2,7 +2,7 @@ import { Agent, request, type ClientRequest, type IncomingMessage, type Outgoing
 import { isModernVersion } from '../../bridge/modern/modern-protocol.js';
 import { SESSION_NOT_FOUND } from '../../bridge/json-rpc.js';
 import type { Logger } from '../../logger.js';
-import { forwardHeaders, responseHeaders, type ReverseProxy } from '../reverse-proxy.js';
+import { forwardHeaders, relayAnswer, responseHeaders, type ReverseProxy } from '../reverse-proxy.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { splitReplica, type ReplicaAddress, type ReplicaSet } from './replica-set.js';
 import type { SessionSeal } from './session-seal.js';
@@ -195,14 +195,8 @@ export function createReplicaRouter({
             return settle({ kind: 'failed', err: Object.assign(new Error('the bridge issued an invalid session id'), { code: 'EPROTO' }) });
           }
         }
-        res.writeHead(answer.statusCode ?? 502, headers);
-        if (String(answer.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
-        answer.pipe(res);
-        answer.once('close', () => {
-          if (!answer.complete) res.destroy();
-          settle({ kind: 'answered' });
-        });
-        answer.once('error', () => res.destroy());
+        relayAnswer(answer, res, headers);
+        answer.once('close', () => settle({ kind: 'answered' }));
       });
       for (const chunk of body.chunks) outgoing.write(chunk);
       if (body.complete) outgoing.end();

@@ -8,7 +8,13 @@ const AUTH_SUITES = ['test/auth-*.test.ts', 'test/sdk-client-flow.test.ts', 'tes
  * with MCPGW_TEST_WITHOUT_DOCKER_ENGINE=1: they spend their time in the engine, and the run on the
  * Node version of `.ci/run` covers them.
  */
-const DOCKER_ENGINE_SUITES = ['test/docker-e2e.test.ts', 'test/docker-up-failures.test.ts', 'test/images-build.test.ts', 'test/admin-docker-target.test.ts'];
+const DOCKER_ENGINE_SUITES = [
+  'test/docker-e2e.test.ts',
+  'test/docker-up-failures.test.ts',
+  'test/images-build.test.ts',
+  'test/admin-docker-target.test.ts',
+  'test/swarm-e2e.test.ts',
+];
 
 export default defineConfig({
   test: {

@@ -22,6 +22,7 @@ import { makeTempDir, PACKAGE_ROOT, removeTempDir, runCli, STACK_FRAME, type Cli
 import { freePort } from './helpers/free-port.js';
 import { buildTestBaseImages, TEST_BASE_LABEL } from './helpers/scratch-images.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
+import { stepTimings } from './helpers/step-timings.js';
 
 /**
  * The Docker deployment end to end, on the real engine: `mcp-gateway up` with the built-in
@@ -103,15 +104,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
   /** A copy of the built package the CLI runs from (see freezePackage). */
   let frozen: string | undefined;
   const cli = (args: string[]): Promise<CliResult> => runCli(args, frozen === undefined ? {} : { packageRoot: frozen });
-  const timings: Record<string, number> = {};
-  const timed = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
-    const start = Date.now();
-    try {
-      return await step();
-    } finally {
-      timings[label] = Date.now() - start;
-    }
-  };
+  const { timings, timed } = stepTimings();
 
   beforeAll(async () => {
     if (!reachable) throw new Error(`Docker is required in CI: ${SKIP_MESSAGE}`);

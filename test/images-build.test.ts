@@ -13,6 +13,7 @@ import { serverDataDir } from '../runtime/config/server-mounts.js';
 import { localInitArgs, makeTempDir, removeTempDir, runCli, STACK_FRAME, type CliResult } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { freezePackage } from './helpers/frozen-package.js';
+import { stepTimings } from './helpers/step-timings.js';
 
 /**
  * `mcp-gateway images build` on a host without a registry (this one: DESIGN.md), and `up` with
@@ -49,16 +50,8 @@ describe.skipIf(!reachable && !process.env['CI'])('images build and up with the 
   let project: string;
   let report: ImagesReport;
   const scratchContainers: string[] = [];
-  const timings: Record<string, number> = {};
+  const { timings, timed } = stepTimings();
   const cli = (args: string[]): Promise<CliResult> => runCli(args, { packageRoot: frozen });
-  const timed = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
-    const start = Date.now();
-    try {
-      return await step();
-    } finally {
-      timings[label] = Date.now() - start;
-    }
-  };
   const tagOf = (kind: string): string => report.images.find((i) => i.kind === kind)!.tag!;
 
   beforeAll(async () => {

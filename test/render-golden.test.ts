@@ -1,10 +1,11 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { renderDeployment, type RenderedDeployment } from '../cli/deploy/render-deployment.js';
 import { PACKAGE_ROOT } from './helpers/cli-run.js';
 import { makeSampleProject, renderSampleFiles, sampleConfig, sampleConfigInput } from './helpers/deploy-fixtures.js';
+import { expectGolden as expectGoldenIn } from './helpers/golden-files.js';
 
 /*
  * Golden files pin what `render` writes for the sample project (test/helpers/deploy-fixtures.ts).
@@ -12,18 +13,8 @@ import { makeSampleProject, renderSampleFiles, sampleConfig, sampleConfigInput }
  *   UPDATE_GOLDEN=1 npx vitest run --project main test/render-golden
  */
 const GOLDEN_DIR = fileURLToPath(new URL('./golden/', import.meta.url));
-const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 
-async function expectGolden(name: string, actual: string): Promise<void> {
-  const file = join(GOLDEN_DIR, name);
-  if (UPDATE) {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, actual);
-    return;
-  }
-  const expected = await readFile(file, 'utf8').catch(() => `(test/golden/${name} is missing)`);
-  expect(actual, `test/golden/${name} differs; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff`).toBe(expected);
-}
+const expectGolden = (name: string, actual: string): Promise<void> => expectGoldenIn(GOLDEN_DIR, name, actual);
 
 /** What changes without the output changing meaning: the package version, the build-context hash in image tags, the temp folder of the project. */
 function normalise(text: string, version: string, root: string): string {

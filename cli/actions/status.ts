@@ -17,6 +17,11 @@ import { connectDocker, type DockerConnection } from '../deploy/docker/docker-co
 import { dockerMessage } from '../deploy/docker/engine-error.js';
 import { listProjectContainers, type ProjectContainer } from '../deploy/docker/project-containers.js';
 import { projectTarget } from '../deployment-target.js';
+import { projectName } from '../deploy/deploy-plan.js';
+import { parseDeployTarget, UP_TARGETS } from '../deploy/deploy-target.js';
+import { renderedTarget } from '../deploy/docker-deployment.js';
+import { assertSwarmManager } from '../deploy/swarm/swarm-manager.js';
+import { listProjectServices, type ProjectService } from '../deploy/swarm/swarm-objects.js';
 import { dirArg } from '../dir-arg.js';
 import { processOutput, type CliOutput } from '../output.js';
 import { formatTable, printable, shortTime } from '../text-table.js';
@@ -27,6 +32,8 @@ export interface StatusOptions {
   json?: boolean | undefined;
   /** Ask the admin API here instead of where /health answered (embedded) or the public URL (Docker). */
   url?: string | undefined;
+  /** `--target`: compose or swarm; default the target deploy/ was rendered for, else compose. */
+  target?: string | undefined;
 }
 
 export interface StatusDeps {
@@ -36,8 +43,33 @@ export interface StatusDeps {
   fetch?: typeof fetch;
 }
 
-/** The `status --json` document: `mode` says which of the two it is. */
-export type ProjectStatus = DeploymentStatus | EmbeddedStatus;
+/** The `status --json` document: `mode` says which of the three it is. */
+export type ProjectStatus = DeploymentStatus | SwarmStatus | EmbeddedStatus;
+
+/** A swarm project (`up --target swarm`, or `docker stack deploy` under the project's name): its services. */
+export interface SwarmStatus {
+  mode: 'swarm';
+  project: string;
+  /** Why this is a swarm project: "deploy/stack.yaml was rendered", or "--target swarm". */
+  reason: string;
+  services: Array<{
+    /** Key in stack.yaml: redis, auth, router, bridge-NAME. */
+    service: string;
+    server: string | null;
+    /** The swarm service, `<project>_<service>`. */
+    name: string;
+    /** Tasks running; one with a healthcheck counts once it is healthy. */
+    running: number;
+    desired: number;
+    image: string;
+    /** `PUBLISHED->TARGET/PROTO (mode)`. */
+    ports: string[];
+    /** The last rolling update: updating, completed, paused, rollback_started, rollback_completed...; null before any. */
+    update: { state: string; message: string | null } | null;
+  }>;
+  summary?: AdminStatus | null;
+  summaryError?: StatusProblem | null;
+}
 
 /** A Docker project (`mcp-gateway up`): its containers. */
 export interface DeploymentStatus {
@@ -115,11 +147,21 @@ const HEALTH_TIMEOUT_MS = 3_000;
 export async function runStatus(options: StatusOptions, deps: Partial<StatusDeps> = {}): Promise<ProjectStatus> {
   const output = deps.output ?? processOutput;
   const target = await projectTarget(options.dir);
+  const connect = deps.connect ?? (() => connectDocker());
+  const chosen = options.target === undefined ? await renderedTarget(target.paths) : parseDeployTarget(options.target, UP_TARGETS);
   const status =
-    target.mode.kind === 'docker'
-      ? await dockerStatus(target.mode.project, target.mode.reason, deps.connect ?? (() => connectDocker()))
-      : await embeddedStatus(target.config, target.paths, deps.fetch ?? globalThis.fetch, options.url);
-  if (status.mode === 'docker' && status.services.some((s) => s.state === 'running')) {
+    chosen === 'swarm'
+      ? await swarmStatus(
+          target.mode.kind === 'docker' ? target.mode.project : projectName(target.config, target.paths.dir),
+          options.target === undefined && target.mode.kind === 'docker' ? target.mode.reason : '--target swarm',
+          connect,
+        )
+      : target.mode.kind === 'docker'
+        ? await dockerStatus(target.mode.project, target.mode.reason, connect)
+        : await embeddedStatus(target.config, target.paths, deps.fetch ?? globalThis.fetch, options.url);
+  const running =
+    status.mode === 'docker' ? status.services.some((s) => s.state === 'running') : status.mode === 'swarm' && status.services.some((s) => s.running > 0);
+  if (status.mode !== 'embedded' && running) {
     const docker = await dockerDeployment(target.config, target.paths);
     Object.assign(
       status,
@@ -132,8 +174,49 @@ export async function runStatus(options: StatusOptions, deps: Partial<StatusDeps
     );
   }
   if (options.json) output.stdout(`${JSON.stringify(status, null, 2)}\n`);
-  else output.stdout(status.mode === 'docker' ? formatDocker(status) : formatEmbedded(status));
+  else output.stdout(status.mode === 'docker' ? formatDocker(status) : status.mode === 'swarm' ? formatSwarm(status) : formatEmbedded(status));
   return status;
+}
+
+async function swarmStatus(project: string, reason: string, connect: () => Promise<DockerConnection>): Promise<SwarmStatus> {
+  const connection = await connect();
+  await assertSwarmManager(connection);
+  let services: ProjectService[];
+  try {
+    services = await listProjectServices(connection.docker, project);
+  } catch (err) {
+    throw new GatewayError(
+      'ERR_DOCKER_UNREACHABLE',
+      `Docker at ${connection.endpoint} could not list the swarm services of ${project}: ${dockerMessage(err)}`,
+      {
+        hint: `check the engine (docker service ls --filter label=io.mcp-gateway.project=${project}) and run mcp-gateway status again`,
+        cause: err,
+      },
+    );
+  }
+  return {
+    mode: 'swarm',
+    project,
+    reason,
+    services: services.map((s) => ({
+      service: s.service,
+      server: s.server ?? null,
+      name: s.name,
+      running: s.running,
+      desired: s.desired,
+      image: s.image,
+      ports: s.ports,
+      update: s.update === undefined ? null : { state: s.update.state, message: s.update.message ?? null },
+    })),
+  };
+}
+
+function formatSwarm(status: SwarmStatus): string {
+  if (status.services.length === 0) return `${status.project}: no swarm services (start it with mcp-gateway up --target swarm)\n`;
+  const rows = status.services.map((s) => [s.service, s.name, `${s.running}/${s.desired}`, s.update?.state ?? '-', s.ports.join(', ') || '-']);
+  const table = `${status.project} (swarm)\n${formatTable(['SERVICE', 'NAME', 'REPLICAS', 'UPDATE', 'PORTS'], rows)}`;
+  if (status.summary === undefined) return table;
+  return `${table}\n${summaryLines(status.summary, status.summaryError ?? null).join('\n')}\n`;
 }
 
 async function dockerStatus(project: string, reason: string, connect: () => Promise<DockerConnection>): Promise<DeploymentStatus> {

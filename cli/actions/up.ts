@@ -1,20 +1,18 @@
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { gatewayUrls } from '../../runtime/auth/gateway-urls.js';
 import { parseDuration, DURATION_HINT } from '../../runtime/config/duration.js';
-import { projectPaths } from '../../runtime/config/project-paths.js';
-import type { GatewayConfig } from '../../runtime/config/schema.js';
 import { deployUp, type UpResult } from '../deploy/docker/deploy-up.js';
 import type { DockerConnection } from '../deploy/docker/docker-connection.js';
 import { loadComposeProject } from '../deploy/docker/load-compose-project.js';
 import { listProjectContainers } from '../deploy/docker/project-containers.js';
-import { deploymentImages, describeImages, type DeploymentImages, type ImageOverrides, withImageOverrides } from '../deploy/image-overrides.js';
-import { renderDeployment } from '../deploy/render-deployment.js';
+import { deploymentImages, describeImages, type DeploymentImages, type ImageOverrides } from '../deploy/image-overrides.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { deploymentTarget } from '../deployment-target.js';
-import { ensureGitignore } from '../gitignore.js';
 import { processOutput, type CliOutput } from '../output.js';
-import { packageRoot, packageVersion } from '../package-info.js';
 import { upProgress } from '../up-progress.js';
+import { parseDeployTarget, UP_TARGETS } from '../deploy/deploy-target.js';
+import { runSwarmUp, type SwarmUpReport } from './up-swarm.js';
+import { renderForUp } from './up-render.js';
 
 export interface UpOptions extends ImageOverrides {
   dir: string;
@@ -26,6 +24,8 @@ export interface UpOptions extends ImageOverrides {
   timeout?: string | undefined;
   /** The result as one JSON document on stdout (UpReport); progress stays on stderr. */
   json?: boolean | undefined;
+  /** `--target`: compose (the default) or swarm (deploy-target.ts). */
+  target?: string | undefined;
 }
 
 /** What `up --json` prints. */
@@ -57,28 +57,16 @@ export interface UpDeps {
  * endpoints) to stdout, as one JSON document with --json. When a service fails, what became
  * healthy stays up; what runs and what does not is listed.
  */
-export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Promise<UpReport> {
+export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Promise<UpReport | SwarmUpReport> {
   const started = Date.now();
   const output = deps.output ?? processOutput;
   const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
   if (options.timeout !== undefined && timeoutMs === undefined)
     throw new GatewayError('ERR_USAGE', `--timeout ${options.timeout} is not a duration`, { hint: DURATION_HINT });
+  if (parseDeployTarget(options.target, UP_TARGETS) === 'swarm') return runSwarmUp(options, { ...deps, output }, { started, timeoutMs });
 
   const { config, project: projectName, connection } = await deploymentTarget(options.dir, deps.connect);
-  const effective: GatewayConfig = withImageOverrides(config, options);
-  const paths = projectPaths(options.dir);
-  const rendered = await renderDeployment(effective, paths, {
-    out: options.out,
-    baseImage: options.nodeImage === undefined ? options.baseImage : undefined,
-    user: deps.user,
-    packageRoot: packageRoot(),
-    version: packageVersion(),
-  });
-  // As `render` does: the deploy folder holds secrets and node_modules, logs/ is the operator's.
-  await ensureGitignore(paths.gitignore, [
-    ...(rendered.out.startsWith(paths.dir + sep) ? [`${relative(paths.dir, rendered.out).split(sep).join('/')}/`] : []),
-    'logs/',
-  ]);
+  const { effective, rendered } = await renderForUp(options, config, { user: deps.user, target: 'compose' });
   const project = await loadComposeProject(join(rendered.out, 'compose.yaml'), { projectName });
   if (project.name !== projectName) {
     // down/status/logs find the deployment by the config's name; a hand-edited `name:` would hide it from them.

@@ -6,14 +6,34 @@ import type { GatewayConfig } from '../../runtime/config/schema.js';
 /** The deploy folder `render` writes when not told otherwise, and the one `up` always renders. */
 export const DEFAULT_DEPLOY_DIR = 'deploy';
 
+/**
+ * The file that describes the deployment in the default deploy folder, and the target it was
+ * rendered for: compose.yaml (compose) or stack.yaml (`render`/`up --target swarm`). `render`
+ * replaces the folder as a whole, so only one of them is there.
+ */
+const RENDERED_FILES = [
+  { file: 'compose.yaml', target: 'compose' },
+  { file: 'stack.yaml', target: 'swarm' },
+] as const;
+
+/** Which target the project's deploy folder was last rendered for (compose or swarm), or undefined when it has none. */
+export async function renderedTarget(paths: ProjectPaths): Promise<'compose' | 'swarm' | undefined> {
+  for (const { file, target } of RENDERED_FILES) {
+    try {
+      await access(join(paths.dir, DEFAULT_DEPLOY_DIR, file));
+      return target;
+    } catch {
+      // Not this one.
+    }
+  }
+  return undefined;
+}
+
 /** Why the project has a rendered deploy folder (`render` or `up` ran), or undefined. */
 export async function renderedDeployReason(paths: ProjectPaths): Promise<string | undefined> {
-  try {
-    await access(join(paths.dir, DEFAULT_DEPLOY_DIR, 'compose.yaml'));
-    return `${DEFAULT_DEPLOY_DIR}/compose.yaml was rendered`;
-  } catch {
-    return undefined;
-  }
+  const target = await renderedTarget(paths);
+  const found = RENDERED_FILES.find((entry) => entry.target === target);
+  return found === undefined ? undefined : `${DEFAULT_DEPLOY_DIR}/${found.file} was rendered`;
 }
 
 /** How the host reaches a Docker deployment, for admin commands and their hints. */

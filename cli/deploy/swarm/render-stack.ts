@@ -161,9 +161,7 @@ export function renderSwarmFiles(inputs: DeploymentFilesInputs, secrets: Service
   commentKey(
     doc,
     ['services', 'redis', 'deploy'],
-    [
-      ' One Redis, on the node that holds its volume: on more than one node, pin it (placement.constraints) (the volume of another node is another, empty one).',
-    ],
+    [" One Redis, on the node that holds its volume (another node's would be another, empty one): on more than one node, pin it with placement.constraints."],
   );
   if (published) {
     commentKey(

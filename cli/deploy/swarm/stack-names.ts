@@ -17,10 +17,10 @@ export function stackObjectName(project: string, key: string): string {
  * Swarm configs and secrets are immutable, so each key carries a hash of its content: a changed
  * file is a new object, which changes the service spec that names it, which rolls the service.
  * For secrets the hash is of a value anyone who may list secrets could also mount and read (a
- * manager's API is root on every node), so the 48 bits in the name tell nothing worth hiding.
+ * manager's API is root on every node), so the 32 bits in the name tell nothing worth hiding.
  */
 export function hashedKey(base: string, content: string): string {
-  return `${base}-${createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
+  return `${base}-${createHash('sha256').update(content).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -34,6 +34,9 @@ export function checkStackName(kind: keyof typeof LIMITS, project: string, key: 
   const name = stackObjectName(project, key);
   if (name.length <= LIMITS[kind]) return;
   throw new GatewayError('ERR_CONFIG_INVALID', `the swarm ${kind} ${name} would be ${name.length} characters long; swarm allows ${LIMITS[kind]}`, {
-    hint: `shorten ${setting} (or set a shorter deploy.project), then render again`,
+    hint:
+      setting === 'deploy.project'
+        ? 'set a shorter deploy.project in mcp-gateway.yaml (the default is mcpgw-<folder name>), then render again'
+        : `shorten ${setting} (or set a shorter deploy.project), then render again`,
   });
 }

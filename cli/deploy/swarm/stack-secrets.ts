@@ -18,6 +18,13 @@ export interface StackSecret {
   value: string;
 }
 
+/** Shorter words for the longest variables: a swarm secret's whole name, project prefix included, is at most 64 characters. */
+const SHORT_NAMES: Readonly<Record<string, string>> = {
+  MCPGW_GITHUB_CLIENT_SECRET: 'github-secret',
+  MCPGW_OIDC_CLIENT_SECRET: 'oidc-secret',
+  MCPGW_UPSTREAM_HEADERS: 'headers',
+};
+
 /**
  * Every secret of every service, one Docker secret each: a bridge's header values are its own
  * object, never mounted into another service, and the Redis password is two (redis's and
@@ -28,7 +35,7 @@ export function stackSecrets(project: string, secrets: ServiceSecrets): StackSec
   for (const [service, entries] of secrets) {
     for (const [variable, value] of entries) {
       const target = variable.toLowerCase();
-      const what = target.replace(/^mcpgw_/, '').replaceAll('_', '-');
+      const what = SHORT_NAMES[variable] ?? target.replace(/^mcpgw_/, '').replaceAll('_', '-');
       const key = hashedKey(`${service}-${what}`, value);
       checkStackName('secret', project, key, service.startsWith('bridge-') ? `the server name ${service.slice('bridge-'.length)}` : 'deploy.project');
       result.push({ key, service, variable, file: `secrets/${service}/${target}`, target, value });

@@ -4,7 +4,7 @@ import { toYamlText } from '../merge-documents.js';
 import type { DeploymentFilesInputs } from '../render-deployment.js';
 import { renderCompose } from '../render-compose.js';
 import { renderTraefikStatic } from '../render-traefik.js';
-import { anyOf, host } from '../traefik-rules.js';
+import { host } from '../traefik-rules.js';
 import { hashedKey } from './stack-names.js';
 import { deployBlock, serviceLabels, swarmService, type YamlMap } from './stack-services.js';
 
@@ -84,7 +84,7 @@ function renderDynamic({ config }: DeploymentFilesInputs): string {
   const dynamic = {
     http: {
       routers: {
-        gateway: { rule: anyOf(...hosts.map(host)), entryPoints: ['websecure'], service: 'router', tls: { certResolver: 'letsencrypt' } },
+        gateway: { rule: hosts.map(host).join(' || '), entryPoints: ['websecure'], service: 'router', tls: { certResolver: 'letsencrypt' } },
       },
       services: { router: { loadBalancer: { servers: [{ url: ROUTER_URL }], passHostHeader: true } } },
     },

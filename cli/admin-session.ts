@@ -114,7 +114,12 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
     // No gateway runs: open the database (no lock taken; a serve starting meanwhile shares it safely).
     const store = await createStore(config.store, paths, { logger: silentLogger() });
     deps.output.stderr(`no gateway is running: working on the database ${database}\n`);
-    return { config, admin: createStoreAdminService(config, store), via: `the database ${database}`, close: () => store.close() };
+    return {
+      config,
+      admin: createStoreAdminService(config, store, Date.now, await existingStateKey(paths)),
+      via: `the database ${database}`,
+      close: () => store.close(),
+    };
   }
 
   let unreachable: GatewayError | undefined;
@@ -139,7 +144,12 @@ export async function openAdminSession(options: AdminSessionOptions, deps: Admin
     });
   }
   deps.output.stderr(`${unreachable ? `${unreachable.message}: ` : ''}working on Redis (${urlText(config.store.url)}) directly\n`);
-  return { config, admin: createStoreAdminService(config, store), via: `Redis at ${urlText(config.store.url)}`, close: () => store.close() };
+  return {
+    config,
+    admin: createStoreAdminService(config, store, Date.now, await existingStateKey(paths)),
+    via: `Redis at ${urlText(config.store.url)}`,
+    close: () => store.close(),
+  };
 }
 
 /** Opens a session, runs `work`, and closes the session (and the store it opened) whatever happens. */
@@ -196,4 +206,12 @@ function requireToken(token: string | undefined, paths: ProjectPaths, docker?: D
         : 'it is created when `mcp-gateway serve` or `render` first runs in this project; for Docker, render and up again so the auth container gets it',
     },
   );
+}
+
+/** The state key, when the project has one: it opens users' upstream grants (`connections`). Never created here. */
+async function existingStateKey(paths: ProjectPaths): Promise<Uint8Array | undefined> {
+  const text = await readSecret(paths.stateKey);
+  if (text === undefined) return undefined;
+  const key = Buffer.from(text, 'base64url');
+  return key.length === 32 ? key : undefined;
 }

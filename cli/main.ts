@@ -21,6 +21,7 @@ import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token-issue.js';
 import { tokensCommand } from './commands/tokens.js';
+import { connectionsCommand } from './commands/connections.js';
 import { upCommand } from './commands/up.js';
 import { processOutput, type CliOutput } from './output.js';
 import { packageVersion } from './package-info.js';
@@ -52,6 +53,7 @@ const COMMANDS: readonly CommandSpec[] = [
   keysCommand,
   clientsCommand,
   tokensCommand,
+  connectionsCommand,
   tokenCommand,
   runtimeCommand,
 ];

@@ -32,6 +32,10 @@ export type GatewayErrorCode =
   | 'ERR_UPSTREAM_DENIED'
   | 'ERR_UPSTREAM_UNREACHABLE'
   | 'ERR_UPSTREAM_BAD_RESPONSE'
+  // Per-user tokens for a remote MCP server's own OAuth (runtime/auth/upstream-oauth/): the user
+  // never connected the server, or the server no longer accepts the grant (connect again).
+  | 'ERR_UPSTREAM_NOT_CONNECTED'
+  | 'ERR_UPSTREAM_REAUTH_REQUIRED'
   | 'ERR_PROVIDER_UNREACHABLE'
   // `mcp-gateway github register`: nobody came back from GitHub in time; a callback that is not ours.
   | 'ERR_REGISTRATION_TIMEOUT'
@@ -54,6 +58,13 @@ export type GatewayErrorCode =
   | 'ERR_CIMD_INVALID'
   | 'ERR_CIMD_FETCH_FAILED'
   | 'ERR_CIMD_FORBIDDEN_TARGET'
+  // A remote MCP server's own OAuth (runtime/auth/upstream-oauth/): its metadata, the address it
+  // sends us to, getting a client registered there.
+  | 'ERR_UPSTREAM_OAUTH_DISCOVERY'
+  | 'ERR_UPSTREAM_OAUTH_FORBIDDEN_TARGET'
+  | 'ERR_UPSTREAM_OAUTH_CLIENT'
+  // The browser came back from a remote server's sign-in with a state the gateway does not hold (expired, used, forged).
+  | 'ERR_UPSTREAM_OAUTH_STATE'
   // Administration (`clients`, `tokens`, `smoke`) and the embedded store's lock.
   | 'ERR_STORE_LOCKED'
   | 'ERR_GATEWAY_UNREACHABLE'

@@ -68,6 +68,16 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   const recentAudit = createRecentAudit();
   // `bridges` is read only when the admin page asks, long after it exists.
   const ctx = createAuthContext({ ...deps, store, metrics, recentAudit, servers: () => bridges });
+  /** A remote server refused a user's own upstream token (servers.NAME.oauth): the vault refreshes it once, or forgets the grant. */
+  const onUpstreamRejected = (server: string, user: string, authorization: string): void => {
+    const token = authorization.replace(/^Bearer +/i, '');
+    void ctx.upstreamOAuth.vault.markRejected(user, server, token).catch((err: unknown) => {
+      logger.info(
+        { event: 'upstream_grant_rejected', server, code: (err as { code?: string }).code },
+        'the upstream refused the grant; the user authorizes again',
+      );
+    });
+  };
   // One verifier, so the router and /verify share its verified-token cache.
   const verify = verifierWithMetrics(createRequestVerifier(ctx), metrics);
   const authApp = createAuthHandler(ctx, { verify });
@@ -79,13 +89,14 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     metrics,
     recentAudit,
     ...(deps.upstreamHeaders ? { upstreamHeaders: deps.upstreamHeaders } : {}),
+    onUpstreamRejected,
   });
   metrics.watchServers(() => bridges);
   const reloadDeps: ReloadDeps = {
     ctx,
     services: bridges,
     logger,
-    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates, metrics, recentAudit },
+    serviceDeps: { projectDir: deps.projectDir, logger, rates: store.rates, metrics, recentAudit, onUpstreamRejected },
     ...(deps.loadUpstreamHeaders ? { loadUpstreamHeaders: deps.loadUpstreamHeaders } : {}),
   };
   const health = createHealthHandler(store, bridges, logger);

@@ -17,6 +17,7 @@ import type { ToolGate } from './access/tool-gate.js';
 import { createAggregateGate } from './aggregate/aggregate-gate.js';
 import { AGGREGATE_SPEC_ENV, type AggregateSpec } from './aggregate/aggregate-spec.js';
 import { confinedLaunch } from './bridge/sandbox/confined-launch.js';
+import { gatewayUrls } from './auth/gateway-urls.js';
 import { hostSandbox, type SandboxAvailability } from './bridge/sandbox/sandbox-probe.js';
 
 /** A server the bridge starts as a child process: a command, or one shipped in this package. */
@@ -61,6 +62,12 @@ export interface McpServicesDeps {
   metrics?: GatewayMetrics;
   /** Where the tool-call audit also goes for the admin page (runtime/logging/recent-audit.ts). */
   recentAudit?: RecentAudit;
+  /**
+   * A remote server with `oauth` refused a user's upstream token (serve: the vault marks it, so
+   * the next request refreshes it or asks the user to authorize again). Absent in a bridge
+   * container, which cannot reach the auth runtime; the token then lasts until it is refreshed.
+   */
+  onUpstreamRejected?: (server: string, user: string, authorization: string) => void;
 }
 
 /** How the bridge starts one stdio server: its configured command line, inside the host's sandbox unless the container already confines it. */
@@ -102,6 +109,7 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
     if (!('url' in server) && !('aggregate' in server)) launches.set(name, serverLaunch(name, server, config, deps));
   }
   const rates = deps.rates ?? memoryRateCounter();
+  const urls = gatewayUrls(config);
   // Every member's gate first: an aggregate puts each call to its member's.
   const gates = new Map<string, ToolGate>();
   for (const [name, server] of Object.entries(config.servers)) {
@@ -135,6 +143,16 @@ export function createMcpServices(config: GatewayConfig, deps: McpServicesDeps):
           allowedOrigins,
           maxMessageBytes,
           gate,
+          ...(server.oauth === undefined
+            ? {}
+            : {
+                upstreamOAuth: {
+                  challenge: reauthorizationChallenge(urls.protectedResourceMetadataFor(name), name),
+                  ...(deps.onUpstreamRejected === undefined
+                    ? {}
+                    : { onRejected: (user: string, authorization: string) => deps.onUpstreamRejected?.(name, user, authorization) }),
+                },
+              }),
         }),
       );
       continue;
@@ -224,4 +242,13 @@ function aggregateLaunch(
     }),
   };
   return { command: process.execPath, args: [AGGREGATE_SERVER_SCRIPT], env: { [AGGREGATE_SPEC_ENV]: JSON.stringify(spec) }, cwd: projectDir };
+}
+
+/**
+ * What a client gets when a remote server refused the user's own upstream token: the gateway's
+ * challenge (RFC 6750 §3, RFC 9728 §5.1), so it authorizes again at the gateway, whose flow
+ * sends the browser on to the upstream.
+ */
+function reauthorizationChallenge(resourceMetadata: string, server: string): string {
+  return `Bearer error="invalid_token", error_description="${server} refused your authorization there; authorize again", resource_metadata="${resourceMetadata}"`;
 }

@@ -14,6 +14,7 @@ import {
   type ServerMountConfig,
 } from '../../runtime/config/schema.js';
 import { removeServerHeaders, writeServerHeaders } from '../../runtime/config/server-headers.js';
+import { removeServerOAuthSecret, writeServerOAuthSecret } from '../../runtime/config/server-oauth-secret.js';
 import { blockStyle, editConfig } from '../../runtime/config/edit-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { catalogNames, resolveCatalogServer } from '../catalog.js';
@@ -37,6 +38,14 @@ export interface AddServerOptions {
   aggregate?: string[] | undefined;
   /** `K=V` static headers for the remote server; the values go to `.secrets/`. */
   header?: string[] | undefined;
+  /** The remote server has its own OAuth: per-user upstream tokens (servers.NAME.oauth). */
+  oauth?: boolean | undefined;
+  /** Scopes asked of the upstream, with --oauth. */
+  scope?: string[] | undefined;
+  /** A client registered at the upstream, with --oauth. */
+  clientId?: string | undefined;
+  /** The environment variable that holds that client's secret. */
+  clientSecretEnv?: string | undefined;
   description?: string | undefined;
   /** `PATH` or `PATH:ro`: host paths the sandboxed server may use (servers.NAME.mounts). */
   mount?: string[] | undefined;
@@ -61,6 +70,8 @@ export interface AddServerResult {
   url?: string;
   /** Names only; the values live in .secrets/servers/NAME.headers.json. */
   headers?: string[];
+  /** servers.NAME.oauth as written (the client secret, if any, only as `clientSecret: true`). */
+  oauth?: { scopes?: string[]; clientId?: string; clientSecret: boolean };
   /** The members of an aggregate endpoint. */
   aggregate?: string[];
   endpoint: string;
@@ -89,6 +100,16 @@ export async function runAddServer(options: AddServerOptions, deps: Partial<AddS
   if (options.url !== undefined) return addRemoteServer(options, output);
   if (options.header !== undefined && options.header.length > 0) {
     throw new GatewayError('ERR_USAGE', '--header is for remote servers', { hint: 'use it with --url; a stdio server gets settings with --env NAME=VALUE' });
+  }
+  const oauthFlag = (['oauth', 'scope', 'clientId', 'clientSecretEnv'] as const).find((key) => options[key] !== undefined);
+  if (oauthFlag !== undefined) {
+    throw new GatewayError(
+      'ERR_USAGE',
+      `--${oauthFlag === 'clientId' ? 'client-id' : oauthFlag === 'clientSecretEnv' ? 'client-secret-env' : oauthFlag} is for remote servers`,
+      {
+        hint: 'use it with --url: mcp-gateway add-server NAME --url https://remote.example/mcp --oauth',
+      },
+    );
   }
   const extraMounts = (options.mount ?? []).map(parseMountFlag);
   const extraEnv = parseEnvPairs(options.env ?? []);
@@ -240,14 +261,22 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
   }
   const url = parseRemoteUrl(options.url ?? '');
   const headers = Object.fromEntries((options.header ?? []).map(parseHeaderPair));
+  const oauth = parseOAuthFlags(options);
   const description = options.description?.trim() || undefined;
   const paths = projectPaths(options.dir);
   const names = Object.keys(headers);
-  const entry: ServerConfigInput = { url, ...(names.length > 0 ? { headers: names } : {}), description };
-  // Secret first: a config naming headers whose values are missing would not start.
+  const entry: ServerConfigInput = {
+    url,
+    ...(names.length > 0 ? { headers: names } : {}),
+    ...(oauth === undefined ? {} : { oauth: oauth.entry }),
+    description,
+  };
+  // Secrets first: a config naming headers whose values are missing would not start.
   const config = await putServer(paths.dir, name, entry, options.force === true, async () => {
     if (names.length > 0) await writeServerHeaders(paths, name, headers);
     else await removeServerHeaders(paths, name);
+    if (oauth?.secret !== undefined) await writeServerOAuthSecret(paths, name, oauth.secret);
+    else await removeServerOAuthSecret(paths, name);
   });
   const replaced = Object.hasOwn(config.servers, name);
   const runner = await projectRunner(config, paths);
@@ -257,8 +286,9 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
       replaced,
       url,
       headers: names,
+      ...(oauth === undefined ? {} : { oauth: { ...oauth.entry, clientSecret: oauth.secret !== undefined } }),
       endpoint: endpointUrl(config.publicUrl, name),
-      notes: [],
+      notes: oauth === undefined ? [] : [OAUTH_NOTE],
       warnings: [],
       next: applyCommand(runner, paths.dir),
     };
@@ -268,6 +298,12 @@ async function addRemoteServer(options: AddServerOptions, output: CliOutput): Pr
   const lines = [
     `${replaced ? 'Replaced' : 'Added'} remote server ${name}: ${url}`,
     ...names.map((header) => `  header ${header} is set (value in .secrets/servers/${name}.headers.json)`),
+    ...(oauth === undefined
+      ? []
+      : [
+          `  oauth: ${oauth.entry.clientId === undefined ? 'client found at the upstream when the first user connects' : `client ${oauth.entry.clientId}`}${oauth.secret === undefined ? '' : ` (secret in .secrets/servers/${name}.oauth-client-secret)`}${oauth.entry.scopes === undefined ? '' : `, scopes ${oauth.entry.scopes.join(' ')}`}`,
+          `  ${OAUTH_NOTE}`,
+        ]),
     `  endpoint: ${endpointUrl(config.publicUrl, name)}`,
     applyAdvice(runner, paths.dir),
   ];
@@ -307,4 +343,48 @@ function parseHeaderPair(pair: string): [string, string] {
   if (/[\r\n\0]/.test(value))
     throw new GatewayError('ERR_USAGE', `--header ${name}: the value must not contain line breaks`, { hint: 'pass the value on one line' });
   return [name, value];
+}
+
+const OAUTH_NOTE = "each user authorizes the upstream once, in the same browser trip as the gateway's own login; the gateway keeps and refreshes their tokens";
+
+/** `--oauth [--scope S]... [--client-id ID [--client-secret-env VAR]]`: servers.NAME.oauth, and the client secret read from the named variable. */
+function parseOAuthFlags(options: AddServerOptions): { entry: { scopes?: string[]; clientId?: string }; secret: string | undefined } | undefined {
+  const dependent = (['scope', 'clientId', 'clientSecretEnv'] as const).filter((key) => options[key] !== undefined);
+  if (options.oauth !== true) {
+    if (dependent.length === 0) return undefined;
+    const flag = { scope: '--scope', clientId: '--client-id', clientSecretEnv: '--client-secret-env' }[dependent[0]!];
+    throw new GatewayError('ERR_USAGE', `${flag} needs --oauth`, { hint: `e.g. mcp-gateway add-server NAME --url URL --oauth ${flag} ...` });
+  }
+  const scopes = (options.scope ?? []).flatMap((scope) => scope.split(/\s+/)).filter((scope) => scope !== '');
+  const bad = scopes.find((scope) => !/^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/.test(scope));
+  if (bad !== undefined)
+    throw new GatewayError('ERR_USAGE', `--scope ${JSON.stringify(bad)} is not a scope`, {
+      hint: 'a scope is 1-64 printable characters without quotes or backslashes',
+    });
+  const clientId = options.clientId?.trim();
+  if (clientId !== undefined && !/^[\x21-\x7E]{1,256}$/.test(clientId)) {
+    throw new GatewayError('ERR_USAGE', '--client-id must be 1-256 printable characters without spaces', {
+      hint: 'the client id the upstream gave you when you registered the client',
+    });
+  }
+  let secret: string | undefined;
+  if (options.clientSecretEnv !== undefined) {
+    if (clientId === undefined)
+      throw new GatewayError('ERR_USAGE', '--client-secret-env needs --client-id', { hint: 'the secret belongs to the client you registered at the upstream' });
+    const variable = options.clientSecretEnv;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))
+      throw new GatewayError('ERR_USAGE', `--client-secret-env ${variable} is not an environment variable name`, {
+        hint: 'e.g. --client-secret-env LINEAR_CLIENT_SECRET',
+      });
+    secret = process.env[variable];
+    if (secret === undefined || secret.trim() === '') {
+      throw new GatewayError('ERR_USAGE', `--client-secret-env ${variable}: the variable is not set`, {
+        hint: `set it for this command only, so the secret stays out of your shell history: read -s ${variable} && export ${variable}, then run add-server again`,
+      });
+    }
+    if (/[\r\n]/.test(secret.trim()))
+      throw new GatewayError('ERR_USAGE', `--client-secret-env ${variable}: the secret must be one line`, { hint: 'check the value' });
+    secret = secret.trim();
+  }
+  return { entry: { ...(scopes.length > 0 ? { scopes: [...new Set(scopes)] } : {}), ...(clientId === undefined ? {} : { clientId }) }, secret };
 }

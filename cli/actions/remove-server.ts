@@ -3,6 +3,7 @@ import { projectPaths } from '../../runtime/config/project-paths.js';
 import { editConfig } from '../../runtime/config/edit-config.js';
 import { withProjectLock } from '../../runtime/config/project-lock.js';
 import { removeServerHeaders } from '../../runtime/config/server-headers.js';
+import { removeServerOAuthSecret } from '../../runtime/config/server-oauth-secret.js';
 import { applyCommand, projectRunner } from '../deployment-advice.js';
 import { dirArg } from '../dir-arg.js';
 import { endpointUrl } from '../endpoint-url.js';
@@ -33,8 +34,9 @@ export async function runRemoveServer(options: RemoveServerOptions, deps: Partia
       }
       document.deleteIn(['servers', options.name]);
     });
-    // A remote server's header values are a secret: do not leave them behind.
+    // A remote server's header values and its upstream client secret are secrets: do not leave them behind.
     await removeServerHeaders(paths, options.name);
+    await removeServerOAuthSecret(paths, options.name);
     return before;
   });
   const endpoint = endpointUrl(config.publicUrl, options.name);

@@ -1,5 +1,15 @@
 import { GatewayError, type GatewayErrorCode } from '../../runtime/errors.js';
-import type { AdminOps, ClientDetail, ClientSummary, GrantSummary, PruneReport, RemovedClient, RevokeReport } from '../../runtime/auth/admin/admin-types.js';
+import type {
+  AdminOps,
+  ClientDetail,
+  ClientSummary,
+  ConnectionRevokeReport,
+  ConnectionSummary,
+  GrantSummary,
+  PruneReport,
+  RemovedClient,
+  RevokeReport,
+} from '../../runtime/auth/admin/admin-types.js';
 import type { AdminStatus } from '../../runtime/auth/admin/admin-status.js';
 
 export interface AdminHttpClientOptions {
@@ -126,6 +136,15 @@ export function createAdminHttpClient({
     },
     async revokeAccessToken(jti, expiresAt) {
       await call<{ revoked: true }>('POST', '/tokens/revoke', { jti, expiresAt });
+    },
+    async listConnections(filter) {
+      return (await call<{ connections: ConnectionSummary[] }>('GET', `/connections${query({ user: filter.user, server: filter.server })}`)).connections;
+    },
+    async revokeConnections(filter) {
+      return call<ConnectionRevokeReport>('POST', '/connections/revoke', {
+        user: filter.user,
+        ...(filter.server === undefined ? {} : { server: filter.server }),
+      });
     },
   };
 }

@@ -26,6 +26,13 @@ export const addServerCommand = defineCommand({
       '--header <NAME=VALUE>',
       'static header sent to the remote server with --url, e.g. "Authorization=Bearer sk-..." (repeatable; values are stored in .secrets/, 0600)',
     ).argParser(collect),
+    new Option('--oauth', "with --url: the server has its own OAuth; each user authorizes it once, the gateway keeps and refreshes that user's tokens"),
+    new Option('--scope <scope>', 'with --oauth: a scope to ask of the upstream (repeatable; default: what its metadata lists)').argParser(collect),
+    new Option(
+      '--client-id <id>',
+      'with --oauth: a client you registered at the upstream, when it offers neither client metadata documents nor dynamic registration',
+    ),
+    new Option('--client-secret-env <VAR>', "with --client-id: the environment variable holding that client's secret (stored in .secrets/, 0600)"),
     new Option('--description <text>', 'one line saying what the server does'),
     new Option(
       '--mount <path[:ro]>',
@@ -49,6 +56,8 @@ ${catalogSummaries()
     'mcp-gateway add-server notes --command "npx -y @modelcontextprotocol/server-filesystem /srv/notes" --mount /srv/notes --network none',
     'mcp-gateway add-server github --command "npx -y @modelcontextprotocol/server-github" --env GITHUB_PERSONAL_ACCESS_TOKEN=ghp_...',
     'mcp-gateway add-server docs --url https://mcp.example.com/mcp --header "Authorization=Bearer sk-..."',
+    'mcp-gateway add-server linear --url https://mcp.linear.app/mcp --oauth',
+    'LINEAR_SECRET=... mcp-gateway add-server linear --url https://mcp.linear.app/mcp --oauth --client-id abc123 --client-secret-env LINEAR_SECRET',
     'mcp-gateway add-server team --aggregate fs,time,memory',
   ],
   action: ([name]: [string], flags: Flags<action.AddServerOptions>, { output }) => runAddServer({ ...flags, name, dir: projectDir(flags) }, { output }),

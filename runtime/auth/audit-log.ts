@@ -21,7 +21,12 @@ export type AuditEvent =
   | 'admin_request'
   | 'admin_denied'
   // An admin logged in to the admin page (runtime/auth/admin/admin-login.ts); refusals are admin_denied.
-  | 'admin_login';
+  | 'admin_login'
+  // A remote server's own OAuth (servers.NAME.oauth): the browser sent to its consent, back with tokens, refused there; a grant ended.
+  | 'upstream_authorization_started'
+  | 'upstream_connected'
+  | 'upstream_authorization_refused'
+  | 'upstream_revoked';
 
 export type AuditLog = (event: AuditEvent, fields?: Record<string, string | number | boolean | undefined>) => void;
 

@@ -22,6 +22,8 @@ import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
 import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
 import { requestRateLimit } from './request-rate-limit.js';
+import { upstreamCallbackEndpoint, upstreamClientDocumentEndpoint } from './endpoints/upstream-oauth-endpoints.js';
+import { UPSTREAM_CALLBACK_PATH } from './upstream-oauth/upstream-oauth.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -133,6 +135,8 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.post('/introspect', form, introspectionEndpoint(ctx));
   app.get('/authorize', authorizeLimit(ctx), authorizeEndpoint(ctx));
   app.post('/consent', form, consentEndpoint(ctx));
+  app.get(UPSTREAM_CALLBACK_PATH, authorizeLimit(ctx), upstreamCallbackEndpoint(ctx));
+  app.get('/.well-known/oauth-client/:file', upstreamClientDocumentEndpoint(ctx));
   app.post('/token', tokenLimit(ctx), form, tokenEndpoint(ctx));
 
   const upstream = ctx.upstream;

@@ -17,6 +17,8 @@ import { createRecentAudit, type RecentAudit } from '../logging/recent-audit.js'
 import type { LiveServers } from './admin/live-servers.js';
 import type { KeySet } from './tokens/signing-keys.js';
 import type { UpstreamLogin } from './upstream/upstream-login.js';
+import { createGuardedHttp } from './upstream-oauth/guarded-http.js';
+import { createUpstreamOAuth, type UpstreamOAuth, type UpstreamOAuthOptions } from './upstream-oauth/upstream-oauth.js';
 
 /** The collaborators every auth endpoint uses, built once at start. */
 export interface AuthContext {
@@ -58,6 +60,8 @@ export interface AuthContext {
   reloadKeys(options?: { force?: boolean }): Promise<boolean>;
   /** Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https. */
   secureCookies: boolean;
+  /** Remote servers with their own OAuth (servers.NAME.oauth): each user's upstream trip and tokens. */
+  upstreamOAuth: UpstreamOAuth;
   /**
    * Takes over a reloaded config's servers and allowlist (runtime/reload/): `urls` is updated in
    * place, so the router and the endpoints holding it see the new servers at once; the policy
@@ -87,6 +91,10 @@ export interface AuthDeps {
   recentAudit?: RecentAudit | undefined;
   /** The bridges of this process (serve), shown and acted on by the admin page. */
   servers?: LiveServers | undefined;
+  /** Secrets of clients pre-registered at remote servers' own authorization servers, by server (.secrets/servers/NAME.oauth-client-secret). */
+  upstreamClientSecrets?: ReadonlyMap<string, string> | undefined;
+  /** The HTTP clients of upstream OAuth (tests: a CA for a self-signed upstream); SSRF-guarded ones by default. */
+  upstreamHttp?: UpstreamOAuthOptions['http'] | undefined;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
@@ -115,11 +123,14 @@ export function createAuthContext({
   metrics,
   recentAudit = createRecentAudit({ now }),
   servers,
+  upstreamClientSecrets = new Map(),
+  upstreamHttp = { public: createGuardedHttp(), private: createGuardedHttp({ allowPrivateNetworks: true }) },
 }: AuthDeps): AuthContext {
   const refreshTokenTtlMs = config.tokens.refreshTokenTtl;
   const clientLifetimes: ClientLifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
   const policy = policyFor(config);
   let lastReload = 0;
+  let upstreamOAuth: UpstreamOAuth | undefined;
   const ctx: AuthContext = {
     config,
     urls: gatewayUrls(config),
@@ -160,6 +171,20 @@ export function createAuthContext({
     clientLifetimes,
     ...(adminToken === undefined ? {} : { adminToken }),
     secureCookies: config.publicUrl.protocol === 'https:',
+    // Getters through ctx: a reload replaces the config, and the sealed box is the context's.
+    get upstreamOAuth() {
+      upstreamOAuth ??= createUpstreamOAuth({
+        config: () => ctx.config,
+        urls: ctx.urls,
+        store,
+        sealedBox: ctx.sealedBox,
+        logger,
+        now,
+        http: upstreamHttp,
+        clientSecrets: upstreamClientSecrets,
+      });
+      return upstreamOAuth;
+    },
     applyConfig(next) {
       ctx.config = next;
       Object.assign(ctx.urls, gatewayUrls(next));

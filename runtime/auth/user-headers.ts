@@ -12,6 +12,7 @@ export const USER_HEADERS = {
   clientId: lower(IDENTITY_HEADERS.clientId),
   scope: lower(IDENTITY_HEADERS.scope),
   groups: lower(IDENTITY_HEADERS.groups),
+  upstreamAuthorization: lower(IDENTITY_HEADERS.upstreamAuthorization),
 } as const;
 
 export const USER_HEADER_NAMES: readonly string[] = Object.values(USER_HEADERS);

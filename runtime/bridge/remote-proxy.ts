@@ -38,6 +38,10 @@ import { runModernRequest } from './modern-screened.js';
 import { acceptable } from './media-types.js';
 import { WatchedAnswers } from './watched-answers.js';
 import { replyRaw } from './json-replies.js';
+import { IDENTITY_HEADERS } from '../http/edge-contract.js';
+
+/** The request header the verifier puts a user's upstream token in (servers.NAME.oauth), as Node keys it. */
+const UPSTREAM_AUTHORIZATION = IDENTITY_HEADERS.upstreamAuthorization.toLowerCase();
 
 export interface RemoteProxyOptions {
   serverName: string;
@@ -61,6 +65,15 @@ export interface RemoteProxyOptions {
    * and answers to watched requests are rewritten; without it bodies stream through unread.
    */
   gate?: ToolGate | undefined;
+  /**
+   * `servers.NAME.oauth`: each user's own upstream token, which the gateway's verifier puts in
+   * the request (`X-Upstream-Authorization`, runtime/http/edge-contract.ts) after checking the
+   * client's token, is sent as Authorization. When the upstream refuses it, the client gets our
+   * own challenge (`challenge`, a WWW-Authenticate value naming the gateway's metadata), so it
+   * authorizes again through the gateway, whose flow includes the upstream trip; `onRejected`
+   * (serve) tells the vault at once, so the next request refreshes or asks again.
+   */
+  upstreamOAuth?: { challenge: string; onRejected?: (user: string, authorization: string) => void } | undefined;
 }
 
 /** A POST body already read and screened: sent upstream whole. */
@@ -184,7 +197,18 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       replyJsonRpcError(res, 413, TRANSPORT_ERROR, payloadTooLarge, { data: { maxMessageBytes } });
       return Promise.resolve();
     }
-    if (looksModern(req, undefined) && req.method === 'POST') return handleModern(req, res, user);
+    if (options.upstreamOAuth !== undefined && typeof req.headers[UPSTREAM_AUTHORIZATION] !== 'string') {
+      // Only the gateway's verifier sets it: a request without it did not come through the router.
+      replyJson(res, 401, {
+        error: 'unauthorized',
+        error_description: `No upstream authorization for ${serverName}: requests must come through the gateway router.`,
+      });
+      return Promise.resolve();
+    }
+    if (looksModern(req, undefined) && req.method === 'POST') {
+      if (options.upstreamOAuth !== undefined && era === undefined) era = probeEra(perUserHeaders(req.headers));
+      return handleModern(req, res, user);
+    }
     const session = typeof sessionId === 'string' ? sessionId : undefined;
     if (gate !== undefined && req.method === 'POST') return forwardScreened(req, res, user, session, gate);
     return new Promise((resolve) => forward(req, res, user, session, resolve));
@@ -218,8 +242,8 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     watched?.fail('the remote server did not answer');
   }
 
-  async function handleModern(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
-    era ??= probeUpstreamEra(upstream, staticHeaders).then((found) => {
+  function probeEra(headers: Readonly<Record<string, string>>): Promise<UpstreamEra> {
+    return probeUpstreamEra(upstream, headers).then((found) => {
       log.info(
         { era: found },
         found === 'modern' ? 'the remote server speaks 2026-07-28: passed through' : 'the remote server speaks 2025: 2026-07-28 requests are translated',
@@ -228,9 +252,24 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       if (found === 'unknown') era = undefined;
       return found;
     });
+  }
+
+  async function handleModern(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
+    era ??= probeEra(staticHeaders);
     if ((await era) !== 'legacy') {
       if (gate !== undefined) return forwardScreened(req, res, user, undefined, gate);
       return new Promise((resolve) => forward(req, res, user, undefined, resolve));
+    }
+    if (options.upstreamOAuth !== undefined) {
+      // The translation keeps the gateway's own session per user with the upstream, which would
+      // have to carry that user's token as it is refreshed: not yet (docs/remote-oauth.md).
+      replyJsonRpcError(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        `${serverName} speaks only 2025 MCP and uses per-user OAuth: connect with protocol version 2025-11-25 (2026-07-28 requests are not translated for it yet)`,
+      );
+      return;
     }
     const accept = acceptedOrRefused(req, res);
     if (accept === undefined) return;
@@ -263,6 +302,25 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     });
     outgoing.on('response', (answer) => {
       const status = answer.statusCode ?? 502;
+      if (status === 401 && options.upstreamOAuth !== undefined) {
+        // The user's own upstream token was refused (revoked, expired early): never the
+        // upstream's challenge (it would send the client to the upstream's authorization server),
+        // ours, whose flow includes the upstream trip.
+        answer.resume();
+        const sent = req.headers[UPSTREAM_AUTHORIZATION];
+        if (typeof sent === 'string') options.upstreamOAuth.onRejected?.(user, sent);
+        log.info({ status, user: subjectOf(req).login }, "remote MCP server refused the user's upstream token");
+        replyJsonRpcError(
+          res,
+          401,
+          TRANSPORT_ERROR,
+          `Unauthorized: ${serverName} refused your authorization there; authorize this connection again (your MCP client starts that on this 401)`,
+          {
+            headers: { 'WWW-Authenticate': options.upstreamOAuth.challenge },
+          },
+        );
+        return;
+      }
       if (status === 401 || status === 403) {
         // The upstream refused *our* static credentials; its challenge would send the client
         // off to log in at the upstream's authorization server, which cannot help.
@@ -341,6 +399,12 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     if (status === 404 || (method === 'DELETE' && status < 300)) bindings.delete(sent);
   }
 
+  /** The static headers, and with oauth the user's own upstream token as Authorization. */
+  function perUserHeaders(incoming: IncomingHttpHeaders): Record<string, string> {
+    const authorization = incoming[UPSTREAM_AUTHORIZATION];
+    return options.upstreamOAuth !== undefined && typeof authorization === 'string' ? { ...staticHeaders, authorization } : staticHeaders;
+  }
+
   function upstreamHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {};
     for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -351,7 +415,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     for (const [name, value] of Object.entries(incoming)) {
       if (name.startsWith('mcp-param-') && value !== undefined) headers[name] = value;
     }
-    return Object.assign(headers, staticHeaders);
+    return Object.assign(headers, perUserHeaders(incoming));
   }
 
   function deleteUpstream(id: string): void {

@@ -161,12 +161,35 @@ const upstreamHeaderName = z
   .refine((name) => !RESERVED_UPSTREAM_HEADERS.has(name.toLowerCase()), { message: 'is set by the gateway itself and cannot be configured' });
 
 /**
+ * `servers.NAME.oauth`: the remote server has an OAuth authorization server of its own, and each
+ * user authorizes it once (runtime/auth/upstream-oauth/): the gateway finds it through the
+ * server's RFC 9728 metadata, gets a client there (a client ID metadata document it serves, or
+ * dynamic registration, or `clientId` pre-registered by the operator, whose secret, if any, is in
+ * .secrets/servers/NAME.oauth-client-secret), sends the user's browser there once as part of the
+ * MCP client's authorization, and keeps and refreshes that user's upstream tokens. `true` is the
+ * same as `{}`.
+ */
+export const upstreamOAuthSchema = z.union([
+  z.literal(true).transform((): { scopes?: string[] | undefined; clientId?: string | undefined } => ({})),
+  z.strictObject({
+    /** Scopes asked of the upstream (default: the scopes its metadata lists as supported, if any). */
+    scopes: serverScopes,
+    /** A client the operator registered at the upstream (when it offers neither CIMD nor dynamic registration). */
+    clientId: z
+      .string()
+      .regex(/^[\x21-\x7E]{1,256}$/, 'a client id is 1-256 printable characters without spaces')
+      .optional(),
+  }),
+]);
+
+/**
  * A remote Streamable HTTP MCP server, proxied behind the gateway's auth. The YAML names the
  * static headers sent upstream; their values are secrets and live in `.secrets/`.
  */
 const remoteServer = z.strictObject({
   url: httpUrl,
   headers: z.array(upstreamHeaderName).optional(),
+  oauth: upstreamOAuthSchema.optional(),
   description: z.string().max(200).optional(),
   scopes: serverScopes,
   /** Of the limits only the message size applies: the proxy has no children, sessions are the remote server's. */
@@ -403,6 +426,14 @@ export const configSchema = z
       if ('url' in server && server.url instanceof URL && server.url.protocol === 'http:' && !isLoopbackHost(server.url.hostname)) {
         ctx.addIssue({ code: 'custom', path: ['servers', name, 'url'], message: 'must use https unless the host is loopback' });
       }
+      // With oauth the gateway sends each user's own upstream token as Authorization.
+      if ('url' in server && server.oauth !== undefined && (server.headers ?? []).some((header) => header.toLowerCase() === 'authorization')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', name, 'headers'],
+          message: "Authorization is the user's own upstream token with oauth; remove it from headers (or remove oauth to send a static one)",
+        });
+      }
     }
     for (const [index, url] of (config.allowedOrigins ?? []).entries()) {
       if (!(url instanceof URL)) continue;
@@ -501,6 +532,12 @@ function checkAggregate(servers: Record<string, z.output<typeof serverSchema>>, 
       ctx.addIssue({ code: 'custom', path, message: `no server named ${member}${known.length > 0 ? ` (servers: ${known.join(', ')})` : ''}` });
     } else if ('aggregate' in server) {
       ctx.addIssue({ code: 'custom', path, message: `${member} is an aggregate itself; list its members instead (${server.aggregate.join(', ')})` });
+    } else if ('url' in server && server.oauth !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `${member} uses each user's own upstream OAuth token, which an aggregate's process does not get; serve it on its own endpoint (/${member}/mcp)`,
+      });
     } else if ('url' in server && (server.headers?.length ?? 0) > 0) {
       ctx.addIssue({
         code: 'custom',

@@ -78,6 +78,12 @@ export const IDENTITY_HEADERS = {
   scope: 'X-User-Scope',
   /** The user's groups that servers' `access` rules name (`org:acme,team:acme/readers`): per-tool access in the bridge. */
   groups: 'X-User-Groups',
+  /**
+   * `Bearer <token>`: the user's own token at a remote server with `oauth` (runtime/auth/upstream-oauth/),
+   * which the proxy of that server sends upstream as Authorization. Only for such a server, and
+   * only on the request to its proxy: it never reaches the client, another server or a log.
+   */
+  upstreamAuthorization: 'X-Upstream-Authorization',
 } as const;
 
 export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);

@@ -80,7 +80,7 @@ export class TestOAuthProvider implements OAuthClientProvider {
 }
 
 /** Approve the consent page if one is shown. */
-export async function approveConsent(browser: TestBrowser, result: BrowserResult): Promise<BrowserResult> {
-  if (result.page?.body.includes('name="decision"')) return browser.submitForm(result.page, { decision: 'approve' });
+export async function approveConsent(browser: TestBrowser, result: BrowserResult, options: { stopAt?: string } = {}): Promise<BrowserResult> {
+  if (result.page?.body.includes('name="decision"')) return browser.submitForm(result.page, { decision: 'approve' }, options);
   return result;
 }

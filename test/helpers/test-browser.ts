@@ -53,12 +53,12 @@ export class TestBrowser {
   }
 
   /** Submits the first form on the page with its hidden fields plus `extra` (e.g. the button pressed). */
-  async submitForm(page: BrowserPage, extra: Record<string, string>): Promise<BrowserResult> {
+  async submitForm(page: BrowserPage, extra: Record<string, string>, { stopAt }: { stopAt?: string } = {}): Promise<BrowserResult> {
     const form = /<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i.exec(page.body);
     if (!form) throw new Error(`no form on ${page.url}: ${page.body.slice(0, 300)}`);
     const fields: Record<string, string> = {};
     for (const input of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[input[1]!] = decodeEntities(input[2]!);
-    return this.open(new URL(form[1]!, page.url).href, { method: 'POST', form: { ...fields, ...extra } });
+    return this.open(new URL(form[1]!, page.url).href, { method: 'POST', form: { ...fields, ...extra }, ...(stopAt === undefined ? {} : { stopAt }) });
   }
 
   cookieHeaderFor(host: string): string | undefined {

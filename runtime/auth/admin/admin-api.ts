@@ -41,6 +41,15 @@ const grantQuery = z.strictObject(grantFilter);
 const revokeBody = z
   .strictObject({ ...grantFilter, family: z.string().regex(ID).optional() })
   .refine((body) => body.user !== undefined || body.client !== undefined || body.family !== undefined, { message: 'name a user, a client or a family' });
+const connectionFilter = {
+  user: z.string().min(1).max(320).optional(),
+  server: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, 'a server name')
+    .optional(),
+};
+const connectionQuery = z.strictObject(connectionFilter);
+const connectionRevokeBody = z.strictObject({ ...connectionFilter, user: z.string().min(1).max(320) });
 const tokenRevokeBody = z.strictObject({ jti: z.string().regex(ID), expiresAt: z.number().int().min(1) });
 
 class AdminRequestError extends Error {
@@ -127,6 +136,13 @@ export function adminApi(ctx: AuthContext, adminToken: string, status: AdminStat
   router.post('/grants/revoke', async (req, res) => {
     requireJson(req);
     res.json(await service.revokeGrants(parse(revokeBody, req.body)));
+  });
+  router.get('/connections', async (req, res) => {
+    res.json({ connections: await service.listConnections(parse(connectionQuery, req.query)) });
+  });
+  router.post('/connections/revoke', async (req, res) => {
+    requireJson(req);
+    res.json(await service.revokeConnections(parse(connectionRevokeBody, req.body)));
   });
   router.post('/tokens/revoke', async (req, res) => {
     requireJson(req);

@@ -17,6 +17,11 @@ import type {
   RevokeFilter,
   RevokeReport,
 } from './admin-types.js';
+import { createConnectionOps } from './admin-connections.js';
+import { createUpstreamTokenVault, type UpstreamTokenVault } from '../upstream-oauth/upstream-token-vault.js';
+import { createSealedBox } from '../sealed-box.js';
+import { silentLogger } from '../../logger.js';
+import { guardedUpstreamPost } from '../upstream-oauth/upstream-oauth.js';
 
 export interface AdminServiceDeps {
   clients: ClientRegistry;
@@ -25,6 +30,8 @@ export interface AdminServiceDeps {
   lifetimes: ClientLifetimes;
   /** Present in the gateway (its audit log); the CLI on an opened store prints what it did instead. */
   audit?: AuditLog;
+  /** Users' upstream grants (servers.NAME.oauth); absent without the state key that opens them. */
+  vault?: UpstreamTokenVault | undefined;
 }
 
 /** Why an operator's revocation happened, in the revocation marker and the audit log. */
@@ -34,7 +41,7 @@ const BY_OPERATOR = 'revoked by an operator';
  * The admin operations on the gateway's state, shared by the admin API (in the auth runtime)
  * and by the CLI when it opens the store itself (no gateway running).
  */
-export function createAdminService({ clients, families, now, lifetimes, audit = () => {} }: AdminServiceDeps): AdminOps {
+export function createAdminService({ clients, families, now, lifetimes, audit = () => {}, vault }: AdminServiceDeps): AdminOps {
   async function describeFamily(familyId: string, known: { sub?: string; clientId?: string }): Promise<GrantSummary> {
     const [record, revocation] = await Promise.all([families.record(familyId), families.revocation(familyId)]);
     return {
@@ -162,6 +169,7 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
       await families.revokeAccessToken(jti, expiresAt);
       audit('token_revoked', { type: 'access_token', jti, by: 'operator' });
     },
+    ...createConnectionOps({ vault, listGrants, audit }),
   };
 
   /** A family without a record (started before records existed) is known only through an index. */
@@ -176,13 +184,20 @@ export function createAdminService({ clients, families, now, lifetimes, audit = 
 }
 
 /** The service on a store the CLI opened itself, configured like the gateway that owns it. */
-export function createStoreAdminService(config: GatewayConfig, store: Store, now: () => number = Date.now): AdminOps {
+/**
+ * The admin operations on a store the CLI opened itself (no gateway runs). With the state key
+ * (`.secrets/state-key`) it also opens users' upstream grants, to list and revoke them.
+ */
+export function createStoreAdminService(config: GatewayConfig, store: Store, now: () => number = Date.now, stateKey?: Uint8Array): AdminOps {
   const lifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
   return createAdminService({
     clients: createClientRegistry(store, now, lifetimes),
     families: createTokenFamilies(store, { now, refreshTtlMs: config.tokens.refreshTokenTtl }),
     now,
     lifetimes,
+    ...(stateKey === undefined
+      ? {}
+      : { vault: createUpstreamTokenVault({ store, sealedBox: createSealedBox(stateKey), logger: silentLogger(), now, post: guardedUpstreamPost(config) }) }),
   });
 }
 

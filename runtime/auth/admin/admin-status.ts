@@ -67,6 +67,7 @@ export function createAdminStatusSource(ctx: AuthContext, { metricsSummary }: { 
     now: () => ctx.now(),
     lifetimes: ctx.clientLifetimes,
     audit: ctx.audit,
+    vault: ctx.upstreamOAuth.vault,
   });
   // Tool calls are counted where the servers run: an auth container's registry (Docker) has none of them.
   const summary =

@@ -92,6 +92,39 @@ export interface RevokeReport {
 }
 
 /** The operations behind `/admin/*` and the CLI. Unknown ids are GatewayErrors ERR_CLIENT_UNKNOWN / ERR_GRANT_UNKNOWN. */
+/** A user's grant at a remote server with its own OAuth (servers.NAME.oauth), as the vault holds it: no token. */
+export interface ConnectionSummary {
+  /** The token subject of the gateway user (`github:12345`). */
+  user: string;
+  /** Logins that subject signed in with at the gateway (from its grants), when known. */
+  logins: string[];
+  server: string;
+  issuer: string;
+  scope: string | null;
+  /** When the current upstream access token expires; null when the upstream did not say. */
+  expiresAt: string | null;
+  grantedAt: string;
+  refreshedAt: string | null;
+  /** A refresh token is held: the connection outlives its access token. */
+  refreshable: boolean;
+}
+
+export interface ConnectionFilter {
+  /** A login (case-insensitive, through the user's grants at the gateway) or a token subject. */
+  user?: string | undefined;
+  server?: string | undefined;
+}
+
+export interface ConnectionRevokeReport {
+  revoked: Array<{
+    user: string;
+    server: string;
+    /** What the upstream said: revoked (RFC 7009), no-endpoint (it has none: the tokens are only forgotten), failed, skipped (nothing to send). */
+    upstream: 'revoked' | 'no-endpoint' | 'failed' | 'skipped';
+    failures: string[];
+  }>;
+}
+
 export interface AdminOps {
   listClients(): Promise<ClientSummary[]>;
   showClient(clientId: string): Promise<ClientDetail>;
@@ -103,4 +136,8 @@ export interface AdminOps {
   revokeGrants(filter: RevokeFilter): Promise<RevokeReport>;
   /** One access token, until it would have expired anyway (`smoke` revokes the tokens it minted). */
   revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+  /** Users' grants at remote servers with their own OAuth. */
+  listConnections(filter: ConnectionFilter): Promise<ConnectionSummary[]>;
+  /** Ends them: revoked at the upstream when it has RFC 7009, forgotten here in any case. A user is required. */
+  revokeConnections(filter: ConnectionFilter & { user: string }): Promise<ConnectionRevokeReport>;
 }

@@ -134,6 +134,12 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
     }
     throw err;
   }
+  // A remote server with its own OAuth whose grant is gone: a refreshed token would only meet
+  // 401 again. invalid_grant makes the client authorize anew, and that flow includes the upstream trip.
+  const server = ctx.urls.serverForResource(grant.resource);
+  if (ctx.upstreamOAuth.covers(server) && (await ctx.upstreamOAuth.usableToken(grant.user.sub, server).catch(() => 'unknown')) === undefined) {
+    throw new OAuthError('invalid_grant', `${server} no longer accepts your authorization there; authorize again`);
+  }
   const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
   await ctx.families.touch(grant.familyId, grant.user);
   ctx.audit('tokens_refreshed', {

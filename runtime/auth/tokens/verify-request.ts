@@ -2,6 +2,7 @@ import { TokenRejectedError, verifyAccessToken, type VerifiedAccessToken } from 
 import type { AuthContext } from '../auth-context.js';
 import { scopesForResource } from '../policy/server-scopes.js';
 import { USER_HEADERS } from '../user-headers.js';
+import { isGatewayError } from '../../errors.js';
 
 /** What ForwardAuth tells us about the original request (Traefik's X-Forwarded-* headers). */
 export interface ForwardedRequest {
@@ -72,6 +73,27 @@ export function createRequestVerifier(ctx: AuthContext) {
     if (token.uid !== undefined) headers[USER_HEADERS.id] = String(token.uid);
     if (token.scope !== undefined) headers[USER_HEADERS.scope] = token.scope;
     if (token.groups !== undefined && token.groups.length > 0) headers[USER_HEADERS.groups] = token.groups.join(',');
+    if (ctx.upstreamOAuth.covers(server)) {
+      // A remote server with its own OAuth: this user's token there, for its proxy alone (edge-contract.ts).
+      let upstream: string | undefined;
+      try {
+        upstream = await ctx.upstreamOAuth.usableToken(token.sub, server);
+      } catch (err) {
+        if (!isGatewayError(err)) throw err;
+        ctx.logger.warn({ event: 'upstream_token_unavailable', server, code: err.code });
+        return {
+          status: 503,
+          headers: { 'Retry-After': '5' },
+          body: {
+            error: 'temporarily_unavailable',
+            error_description: `${server}'s authorization server cannot refresh your authorization now; retry shortly`,
+          },
+        };
+      }
+      // No grant (never connected, or the upstream refused it): a new authorization at the gateway includes the upstream trip.
+      if (upstream === undefined) return challengeFor('invalid_token', `authorize ${server} again: the gateway holds no valid authorization of yours there`);
+      headers[USER_HEADERS.upstreamAuthorization] = `Bearer ${upstream}`;
+    }
     return { status: 200, headers };
   };
 }

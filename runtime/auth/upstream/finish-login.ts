@@ -7,6 +7,7 @@ import type { UserFacts } from '../policy/user-policy.js';
 import { consentPageBody } from '../pages/consent-page.js';
 import { sendPage } from '../pages/html.js';
 import { groupsOfUser } from '../../access/access-groups.js';
+import { isGatewayError } from '../../errors.js';
 
 /**
  * After the upstream login: enforce the allowlist, then either issue the code (this user already
@@ -59,7 +60,42 @@ export async function finishLogin(
   sendPage(res, 200, 'Allow access?', consentPageBody(page), [formTarget]);
 }
 
+/**
+ * The end of every approved authorization: the code for the MCP client. For a remote server with
+ * its own OAuth (servers.NAME.oauth) whose upstream this user has no usable grant at yet, the
+ * browser first goes on to that server's consent (the same trip, runtime/auth/upstream-oauth/);
+ * its callback comes back here through issueCode.
+ */
 export async function issueCodeAndRedirect(
+  ctx: AuthContext,
+  res: Response,
+  pending: PendingAuthorization,
+  user: UserIdentity,
+  upstream?: UpstreamCredential,
+): Promise<void> {
+  const server = ctx.urls.serverForResource(pending.resource);
+  if (ctx.upstreamOAuth.covers(server)) {
+    let target: URL;
+    try {
+      if ((await ctx.upstreamOAuth.usableToken(user.sub, server)) !== undefined) return issueCode(ctx, res, pending, user, upstream);
+      target = await ctx.upstreamOAuth.start({ server, pending, user, ...(upstream === undefined ? {} : { upstream }) });
+    } catch (err) {
+      if (!isGatewayError(err)) throw err;
+      ctx.logger.warn({ event: 'upstream_authorization_unavailable', server, code: err.code, err: err.message });
+      return redirectToClient(ctx, res, pending, {
+        error: 'temporarily_unavailable',
+        error_description: `${server}'s own sign-in cannot be reached now: ${err.message}`,
+      });
+    }
+    ctx.audit('upstream_authorization_started', { login: user.login, sub: user.sub, clientId: pending.clientId, resource: pending.resource });
+    res.set('Cache-Control', 'no-store').redirect(302, target.href);
+    return;
+  }
+  return issueCode(ctx, res, pending, user, upstream);
+}
+
+/** The authorization code, and the browser back to the client with it. */
+export async function issueCode(
   ctx: AuthContext,
   res: Response,
   pending: PendingAuthorization,

@@ -62,7 +62,8 @@ const ACCEPT = 'application/json';
 const USER_AGENT = 'mcp-gateway (OAuth Client ID Metadata Document fetcher)';
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
-const systemLookup: HostLookup = async (hostname) => {
+/** The system resolver (getaddrinfo, /etc/hosts included): every address of the name, in its order. */
+export const systemLookup: HostLookup = async (hostname) => {
   const answers = await dns.lookup(hostname, { all: true, verbatim: true });
   return answers.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
 };

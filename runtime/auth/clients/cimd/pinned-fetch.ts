@@ -3,8 +3,8 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 
 /**
- * One GET over a connection to addresses the caller has already checked, never to whatever DNS
- * answers at connect time.
+ * One request (a GET; a POST for `pinnedRequest`'s callers) over a connection to addresses the
+ * caller has already checked, never to whatever DNS answers at connect time.
  *
  * Why hand-written: a guard that resolves a name, checks the address and then lets `fetch` resolve
  * the name again is open to DNS rebinding (the second answer is 127.0.0.1). The connection must
@@ -24,6 +24,8 @@ export interface PinnedAddress {
 }
 
 export interface FetchedResponse {
+  /** Always 200 from `pinnedGet`; whatever the server answered from `pinnedRequest`. */
+  status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
@@ -43,8 +45,56 @@ export interface PinnedFetchOptions {
   ca?: string | Buffer;
 }
 
-export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, signal, ca }: PinnedFetchOptions): Promise<FetchedResponse> {
-  if (addresses.length === 0) return Promise.reject(new TypeError('pinnedGet needs at least one address'));
+export interface PinnedRequestOptions extends PinnedFetchOptions {
+  /** GET unless told otherwise. */
+  method?: 'GET' | 'POST';
+  /**
+   * More request headers (content-type, authorization). They cannot replace the ones above:
+   * accept, user-agent and the refusal of compressed answers stay the caller's options.
+   */
+  headers?: Record<string, string>;
+  /** Sent with its length (a registration request's JSON, a token request's form). */
+  body?: Buffer;
+}
+
+/** Set from the options, never from `headers`; host comes from the URL. */
+const FIXED_HEADERS = new Set(['accept', 'user-agent', 'accept-encoding', 'content-length', 'host', 'transfer-encoding', 'connection']);
+
+/** What a caller's status rule says: undefined to read the body, or why the response is refused before reading it. */
+type StatusRule = (status: number, location: string | undefined) => FetchProblem | undefined;
+
+/** CIMD §5: the document is served with 200, and a redirect is not followed. */
+const cimdStatusRule: StatusRule = (status, location) => {
+  if (status >= 300 && status < 400) {
+    return new FetchProblem(
+      `the server answered ${status} redirecting to ${location === undefined ? '(no Location)' : location.slice(0, 300)}; redirects are not followed (CIMD §5)`,
+    );
+  }
+  if (status !== 200) return new FetchProblem(`the server answered ${status}; a client metadata document must be served with 200 (CIMD §5)`);
+  return undefined;
+};
+
+export function pinnedGet(url: URL, options: PinnedFetchOptions): Promise<FetchedResponse> {
+  return exchange(url, { ...options, method: 'GET' }, { statusRule: cimdStatusRule, sizeNote: ' (CIMD §8.7)' });
+}
+
+/**
+ * The same pinned connection, byte cap, signal and refusal of compressed bodies as `pinnedGet`,
+ * for callers that judge the status themselves (upstream OAuth discovery reads a 401's
+ * WWW-Authenticate and moves on past a 404): every status resolves with its body, a redirect
+ * included. Nothing is followed; a caller that wanted to follow a Location would have to check
+ * its address again, so none does.
+ */
+export function pinnedRequest(url: URL, options: PinnedRequestOptions): Promise<FetchedResponse> {
+  return exchange(url, options, { statusRule: () => undefined, sizeNote: '' });
+}
+
+function exchange(
+  url: URL,
+  { addresses, accept, userAgent, maxBytes, signal, ca, method = 'GET', headers = {}, body }: PinnedRequestOptions,
+  { statusRule, sizeNote }: { statusRule: StatusRule; sizeNote: string },
+): Promise<FetchedResponse> {
+  if (addresses.length === 0) return Promise.reject(new TypeError('a pinned request needs at least one address'));
   // Node asks for one address, or for all of them when it races IPv4 and IPv6 (autoSelectFamily).
   const lookup: LookupFunction = (_hostname, options, callback) => {
     const wanted = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
@@ -62,12 +112,18 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
     }
   };
   const options: RequestOptions = {
-    method: 'GET',
+    method,
     // The hostname, not the address: Node derives Host, SNI and the certificate check from it.
     hostname: url.hostname.replace(/^\[|\]$/g, ''),
     ...(url.port === '' ? {} : { port: Number(url.port) }),
     path: `${url.pathname}${url.search}`,
-    headers: { accept, 'user-agent': userAgent, 'accept-encoding': 'identity' },
+    headers: {
+      ...Object.fromEntries(Object.entries(headers).filter(([name]) => !FIXED_HEADERS.has(name.toLowerCase()))),
+      accept,
+      'user-agent': userAgent,
+      'accept-encoding': 'identity',
+      ...(body === undefined ? {} : { 'content-length': String(body.length) }),
+    },
     lookup,
     // No pooled sockets: each fetch connects through the lookup above.
     agent: false,
@@ -86,17 +142,9 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
     };
     const req = send(options, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400) {
-        const location = res.headers.location;
-        fail(
-          new FetchProblem(
-            `the server answered ${status} redirecting to ${location === undefined ? '(no Location)' : location.slice(0, 300)}; redirects are not followed (CIMD §5)`,
-          ),
-        );
-        return;
-      }
-      if (status !== 200) {
-        fail(new FetchProblem(`the server answered ${status}; a client metadata document must be served with 200 (CIMD §5)`));
+      const refused = statusRule(status, res.headers.location);
+      if (refused !== undefined) {
+        fail(refused);
         return;
       }
       const encoding = res.headers['content-encoding'];
@@ -106,20 +154,20 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
       }
       const declared = Number(res.headers['content-length'] ?? 0);
       if (declared > maxBytes) {
-        fail(tooLarge(maxBytes));
+        fail(tooLarge(maxBytes, sizeNote));
         return;
       }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxBytes) fail(tooLarge(maxBytes));
+        if (size > maxBytes) fail(tooLarge(maxBytes, sizeNote));
         else chunks.push(chunk);
       });
       res.on('end', () => {
         if (settled) return;
         settled = true;
-        resolve({ headers: res.headers, body: Buffer.concat(chunks) });
+        resolve({ status, headers: res.headers, body: Buffer.concat(chunks) });
       });
       res.on('error', (err) => fail(describe(err, signal)));
       res.on('close', () => {
@@ -128,12 +176,12 @@ export function pinnedGet(url: URL, { addresses, accept, userAgent, maxBytes, si
       });
     });
     req.on('error', (err) => fail(describe(err, signal)));
-    req.end();
+    req.end(body);
   });
 }
 
-function tooLarge(maxBytes: number): FetchProblem {
-  return new FetchProblem(`the document is larger than ${maxBytes} bytes (CIMD §8.7)`);
+function tooLarge(maxBytes: number, note: string): FetchProblem {
+  return new FetchProblem(`the document is larger than ${maxBytes} bytes${note}`);
 }
 
 function describe(err: Error, signal: AbortSignal): Error {

@@ -8,7 +8,7 @@ import type { ProjectPaths } from './config/project-paths.js';
 import { isLoopbackHost, type GatewayConfig } from './config/schema.js';
 import { readSecret, requireSecret } from './config/secrets.js';
 import { readServerHeaders } from './config/server-headers.js';
-import { readServerOAuthSecret } from './config/server-oauth-secret.js';
+import { readUpstreamClientSecrets } from './config/server-oauth-secret.js';
 import { githubSecretHint, requireGitHubClientId } from './config/github-client-id.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -40,17 +40,6 @@ async function readUpstreamHeaders(config: GatewayConfig, paths: ProjectPaths): 
     if ('url' in server) headers[name] = await readServerHeaders(paths, name, server.headers ?? []);
   }
   return headers;
-}
-
-/** Secrets of clients pre-registered at remote servers' own authorization servers (servers.NAME.oauth.clientId). */
-async function readUpstreamClientSecrets(config: GatewayConfig, paths: ProjectPaths): Promise<Map<string, string>> {
-  const secrets = new Map<string, string>();
-  for (const [name, server] of Object.entries(config.servers)) {
-    if (!('url' in server) || server.oauth?.clientId === undefined) continue;
-    const secret = await readServerOAuthSecret(paths, name);
-    if (secret !== undefined) secrets.set(name, secret);
-  }
-  return secrets;
 }
 
 async function createUpstream(options: ProjectGatewayOptions, store: Store): Promise<UpstreamLogin> {

@@ -13,7 +13,7 @@ const SECRET = 'upstream-client-secret-4711';
 
 beforeAll(async () => {
   dir = await makeTempDir();
-  expect((await runCli(localInitArgs(dir))).code).toBe(0);
+  expect((await runCli([...localInitArgs(dir), '--router', 'builtin'])).code).toBe(0);
 });
 afterAll(async () => {
   await removeTempDir(dir);
@@ -66,7 +66,14 @@ describe('mcp-gateway add-server --oauth', () => {
     expect(await readFile(configFile(), 'utf8')).not.toContain(SECRET);
     expect((await readFile(secretFile('notion'), 'utf8')).trim()).toBe(SECRET);
     expect((await stat(secretFile('notion'))).mode & 0o777).toBe(0o600);
-  });
+    // A Docker deployment: the auth container gets it (it runs the upstream flow), the server's proxy does not.
+    const render = await runCli(['render', '--dir', dir]);
+    expect(render.code, render.stderr).toBe(0);
+    const secretsDir = join(dir, 'deploy', 'secrets');
+    expect(await readFile(join(secretsDir, 'auth.env'), 'utf8')).toContain(`MCPGW_UPSTREAM_OAUTH_SECRETS='{"notion":"${SECRET}"}'`);
+    expect(await readFile(join(secretsDir, 'bridge-notion.env'), 'utf8').catch(() => '')).not.toContain(SECRET);
+    expect(await readFile(join(dir, 'deploy', 'config', 'mcp-gateway.yaml'), 'utf8')).not.toContain(SECRET);
+  }, 60_000);
 
   it('refuses the oauth flags without --url or --oauth, an unset variable, and bad values, writing nothing', async () => {
     expect((await refused(['add-server', 'x1', '--dir', dir, '--command', 'node s.js', '--oauth'])).stderr).toContain('--oauth is for remote servers');

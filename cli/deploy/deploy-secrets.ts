@@ -9,6 +9,7 @@ import { loadOrCreateSessionKey } from '../../runtime/config/session-key.js';
 import { GatewayError } from '../../runtime/errors.js';
 import { githubSecretHint, requireGitHubClientId } from '../../runtime/config/github-client-id.js';
 import type { DeployPlan } from './deploy-plan.js';
+import { readUpstreamClientSecrets } from '../../runtime/config/server-oauth-secret.js';
 
 /** `secrets/<service>.env` contents before formatting: variable name -> value, per service. */
 export type ServiceSecrets = Map<string, Array<[name: string, value: string]>>;
@@ -44,6 +45,10 @@ export async function collectServiceSecrets(config: GatewayConfig, paths: Projec
     const secret = await readSecret(paths.oidcClientSecret);
     if (secret !== undefined && secret !== '') auth.push(['MCPGW_OIDC_CLIENT_SECRET', secret]);
   }
+
+  // Secrets of clients the operator registered at remote servers' own authorization servers (add-server --client-secret-env).
+  const upstreamClientSecrets = await readUpstreamClientSecrets(config, paths);
+  if (upstreamClientSecrets.size > 0) auth.push(['MCPGW_UPSTREAM_OAUTH_SECRETS', JSON.stringify(Object.fromEntries(upstreamClientSecrets))]);
 
   const secrets: ServiceSecrets = new Map([
     ['redis', [['REDIS_PASSWORD', redisPassword]]],
@@ -83,10 +88,13 @@ function compactJson(text: string, path: string): string {
  * `\u0027` (the same JSON); a plain secret with a quote, a line break or a trailing backslash
  * cannot be written this way and is refused rather than mangled.
  */
+/** Secrets whose values are JSON, where a quote can be spelled `\\u0027`. */
+const JSON_SECRETS = new Set(['MCPGW_SIGNING_KEYS', 'MCPGW_UPSTREAM_HEADERS', 'MCPGW_UPSTREAM_OAUTH_SECRETS']);
+
 export function formatEnvFile(service: string, entries: ReadonlyArray<readonly [string, string]>): string {
   const lines = [`# Secrets of the ${service} service, written by \`mcp-gateway render\` (mode 0600). Values are single-quoted and literal.`];
   for (const [name, raw] of entries) {
-    const value = name === 'MCPGW_SIGNING_KEYS' || name === 'MCPGW_UPSTREAM_HEADERS' ? raw.replace(/'/g, '\\u0027') : raw;
+    const value = JSON_SECRETS.has(name) ? raw.replace(/'/g, '\\u0027') : raw;
     if (/['\r\n]|\\$/.test(value)) {
       throw new GatewayError(
         'ERR_SECRET_UNSAFE',

@@ -170,7 +170,8 @@ const upstreamHeaderName = z
  * same as `{}`.
  */
 export const upstreamOAuthSchema = z.union([
-  z.literal(true).transform((): { scopes?: string[] | undefined; clientId?: string | undefined } => ({})),
+  // No transform to `{}`: the containers' config is this schema encoded back, which a transform cannot be (upstreamOAuthOf reads both).
+  z.literal(true),
   z.strictObject({
     /** Scopes asked of the upstream (default: the scopes its metadata lists as supported, if any). */
     scopes: serverScopes,
@@ -506,6 +507,11 @@ export type ServerConfig = z.output<typeof serverSchema>;
 export type ServerConfigInput = z.input<typeof serverSchema>;
 export type StdioServerConfig = z.output<typeof stdioServer>;
 export type RemoteServerConfig = z.output<typeof remoteServer>;
+
+/** servers.NAME.oauth as one shape (`true` is `{}`), or undefined for a server without it. */
+export function upstreamOAuthOf(server: RemoteServerConfig): { scopes?: string[] | undefined; clientId?: string | undefined } | undefined {
+  return server.oauth === true ? {} : server.oauth;
+}
 export type AggregateServerConfig = z.output<typeof aggregateServer>;
 /** A server the gateway runs or proxies itself (not an aggregate of others). */
 export type MemberServerConfig = Exclude<ServerConfig, AggregateServerConfig>;

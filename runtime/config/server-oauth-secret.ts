@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProjectPaths } from './project-paths.js';
+import { type GatewayConfig, upstreamOAuthOf } from './schema.js';
 import { readSecret, writeSecret } from './secrets.js';
 
 /**
@@ -25,4 +26,15 @@ export async function readServerOAuthSecret(paths: ProjectPaths, name: string): 
   const text = await readSecret(serverOAuthSecretPath(paths, name));
   const secret = text?.trim();
   return secret === undefined || secret === '' ? undefined : secret;
+}
+
+/** Every pre-registered client's secret by server (servers.NAME.oauth.clientId with a secret file). */
+export async function readUpstreamClientSecrets(config: GatewayConfig, paths: ProjectPaths): Promise<Map<string, string>> {
+  const secrets = new Map<string, string>();
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (!('url' in server) || upstreamOAuthOf(server)?.clientId === undefined) continue;
+    const secret = await readServerOAuthSecret(paths, name);
+    if (secret !== undefined) secrets.set(name, secret);
+  }
+  return secrets;
 }

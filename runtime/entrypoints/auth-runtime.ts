@@ -113,6 +113,7 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
         ? await secrets.optional('MCPGW_OIDC_CLIENT_SECRET')
         : undefined;
   const redisPassword = config.store.type === 'redis' ? await secrets.optional('MCPGW_REDIS_PASSWORD') : undefined;
+  const upstreamClientSecrets = upstreamClientSecretsOf(await secrets.optional('MCPGW_UPSTREAM_OAUTH_SECRETS'));
   // An embedded store (unusual in a container) lives next to the config file.
   const store = await createStore(config.store, projectPaths(dirname(path)), { logger, ...(redisPassword ? { redisPassword } : {}) });
   try {
@@ -130,7 +131,17 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
     const runtimeMetrics = await startRuntimeMetrics(env, logger);
     try {
       return await startAuthRuntime(
-        { config, store, keys, upstream, logger, runtimeMetrics, ...(stateKey ? { stateKey } : {}), ...(adminToken ? { adminToken } : {}) },
+        {
+          config,
+          store,
+          keys,
+          upstream,
+          logger,
+          runtimeMetrics,
+          upstreamClientSecrets,
+          ...(stateKey ? { stateKey } : {}),
+          ...(adminToken ? { adminToken } : {}),
+        },
         listen,
       );
     } catch (err) {
@@ -175,4 +186,21 @@ function readStateKey(text: string | undefined, logger: Logger): Uint8Array | un
     });
   }
   return key;
+}
+
+/** MCPGW_UPSTREAM_OAUTH_SECRETS: `{ "<server>": "<client secret>" }` of clients pre-registered at remote servers' own authorization servers. */
+function upstreamClientSecretsOf(text: string | undefined): Map<string, string> {
+  if (text === undefined || text.trim() === '') return new Map();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((value) => typeof value === 'string')) {
+    throw new GatewayError('ERR_CONFIG_INVALID', 'MCPGW_UPSTREAM_OAUTH_SECRETS must hold a JSON object of server names and client secrets', {
+      hint: 'render the deploy folder again (mcp-gateway render); it writes this from .secrets/servers/NAME.oauth-client-secret',
+    });
+  }
+  return new Map(Object.entries(parsed as Record<string, string>));
 }

@@ -23,6 +23,7 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   MCPGW_GITHUB_CLIENT_SECRET: 'github-secret',
   MCPGW_OIDC_CLIENT_SECRET: 'oidc-secret',
   MCPGW_UPSTREAM_HEADERS: 'headers',
+  MCPGW_UPSTREAM_OAUTH_SECRETS: 'oauth-secrets',
 };
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isLoopbackHost } from '../../config/loopback-host.js';
-import type { GatewayConfig, RemoteServerConfig } from '../../config/schema.js';
+import { type GatewayConfig, type RemoteServerConfig, upstreamOAuthOf } from '../../config/schema.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Store } from '../../store/store.js';
@@ -110,7 +110,7 @@ export function createUpstreamOAuth(options: UpstreamOAuthOptions): UpstreamOAut
   }
 
   function client(server: string, remote: RemoteServerConfig, authorization: UpstreamAuthorization): Promise<UpstreamClient> {
-    const clientId = remote.oauth?.clientId;
+    const clientId = upstreamOAuthOf(remote)?.clientId;
     return obtainUpstreamClient(
       {
         authorization,
@@ -151,7 +151,7 @@ export function createUpstreamOAuth(options: UpstreamOAuthOptions): UpstreamOAut
       };
       await store.set(tripKey(state), stored, { ttlMs: PENDING_AUTHORIZATION_TTL_MS });
       const url = new URL(authorization.authorizationEndpoint);
-      const scopes = remote.oauth?.scopes ?? authorization.challengedScopes ?? authorization.resourceScopesSupported;
+      const scopes = upstreamOAuthOf(remote)?.scopes ?? authorization.challengedScopes ?? authorization.resourceScopesSupported;
       const params: Record<string, string> = {
         response_type: 'code',
         client_id: gatewayClient.clientId,

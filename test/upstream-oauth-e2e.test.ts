@@ -96,6 +96,39 @@ describe('a remote MCP server with its own OAuth behind the gateway', () => {
     expect(issuedTo.size).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
+  it("never lets a client choose the upstream token: a forged X-Upstream-Authorization is replaced by the user's own", async () => {
+    const alice = connected[0]!;
+    const before = upstream.mcpRequests.length;
+    const res = await fetch(endpoint(), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${alice.token}`,
+        'x-upstream-authorization': 'Bearer forged-by-the-client',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const seen = upstream.mcpRequests.slice(before);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const request of seen) {
+      expect(request.authorization).not.toContain('forged');
+      expect(request.user).toBe('alice-up');
+    }
+    // Nor is the upstream's token ever sent back to the client.
+    const issued = upstream.issuedAccessTokens.map((t) => t.jti);
+    expect(issued.length).toBeGreaterThan(0);
+    for (const [name, value] of res.headers) expect(`${name}: ${value}`).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
+  });
+
   it('refreshes an expired upstream token once under 20 concurrent calls', async () => {
     const alice = connected[0]!;
     await new Promise((resolve) => setTimeout(resolve, UPSTREAM_TOKEN_TTL_MS + 500));

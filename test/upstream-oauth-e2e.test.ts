@@ -263,8 +263,11 @@ describe('a remote MCP server with its own OAuth behind the gateway', () => {
     const client = new Client({ name: 'other-browser', version: '1.0.0' });
     await expect(client.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }))).rejects.toBeInstanceOf(UnauthorizedError);
     expect(callback?.pathname).toBe('/upstream/callback');
+    const exchanges = upstream.tokenRequestCount('authorization_code');
     const elsewhere = await fetch(callback!, { redirect: 'manual' });
     expect(elsewhere.status).toBe(403);
+    // Refused before the code is exchanged: nothing was asked of the upstream, nothing kept.
+    expect(upstream.tokenRequestCount('authorization_code')).toBe(exchanges);
     // Single use: the same callback again (even from the right browser) knows no such state.
     expect((await fetch(callback!, { redirect: 'manual' })).status).toBe(400);
   }, 60_000);

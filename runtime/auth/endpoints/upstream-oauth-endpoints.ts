@@ -17,7 +17,8 @@ export function upstreamCallbackEndpoint(ctx: AuthContext) {
   return async function upstreamCallback(req: Request, res: Response): Promise<void> {
     let outcome: Awaited<ReturnType<AuthContext['upstreamOAuth']['finish']>>;
     try {
-      outcome = await ctx.upstreamOAuth.finish(req.query as Record<string, unknown>);
+      // The callback must come back to the browser that started the trip (login CSRF): checked before the code is exchanged.
+      outcome = await ctx.upstreamOAuth.finish(req.query as Record<string, unknown>, (trip) => startedInThisBrowser(ctx, req, trip.pending));
     } catch (err) {
       if (!isGatewayError(err)) throw err;
       if (err.code === 'ERR_UPSTREAM_OAUTH_STATE') return sendErrorPage(res, 400, 'Sign-in expired', `${err.message}. ${err.hint ?? ''}`);
@@ -25,10 +26,8 @@ export function upstreamCallbackEndpoint(ctx: AuthContext) {
       return sendErrorPage(res, 502, 'Remote sign-in failed', `${err.message}. ${err.hint ?? ''}`);
     }
     const { trip } = outcome;
-    if (!startedInThisBrowser(ctx, req, trip.pending)) {
+    if (!outcome.connected && outcome.error === 'other_browser') {
       ctx.audit('access_denied', { reason: 'upstream callback from another browser', server: trip.server, ip: req.ip });
-      // Kept tokens would be the attacker's grant in the victim's name: forget them.
-      if (outcome.connected) await ctx.upstreamOAuth.vault.revoke(trip.user.sub, trip.server).catch(() => undefined);
       return sendErrorPage(res, 403, 'Sign-in refused', 'This sign-in was started in another browser. Start again from your MCP client.');
     }
     if (!outcome.connected) {

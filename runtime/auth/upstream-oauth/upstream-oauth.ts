@@ -27,7 +27,10 @@ export interface UpstreamTrip {
 }
 
 /** How the upstream answered the trip: tokens kept, or the user (or the upstream) said no. */
-export type TripOutcome = { trip: UpstreamTrip; connected: true } | { trip: UpstreamTrip; connected: false; error: string; description: string };
+export type TripOutcome =
+  | { trip: UpstreamTrip; connected: true }
+  | { trip: UpstreamTrip; connected: false; error: string; description: string }
+  | { trip: UpstreamTrip; connected: false; error: 'other_browser'; description: string };
 
 export interface UpstreamOAuth {
   /** Whether NAME is a remote server with `oauth` (this config's). */
@@ -41,8 +44,12 @@ export interface UpstreamOAuth {
   usableToken(user: string, server: string): Promise<string | undefined>;
   /** Where to send the browser for the trip: discovery, the gateway's client there, PKCE; the trip is kept until the callback. */
   start(trip: UpstreamTrip): Promise<URL>;
-  /** The upstream's redirect back: the trip it belongs to (single use), with the code exchanged and the tokens kept. */
-  finish(query: Readonly<Record<string, unknown>>): Promise<TripOutcome>;
+  /**
+   * The upstream's redirect back: the trip it belongs to (single use), with the code exchanged and
+   * the tokens kept. `admit` sees the trip first (the callback came back to the browser that
+   * started it): a refused one is consumed, its code never exchanged.
+   */
+  finish(query: Readonly<Record<string, unknown>>, admit: (trip: UpstreamTrip) => boolean): Promise<TripOutcome>;
   /** The Client ID Metadata Document the gateway serves for NAME (`/.well-known/oauth-client/NAME.json`), or undefined. */
   clientMetadataDocument(server: string): Record<string, unknown> | undefined;
 }
@@ -174,7 +181,7 @@ export function createUpstreamOAuth(options: UpstreamOAuthOptions): UpstreamOAut
       return url;
     },
 
-    async finish(query) {
+    async finish(query, admit) {
       const text = (name: string): string | undefined => {
         const value = query[name];
         return typeof value === 'string' && value.length <= 4096 ? value : undefined;
@@ -187,6 +194,7 @@ export function createUpstreamOAuth(options: UpstreamOAuthOptions): UpstreamOAut
         });
       }
       const { verifier, issuer, issRequired, ...trip } = stored;
+      if (!admit(trip)) return { trip, connected: false, error: 'other_browser', description: 'this sign-in was started in another browser' };
       // RFC 9207 §2.4: an authorization server that sends `iss` must be the one asked; one that promised it must send it.
       const iss = text('iss');
       if ((iss !== undefined && iss !== issuer) || (iss === undefined && issRequired)) {

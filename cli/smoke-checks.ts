@@ -4,7 +4,7 @@ import { describeFetchError } from './admin/admin-http-client.js';
 import type { GatewayUrls } from '../runtime/auth/gateway-urls.js';
 import { packageVersion } from './package-info.js';
 
-export type SmokeCheckName = 'challenge' | 'resource-metadata' | 'authorization-server-metadata' | 'initialize' | 'tools/list';
+export type SmokeCheckName = 'challenge' | 'resource-metadata' | 'authorization-server-metadata' | 'initialize' | 'tools/list' | 'upstream-oauth';
 
 export interface SmokeCheck {
   check: SmokeCheckName;
@@ -44,6 +44,7 @@ export async function smokeServer(
   server: string,
   token: string,
   asMetadata: (issuer: string) => Promise<SmokeCheck>,
+  { upstreamOAuth = false }: { upstreamOAuth?: boolean } = {},
 ): Promise<ServerSmokeReport> {
   const { urls } = target;
   const endpoint = urls.resourceFor(server);
@@ -62,6 +63,12 @@ export async function smokeServer(
   await run('resource-metadata', () => checkResourceMetadata(target, urls.protectedResourceMetadataFor(server), endpoint));
   checks.push(await asMetadata(urls.issuer));
 
+  if (upstreamOAuth) {
+    // servers.NAME.oauth: the smoke user has no grant at the upstream (people connect through their
+    // MCP client), so a valid gateway token must meet the gateway's own challenge, never the upstream's.
+    await run('upstream-oauth', () => checkNotConnected(target, endpoint, token, urls.protectedResourceMetadataFor(server)));
+    return { server, endpoint, ok: checks.every((c) => c.ok), checks, tools: null };
+  }
   let tools: number | null = null;
   const client = new Client({ name: 'mcp-gateway-smoke', version: packageVersion() });
   const transport = new StreamableHTTPClientTransport(new URL(target.reachAt(endpoint)), {
@@ -160,4 +167,21 @@ async function getJson(target: SmokeTarget, url: string): Promise<Record<string,
 
 function fail(message: string): never {
   throw new CheckFailed(message);
+}
+
+/** A user without an upstream grant gets 401 with the gateway's challenge (their client then authorizes, upstream trip included). */
+async function checkNotConnected(target: SmokeTarget, endpoint: string, token: string, resourceMetadata: string): Promise<string> {
+  const res = await target.fetch(target.reachAt(endpoint), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: '{}',
+    redirect: 'manual',
+    signal: AbortSignal.timeout(target.timeoutMs),
+  });
+  await res.arrayBuffer();
+  const challenge = res.headers.get('www-authenticate') ?? '';
+  if (res.status !== 401 || !challenge.includes(`resource_metadata="${resourceMetadata}"`)) {
+    throw new CheckFailed(`expected 401 with the gateway's challenge for a user not connected upstream, got HTTP ${res.status} ${challenge.slice(0, 200)}`);
+  }
+  return "per-user OAuth: a user who has not connected it gets the gateway's challenge (tools are listed once a user connects through their client)";
 }

@@ -162,3 +162,28 @@ describe('mcp-gateway smoke without a gateway', () => {
     }
   });
 });
+
+describe('mcp-gateway smoke with a remote server that has its own OAuth', () => {
+  let project: Awaited<ReturnType<typeof startProject>>;
+  beforeAll(async () => {
+    project = await startProject({ echo: ECHO }, { run: false });
+    // Never contacted: a user with no upstream grant is answered by the gateway itself.
+    const add = await runCli(['add-server', 'linear', '--dir', project.dir, '--url', 'https://remote.invalid/mcp', '--oauth']);
+    expect(add.code, add.stderr).toBe(0);
+    project.serve = new ServeProcess(['--dir', project.dir]);
+    await project.serve.waitFor(/mcp-gateway is ready/);
+  });
+  afterAll(async () => {
+    await project?.serve?.stop('SIGKILL');
+    if (project) await removeTempDir(project.dir);
+  });
+
+  it("passes it when a user who has not connected it meets the gateway's challenge, without listing its tools", async () => {
+    const result = await runCli(['smoke', '--dir', project.dir, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as SmokeReport;
+    const linear = report.servers.find((s) => s.server === 'linear')!;
+    expect(linear).toMatchObject({ ok: true, tools: null });
+    expect(linear.checks.map((c) => c.check)).toEqual(['challenge', 'resource-metadata', 'authorization-server-metadata', 'upstream-oauth']);
+  });
+});

@@ -98,7 +98,7 @@ export async function runSmoke(options: SmokeOptions, deps: Partial<SmokeDeps> =
       { keys, issuer: urls.issuer, ttlMs: TOKEN_TTL_MS, now },
     );
     issued.push({ jti, expiresAt: Math.floor(now / 1000) * 1000 + expiresIn * 1000 });
-    servers.push(await smokeServer(target, server, token, asMetadata));
+    servers.push(await smokeServer(target, server, token, asMetadata, { upstreamOAuth: 'url' in serverConfig && serverConfig.oauth !== undefined }));
   }
 
   const tokensRevoked = await revokeTokens(options, output, issued);

@@ -106,6 +106,8 @@ const CASES: ErrorCase[] = [
   { command: 'clients prune', args: () => ['clients', 'prune', '--dir', nowhere], code: 1, says: /./ },
   { command: 'tokens list', args: () => ['tokens', 'list', '--dir', nowhere], code: 1, says: /./ },
   { command: 'tokens revoke', args: () => ['tokens', 'revoke', '--dir', project], code: 2, says: /./ },
+  { command: 'connections list', args: () => ['connections', 'list', '--dir', nowhere], code: 1, says: /no gateway config/ },
+  { command: 'connections revoke', args: () => ['connections', 'revoke', '--dir', project], code: 2, says: /needs --user/ },
   {
     command: 'token issue',
     args: () => ['token', 'issue', '--dir', project, '--user', 'alice', '--server', 'time', '--ttl', 'forever'],

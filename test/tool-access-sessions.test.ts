@@ -114,7 +114,14 @@ describe('per-tool access on 2025 sessions through the embedded gateway', () => 
   });
 
   async function session(server: string, user: TestUser, options: { protocolVersion?: string; headers?: Record<string, string> } = {}): Promise<RawMcpSession> {
-    const s = await RawMcpSession.open(gw.urls.resourceFor(server), await gw.token(server, user), options);
+    let s: RawMcpSession;
+    try {
+      s = await RawMcpSession.open(gw.urls.resourceFor(server), await gw.token(server, user), options);
+    } catch (err) {
+      // A child that exits at start says why on stderr (the sandbox, the fixture): show it with the failure.
+      const stderr = gw.rawLogs.filter((line) => line.includes('"stream":"stderr"')).slice(-5);
+      throw new Error(`${(err as Error).message}\nlast stderr lines of the servers:\n${stderr.join('')}`);
+    }
     open.push(s);
     return s;
   }

@@ -38,7 +38,7 @@ import { runModernRequest } from './modern-screened.js';
 import { acceptable } from './media-types.js';
 import { WatchedAnswers } from './watched-answers.js';
 import { replyRaw } from './json-replies.js';
-import { IDENTITY_HEADERS } from '../http/edge-contract.js';
+import { IDENTITY_HEADERS, UPSTREAM_REJECTED_HEADER } from '../http/edge-contract.js';
 
 /** The request header the verifier puts a user's upstream token in (servers.NAME.oauth), as Node keys it. */
 const UPSTREAM_AUTHORIZATION = IDENTITY_HEADERS.upstreamAuthorization.toLowerCase();
@@ -316,7 +316,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
           TRANSPORT_ERROR,
           `Unauthorized: ${serverName} refused your authorization there; authorize this connection again (your MCP client starts that on this 401)`,
           {
-            headers: { 'WWW-Authenticate': options.upstreamOAuth.challenge },
+            headers: { 'WWW-Authenticate': options.upstreamOAuth.challenge, [UPSTREAM_REJECTED_HEADER]: '1' },
           },
         );
         return;
@@ -426,7 +426,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     outgoing.end();
   }
 
-  const health = cachedHealth(() => probeUpstream(upstream, staticHeaders), { okTtlMs: options.healthTtlMs ?? 60_000 });
+  const health = cachedHealth(() => probeUpstream(upstream, staticHeaders, options.upstreamOAuth !== undefined), { okTtlMs: options.healthTtlMs ?? 60_000 });
 
   return {
     handle,
@@ -461,8 +461,11 @@ function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   return headers;
 }
 
-/** Healthy when the upstream answers initialize; the probe's session is deleted right after. */
-async function probeUpstream(upstream: URL, staticHeaders: Readonly<Record<string, string>>): Promise<ServerHealth> {
+/**
+ * Healthy when the upstream answers initialize; the probe's session is deleted right after. A
+ * server with per-user OAuth has no token for the probe: its Bearer challenge is the healthy answer.
+ */
+async function probeUpstream(upstream: URL, staticHeaders: Readonly<Record<string, string>>, perUserOAuth: boolean): Promise<ServerHealth> {
   const headers = { ...staticHeaders, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const body = JSON.stringify({ jsonrpc: '2.0', id: 'mcp-gateway-health', method: 'initialize', params: DEFAULT_TEMPLATE });
   const res = await fetch(upstream, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
@@ -470,6 +473,9 @@ async function probeUpstream(upstream: URL, staticHeaders: Readonly<Record<strin
   const session = res.headers.get('mcp-session-id');
   if (session !== null) {
     void fetch(upstream, { method: 'DELETE', headers: { ...staticHeaders, 'mcp-session-id': session }, signal: AbortSignal.timeout(5_000) }).catch(() => {});
+  }
+  if (perUserOAuth && res.status === 401 && /^\s*bearer\b/i.test(res.headers.get('www-authenticate') ?? '')) {
+    return { ok: true, detail: 'answers, and asks each user for their own OAuth authorization' };
   }
   if (!res.ok) return { ok: false, detail: `the remote server answered initialize with HTTP ${res.status}` };
   const json = text.trimStart().startsWith('{') ? text : (/^data: ?(.*)$/m.exec(text)?.[1] ?? '');

@@ -88,6 +88,15 @@ export const IDENTITY_HEADERS = {
 
 export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);
 
+/**
+ * A remote server with `oauth` refused the user's upstream token: the proxy marks its 401 with
+ * this response header, and the built-in router (which removes it before the client sees it)
+ * tells the auth runtime on /verify with the same name as a request header carrying the refused
+ * token, so the vault refreshes it or forgets the grant at once (a bridge container cannot reach
+ * the auth runtime). Only the token the vault holds now counts: any other value changes nothing.
+ */
+export const UPSTREAM_REJECTED_HEADER = 'Mcp-Gateway-Upstream-Rejected';
+
 /** The client's credentials: the MCP server behind the gateway never sees them (the token is for the gateway alone). */
 export const CLIENT_CREDENTIAL_HEADERS: readonly string[] = ['Authorization', 'Cookie', 'Proxy-Authorization'];
 

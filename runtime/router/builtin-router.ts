@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
 import { sendContinue } from '../http/expect-continue.js';
 import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
-import { corsResponseHeaders, MCP_CORS, STRIPPED_REQUEST_HEADERS } from '../http/edge-contract.js';
+import { corsResponseHeaders, IDENTITY_HEADERS, MCP_CORS, STRIPPED_REQUEST_HEADERS, UPSTREAM_REJECTED_HEADER } from '../http/edge-contract.js';
 import type { GatewayTracing } from '../tracing/gateway-tracing.js';
 import type { EndpointLookup } from './traced-endpoints.js';
 
@@ -80,6 +80,14 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
         sendContinue(req, res);
         for (const name of STRIPPED_HEADERS) delete req.headers[name];
         Object.assign(req.headers, result.headers);
+        const upstreamToken = result.headers[UPSTREAM_AUTHORIZATION];
+        if (upstreamToken !== undefined) {
+          onUpstreamRejection(res, () => {
+            forwardAuth({ ...forwarded, upstreamRejected: upstreamToken }).catch((err: unknown) =>
+              logger.warn({ event: 'upstream_rejection_unreported', server, err: (err as Error).message }, 'could not tell the auth runtime'),
+            );
+          });
+        }
         return service.handle(req, res);
       })
       .catch((err: unknown) => {
@@ -91,5 +99,26 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'server_error' }));
         else res.destroy();
       });
+  };
+}
+
+const UPSTREAM_AUTHORIZATION = IDENTITY_HEADERS.upstreamAuthorization.toLowerCase();
+const UPSTREAM_REJECTED = UPSTREAM_REJECTED_HEADER.toLowerCase();
+
+/**
+ * Calls `report` when the server's proxy answers 401 marked UPSTREAM_REJECTED_HEADER (the
+ * upstream refused the user's own token), and removes the mark, which is for the router alone.
+ * writeHead is wrapped because a relayed answer passes its headers there, not via setHeader.
+ */
+function onUpstreamRejection(res: ServerResponse, report: () => void): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  (res as { writeHead: (...args: unknown[]) => ServerResponse }).writeHead = (...args: unknown[]) => {
+    const headers = args.find((arg, i) => i > 0 && typeof arg === 'object' && arg !== null && !Array.isArray(arg)) as Record<string, unknown> | undefined;
+    const marked = headers !== undefined && Object.keys(headers).find((name) => name.toLowerCase() === UPSTREAM_REJECTED);
+    if (marked) delete headers[marked];
+    const set = res.getHeader(UPSTREAM_REJECTED) !== undefined;
+    if (set) res.removeHeader(UPSTREAM_REJECTED);
+    if (args[0] === 401 && (marked || set)) report();
+    return writeHead(...args);
   };
 }

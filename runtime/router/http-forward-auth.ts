@@ -4,6 +4,7 @@ import { USER_HEADER_NAMES } from '../auth/user-headers.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { Logger } from '../logger.js';
 import { verifyUrl } from '../http/edge-contract.js';
+import { UPSTREAM_REJECTED_HEADER } from '../http/edge-contract.js';
 
 export interface HttpForwardAuthOptions {
   /** Base URL of the auth runtime; `/verify` is appended. */
@@ -61,6 +62,7 @@ export function createHttpForwardAuth({ authUrl, logger, timeoutMs = 5_000 }: Ht
     if (req.host !== undefined) headers['x-forwarded-host'] = req.host;
     if (req.clientIp !== undefined) headers['x-forwarded-for'] = req.clientIp;
     if (req.authorization !== undefined) headers['authorization'] = req.authorization;
+    if (req.upstreamRejected !== undefined) headers[UPSTREAM_REJECTED_HEADER.toLowerCase()] = req.upstreamRejected;
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: VerifyResult): void => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestVerifier } from '../tokens/verify-request.js';
 import { isStoreOutage, sendStoreOutage } from '../../http/store-outage.js';
-import { VERIFY_PATH } from '../../http/edge-contract.js';
+import { UPSTREAM_REJECTED_HEADER, VERIFY_PATH } from '../../http/edge-contract.js';
 
 const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -18,6 +18,7 @@ export function handleVerify(verify: RequestVerifier, req: IncomingMessage, res:
     uri: single(h['x-forwarded-uri']) ?? '/',
     host: single(h['x-forwarded-host']) ?? h.host,
     authorization: h.authorization,
+    upstreamRejected: single(h[UPSTREAM_REJECTED_HEADER.toLowerCase()]),
   }).then(
     (result) => {
       const headers: Record<string, string> = { ...result.headers, 'Cache-Control': 'no-store' };

@@ -14,6 +14,8 @@ export interface ForwardedRequest {
   authorization: string | undefined;
   /** Address of the client (X-Forwarded-For); for logs, never a decision. */
   clientIp?: string | undefined;
+  /** The upstream token a remote server with `oauth` just refused (UPSTREAM_REJECTED_HEADER, from the built-in router). */
+  upstreamRejected?: string | undefined;
 }
 
 export interface VerifyResult {
@@ -77,6 +79,10 @@ export function createRequestVerifier(ctx: AuthContext) {
       // A remote server with its own OAuth: this user's token there, for its proxy alone (edge-contract.ts).
       let upstream: string | undefined;
       try {
+        if (req.upstreamRejected !== undefined) {
+          // The vault refreshes once, or forgets the grant; a value that is not its token now changes nothing.
+          await ctx.upstreamOAuth.vault.markRejected(token.sub, server, req.upstreamRejected.replace(/^Bearer +/i, '')).catch(() => undefined);
+        }
         upstream = await ctx.upstreamOAuth.usableToken(token.sub, server);
       } catch (err) {
         if (!isGatewayError(err)) throw err;

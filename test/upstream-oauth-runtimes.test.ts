@@ -1,0 +1,163 @@
+/**
+ * Remote servers with their own OAuth as a Docker deployment runs them: the auth runtime (its
+ * own process, the vault in Redis), the remote server's bridge (its own process, which cannot
+ * reach auth) and the built-in router's runtime, with the OAuth-protected upstream of
+ * test/upstream-oauth-server/ and the GitHub stand-in. The user's upstream token goes from
+ * /verify to the bridge through the router only; an upstream refusal reaches the vault through
+ * the router's next /verify.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateStoredKey } from '../runtime/auth/tokens/signing-keys.js';
+import { parseConfig } from '../runtime/config/load-config.js';
+import type { RunningRuntime } from '../runtime/entrypoints/http-runtime.js';
+import { startRouterRuntime } from '../runtime/entrypoints/router-runtime.js';
+import { silentLogger } from '../runtime/logger.js';
+import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
+import { makeTempDir, removeTempDir } from './helpers/cli-run.js';
+import { freePort } from './helpers/free-port.js';
+import { startRedis } from './helpers/redis-server.js';
+import { RuntimeProcess } from './helpers/runtime-process.js';
+import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
+import { startProtectedUpstream, type ProtectedUpstream } from './upstream-oauth-server/protected-mcp-upstream.js';
+
+const REDIRECT = 'http://127.0.0.1:53682/callback';
+const redis = await startRedis();
+if ('skip' in redis) console.warn(`skipping the remote OAuth runtime tests: ${redis.skip}`);
+
+function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
+  return (result.content as Array<{ type: string; text: string }>)[0]!.text;
+}
+
+('skip' in redis ? describe.skip : describe)('a remote server with its own OAuth across the auth, bridge and router runtimes', () => {
+  let upstream: ProtectedUpstream;
+  let github: GitHubStandIn;
+  let dir: string;
+  let auth: RuntimeProcess;
+  let bridge: RuntimeProcess;
+  let router: RunningRuntime;
+  let publicUrl: string;
+  let client: Client;
+  let token: string;
+  const endpoint = (): URL => new URL(`${publicUrl}/remote/mcp`);
+
+  beforeAll(async () => {
+    upstream = await startProtectedUpstream({ users: ['alice-up'] });
+    github = await startGitHubStandIn();
+    dir = await makeTempDir('mcpgw-remote-oauth-');
+    await mkdir(join(dir, 'logs'));
+    const ports = { auth: await freePort(), bridge: await freePort(), router: await freePort() };
+    publicUrl = `http://127.0.0.1:${ports.router}`;
+    const config = {
+      version: 1,
+      publicUrl,
+      provider: { type: 'github', clientId: 'test-client-id', url: github.url },
+      allowedUsers: ['alice'],
+      store: { type: 'redis', url: (redis as { url: string }).url, keyPrefix: `mcpgw-remote-oauth-${randomBytes(4).toString('hex')}:` },
+      deploy: { router: 'builtin' },
+      servers: { remote: { url: upstream.mcpUrl, oauth: true } },
+    };
+    const configPath = join(dir, 'mcp-gateway.yaml');
+    await writeFile(configPath, stringify(config));
+    auth = new RuntimeProcess(['auth'], {
+      MCPGW_CONFIG: configPath,
+      MCPGW_LISTEN: `127.0.0.1:${ports.auth}`,
+      MCPGW_SIGNING_KEYS: JSON.stringify({ version: 1, keys: [await generateStoredKey()] }),
+      MCPGW_STATE_KEY: randomBytes(32).toString('base64url'),
+      MCPGW_GITHUB_CLIENT_SECRET: 'test-client-secret',
+      MCPGW_LOG_DIR: join(dir, 'logs'),
+    });
+    // The bridge gets no secret at all: the user's token comes with each request.
+    bridge = new RuntimeProcess(['bridge', 'remote'], { MCPGW_CONFIG: configPath, MCPGW_LISTEN: `127.0.0.1:${ports.bridge}` });
+    await Promise.all([auth.waitHealthy(`http://127.0.0.1:${ports.auth}/health`), bridge.waitHealthy(`http://127.0.0.1:${ports.bridge}/health`)]);
+    router = await startRouterRuntime(
+      {
+        config: parseConfig(config, 'test'),
+        authUrl: `http://127.0.0.1:${ports.auth}`,
+        bridgeUrl: `http://127.0.0.1:${ports.bridge}`,
+        logger: silentLogger(),
+        sessionKey: randomBytes(32),
+        resolveReplicas: () => async () => [`127.0.0.1:${ports.bridge}`],
+      },
+      { host: '127.0.0.1', port: ports.router },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close().catch(() => {});
+    await router?.close();
+    await Promise.all([auth, bridge].map((p) => p?.stop('SIGKILL')));
+    await github?.close();
+    await upstream?.close();
+    if (dir) await removeTempDir(dir);
+  });
+
+  it("connects through one flow and calls the upstream's tools with the user's own token, which only the bridge sees", async () => {
+    upstream.setCurrentUser('alice-up');
+    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
+    const first = new Client({ name: 'remote-oauth', version: '1.0.0' });
+    await expect(first.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    token = provider.tokens()!.access_token;
+    client = new Client({ name: 'remote-oauth', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }));
+    expect(textOf(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('alice-up');
+    for (const request of upstream.mcpRequests) expect(request.authorization ?? '').not.toContain(token);
+    // No process logged a token of either side.
+    const logs = auth.stdout + auth.stderr + bridge.stdout + bridge.stderr;
+    expect(logs).not.toContain(token);
+    for (const issued of upstream.issuedAccessTokens) expect(logs).not.toContain(issued.jti);
+  }, 60_000);
+
+  it('tells the vault at once when the upstream refuses the token: the next request is answered by the gateway, not sent upstream', async () => {
+    await upstream.revokeGrants('alice-up');
+    upstream.expireAccessTokens('alice-up');
+    const post = () =>
+      fetch(endpoint(), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      });
+    const refused = await post();
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain(`resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/remote/mcp"`);
+    // The router's mark is for it alone.
+    expect(refused.headers.get('mcp-gateway-upstream-rejected')).toBeNull();
+    await refused.text();
+    // The report goes to auth right after the answer; the vault's refresh there fails (the grant was revoked) and it forgets the grant.
+    // /verify's own challenge ("holds no valid authorization"), not the proxy relaying the upstream's refusal again.
+    await expect
+      .poll(
+        async () => {
+          const res = await post();
+          await res.text();
+          return `${res.status} ${res.headers.get('www-authenticate') ?? ''}`;
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toMatch(/^401 .*the gateway holds no valid authorization of yours there/);
+    const sent = upstream.mcpRequests.length;
+    const again = await post();
+    await again.text();
+    expect(again.status).toBe(401);
+    // Answered by the gateway: nothing more reached the upstream.
+    expect(upstream.mcpRequests.length).toBe(sent);
+    expect(upstream.tokenRequests.some((request) => request.grantType === 'refresh_token' && request.error === 'invalid_grant')).toBe(true);
+  }, 60_000);
+});

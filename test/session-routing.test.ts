@@ -207,6 +207,7 @@ async function answeredBy(client: Client): Promise<string> {
     await Promise.all([auth, ...Object.values(bridges)].map((p) => p?.stop('SIGKILL')));
     await github?.close();
     if (dir) await removeTempDir(dir);
+    if ('stop' in redis) await redis.stop();
   });
 
   it('spreads sessions over both replicas and answers every call of a session from its owner', async () => {

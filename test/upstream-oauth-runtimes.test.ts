@@ -96,6 +96,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
     await github?.close();
     await upstream?.close();
     if (dir) await removeTempDir(dir);
+    if ('stop' in redis) await redis.stop();
   });
 
   it("connects through one flow and calls the upstream's tools with the user's own token, which only the bridge sees", async () => {

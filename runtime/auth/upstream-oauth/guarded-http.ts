@@ -1,9 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
 import { GatewayError } from '../../errors.js';
-import { systemLookup, type HostLookup } from '../clients/cimd/cimd-resolver.js';
+import { systemLookup } from '../clients/cimd/cimd-resolver.js';
+import { abortable, type HostLookup, pinnedAddresses } from '../clients/cimd/pinned-addresses.js';
 import { FetchProblem, pinnedRequest, type PinnedAddress } from '../clients/cimd/pinned-fetch.js';
-import { forbiddenAddressReason } from '../clients/cimd/ssrf-guard.js';
 import { checkUpstreamUrl } from './upstream-url.js';
 
 /**
@@ -81,29 +80,11 @@ export function createGuardedHttp({
   }
 
   async function addressesOf(url: URL, signal: AbortSignal): Promise<PinnedAddress[]> {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const literal = isIP(host);
-    let addresses: PinnedAddress[];
-    if (literal !== 0) {
-      addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
-    } else {
-      try {
-        addresses = await abortable(lookup(host), signal);
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        throw new FetchProblem(`the host ${host} could not be resolved (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-      }
-      if (addresses.length === 0) throw new FetchProblem(`the host ${host} has no addresses`);
-    }
-    if (!allowPrivateNetworks) {
-      // Every answer, not just the first: a name that mixes public and internal addresses is a
-      // rebinding setup, and the connection may use any of them.
-      for (const { address } of addresses) {
-        const reason = forbiddenAddressReason(address);
-        if (reason !== undefined) throw forbidden(url, `${host} resolves to ${address}, which is ${reason}`);
-      }
-    }
-    return addresses;
+    const found = await pinnedAddresses(url, { lookup: (host) => abortable(lookup(host), signal), allowPrivateNetworks });
+    if (found.ok) return found.addresses;
+    if (found.kind === 'forbidden') throw forbidden(url, `${found.host} resolves to ${found.address}, which is ${found.reason}`);
+    if (signal.aborted) throw signal.reason;
+    throw new FetchProblem(found.message);
   }
 
   return {
@@ -168,13 +149,4 @@ export function shortUrl(url: URL): string {
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

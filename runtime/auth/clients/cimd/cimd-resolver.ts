@@ -1,17 +1,16 @@
 import { promises as dns } from 'node:dns';
-import { isIP } from 'node:net';
 import { GatewayError } from '../../../errors.js';
 import { silentLogger, type Logger } from '../../../logger.js';
 import { clientIdUrlProblem } from './client-id-url.js';
 import { DocumentProblem, parseCimdDocument, type CimdClient } from './cimd-document.js';
 import { cacheLifetimeMs } from './http-cache.js';
 import { FetchProblem, pinnedGet, type PinnedAddress } from './pinned-fetch.js';
-import { forbiddenAddressReason } from './ssrf-guard.js';
+import { abortable, type HostLookup, pinnedAddresses } from './pinned-addresses.js';
 
 export type { CimdClient } from './cimd-document.js';
 export { clientIdUrlProblem } from './client-id-url.js';
 
-export type HostLookup = (hostname: string) => Promise<PinnedAddress[]>;
+export type { HostLookup } from './pinned-addresses.js';
 
 export interface CimdResolverOptions {
   now?: () => number;
@@ -153,36 +152,16 @@ export function createCimdResolver({
   }
 
   async function resolveHost(url: URL, clientId: string): Promise<PinnedAddress[]> {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const literal = isIP(host);
-    let addresses: PinnedAddress[];
-    if (literal !== 0) {
-      addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
-    } else {
-      try {
-        addresses = await lookup(host);
-      } catch (err) {
-        throw fail('ERR_CIMD_FETCH_FAILED', clientId, `the host ${host} could not be resolved (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
-      }
-      if (addresses.length === 0) throw fail('ERR_CIMD_FETCH_FAILED', clientId, `the host ${host} has no addresses`);
-    }
-    if (!allowPrivateNetworks) {
-      // Every answer is checked, not just the first: a name that mixes public and internal
-      // addresses is a rebinding setup, and the connection may use any of them.
-      for (const { address } of addresses) {
-        const reason = forbiddenAddressReason(address);
-        if (reason !== undefined) {
-          throw new GatewayError(
-            'ERR_CIMD_FORBIDDEN_TARGET',
-            `client_id ${shorten(clientId)}: ${host} resolves to ${address}, which is ${reason}; the gateway does not fetch from such addresses (CIMD §8.6)`,
-            {
-              hint: 'Client metadata documents must be served from a public address. For local development only, set allowPrivateNetworks.',
-            },
-          );
-        }
-      }
-    }
-    return addresses;
+    const found = await pinnedAddresses(url, { lookup, allowPrivateNetworks });
+    if (found.ok) return found.addresses;
+    if (found.kind === 'unresolved') throw fail('ERR_CIMD_FETCH_FAILED', clientId, found.message, found.cause);
+    throw new GatewayError(
+      'ERR_CIMD_FORBIDDEN_TARGET',
+      `client_id ${shorten(clientId)}: ${found.host} resolves to ${found.address}, which is ${found.reason}; the gateway does not fetch from such addresses (CIMD §8.6)`,
+      {
+        hint: 'Client metadata documents must be served from a public address. For local development only, set allowPrivateNetworks.',
+      },
+    );
   }
 
   return {
@@ -243,15 +222,6 @@ function parseResponse(clientId: string, contentType: string | undefined, body: 
     throw new DocumentProblem('the document is not valid JSON');
   }
   return parseCimdDocument(json, clientId);
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function copy(client: CimdClient): CimdClient {

@@ -85,3 +85,27 @@ export function upProgress(output: CliOutput, options: { interactive: boolean; s
     },
   };
 }
+
+/**
+ * `up`'s deploy step (compose or swarm) with the progress view fed by its events. On a failure
+ * the view is closed first, then `explain()` (what runs and what does not) goes to stderr, and
+ * the error goes on to the caller.
+ */
+export async function withUpProgress<T>(
+  output: CliOutput,
+  interactive: boolean,
+  deploy: (onEvent: (event: UpEvent) => void) => Promise<T>,
+  explain: () => Promise<string>,
+): Promise<T> {
+  const progress = upProgress(output, { interactive });
+  let result: T;
+  try {
+    result = await deploy((event) => progress.update(event));
+  } catch (err) {
+    progress.done();
+    output.stderr(await explain());
+    throw err;
+  }
+  progress.done();
+  return result;
+}

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
 import { startProtectedUpstream, type ProtectedUpstream } from './upstream-oauth-server/protected-mcp-upstream.js';
+import { mcpInitialize } from './helpers/oauth-flow.js';
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
 /** Upstream access tokens live this long: the refresh test waits for one to run out. */
@@ -99,21 +100,9 @@ describe('a remote MCP server with its own OAuth behind the gateway', () => {
   it("never lets a client choose the upstream token: a forged X-Upstream-Authorization is replaced by the user's own", async () => {
     const alice = connected[0]!;
     const before = upstream.mcpRequests.length;
-    const res = await fetch(endpoint(), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${alice.token}`,
-        'x-upstream-authorization': 'Bearer forged-by-the-client',
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }),
+    const res = await mcpInitialize(endpoint().href, alice.token, {
+      'x-upstream-authorization': 'Bearer forged-by-the-client',
+      'mcp-protocol-version': '2025-06-18',
     });
     expect(res.status).toBe(200);
     await res.text();
@@ -144,21 +133,7 @@ describe('a remote MCP server with its own OAuth behind the gateway', () => {
     expect(await upstream.revokeGrants('alice-up')).toBeGreaterThan(0);
     upstream.expireAccessTokens('alice-up');
     // The next call meets the upstream's 401: the client gets the gateway's challenge, not the upstream's.
-    const refused = await fetch(endpoint(), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${alice.token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }),
-    });
+    const refused = await mcpInitialize(endpoint().href, alice.token, { 'mcp-protocol-version': '2025-06-18' });
     expect(refused.status).toBe(401);
     const challenge = refused.headers.get('www-authenticate') ?? '';
     expect(challenge).toContain(`resource_metadata="${h.urls.protectedResourceMetadataFor('remote')}"`);

@@ -26,6 +26,7 @@ import { startRedis } from './helpers/redis-server.js';
 import { RuntimeProcess } from './helpers/runtime-process.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
 import { startProtectedUpstream, type ProtectedUpstream } from './upstream-oauth-server/protected-mcp-upstream.js';
+import { mcpInitialize } from './helpers/oauth-flow.js';
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
 const redis = await startRedis();
@@ -119,22 +120,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   it('tells the vault at once when the upstream refuses the token: the next request is answered by the gateway, not sent upstream', async () => {
     await upstream.revokeGrants('alice-up');
     upstream.expireAccessTokens('alice-up');
-    const post = () =>
-      fetch(endpoint(), {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2025-06-18',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-        }),
-      });
+    const post = () => mcpInitialize(endpoint().href, token, { 'mcp-protocol-version': '2025-06-18' });
     const refused = await post();
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain(`resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/remote/mcp"`);

@@ -4,7 +4,7 @@ import type { UpDeps, UpOptions } from './up.js';
 import { renderForUp } from './up-render.js';
 import { deploymentTarget } from '../deployment-target.js';
 import type { CliOutput } from '../output.js';
-import { upProgress } from '../up-progress.js';
+import { withUpProgress } from '../up-progress.js';
 import { deploymentImages, describeImages, type DeploymentImages } from '../deploy/image-overrides.js';
 import { loadStack } from '../deploy/swarm/load-stack.js';
 import { STACK_FILE } from '../deploy/swarm/render-stack.js';
@@ -52,22 +52,12 @@ export async function runSwarmUp(
     );
   }
 
-  const progress = upProgress(output, { interactive: deps.interactive ?? false });
-  let result: SwarmUpResult;
-  try {
-    result = await deploySwarm({
-      connection,
-      stack,
-      onEvent: (event) => progress.update(event),
-      timeoutMs,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
-  } catch (err) {
-    progress.done();
-    output.stderr(await whatIsRunning(connection, project, Date.now() - started));
-    throw err;
-  }
-  progress.done();
+  const result = await withUpProgress(
+    output,
+    deps.interactive ?? false,
+    (onEvent) => deploySwarm({ connection, stack, onEvent, timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) }),
+    () => whatIsRunning(connection, project, Date.now() - started),
+  );
   const urls = gatewayUrls(effective);
   const report: SwarmUpReport = {
     target: 'swarm',

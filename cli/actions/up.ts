@@ -9,7 +9,7 @@ import { deploymentImages, describeImages, type DeploymentImages, type ImageOver
 import { GatewayError } from '../../runtime/errors.js';
 import { deploymentTarget } from '../deployment-target.js';
 import { processOutput, type CliOutput } from '../output.js';
-import { upProgress } from '../up-progress.js';
+import { withUpProgress } from '../up-progress.js';
 import { parseDeployTarget, UP_TARGETS } from '../deploy/deploy-target.js';
 import { runSwarmUp, type SwarmUpReport } from './up-swarm.js';
 import { renderForUp } from './up-render.js';
@@ -78,22 +78,12 @@ export async function runUp(options: UpOptions, deps: Partial<UpDeps> = {}): Pro
   const images = deploymentImages(rendered);
   output.stderr(`${describeImages(images)}\n`);
 
-  const progress = upProgress(output, { interactive: deps.interactive ?? false });
-  let result: UpResult;
-  try {
-    result = await deployUp({
-      connection,
-      project,
-      onEvent: (event) => progress.update(event),
-      healthTimeoutMs: timeoutMs,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
-  } catch (err) {
-    progress.done();
-    output.stderr(await whatIsRunning(connection, project.name, Date.now() - started));
-    throw err;
-  }
-  progress.done();
+  const result = await withUpProgress(
+    output,
+    deps.interactive ?? false,
+    (onEvent) => deployUp({ connection, project, onEvent, healthTimeoutMs: timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) }),
+    () => whatIsRunning(connection, project.name, Date.now() - started),
+  );
   const urls = gatewayUrls(effective);
   const report: UpReport = {
     project: project.name,

@@ -317,4 +317,41 @@ async function answeredBy(client: Client): Promise<string> {
     expect(Date.now() - started).toBeLessThan(3_500);
     await Promise.all([...sessions.filter((s) => !sessionsOnB.includes(s)), ...fresh].map(end));
   });
+
+  it('once a replica is past its drain and stopping: its sessions get 404 (initialize again), other requests are retried elsewhere', async () => {
+    // Replica c replaces b in DNS (b is still marked draining in the router).
+    await startBridge('c', 1_000);
+    resolved = ['a', 'c'];
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the router's 1 s view of the replicas
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => session('alice')));
+    const owners = await Promise.all(sessions.map((s) => answeredBy(s.client)));
+    const onC = sessions.filter((_, i) => owners[i] === 'replica-c');
+    expect(onC.length).toBeGreaterThan(1);
+    // A call still running when the drain period ends holds the replica in its shutdown (up to its grace).
+    const running = onC[0]!.client.callTool({ name: 'slow', arguments: { steps: 1, delayMs: 5_000 } });
+    const stopped = bridges.c!.stop('SIGTERM');
+    // Past the 1 s drain, inside the shutdown the running call holds open.
+    await new Promise((resolve) => setTimeout(resolve, 1_800));
+    // Its other sessions: 404 with the reason, which makes a client initialize again, never a 503.
+    const other = onC[1]!.transport.sessionId!;
+    const answer = await raw(
+      'alice',
+      { 'mcp-protocol-version': '2025-06-18', 'mcp-session-id': other },
+      { jsonrpc: '2.0', id: 9, method: 'tools/list', params: {} },
+    );
+    expect(answer.status).toBe(404);
+    expect(JSON.parse(answer.text).error).toMatchObject({ code: -32001, message: expect.stringMatching(/replica is stopping/) });
+    // New sessions and 2026 requests are retried on the replica that is not stopping.
+    const fresh = await session('alice');
+    expect(await answeredBy(fresh.client)).toBe('replica-a');
+    for (let i = 0; i < 4; i++) {
+      const modern = await modernCall(i % 2 === 0 ? 'alice' : 'mallory', 200 + i);
+      expect(modern.status).toBe(200);
+      expect(modern.text).toContain('replica-a');
+    }
+    expect(textOf(await running)).toBe('done after 1 steps');
+    await stopped;
+    await Promise.all([...sessions.filter((s) => !onC.includes(s)), fresh].map(end));
+    await Promise.all(onC.map((s) => s.client.close()));
+  });
 });

@@ -368,7 +368,10 @@ describe.skipIf(skip)('mcp-gateway up --target swarm on a single-node swarm', ()
         // Start-first, then the drain: its replica kept answering while its replacement started and for the drain period (2s) after.
         expect(served.at(-1)!.at - started, `session ${j} answered for ${served.at(-1)!.at - started} ms of the update`).toBeGreaterThan(2_000);
         const failed = firstFailure === -1 ? [] : outcomes.slice(firstFailure);
-        expect(failed.map((o) => (o.ok ? `answered after a failure by ${o.host}` : o.status))).toEqual(failed.map(() => 404));
+        expect(
+          failed.map((o) => (o.ok ? `answered after a failure by ${o.host}` : o.status)),
+          `session ${j}: ${failed.map((o) => (o.ok ? o.host : o.message)).join(' | ')}`,
+        ).toEqual(failed.map(() => 404));
         if (firstFailure !== -1) {
           // It failed only as its owner stopped: the container ended within the few seconds of its shutdown
           // (listener closed, children stopped) after the first 404, not long after.

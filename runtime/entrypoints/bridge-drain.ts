@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isModernVersion } from '../bridge/modern/modern-protocol.js';
+import { replyJsonRpcError } from '../bridge/json-replies.js';
+import { SESSION_NOT_FOUND } from '../bridge/json-rpc.js';
 import { DRAINING_HEADER } from '../router/replicas/replica-router.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -13,6 +15,13 @@ export interface BridgeDrain {
    * period is over, whichever comes first (then the runtime's usual shutdown ends the rest).
    */
   drain(): Promise<void>;
+  /**
+   * Once the runtime is stopping (after the drain), what a request gets instead of the generic
+   * 503: one of a session is 404, since the session ends with this process and 404 is what makes
+   * a client initialize again (elsewhere); any other is 503 with the draining header, which the
+   * router retries on another replica.
+   */
+  stopping(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 export interface BridgeDrainOptions {
@@ -34,6 +43,11 @@ export interface BridgeDrainOptions {
  */
 export function createBridgeDrain({ drainMs, sessions, pollMs = 200 }: BridgeDrainOptions): BridgeDrain {
   let draining = false;
+  const refuse = (res: ServerResponse): void => {
+    res
+      .writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1', [DRAINING_HEADER]: '1', Connection: 'close' })
+      .end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'This replica is being replaced and takes no new session; retry.' }));
+  };
   return {
     get draining() {
       return draining;
@@ -42,13 +56,17 @@ export function createBridgeDrain({ drainMs, sessions, pollMs = 200 }: BridgeDra
       return (req, res) => {
         if (draining && startsSession(req)) {
           req.resume();
-          res
-            .writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1', [DRAINING_HEADER]: '1' })
-            .end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'This replica is being replaced and takes no new session; retry.' }));
+          refuse(res);
           return;
         }
         handler(req, res);
       };
+    },
+    stopping(req, res) {
+      req.resume();
+      if (req.headers['mcp-session-id'] === undefined) refuse(res);
+      else replyJsonRpcError(res, 404, SESSION_NOT_FOUND, 'Session not found: this replica is stopping and its sessions end with it; initialize again');
+      return true;
     },
     async drain() {
       draining = true;

@@ -61,6 +61,7 @@ export async function startBridgeRuntime(
     listen,
     {
       logger,
+      whileStopping: drain.stopping,
       // Ends every session and waits for the children to exit.
       cleanup: async () => {
         await bridge.close();

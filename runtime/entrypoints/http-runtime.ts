@@ -5,7 +5,7 @@ import { GatewayError } from '../errors.js';
 import { listenOn, type ListenAddress } from '../http/listen-address.js';
 import type { Logger } from '../logger.js';
 import { deferContinue } from '../http/expect-continue.js';
-import { createDrain } from '../http/graceful-drain.js';
+import { createDrain, type Refusal } from '../http/graceful-drain.js';
 
 /** A Unix domain socket to listen on: the bridge of a `network: none` server, reached through its relay (relay-runtime.ts). */
 export interface SocketAddress {
@@ -56,10 +56,18 @@ export async function serveRuntime<A extends RuntimeAddress>(
     cleanup,
     deferContinue: defer = false,
     shutdownGraceMs = RUNTIME_SHUTDOWN_GRACE_MS,
-  }: { logger: Logger; cleanup: () => Promise<void>; deferContinue?: boolean; shutdownGraceMs?: number },
+    whileStopping,
+  }: {
+    logger: Logger;
+    cleanup: () => Promise<void>;
+    deferContinue?: boolean;
+    shutdownGraceMs?: number;
+    /** The runtime's own answer to a request that arrives once it is stopping (default: 503 with Retry-After). */
+    whileStopping?: Refusal;
+  },
 ): Promise<RunningRuntime<A>> {
   // As in serve: on SIGTERM (docker stop) new requests get 503 and calls in flight may finish.
-  const drain = createDrain(handler);
+  const drain = createDrain(handler, whileStopping === undefined ? {} : { whileDraining: whileStopping });
   const server = createServer(drain.handler);
   if (defer) deferContinue(server, drain.handler);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;

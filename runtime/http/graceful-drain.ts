@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** A runtime's own answer to a request that arrives while draining; false leaves it to the default 503. */
+export type Refusal = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export interface Drain {
   /** The gateway's request handler, counting what is in flight and refusing new work once draining. */
   handler: Handler;
@@ -22,12 +25,13 @@ const RETRY_AFTER_S = '5';
  * ends them (the bridge closes them gracefully when it closes). The Mcp-Method header says which
  * a POST is; the bridge refuses one whose header and body differ, at once.
  */
-export function createDrain(handle: Handler): Drain {
+export function createDrain(handle: Handler, { whileDraining }: { whileDraining?: Refusal } = {}): Drain {
   let draining = false;
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
   const handler: Handler = (req, res) => {
     if (draining) {
+      if (whileDraining?.(req, res) === true) return;
       res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': RETRY_AFTER_S, Connection: 'close' });
       res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The gateway is shutting down; retry shortly.' }));
       return;

@@ -27,6 +27,8 @@ import { RuntimeProcess } from './helpers/runtime-process.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
 import { startProtectedUpstream, type ProtectedUpstream } from './upstream-oauth-server/protected-mcp-upstream.js';
 import { mcpInitialize } from './helpers/oauth-flow.js';
+import { TestBrowser } from './helpers/test-browser.js';
+import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
 const redis = await startRedis();
@@ -146,5 +148,42 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
     // Answered by the gateway: nothing more reached the upstream.
     expect(upstream.mcpRequests.length).toBe(sent);
     expect(upstream.tokenRequests.some((request) => request.grantType === 'refresh_token' && request.error === 'invalid_grant')).toBe(true);
+  }, 60_000);
+
+  it('asks a client that supports URL mode to open the connect page (-32042), reports the refusal on it too, and works again after the page', async () => {
+    upstream.setCurrentUser('alice-up');
+    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
+    await expect(
+      new Client({ name: 'url-mode', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider })),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const linked = new Client({ name: 'url-mode', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } } });
+    await linked.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }));
+    expect(textOf(await linked.callTool({ name: 'whoami', arguments: {} }))).toBe('alice-up');
+    await upstream.revokeGrants('alice-up');
+    upstream.expireAccessTokens('alice-up');
+    const whoami = () => linked.callTool({ name: 'whoami', arguments: {} }).catch((err: unknown) => err);
+    const refused = await whoami();
+    expect(refused).toBeInstanceOf(UrlElicitationRequiredError);
+    const [elicitation] = (refused as UrlElicitationRequiredError).elicitations;
+    expect(elicitation).toMatchObject({ mode: 'url', url: `${publicUrl}/upstream/connect/remote` });
+    // The -32042 was marked like a 401: the router reported the refused token, the vault's refresh
+    // failed and it forgot the grant, so calls are answered without the upstream.
+    await expect
+      .poll(
+        async () => {
+          const seen = upstream.mcpRequests.length;
+          expect(await whoami()).toBeInstanceOf(UrlElicitationRequiredError);
+          return upstream.mcpRequests.length - seen;
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(0);
+    // The page, through the router to auth: the gateway's login, the upstream's consent, back.
+    const opened = await new TestBrowser('http://127.0.0.1:1/never').open(elicitation!.url);
+    expect(opened.page?.status, opened.page?.body.slice(0, 300)).toBe(200);
+    expect(opened.page?.body).toContain('is connected for alice');
+    expect(textOf(await linked.callTool({ name: 'whoami', arguments: {} }))).toBe('alice-up');
+    await linked.close();
   }, 60_000);
 });

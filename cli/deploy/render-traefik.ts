@@ -82,7 +82,14 @@ export function renderTraefikDynamic(config: GatewayConfig, plan: DeployPlan, te
         registerRule: onIssuer(path('/register')),
         tokenRule: onIssuer(path('/token')),
         apiRule: onIssuer(pathPrefix('/register/'), path('/revoke'), path('/introspect'), path('/jwks.json'), path('/health')),
-        pagesRule: onIssuer(path('/authorize'), path('/callback'), path('/consent'), path('/login/local'), path('/upstream/callback')),
+        pagesRule: onIssuer(
+          path('/authorize'),
+          path('/callback'),
+          path('/consent'),
+          path('/login/local'),
+          path('/upstream/callback'),
+          pathPrefix('/upstream/connect/'),
+        ),
         // The admin API and page, and GET /metrics (admin token; scrapers use the metrics port instead).
         adminRule: onIssuer(pathPrefix('/admin/'), path('/metrics')),
         registrationsPer10Min: config.clients.registrationsPer10Min,

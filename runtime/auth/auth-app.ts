@@ -23,7 +23,8 @@ import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/s
 import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
 import { requestRateLimit } from './request-rate-limit.js';
 import { upstreamCallbackEndpoint, upstreamClientDocumentEndpoint } from './endpoints/upstream-oauth-endpoints.js';
-import { UPSTREAM_CALLBACK_PATH } from './upstream-oauth/upstream-oauth.js';
+import { UPSTREAM_CALLBACK_PATH, UPSTREAM_CONNECT_PATH } from './upstream-oauth/upstream-oauth.js';
+import { upstreamConnectPage } from './endpoints/upstream-connect-endpoints.js';
 
 /** OAuth bodies are a few hundred bytes; anything near this limit is hostile. */
 const BODY_LIMIT = '32kb';
@@ -136,6 +137,7 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   app.get('/authorize', authorizeLimit(ctx), authorizeEndpoint(ctx));
   app.post('/consent', form, consentEndpoint(ctx));
   app.get(UPSTREAM_CALLBACK_PATH, authorizeLimit(ctx), upstreamCallbackEndpoint(ctx));
+  app.get(`${UPSTREAM_CONNECT_PATH}/:server`, authorizeLimit(ctx), upstreamConnectPage(ctx));
   app.get('/.well-known/oauth-client/:file', upstreamClientDocumentEndpoint(ctx));
   app.post('/token', tokenLimit(ctx), form, tokenEndpoint(ctx));
 

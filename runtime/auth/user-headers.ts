@@ -13,6 +13,7 @@ export const USER_HEADERS = {
   scope: lower(IDENTITY_HEADERS.scope),
   groups: lower(IDENTITY_HEADERS.groups),
   upstreamAuthorization: lower(IDENTITY_HEADERS.upstreamAuthorization),
+  upstreamConnect: lower(IDENTITY_HEADERS.upstreamConnect),
 } as const;
 
 export const USER_HEADER_NAMES: readonly string[] = Object.values(USER_HEADERS);

@@ -38,10 +38,13 @@ import { runModernRequest } from './modern-screened.js';
 import { acceptable } from './media-types.js';
 import { WatchedAnswers } from './watched-answers.js';
 import { replyRaw } from './json-replies.js';
+import { supportsUrlElicitation, urlElicitationRequiredLine } from './upstream-reconnect.js';
 import { IDENTITY_HEADERS, UPSTREAM_REJECTED_HEADER } from '../http/edge-contract.js';
 
 /** The request header the verifier puts a user's upstream token in (servers.NAME.oauth), as Node keys it. */
 const UPSTREAM_AUTHORIZATION = IDENTITY_HEADERS.upstreamAuthorization.toLowerCase();
+/** The header with the user's connect page (servers.NAME.oauth), which the verifier always sets for such a server. */
+const UPSTREAM_CONNECT = IDENTITY_HEADERS.upstreamConnect.toLowerCase();
 
 export interface RemoteProxyOptions {
   serverName: string;
@@ -71,7 +74,9 @@ export interface RemoteProxyOptions {
    * client's token, is sent as Authorization. When the upstream refuses it, the client gets our
    * own challenge (`challenge`, a WWW-Authenticate value naming the gateway's metadata), so it
    * authorizes again through the gateway, whose flow includes the upstream trip; `onRejected`
-   * (serve) tells the vault at once, so the next request refreshes or asks again.
+   * (serve) tells the vault at once, so the next request refreshes or asks again. A session whose
+   * client supports URL-mode elicitation gets -32042 with the user's connect page instead
+   * (`X-Upstream-Connect`, upstream-reconnect.ts), also when the verifier found no grant at all.
    */
   upstreamOAuth?: { challenge: string; onRejected?: (user: string, authorization: string) => void } | undefined;
 }
@@ -80,6 +85,8 @@ export interface RemoteProxyOptions {
 interface ScreenedBody {
   text: string;
   watched: WatchedAnswers | undefined;
+  /** An initialize whose client supports URL-mode elicitation (servers.NAME.oauth only). */
+  urlElicitation?: boolean;
 }
 
 /** What the client may tell the upstream server; everything else (credentials, cookies, X-User-*, hop-by-hop) stays here. */
@@ -113,6 +120,8 @@ interface Binding {
   login: string;
   startedAt: number;
   lastSeen: number;
+  /** Its client said it supports URL-mode elicitation: re-authorization is a link, not a 401. */
+  urlElicitation: boolean;
 }
 
 /**
@@ -197,27 +206,76 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       replyJsonRpcError(res, 413, TRANSPORT_ERROR, payloadTooLarge, { data: { maxMessageBytes } });
       return Promise.resolve();
     }
-    if (options.upstreamOAuth !== undefined && typeof req.headers[UPSTREAM_AUTHORIZATION] !== 'string') {
-      // Only the gateway's verifier sets it: a request without it did not come through the router.
-      replyJson(res, 401, {
-        error: 'unauthorized',
-        error_description: `No upstream authorization for ${serverName}: requests must come through the gateway router.`,
-      });
-      return Promise.resolve();
+    if (options.upstreamOAuth !== undefined) {
+      const connect = req.headers[UPSTREAM_CONNECT];
+      if (typeof connect !== 'string') {
+        // Only the gateway's verifier sets it: a request without it did not come through the router.
+        replyJson(res, 401, {
+          error: 'unauthorized',
+          error_description: `No upstream authorization for ${serverName}: requests must come through the gateway router.`,
+        });
+        return Promise.resolve();
+      }
+      // The verifier holds no usable grant of this user's (a session's request; one starting a session got the challenge there).
+      if (typeof req.headers[UPSTREAM_AUTHORIZATION] !== 'string') return askToReconnect(req, res, options.upstreamOAuth.challenge, connect, sessionId);
     }
     if (looksModern(req, undefined) && req.method === 'POST') {
       if (options.upstreamOAuth !== undefined && era === undefined) era = probeEra(perUserHeaders(req.headers));
       return handleModern(req, res, user);
     }
     const session = typeof sessionId === 'string' ? sessionId : undefined;
-    if (gate !== undefined && req.method === 'POST') return forwardScreened(req, res, user, session, gate);
+    // With oauth, an initialize is read too: whether its client takes URL-mode elicitation.
+    if (req.method === 'POST' && (gate !== undefined || (options.upstreamOAuth !== undefined && session === undefined)))
+      return forwardScreened(req, res, user, session, gate);
     return new Promise((resolve) => forward(req, res, user, session, resolve));
   }
 
-  /** A POST read and put to the tool gate first: refused requests are answered here and never sent. */
-  async function forwardScreened(req: IncomingMessage, res: ServerResponse, user: string, sessionId: string | undefined, toolGate: ToolGate): Promise<void> {
+  /**
+   * A request of a session whose user has no usable grant at the upstream: -32042 with the
+   * connect page for a client that supports URL-mode elicitation (each request in the POST),
+   * the gateway's challenge for any other (its flow includes the upstream trip).
+   */
+  async function askToReconnect(
+    req: IncomingMessage,
+    res: ServerResponse,
+    challenge: string,
+    connect: string,
+    sessionId: string | string[] | undefined,
+  ): Promise<void> {
+    const binding = typeof sessionId === 'string' ? bindings.get(sessionId) : undefined;
+    if (binding?.urlElicitation === true && req.method === 'POST') {
+      const post = await readPostBody(req, res, maxMessageBytes);
+      if (post === undefined) return;
+      const ids = post.messages.flatMap(({ envelope }) => (envelope.kind === 'request' ? [envelope.id] : []));
+      if (ids.length > 0) {
+        log.info({ event: 'upstream_reconnect_asked', user: subjectOf(req).login }, 'no usable upstream grant: the client is given the connect page');
+        const lines = ids.map((id) => urlElicitationRequiredLine(id, serverName, connect));
+        if (post.batch) replyRaw(res, 200, `[${lines.join(',')}]`);
+        else replyMessage(res, 200, lines[0]!, acceptable(req.headers.accept));
+        return;
+      }
+    } else req.resume();
+    replyJsonRpcError(res, 401, TRANSPORT_ERROR, `Unauthorized: authorize ${serverName} again (the gateway holds no valid authorization of yours there)`, {
+      headers: { 'WWW-Authenticate': challenge },
+    });
+  }
+
+  /** A POST read and put to the tool gate first (when there is one): refused requests are answered here and never sent. */
+  async function forwardScreened(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: string,
+    sessionId: string | undefined,
+    toolGate: ToolGate | undefined,
+  ): Promise<void> {
     const post = await readPostBody(req, res, maxMessageBytes);
     if (post === undefined) return;
+    const urlElicitation = options.upstreamOAuth !== undefined && sessionId === undefined && supportsUrlElicitation(post.messages);
+    if (toolGate === undefined) {
+      const text = post.batch ? `[${post.messages.map(({ line }) => line).join(',')}]` : post.messages[0]!.line;
+      await new Promise<void>((resolve) => forward(req, res, user, sessionId, resolve, { text, watched: undefined, urlElicitation }));
+      return;
+    }
     const screening = await screenRequests(toolGate, subjectOf(req), post.messages, timingOf(req), traceOf(req));
     const requests = post.messages.filter(({ envelope }) => envelope.kind === 'request').length;
     const whole = wholePostRefusal(screening, requests, post.batch);
@@ -238,7 +296,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     }
     const text = post.batch ? `[${post.messages.map(({ line }) => line).join(',')}]` : post.messages[0]!.line;
     const watched = screening.watches === undefined ? undefined : new WatchedAnswers(screening.watches);
-    await new Promise<void>((resolve) => forward(req, res, user, sessionId, resolve, { text, watched }));
+    await new Promise<void>((resolve) => forward(req, res, user, sessionId, resolve, { text, watched, urlElicitation }));
     watched?.fail('the remote server did not answer');
   }
 
@@ -289,6 +347,8 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       headers['content-length'] = Buffer.byteLength(screened.text);
       delete headers['transfer-encoding'];
     }
+    // The id of the request sent (a single one): what an answer made here in its place is for.
+    const sentRequestId = (): RequestId | undefined => (screened === undefined ? describeByEnds(sentEnds.finish()).id : singleRequestId(screened.text));
     const outgoing = send(upstream, { method: req.method, headers, agent });
     let refused = false;
     relayLifecycle(res, outgoing, {
@@ -310,6 +370,15 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         const sent = req.headers[UPSTREAM_AUTHORIZATION];
         if (typeof sent === 'string') options.upstreamOAuth.onRejected?.(user, sent);
         log.info({ status, user: subjectOf(req).login }, "remote MCP server refused the user's upstream token");
+        const connect = req.headers[UPSTREAM_CONNECT];
+        const id = sessionId !== undefined && bindings.get(sessionId)?.urlElicitation === true && req.method === 'POST' ? sentRequestId() : undefined;
+        if (id !== undefined && typeof connect === 'string') {
+          // Marked as the 401 is: the router reports the refused token, so the vault refreshes once or forgets the grant.
+          replyMessage(res, 200, urlElicitationRequiredLine(id, serverName, connect), acceptable(req.headers.accept), {
+            headers: { [UPSTREAM_REJECTED_HEADER]: '1' },
+          });
+          return;
+        }
         replyJsonRpcError(
           res,
           401,
@@ -337,7 +406,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         });
         return;
       }
-      track(req.method, sessionId, status, answer.headers['mcp-session-id'], user, subjectOf(req).login);
+      track(req.method, sessionId, status, answer.headers['mcp-session-id'], user, subjectOf(req).login, screened?.urlElicitation === true);
       relayUpstreamResponse({
         answer,
         res,
@@ -345,7 +414,7 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
         headers: responseHeaders(answer.headers),
         maxMessageBytes,
         method: req.method,
-        requestId: () => (screened === undefined ? describeByEnds(sentEnds.finish()).id : singleRequestId(screened.text)),
+        requestId: sentRequestId,
         log,
         watched: screened?.watched,
       });
@@ -390,10 +459,11 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     returned: string | string[] | undefined,
     user: string,
     login: string,
+    urlElicitation: boolean,
   ): void {
     if (sent === undefined) {
       if (typeof returned === 'string' && status < 300 && !bindings.has(returned))
-        bindings.set(returned, { owner: user, login, startedAt: Date.now(), lastSeen: Date.now() });
+        bindings.set(returned, { owner: user, login, startedAt: Date.now(), lastSeen: Date.now(), urlElicitation });
       return;
     }
     if (status === 404 || (method === 'DELETE' && status < 300)) bindings.delete(sent);
@@ -455,8 +525,10 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
 function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
-    // CORS is the router's business (it set its own headers already).
-    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name) && !name.startsWith('access-control-')) headers[name] = value;
+    // CORS is the router's business (it set its own headers already); `mcp-gateway-*` are the
+    // gateway's own signals to its router (a refused upstream token, a draining replica), never the upstream's to give.
+    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name) && !name.startsWith('access-control-') && !name.startsWith('mcp-gateway-'))
+      headers[name] = value;
   }
   return headers;
 }

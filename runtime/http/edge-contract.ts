@@ -84,6 +84,13 @@ export const IDENTITY_HEADERS = {
    * only on the request to its proxy: it never reaches the client, another server or a log.
    */
   upstreamAuthorization: 'X-Upstream-Authorization',
+  /**
+   * The gateway page where the user connects a remote server with `oauth` again
+   * (`<public-url>/upstream/connect/NAME`): set with the token above, and alone on a request of a
+   * session whose user holds no usable grant there any more, so the proxy can answer a client that
+   * supports URL-mode elicitation with that link (-32042) instead of a 401.
+   */
+  upstreamConnect: 'X-Upstream-Connect',
 } as const;
 
 export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);

@@ -65,6 +65,7 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       host: req.headers.host,
       authorization: req.headers.authorization,
       clientIp: req.socket.remoteAddress,
+      inSession: req.headers['mcp-session-id'] !== undefined,
     };
     (tracing === undefined ? forwardAuth(forwarded) : tracing.request(req, res, server, mcpRoute).verify(() => forwardAuth(forwarded)))
       .then((result) => {
@@ -118,7 +119,8 @@ function onUpstreamRejection(res: ServerResponse, report: () => void): void {
     if (marked) delete headers[marked];
     const set = res.getHeader(UPSTREAM_REJECTED) !== undefined;
     if (set) res.removeHeader(UPSTREAM_REJECTED);
-    if (args[0] === 401 && (marked || set)) report();
+    // A 401, or the -32042 of a client that supports URL-mode elicitation (remote-proxy.ts).
+    if (marked || set) report();
     return writeHead(...args);
   };
 }

@@ -63,6 +63,8 @@ export function createHttpForwardAuth({ authUrl, logger, timeoutMs = 5_000 }: Ht
     if (req.clientIp !== undefined) headers['x-forwarded-for'] = req.clientIp;
     if (req.authorization !== undefined) headers['authorization'] = req.authorization;
     if (req.upstreamRejected !== undefined) headers[UPSTREAM_REJECTED_HEADER.toLowerCase()] = req.upstreamRejected;
+    // Traefik forwards the original's headers; the verifier only asks whether this one is there.
+    if (req.inSession === true) headers['mcp-session-id'] = '1';
     return new Promise((resolve) => {
       let settled = false;
       const settle = (result: VerifyResult): void => {

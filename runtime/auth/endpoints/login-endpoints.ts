@@ -12,7 +12,9 @@ import type { UserFacts } from '../policy/user-policy.js';
 import type { PendingAuthorization, UpstreamCredential, UserIdentity } from '../tokens/grants.js';
 import { startedInThisBrowser } from '../upstream/login-browser.js';
 import { githubSubject, localSubject, oidcSubject } from '../upstream/user-subject.js';
-import { adminLoginFailed, adminLoginOfThisBrowser, finishAdminLogin, isAdminLogin } from '../admin/admin-login.js';
+import { adminLoginFailed, finishAdminLogin } from '../admin/admin-login.js';
+import { isPageLogin, type PageLogin, pageLoginOfThisBrowser } from '../upstream/page-login.js';
+import { connectLoginFailed, finishConnectLogin } from './upstream-connect-endpoints.js';
 
 function safeParam(source: unknown, name: string): string | undefined {
   try {
@@ -57,7 +59,7 @@ export function githubCallbackEndpoint(ctx: AuthContext, login: GitHubLogin) {
   return async function githubCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'GitHub did not return a state parameter.');
-    if (isAdminLogin(state)) return adminGithubCallback(ctx, login, req, res, state);
+    if (isPageLogin(state)) return pageGithubCallback(ctx, login, req, res, state);
     const pending = await pendingOfThisBrowser(ctx, req, res, state, 'github', true);
     if (!pending) return;
     const upstreamError = safeParam(req.query, 'error');
@@ -82,32 +84,51 @@ interface GitHubUser {
   upstream?: UpstreamCredential | undefined;
 }
 
-/** Who GitHub says logged in; with `sealFor` (a client's login) and org/team rules, the memberships too. */
-async function githubUser(ctx: AuthContext, login: GitHubLogin, code: string, sealFor?: string): Promise<GitHubUser> {
+/**
+ * Who GitHub says logged in; with org/team rules and `memberships` (the allowlist is checked),
+ * the memberships too; with `sealFor` (a client's login) GitHub's token, sealed for that client.
+ */
+async function githubUser(ctx: AuthContext, login: GitHubLogin, code: string, sealFor?: string, memberships = sealFor !== undefined): Promise<GitHubUser> {
   const githubToken = await login.github.exchangeCode({ code, redirectUri: login.callbackUrl });
   const user = await login.github.fetchUser(githubToken);
   // The numeric id is the user; the login is only what they are called today (user-subject.ts).
   const identity: UserIdentity = { sub: githubSubject(user.id), login: user.login, uid: user.id };
-  if (sealFor === undefined || !login.needsMembership) return { identity, facts: { login: user.login } };
+  if (!memberships || !login.needsMembership) return { identity, facts: { login: user.login } };
   const [orgs, teams] = await Promise.all([login.github.fetchOrgs(githubToken), login.github.fetchTeams(githubToken)]);
+  if (sealFor === undefined) return { identity, facts: { login: user.login, orgs, teams } };
   // Kept sealed (key outside the store) so a refresh can ask GitHub whether the user is still a member.
   return { identity, facts: { login: user.login, orgs, teams }, upstream: { sealed: ctx.sealedBox.seal(githubToken, sealFor), checkedAt: ctx.now() } };
 }
 
-/** The admin page's login (admin-login.ts) back from GitHub: admins are named by login, so no memberships are asked. */
-async function adminGithubCallback(ctx: AuthContext, login: GitHubLogin, req: Request, res: Response, state: string): Promise<void> {
-  if (!(await adminLoginOfThisBrowser(ctx, req, res, state, 'github', true))) return;
+/** A login for one of the gateway's own pages (page-login.ts), answered: the admin page's or a connect page's. */
+function finishPageLogin(ctx: AuthContext, req: Request, res: Response, login: PageLogin, identity: UserIdentity, facts: UserFacts): Promise<void> {
+  const { purpose } = login;
+  return purpose.page === 'admin'
+    ? finishAdminLogin(ctx, req, res, identity, facts)
+    : finishConnectLogin(ctx, req, res, purpose.server, login, identity, facts);
+}
+
+function pageLoginFailed(ctx: AuthContext, req: Request, res: Response, login: PageLogin, provider: string, reason: string): void {
+  const { purpose } = login;
+  if (purpose.page === 'admin') adminLoginFailed(ctx, req, res, provider, reason);
+  else connectLoginFailed(ctx, req, res, purpose.server, provider, reason);
+}
+
+/** A page login back from GitHub: admins are named by login, so only a connect page (the allowlist) asks for memberships. */
+async function pageGithubCallback(ctx: AuthContext, gh: GitHubLogin, req: Request, res: Response, state: string): Promise<void> {
+  const login = await pageLoginOfThisBrowser(ctx, req, res, state, 'github', true);
+  if (login === undefined) return;
   const upstreamError = safeParam(req.query, 'error');
   const code = safeParam(req.query, 'code');
-  if (upstreamError !== undefined || code === undefined) return adminLoginFailed(ctx, req, res, 'github', upstreamError ?? 'no code');
+  if (upstreamError !== undefined || code === undefined) return pageLoginFailed(ctx, req, res, login, 'github', upstreamError ?? 'no code');
   let who: GitHubUser;
   try {
-    who = await githubUser(ctx, login, code);
+    who = await githubUser(ctx, gh, code, undefined, login.purpose.page === 'connect');
   } catch (err) {
     if (!isGatewayError(err)) throw err;
-    return adminLoginFailed(ctx, req, res, 'github', err.code);
+    return pageLoginFailed(ctx, req, res, login, 'github', err.code);
   }
-  await finishAdminLogin(ctx, req, res, who.identity, who.facts);
+  await finishPageLogin(ctx, req, res, login, who.identity, who.facts);
 }
 
 /** GET /callback for an OpenID Connect provider: RFC 9207 `iss` and `error` checked, code exchanged with our PKCE verifier, id_token validated. */
@@ -115,19 +136,20 @@ export function oidcCallbackEndpoint(ctx: AuthContext, login: OidcLogin) {
   return async function oidcCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'The identity provider did not return a state parameter.');
-    const admin = isAdminLogin(state);
-    const pending = admin ? undefined : await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
-    if (admin ? !(await adminLoginOfThisBrowser(ctx, req, res, state, 'oidc', true)) : !pending) return;
+    const page = isPageLogin(state) ? await pageLoginOfThisBrowser(ctx, req, res, state, 'oidc', true) : undefined;
+    const pending = isPageLogin(state) ? undefined : await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
+    if (page === undefined && pending === undefined) return;
     const secrets = await login.takeState(state);
-    if (!secrets) return admin ? adminLoginFailed(ctx, req, res, 'oidc', 'login state expired') : sendErrorPage(res, 400, 'Login expired', EXPIRED);
+    if (!secrets)
+      return page !== undefined ? pageLoginFailed(ctx, req, res, page, 'oidc', 'login state expired') : sendErrorPage(res, 400, 'Login expired', EXPIRED);
     try {
       const { identity, facts } = await oidcUser(login, req, secrets);
-      if (pending === undefined) await finishAdminLogin(ctx, req, res, identity, facts);
-      else await finishLogin(ctx, res, pending, identity, facts);
+      if (page !== undefined) await finishPageLogin(ctx, req, res, page, identity, facts);
+      else await finishLogin(ctx, res, pending!, identity, facts);
     } catch (err) {
       if (pending !== undefined) return upstreamFailed(ctx, res, pending, 'oidc', err);
       if (!isGatewayError(err)) throw err;
-      return adminLoginFailed(ctx, req, res, 'oidc', err.code);
+      return pageLoginFailed(ctx, req, res, page!, 'oidc', err.code);
     }
   };
 }
@@ -164,8 +186,8 @@ export function localLoginPage(ctx: AuthContext, login: LocalLogin) {
   return async function showLocalLogin(req: Request, res: Response): Promise<void> {
     const txn = safeParam(req.query, 'txn');
     if (txn === undefined) return sendErrorPage(res, 400, 'Login expired', EXPIRED);
-    const waits = isAdminLogin(txn)
-      ? await adminLoginOfThisBrowser(ctx, req, res, txn, 'local', false)
+    const waits = isPageLogin(txn)
+      ? (await pageLoginOfThisBrowser(ctx, req, res, txn, 'local', false)) !== undefined
       : (await pendingOfThisBrowser(ctx, req, res, txn, 'local', false)) !== undefined;
     if (!waits) return;
     sendPage(res, 200, 'Log in to this gateway', localLoginFormHtml(txn, login.user, false));
@@ -180,18 +202,17 @@ export function localLoginSubmit(ctx: AuthContext, login: LocalLogin) {
     if (txn === undefined || code === undefined || !req.is('application/x-www-form-urlencoded')) {
       return sendErrorPage(res, 400, 'Login failed', 'The login form was incomplete.');
     }
-    const admin = isAdminLogin(txn);
+    const page = isPageLogin(txn);
     // Before the code is checked, so a stranger's guesses do not use up the attempts either.
-    const waits = admin
-      ? await adminLoginOfThisBrowser(ctx, req, res, txn, 'local', false)
-      : (await pendingOfThisBrowser(ctx, req, res, txn, 'local', false)) !== undefined;
-    if (!waits) return;
+    const waiting = page ? await pageLoginOfThisBrowser(ctx, req, res, txn, 'local', false) : await pendingOfThisBrowser(ctx, req, res, txn, 'local', false);
+    if (waiting === undefined) return;
     const result = await login.check(txn, code.slice(0, 64));
     if (result === 'wrong') return sendPage(res, 401, 'Log in to this gateway', localLoginFormHtml(txn, login.user, true));
-    if (admin) {
-      if (result !== 'ok') return adminLoginFailed(ctx, req, res, 'local', 'one-time code expired or tried too often');
-      if (!(await adminLoginOfThisBrowser(ctx, req, res, txn, 'local', true))) return;
-      return finishAdminLogin(ctx, req, res, { sub: localSubject(login.user), login: login.user }, { login: login.user });
+    if (page) {
+      if (result !== 'ok') return pageLoginFailed(ctx, req, res, waiting as PageLogin, 'local', 'one-time code expired or tried too often');
+      const taken = await pageLoginOfThisBrowser(ctx, req, res, txn, 'local', true);
+      if (taken === undefined) return;
+      return finishPageLogin(ctx, req, res, taken, { sub: localSubject(login.user), login: login.user }, { login: login.user });
     }
     const pending = result === 'ok' ? await ctx.grants.takePending(txn) : undefined;
     if (!pending) {

@@ -2,7 +2,11 @@ import type { Request, Response } from 'express';
 import { isGatewayError } from '../../errors.js';
 import type { AuthContext } from '../auth-context.js';
 import { sendErrorPage } from '../pages/html.js';
+import { cookieMatches, readBrowserCookie } from '../browser-cookie.js';
 import { startedInThisBrowser } from '../upstream/login-browser.js';
+import { sendPageMessage } from '../upstream/page-login.js';
+import { isConnectTrip } from '../upstream-oauth/upstream-oauth.js';
+import { sendConnected } from './upstream-connect-endpoints.js';
 import { issueCode } from '../upstream/finish-login.js';
 import { redirectToClient } from './authorization-response.js';
 
@@ -18,7 +22,9 @@ export function upstreamCallbackEndpoint(ctx: AuthContext) {
     let outcome: Awaited<ReturnType<AuthContext['upstreamOAuth']['finish']>>;
     try {
       // The callback must come back to the browser that started the trip (login CSRF): checked before the code is exchanged.
-      outcome = await ctx.upstreamOAuth.finish(req.query as Record<string, unknown>, (trip) => startedInThisBrowser(ctx, req, trip.pending));
+      outcome = await ctx.upstreamOAuth.finish(req.query as Record<string, unknown>, (trip) =>
+        isConnectTrip(trip) ? cookieMatches(readBrowserCookie(ctx, req, 'login'), trip.browserHash) : startedInThisBrowser(ctx, req, trip.pending),
+      );
     } catch (err) {
       if (!isGatewayError(err)) throw err;
       if (err.code === 'ERR_UPSTREAM_OAUTH_STATE') return sendErrorPage(res, 400, 'Sign-in expired', `${err.message}. ${err.hint ?? ''}`);
@@ -29,6 +35,23 @@ export function upstreamCallbackEndpoint(ctx: AuthContext) {
     if (!outcome.connected && outcome.error === 'other_browser') {
       ctx.audit('access_denied', { reason: 'upstream callback from another browser', server: trip.server, ip: req.ip });
       return sendErrorPage(res, 403, 'Sign-in refused', 'This sign-in was started in another browser. Start again from your MCP client.');
+    }
+    if (isConnectTrip(trip)) {
+      // From the connect page: no MCP client waits for a code, the page says how it went.
+      ctx.audit(outcome.connected ? 'upstream_connected' : 'upstream_authorization_refused', {
+        via: 'connect',
+        server: trip.server,
+        login: trip.user.login,
+        sub: trip.user.sub,
+      });
+      if (outcome.connected) return sendConnected(res, trip.server, trip.user.login);
+      return sendPageMessage(
+        res,
+        { page: 'connect', server: trip.server },
+        outcome.error === 'access_denied' ? 403 : 502,
+        'Not connected',
+        outcome.description,
+      );
     }
     if (!outcome.connected) {
       ctx.audit('upstream_authorization_refused', {

@@ -19,6 +19,8 @@ export function handleVerify(verify: RequestVerifier, req: IncomingMessage, res:
     host: single(h['x-forwarded-host']) ?? h.host,
     authorization: h.authorization,
     upstreamRejected: single(h[UPSTREAM_REJECTED_HEADER.toLowerCase()]),
+    // Traefik sends the original request's headers along.
+    inSession: h['mcp-session-id'] !== undefined,
   }).then(
     (result) => {
       const headers: Record<string, string> = { ...result.headers, 'Cache-Control': 'no-store' };

@@ -3,6 +3,7 @@ import type { AuthContext } from '../auth-context.js';
 import { scopesForResource } from '../policy/server-scopes.js';
 import { USER_HEADERS } from '../user-headers.js';
 import { isGatewayError } from '../../errors.js';
+import { upstreamConnectUrl } from '../upstream-oauth/upstream-oauth.js';
 
 /** What ForwardAuth tells us about the original request (Traefik's X-Forwarded-* headers). */
 export interface ForwardedRequest {
@@ -16,6 +17,8 @@ export interface ForwardedRequest {
   clientIp?: string | undefined;
   /** The upstream token a remote server with `oauth` just refused (UPSTREAM_REJECTED_HEADER, from the built-in router). */
   upstreamRejected?: string | undefined;
+  /** Whether it carries an `Mcp-Session-Id`: a request of a 2025 session, not one that starts it. */
+  inSession?: boolean | undefined;
 }
 
 export interface VerifyResult {
@@ -96,9 +99,14 @@ export function createRequestVerifier(ctx: AuthContext) {
           },
         };
       }
-      // No grant (never connected, or the upstream refused it): a new authorization at the gateway includes the upstream trip.
-      if (upstream === undefined) return challengeFor('invalid_token', `authorize ${server} again: the gateway holds no valid authorization of yours there`);
-      headers[USER_HEADERS.upstreamAuthorization] = `Bearer ${upstream}`;
+      headers[USER_HEADERS.upstreamConnect] = upstreamConnectUrl(ctx.urls.issuer, server).href;
+      if (upstream !== undefined) headers[USER_HEADERS.upstreamAuthorization] = `Bearer ${upstream}`;
+      // No grant (never connected, or the upstream refused it): a new authorization at the gateway
+      // includes the upstream trip. A session's request goes on to the proxy without a token,
+      // which answers a client that supports URL-mode elicitation with the connect page, others
+      // with the same challenge (remote-proxy.ts); a request that starts a session gets it here.
+      else if (req.inSession !== true)
+        return challengeFor('invalid_token', `authorize ${server} again: the gateway holds no valid authorization of yours there`);
     }
     return { status: 200, headers };
   };

@@ -17,13 +17,39 @@ import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream-to
 /** Where the upstream sends the browser back after its consent (one callback for every server: the state names the trip). */
 export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
 
-/** An MCP client's authorization paused for the user's trip to a remote server's own consent. */
-export interface UpstreamTrip {
+/** The page a user opens to connect a remote server with `oauth` again (`/upstream/connect/NAME`): the link of a URL-mode elicitation. */
+export const UPSTREAM_CONNECT_PATH = '/upstream/connect';
+
+/** The connect page of `server` at this gateway. */
+export function upstreamConnectUrl(issuer: string, server: string): URL {
+  return new URL(`${UPSTREAM_CONNECT_PATH}/${encodeURIComponent(server)}`, issuer);
+}
+
+/**
+ * A user's trip to a remote server's own consent: part of an MCP client's authorization at the
+ * gateway (paused until it comes back), or on its own from the connect page (URL elicitation).
+ */
+export type UpstreamTrip = AuthorizationTrip | ConnectTrip;
+
+/** An MCP client's authorization paused for the trip. */
+export interface AuthorizationTrip {
   server: string;
   pending: PendingAuthorization;
   user: UserIdentity;
   /** The gateway's own upstream credential of the login (GitHub's token for org re-checks), carried to the code. */
   upstream?: UpstreamCredential | undefined;
+}
+
+/** A trip from the connect page: nothing to finish afterwards but the page saying so. */
+export interface ConnectTrip {
+  server: string;
+  user: UserIdentity;
+  /** The login cookie's hash of the browser that opened the page (login-browser.ts): the callback must come back to it. */
+  browserHash: string;
+}
+
+export function isConnectTrip(trip: UpstreamTrip): trip is ConnectTrip {
+  return !('pending' in trip);
 }
 
 /** How the upstream answered the trip: tokens kept, or the user (or the upstream) said no. */
@@ -75,12 +101,12 @@ export interface UpstreamOAuthOptions {
 /** Discovery results are kept this long: an upstream that moves its endpoints is seen within the hour. */
 const DISCOVERY_TTL_MS = 3_600_000;
 
-interface StoredTrip extends UpstreamTrip {
+type StoredTrip = UpstreamTrip & {
   verifier: string;
   issuer: string;
   /** Whether the authorization server promised `iss` in its responses (RFC 9207). */
   issRequired: boolean;
-}
+};
 
 const tripKey = (state: string): string => `upstream-trip:${state}`;
 
@@ -193,7 +219,8 @@ export function createUpstreamOAuth(options: UpstreamOAuthOptions): UpstreamOAut
           hint: 'start again from your MCP client (it opens the gateway login again)',
         });
       }
-      const { verifier, issuer, issRequired, ...trip } = stored;
+      const { verifier, issuer, issRequired, ...rest } = stored;
+      const trip = rest as UpstreamTrip;
       if (!admit(trip)) return { trip, connected: false, error: 'other_browser', description: 'this sign-in was started in another browser' };
       // RFC 9207 §2.4: an authorization server that sends `iss` must be the one asked; one that promised it must send it.
       const iss = text('iss');

@@ -12,7 +12,13 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type ClientCapabilities, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayUrls } from '../runtime/auth/gateway-urls.js';
+import { createLocalLogin } from '../runtime/auth/upstream/local-login.js';
+import { createOidcLogin } from '../runtime/auth/upstream/oidc-login.js';
+import { createOidcUpstream } from '../runtime/auth/upstream/oidc-upstream.js';
+import { freePort } from './helpers/free-port.js';
 import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harness.js';
+import { startOidcProvider } from './helpers/oidc-provider.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
 import { TestBrowser } from './helpers/test-browser.js';
 import { startProtectedUpstream, type ProtectedUpstream } from './upstream-oauth-server/protected-mcp-upstream.js';
@@ -240,5 +246,96 @@ describe('re-authorization at a remote server by URL-mode elicitation', () => {
     const elsewhere = await new TestBrowser('http://127.0.0.1:1/never').open(trip.redirectedTo!.href);
     expect(elsewhere.page?.status).toBe(403);
     expect(upstream.tokenRequestCount('authorization_code')).toBe(exchanges);
+  }, 60_000);
+});
+
+/** The connect page through each kind of gateway login: GitHub with organization rules, OpenID Connect, the local one-time code. */
+describe("the connect page with each of the gateway's logins", () => {
+  let upstream: ProtectedUpstream;
+  const remote = (url: string) => ({ remote: { url, oauth: true } });
+  const connectPage = (h: GatewayHarness): string => `${h.urls.issuer}/upstream/connect/remote`;
+
+  beforeAll(async () => {
+    upstream = await startProtectedUpstream({ users: ['alice-up', 'mallory-up', 'carol-up'] });
+  }, 30_000);
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  it('GitHub with organization rules: a member connects, a non-member is refused (the allowlist needs the memberships)', async () => {
+    const h = await startGatewayHarness({
+      allowedUsers: [],
+      provider: { type: 'github', clientId: 'test-client-id', orgs: ['acme'] },
+      servers: remote(upstream.mcpUrl),
+    });
+    try {
+      h.github.setCurrentUser('alice'); // in acme (the stand-in's default users)
+      upstream.setCurrentUser('alice-up');
+      const alice = await new TestBrowser('http://127.0.0.1:1/never').open(connectPage(h));
+      expect(alice.page?.body, alice.page?.body.slice(0, 300)).toContain('is connected for alice');
+      h.github.setCurrentUser('mallory'); // in no organization
+      const mallory = await new TestBrowser('http://127.0.0.1:1/never').open(connectPage(h));
+      expect(mallory.page?.status).toBe(403);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  it('OpenID Connect: the provider login, then the upstream consent', async () => {
+    const port = await freePort();
+    const op = await startOidcProvider({
+      clients: [{ client_id: 'gateway', client_secret: 'gateway-secret', redirect_uris: [`http://127.0.0.1:${port}/callback`] }],
+      accounts: [{ sub: 'u-1', email: 'carol@example.com', email_verified: true }],
+    });
+    const h = await startGatewayHarness(
+      { allowedUsers: [], provider: { type: 'oidc', issuer: op.issuer, clientId: 'gateway', emailDomains: ['example.com'] }, servers: remote(upstream.mcpUrl) },
+      {
+        port,
+        upstream: async (config, store) => {
+          const oidc = createOidcUpstream({ issuer: op.issuer, clientId: 'gateway', clientSecret: 'gateway-secret' });
+          await oidc.discover();
+          return createOidcLogin({ store, oidc, callbackUrl: `${new URL(config.publicUrl).origin}/callback` });
+        },
+      },
+    );
+    try {
+      upstream.setCurrentUser('carol-up');
+      const browser = new TestBrowser('http://127.0.0.1:1/never');
+      const first = await browser.open(connectPage(h));
+      const toProvider = first.hops.find((hop) => hop.startsWith(op.issuer));
+      expect(toProvider).toBeDefined();
+      const back = await op.login(toProvider!, 'u-1');
+      const done = await browser.open(back.href);
+      expect(done.page?.body, done.page?.body.slice(0, 300)).toContain('is connected for carol@example.com');
+      // The login's return is single use.
+      expect((await browser.open(back.href)).page?.status).toBe(400);
+    } finally {
+      await h.close();
+      await op.close();
+    }
+  }, 60_000);
+
+  it('the local one-time code: the form, a wrong code, the right one', async () => {
+    const codes: string[] = [];
+    const h = await startGatewayHarness(
+      { allowedUsers: ['alice'], provider: { type: 'local', user: 'alice' }, servers: remote(upstream.mcpUrl) },
+      {
+        upstream: async (config, store) =>
+          createLocalLogin({ store, user: 'alice', loginUrl: gatewayUrls(config).localLogin, announce: ({ code }) => void codes.push(code) }),
+      },
+    );
+    try {
+      upstream.setCurrentUser('alice-up');
+      const browser = new TestBrowser('http://127.0.0.1:1/never');
+      const form = await browser.open(connectPage(h));
+      expect(form.page?.body).toContain('one-time code');
+      expect(codes).toHaveLength(1);
+      const wrong = await browser.submitForm(form.page!, { code: 'XXXX-XXXX' });
+      expect(wrong.page?.status).toBe(401);
+      const done = await browser.submitForm(wrong.page!, { code: codes[0]! });
+      expect(done.page?.body, done.page?.body.slice(0, 300)).toContain('is connected for alice');
+    } finally {
+      await h.close();
+    }
   }, 60_000);
 });

@@ -43,6 +43,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   let github: GitHubStandIn;
   let dir: string;
   let auth: RuntimeProcess;
+  let authEnv: Record<string, string>;
   let bridge: RuntimeProcess;
   let router: RunningRuntime;
   let publicUrl: string;
@@ -68,14 +69,15 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
     };
     const configPath = join(dir, 'mcp-gateway.yaml');
     await writeFile(configPath, stringify(config));
-    auth = new RuntimeProcess(['auth'], {
+    authEnv = {
       MCPGW_CONFIG: configPath,
       MCPGW_LISTEN: `127.0.0.1:${ports.auth}`,
       MCPGW_SIGNING_KEYS: JSON.stringify({ version: 1, keys: [await generateStoredKey()] }),
       MCPGW_STATE_KEY: randomBytes(32).toString('base64url'),
       MCPGW_GITHUB_CLIENT_SECRET: 'test-client-secret',
       MCPGW_LOG_DIR: join(dir, 'logs'),
-    });
+    };
+    auth = new RuntimeProcess(['auth'], authEnv);
     // The bridge gets no secret at all: the user's token comes with each request.
     bridge = new RuntimeProcess(['bridge', 'remote'], { MCPGW_CONFIG: configPath, MCPGW_LISTEN: `127.0.0.1:${ports.bridge}` });
     await Promise.all([auth.waitHealthy(`http://127.0.0.1:${ports.auth}/health`), bridge.waitHealthy(`http://127.0.0.1:${ports.bridge}/health`)]);
@@ -185,5 +187,47 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
     expect(opened.page?.body).toContain('is connected for alice');
     expect(textOf(await linked.callTool({ name: 'whoami', arguments: {} }))).toBe('alice-up');
     await linked.close();
+  }, 60_000);
+
+  it("behind Traefik (MCPGW_UPSTREAM_REFUSALS=unreported) a refresh of the gateway's token proves the upstream grant, and is refused once it is gone", async () => {
+    upstream.setCurrentUser('alice-up');
+    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
+    await expect(
+      new Client({ name: 'traefik', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider })),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const clientId = provider.clientInformation()!.client_id;
+    // A second auth replica on the same Redis, as compose with router: traefik runs it (nobody reports refusals to it).
+    const port = await freePort();
+    const behindTraefik = new RuntimeProcess(['auth'], { ...authEnv, MCPGW_LISTEN: `127.0.0.1:${port}`, MCPGW_UPSTREAM_REFUSALS: 'unreported' });
+    try {
+      await behindTraefik.waitHealthy(`http://127.0.0.1:${port}/health`);
+      const refresh = async (refreshToken: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, string> };
+      };
+      // While the grant holds, the refresh refreshes the upstream token too.
+      const upstreamRefreshes = upstream.tokenRequestCount('refresh_token');
+      const fine = await refresh(provider.tokens()!.refresh_token!);
+      expect(fine.status).toBe(200);
+      expect(upstream.tokenRequestCount('refresh_token')).toBe(upstreamRefreshes + 1);
+      // The upstream ends the grant; nothing told the vault. The next refresh asks the upstream, which refuses: invalid_grant.
+      await upstream.revokeGrants('alice-up');
+      upstream.expireAccessTokens('alice-up');
+      const refused = await refresh(fine.body['refresh_token']!);
+      expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(refused.body['error_description']).toContain('remote');
+      expect(upstream.tokenRequests.at(-1)).toMatchObject({ grantType: 'refresh_token', error: 'invalid_grant' });
+    } finally {
+      await behindTraefik.stop('SIGKILL');
+    }
+    // A value that is neither: the runtime does not start, and says why.
+    const wrong = new RuntimeProcess(['auth'], { ...authEnv, MCPGW_LISTEN: `127.0.0.1:${port}`, MCPGW_UPSTREAM_REFUSALS: 'sometimes' });
+    await expect(wrong.waitHealthy(`http://127.0.0.1:${port}/health`, 5_000)).rejects.toThrow(/MCPGW_UPSTREAM_REFUSALS must be reported or unreported/);
+    await wrong.stop('SIGKILL');
   }, 60_000);
 });

@@ -63,6 +63,12 @@ export interface AuthContext {
   /** Remote servers with their own OAuth (servers.NAME.oauth): each user's upstream trip and tokens. */
   upstreamOAuth: UpstreamOAuth;
   /**
+   * No router tells this runtime when a remote server refuses a user's upstream token (Traefik's
+   * ForwardAuth cannot; MCPGW_UPSTREAM_REFUSALS=unreported): a refresh of the gateway's token,
+   * which a client does after a 401, then proves the upstream grant by refreshing it.
+   */
+  upstreamRefusalsUnreported: boolean;
+  /**
    * Takes over a reloaded config's servers and allowlist (runtime/reload/): `urls` is updated in
    * place, so the router and the endpoints holding it see the new servers at once; the policy
    * is replaced, so the next /verify and refresh check the new allowlist.
@@ -95,6 +101,8 @@ export interface AuthDeps {
   upstreamClientSecrets?: ReadonlyMap<string, string> | undefined;
   /** The HTTP clients of upstream OAuth (tests: a CA for a self-signed upstream); SSRF-guarded ones by default. */
   upstreamHttp?: UpstreamOAuthOptions['http'] | undefined;
+  /** See AuthContext.upstreamRefusalsUnreported (default false: serve and the built-in router report them). */
+  upstreamRefusalsUnreported?: boolean | undefined;
 }
 
 const KEY_RELOAD_INTERVAL_MS = 10_000;
@@ -125,6 +133,7 @@ export function createAuthContext({
   servers,
   upstreamClientSecrets = new Map(),
   upstreamHttp = { public: createGuardedHttp(), private: createGuardedHttp({ allowPrivateNetworks: true }) },
+  upstreamRefusalsUnreported = false,
 }: AuthDeps): AuthContext {
   const refreshTokenTtlMs = config.tokens.refreshTokenTtl;
   const clientLifetimes: ClientLifetimes = { unusedTtlMs: config.clients.unusedTtl, idleTtlMs: config.clients.idleTtl };
@@ -132,6 +141,7 @@ export function createAuthContext({
   let lastReload = 0;
   let upstreamOAuth: UpstreamOAuth | undefined;
   const ctx: AuthContext = {
+    upstreamRefusalsUnreported,
     config,
     urls: gatewayUrls(config),
     store,

@@ -139,6 +139,8 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
           logger,
           runtimeMetrics,
           upstreamClientSecrets,
+          // compose with `router: traefik` (templates/compose/router-traefik.yml): ForwardAuth reports no upstream refusal.
+          upstreamRefusalsUnreported: upstreamRefusalsOf(env),
           ...(stateKey ? { stateKey } : {}),
           ...(adminToken ? { adminToken } : {}),
         },
@@ -203,4 +205,14 @@ function upstreamClientSecretsOf(text: string | undefined): Map<string, string> 
     });
   }
   return new Map(Object.entries(parsed as Record<string, string>));
+}
+
+/** MCPGW_UPSTREAM_REFUSALS: `unreported` where no router reports a remote server's refusal of a user's token, `reported` (the default) otherwise. */
+function upstreamRefusalsOf(env: RuntimeEnv): boolean {
+  const value = env['MCPGW_UPSTREAM_REFUSALS'];
+  if (value === undefined || value === '' || value === 'reported') return false;
+  if (value === 'unreported') return true;
+  throw new GatewayError('ERR_CONFIG_INVALID', `MCPGW_UPSTREAM_REFUSALS must be reported or unreported, not ${JSON.stringify(value.slice(0, 40))}`, {
+    hint: 'render the deploy folder again (mcp-gateway render): it sets this for compose with router: traefik',
+  });
 }

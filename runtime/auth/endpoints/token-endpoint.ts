@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { isGatewayError } from '../../errors.js';
 import { signAccessToken } from '../tokens/access-token.js';
 import type { AuthContext } from '../auth-context.js';
 import { resolveResource } from './authorize-endpoint.js';
@@ -137,7 +138,7 @@ async function redeemRefreshToken(ctx: AuthContext, req: Request, client: Client
   // A remote server with its own OAuth whose grant is gone: a refreshed token would only meet
   // 401 again. invalid_grant makes the client authorize anew, and that flow includes the upstream trip.
   const server = ctx.urls.serverForResource(grant.resource);
-  if (ctx.upstreamOAuth.covers(server) && (await ctx.upstreamOAuth.usableToken(grant.user.sub, server).catch(() => 'unknown')) === undefined) {
+  if (ctx.upstreamOAuth.covers(server) && !(await upstreamGrantHolds(ctx, grant.user.sub, server))) {
     throw new OAuthError('invalid_grant', `${server} no longer accepts your authorization there; authorize again`);
   }
   const body = await issueTokens(ctx, client, grant, { hash: supersededHash, graceable });
@@ -207,4 +208,25 @@ async function issueTokens(
     body.refresh_token = refresh.token;
   }
   return body;
+}
+
+/**
+ * Whether the user still has a grant at `server` (a remote server with its own OAuth); true when
+ * the upstream cannot be asked now (not the client's doing). Where no router reports the
+ * upstream's refusals (upstreamRefusalsUnreported), the grant is proved by a refresh: the vault
+ * replaces the token it holds, or forgets the grant when the upstream refuses that too.
+ */
+async function upstreamGrantHolds(ctx: AuthContext, user: string, server: string): Promise<boolean> {
+  let token: string | undefined;
+  try {
+    token = await ctx.upstreamOAuth.usableToken(user, server);
+  } catch {
+    return true;
+  }
+  if (token === undefined) return false;
+  if (!ctx.upstreamRefusalsUnreported) return true;
+  return ctx.upstreamOAuth.vault.markRejected(user, server, token).then(
+    () => true,
+    (err: unknown) => !(isGatewayError(err) && (err.code === 'ERR_UPSTREAM_REAUTH_REQUIRED' || err.code === 'ERR_UPSTREAM_NOT_CONNECTED')),
+  );
 }

@@ -230,4 +230,64 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
     await expect(wrong.waitHealthy(`http://127.0.0.1:${port}/health`, 5_000)).rejects.toThrow(/MCPGW_UPSTREAM_REFUSALS must be reported or unreported/);
     await wrong.stop('SIGKILL');
   }, 60_000);
+
+  it("translates 2026-07-28 calls for a 2025-only upstream with the user's token, and a refusal reaches the vault through the router", async () => {
+    upstream.setCurrentUser('alice-up');
+    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
+    await expect(
+      new Client({ name: 'modern', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider })),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const gatewayToken = provider.tokens()!.access_token;
+    const modern = async () => {
+      const res = await fetch(endpoint(), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${gatewayToken}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'whoami',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: {
+            name: 'whoami',
+            arguments: {},
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientCapabilities': {},
+              'io.modelcontextprotocol/clientInfo': { name: 'modern', version: '1' },
+            },
+          },
+        }),
+      });
+      return {
+        status: res.status,
+        text: await res.text(),
+        challenge: res.headers.get('www-authenticate'),
+        mark: res.headers.get('mcp-gateway-upstream-rejected'),
+      };
+    };
+    const first = await modern();
+    expect(first.status, first.text).toBe(200);
+    expect(first.text).toContain('alice-up');
+    await upstream.revokeGrants('alice-up');
+    upstream.expireAccessTokens('alice-up');
+    // The session the translation kept is refused; the next one is refused at its initialize, marked,
+    // so the router reports it and the vault forgets the grant: then /verify's own challenge.
+    await expect
+      .poll(
+        async () => {
+          const next = await modern();
+          expect(next.mark).toBeNull();
+          return `${next.status} ${next.challenge ?? ''}`;
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toMatch(/^401 .*the gateway holds no valid authorization of yours there/);
+  }, 60_000);
 });

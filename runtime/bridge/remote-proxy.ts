@@ -81,6 +81,9 @@ export interface RemoteProxyOptions {
   upstreamOAuth?: { challenge: string; onRejected?: (user: string, authorization: string) => void } | undefined;
 }
 
+/** Users whose upstream token the 2026-07-28 translation keeps (servers.NAME.oauth); more than the sessions it may hold. */
+const LATEST_AUTHORIZATIONS = 10_000;
+
 /** A POST body already read and screened: sent upstream whole. */
 interface ScreenedBody {
   text: string;
@@ -154,9 +157,28 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
   // 2026-07-28 clients: passed through to a server that speaks it, translated onto sessions of
   // the gateway's own (one per user) for a 2025 one. Which it is, the first such request asks.
   let era: Promise<UpstreamEra> | undefined;
+  // servers.NAME.oauth: each user's upstream token as the verifier last handed it over, for the
+  // sessions the translation keeps with a 2025-only server on that user's behalf.
+  const latestAuthorization = new Map<string, string>();
+  const upstreamOAuth = options.upstreamOAuth;
   const modern = createModernEndpoint({
     serverName,
-    backend: remoteLegacyBackend({ url: upstream, headers: staticHeaders, maxMessageBytes }),
+    backend: remoteLegacyBackend({
+      url: upstream,
+      headers: staticHeaders,
+      maxMessageBytes,
+      ...(upstreamOAuth === undefined
+        ? {}
+        : {
+            oauth: {
+              authorizationOf: (user: string) => latestAuthorization.get(user),
+              challenge: upstreamOAuth.challenge,
+              onRejected: (user: string, sent: string | undefined) => {
+                if (sent !== undefined) upstreamOAuth.onRejected?.(user, sent);
+              },
+            },
+          }),
+    }),
     logger: log,
     initializeTimeoutMs: BRIDGE_DEFAULTS.initializeTimeoutMs,
     requestTimeoutMs: BRIDGE_DEFAULTS.requestTimeoutMs,
@@ -318,16 +340,15 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
       if (gate !== undefined) return forwardScreened(req, res, user, undefined, gate);
       return new Promise((resolve) => forward(req, res, user, undefined, resolve));
     }
-    if (options.upstreamOAuth !== undefined) {
-      // The translation keeps the gateway's own session per user with the upstream, which would
-      // have to carry that user's token as it is refreshed: not yet (docs/remote-oauth.md).
-      replyJsonRpcError(
-        res,
-        400,
-        ErrorCode.InvalidRequest,
-        `${serverName} speaks only 2025 MCP and uses per-user OAuth: connect with protocol version 2025-11-25 (2026-07-28 requests are not translated for it yet)`,
-      );
-      return;
+    if (upstreamOAuth !== undefined) {
+      // The user's session with the upstream sends this token from now on (a refreshed one replaces the last).
+      const authorization = req.headers[UPSTREAM_AUTHORIZATION];
+      if (typeof authorization === 'string') {
+        // Newest last, at most one per user and LATEST_AUTHORIZATIONS users: the oldest goes first.
+        latestAuthorization.delete(user);
+        latestAuthorization.set(user, authorization);
+        if (latestAuthorization.size > LATEST_AUTHORIZATIONS) latestAuthorization.delete(latestAuthorization.keys().next().value!);
+      }
     }
     const accept = acceptedOrRefused(req, res);
     if (accept === undefined) return;

@@ -104,7 +104,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
       const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, false);
       if (!acquired.ok) {
         watch?.failed(acquired.message);
-        return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+        return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, refusalHeaders(acquired));
       }
       if (acquired.child instanceof NativeChild) {
         if (request.method === 'subscriptions/listen' && !accept.sse) return refuse(res, request, 406, LISTEN_NEEDS_SSE.code, LISTEN_NEEDS_SSE.message);
@@ -124,7 +124,7 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
     const acquired = await children.acquire(user, request.clientCapabilities, request.clientInfo, forInput);
     if (!acquired.ok) {
       watch?.failed(acquired.message);
-      return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, retryAfter(acquired.retryAfterS));
+      return refuse(res, request, acquired.status, ErrorCode.InternalError, acquired.message, refusalHeaders(acquired));
     }
     const { child } = acquired;
     if (!(child instanceof ModernChild)) throw new TypeError('a 2025 server gave a native child');
@@ -212,8 +212,9 @@ export function createModernEndpoint(options: ModernEndpointOptions): ModernEndp
   };
 }
 
-function retryAfter(seconds: string | undefined): Record<string, string> {
-  return seconds === undefined ? {} : { 'Retry-After': seconds };
+/** A refused acquire's headers: Retry-After when it says when, and the backend's own (a challenge). */
+function refusalHeaders({ retryAfterS, headers }: { retryAfterS?: string; headers?: Record<string, string> }): Record<string, string> {
+  return { ...(retryAfterS === undefined ? {} : { 'Retry-After': retryAfterS }), ...headers };
 }
 
 function refuse(res: ServerResponse, request: ModernRequest, status: number, code: number, message: string, headers: Record<string, string> = {}): void {

@@ -1,4 +1,5 @@
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { UPSTREAM_REJECTED_HEADER } from '../../http/edge-contract.js';
 import type { Logger } from '../../logger.js';
 import type { ChildHandlers } from '../child-process-session.js';
 import type { InitializeTemplate } from '../initialized-child.js';
@@ -21,44 +22,60 @@ export class RemoteLegacyPeer implements LegacyPeer {
   /** Not a process: logs show 0. */
   readonly pid = 0;
   readonly #url: URL;
-  readonly #headers: Record<string, string>;
+  /** Asked at every request: a user's own upstream token (servers.NAME.oauth) changes as the vault refreshes it. */
+  readonly #headers: () => Record<string, string>;
   readonly #maxMessageBytes: number;
+  readonly #onUnauthorized: ((authorization: string | undefined) => void) | undefined;
   readonly #abort = new AbortController();
   #handlers: ChildHandlers;
   #session: string | undefined;
   #version = '2025-03-26';
   #closed = false;
 
-  private constructor(url: URL, headers: Record<string, string>, maxMessageBytes: number, handlers: ChildHandlers) {
+  private constructor(
+    url: URL,
+    headers: () => Record<string, string>,
+    maxMessageBytes: number,
+    handlers: ChildHandlers,
+    onUnauthorized: ((authorization: string | undefined) => void) | undefined,
+  ) {
     this.#url = url;
     this.#headers = headers;
     this.#maxMessageBytes = maxMessageBytes;
     this.#handlers = handlers;
+    this.#onUnauthorized = onUnauthorized;
   }
 
   /** Opens the session (initialize, notifications/initialized, the GET stream), or says why not. */
   static async open(options: {
     url: URL;
-    headers: Record<string, string>;
+    headers: () => Record<string, string>;
     template: InitializeTemplate;
     logger: Logger;
     timeoutMs: number;
     maxMessageBytes: number;
-  }): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string }> {
+    /** The server answered 401 to the Authorization sent (a user's own token refused): the session is ended. */
+    onUnauthorized?: ((authorization: string | undefined) => void) | undefined;
+  }): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string; unauthorized?: true }> {
     const early: Array<{ envelope: Envelope }> = [];
     let initialized: JsonObject | undefined;
-    const peer = new RemoteLegacyPeer(options.url, options.headers, options.maxMessageBytes, {
+    const handlers: ChildHandlers = {
       logger: options.logger,
       onMessage: (envelope) => {
         if (envelope.kind === 'response' && envelope.id === INIT_ID) initialized = envelope.value;
         else early.push({ envelope });
       },
       onClose: () => {},
-    });
+    };
+    const peer = new RemoteLegacyPeer(options.url, options.headers, options.maxMessageBytes, handlers, options.onUnauthorized);
     const timer = setTimeout(() => peer.#abort.abort(), options.timeoutMs);
     try {
       const res = await peer.#post(JSON.stringify({ jsonrpc: '2.0', id: INIT_ID, method: 'initialize', params: options.template }));
       if (res === undefined) return { ok: false, detail: 'the remote server did not answer initialize' };
+      if (res.status === 401 && options.onUnauthorized !== undefined) {
+        await res.body?.cancel();
+        return { ok: false, detail: 'the remote server refused your authorization there', unauthorized: true };
+      }
       if (!res.ok) return { ok: false, detail: `the remote server answered initialize with HTTP ${res.status}` };
       peer.#session = res.headers.get('mcp-session-id') ?? undefined;
       await peer.#read(res);
@@ -90,6 +107,15 @@ export class RemoteLegacyPeer implements LegacyPeer {
           this.#close();
           return;
         }
+        if (res.status === 401 && this.#onUnauthorized !== undefined) {
+          // The user's own token refused: this session is done; the next request opens one with
+          // the token the vault holds then, or gets the gateway's challenge.
+          await res.body?.cancel();
+          this.#onUnauthorized(this.#headers()['authorization']);
+          this.#failed(line, 'the remote server refused your authorization there; retry (the gateway asks you to authorize again if it still refuses)');
+          this.#close();
+          return;
+        }
         if (!res.ok) {
           await res.body?.cancel();
           this.#failed(line, `the remote server answered HTTP ${res.status}`);
@@ -107,7 +133,7 @@ export class RemoteLegacyPeer implements LegacyPeer {
     const session = this.#session;
     this.#close();
     if (session !== undefined) {
-      await fetch(this.#url, { method: 'DELETE', headers: { ...this.#headers, 'mcp-session-id': session }, signal: AbortSignal.timeout(5_000) })
+      await fetch(this.#url, { method: 'DELETE', headers: { ...this.#headers(), 'mcp-session-id': session }, signal: AbortSignal.timeout(5_000) })
         .then((res) => res.body?.cancel())
         .catch(() => {});
     }
@@ -145,7 +171,7 @@ export class RemoteLegacyPeer implements LegacyPeer {
   #requestHeaders(extra: Record<string, string>): Record<string, string> {
     return {
       ...extra,
-      ...this.#headers,
+      ...this.#headers(),
       'mcp-protocol-version': this.#version,
       ...(this.#session === undefined ? {} : { 'mcp-session-id': this.#session }),
     };
@@ -201,9 +227,39 @@ export class RemoteLegacyPeer implements LegacyPeer {
   }
 }
 
+export interface RemoteLegacyBackendOptions {
+  url: URL;
+  /** The static headers of every request (values from `.secrets/`). */
+  headers: Record<string, string>;
+  maxMessageBytes: number;
+  /**
+   * servers.NAME.oauth: the user's own upstream token now (`Bearer ...`, the latest the verifier
+   * handed over), sent as Authorization on every request of that user's session; `challenge` is
+   * the gateway's WWW-Authenticate for a user the server refuses at initialize, and `onRejected`
+   * hears of every refusal (the proxy tells the vault).
+   */
+  oauth?: {
+    authorizationOf: (user: string) => string | undefined;
+    challenge: string;
+    onRejected: (user: string, authorization: string | undefined) => void;
+  };
+}
+
 /** 2026-07-28 clients of a remote server that speaks 2025: one session of the gateway's per user child. */
-export function remoteLegacyBackend(options: { url: URL; headers: Record<string, string>; maxMessageBytes: number }): LegacyBackend {
+export function remoteLegacyBackend(options: RemoteLegacyBackendOptions): LegacyBackend {
+  const { url, headers, maxMessageBytes, oauth } = options;
   return {
-    start: (template, logger, timeoutMs) => RemoteLegacyPeer.open({ ...options, template, logger, timeoutMs }),
+    async start(template, logger, timeoutMs, user) {
+      const authorization = (): Record<string, string> => {
+        const value = oauth?.authorizationOf(user);
+        return value === undefined ? headers : { ...headers, authorization: value };
+      };
+      const onUnauthorized = oauth === undefined ? undefined : (sent: string | undefined) => oauth.onRejected(user, sent);
+      const opened = await RemoteLegacyPeer.open({ url, headers: authorization, maxMessageBytes, template, logger, timeoutMs, onUnauthorized });
+      if (opened.ok || opened.unauthorized !== true || oauth === undefined) return opened;
+      onUnauthorized?.(authorization()['authorization']);
+      // Marked like the proxy's own 401: the built-in router reports the refused token on /verify.
+      return { ok: false, detail: opened.detail, refusal: { status: 401, headers: { 'WWW-Authenticate': oauth.challenge, [UPSTREAM_REJECTED_HEADER]: '1' } } };
+    },
   };
 }

@@ -8,7 +8,12 @@ import type { NativeChild, ProbeOutcome } from './native-child.js';
 /** Where the 2025 peers of 2026-07-28 clients come from: a stdio command, or a remote server. */
 export interface LegacyBackend {
   /** A peer initialized with `template`, or why not. */
-  start(template: InitializeTemplate, logger: Logger, timeoutMs: number): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string }>;
+  start(
+    template: InitializeTemplate,
+    logger: Logger,
+    timeoutMs: number,
+    user: string,
+  ): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string; refusal?: BackendRefusal }>;
   /** Asks a new peer `server/discover`; absent when the caller knows the server speaks 2025. */
   probeNative?(options: {
     logger: Logger;
@@ -18,6 +23,12 @@ export interface LegacyBackend {
     timeoutMs: number;
     onExit: (child: NativeChild) => void;
   }): Promise<ProbeOutcome>;
+}
+
+/** How the client is answered when the backend refused this user (a remote server with `oauth`: the gateway's 401 challenge), instead of 502. */
+export interface BackendRefusal {
+  status: number;
+  headers: Record<string, string>;
 }
 
 /** The version a 2025 child is initialized with for 2026-07-28 clients: the newest it may know. */
@@ -48,7 +59,7 @@ type UserChild = ModernChild | NativeChild;
 
 const NO_CHILDREN: readonly UserChild[] = [];
 
-export type Acquired = { ok: true; child: UserChild } | { ok: false; status: number; message: string; retryAfterS?: string };
+export type Acquired = { ok: true; child: UserChild } | { ok: false; status: number; message: string; retryAfterS?: string; headers?: Record<string, string> };
 
 /**
  * The initialized 2025 children that serve 2026-07-28 requests, per user: one user's requests
@@ -156,8 +167,11 @@ export class UserChildren {
       if (this.#era === 'unknown') logger.info('the MCP server speaks 2025: 2026-07-28 requests are translated');
     }
     this.#era = 'legacy';
-    const outcome = await backend.start(template, logger.child({ user, era: '2026-07-28' }), initializeTimeoutMs);
-    if (!outcome.ok) return { ok: false, status: 502, message: `the MCP server could not start: ${outcome.detail}` };
+    const outcome = await backend.start(template, logger.child({ user, era: '2026-07-28' }), initializeTimeoutMs, user);
+    if (!outcome.ok) {
+      if (outcome.refusal !== undefined) return { ok: false, status: outcome.refusal.status, message: outcome.detail, headers: outcome.refusal.headers };
+      return { ok: false, status: 502, message: `the MCP server could not start: ${outcome.detail}` };
+    }
     const child = new ModernChild({
       key,
       user,

@@ -2,9 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Docker from 'dockerode';
-import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -18,9 +17,11 @@ import { listProjectContainers } from '../cli/deploy/docker/project-containers.j
 import { waitReady } from '../cli/deploy/docker/wait-ready.js';
 import { projectName } from '../cli/deploy/deploy-plan.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
-import { makeTempDir, PACKAGE_ROOT, removeTempDir, runCli, STACK_FRAME, type CliResult, githubInitArgs } from './helpers/cli-run.js';
+import { makeTempDir, removeTempDir, runCli, STACK_FRAME, type CliResult, githubInitArgs } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
 import { buildTestBaseImages, TEST_BASE_LABEL } from './helpers/scratch-images.js';
+import { bridgeGatewayAddress } from './helpers/docker-host-address.js';
+import { freezePackage } from './helpers/frozen-package.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
 import { stepTimings } from './helpers/step-timings.js';
 
@@ -50,40 +51,6 @@ const BRIDGES = ['bridge-demo', 'bridge-probe', 'bridge-sealed'];
 /** The relay of `sealed` (network: none), which the router reaches it through. */
 const SERVICES = ['auth', ...BRIDGES, 'redis', 'relay-sealed', 'router'];
 
-/**
- * The host's address on Docker's default bridge: containers on any bridge network reach it,
- * nothing outside this host does. Docker gives the bridge the first address of its subnet;
- * libuv does not list the interface while no container uses it (link down), hence the subnet.
- */
-async function bridgeGatewayAddress(): Promise<string> {
-  const bridge = await docker.getNetwork('bridge').inspect();
-  const ipam = (bridge.IPAM?.Config ?? []) as Array<{ Gateway?: string; Subnet?: string }>;
-  const configured = ipam.map((c) => c.Gateway).find(Boolean);
-  if (configured) return configured;
-  const name = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
-  const listed = networkInterfaces()[name]?.find((a) => a.family === 'IPv4')?.address;
-  if (listed) return listed;
-  const subnet = ipam.map((c) => c.Subnet).find((s) => s !== undefined && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
-  if (!subnet) throw new Error(`no IPv4 address for ${name}, the Docker bridge`);
-  const [base, bits] = subnet.split('/') as [string, string];
-  const value = base.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  const first = ((value >>> 0) & (~0 << (32 - Number(bits)))) + 1;
-  return [24, 16, 8, 0].map((shift) => (first >>> shift) & 255).join('.');
-}
-
-/**
- * The built package as it is now (bin/, dist/, templates/, package.json; node_modules linked),
- * for the CLI to run from: the runtime image holds dist/, so an `npm run build` elsewhere during
- * the test (a watcher, another session on a shared machine) would otherwise change the image
- * between two `up`s and recreate everything.
- */
-async function freezePackage(): Promise<string> {
-  const root = await makeTempDir('mcpgw-package-');
-  for (const entry of ['bin', 'dist', 'templates', 'package.json']) await cp(join(PACKAGE_ROOT, entry), join(root, entry), { recursive: true });
-  await symlink(join(PACKAGE_ROOT, 'node_modules'), join(root, 'node_modules'));
-  return root;
-}
-
 function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   return (result.content as Array<{ type: string; text: string }>)[0]!.text;
 }
@@ -110,7 +77,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
     if (!reachable) throw new Error(`Docker is required in CI: ${SKIP_MESSAGE}`);
     images = await timed('base images', () => buildTestBaseImages(docker));
     frozen = await freezePackage();
-    github = await startGitHubStandIn({ host: await bridgeGatewayAddress() });
+    github = await startGitHubStandIn({ host: await bridgeGatewayAddress(docker) });
     dir = await makeTempDir('mcpgw-docker-e2e-');
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;

@@ -230,6 +230,14 @@ describe('re-authorization at a remote server by URL-mode elicitation', () => {
       expect(res.status, path).toBe(404);
       expect(await res.text()).not.toContain('<script>alert');
     }
+    // Forged page-login states at the provider's callback: the login page, never a 500 or the value echoed.
+    for (const state of ['page.forged', `page.${'a'.repeat(5000)}`, 'page.%3Cscript%3Ealert(1)%3C%2Fscript%3E', 'page.']) {
+      const res = await fetch(`${h.urls.issuer}/callback?state=${state}&code=x`, { redirect: 'manual' });
+      expect(res.status, state.slice(0, 40)).toBe(400);
+      const body = await res.text();
+      expect(body).toContain('expired');
+      expect(body).not.toContain('<script>alert');
+    }
     // The login's return from GitHub, opened in a browser without the login cookie.
     h.github.setCurrentUser('alice');
     upstream.setCurrentUser('alice-up');
@@ -332,8 +340,18 @@ describe("the connect page with each of the gateway's logins", () => {
       expect(codes).toHaveLength(1);
       const wrong = await browser.submitForm(form.page!, { code: 'XXXX-XXXX' });
       expect(wrong.page?.status).toBe(401);
+      // A forged page login: the form is not shown, a guess is not checked.
+      expect((await fetch(`${h.urls.issuer}/login/local?txn=page.forged`)).status).toBe(400);
+      const guess = await fetch(`${h.urls.issuer}/login/local`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ txn: 'page.forged', code: codes[0]! }),
+      });
+      expect(guess.status).toBe(400);
       const done = await browser.submitForm(wrong.page!, { code: codes[0]! });
       expect(done.page?.body, done.page?.body.slice(0, 300)).toContain('is connected for alice');
+      // Used once: the same form again is an expired login.
+      expect((await browser.submitForm(wrong.page!, { code: codes[0]! })).page?.status).toBe(400);
     } finally {
       await h.close();
     }

@@ -51,6 +51,16 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   let token: string;
   const endpoint = (): URL => new URL(`${publicUrl}/remote/mcp`);
 
+  /** The gateway's whole flow as alice (alice-up upstream, through its consent): the provider holding the gateway's tokens. */
+  async function authorize(): Promise<TestOAuthProvider> {
+    upstream.setCurrentUser('alice-up');
+    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
+    const first = new Client({ name: 'remote-oauth', version: '1.0.0' });
+    await expect(first.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    return provider;
+  }
+
   beforeAll(async () => {
     upstream = await startProtectedUpstream({ users: ['alice-up'] });
     github = await startGitHubStandIn();
@@ -105,11 +115,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   });
 
   it("connects through one flow and calls the upstream's tools with the user's own token, which only the bridge sees", async () => {
-    upstream.setCurrentUser('alice-up');
-    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
-    const first = new Client({ name: 'remote-oauth', version: '1.0.0' });
-    await expect(first.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }))).rejects.toBeInstanceOf(UnauthorizedError);
-    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const provider = await authorize();
     token = provider.tokens()!.access_token;
     client = new Client({ name: 'remote-oauth', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }));
@@ -153,12 +159,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   }, 60_000);
 
   it('asks a client that supports URL mode to open the connect page (-32042), reports the refusal on it too, and works again after the page', async () => {
-    upstream.setCurrentUser('alice-up');
-    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
-    await expect(
-      new Client({ name: 'url-mode', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider })),
-    ).rejects.toBeInstanceOf(UnauthorizedError);
-    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const provider = await authorize();
     const linked = new Client({ name: 'url-mode', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } } });
     await linked.connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }));
     expect(textOf(await linked.callTool({ name: 'whoami', arguments: {} }))).toBe('alice-up');
@@ -190,12 +191,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   }, 60_000);
 
   it("behind Traefik (MCPGW_UPSTREAM_REFUSALS=unreported) a refresh of the gateway's token proves the upstream grant, and is refused once it is gone", async () => {
-    upstream.setCurrentUser('alice-up');
-    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
-    await expect(
-      new Client({ name: 'traefik', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider })),
-    ).rejects.toBeInstanceOf(UnauthorizedError);
-    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const provider = await authorize();
     const clientId = provider.clientInformation()!.client_id;
     // A second auth replica on the same Redis, as compose with router: traefik runs it (nobody reports refusals to it).
     const port = await freePort();
@@ -232,12 +228,7 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   }, 60_000);
 
   it("translates 2026-07-28 calls for a 2025-only upstream with the user's token, and a refusal reaches the vault through the router", async () => {
-    upstream.setCurrentUser('alice-up');
-    const provider = new TestOAuthProvider(REDIRECT, async (browser, url) => approveConsent(browser, await browser.open(url.href)));
-    await expect(
-      new Client({ name: 'modern', version: '1.0.0' }).connect(new StreamableHTTPClientTransport(endpoint(), { authProvider: provider })),
-    ).rejects.toBeInstanceOf(UnauthorizedError);
-    await new StreamableHTTPClientTransport(endpoint(), { authProvider: provider }).finishAuth(provider.code());
+    const provider = await authorize();
     const gatewayToken = provider.tokens()!.access_token;
     const modern = async () => {
       const res = await fetch(endpoint(), {

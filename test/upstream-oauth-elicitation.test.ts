@@ -193,6 +193,10 @@ describe('re-authorization at a remote server by URL-mode elicitation', () => {
     await fresh.text();
     // A notification alone asks nothing of the user: the challenge.
     expect((await post(mallory.token, urlMode, { method: 'notifications/cancelled', params: { requestId: 1 } })).status).toBe(401);
+    // Ending a session needs no upstream grant: it ends (and is then unknown, to mallory as to anyone).
+    const ended = await fetch(endpoint(), { method: 'DELETE', headers: { authorization: `Bearer ${mallory.token}`, 'mcp-session-id': formOnly } });
+    expect(ended.status).toBe(200);
+    expect((await post(mallory.token, formOnly, { method: 'tools/list' })).status).toBe(404);
   }, 60_000);
 
   it("never lets a client choose the link: a forged X-Upstream-Connect is replaced by the gateway's own", async () => {

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { cachedHealth, type ServerHealth } from './cached-health.js';
 import { DEFAULT_TEMPLATE } from './initialized-child.js';
 import { SESSION_NOT_FOUND, TRANSPORT_ERROR, jsonRpcErrorLine, type RequestId } from './json-rpc.js';
-import { replyJson, replyJsonRpcError } from './json-replies.js';
+import { replyEmpty, replyJson, replyJsonRpcError } from './json-replies.js';
 import { createOriginPolicy } from './origin-policy.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageEnds, describeByEnds, tooLargeMessage } from './oversized-message.js';
 import { relayUpstreamResponse } from './upstream-response.js';
@@ -265,6 +265,14 @@ export function createRemoteProxy(options: RemoteProxyOptions): Bridge {
     sessionId: string | string[] | undefined,
   ): Promise<void> {
     const binding = typeof sessionId === 'string' ? bindings.get(sessionId) : undefined;
+    if (req.method === 'DELETE' && binding !== undefined) {
+      // The client ends its session: nothing to authorize for that. The upstream's side of it
+      // (which would refuse the request without the user's token) ends with its idle timeout.
+      bindings.delete(sessionId as string);
+      req.resume();
+      replyEmpty(res, 200);
+      return;
+    }
     if (binding?.urlElicitation === true && req.method === 'POST') {
       const post = await readPostBody(req, res, maxMessageBytes);
       if (post === undefined) return;

@@ -225,6 +225,11 @@ function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
     const wrong = new RuntimeProcess(['auth'], { ...authEnv, MCPGW_LISTEN: `127.0.0.1:${port}`, MCPGW_UPSTREAM_REFUSALS: 'sometimes' });
     await expect(wrong.waitHealthy(`http://127.0.0.1:${port}/health`, 5_000)).rejects.toThrow(/MCPGW_UPSTREAM_REFUSALS must be reported or unreported/);
     await wrong.stop('SIGKILL');
+    // On Redis without the state key, replicas would seal upstream tokens each with its own random key: refused at start.
+    const { MCPGW_STATE_KEY: _stateKey, ...withoutStateKey } = authEnv;
+    const keyless = new RuntimeProcess(['auth'], { ...withoutStateKey, MCPGW_LISTEN: `127.0.0.1:${port}` });
+    await expect(keyless.waitHealthy(`http://127.0.0.1:${port}/health`, 5_000)).rejects.toThrow(/MCPGW_STATE_KEY is not set, and with store: redis/);
+    await keyless.stop('SIGKILL');
   }, 60_000);
 
   it("translates 2026-07-28 calls for a 2025-only upstream with the user's token, and a refusal reaches the vault through the router", async () => {

@@ -103,7 +103,7 @@ export async function startAuthRuntimeFromEnv({ env, logger, secretsDir, fetch: 
   const keys = await keySetFromJson(await secrets.required('MCPGW_SIGNING_KEYS', 'the token signing keys'), {
     hint: 'MCPGW_SIGNING_KEYS holds the content of .secrets/signing-keys.json; render the deploy folder again (mcp-gateway render)',
   });
-  const stateKey = readStateKey(await secrets.optional('MCPGW_STATE_KEY'), logger);
+  const stateKey = readStateKey(await secrets.optional('MCPGW_STATE_KEY'), logger, config.store.type === 'redis');
   const adminToken = readAdminToken(await secrets.optional('MCPGW_ADMIN_TOKEN'), logger);
   const provider = config.provider;
   const clientSecret =
@@ -173,7 +173,15 @@ function readAdminToken(text: string | undefined, logger: Logger): string | unde
   return text;
 }
 
-function readStateKey(text: string | undefined, logger: Logger): Uint8Array | undefined {
+function readStateKey(text: string | undefined, logger: Logger, sharedStore: boolean): Uint8Array | undefined {
+  if (text === undefined && sharedStore) {
+    // Each replica would seal with a random key of its own: another replica could not open what it sealed.
+    throw new GatewayError(
+      'ERR_KEYS_INVALID',
+      "MCPGW_STATE_KEY is not set, and with store: redis auth replicas share one store: each would seal upstream credentials (remote servers' tokens, GitHub tokens for org checks) with a key of its own that the others cannot open",
+      { hint: 'set it to the content of .secrets/state-key (mcp-gateway render puts it in deploy/secrets/auth.env)' },
+    );
+  }
   if (text === undefined) {
     logger.warn(
       { event: 'state_key_missing' },

@@ -136,8 +136,9 @@ export function oidcCallbackEndpoint(ctx: AuthContext, login: OidcLogin) {
   return async function oidcCallback(req: Request, res: Response): Promise<void> {
     const state = safeParam(req.query, 'state');
     if (state === undefined) return sendErrorPage(res, 400, 'Login failed', 'The identity provider did not return a state parameter.');
-    const page = isPageLogin(state) ? await pageLoginOfThisBrowser(ctx, req, res, state, 'oidc', true) : undefined;
-    const pending = isPageLogin(state) ? undefined : await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
+    const forPage = isPageLogin(state);
+    const page = forPage ? await pageLoginOfThisBrowser(ctx, req, res, state, 'oidc', true) : undefined;
+    const pending = forPage ? undefined : await pendingOfThisBrowser(ctx, req, res, state, 'oidc', true);
     if (page === undefined && pending === undefined) return;
     const secrets = await login.takeState(state);
     if (!secrets)

@@ -2,7 +2,6 @@ import type { Request, Response } from 'express';
 import { isGatewayError } from '../../errors.js';
 import type { AuthContext } from '../auth-context.js';
 import { sendErrorPage } from '../pages/html.js';
-import { cookieMatches, readBrowserCookie } from '../browser-cookie.js';
 import { startedInThisBrowser } from '../upstream/login-browser.js';
 import { sendPageMessage } from '../upstream/page-login.js';
 import { isConnectTrip } from '../upstream-oauth/upstream-oauth.js';
@@ -23,7 +22,7 @@ export function upstreamCallbackEndpoint(ctx: AuthContext) {
     try {
       // The callback must come back to the browser that started the trip (login CSRF): checked before the code is exchanged.
       outcome = await ctx.upstreamOAuth.finish(req.query as Record<string, unknown>, (trip) =>
-        isConnectTrip(trip) ? cookieMatches(readBrowserCookie(ctx, req, 'login'), trip.browserHash) : startedInThisBrowser(ctx, req, trip.pending),
+        startedInThisBrowser(ctx, req, isConnectTrip(trip) ? trip : trip.pending),
       );
     } catch (err) {
       if (!isGatewayError(err)) throw err;

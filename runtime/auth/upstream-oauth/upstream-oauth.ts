@@ -20,9 +20,14 @@ export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
 /** The page a user opens to connect a remote server with `oauth` again (`/upstream/connect/NAME`): the link of a URL-mode elicitation. */
 export const UPSTREAM_CONNECT_PATH = '/upstream/connect';
 
+/** The path of `server`'s connect page. */
+export function upstreamConnectPath(server: string): string {
+  return `${UPSTREAM_CONNECT_PATH}/${encodeURIComponent(server)}`;
+}
+
 /** The connect page of `server` at this gateway. */
 export function upstreamConnectUrl(issuer: string, server: string): URL {
-  return new URL(`${UPSTREAM_CONNECT_PATH}/${encodeURIComponent(server)}`, issuer);
+  return new URL(upstreamConnectPath(server), issuer);
 }
 
 /**

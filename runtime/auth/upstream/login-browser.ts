@@ -31,7 +31,10 @@ export function bindLoginToBrowser(ctx: AuthContext, req: Request, res: Response
   return sha256Base64url(id);
 }
 
-/** Did this request come from the browser that started `pending`? False for pending authorizations without a binding. */
-export function startedInThisBrowser(ctx: AuthContext, req: Request, pending: PendingAuthorization): boolean {
-  return cookieMatches(readBrowserCookie(ctx, req, 'login'), pending.browserHash);
+/**
+ * Did this request come from the browser that started `started` (a pending authorization, a page
+ * login, a connect trip)? False for one without a binding.
+ */
+export function startedInThisBrowser(ctx: AuthContext, req: Request, started: Pick<PendingAuthorization, 'browserHash'>): boolean {
+  return cookieMatches(readBrowserCookie(ctx, req, 'login'), started.browserHash);
 }

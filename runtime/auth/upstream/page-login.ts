@@ -1,13 +1,10 @@
 import type { Request, Response } from 'express';
 import type { AuthContext } from '../auth-context.js';
-import { cookieMatches, readBrowserCookie } from '../browser-cookie.js';
 import { randomToken } from '../crypto-helpers.js';
 import { sendAdminMessage } from '../pages/admin-page-html.js';
 import { escapeHtml, sendPage } from '../pages/html.js';
-import { UPSTREAM_CONNECT_PATH } from '../upstream-oauth/upstream-oauth.js';
-import { bindLoginToBrowser } from './login-browser.js';
-
-const upstreamConnectUrlPath = (server: string): string => `${UPSTREAM_CONNECT_PATH}/${encodeURIComponent(server)}`;
+import { upstreamConnectPath } from '../upstream-oauth/upstream-oauth.js';
+import { bindLoginToBrowser, startedInThisBrowser } from './login-browser.js';
 
 /** Which of the gateway's own pages a login is for. */
 export type PagePurpose = { page: 'admin' } | { page: 'connect'; server: string };
@@ -60,7 +57,7 @@ export async function pageLoginOfThisBrowser(
 ): Promise<PageLogin | undefined> {
   const waiting = id.length > 100 ? undefined : await ctx.store.get<PageLogin>(key(id));
   if (waiting === undefined) return void sendPageMessage(res, undefined, 400, 'Login expired', 'This login expired or was already used.');
-  if (!cookieMatches(readBrowserCookie(ctx, req, 'login'), waiting.browserHash)) {
+  if (!startedInThisBrowser(ctx, req, waiting)) {
     ctx.audit(waiting.purpose.page === 'admin' ? 'admin_denied' : 'login_denied', {
       via: 'page',
       provider,
@@ -84,6 +81,6 @@ export function sendPageMessage(res: Response, purpose: PagePurpose | undefined,
   const again =
     purpose === undefined
       ? '<p class="muted">Open the page you came from again: the admin page, or the link your MCP client showed.</p>'
-      : `<p><a class="button" href="${escapeHtml(upstreamConnectUrlPath(purpose.server))}">Connect ${escapeHtml(purpose.server)} again</a></p>`;
+      : `<p><a class="button" href="${escapeHtml(upstreamConnectPath(purpose.server))}">Connect ${escapeHtml(purpose.server)} again</a></p>`;
   sendPage(res, status, title, `<p>${escapeHtml(message)}</p>${again}`);
 }

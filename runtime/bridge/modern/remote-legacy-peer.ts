@@ -54,7 +54,7 @@ export class RemoteLegacyPeer implements LegacyPeer {
     logger: Logger;
     timeoutMs: number;
     maxMessageBytes: number;
-    /** The server answered 401 to the Authorization sent (a user's own token refused): the session is ended. */
+    /** The server answered 401 to the Authorization sent (a user's own token refused), at initialize or later: the session is ended. */
     onUnauthorized?: ((authorization: string | undefined) => void) | undefined;
   }): Promise<{ ok: true; value: InitializedPeer } | { ok: false; detail: string; unauthorized?: true }> {
     const early: Array<{ envelope: Envelope }> = [];
@@ -74,6 +74,7 @@ export class RemoteLegacyPeer implements LegacyPeer {
       if (res === undefined) return { ok: false, detail: 'the remote server did not answer initialize' };
       if (res.status === 401 && options.onUnauthorized !== undefined) {
         await res.body?.cancel();
+        options.onUnauthorized(options.headers()['authorization']);
         return { ok: false, detail: 'the remote server refused your authorization there', unauthorized: true };
       }
       if (!res.ok) return { ok: false, detail: `the remote server answered initialize with HTTP ${res.status}` };
@@ -257,7 +258,6 @@ export function remoteLegacyBackend(options: RemoteLegacyBackendOptions): Legacy
       const onUnauthorized = oauth === undefined ? undefined : (sent: string | undefined) => oauth.onRejected(user, sent);
       const opened = await RemoteLegacyPeer.open({ url, headers: authorization, maxMessageBytes, template, logger, timeoutMs, onUnauthorized });
       if (opened.ok || opened.unauthorized !== true || oauth === undefined) return opened;
-      onUnauthorized?.(authorization()['authorization']);
       // Marked like the proxy's own 401: the built-in router reports the refused token on /verify.
       return { ok: false, detail: opened.detail, refusal: { status: 401, headers: { 'WWW-Authenticate': oauth.challenge, [UPSTREAM_REJECTED_HEADER]: '1' } } };
     },

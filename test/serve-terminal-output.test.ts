@@ -206,6 +206,8 @@ describe.skipIf(!scriptAvailable())('mcp-gateway serve in a real terminal', () =
       const mark = serve.text.length;
       await requestLogin(publicUrl, 'demo');
       const [, code] = await serve.waitFor(/one-time code \S*?([A-Z0-9]{4}-[A-Z0-9]{4})/, { from: mark });
+      // The terminal hands the frame over in pieces: its last line can arrive after the code's.
+      await serve.waitFor(/└─+┘/, { from: mark });
       const announcement = serve.text.slice(mark);
       expect(announcement).toContain(`one-time code ${ESC}[1m${code}${ESC}[22m`);
       expect(announcement.replace(new RegExp(SGR, 'g'), '')).toMatch(
@@ -222,6 +224,7 @@ describe.skipIf(!scriptAvailable())('mcp-gateway serve in a real terminal', () =
       const mark = serve.text.length;
       await requestLogin(publicUrl, 'demo');
       await serve.waitFor(/one-time code [A-Z0-9]{4}-[A-Z0-9]{4}/, { from: mark });
+      await serve.waitFor(/└─+┘/, { from: mark });
       expect(serve.text).not.toMatch(JSON_LINE);
       expect(serve.text).toMatch(/┌─+┐/);
       expect(serve.text).not.toContain(`${ESC}[`);

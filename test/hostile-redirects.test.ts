@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../runtime/logger.js';
 import type { GatewayHarness } from './helpers/gateway-harness.js';
 import { expectHealthy, expectNo5xx, startHostileHarness } from './helpers/hostile.js';
 import { authorizeUrl, newPkce, registerClient } from './helpers/oauth-flow.js';
@@ -9,9 +11,17 @@ import { authorizeUrl, newPkce, registerClient } from './helpers/oauth-flow.js';
  * fragments or credentials; at /authorize an exact string match, and no redirect at all when it fails.
  */
 let h: GatewayHarness;
+/** The gateway's log lines, parsed. */
+const logged: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  h = await startHostileHarness();
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logged.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  h = await startHostileHarness({}, { logger: createLogger({ destination }) });
 });
 afterAll(async () => {
   await h?.close();
@@ -64,6 +74,24 @@ describe('registration (RFC 7591)', () => {
         accepted.push(`${JSON.stringify(uri.slice(0, 60))}: ${res.status} ${String(body['error'])}`);
     }
     expect(accepted).toEqual([]);
+  });
+
+  it('audits a refused registration with its error, a bounded one-line reason and the address, disguises replaced', async () => {
+    const marker = `https://app.example/cb\u202Egpj.exe/\n{"event":"forged"}/${'x'.repeat(1000)}`;
+    const res = await register([marker]);
+    expect(res.status).toBe(400);
+    const refused = logged.filter((line) => line['event'] === 'client_registration_refused' && String(line['reason']).includes('gpj.exe'));
+    expect(refused).toHaveLength(1);
+    const [line] = refused;
+    expect(line).toMatchObject({ audit: true, error: 'invalid_redirect_uri', ip: '127.0.0.1' });
+    const reason = String(line!['reason']);
+    expect(reason.length).toBeLessThanOrEqual(300);
+    expect(reason).not.toMatch(/[\u202E\n]/);
+    expect(logged.some((l) => l['event'] === 'forged')).toBe(false);
+
+    const notJson = await fetch(h.urls.registrationEndpoint, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    expect(notJson.status).toBe(400);
+    expect(logged.at(-1)).toMatchObject({ event: 'client_registration_refused', error: 'invalid_client_metadata' });
   });
 
   it('refuses redirect_uris of the wrong shape with a 400', async () => {

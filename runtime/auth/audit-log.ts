@@ -5,6 +5,8 @@ import type { RecentAudit } from '../logging/recent-audit.js';
 /** The events operators reconstruct a login or a denial from. */
 export type AuditEvent =
   | 'client_registered'
+  // POST /register answered 400 (invalid_client_metadata, invalid_redirect_uri): `error`, `reason`, `ip`.
+  | 'client_registration_refused'
   | 'client_updated'
   | 'client_deleted'
   | 'login_succeeded'

@@ -9,7 +9,7 @@ import { ephemeralKeySet, type KeySet } from '../../runtime/auth/tokens/signing-
 import { parseConfig } from '../../runtime/config/load-config.js';
 import type { GatewayConfig } from '../../runtime/config/schema.js';
 import { startGateway, type RunningGateway } from '../../runtime/gateway.js';
-import { silentLogger } from '../../runtime/logger.js';
+import { type Logger, silentLogger } from '../../runtime/logger.js';
 import { createEmbeddedStore } from '../../runtime/store/embedded-store.js';
 import { createRedisStore } from '../../runtime/store/redis-store.js';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +47,8 @@ export async function startGatewayHarness(
     port?: number;
     upstream?: (config: GatewayConfig, store: Store) => Promise<UpstreamLogin>;
     adminToken?: string;
+    /** Where the gateway logs (audit lines included); silent by default. */
+    logger?: Logger;
   } = {},
 ): Promise<GatewayHarness> {
   const github = await startGitHubStandIn(options.githubUsers ? { users: options.githubUsers } : {});
@@ -96,7 +98,7 @@ export async function startGatewayHarness(
       store,
       keys,
       upstream,
-      logger: silentLogger(),
+      logger: options.logger ?? silentLogger(),
       projectDir: project.dir,
       now,
       ...(options.cimd ? { cimd: options.cimd } : {}),

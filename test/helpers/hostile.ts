@@ -25,8 +25,8 @@ export const HTML_PAYLOADS = [
 ];
 
 /** A hostile suite registers far more clients than the default per-address limit allows. */
-export function startHostileHarness(overrides: Record<string, unknown> = {}): Promise<GatewayHarness> {
-  return startGatewayHarness({ clients: { registrationsPer10Min: 10_000 }, ...overrides });
+export function startHostileHarness(overrides: Record<string, unknown> = {}, options: Parameters<typeof startGatewayHarness>[1] = {}): Promise<GatewayHarness> {
+  return startGatewayHarness({ clients: { registrationsPer10Min: 10_000 }, ...overrides }, options);
 }
 
 /** The whole point of the hostile suites: whatever was sent, the answer is a client error at worst. */

@@ -2,6 +2,10 @@ import type { Request, Response } from 'express';
 import type { AuthContext } from '../auth-context.js';
 import { clientInformationResponse, parseClientMetadata } from '../clients/client-metadata.js';
 import { OAuthError, sendOAuthError } from '../oauth-error.js';
+import { terminalSafe } from '../../logging/terminal-text.js';
+
+/** How much of a refused registration's reason its audit line keeps. */
+const REASON_LIMIT = 300;
 
 export function registrationClientUri(ctx: AuthContext, clientId: string): string {
   return `${ctx.urls.registrationEndpoint}/${encodeURIComponent(clientId)}`;
@@ -23,6 +27,8 @@ export function registerEndpoint(ctx: AuthContext) {
       res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(body);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
+      // The reason can quote what the client sent (a redirect URI): one bounded line, no disguises.
+      ctx.audit('client_registration_refused', { error: err.error, reason: terminalSafe(err.description).slice(0, REASON_LIMIT), ip: req.ip });
       sendOAuthError(res, err);
     }
   };

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clientAddress } from './http/client-address.js';
 import { createAuthHandler } from './auth/auth-app.js';
 import { type AuthDeps, createAuthContext } from './auth/auth-context.js';
 import { createRequestVerifier } from './auth/tokens/verify-request.js';
@@ -80,7 +81,9 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
   };
   // One verifier, so the router and /verify share its verified-token cache.
   const verify = verifierWithMetrics(createRequestVerifier(ctx), metrics);
-  const authApp = createAuthHandler(ctx, { verify });
+  // Behind the operator's TLS proxy (trustedProxies), the client's address is the one it forwards for.
+  const client = clientAddress(config.trustedProxies ?? []);
+  const authApp = createAuthHandler(ctx, { verify, trustedProxies: config.trustedProxies });
   const bridges = createMcpServices(config, {
     projectDir: deps.projectDir,
     logger,
@@ -107,6 +110,7 @@ export async function startGateway(deps: GatewayDeps, listen: ListenAddress): Pr
     services: tracing === undefined ? bridges : tracedEndpoints(bridges, tracing),
     auth: (req, res) => authApp(req, res),
     health,
+    clientAddress: client,
     logger,
     tracing,
   });

@@ -4,7 +4,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -16,7 +15,6 @@ import { NO_METRICS_NOTE, NO_SERVERS_NOTE } from '../runtime/auth/admin/admin-st
 import { ADMIN_PAGE_CSP } from '../runtime/auth/pages/admin-page-html.js';
 import { generateStoredKey } from '../runtime/auth/tokens/signing-keys.js';
 import { startAuthRuntimeFromEnv } from '../runtime/entrypoints/auth-runtime.js';
-import { createLogger } from '../runtime/logger.js';
 import { stringify } from 'yaml';
 import { makeTempDir, removeTempDir } from './helpers/cli-run.js';
 import { freePort } from './helpers/free-port.js';
@@ -24,6 +22,7 @@ import { startGatewayHarness, type GatewayHarness } from './helpers/gateway-harn
 import { CLIENT_REDIRECT, registerClient, tokenRequest } from './helpers/oauth-flow.js';
 import { TestOAuthProvider, approveConsent } from './helpers/sdk-oauth-provider.js';
 import { TestBrowser } from './helpers/test-browser.js';
+import { logRecords } from './helpers/log-records.js';
 
 /** The system's Chromium (Debian `chromium`), never a downloaded one. */
 function findChromium(): string | undefined {
@@ -338,15 +337,7 @@ describe('the auth container of a Docker deployment (no bridges in its process)'
   it('logs an admin in with the one-time code and shows a note instead of sessions; /admin/status says null', async () => {
     const dir = await makeTempDir('mcpgw-admin-page-auth-');
     const port = await freePort();
-    const lines: string[] = [];
-    const logger = createLogger({
-      destination: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-          done();
-        },
-      }),
-    });
+    const { logger, records } = logRecords();
     const config = {
       version: 1,
       publicUrl: `http://127.0.0.1:${port}`,
@@ -372,7 +363,7 @@ describe('the auth container of a Docker deployment (no bridges in its process)'
       const browser = new TestBrowser('http://never.invalid/');
       const form = await browser.open(`${base}/admin/login`);
       expect(form.page?.body).toContain('one-time code');
-      const code = lines.map((l) => JSON.parse(l) as { event?: string; code?: string }).find((l) => l.event === 'local_login_code')?.code;
+      const code = records.find((l) => l['event'] === 'local_login_code')?.['code'] as string | undefined;
       expect(code).toBeTruthy();
       const loggedIn = await browser.submitForm(form.page!, { code: code! });
       expect(loggedIn.page?.status).toBe(200);

@@ -425,7 +425,7 @@ describe('the pending-authorization quota behind a trusted proxy', () => {
       upstream: createLocalLogin({ store, user: 'alice', loginUrl: `${issuer}/login/local`, announce: () => {} }),
     });
     // As in the auth container: one proxy in front, whose X-Forwarded-For names the client.
-    server = createServer(createAuthApp(ctx, { trustProxy: 1 }));
+    server = createServer(createAuthApp(ctx, { trustedHops: 1 }));
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     base = issuer;
     urls = ctx.urls;

@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../runtime/logger.js';
 import type { GatewayHarness } from './helpers/gateway-harness.js';
 import { expectHealthy, expectNo5xx, startHostileHarness } from './helpers/hostile.js';
+import { logRecords } from './helpers/log-records.js';
 import { authorizeUrl, newPkce, registerClient } from './helpers/oauth-flow.js';
 
 /**
@@ -12,16 +11,10 @@ import { authorizeUrl, newPkce, registerClient } from './helpers/oauth-flow.js';
  */
 let h: GatewayHarness;
 /** The gateway's log lines, parsed. */
-const logged: Array<Record<string, unknown>> = [];
+const { logger, records: logged } = logRecords();
 
 beforeAll(async () => {
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logged.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  h = await startHostileHarness({}, { logger: createLogger({ destination }) });
+  h = await startHostileHarness({}, { logger });
 });
 afterAll(async () => {
   await h?.close();

@@ -137,6 +137,23 @@ describe('rendered files validate against the published schemas', () => {
     expect(traefikStatic(staticConfig)).toBe(false);
   });
 
+  it('with trustedProxies, both entry points keep what those proxies forward for (forwardedHeaders.trustedIPs); without, neither does', async () => {
+    const config = sampleConfig({ routing: 'path', router: 'traefik' });
+    const entryPoints = async (extra: Record<string, unknown>) => {
+      const staticConfig = parse((await renderSampleFiles({ ...config, ...extra } as typeof config)).get('traefik/traefik.yml')!) as {
+        entryPoints: Record<string, { forwardedHeaders?: unknown }>;
+      };
+      expect(traefikStatic(staticConfig), problems(traefikStatic)).toBe(true);
+      return staticConfig.entryPoints;
+    };
+    const trusted = await entryPoints({ trustedProxies: ['10.0.0.0/8', 'fd00::/8'] });
+    expect(trusted['web']!.forwardedHeaders).toEqual({ trustedIPs: ['10.0.0.0/8', 'fd00::/8'] });
+    expect(trusted['websecure']!.forwardedHeaders).toEqual({ trustedIPs: ['10.0.0.0/8', 'fd00::/8'] });
+    const plain = await entryPoints({});
+    expect(plain['web']!.forwardedHeaders).toBeUndefined();
+    expect(plain['websecure']!.forwardedHeaders).toBeUndefined();
+  });
+
   it('with the dashboard on, the static config enables it and compose publishes it on loopback only', async () => {
     const config = sampleConfig({ routing: 'path', router: 'traefik' });
     const files = await renderSampleFiles({ ...config, deploy: { ...config.deploy, dashboard: true, httpsPort: 8443 } });

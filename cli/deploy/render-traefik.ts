@@ -61,7 +61,15 @@ export function renderTraefikStatic(config: GatewayConfig, plan: DeployPlan, tem
     network: plan.network,
     dashboard,
   };
-  return toYamlText(parseRendered(renderTemplate(text, values, { format: 'yaml', source }), source));
+  const doc = parseRendered(renderTemplate(text, values, { format: 'yaml', source }), source);
+  // A load balancer in front of Traefik (trustedProxies): Traefik keeps the client's address it
+  // forwards, appends the balancer's, and the auth runtime walks back past it. Otherwise Traefik
+  // replaces every X-Forwarded-For with the address it was reached from.
+  const trusted = config.trustedProxies ?? [];
+  if (trusted.length > 0) {
+    for (const entryPoint of ['web', 'websecure']) doc.setIn(['entryPoints', entryPoint, 'forwardedHeaders'], doc.createNode({ trustedIPs: trusted }));
+  }
+  return toYamlText(doc);
 }
 
 /**

@@ -22,6 +22,7 @@ import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
 import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
 import { requestRateLimit } from './request-rate-limit.js';
+import { clientAddress, ignoredForwardingHint, proxyTrust } from '../http/client-address.js';
 import { upstreamCallbackEndpoint, upstreamClientDocumentEndpoint } from './endpoints/upstream-oauth-endpoints.js';
 import { UPSTREAM_CALLBACK_PATH, UPSTREAM_CONNECT_PATH } from './upstream-oauth/upstream-oauth.js';
 import { upstreamConnectPage } from './endpoints/upstream-connect-endpoints.js';
@@ -109,14 +110,31 @@ export function createAuthHandler(ctx: AuthContext, options: AuthAppOptions = {}
 export interface AuthAppOptions {
   /** The verifier (and its verified-token cache) to share with the router; one is made when absent. */
   verify?: RequestVerifier;
-  /** Proxies in front whose X-Forwarded-For is trusted (express `trust proxy`): 1 in containers. */
-  trustProxy?: number;
+  /** `trustedProxies` of the config: proxies whose X-Forwarded-For says who the client is (runtime/http/client-address.ts). */
+  trustedProxies?: readonly string[] | undefined;
+  /** Hops in front that are always believed: 1 in containers, where only the router or Traefik reaches auth. */
+  trustedHops?: number;
 }
 
 export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
+  const trust = proxyTrust(options.trustedProxies ?? [], { trustedHops: options.trustedHops ?? 0 });
+  const hint = ignoredForwardingHint(trust, ctx.logger);
+  app.use((req, _res, next) => {
+    hint(req);
+    next();
+  });
+  if (trust !== undefined) {
+    // express's own setting too, so express-rate-limit's checks agree; req.ip is ours, which never takes a forwarded non-address.
+    app.set('trust proxy', trust);
+    const address = clientAddress(options.trustedProxies ?? [], { trustedHops: options.trustedHops ?? 0 });
+    app.use((req, _res, next) => {
+      let ip: string | undefined;
+      Object.defineProperty(req, 'ip', { configurable: true, enumerable: true, get: () => (ip ??= address(req)) });
+      next();
+    });
+  }
   app.set('etag', false);
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 });
   const json = express.json({ limit: BODY_LIMIT, strict: true, verify: refuseDeepJson });

@@ -33,6 +33,8 @@ export function requestRateLimit(rates: RateCounter, { name, limit, windowMs, ha
     limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    // X-Forwarded-For from a peer nobody trusts is a client's word: the auth app logs its own hint (trustedProxies) once.
+    validate: { xForwardedForHeader: false },
     handler,
     ...(skip === undefined ? {} : { skip }),
     store: new CounterStore(rates, `${KEY_PREFIX}${name}\n`, { count: limit, windowMs }),

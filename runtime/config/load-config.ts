@@ -16,6 +16,7 @@ const FIELD_HINTS: Record<string, string> = {
   sandbox: 'sandbox is on (default), strict or off',
   allowedOrigins: 'a list of origins such as https://app.example.com (scheme, host and port only)',
   allowedUsers: 'a list of GitHub logins, e.g. [alice, bob]',
+  trustedProxies: 'IP addresses or CIDR ranges of the proxies in front of the gateway, e.g. [127.0.0.1, 10.0.0.0/8]',
   tokens: 'durations such as 15m, 1h, 30d',
   listen: 'HOST:PORT, e.g. 127.0.0.1:8080',
 };

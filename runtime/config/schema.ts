@@ -3,6 +3,7 @@ import { byteSize, durationMs, urlWithScheme } from './config-codecs.js';
 import { loopbackIfPortOnly } from './listen-text.js';
 import { accessRuleSchema, rate, serverRateLimitSchema, toolFilterSchema } from './access-schema.js';
 import { isLoopbackHost } from './loopback-host.js';
+import { trustedProxy } from './trusted-proxy.js';
 
 /** Server names become URL path segments (`/NAME/mcp`) and, in Docker deployments, subdomains and container names. */
 export const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -374,6 +375,13 @@ export const configSchema = z
      * endpoints accept; any other Origin header gets 403 (DNS-rebinding protection).
      */
     allowedOrigins: z.array(httpUrl).optional(),
+    /**
+     * Proxies in front of the gateway whose X-Forwarded-For is believed (IP addresses and CIDR
+     * ranges): the TLS proxy in front of `serve`, a load balancer in front of Traefik, the Ingress
+     * controller's pods in Kubernetes. Without it a proxy's address is every client's, in the
+     * per-address rate limits and the audit lines.
+     */
+    trustedProxies: z.array(trustedProxy).max(64).optional(),
     /** Limits for every server unless it sets its own (`servers.NAME.rateLimit.perUser`); off by default. */
     rateLimit: z.strictObject({ perUser: rate.optional() }).optional(),
     /** The `tool_call` audit lines (one per tools/call): arguments and results only when asked for. */

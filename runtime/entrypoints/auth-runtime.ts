@@ -41,9 +41,14 @@ export async function startAuthRuntime(deps: AuthRuntimeDeps, listen: ListenAddr
   const store = metrics === undefined ? deps.store : meteredStore(deps.store, metrics);
   const ctx = createAuthContext({ ...deps, store, ...(metrics === undefined ? {} : { metrics }) });
   // Always exactly one proxy in front (Traefik or the router), which sets X-Forwarded-For:
-  // without trusting it every client would share the proxy's address in the registration rate limit.
+  // without trusting it every client would share the proxy's address in the registration rate
+  // limit. Past it, the operator's trustedProxies (a load balancer in front of Traefik).
   const verify = createRequestVerifier(ctx);
-  const authHandler = createAuthHandler(ctx, { trustProxy: 1, verify: metrics === undefined ? verify : verifierWithMetrics(verify, metrics) });
+  const authHandler = createAuthHandler(ctx, {
+    trustedHops: 1,
+    trustedProxies: deps.config.trustedProxies,
+    verify: metrics === undefined ? verify : verifierWithMetrics(verify, metrics),
+  });
 
   function health(res: ServerResponse): void {
     let timer: NodeJS.Timeout | undefined;

@@ -8,10 +8,13 @@ import { createBuiltinRouter } from '../router/builtin-router.js';
 import type { McpEndpoint } from '../bridge/bridge.js';
 import { AUTH_URL, RUNTIME_PORT } from '../http/edge-contract.js';
 import { createHttpForwardAuth } from '../router/http-forward-auth.js';
+import { clientAddress, ignoredForwardingHint, proxyTrust } from '../http/client-address.js';
+import { type LookupAll, trustedProxyHosts } from '../router/trusted-proxy-hosts.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
 import { replyHealth, serveRuntime, type RunningRuntime } from './http-runtime.js';
 import { DEFAULT_ROUTER_LISTEN, loadRuntimeConfig, runtimeListen, runtimeUrl, secretReader, type RuntimeEnv } from './runtime-env.js';
 import { checkSessionKey } from '../config/session-key.js';
+import { GatewayError } from '../errors.js';
 import { createReplicaRouter } from '../router/replicas/replica-router.js';
 import { createReplicaSet, dnsReplicas, type ReplicaAddress } from '../router/replicas/replica-set.js';
 import { createSessionSeal } from '../router/replicas/session-seal.js';
@@ -32,6 +35,10 @@ export interface RouterRuntimeDeps {
   logger: Logger;
   /** How long ForwardAuth may take before a request gets 503. */
   forwardAuthTimeoutMs?: number;
+  /** MCPGW_TRUSTED_PROXY_HOSTS: proxies in front known by name (`tasks.traefik` on a swarm), trusted as trustedProxies are. */
+  trustedProxyHosts?: readonly string[];
+  /** How those names are looked up (tests); DNS by default. */
+  lookupProxyHost?: LookupAll;
   /** How long the auth runtime's /health may take before the router reports itself unhealthy. */
   healthTimeoutMs?: number;
   /** Counts this container's requests (MCPGW_METRICS_LISTEN); closed with the runtime. */
@@ -49,11 +56,23 @@ export interface RouterRuntimeDeps {
  * with ForwardAuth over HTTP to the auth runtime and each MCP endpoint stream-proxied to its
  * bridge container. `/health` is the auth runtime's: without it no request could be admitted.
  */
-export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
+export async function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddress): Promise<RunningRuntime> {
   const { config, authUrl, bridgeUrl, logger, healthTimeoutMs = 2_000 } = deps;
   const urls = gatewayUrls(config);
   const forwardAuth = createHttpForwardAuth({ authUrl, logger, ...(deps.forwardAuthTimeoutMs === undefined ? {} : { timeoutMs: deps.forwardAuthTimeoutMs }) });
-  const auth = createReverseProxy({ name: 'auth', target: authUrl, logger });
+  // Behind an Ingress or a load balancer the operator trusts (trustedProxies), the client is who it forwards for.
+  const proxyHosts = deps.trustedProxyHosts?.length
+    ? trustedProxyHosts({ names: deps.trustedProxyHosts, logger, ...(deps.lookupProxyHost ? { lookup: deps.lookupProxyHost } : {}) })
+    : undefined;
+  await proxyHosts?.ready;
+  const trustOptions = proxyHosts === undefined ? {} : { trustedPeer: proxyHosts.has };
+  const forwardedFor = clientAddress(config.trustedProxies ?? [], trustOptions);
+  const hint = ignoredForwardingHint(proxyTrust(config.trustedProxies ?? [], trustOptions), logger);
+  const clientAddressOf = (req: IncomingMessage): string | undefined => {
+    hint(req);
+    return forwardedFor(req);
+  };
+  const auth = createReverseProxy({ name: 'auth', target: authUrl, logger, clientAddress: clientAddressOf });
   const seal = createSessionSeal(deps.sessionKey ?? randomBytes(32));
   const resolveReplicas = deps.resolveReplicas ?? ((_server: string, url: URL) => dnsReplicas(url));
   // Each server's replicas (one in compose, `servers.NAME.replicas` in a swarm or Kubernetes), each session to its owner.
@@ -61,7 +80,7 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
     urls.serverNames.map((name) => {
       const target = new URL(bridgeUrl.replaceAll('{name}', name));
       const replicas = createReplicaSet({ resolve: resolveReplicas(name, target) });
-      return [name, createReplicaRouter({ server: name, replicas, seal, logger, basePath: target.pathname })];
+      return [name, createReplicaRouter({ server: name, replicas, seal, logger, basePath: target.pathname, clientAddress: clientAddressOf })];
     }),
   );
   const healthUrl = `${authUrl}/health`;
@@ -86,6 +105,7 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
     services: bridges as ReadonlyMap<string, McpEndpoint>,
     auth: (req, res) => void auth.handle(req, res),
     health,
+    clientAddress: clientAddressOf,
     logger,
     tracing: deps.tracing,
   });
@@ -96,6 +116,7 @@ export function startRouterRuntime(deps: RouterRuntimeDeps, listen: ListenAddres
     cleanup: async () => {
       for (const proxy of [auth, ...bridges.values()]) proxy.close();
       forwardAuth.close();
+      proxyHosts?.close();
       metrics?.close();
       await deps.tracing?.shutdown();
     },
@@ -135,6 +156,7 @@ export async function startRouterRuntimeFromEnv({ env, logger }: { env: RuntimeE
         metrics,
         tracing,
         ...(sessionKey === undefined ? {} : { sessionKey }),
+        trustedProxyHosts: trustedProxyHostsOf(env),
       },
       runtimeListen(env, DEFAULT_ROUTER_LISTEN),
     );
@@ -143,4 +165,21 @@ export async function startRouterRuntimeFromEnv({ env, logger }: { env: RuntimeE
     await tracing?.shutdown();
     throw err;
   }
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** MCPGW_TRUSTED_PROXY_HOSTS: comma-separated host names of proxies in front (render sets `tasks.traefik` on a swarm with router: traefik). */
+function trustedProxyHostsOf(env: RuntimeEnv): string[] {
+  const names = (env['MCPGW_TRUSTED_PROXY_HOSTS'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const wrong = names.find((name) => !HOST_NAME.test(name));
+  if (wrong !== undefined) {
+    throw new GatewayError('ERR_CONFIG_INVALID', `MCPGW_TRUSTED_PROXY_HOSTS holds ${JSON.stringify(wrong.slice(0, 60))}, which is not a host name`, {
+      hint: 'comma-separated host names such as tasks.traefik; addresses and ranges belong in trustedProxies of mcp-gateway.yaml',
+    });
+  }
+  return names;
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayUrls } from '../auth/gateway-urls.js';
 import type { ForwardedRequest, VerifyResult } from '../auth/tokens/verify-request.js';
 import type { Logger } from '../logger.js';
+import { type ClientAddress, peerAddress } from '../http/client-address.js';
 import { discardBodyUpTo } from '../http/discard-body.js';
 import { sendContinue } from '../http/expect-continue.js';
 import { isStoreOutage, sendStoreOutage } from '../http/store-outage.js';
@@ -19,6 +20,8 @@ export interface BuiltinRouterOptions {
   /** Everything that is not an MCP endpoint or /health: the auth runtime (OAuth, discovery, login, consent). */
   auth: (req: IncomingMessage, res: ServerResponse) => void;
   health: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Who the client is, for /verify's log lines: this connection's peer unless trustedProxies says otherwise. */
+  clientAddress?: ClientAddress;
   logger: Logger;
   /** OpenTelemetry (runtime/tracing/): the root span of each MCP request and its token check; none when traces are off. */
   tracing?: GatewayTracing | undefined;
@@ -39,7 +42,7 @@ const MCP_CORS_HEADERS = corsResponseHeaders(MCP_CORS);
  * with the identity in `X-User-*` headers and without the client's credentials; everything else
  * goes to the auth runtime.
  */
-export function createBuiltinRouter({ urls, forwardAuth, services, auth, health, logger, tracing }: BuiltinRouterOptions) {
+export function createBuiltinRouter({ urls, forwardAuth, services, auth, health, clientAddress = peerAddress, logger, tracing }: BuiltinRouterOptions) {
   const mcpRoute = urls.routing === 'subdomain' ? '/mcp' : '/{server}/mcp';
   return function route(req: IncomingMessage, res: ServerResponse): void {
     const uri = req.url ?? '/';
@@ -64,7 +67,7 @@ export function createBuiltinRouter({ urls, forwardAuth, services, auth, health,
       uri,
       host: req.headers.host,
       authorization: req.headers.authorization,
-      clientIp: req.socket.remoteAddress,
+      clientIp: clientAddress(req),
       inSession: req.headers['mcp-session-id'] !== undefined,
     };
     (tracing === undefined ? forwardAuth(forwarded) : tracing.request(req, res, server, mcpRoute).verify(() => forwardAuth(forwarded)))

@@ -10,6 +10,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.js';
+import { type ClientAddress, peerAddress } from '../http/client-address.js';
 import type { McpEndpoint } from '../bridge/bridge.js';
 
 export interface ReverseProxyOptions {
@@ -18,6 +19,8 @@ export interface ReverseProxyOptions {
   /** Base URL; the request's path and query are appended to its path. */
   target: string;
   logger: Logger;
+  /** Who the client is, in X-Forwarded-For: this connection's peer unless trustedProxies says otherwise. */
+  clientAddress?: ClientAddress;
 }
 
 export interface ReverseProxy extends McpEndpoint {
@@ -53,7 +56,7 @@ const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwar
  * binds sessions to users for a third-party server; this one forwards everything the router
  * let through to our own containers.
  */
-export function createReverseProxy({ name, target, logger }: ReverseProxyOptions): ReverseProxy {
+export function createReverseProxy({ name, target, logger, clientAddress = peerAddress }: ReverseProxyOptions): ReverseProxy {
   const base = new URL(target);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`reverse proxy ${name}: target must be http(s), not ${target}`);
   const basePath = base.pathname.replace(/\/+$/, '');
@@ -73,7 +76,7 @@ export function createReverseProxy({ name, target, logger }: ReverseProxyOptions
         port: base.port,
         method: req.method,
         path: `${basePath}${req.url ?? '/'}`,
-        headers: forwardHeaders(req),
+        headers: forwardHeaders(req, clientAddress(req)),
         agent,
       });
       relayLifecycle(res, outgoing, {
@@ -120,8 +123,12 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   return tokens;
 }
 
-/** What goes to the upstream: the client's headers minus hop-by-hop ones, X-Forwarded-* from this connection. */
-export function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {
+/**
+ * What goes to the upstream: the client's headers minus hop-by-hop ones, X-Forwarded-* from this
+ * connection, with `clientIp` (the peer, or who a trusted proxy forwarded for) as the only
+ * X-Forwarded-For entry: the hop behind believes exactly one.
+ */
+export function forwardHeaders(req: IncomingMessage, clientIp: string | undefined = req.socket.remoteAddress): OutgoingHttpHeaders {
   const named = connectionTokens(req.headers);
   const headers: OutgoingHttpHeaders = {};
   for (const [key, value] of Object.entries(req.headers)) {
@@ -129,7 +136,6 @@ export function forwardHeaders(req: IncomingMessage): OutgoingHttpHeaders {
     headers[key] = value;
   }
   const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
-  const clientIp = req.socket.remoteAddress;
   if (clientIp !== undefined) {
     headers['x-forwarded-for'] = clientIp;
     headers['x-real-ip'] = clientIp;

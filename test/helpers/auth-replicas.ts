@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { gatewayUrls, type GatewayUrls } from '../../runtime/auth/gateway-urls.js';
@@ -11,10 +10,10 @@ import { generateStoredKey } from '../../runtime/auth/tokens/signing-keys.js';
 import { parseConfig } from '../../runtime/config/load-config.js';
 import { startAuthRuntimeFromEnv } from '../../runtime/entrypoints/auth-runtime.js';
 import type { RunningRuntime } from '../../runtime/entrypoints/http-runtime.js';
-import { createLogger } from '../../runtime/logger.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../github-stand-in/github-stand-in.js';
 import { ECHO_FIXTURE } from './gateway-harness.js';
 import { freePort } from './free-port.js';
+import { logRecords } from './log-records.js';
 
 export type ReplicaName = 'a' | 'b';
 
@@ -89,23 +88,14 @@ export async function startAuthReplicas({ redisUrl, config = {} }: { redisUrl: s
     };
     const replicas = {} as Record<ReplicaName, AuthReplica>;
     for (const name of ['a', 'b'] as const) {
-      const lines: string[] = [];
-      const logger = createLogger({
-        level: 'info',
-        destination: new Writable({
-          write(chunk: Buffer, _encoding, done) {
-            lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-            done();
-          },
-        }),
-      });
+      const { logger, records } = logRecords();
       // A secrets directory that does not exist: everything comes from the environment.
       const runtime: RunningRuntime = await startAuthRuntimeFromEnv({ env, logger, secretsDir: join(dir, 'no-secrets') });
       cleanups.push(() => runtime.close());
       replicas[name] = {
         name,
         url: `http://127.0.0.1:${runtime.address.port}`,
-        logLines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+        logLines: () => records,
       };
     }
     const router = await startReplicaRouter(routerPort, replicas);

@@ -97,6 +97,9 @@ export function renderSwarmFiles(inputs: DeploymentFilesInputs, secrets: Service
   // Every replica's address (DNS round-robin): the router sends each session to the replica that owns it.
   (router['environment'] as Record<string, string>)['MCPGW_BRIDGE_URL'] = `http://tasks.bridge-{name}:${RUNTIME_PORT}`;
   const published = plan.router === 'builtin';
+  // Behind Traefik the router's peer is Traefik's task, whose overlay address is known only by name:
+  // trusting it keeps each client's own address (rate limits, audit lines) instead of Traefik's for all.
+  if (!published) (router['environment'] as Record<string, string>)['MCPGW_TRUSTED_PROXY_HOSTS'] = 'tasks.traefik';
   if (published) {
     const [port] = routerCompose['ports'] as Array<{ target: number; published: number; protocol: string }>;
     if (port === undefined) throw new TypeError('the compose router publishes no port');

@@ -2,6 +2,7 @@ import { Agent, request, type ClientRequest, type IncomingMessage, type Outgoing
 import { isModernVersion } from '../../bridge/modern/modern-protocol.js';
 import { SESSION_NOT_FOUND } from '../../bridge/json-rpc.js';
 import type { Logger } from '../../logger.js';
+import { type ClientAddress, peerAddress } from '../../http/client-address.js';
 import { forwardHeaders, relayAnswer, responseHeaders, type ReverseProxy } from '../reverse-proxy.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { splitReplica, type ReplicaAddress, type ReplicaSet } from './replica-set.js';
@@ -19,6 +20,8 @@ export interface ReplicaRouterOptions {
   connectTimeoutMs?: number;
   /** The bridge URL's path, put before each request's (usually empty). */
   basePath?: string;
+  /** Who the client is, in X-Forwarded-For: this connection's peer unless trustedProxies says otherwise. */
+  clientAddress?: ClientAddress;
 }
 
 /** The header a draining bridge sets on its 503 to a new session (runtime/entrypoints/bridge-drain.ts). */
@@ -56,6 +59,7 @@ export function createReplicaRouter({
   retryBodyBytes = 1024 * 1024,
   connectTimeoutMs = 2_000,
   basePath = '',
+  clientAddress = peerAddress,
 }: ReplicaRouterOptions): ReverseProxy {
   const prefix = basePath.replace(/\/+$/, '');
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
@@ -142,7 +146,7 @@ export function createReplicaRouter({
         inFlight.delete(outgoing);
         resolve(attempt);
       };
-      const outgoing = request({ host, port, method: req.method, path: `${prefix}${req.url ?? '/'}`, headers: forwardHeaders(req), agent });
+      const outgoing = request({ host, port, method: req.method, path: `${prefix}${req.url ?? '/'}`, headers: forwardHeaders(req, clientAddress(req)), agent });
       inFlight.add(outgoing);
       outgoing.once('socket', (socket) => {
         if (!socket.connecting) return;

@@ -32,6 +32,14 @@ async function close(server: Server | undefined): Promise<void> {
   await new Promise((resolve) => server?.close(resolve));
 }
 
+/** A stand-in for the auth runtime behind the router: records the X-Forwarded-For each request brought. */
+function recordingAuth(forwarded: Array<string | undefined>): Server {
+  return createServer((req, res) => {
+    forwarded.push(req.headers['x-forwarded-for'] as string | undefined);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+}
+
 describe('trustedProxies in the config', () => {
   const parse = (trustedProxies: unknown) => parseConfig({ ...BASE_CONFIG, trustedProxies }, 'test config');
 
@@ -192,12 +200,9 @@ describe('serve behind a TLS proxy the config trusts', () => {
 describe('the router container behind an Ingress controller or load balancer', () => {
   let auth: Server;
   let authUrl: string;
-  let forwarded: Array<string | undefined> = [];
+  const forwarded: Array<string | undefined> = [];
   beforeAll(async () => {
-    auth = createServer((req, res) => {
-      forwarded.push(req.headers['x-forwarded-for'] as string | undefined);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
+    auth = recordingAuth(forwarded);
     authUrl = await listen(auth);
   });
   afterAll(() => close(auth));
@@ -209,13 +214,13 @@ describe('the router container behind an Ingress controller or load balancer', (
   ): Promise<Array<string | undefined>> {
     const config = parseConfig({ ...BASE_CONFIG, ...(trustedProxies ? { trustedProxies } : {}) }, 'test config');
     const router = await startRouterRuntime({ config, authUrl, bridgeUrl: 'http://127.0.0.1:9/{name}', logger }, { host: '127.0.0.1', port: 0 });
-    forwarded = [];
+    forwarded.length = 0;
     try {
       for (const h of headers) expect((await send(`http://127.0.0.1:${router.address.port}`, { path: '/register', headers: h })).status).toBe(200);
     } finally {
       await router.close();
     }
-    return forwarded;
+    return [...forwarded];
   }
 
   it('hands auth exactly one address: who the trusted proxy forwards for, else the peer', async () => {
@@ -242,10 +247,7 @@ describe('proxies known by name (MCPGW_TRUSTED_PROXY_HOSTS: Traefik in front of 
   let dir: string;
   const forwarded: Array<string | undefined> = [];
   beforeAll(async () => {
-    auth = createServer((req, res) => {
-      forwarded.push(req.headers['x-forwarded-for'] as string | undefined);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
+    auth = recordingAuth(forwarded);
     authUrl = await listen(auth);
     dir = await makeTempDir('mcpgw-trusted-hosts-');
     await writeFile(join(dir, 'mcp-gateway.yaml'), stringify(BASE_CONFIG));

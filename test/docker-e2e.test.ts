@@ -4,7 +4,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import Docker from 'dockerode';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { waitReady } from '../cli/deploy/docker/wait-ready.js';
 import { projectName } from '../cli/deploy/deploy-plan.js';
 import { startGitHubStandIn, type GitHubStandIn } from './github-stand-in/github-stand-in.js';
 import { makeTempDir, removeTempDir, runCli, STACK_FRAME, type CliResult, githubInitArgs } from './helpers/cli-run.js';
+import { fetchInContainer } from './helpers/container-fetch.js';
 import { freePort } from './helpers/free-port.js';
 import { buildTestBaseImages, TEST_BASE_LABEL } from './helpers/scratch-images.js';
 import { bridgeGatewayAddress } from './helpers/docker-host-address.js';
@@ -190,17 +190,7 @@ describe.skipIf(!reachable && !process.env['CI'])('mcp-gateway up/down on a real
   /** GET `url` from inside the router container (node's fetch): the status line, then the body. */
   async function fetchInRouter(url: string): Promise<{ status: number; body: string }> {
     const router = (await listProjectContainers(docker, project)).find((c) => c.service === 'router')!;
-    const code =
-      'fetch(process.argv[1]).then(async (r) => process.stdout.write(r.status + "\\n" + (await r.text())), (e) => process.stdout.write("0\\n" + e.message))';
-    const exec = await docker.getContainer(router.id).exec({ Cmd: ['/usr/local/bin/node', '-e', code, url], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({});
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    docker.modem.demuxStream(stream, out, new PassThrough());
-    await new Promise((resolve) => stream.on('end', resolve));
-    const newline = text.indexOf('\n');
-    return { status: Number(text.slice(0, newline)), body: text.slice(newline + 1) };
+    return fetchInContainer(docker, router.id, url);
   }
 
   it('serves each runtime metrics on the project network only: auth and the router their own, each bridge through the router', async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_NAMESPACE } from '../cli/deploy/swarm/stack-names.js';
 import { serverDataDir } from '../runtime/config/server-mounts.js';
 import type { CliResult } from './helpers/cli-run.js';
+import { fetchInContainer } from './helpers/container-fetch.js';
 import { freePort } from './helpers/free-port.js';
 import { approveConsent, TestOAuthProvider } from './helpers/sdk-oauth-provider.js';
 import {
@@ -260,6 +261,13 @@ describe.skipIf(skip)('mcp-gateway up --target swarm on a single-node swarm', ()
         const outcomes = await round(sessions);
         expect(outcomes.map((o) => (o.ok ? o.host : `failed ${o.status}`))).toEqual(sessions.map((s) => s.owner));
       }
+      // The router relays the server's metrics from both replicas at one path, each sample labelled with its replica.
+      const [router] = await docker.listContainers({ filters: { label: [`com.docker.swarm.service.name=${p.project}_router`] } });
+      const relayed = await fetchInContainer(docker, router!.Id, 'http://127.0.0.1:9464/metrics/bridge-probe');
+      expect(relayed.status).toBe(200);
+      const gauges = [...relayed.body.matchAll(/^mcp_gateway_sessions\{replica="([^"]+)",server="probe"\} (\d+)$/gm)];
+      expect(new Set(gauges.map((m) => m[1])).size).toBe(2);
+      expect(gauges.reduce((sum, m) => sum + Number(m[2]), 0)).toBeGreaterThanOrEqual(sessions.length);
       // A session id is bound to its user: mallory's token with alice's session is 404 and routed nowhere.
       const alices = sessions.find((s) => s.login === 'alice')!;
       const stolen = await fetch(endpoint(), {

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../logger.js';
 import { listenOn, type ListenAddress } from '../http/listen-address.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import type { LookupAll } from '../http/lookup-all.js';
+import { replicaMetrics } from './replica-metrics.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -48,18 +50,18 @@ const RELAY_TIMEOUT_MS = 3_000;
  * `GET /metrics/NAME`: the metrics of a runtime this one reaches and a scraper does not (the
  * router container relays each bridge's, whose network only the router shares, so Prometheus
  * needs no way into a bridge's network, where X-User-* headers are trusted). Only the names
- * given; the target URL is fixed by the deployment, never taken from the request.
+ * given; the target URL is fixed by the deployment, never taken from the request. A name with
+ * several replicas (a swarm's tasks, a headless Service's pods) is read from each of them, every
+ * sample labelled with its replica (replica-metrics.ts).
  */
-function relayMetrics(url: string, req: IncomingMessage, res: ServerResponse): void {
+function relayMetrics(url: string, req: IncomingMessage, res: ServerResponse, lookup: LookupAll | undefined): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendJson(res, 405, { error: 'method_not_allowed', error_description: 'GET /metrics/NAME' }, { Allow: 'GET, HEAD' });
     return;
   }
-  fetch(url, { signal: AbortSignal.timeout(RELAY_TIMEOUT_MS) })
-    .then(async (answer) => {
-      const body = await answer.text();
-      if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
-      res.writeHead(200, { 'Content-Type': answer.headers.get('content-type') ?? 'text/plain', 'Cache-Control': 'no-store' });
+  replicaMetrics(url, { timeoutMs: RELAY_TIMEOUT_MS, ...(lookup === undefined ? {} : { lookup }) })
+    .then(({ contentType, body }) => {
+      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     })
     .catch((err: unknown) => {
@@ -76,13 +78,15 @@ export async function startMetricsListener(
   listen: ListenAddress,
   logger: Logger,
   relayed: ReadonlyMap<string, string> = new Map(),
+  /** How a relayed runtime's replicas are found (tests); DNS by default. */
+  lookup?: LookupAll,
 ): Promise<{ server: Server; address: ListenAddress }> {
   const handle = metricsHandler(metrics, logger);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === METRICS_PATH) return handle(req, res);
     const target = path.startsWith(`${METRICS_PATH}/`) ? relayed.get(path.slice(METRICS_PATH.length + 1)) : undefined;
-    if (target !== undefined) return relayMetrics(target, req, res);
+    if (target !== undefined) return relayMetrics(target, req, res, lookup);
     sendJson(res, 404, { error: 'not_found', error_description: `this listener serves GET /metrics${relayed.size > 0 ? ' and /metrics/NAME' : ''} only` });
   });
   // Scrapers keep their connections; nothing here is worth holding a shutdown for.

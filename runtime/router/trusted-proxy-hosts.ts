@@ -1,8 +1,5 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { isNameNotFound, type LookupAll, lookupAll } from '../http/lookup-all.js';
 import type { Logger } from '../logger.js';
-
-/** One DNS lookup with every address: node:dns/promises' `lookup(name, { all: true })`. */
-export type LookupAll = (name: string) => Promise<Array<{ address: string }>>;
 
 export interface TrustedProxyHostsOptions {
   /** Host names whose addresses are proxies of the deployment (`tasks.traefik` on a swarm). */
@@ -21,15 +18,13 @@ export interface TrustedProxyHosts {
   close(): void;
 }
 
-const defaultLookup: LookupAll = (name) => dnsLookup(name, { all: true });
-
 /**
  * The addresses of proxies known by name, not by address: on a swarm Traefik's task gets an
  * overlay address nobody can write into the config, so the router (MCPGW_TRUSTED_PROXY_HOSTS)
  * trusts whatever `tasks.traefik` resolves to. Looked up in the background every `refreshMs`,
  * so a request only reads a set; a failed lookup keeps the last addresses and says so once.
  */
-export function trustedProxyHosts({ names, logger, lookup = defaultLookup, refreshMs = 5_000 }: TrustedProxyHostsOptions): TrustedProxyHosts {
+export function trustedProxyHosts({ names, logger, lookup = lookupAll, refreshMs = 5_000 }: TrustedProxyHostsOptions): TrustedProxyHosts {
   let known = new Set<string>();
   let warned = false;
   let running: Promise<void> | undefined;
@@ -42,7 +37,7 @@ export function trustedProxyHosts({ names, logger, lookup = defaultLookup, refre
       } catch (err) {
         // A name that does not resolve (Traefik not running yet) trusts nobody under it; other errors keep what was known.
         const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (!['ENOTFOUND', 'EAI_NONAME', 'ENODATA'].includes(code)) for (const address of known) next.add(address);
+        if (!isNameNotFound(err)) for (const address of known) next.add(address);
         if (!warned) {
           warned = true;
           logger.warn(

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { isNameNotFound } from '../../http/lookup-all.js';
 
 /** Where one replica listens: `host:port`, `[v6]:port`. */
 export type ReplicaAddress = string;
@@ -53,7 +54,7 @@ export function dnsReplicas(target: URL): () => Promise<ReplicaAddress[]> {
       const found = await lookup(host, { all: true });
       return [...new Set(found.map(({ address }) => replicaAddress(address, port)))].sort();
     } catch (err) {
-      if (['ENOTFOUND', 'EAI_NONAME', 'ENODATA'].includes((err as NodeJS.ErrnoException).code ?? '')) return [];
+      if (isNameNotFound(err)) return [];
       throw err;
     }
   };

@@ -17,6 +17,7 @@ import { defaultDoctorDeps, type DoctorContainer, type DoctorDeps, type DoctorDo
 import { checkDocker } from '../cli/doctor/docker-check.js';
 import { checkDomain } from '../cli/doctor/domain-check.js';
 import { checkPorts } from '../cli/doctor/ports-check.js';
+import { checkProxy } from '../cli/doctor/proxy-check.js';
 import { checkProvider } from '../cli/doctor/provider-check.js';
 import { checkRedis } from '../cli/doctor/redis-check.js';
 import { runDoctor } from '../cli/doctor/run-doctor.js';
@@ -127,6 +128,29 @@ describe('doctor: the domain check', () => {
     const result = await checkDomain(ctx);
     expect(result.status).toBe('fail');
     expect(result.detail).toMatch(/time\.example\.com does not resolve/);
+  });
+});
+
+describe('doctor: the proxy in front', () => {
+  it('warns when an https publicUrl puts a TLS proxy in front of serve and trustedProxies names none, with the key to set', async () => {
+    const result = checkProxy(await project({ publicUrl: 'https://mcp.example.com' }));
+    expect(result).toMatchObject({ name: 'proxy', status: 'warn', detail: expect.stringContaining('`serve` speaks plain HTTP') });
+    expect(result.fix).toContain('trustedProxies: [127.0.0.1]');
+  });
+
+  it('warns for the built-in router in Docker too, and skips Traefik, which terminates TLS itself', async () => {
+    const docker = { reason: 'deploy.email is set' };
+    const builtin = checkProxy(await project({ publicUrl: 'https://mcp.example.com', deploy: { router: 'builtin' } }, {}, docker));
+    expect(builtin).toMatchObject({ status: 'warn', detail: expect.stringContaining('the built-in router') });
+    expect(builtin.fix).toContain('forwarded_for_ignored');
+    const traefik = checkProxy(await project({ publicUrl: 'https://mcp.example.com', deploy: { router: 'traefik', email: 'ops@example.com' } }, {}, docker));
+    expect(traefik).toMatchObject({ status: 'skip', detail: expect.stringContaining('Traefik terminates TLS itself') });
+  });
+
+  it('passes when trustedProxies names the proxies, and skips a plain loopback URL', async () => {
+    const named = checkProxy(await project({ publicUrl: 'https://mcp.example.com', trustedProxies: ['127.0.0.1', '10.0.0.0/8'] }));
+    expect(named).toMatchObject({ status: 'pass', detail: expect.stringContaining('127.0.0.1, 10.0.0.0/8') });
+    expect(checkProxy(await project({}))).toMatchObject({ status: 'skip', detail: expect.stringContaining('loopback') });
   });
 });
 

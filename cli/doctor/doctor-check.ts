@@ -11,7 +11,7 @@ export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
 export interface CheckResult {
   /**
-   * Stable, for `--json` consumers: `config`, `secrets`, `docker`, `images`, `containers`, `ports`, `domain`, `provider`,
+   * Stable, for `--json` consumers: `config`, `secrets`, `docker`, `images`, `containers`, `ports`, `domain`, `proxy`, `provider`,
    * `redis`, `sandbox`, `server:NAME`.
    */
   name: string;

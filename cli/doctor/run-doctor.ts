@@ -15,6 +15,7 @@ import { checkImages } from './images-check.js';
 import { checkDomain } from './domain-check.js';
 import { checkPorts } from './ports-check.js';
 import { checkProvider } from './provider-check.js';
+import { checkProxy } from './proxy-check.js';
 import { checkRedis } from './redis-check.js';
 import { checkSandbox } from './sandbox-check.js';
 import { checkSecrets } from './secrets-check.js';
@@ -36,7 +37,7 @@ export async function runDoctor(dir: string, deps: DoctorDeps): Promise<CheckRes
   const { result: configResult, config } = await checkConfig(paths);
   configResult.ms = deps.now() - started;
   if (config === undefined) {
-    const later = ['secrets', 'docker', 'images', 'containers', 'ports', 'domain', 'provider', 'redis', 'sandbox', 'servers'];
+    const later = ['secrets', 'docker', 'images', 'containers', 'ports', 'domain', 'proxy', 'provider', 'redis', 'sandbox', 'servers'];
     return [configResult, ...later.map((name) => skip(name, 'needs a valid config (see above)'))];
   }
   const mode = await deploymentMode(config, paths);
@@ -59,6 +60,7 @@ export async function runDoctor(dir: string, deps: DoctorDeps): Promise<CheckRes
       ['containers', checkContainers],
       ['ports', checkPorts],
       ['domain', checkDomain],
+      ['proxy', async (ctx: DoctorContext) => checkProxy(ctx)],
       ['provider', checkProvider],
       ['redis', checkRedis],
       ['sandbox', checkSandbox],

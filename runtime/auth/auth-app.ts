@@ -22,7 +22,7 @@ import { MAX_JSON_DEPTH, refuseDeepJson } from '../http/json-depth.js';
 import { isStoreOutage, STORE_OUTAGE_BODY, STORE_RETRY_AFTER_S } from '../http/store-outage.js';
 import { corsResponseHeaders, OAUTH_CORS, VERIFY_PATH } from '../http/edge-contract.js';
 import { requestRateLimit } from './request-rate-limit.js';
-import { clientAddress, ignoredForwardingHint, proxyTrust } from '../http/client-address.js';
+import { clientAddressBy, ignoredForwardingHint, proxyTrust } from '../http/client-address.js';
 import { upstreamCallbackEndpoint, upstreamClientDocumentEndpoint } from './endpoints/upstream-oauth-endpoints.js';
 import { UPSTREAM_CALLBACK_PATH, UPSTREAM_CONNECT_PATH } from './upstream-oauth/upstream-oauth.js';
 import { upstreamConnectPage } from './endpoints/upstream-connect-endpoints.js';
@@ -128,7 +128,7 @@ export function createAuthApp(ctx: AuthContext, options: AuthAppOptions = {}): e
   if (trust !== undefined) {
     // express's own setting too, so express-rate-limit's checks agree; req.ip is ours, which never takes a forwarded non-address.
     app.set('trust proxy', trust);
-    const address = clientAddress(options.trustedProxies ?? [], { trustedHops: options.trustedHops ?? 0 });
+    const address = clientAddressBy(trust);
     app.use((req, _res, next) => {
       let ip: string | undefined;
       Object.defineProperty(req, 'ip', { configurable: true, enumerable: true, get: () => (ip ??= address(req)) });

@@ -8,7 +8,7 @@ import { createBuiltinRouter } from '../router/builtin-router.js';
 import type { McpEndpoint } from '../bridge/bridge.js';
 import { AUTH_URL, RUNTIME_PORT } from '../http/edge-contract.js';
 import { createHttpForwardAuth } from '../router/http-forward-auth.js';
-import { clientAddress, ignoredForwardingHint, proxyTrust } from '../http/client-address.js';
+import { clientAddressBy, ignoredForwardingHint, proxyTrust } from '../http/client-address.js';
 import type { LookupAll } from '../http/lookup-all.js';
 import { trustedProxyHosts } from '../router/trusted-proxy-hosts.js';
 import { createReverseProxy, type ReverseProxy } from '../router/reverse-proxy.js';
@@ -66,9 +66,9 @@ export async function startRouterRuntime(deps: RouterRuntimeDeps, listen: Listen
     ? trustedProxyHosts({ names: deps.trustedProxyHosts, logger, ...(deps.lookupProxyHost ? { lookup: deps.lookupProxyHost } : {}) })
     : undefined;
   await proxyHosts?.ready;
-  const trustOptions = proxyHosts === undefined ? {} : { trustedPeer: proxyHosts.has };
-  const forwardedFor = clientAddress(config.trustedProxies ?? [], trustOptions);
-  const hint = ignoredForwardingHint(proxyTrust(config.trustedProxies ?? [], trustOptions), logger);
+  const trust = proxyTrust(config.trustedProxies ?? [], proxyHosts === undefined ? {} : { trustedPeer: proxyHosts.has });
+  const forwardedFor = clientAddressBy(trust);
+  const hint = ignoredForwardingHint(trust, logger);
   const clientAddressOf = (req: IncomingMessage): string | undefined => {
     hint(req);
     return forwardedFor(req);

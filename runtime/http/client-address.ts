@@ -26,7 +26,11 @@ export interface ClientAddressOptions {
  * address is then the proxy that handed it over.
  */
 export function clientAddress(trustedProxies: readonly string[], options: ClientAddressOptions = {}): ClientAddress {
-  const trust = proxyTrust(trustedProxies, options);
+  return clientAddressBy(proxyTrust(trustedProxies, options));
+}
+
+/** clientAddress for a trust already made (proxyTrust), for callers that also give it to express or the hint. */
+export function clientAddressBy(trust: ProxyTrust | undefined): ClientAddress {
   if (trust === undefined) return peerAddress;
   return (req) => {
     // [peer, then X-Forwarded-For right to left], cut after the first address not trusted.
@@ -36,11 +40,11 @@ export function clientAddress(trustedProxies: readonly string[], options: Client
   };
 }
 
-/** Which hops are trusted to say who they forward for (express's `trust proxy` function); undefined: none. */
-export function proxyTrust(
-  trustedProxies: readonly string[],
-  { trustedHops = 0, trustedPeer }: ClientAddressOptions = {},
-): ((address: string, hop: number) => boolean) | undefined {
+/** Is the address at this hop (0: the connection's peer) trusted to say who it forwards for? express's `trust proxy` function. */
+export type ProxyTrust = (address: string, hop: number) => boolean;
+
+/** Which hops are trusted to say who they forward for; undefined: none. */
+export function proxyTrust(trustedProxies: readonly string[], { trustedHops = 0, trustedPeer }: ClientAddressOptions = {}): ProxyTrust | undefined {
   if (trustedProxies.length === 0 && trustedHops === 0 && trustedPeer === undefined) return undefined;
   const listed = trustedProxies.length === 0 ? () => false : proxyaddr.compile([...trustedProxies]);
   return (address, hop) => hop < trustedHops || listed(address, hop) || trustedPeer?.(address) === true;
@@ -51,7 +55,7 @@ export function proxyTrust(
  * proxy the operator forgot to name in trustedProxies makes every client share its address in the
  * per-address limits and audit lines, and nothing else would tell them.
  */
-export function ignoredForwardingHint(trust: ((address: string, hop: number) => boolean) | undefined, logger: Logger): (req: IncomingMessage) => void {
+export function ignoredForwardingHint(trust: ProxyTrust | undefined, logger: Logger): (req: IncomingMessage) => void {
   let told = false;
   return (req) => {
     if (told || req.headers['x-forwarded-for'] === undefined) return;
